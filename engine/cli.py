@@ -1,0 +1,249 @@
+"""Headless commands: ``ridership train|evaluate|forecast|data``; no command opens the app.
+
+Every error a person can cause ends with one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import fields
+
+from .config import CORES, TrainConfig
+from .errors import RidershipError
+
+DEFAULTS = TrainConfig()
+HYPERPARAMETERS = {  # option -> (field, type, help)
+    "--epochs": ("epochs", int, "training epochs"),
+    "--lr": ("lr", float, "SGD learning rate"),
+    "--momentum": ("momentum", float, "SGD momentum"),
+    "--batch-size": ("batch_size", int, "windows per batch"),
+    "--hidden-size": ("hidden_size", int, "LSTM hidden units"),
+    "--window-length": ("window_length", int, "days in each input window"),
+    "--patience": ("patience", int, "ReduceLROnPlateau patience (epochs)"),
+    "--factor": ("factor", float, "ReduceLROnPlateau factor, in (0, 1)"),
+    "--seed": ("seed", int, "seed for weights and shuffles"),
+    "--train-start": ("train_start", str, "first month/day of the training split"),
+    "--train-end": ("train_end", str, "last month/day of the training split"),
+    "--valid-start": ("valid_start", str, "first month/day of the validation split"),
+    "--valid-end": ("valid_end", str, "last month/day of the validation split"),
+    "--test-start": ("test_start", str, "first month/day of the test split"),
+    "--test-end": ("test_end", str, "last month/day of the test split (default: end of data)"),
+}
+
+
+def _add_data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", metavar="PATH", help="CTA CSV or .tgz (default: $RIDERSHIP_DATA, the cache, or synthetic)")
+    p.add_argument("--download", action="store_true", help="download the CTA data when no other source is found")
+    p.add_argument("--fill-gaps", action="store_true", help="fill missing dates by linear interpolation")
+    p.add_argument("--json", action="store_true", help="print a machine-readable JSON summary")
+
+
+def _add_train_options(p: argparse.ArgumentParser) -> None:
+    for option, (name, kind, text) in HYPERPARAMETERS.items():
+        p.add_argument(option, dest=name, type=kind, default=getattr(DEFAULTS, name),
+                       help=f"{text} (default: {getattr(DEFAULTS, name) or 'none'})")
+    p.add_argument("--core", choices=CORES, default=DEFAULTS.core, help="recurrent core (default: fused)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=DEFAULTS.device)
+    p.add_argument("--restore-best", action="store_true",
+                   help="end with the best validation epoch's weights (the article keeps the last)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ridership",
+        description="Train and use an LSTM that forecasts next-day CTA bus and rail ridership. "
+                    "With no command, opens the terminal app.",
+    )
+    parser.add_argument("--data", metavar="PATH", help="data file for the app (CSV or .tgz)")
+    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,forecast,data}")
+
+    train = sub.add_parser("train", help="train a model and print the article's per-epoch lines")
+    _add_data_options(train)
+    _add_train_options(train)
+    train.add_argument("--save", metavar="PATH", help="save the trained model to PATH")
+    train.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+
+    evaluate = sub.add_parser("evaluate", help="validation and test MAE of a saved model beside the naive baseline")
+    _add_data_options(evaluate)
+    evaluate.add_argument("--model", metavar="PATH", required=True)
+
+    forecast = sub.add_parser("forecast", help="next-day forecast from a saved model")
+    _add_data_options(forecast)
+    forecast.add_argument("--model", metavar="PATH", required=True)
+    forecast.add_argument("--day-type", choices=("W", "A", "U"),
+                          help="W weekday, A Saturday, U Sunday/holiday (default: from the calendar)")
+
+    data = sub.add_parser("data", help="where the data comes from, its size and date range")
+    _add_data_options(data)
+    return parser
+
+
+def _config_from(args) -> TrainConfig:
+    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
+    return TrainConfig(**values).validate()
+
+
+def _load_data(args):
+    from .sources import resolve
+
+    progress = None if args.json else _progress
+    data = resolve(args.data, allow_download=args.download, fill_gaps=args.fill_gaps, progress=progress)
+    if data.is_synthetic and not args.json:
+        print("note: no data file found; using the synthetic demo series (not the CTA's numbers). "
+              "Pass --data PATH, set RIDERSHIP_DATA or use --download.", file=sys.stderr)
+    if data.filled_dates and not args.json:
+        print(f"note: filled {len(data.filled_dates)} missing dates by interpolation", file=sys.stderr)
+    return data
+
+
+def _progress(done: int, total: int | None) -> None:
+    share = f" ({done / total:.0%})" if total else ""
+    print(f"\rdownloading: {done / 1e6:.1f} MB{share}", end="", file=sys.stderr, flush=True)
+
+
+def _riders(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def _score_lines(scores) -> list[str]:
+    lines = []
+    for s in scores.values():
+        name = {"valid": "validation", "test": "test"}[s.split]
+        lines.append(
+            f"{name:>10}: model MAE {_riders(s.mae)} riders (rail {_riders(s.rail_mae)}, bus {_riders(s.bus_mae)}) | "
+            f"naive same-day-last-week: {_riders(s.naive_mae)} (rail {_riders(s.naive_rail_mae)}, "
+            f"bus {_riders(s.naive_bus_mae)}) | model/naive {s.ratio:.2f}"
+        )
+    return lines
+
+
+def cmd_train(args) -> int:
+    config = _config_from(args)
+    data = _load_data(args)
+    from .data import make_splits
+    from .evaluate import score_all
+    from .training import fit
+
+    splits = make_splits(data, config)
+    on_epoch = None if (args.json or args.quiet) else (lambda e: print(e.article_line(), flush=True))
+    result = fit(config, splits, on_epoch=on_epoch)
+    values = data.features().to_numpy()
+    scores = score_all(result.model, splits, values, config.batch_size, result.device)
+    saved = None
+    if args.save:
+        from .modelfile import save_model
+
+        saved = str(save_model(args.save, result, data))
+    if args.json:
+        print(json.dumps({
+            "status": result.status, "reason": result.reason, "config": config.to_dict(),
+            "data": {"source": data.source.kind, "path": data.source.path, "synthetic": data.is_synthetic},
+            "device": result.device, "best_epoch": result.best_epoch,
+            "best_valid_mae": result.best_valid_mae * 1e6, "weights_epoch": result.weights_epoch,
+            "history": [e.__dict__ for e in result.history],
+            "scores": {k: v.to_dict() for k, v in scores.items()}, "saved": saved,
+        }, indent=2))
+        return 0 if result.status == "finished" else 1
+    test_mae = scores["test"].mae / 1e6
+    if result.status != "finished":
+        print(f"run {result.status}: {result.reason}")
+    which = "last" if result.weights_epoch == len(result.history) else "best"
+    print(f"Best epoch: {result.best_epoch} (valid metric {result.best_valid_mae:.4f} = "
+          f"{_riders(result.best_valid_mae * 1e6)} riders); the model ends with epoch {result.weights_epoch}'s "
+          f"weights ({which}), and the scores below come from them")
+    print(f"Test MAE: {test_mae:.6f} ({test_mae * 1e6:.2f} riders)")
+    for line in _score_lines(scores):
+        print(line)
+    if saved:
+        print(f"saved model to {saved}")
+    return 0 if result.status == "finished" else 1
+
+
+def cmd_evaluate(args) -> int:
+    data = _load_data(args)
+    from .data import make_splits
+    from .evaluate import score_all
+    from .modelfile import load_model
+
+    model, config, payload = load_model(args.model, data)
+    splits = make_splits(data, config)
+    scores = score_all(model, splits, data.features().to_numpy(), config.batch_size, "cpu")
+    if args.json:
+        print(json.dumps({"model": args.model, "weights_epoch": payload["weights_epoch"],
+                          "scores": {k: v.to_dict() for k, v in scores.items()}}, indent=2))
+        return 0
+    print(f"model {args.model}: epoch {payload['weights_epoch']}'s weights, trained with "
+          f"window {config.window_length}, hidden {config.hidden_size}")
+    for line in _score_lines(scores):
+        print(line)
+    return 0
+
+
+def cmd_forecast(args) -> int:
+    data = _load_data(args)
+    from .forecast import forecast_next_day
+    from .modelfile import load_model
+
+    model, config, _ = load_model(args.model, data)
+    result = forecast_next_day(model, data, config.window_length, args.day_type)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    how = "from the calendar" if result.inferred else "chosen"
+    print(f"Forecast for {result.date:%Y-%m-%d} ({result.date:%A}), day type {result.day_type} ({how}):")
+    print(f"  rail: {_riders(result.rail)} riders")
+    print(f"  bus:  {_riders(result.bus)} riders")
+    return 0
+
+
+def cmd_data(args) -> int:
+    data = _load_data(args)
+    frame = data.frame
+    summary = {
+        "source": data.source.kind, "path": data.source.path, "synthetic": data.is_synthetic,
+        "rows": len(frame), "first_date": f"{data.first_date:%Y-%m-%d}", "last_date": f"{data.last_date:%Y-%m-%d}",
+        "filled_dates": list(data.filled_dates), "sha256": data.fingerprint,
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(f"source: {data.source.label}")
+    print(f"rows: {len(frame):,} days, {summary['first_date']} .. {summary['last_date']}")
+    counts = frame["day_type"].value_counts()
+    print("day types: " + ", ".join(f"{k} {counts.get(k, 0):,}" for k in ("W", "A", "U")))
+    if data.fingerprint:
+        print(f"sha256: {data.fingerprint}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "forecast": cmd_forecast, "data": cmd_data}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            from tui.app import run_app  # the only place the engine's CLI reaches the UI
+
+            return run_app(data_path=args.data)
+        return COMMANDS[args.command](args)
+    except RidershipError as exc:
+        print(f"ridership: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ridership: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # last resort: a bug, still no traceback unless asked for
+        if os.environ.get("RIDERSHIP_DEBUG"):
+            raise
+        print(f"ridership: internal error: {type(exc).__name__}: {exc} "
+              "(set RIDERSHIP_DEBUG=1 to see the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Training settings. Defaults are the article's; ``validate`` names the field at fault."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+import pandas as pd
+
+from .errors import ConfigError
+
+CORES = ("fused", "cell")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    window_length: int = 56
+    hidden_size: int = 32
+    batch_size: int = 32
+    lr: float = 0.05
+    momentum: float = 0.95
+    epochs: int = 50
+    patience: int = 20
+    factor: float = 0.1
+    seed: int = 42
+    train_start: str = "2016-01"
+    train_end: str = "2018-12"
+    valid_start: str = "2019-01"
+    valid_end: str = "2019-05"
+    test_start: str = "2019-06"
+    test_end: str = ""  # empty: to the end of the data
+    core: str = "fused"
+    device: str = "auto"
+    # The article ends with the last epoch's weights; True ends with the best validation epoch's.
+    restore_best: bool = False
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(unknown[0], "is not a training setting")
+        return cls(**values)
+
+    def split_bounds(self) -> dict[str, tuple[pd.Timestamp | None, pd.Timestamp | None]]:
+        """Each split's first and last instant, resolving partial dates like pandas slicing."""
+        out = {}
+        for split in ("train", "valid", "test"):
+            start = getattr(self, f"{split}_start")
+            end = getattr(self, f"{split}_end")
+            out[split] = (
+                _period(f"{split}_start", start).start_time if start else None,
+                _period(f"{split}_end", end).end_time if end else None,
+            )
+        return out
+
+    def validate(self) -> "TrainConfig":
+        """Raise ConfigError naming the first invalid field; return self when all is well."""
+        _positive_int(self, "window_length")
+        _positive_int(self, "hidden_size")
+        _positive_int(self, "batch_size")
+        _positive_int(self, "epochs")
+        _int(self, "seed")
+        if not isinstance(self.patience, int) or isinstance(self.patience, bool) or self.patience < 0:
+            raise ConfigError("patience", f"must be a whole number >= 0, got {self.patience!r}")
+        if not _finite(self.lr) or self.lr <= 0:
+            raise ConfigError("lr", f"must be a number > 0, got {self.lr!r}")
+        if not _finite(self.momentum) or not 0 <= self.momentum < 1:
+            raise ConfigError("momentum", f"must be in [0, 1), got {self.momentum!r}")
+        if not _finite(self.factor) or not 0 < self.factor < 1:
+            raise ConfigError("factor", f"must be strictly between 0 and 1, got {self.factor!r}")
+        if self.core not in CORES:
+            raise ConfigError("core", f"must be one of {', '.join(CORES)}, got {self.core!r}")
+        if self.device not in DEVICES:
+            raise ConfigError("device", f"must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        for name in ("train_start", "train_end", "valid_start", "valid_end", "test_start"):
+            if not getattr(self, name):
+                raise ConfigError(name, "is required (a date such as 2019-01 or 2019-01-15)")
+        bounds = self.split_bounds()
+        order = [("train", "valid"), ("valid", "test")]
+        for split, (start, end) in bounds.items():
+            if end is not None and start > end:
+                raise ConfigError(f"{split}_end", f"{_day(end)} is before {split}_start {_day(start)}")
+        for first, second in order:
+            if bounds[first][1] >= bounds[second][0]:
+                raise ConfigError(
+                    f"{second}_start",
+                    f"{_day(bounds[second][0])} must come after {first}_end {_day(bounds[first][1])}"
+                    " (splits must be in order and not overlap)",
+                )
+        return self
+
+
+def _period(field: str, text: str) -> pd.Period:
+    try:
+        return pd.Period(str(text).strip())
+    except (ValueError, TypeError):
+        raise ConfigError(field, f"{text!r} is not a date (expected YYYY, YYYY-MM or YYYY-MM-DD)") from None
+
+
+def _day(ts: pd.Timestamp) -> str:
+    return ts.strftime("%Y-%m-%d")
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _int(cfg: TrainConfig, name: str) -> int:
+    value = getattr(cfg, name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ConfigError(name, f"must be a whole number, got {value!r}")
+    return value
+
+
+def _positive_int(cfg: TrainConfig, name: str) -> None:
+    if _int(cfg, name) <= 0:
+        raise ConfigError(name, f"must be a whole number > 0, got {getattr(cfg, name)!r}")
