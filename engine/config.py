@@ -14,6 +14,28 @@ from .errors import ConfigError
 CORES = ("fused", "cell")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
+# One line of help per setting, for the CLI and the app's form (which is built from the fields).
+FIELD_HELP = {
+    "window_length": "days in each input window",
+    "hidden_size": "LSTM hidden units",
+    "batch_size": "windows per training batch",
+    "lr": "SGD learning rate (> 0)",
+    "momentum": "SGD momentum, in [0, 1)",
+    "epochs": "training epochs",
+    "patience": "epochs without improvement before the LR drops",
+    "factor": "LR multiplier on a plateau, in (0, 1)",
+    "seed": "seed for the initial weights and the shuffles",
+    "train_start": "first month/day of the training split (YYYY-MM or YYYY-MM-DD)",
+    "train_end": "last month/day of the training split",
+    "valid_start": "first month/day of the validation split",
+    "valid_end": "last month/day of the validation split",
+    "test_start": "first month/day of the test split",
+    "test_end": "last month/day of the test split (empty: to the end of the data)",
+    "core": "recurrent core: fused (nn.LSTM) or cell (LSTMCell unrolled, as the article)",
+    "device": "auto, cpu, cuda or mps",
+    "restore_best": "end with the best validation epoch's weights instead of the last",
+}
+
 
 @dataclass(frozen=True)
 class TrainConfig:
