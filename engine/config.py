@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -13,6 +14,9 @@ from .errors import ConfigError
 
 CORES = ("fused", "cell")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+FLOAT32_MAX = 3.4028234663852886e38  # torch applies lr to float32 weights; larger cannot convert
+NORMALIZE = ("none", "window", "week")  # see engine/model.py
+TARGET_KINDS = ("level", "weekly_change")
 
 # One line of help per setting, for the CLI and the app's form (which is built from the fields).
 FIELD_HELP = {
@@ -34,6 +38,8 @@ FIELD_HELP = {
     "core": "recurrent core: fused (nn.LSTM) or cell (LSTMCell unrolled, as the article)",
     "device": "auto, cpu, cuda or mps",
     "restore_best": "end with the best validation epoch's weights instead of the last",
+    "normalize": "none (the article), window or week: divide each window by its mean level (all of it, or its last 7 days)",
+    "target": "level (the article) or weekly_change: predict the change from the same day last week",
 }
 
 
@@ -58,6 +64,9 @@ class TrainConfig:
     device: str = "auto"
     # The article ends with the last epoch's weights; True ends with the best validation epoch's.
     restore_best: bool = False
+    # Reframings inside the model (engine/model.py); the defaults are the article's.
+    normalize: str = "none"
+    target: str = "level"
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
@@ -94,8 +103,8 @@ class TrainConfig:
         _int(self, "seed")
         if not isinstance(self.patience, int) or isinstance(self.patience, bool) or self.patience < 0:
             raise ConfigError("patience", f"must be a whole number >= 0, got {self.patience!r}")
-        if not _finite(self.lr) or self.lr <= 0:
-            raise ConfigError("lr", f"must be a number > 0, got {self.lr!r}")
+        if not _finite(self.lr) or not 0 < self.lr <= FLOAT32_MAX:
+            raise ConfigError("lr", f"must be a number > 0 and at most {FLOAT32_MAX:.3g}, got {self.lr!r}")
         if not _finite(self.momentum) or not 0 <= self.momentum < 1:
             raise ConfigError("momentum", f"must be in [0, 1), got {self.momentum!r}")
         if not _finite(self.factor) or not 0 < self.factor < 1:
@@ -104,6 +113,13 @@ class TrainConfig:
             raise ConfigError("core", f"must be one of {', '.join(CORES)}, got {self.core!r}")
         if self.device not in DEVICES:
             raise ConfigError("device", f"must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        if self.normalize not in NORMALIZE:
+            raise ConfigError("normalize", f"must be one of {', '.join(NORMALIZE)}, got {self.normalize!r}")
+        if self.target not in TARGET_KINDS:
+            raise ConfigError("target", f"must be one of {', '.join(TARGET_KINDS)}, got {self.target!r}")
+        if self.target == "weekly_change" and self.window_length < 7:
+            raise ConfigError("window_length", f"must be at least 7 with target weekly_change (the same day "
+                                               f"last week must be in the window), got {self.window_length}")
         for name in ("train_start", "train_end", "valid_start", "valid_end", "test_start"):
             if not getattr(self, name):
                 raise ConfigError(name, "is required (a date such as 2019-01 or 2019-01-15)")
@@ -122,8 +138,14 @@ class TrainConfig:
         return self
 
 
+# pandas alone reads almost anything as a period ("January" is 0001-01), so check the form first.
+_DATE_FORM = re.compile(r"\d{4}(-\d{1,2}(-\d{1,2})?)?")
+
+
 def _period(field: str, text: str) -> pd.Period:
     try:
+        if not _DATE_FORM.fullmatch(str(text).strip()):
+            raise ValueError(text)
         return pd.Period(str(text).strip())
     except (ValueError, TypeError):
         raise ConfigError(field, f"{text!r} is not a date (expected YYYY, YYYY-MM or YYYY-MM-DD)") from None

@@ -86,7 +86,8 @@ def _sniff(path: Path) -> None:
 
 def _read_raw(path: Path) -> pd.DataFrame:
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        # utf-8-sig: a byte-order mark (spreadsheets on Windows add one) is not part of the first column name
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty, expected a CSV with a header and daily rows") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:

@@ -1,11 +1,13 @@
-"""Next-day forecast from the last window, for a chosen (or calendar-inferred) day type.
+"""Next-day and multi-day forecasts from the last window, for chosen (or calendar-inferred) day types.
 
 The article sets column 3 of the last row (next_day_type_U) while claiming a weekday, and leaves
 the other day-type columns as they were. Here the one-hot is set by name and the others cleared.
+Multi-day forecasts are autoregressive: each day's forecast becomes the last row of the next window.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +17,8 @@ import torch
 from .calendar import infer_day_type
 from .data import DAY_TYPES, FEATURES, SCALE, RidershipData
 from .errors import DataError, RidershipError
+
+MAX_DAYS = 28  # beyond four weeks the forecasts feed almost only on earlier forecasts
 
 
 @dataclass(frozen=True)
@@ -40,17 +44,82 @@ def set_next_day_type(window: np.ndarray, day_type: str) -> np.ndarray:
     return window
 
 
-def forecast_next_day(model, data: RidershipData, window_length: int, day_type: str | None = None,
-                      device="cpu") -> Forecast:
+def _last_window_values(data: RidershipData, window_length: int) -> np.ndarray:
     values = data.features().to_numpy(dtype=np.float64)
     if len(values) < window_length:
         raise DataError(f"the data has {len(values)} rows; the model needs a window of {window_length}")
-    date = data.last_date + pd.Timedelta(days=1)
-    inferred = day_type is None
-    day_type = infer_day_type(date) if inferred else day_type.upper()
-    window = set_next_day_type(values[-window_length:], day_type)
-    model.eval()
+    return values[-window_length:]
+
+
+def _predict_one(model, window: np.ndarray, device) -> tuple[float, float]:
     with torch.no_grad():
         X = torch.tensor(window, dtype=torch.float32, device=torch.device(device)).unsqueeze(0)
         rail, bus = model(X).squeeze(0).cpu().tolist()
+    return rail, bus
+
+
+def forecast_next_day(model, data: RidershipData, window_length: int, day_type: str | None = None,
+                      device="cpu") -> Forecast:
+    values = _last_window_values(data, window_length)
+    date = data.last_date + pd.Timedelta(days=1)
+    inferred = day_type is None
+    day_type = infer_day_type(date) if inferred else day_type.upper()
+    window = set_next_day_type(values, day_type)
+    model.eval()
+    rail, bus = _predict_one(model, window, device)
     return Forecast(date=date, day_type=day_type, inferred=inferred, rail=rail * SCALE, bus=bus * SCALE)
+
+
+def forecast_days(model, data: RidershipData, window_length: int, days: int = 1,
+                  overrides: dict | None = None, device="cpu") -> list[Forecast]:
+    """Forecast the ``days`` days after the data (1..MAX_DAYS), feeding each forecast back as the
+    next window's last row. Day types come from the calendar unless ``overrides`` sets them:
+    keys are dates (``YYYY-MM-DD`` text, date or Timestamp) or day numbers (1 = the first day)."""
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_DAYS:
+        raise RidershipError(f"days must be a whole number from 1 to {MAX_DAYS}, got {days!r}")
+    first = data.last_date + pd.Timedelta(days=1)
+    dates = [first + pd.Timedelta(days=i) for i in range(days)]
+    chosen = resolve_overrides(overrides or {}, dates)
+    window = _last_window_values(data, window_length).copy()
+    model.eval()
+    out = []
+    for number, date in enumerate(dates, start=1):
+        day_type = chosen.get(number) or infer_day_type(date)
+        window = set_next_day_type(window, day_type)
+        rail, bus = _predict_one(model, window, device)
+        out.append(Forecast(date=date, day_type=day_type, inferred=number not in chosen,
+                            rail=rail * SCALE, bus=bus * SCALE))
+        # The forecast day becomes the newest row; its next-day type is set on the next step.
+        window = np.vstack([window[1:], [[rail, bus] + [0.0] * (window.shape[1] - 2)]])
+    return out
+
+
+def resolve_overrides(overrides: dict, dates: list[pd.Timestamp]) -> dict[int, str]:
+    """``{date or day number: day type}`` -> ``{day number: day type}``, checking both."""
+    numbers = {date: number for number, date in enumerate(dates, start=1)}
+    span = f"{dates[0]:%Y-%m-%d}..{dates[-1]:%Y-%m-%d}"
+    out: dict[int, str] = {}
+    for key, day_type in overrides.items():
+        kind = str(day_type).strip().upper()
+        if kind not in DAY_TYPES:
+            raise RidershipError(f"day type {day_type!r} for {key} is not one of W (weekday), A (Saturday), "
+                                 "U (Sunday/holiday)")
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            number = int(key)
+            if not 1 <= number <= len(dates):
+                raise RidershipError(f"day {number} is outside the forecast (days 1..{len(dates)}, {span})")
+        else:
+            try:
+                date = pd.Timestamp(key.isoformat() if isinstance(key, dt.date) else str(key).strip())
+            except ValueError:
+                date = pd.NaT
+            if pd.isna(date):
+                raise RidershipError(f"{key!r} is not a date (expected YYYY-MM-DD)")
+            if date.normalize() != date or date not in numbers:
+                raise RidershipError(f"{key} is outside the forecast ({span})")
+            number = numbers[date]
+        if number in out and out[number] != kind:
+            raise RidershipError(f"day {number} ({dates[number - 1]:%Y-%m-%d}) is given two day types: "
+                                 f"{out[number]} and {kind}")
+        out[number] = kind
+    return out

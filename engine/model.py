@@ -7,6 +7,15 @@ runs with the other and a saved file does not depend on the core:
 - ``fused``: ``nn.LSTM`` over the whole window in one call (the default; much faster).
 Built right after the same seed, both get the article's initial weights: LSTMCell and LSTM draw
 their four tensors in the same order from the same uniform range.
+
+Two optional reframings live inside the model, so training, evaluation, forecasts and saved files
+see riders in and riders out whatever they are (the defaults are the article's, unchanged):
+- ``normalize="window"`` or ``"week"``: rail and bus of each window are divided by that window's
+  own level (per series: the mean of the whole window, or of its last 7 days) and the output is
+  multiplied back, so the model learns the weekly shape rather than the absolute level (the 2020
+  collapse is then not out of the training range). ``"week"`` follows a sudden change sooner.
+- ``target="weekly_change"``: the model predicts the change from the same day last week (row -7 of
+  the window, the naive forecast), so an untrained model starts near the naive baseline.
 """
 
 from __future__ import annotations
@@ -14,16 +23,26 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .config import CORES
+from .config import CORES, NORMALIZE, TARGET_KINDS
+
+SERIES = 2  # rail, bus: the first two features and the two outputs
+SEASON = 7  # the weekly_change target is relative to the same day last week
 
 
 class LstmModel(nn.Module):
-    def __init__(self, input_size: int = 5, hidden_size: int = 32, output_size: int = 2, core: str = "fused"):
+    def __init__(self, input_size: int = 5, hidden_size: int = 32, output_size: int = 2, core: str = "fused",
+                 normalize: str = "none", target: str = "level"):
         super().__init__()
+        if normalize not in NORMALIZE:
+            raise ValueError(f"normalize must be one of {NORMALIZE}, got {normalize!r}")
+        if target not in TARGET_KINDS:
+            raise ValueError(f"target must be one of {TARGET_KINDS}, got {target!r}")
         self.hidden_size = hidden_size
         self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True)
         self.output = nn.Linear(hidden_size, output_size)
         self.core = core
+        self.normalize = normalize
+        self.target = target
 
     @property
     def core(self) -> str:
@@ -36,6 +55,20 @@ class LstmModel(nn.Module):
         self._core = value
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
+        if self.normalize == "none" and self.target == "level":
+            return self._raw(X)  # the article's model, untouched
+        level = None
+        if self.normalize != "none":
+            # Per-window, per-series mean; a floor keeps an all-zero window (closed days) finite.
+            recent = X[:, -SEASON:, :SERIES] if self.normalize == "week" else X[:, :, :SERIES]
+            level = recent.mean(dim=1, keepdim=True).clamp_min(1e-4)
+            X = torch.cat([X[:, :, :SERIES] / level, X[:, :, SERIES:]], dim=2)
+        out = self._raw(X)
+        if self.target == "weekly_change":
+            out = out + X[:, -SEASON, :SERIES]
+        return out * level.squeeze(1) if level is not None else out
+
+    def _raw(self, X: torch.Tensor) -> torch.Tensor:
         if self._core == "fused":
             _, (H, _) = self.lstm(X)
             return self.output(H[-1])
@@ -55,4 +88,5 @@ class LstmModel(nn.Module):
 def build_model(config, input_size: int = 5, output_size: int = 2) -> LstmModel:
     """Seed, then build: the article calls ``torch.manual_seed`` right before the model."""
     torch.manual_seed(config.seed)
-    return LstmModel(input_size, config.hidden_size, output_size, core=config.core)
+    return LstmModel(input_size, config.hidden_size, output_size, core=config.core,
+                     normalize=config.normalize, target=config.target)

@@ -39,7 +39,12 @@ def atomic_save(obj: Any, path: str | Path) -> Path:
 
 
 def save_model(path, result, data: RidershipData | None = None) -> Path:
-    payload = {
+    return atomic_save(model_payload(result, data), path)
+
+
+def model_payload(result, data: RidershipData | None = None) -> dict:
+    """What a model file holds; a run's checkpoint (engine/checkpoint.py) adds to it."""
+    return {
         "format": FORMAT,
         "version": VERSION,
         "config": result.config.to_dict(),
@@ -55,7 +60,6 @@ def save_model(path, result, data: RidershipData | None = None) -> Path:
             "last_date": f"{data.last_date:%Y-%m-%d}" if data else "",
         },
     }
-    return atomic_save(payload, path)
 
 
 def load_model(path, data: RidershipData | None = None) -> tuple[LstmModel, TrainConfig, dict]:
@@ -78,7 +82,8 @@ def load_model(path, data: RidershipData | None = None) -> tuple[LstmModel, Trai
         raise ModelFileError(f"{path}: the saved settings are invalid ({exc})") from None
     if payload.get("features") != list(FEATURES):
         raise ModelFileError(f"{path}: the model expects features {payload.get('features')}, this data has {list(FEATURES)}")
-    model = LstmModel(len(FEATURES), config.hidden_size, len(TARGETS), core=config.core)
+    model = LstmModel(len(FEATURES), config.hidden_size, len(TARGETS), core=config.core,
+                      normalize=config.normalize, target=config.target)
     try:
         model.load_state_dict(payload["state_dict"])
     except (RuntimeError, KeyError) as exc:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tarfile
 import tempfile
 import urllib.error
@@ -60,8 +59,15 @@ def extract_csv(archive: Path, dest: Path) -> Path:
                 raise DataError(f"{archive}: the archive holds no CSV file (expected {MEMBER})")
             member = next((m for m in members if m.name.endswith(CSV_NAME)), members[0])
             tar.extractall(path=dest, members=[member], filter="data")
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise DataError(f"{archive}: is not a readable .tgz archive ({exc})") from None
+    except tarfile.FilterError as exc:  # e.g. a member that would land outside ``dest``
+        raise DataError(f"{archive}: refused an unsafe archive member ({exc})") from None
+    except (tarfile.ReadError, tarfile.CompressionError, EOFError):
+        raise DataError(
+            f"{archive}: is not a readable .tgz archive (expected a gzip-compressed tar file holding {CSV_NAME})"
+        ) from None
+    except (tarfile.TarError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{archive}: could not extract the CSV ({first})") from None
     return dest / member.name
 
 
@@ -79,7 +85,8 @@ def download(
         archive = Path(tmp) / "ridership.tgz"
         try:
             with urllib.request.urlopen(url, timeout=timeout) as response, archive.open("wb") as out:
-                total = response.length
+                length = response.headers.get("Content-Length", "")  # file:// responses have no .length
+                total = int(length) if length.isdigit() else None
                 done = 0
                 while chunk := response.read(1 << 16):
                     out.write(chunk)

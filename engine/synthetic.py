@@ -23,7 +23,7 @@ def synthetic_frame(first: str = FIRST, last: str = LAST, seed: int = 2001) -> p
     day_type = np.array(infer_day_types(dates))
     rng = np.random.default_rng(seed)
     years = (dates - pd.Timestamp("2001-01-01")).days.to_numpy() / 365.25
-    season = 1 + 0.06 * np.sin(2 * np.pi * (dates.dayofyear.to_numpy() - 100) / 365.25)
+    season = 1 + 0.06 * np.sin(2 * np.pi * (dates.day_of_year.to_numpy() - 100) / 365.25)
     covid = _pandemic_factor(dates)
     bus_level = (1.00 - 0.012 * years) * 1e6
     rail_level = (0.52 + 0.012 * years - 0.0006 * years**2) * 1e6

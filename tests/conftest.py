@@ -1,0 +1,61 @@
+"""Shared fixtures: isolation from the user's data, cache and run store; the real CSV when there is
+one; small synthetic CSV files; a small training configuration. Constants and helpers live in
+tests/support.py.
+
+The real CTA file is never copied into the project: tests that need it read $RIDERSHIP_DATA
+(captured in tests/support.py before the isolation fixture clears it) and are skipped without it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.config import TrainConfig
+from engine.synthetic import synthetic_frame
+from support import CSV_HEADER, REAL_DATA, SMALL, SMALL_FIRST, SMALL_LAST, csv_rows, small_args, write_csv
+
+__all__ = ["SMALL", "SMALL_FIRST", "SMALL_LAST", "small_args", "write_csv"]  # older imports from conftest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(tmp_path_factory, monkeypatch):
+    """No test reads the user's $RIDERSHIP_DATA, cache or run store, or writes into them."""
+    root = tmp_path_factory.mktemp("env")
+    monkeypatch.delenv("RIDERSHIP_DATA", raising=False)
+    monkeypatch.delenv("RIDERSHIP_RUNS_DB", raising=False)
+    monkeypatch.setenv("RIDERSHIP_CACHE", str(root / "cache"))
+    monkeypatch.setenv("RIDERSHIP_HOME", str(root / "home"))
+
+
+@pytest.fixture
+def real_csv() -> Path:
+    """The real CTA CSV from $RIDERSHIP_DATA; the test is skipped without it."""
+    if not REAL_DATA:
+        pytest.skip("set RIDERSHIP_DATA to the CTA ridership CSV to run this test")
+    path = Path(REAL_DATA)
+    if not path.is_file():
+        pytest.skip(f"RIDERSHIP_DATA={REAL_DATA} is not a file")
+    return path
+
+
+@pytest.fixture
+def synthetic_csv(tmp_path):
+    """``synthetic_csv(first=..., last=..., name=..., edit=fn)`` writes the synthetic series in the CTA
+    format and returns its path; ``edit(rows)`` may change the rows (lists of strings) first."""
+
+    def make(first: str = SMALL_FIRST, last: str = SMALL_LAST, name: str = "ridership.csv", edit=None,
+             header: list[str] = CSV_HEADER) -> Path:
+        rows = csv_rows(synthetic_frame(first, last))
+        if edit is not None:
+            rows = edit(rows) or rows
+        return write_csv(tmp_path / name, rows, header)
+
+    return make
+
+
+@pytest.fixture
+def small_config() -> TrainConfig:
+    """A few-second-or-less configuration whose splits fit ``synthetic_csv()``'s default dates."""
+    return SMALL

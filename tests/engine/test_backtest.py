@@ -1,0 +1,110 @@
+"""Backtest (engine.backtest): per-day actual/model/naive values and the errors per day type, and
+`ridership evaluate`'s per-day-type table."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from conftest import SMALL, SMALL_FIRST, SMALL_LAST, small_args
+from engine.backtest import DAY_TYPE_ORDER, backtest
+from engine.cli import main
+from engine.data import DataSource, RidershipData, make_splits
+from engine.evaluate import score_all
+from engine.synthetic import synthetic_frame
+from engine.training import fit
+
+
+@pytest.fixture(scope="module")
+def trained():
+    data = RidershipData(synthetic_frame(SMALL_FIRST, SMALL_LAST), DataSource("synthetic"))
+    result = fit(SMALL.replace(epochs=3), data)
+    return result.model, data
+
+
+@pytest.fixture(scope="module")
+def tests_(trained):
+    model, data = trained
+    return backtest(model, data, SMALL)
+
+
+def test_days_and_values_line_up_with_the_data(trained, tests_):
+    model, data = trained
+    splits = make_splits(data, SMALL)
+    assert set(tests_) == {"valid", "test"}
+    for name, bt in tests_.items():
+        split = splits[name]
+        assert len(bt) == len(split) > 0
+        assert bt.dates == [f"{d:%Y-%m-%d}" for d in split.target_dates]
+        frame = data.frame.loc[bt.dates]
+        assert bt.day_types == frame["day_type"].tolist()
+        np.testing.assert_allclose(bt.actual_rail, frame["rail"].to_numpy(), rtol=1e-6)
+        np.testing.assert_allclose(bt.actual_bus, frame["bus"].to_numpy(), rtol=1e-6)
+        # The naive forecast is the actual value seven days before.
+        week_before = data.frame.shift(7).loc[bt.dates]
+        np.testing.assert_allclose(bt.naive_rail, week_before["rail"].to_numpy(), rtol=1e-9)
+        np.testing.assert_allclose(bt.naive_bus, week_before["bus"].to_numpy(), rtol=1e-9)
+        assert all(len(getattr(bt, k)) == len(bt) for k in ("pred_rail", "pred_bus"))
+
+
+def test_overall_errors_match_the_scores(trained, tests_):
+    model, data = trained
+    splits = make_splits(data, SMALL)
+    scores = score_all(model, splits, data.features().to_numpy(), SMALL.batch_size, "cpu")
+    for name, bt in tests_.items():
+        s, o = scores[name], bt.overall
+        assert o.count == s.windows
+        assert o.mae == pytest.approx(s.mae, rel=1e-4)
+        assert o.naive_mae == pytest.approx(s.naive_mae, rel=1e-6)
+        assert (o.rail_mae, o.bus_mae) == pytest.approx((s.rail_mae, s.bus_mae), rel=1e-4)
+        assert o.ratio == pytest.approx(s.ratio, rel=1e-4)
+
+
+def test_errors_per_day_type_are_the_days_of_that_type(tests_):
+    for bt in tests_.values():
+        kinds = np.array(bt.day_types)
+        assert list(bt.by_day_type) == [k for k in DAY_TYPE_ORDER if (kinds == k).any()]
+        assert sum(e.count for e in bt.by_day_type.values()) == len(bt)
+        for kind, e in bt.by_day_type.items():
+            rows = kinds == kind
+            actual = np.c_[bt.actual_rail, bt.actual_bus][rows]
+            pred = np.c_[bt.pred_rail, bt.pred_bus][rows]
+            naive = np.c_[bt.naive_rail, bt.naive_bus][rows]
+            assert e.count == rows.sum()
+            assert e.mae == pytest.approx(np.abs(pred - actual).mean())
+            assert e.naive_mae == pytest.approx(np.abs(naive - actual).mean())
+            assert e.naive_rail_mae == pytest.approx(np.abs(naive - actual)[:, 0].mean())
+            assert e.ratio == pytest.approx(e.mae / e.naive_mae)
+
+
+def test_one_split_and_json(trained):
+    model, data = trained
+    only = backtest(model, data, SMALL, splits=("test",))
+    assert list(only) == ["test"]
+    text = json.dumps(only["test"].to_dict())
+    back = json.loads(text)
+    assert back["by_day_type"]["W"]["count"] == only["test"].by_day_type["W"].count
+    assert len(back["dates"]) == len(only["test"])
+
+
+def test_evaluate_prints_errors_per_day_type(synthetic_csv, tmp_path, capsys):
+    csv = synthetic_csv()
+    model = tmp_path / "m.pt"
+    assert main(["train", "--data", str(csv), *small_args(), "--quiet", "--save", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--data", str(csv), "--model", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "by day type" in out
+    # "validation W    68    22,967    25,438        0.90", then "  A ..." rows for the same split
+    rows = re.findall(r"^\s*(validation|test)?\s+([WAU])\s+(\d+)\s+[\d,]+\s+[\d,]+\s+[\d.]+$", out, re.M)
+    assert [kind for _, kind, _ in rows] == ["W", "A", "U", "W", "A", "U"]
+    assert [split for split, _, _ in rows if split] == ["validation", "test"]
+    assert main(["evaluate", "--data", str(csv), "--model", str(model), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    for name in ("valid", "test"):
+        by_type = report["by_day_type"][name]
+        assert sum(e["count"] for e in by_type.values()) == report["scores"][name]["windows"]
+        assert all(e["naive_mae"] > 0 and e["mae"] > 0 for e in by_type.values())

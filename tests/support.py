@@ -1,0 +1,46 @@
+"""Constants and helpers shared by the engine and CLI tests (import them with ``from support import ...``;
+tests/conftest.py holds the fixtures). A plain module, so its name cannot clash with another conftest."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from engine.config import TrainConfig
+
+REAL_DATA = os.environ.get("RIDERSHIP_DATA")  # read at import, before the isolation fixture clears it
+CSV_HEADER = ["service_date", "day_type", "bus", "rail_boardings", "total_rides"]
+
+# Small enough for a few epochs in well under a second on one core; splits inside
+# synthetic_csv's default date range.
+SMALL = TrainConfig(
+    window_length=14, hidden_size=8, batch_size=32, epochs=2, patience=2, factor=0.5,
+    train_start="2018-01", train_end="2018-06", valid_start="2018-07", valid_end="2018-08",
+    test_start="2018-09", test_end="2018-10", device="cpu",
+)
+SMALL_FIRST, SMALL_LAST = "2017-12-01", "2018-10-31"
+
+
+def csv_rows(frame) -> list[list[str]]:
+    """Rows of a clean frame (index date; day_type, bus, rail) in the CTA file's format."""
+    return [
+        [f"{date:%m/%d/%Y}", row.day_type, str(int(row.bus)), str(int(row.rail)), str(int(row.bus + row.rail))]
+        for date, row in frame.iterrows()
+    ]
+
+
+def write_csv(path: Path, rows: list[list[str]], header: list[str] = CSV_HEADER) -> Path:
+    path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n")
+    return path
+
+
+def small_args(config: TrainConfig = SMALL) -> list[str]:
+    """The CLI options that select ``config``'s hyperparameters and splits."""
+    return [
+        "--window-length", str(config.window_length), "--hidden-size", str(config.hidden_size),
+        "--batch-size", str(config.batch_size), "--epochs", str(config.epochs),
+        "--patience", str(config.patience), "--factor", str(config.factor),
+        "--train-start", config.train_start, "--train-end", config.train_end,
+        "--valid-start", config.valid_start, "--valid-end", config.valid_end,
+        "--test-start", config.test_start, "--test-end", config.test_end, "--device", "cpu",
+    ]
