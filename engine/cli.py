@@ -31,7 +31,7 @@ HYPERPARAMETERS = {  # option -> (field, type, help)
     "--valid-start": ("valid_start", str, "first month/day of the validation split"),
     "--valid-end": ("valid_end", str, "last month/day of the validation split"),
     "--test-start": ("test_start", str, "first month/day of the test split"),
-    "--test-end": ("test_end", str, "last month/day of the test split (default: end of data)"),
+    "--test-end": ("test_end", str, "last month/day of the test split"),
 }
 
 
@@ -53,7 +53,7 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
                         + " (default: article)")
     for option, (name, kind, text) in HYPERPARAMETERS.items():
         p.add_argument(option, dest=name, type=kind, default=None,
-                       help=f"{text} (default: {getattr(DEFAULTS, name) or 'none'})")
+                       help=f"{text} (default: {getattr(DEFAULTS, name) or 'the end of the data'})")
     p.add_argument("--normalize", choices=NORMALIZE, default=None,
                    help="divide each window by its mean level: all of it (window) or its last 7 days (week) "
                         "(default: none)")

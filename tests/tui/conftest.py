@@ -1,0 +1,115 @@
+"""Fixtures for the app tests: synthetic data, a small config, a fixed device description."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import suppress
+
+import pytest
+from textual.worker import WorkerCancelled, WorkerFailed
+
+from engine import sources
+from engine.config import TrainConfig
+from tui.app import make_app
+
+# Short splits on the synthetic series, so a run of a few epochs takes well under a second.
+TUI_CONFIG = TrainConfig(
+    window_length=14, hidden_size=16, epochs=3, train_start="2016-01", train_end="2016-12",
+    valid_start="2017-01", valid_end="2017-03", test_start="2017-04", test_end="2017-06", device="cpu",
+)
+
+
+@pytest.fixture(scope="session")
+def tui_data():
+    return sources.synthetic()
+
+
+@pytest.fixture
+def tui_config() -> TrainConfig:
+    return TUI_CONFIG
+
+
+def fixed_device(choice: str):
+    """What the Device pane shows in tests: no torch query, the same on every machine."""
+    from engine.device import DeviceInfo
+
+    return DeviceInfo("cpu", "Test CPU", None, None, "2.x (test)", 1), ["cpu"]
+
+
+@pytest.fixture
+def make_test_app(tui_data, tui_config):
+    def build(**kw):
+        kw.setdefault("data", tui_data)
+        kw.setdefault("config", tui_config)
+        kw.setdefault("describe_device", fixed_device)
+        return make_app(**kw)
+
+    return build
+
+
+async def wait_for(pilot, condition, timeout: float = 30.0, what: str = "condition") -> None:
+    """Let the app run until ``condition()`` holds (a functional wait, not a timing assertion)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+async def wait_workers(app, group: str | None = None) -> None:
+    workers = [w for w in app.workers if group is None or w.group == group]
+    with suppress(WorkerCancelled, WorkerFailed):
+        await asyncio.gather(*(w.wait() for w in workers), return_exceptions=True)
+
+
+@pytest.fixture
+def until():
+    """``await until(pilot, condition, what=...)``: see wait_for."""
+    return wait_for
+
+
+@pytest.fixture
+def settle():
+    """``await settle(app, group)``: wait for the app's workers (of a group) to end."""
+    return wait_workers
+
+
+@pytest.fixture
+def tui_csv(tmp_path):
+    """``tui_csv(name, first, last, header=None)``: the synthetic series written in the CTA's format."""
+    from engine.synthetic import synthetic_frame
+
+    def write(name: str = "good.csv", first: str = "2015-06-01", last: str = "2017-08-31",
+              header: str = "service_date,day_type,bus,rail_boardings,total_rides"):
+        frame = synthetic_frame(first, last)
+        lines = [header] + [
+            f"{d:%m/%d/%Y},{r.day_type},{int(r.bus)},{int(r.rail)},{int(r.bus + r.rail)}"
+            for d, r in frame.iterrows()
+        ]
+        path = tmp_path / name
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    return write
+
+
+async def send_keys(app, *keys: str) -> None:
+    """Keys as the terminal driver delivers them, without the pilot's wait for an idle process.
+
+    ``pilot.press`` waits until the process stops using CPU, which never happens while a run
+    trains (each key would wait a second); tests then wait for what the key should have done.
+    """
+    from textual import events
+
+    for key in keys:
+        event = events.Key(key, key if len(key) == 1 else None)
+        event.set_sender(app)
+        app._driver.send_message(event)
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+def keys():
+    """``await keys(app, "1", "pagedown")``: see send_keys."""
+    return send_keys

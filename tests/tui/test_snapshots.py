@@ -1,0 +1,126 @@
+"""SVG snapshots of each pane at 120x40 (and the dataset at 80x24), approved after looking at them.
+
+Deterministic: synthetic data (fixed seed), a fixed device description, and the training and
+forecast panes fed fixed numbers through the same methods the app calls, so no clock or torch
+arithmetic reaches a snapshot. Update with ``pytest tests/tui --snapshot-update`` and look again.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from tui.app import summarise
+from tui.messages import EpochCompleted, TrainingStarted
+from tui.runner import RunOutcome
+from tui.widgets.forecast import ForecastPane
+from tui.widgets.training import TrainingPane
+
+SIZE = (120, 40)
+
+
+def no_blink(app) -> None:
+    for widget in app.query("Input"):
+        widget.cursor_blink = False
+
+
+async def settled(pilot) -> None:
+    """Charts are drawn by a background thread: wait until every picture is in place."""
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def press(*keys):
+    async def run(pilot):
+        await pilot.press(*keys)
+        await settled(pilot)
+
+    return run
+
+
+def test_dataset_pane(snap_compare, make_test_app):
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=press())
+
+
+def test_dataset_pane_80x24(snap_compare, make_test_app):
+    assert snap_compare(make_test_app(), terminal_size=(80, 24), run_before=press())
+
+
+def test_hyperparameters_pane_with_inline_errors(snap_compare, make_test_app):
+    async def edit(pilot):
+        no_blink(pilot.app)
+        await pilot.press("2")
+        for name, text in (("lr", "abc"), ("momentum", "1.5")):
+            pilot.app.form.focus_field(name)
+            await pilot.press("end", "ctrl+u", *text)
+        await pilot.press("escape")
+        await settled(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=edit)
+
+
+def fake_run(pane: TrainingPane, app) -> None:
+    """Twelve epochs with fixed numbers, then the end of the run, as the app would show them."""
+    pane.starting(1, 12, "")
+    pane.started(TrainingStarted(1, 12, "cpu", 31_250.0, 1040, 95))
+    best, best_mae = 0, math.inf
+    for epoch in range(1, 13):
+        valid = 22_000 + 90_000 / epoch + (3_000 if epoch in (5, 9) else 0)
+        if valid < best_mae:
+            best, best_mae = epoch, valid
+        pane.add_epoch(EpochCompleted(1, epoch, 12, 0.06 / epoch, 30_000 + 150_000 / epoch, valid,
+                                      0.05, 0.25, best, best_mae))
+    outcome = RunOutcome(
+        run_id=1, status="finished", reason="completed 12 epochs", epochs_done=12, best_epoch=best,
+        best_valid_mae=best_mae, weights_epoch=12, config=app.form.config, device="cpu",
+        data_label="synthetic data (demo series, not the CTA's)",
+        scores={"valid": {"mae": 29_500.0, "naive_mae": 31_250.0, "ratio": 29_500 / 31_250},
+                "test": {"mae": 41_200.0, "naive_mae": 33_900.0, "ratio": 41_200 / 33_900}},
+        model=object(),
+    )
+    pane.finished(*summarise(outcome))
+
+
+def test_training_pane_after_a_run(snap_compare, make_test_app):
+    async def run(pilot):
+        await pilot.press("3")
+        fake_run(pilot.app.query_one(TrainingPane), pilot.app)
+        await settled(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=run)
+
+
+def test_training_pane_light_theme(snap_compare, make_test_app):
+    async def run(pilot):
+        pilot.app.theme = "textual-light"
+        await pilot.press("3")
+        fake_run(pilot.app.query_one(TrainingPane), pilot.app)
+        await settled(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=run)
+
+
+def test_device_pane(snap_compare, make_test_app):
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=press("4"))
+
+
+def test_forecast_pane_before_training(snap_compare, make_test_app):
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=press("5", "w"))
+
+
+def test_forecast_pane_with_a_forecast(snap_compare, make_test_app, tui_data):
+    async def show(pilot):
+        await pilot.press("5")
+        date = tui_data.last_date + pd.Timedelta(days=1)
+        pilot.app.query_one(ForecastPane).show_forecast(
+            f"{date:%Y-%m-%d} ({date:%A}), day type W (weekday, from the calendar)\n"
+            "rail 402,315 riders   bus 512,884 riders\n"
+            "Model of run 1: epoch 12's weights, trained on synthetic data (demo series, not the CTA's)",
+            tui_data.frame.iloc[-56:], date, 402_315.0, 512_884.0,
+        )
+        await settled(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=show)

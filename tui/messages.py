@@ -1,0 +1,50 @@
+"""Messages that cross widgets. They carry plain values (numbers, strings), never tensors or frames.
+
+Posted from worker threads with ``post_message`` (thread-safe, non-blocking); handled on the UI
+thread, the only place widgets are touched.
+"""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+
+class TrainingStarted(Message):
+    """A run has built its splits and is about to train. MAE values are in riders."""
+
+    def __init__(self, run_id: int, epochs: int, device: str, naive_valid_mae: float,
+                 train_windows: int, valid_windows: int) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.epochs = epochs
+        self.device = device
+        self.naive_valid_mae = naive_valid_mae
+        self.train_windows = train_windows
+        self.valid_windows = valid_windows
+
+
+class EpochCompleted(Message):
+    """One finished epoch (engine.training.EpochEvent as plain values; MAE in riders)."""
+
+    def __init__(self, run_id: int, epoch: int, epochs: int, train_loss: float, train_mae: float,
+                 valid_mae: float, lr: float, seconds: float, best_epoch: int, best_valid_mae: float) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.epoch = epoch
+        self.epochs = epochs
+        self.train_loss = train_loss
+        self.train_mae = train_mae
+        self.valid_mae = valid_mae
+        self.lr = lr
+        self.seconds = seconds
+        self.best_epoch = best_epoch
+        self.best_valid_mae = best_valid_mae
+
+
+class DownloadProgress(Message):
+    """Bytes of the CTA archive downloaded so far (total None when the server does not say)."""
+
+    def __init__(self, done: int, total: int | None) -> None:
+        super().__init__()
+        self.done = done
+        self.total = total

@@ -1,0 +1,154 @@
+"""Dataset pane: the rows as a table, a chart of a date range, and where the data comes from."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Label, Static
+
+from engine.config import TrainConfig
+from engine.data import RidershipData
+
+from .charts import Chart, Series
+from .table import RowTable
+
+ARTICLE_RANGE = ("2021-03", "2021-05")  # the article's plot
+MAX_DAYS_UNBINNED = 400
+
+
+def parse_bound(text: str, end: bool) -> pd.Timestamp:
+    """A date or a partial date (YYYY, YYYY-MM): its first day, or its last with ``end``."""
+    try:
+        period = pd.Period(text.strip()) if text.strip() else pd.NaT
+    except (ValueError, TypeError):
+        period = pd.NaT
+    if period is pd.NaT:
+        raise ValueError(f"{text!r} is not a date (expected YYYY-MM or YYYY-MM-DD)")
+    return (period.end_time if end else period.start_time).normalize()
+
+
+def date_ticks(dates: pd.DatetimeIndex, count: int = 4) -> tuple[list[int], list[str]]:
+    positions = sorted({int(round(p)) for p in np.linspace(0, len(dates) - 1, count)})
+    return positions, [f"{dates[p]:%Y-%m-%d}" for p in positions]
+
+
+def split_lines(data: RidershipData, config: TrainConfig) -> list[str]:
+    """Each split's first and last date in the data and its number of days."""
+    index = data.frame.index
+    lines = []
+    for name, (start, end) in config.split_bounds().items():
+        # Day resolution: the index is daily, and its unit may not hold the bounds' nanoseconds.
+        first = int(index.searchsorted(start.normalize(), side="left"))
+        stop = int(index.searchsorted(end.normalize(), side="right")) if end is not None else len(index)
+        if stop <= first:
+            lines.append(f"{name:<5} no rows in {start:%Y-%m-%d}..{'end' if end is None else f'{end:%Y-%m-%d}'}")
+        else:
+            lines.append(f"{name:<5} {index[first]:%Y-%m-%d}..{index[stop - 1]:%Y-%m-%d} {stop - first:>6,}")
+    return lines
+
+
+class DatasetPane(Horizontal):
+    """Table on the left; source, size, splits and the chart on the right."""
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.data: RidershipData | None = None
+        self.config: TrainConfig | None = TrainConfig()
+
+    def compose(self) -> ComposeResult:
+        yield RowTable(id="rows")
+        with Vertical(id="dataset-side"):
+            yield Static("Loading data…", id="data-info")
+            yield Static("", id="data-status", classes="-empty")
+            with Horizontal(id="range-row"):
+                yield Label("Chart from ")
+                yield Input(ARTICLE_RANGE[0], id="chart-from", compact=True)
+                yield Label(" to ")
+                yield Input(ARTICLE_RANGE[1], id="chart-to", compact=True)
+            yield Static("", id="range-error")
+            yield Chart("Riders per day (millions)", id="data-chart")
+
+    # -- data ---------------------------------------------------------------------------------
+    def show_data(self, data: RidershipData) -> None:
+        self.data = data
+        self.query_one(RowTable).set_frame(data.frame)
+        if not self._range_in_data(*ARTICLE_RANGE):
+            last = data.last_date
+            self.query_one("#chart-from", Input).value = f"{last - pd.Timedelta(days=90):%Y-%m-%d}"
+            self.query_one("#chart-to", Input).value = f"{last:%Y-%m-%d}"
+        self._show_info()
+        self.draw_chart()
+
+    def show_splits(self, config: TrainConfig | None) -> None:
+        """Split boundaries of the form's current settings (kept as they were while it is invalid)."""
+        if config is not None:
+            self.config = config
+            self._show_info()
+
+    def show_status(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#data-status", Static)
+        status.update(text)
+        status.set_class(error, "-error")
+        status.set_class(not text, "-empty")
+
+    def _range_in_data(self, start: str, end: str) -> bool:
+        data = self.data
+        return data is not None and parse_bound(start, False) >= data.first_date and parse_bound(end, True) <= data.last_date
+
+    def _show_info(self) -> None:
+        data = self.data
+        if data is None:
+            return
+        lines = [
+            data.source.label,
+            f"{len(data.frame):,} days, {data.first_date:%Y-%m-%d}..{data.last_date:%Y-%m-%d}",
+        ]
+        if data.filled_dates:
+            lines.append(f"{len(data.filled_dates)} missing dates filled by interpolation")
+        if self.config is not None:
+            lines += [f"{'Splits (pane 2)':<31}days", *split_lines(data, self.config)]
+        self.query_one("#data-info", Static).update("\n".join(lines))
+
+    # -- chart --------------------------------------------------------------------------------
+    @on(Input.Changed, "#chart-from, #chart-to")
+    def _range_changed(self) -> None:
+        self.draw_chart()
+
+    def draw_chart(self) -> None:
+        data = self.data
+        error = self.query_one("#range-error", Static)
+        if data is None:
+            return
+        try:
+            start = parse_bound(self.query_one("#chart-from", Input).value, end=False)
+            end = parse_bound(self.query_one("#chart-to", Input).value, end=True)
+            if start > end:
+                raise ValueError(f"from {start:%Y-%m-%d} is after to {end:%Y-%m-%d}")
+            rows = data.frame.loc[start:end]
+            if rows.empty:
+                raise ValueError(f"no rows between {start:%Y-%m-%d} and {end:%Y-%m-%d} "
+                                 f"(the data covers {data.first_date:%Y-%m-%d} .. {data.last_date:%Y-%m-%d})")
+        except ValueError as exc:
+            error.update(f"✗ {exc}")
+            error.display = True
+            return
+        error.update("")
+        error.display = False
+        step = -(-len(rows) // MAX_DAYS_UNBINNED)
+        if step > 1:  # long ranges: means over step days (thinning would alias the weekly cycle)
+            groups = np.arange(len(rows)) // step
+            binned = rows[["bus", "rail"]].groupby(groups).mean()
+            dates = rows.index[::step]
+            bus, rail = binned["bus"].to_numpy(), binned["rail"].to_numpy()
+        else:
+            dates, bus, rail = rows.index, rows["bus"].to_numpy(), rows["rail"].to_numpy()
+        x = list(range(len(dates)))
+        chart = self.query_one(Chart)
+        chart.set_title(f"Riders per day, millions{f' ({step}-day means)' if step > 1 else ''}")
+        chart.draw(
+            [Series(x, list(bus / 1e6), "bus", "blue"), Series(x, list(rail / 1e6), "rail", "red")],
+            xticks=date_ticks(dates),
+        )

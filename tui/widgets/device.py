@@ -1,0 +1,44 @@
+"""Device pane: which device runs the model, its memory in use by torch, torch and CPU threads."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+
+def gib(n: int) -> str:
+    return f"{n / 2**30:.2f} GiB"
+
+
+class DevicePane(Vertical, can_focus=True):
+    def compose(self) -> ComposeResult:
+        yield Static("Compute device", id="device-title")
+        yield Static("Loading torch to look at the devices…", id="device-info")
+        yield Static("", id="device-note")
+
+    def show(self, info, available: list[str], choice: str, training: bool) -> None:
+        """``info`` is an engine.device.DeviceInfo (plain fields)."""
+        if info.memory_used is None:
+            memory = f"not reported by the {info.kind} backend"
+        else:
+            memory = gib(info.memory_used) + (f" of {gib(info.memory_total)}" if info.memory_total else "")
+        rows = [
+            ("In use", f"{info.kind}" + (f"  (device setting: {choice})" if choice != info.kind else "")),
+            ("Name", info.name),
+            ("Memory in use by torch", memory),
+            ("torch", info.torch_version),
+            ("CPU threads", f"{info.threads} (torch.get_num_threads)"),
+            ("Available", ", ".join(available)),
+        ]
+        width = max(len(k) for k, _ in rows)
+        self.query_one("#device-info", Static).update("\n".join(f"{k:<{width}}  {v}" for k, v in rows))
+        self.query_one("#device-note", Static).update(
+            "Refreshed every second while a run is training." if training else
+            "Refreshed every second during a run. The device setting is on the Hyperparameters pane.")
+        self.query_one("#device-info").set_class(False, "-error")
+
+    def show_error(self, text: str) -> None:
+        widget = self.query_one("#device-info", Static)
+        widget.update(text)
+        widget.set_class(True, "-error")

@@ -1,0 +1,100 @@
+"""Forecast pane: pick a day type, forecast the day after the data with the trained model."""
+
+from __future__ import annotations
+
+import pandas as pd
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Label, Select, Static
+
+from .charts import Chart, Series
+from .dataset import date_ticks
+
+DAY_TYPE_NAMES = {"W": "weekday", "A": "Saturday", "U": "Sunday/holiday"}
+CALENDAR = "calendar"
+HISTORY_DAYS = 8 * 7
+DAY_KEYS = Binding.Group("Day type", compact=True)
+
+
+class ForecastPane(Vertical, can_focus=True):
+    BINDINGS = [
+        Binding("w", "pick('W')", "Weekday", group=DAY_KEYS),
+        Binding("a", "pick('A')", "Saturday", group=DAY_KEYS),
+        Binding("u", "pick('U')", "Sunday/holiday", group=DAY_KEYS),
+        Binding("c", "pick('calendar')", "Calendar", group=DAY_KEYS),
+        Binding("f", "forecast", "Forecast"),
+    ]
+
+    class Requested(Message):
+        """Forecast with this day type (None: the calendar's)."""
+
+        def __init__(self, day_type: str | None) -> None:
+            super().__init__()
+            self.day_type = day_type
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="forecast-controls"):
+            yield Label("Day type ")
+            yield Select(self._options(None), value=CALENDAR, allow_blank=False, compact=True, id="day-type")
+            yield Label("  keys w a u c: pick and forecast")
+        yield Static("No forecast yet. Train a model (3, then t), then pick a day type here.", id="forecast-result")
+        yield Chart("Last 8 weeks and the forecast, riders (millions)", id="forecast-chart")
+
+    @staticmethod
+    def _options(calendar_type: str | None) -> list[tuple[str, str]]:
+        guess = f" ({calendar_type}, {DAY_TYPE_NAMES[calendar_type]})" if calendar_type else ""
+        return [(f"calendar{guess}", CALENDAR)] + [(f"{k} {v}", k) for k, v in DAY_TYPE_NAMES.items()]
+
+    def set_calendar_guess(self, day_type: str) -> None:
+        select = self.query_one("#day-type", Select)
+        value = select.value
+        select.set_options(self._options(day_type))
+        # Setting the value it already has would not repaint the new label: go through another.
+        select.value = "W" if value == CALENDAR else CALENDAR
+        select.value = value
+
+    @property
+    def day_type(self) -> str | None:
+        value = self.query_one("#day-type", Select).value
+        return None if value == CALENDAR else str(value)
+
+    def action_pick(self, value: str) -> None:
+        self.query_one("#day-type", Select).value = value
+        self.action_forecast()
+
+    def action_forecast(self) -> None:
+        self.post_message(self.Requested(self.day_type))
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        widget = self.query_one("#forecast-result", Static)
+        widget.update(text)
+        widget.set_class(error, "-error")
+
+    def show_history(self, history: pd.DataFrame) -> None:
+        """The last weeks of the data (index date; bus, rail), before any forecast."""
+        x = list(range(len(history)))
+        self.query_one(Chart).draw(
+            [Series(x, list(history["bus"] / 1e6), "bus", "blue"),
+             Series(x, list(history["rail"] / 1e6), "rail", "red")],
+            xticks=date_ticks(history.index), xlim=(-1, len(history) + 2),
+        )
+
+    def show_forecast(self, text: str, history: pd.DataFrame, date: pd.Timestamp, rail: float, bus: float) -> None:
+        """``history``: the last rows of the data (index date; bus, rail)."""
+        self.show_message(text)
+        dates = history.index.append(pd.DatetimeIndex([date]))
+        x = list(range(len(history)))
+        nx = [len(history)]
+        self.query_one(Chart).draw(
+            [
+                Series(x, list(history["bus"] / 1e6), "bus", "blue"),
+                Series(x, list(history["rail"] / 1e6), "rail", "red"),
+                Series(nx, [bus / 1e6], "bus forecast", "blue", marker="●", scatter=True),
+                Series(nx, [rail / 1e6], "rail forecast", "red", marker="●", scatter=True),
+            ],
+            xticks=date_ticks(dates),
+            xlim=(-1, len(history) + 2),  # room around the forecast point at the right edge
+        )

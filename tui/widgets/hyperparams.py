@@ -1,0 +1,221 @@
+"""Hyperparameters pane: one input per TrainConfig field, built from the dataclass.
+
+The rows come from ``dataclasses.fields(TrainConfig)`` and ``FIELD_HELP``, so a field added to the
+engine appears here without UI changes. Values are parsed per field type, then checked with
+``TrainConfig.validate()``; every reason is shown on the field's own row, and an invalid form
+yields no config, which blocks starting a run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import Checkbox, Input, Label, Select, Static
+
+from engine import config as engine_config
+from engine.config import FIELD_HELP, TrainConfig
+from engine.errors import ConfigError
+
+ArticleDefaults = TrainConfig()
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    kind: type  # int, float, str or bool
+    default: Any
+    help: str
+    choices: tuple[str, ...] | None = None
+
+
+def _choices(field: dataclasses.Field, hint: Any) -> tuple[str, ...] | None:
+    """A field's fixed choices: its metadata, a Literal type, or the engine.config constant (a
+    tuple of strings) that holds its default, e.g. CORES for core, NORMALIZE for normalize. When
+    several hold it, the one named after the field wins; with no clear match it stays free text."""
+    if "choices" in field.metadata:
+        return tuple(field.metadata["choices"])
+    if typing.get_origin(hint) is typing.Literal:
+        return tuple(typing.get_args(hint))
+    if not isinstance(field.default, str) or not field.default:
+        return None
+    found = {
+        name: value for name, value in vars(engine_config).items()
+        if name.isupper() and isinstance(value, tuple) and value
+        and all(isinstance(v, str) for v in value) and field.default in value
+    }
+    if len(found) > 1:
+        found = {k: v for k, v in found.items() if k.startswith(field.name.upper())}
+    return tuple(next(iter(found.values()))) if len(found) == 1 else None
+
+
+def field_specs(cls: type = TrainConfig) -> list[FieldSpec]:
+    hints = typing.get_type_hints(cls)
+    specs = []
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        choices = _choices(f, hint)
+        kind = str if choices or typing.get_origin(hint) is typing.Literal else hint
+        if kind not in (int, float, str, bool):
+            kind = str
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        specs.append(FieldSpec(f.name, kind, default, FIELD_HELP.get(f.name, ""), choices))
+    return specs
+
+
+def parse_value(spec: FieldSpec, raw: Any) -> Any:
+    """Text from an input to the field's type; ValueError with a reason a person can act on."""
+    if spec.kind is bool or spec.choices:
+        return raw
+    text = str(raw).strip()
+    if spec.kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"must be a whole number, got {text!r}") from None
+    if spec.kind is float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"must be a number, got {text!r}") from None
+        if not math.isfinite(value):
+            raise ValueError(f"must be a finite number, got {text!r}")
+        return value
+    return text
+
+
+def check(specs: list[FieldSpec], raw: dict[str, Any]) -> tuple[TrainConfig | None, dict[str, str]]:
+    """The config, or None and a reason per invalid field.
+
+    validate() stops at the first problem; to show more than one, a field found invalid is set
+    back to its default and the rest checked again (stopping if the same field fails twice, which
+    means the problem lies in how it relates to another field).
+    """
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for spec in specs:
+        try:
+            values[spec.name] = parse_value(spec, raw[spec.name])
+        except ValueError as exc:
+            errors[spec.name] = str(exc)
+    trial = {s.name: (s.default if s.name in errors else values[s.name]) for s in specs}
+    for _ in specs:
+        try:
+            TrainConfig(**trial).validate()
+            break
+        except ConfigError as exc:
+            if exc.field in errors:
+                break
+            errors[exc.field] = exc.reason
+            if exc.field not in trial:
+                break
+            trial[exc.field] = next(s.default for s in specs if s.name == exc.field)
+    if errors:
+        return None, errors
+    return TrainConfig(**values), {}
+
+
+class HyperparamsForm(VerticalScroll):
+    """The form. Posts ``Changed`` with the valid config as a dict (or None) and the errors."""
+
+    BINDINGS = [Binding("r", "reset", "Defaults")]
+
+    class Changed(Message):
+        def __init__(self, config: dict[str, Any] | None, errors: dict[str, str]) -> None:
+            super().__init__()
+            self.config = config
+            self.errors = errors
+
+    def __init__(self, config: TrainConfig | None = None, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.specs = field_specs()
+        self._initial = config or TrainConfig()
+        self.errors: dict[str, str] = {}
+        self._config: TrainConfig | None = self._initial
+
+    def compose(self) -> ComposeResult:
+        yield Static("Defaults are the article's. Tab moves between fields; Esc leaves a field; "
+                     "r restores the defaults.", id="form-hint")
+        for spec in self.specs:
+            value = getattr(self._initial, spec.name)
+            with Horizontal(classes="field-row", id=f"row-{spec.name}"):
+                yield Label(spec.name, classes="field-name")
+                yield self._control(spec, value)
+                yield Static(spec.help, classes="field-help", id=f"help-{spec.name}")
+        yield Static("", id="form-error")
+
+    def _control(self, spec: FieldSpec, value: Any):
+        wid = f"field-{spec.name}"
+        if spec.kind is bool:
+            return Checkbox("yes", value=bool(value), id=wid, compact=True, classes="field-input")
+        if spec.choices:
+            return Select([(c, c) for c in spec.choices], value=value, allow_blank=False, id=wid,
+                          compact=True, classes="field-input")
+        return Input(str(value), id=wid, compact=True, classes="field-input")
+
+    def on_mount(self) -> None:
+        self.revalidate()
+
+    # -- reading and writing values -----------------------------------------------------------
+    def raw_values(self) -> dict[str, Any]:
+        out = {}
+        for spec in self.specs:
+            widget = self.query_one(f"#field-{spec.name}")
+            out[spec.name] = widget.value
+        return out
+
+    def set_config(self, config: TrainConfig) -> None:
+        for spec in self.specs:
+            widget = self.query_one(f"#field-{spec.name}")
+            value = getattr(config, spec.name)
+            widget.value = value if (spec.kind is bool or spec.choices) else str(value)
+        self.revalidate()
+
+    @property
+    def config(self) -> TrainConfig | None:
+        """The valid config, or None while any field is invalid."""
+        return self._config
+
+    def first_invalid(self) -> str | None:
+        return next((s.name for s in self.specs if s.name in self.errors), None)
+
+    def focus_field(self, name: str) -> None:
+        self.query_one(f"#field-{name}").focus()
+
+    def action_reset(self) -> None:
+        self.set_config(TrainConfig())
+        self.notify("Hyperparameters reset to the article's defaults")
+
+    # -- validation ---------------------------------------------------------------------------
+    @on(Input.Changed, ".field-input")
+    @on(Select.Changed, ".field-input")
+    @on(Checkbox.Changed, ".field-input")
+    def _field_changed(self, event: Message) -> None:
+        event.stop()
+        self.revalidate()
+
+    def revalidate(self) -> None:
+        config, errors = check(self.specs, self.raw_values())
+        self._config, self.errors = config, errors
+        names = {s.name for s in self.specs}
+        for spec in self.specs:
+            help_ = self.query_one(f"#help-{spec.name}", Static)
+            reason = errors.get(spec.name)
+            help_.update(f"✗ {reason}" if reason else spec.help)
+            help_.set_class(reason is not None, "-error")
+            self.query_one(f"#field-{spec.name}").set_class(reason is not None, "-invalid")
+        stray = [f"{k}: {v}" for k, v in errors.items() if k not in names]
+        form_error = self.query_one("#form-error", Static)
+        summary = (f"{len(errors)} invalid setting{'s' if len(errors) > 1 else ''}: a run cannot start "
+                   "until {} fixed.".format("it is" if len(errors) == 1 else "they are")) if errors else ""
+        form_error.update("\n".join([summary, *stray]).strip())
+        form_error.set_class(bool(errors), "-error")
+        self.post_message(self.Changed(config.to_dict() if config else None, dict(errors)))

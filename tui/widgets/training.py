@@ -1,0 +1,152 @@
+"""Training pane: progress, live loss and MAE charts, and the scores a run ends with."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import ProgressBar, Static
+
+from ..messages import EpochCompleted, TrainingStarted
+from .charts import Chart, Series
+
+
+def riders(x: float) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{x:,.0f}"
+
+
+def duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {secs:02d} s"
+
+
+@dataclass
+class RunHistory:
+    """What the charts show: one entry per finished epoch (MAE in riders)."""
+
+    run_id: int = 0
+    epochs: int = 0
+    device: str = ""
+    naive_valid_mae: float = math.nan
+    epoch: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    train_mae: list[float] = field(default_factory=list)
+    valid_mae: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+
+class TrainingPane(Vertical, can_focus=True):
+    """Start and stop are app keys (t, s); this pane only shows the run."""
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.history = RunHistory()
+        self.running = False
+        self._last: EpochCompleted | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("No run yet. Press t to train with the Hyperparameters pane's settings; s stops a run.",
+                     id="run-status")
+        yield ProgressBar(total=1, show_eta=False, id="run-progress")
+        yield Static("", id="run-epoch")
+        with Horizontal(id="run-charts"):
+            yield Chart("Training loss (Huber)", "epoch", id="loss-chart")
+            yield Chart("MAE, thousand riders", "epoch", id="mae-chart")
+        yield Static("", id="run-result")
+
+    # -- updates from the app (UI thread only) -------------------------------------------------
+    def starting(self, run_id: int, epochs: int, text: str) -> None:
+        """A run was asked for: clear the last one's charts and show that work has begun."""
+        self.history = RunHistory(run_id=run_id, epochs=epochs)
+        self._last = None
+        self.running = True
+        self._status(text)
+        self.query_one(ProgressBar).update(total=epochs, progress=0)
+        self.query_one("#run-epoch", Static).update("")
+        self._result("")
+        self._redraw()
+
+    def started(self, msg: TrainingStarted) -> None:
+        h = self.history
+        h.device, h.naive_valid_mae, h.epochs = msg.device, msg.naive_valid_mae, msg.epochs
+        self._status(f"Run {msg.run_id} training on {msg.device}: {msg.train_windows:,} training windows, "
+                     f"{msg.valid_windows:,} validation windows. Naive validation MAE "
+                     f"{riders(msg.naive_valid_mae)} riders. s stops.")
+        self._redraw()
+
+    def add_epoch(self, msg: EpochCompleted) -> None:
+        h = self.history
+        h.epoch.append(msg.epoch)
+        h.train_loss.append(msg.train_loss)
+        h.train_mae.append(msg.train_mae)
+        h.valid_mae.append(msg.valid_mae)
+        h.seconds.append(msg.seconds)
+        self.query_one(ProgressBar).update(total=msg.epochs, progress=msg.epoch)
+        self._last = msg
+        self._show_epoch()
+        self._redraw()
+
+    def _show_epoch(self) -> None:
+        """The last epoch's numbers; the ETA only while the run goes on."""
+        msg, h = self._last, self.history
+        if msg is None:
+            return
+        eta = ""
+        if self.running:
+            per_epoch = sum(h.seconds) / len(h.seconds)
+            eta = f" · ETA {duration(per_epoch * (msg.epochs - msg.epoch))}"
+        self.query_one("#run-epoch", Static).update(
+            f"epoch {msg.epoch}/{msg.epochs} · {duration(msg.seconds)} this epoch{eta} · "
+            f"lr {msg.lr:g} · best epoch {msg.best_epoch} (valid MAE {riders(msg.best_valid_mae)} riders)\n"
+            f"last epoch: train loss {msg.train_loss:.4f}, train MAE {riders(msg.train_mae)}, "
+            f"valid MAE {riders(msg.valid_mae)} riders"
+        )
+
+    def stopping(self) -> None:
+        self._status("Stopping at the end of this batch…")
+
+    def finished(self, text: str, result: str, error: bool = False) -> None:
+        self.running = False
+        self._show_epoch()
+        self._status(text, error)
+        self._result(result)
+
+    def _status(self, text: str, error: bool = False) -> None:
+        widget = self.query_one("#run-status", Static)
+        widget.update(text)
+        widget.set_class(error, "-error")
+
+    def _result(self, text: str) -> None:
+        self.query_one("#run-result", Static).update(text)
+
+    def _redraw(self) -> None:
+        h = self.history
+        loss, mae = self.query_one("#loss-chart", Chart), self.query_one("#mae-chart", Chart)
+        ticks = epoch_ticks(h.epoch)
+        # The baseline is a flat series over the epochs (so the legend names it), drawn first so
+        # the model's lines stay on top where they meet it.
+        naive = [Series(h.epoch, [h.naive_valid_mae / 1e3] * len(h.epoch), "naive (valid)", "gray")] \
+            if math.isfinite(h.naive_valid_mae) else []
+        with self.app.batch_update():
+            loss.draw([Series(h.epoch, h.train_loss, "train", "orange")], xticks=ticks)
+            mae.draw([
+                *naive,
+                Series(h.epoch, [v / 1e3 for v in h.train_mae], "train", "orange"),
+                Series(h.epoch, [v / 1e3 for v in h.valid_mae], "valid", "cyan"),
+            ], xticks=ticks)
+
+
+def epoch_ticks(epochs: list[int], count: int = 6) -> tuple[list[int], list[str]]:
+    """Whole-number epoch ticks (plotext would label 1.0, 3.8, 6.5...)."""
+    if not epochs:
+        return [], []
+    first, last = epochs[0], epochs[-1]
+    step = max(1, -(-(last - first) // (count - 1)))
+    ticks = list(range(first, last + 1, step))
+    if ticks[-1] != last:
+        ticks.append(last)
+    return ticks, [str(t) for t in ticks]
