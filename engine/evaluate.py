@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .data import SCALE, TARGETS, Split
-from .training import evaluate_mae, predict
+from .training import cpu_threads, evaluate_mae, predict
 
 SEASON = 7  # days: the naive forecast repeats the same weekday of last week
 
@@ -60,4 +60,6 @@ def score_split(model, split: Split, features_values: np.ndarray, batch_size: in
 
 def score_all(model, splits: dict[str, Split], features_values: np.ndarray, batch_size: int, device,
               names=("valid", "test")) -> dict[str, SplitScore]:
-    return {name: score_split(model, splits[name], features_values, batch_size, device) for name in names}
+    # The training thread setting: torch's default threads fight a UI thread for the cores.
+    with cpu_threads(torch.device(device), model.hidden_size):
+        return {name: score_split(model, splits[name], features_values, batch_size, device) for name in names}

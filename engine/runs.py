@@ -18,6 +18,7 @@ Nothing here imports torch at module level, so ``ridership runs list`` stays qui
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -578,7 +579,8 @@ def export_run(run: RunRecord, path: str | Path, fmt: str | None = None) -> Path
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the folder itself may be what failed
+            tmp.unlink(missing_ok=True)
         raise RunStoreError(f"{path}: cannot write the export ({exc.strerror or exc})") from None
     return path
 
