@@ -1,0 +1,564 @@
+"""Runs pane: the runs recorded in the run store (engine/runs.py), compared, forked, resumed,
+exported and deleted.
+
+The table lists every run with its scores and only the settings that differ between the picked
+runs (between all runs while fewer than two are picked). Picked runs (space) have a colour:
+their curves are drawn in this pane's charts and, through ``OverlayChanged``, behind the live run
+in the Training pane. Every store access runs in a thread worker: the database may be busy with
+another process's write for a while, and the UI must not wait for it.
+
+Fork and resume are the app's business (they start training): this pane only asks for them with
+``ForkRequested`` and ``ResumeRequested``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Static
+from textual.worker import Worker, WorkerState
+
+from engine.data import SCALE
+from engine.runs import RunRecord, RunStore, RunStoreError, export_run
+
+from .charts import Chart, Series
+from .confirm import ConfirmScreen, PromptScreen
+from .training import duration, epoch_ticks, riders
+
+# plotext colours for picked runs, in the order they are handed out. Not orange or cyan (the
+# live run's train and valid lines) nor gray (the naive baseline), so an overlay never looks like
+# the run being trained. Rich knows the same names, so the table's marks match the lines.
+PALETTE = ("magenta", "green", "blue", "yellow", "red", "bright_magenta", "bright_green", "bright_blue")
+RESUME_DEFAULT = 10
+EXPORT_FORMATS = ("csv", "json")
+
+
+def local_time(iso: str | None) -> str:
+    """A stored UTC timestamp as the local 'YYYY-MM-DD HH:MM'. Module level, so a snapshot test
+    can pin the time zone by replacing it."""
+    if not iso:
+        return "-"
+    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def setting(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def origin(run: RunRecord) -> str:
+    return f"{run.origin} of {run.parent_id}" if run.parent_id else run.origin
+
+
+def run_seconds(run: RunRecord) -> float | None:
+    """Training time summed over the run's epochs (needs them loaded)."""
+    return sum(e.seconds for e in run.epochs) if run.epochs else None
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+# column key -> (header, width or None, sort value or None, newest/largest first when first chosen?)
+COLUMNS: dict[str, tuple[str, int | None, Callable[[RunRecord], Any] | None, bool]] = {
+    "mark": (" ", 1, None, False),
+    "run": ("run", None, lambda r: r.id, True),
+    "started": ("started", None, lambda r: (r.started_at, r.id), True),
+    "status": ("status", None, lambda r: r.status, False),
+    "epochs": ("epochs", None, lambda r: r.epochs_done, True),
+    "best": ("best valid", None, lambda r: _finite(r.best_valid_mae), False),
+    "test": ("test MAE", None, lambda r: _finite(r.test_mae), False),
+}
+TAIL_COLUMNS = {"origin": "origin", "time": "time"}  # after the differing settings
+HIDDEN_SETTINGS = {"epochs"}  # the epochs column shows it already (done/planned)
+SORT_NAMES = {"run": "run", "started": "date", "status": "status", "epochs": "epochs",
+              "best": "best validation MAE", "test": "test MAE"}
+
+
+def sort_runs(runs: list[RunRecord], key: str, reverse: bool) -> list[RunRecord]:
+    """Runs ordered by a column; runs without a value (no epoch finished) last either way."""
+    value = COLUMNS[key][2]
+    present = [r for r in runs if value(r) is not None]
+    missing = [r for r in runs if value(r) is None]
+    return sorted(present, key=value, reverse=reverse) + sorted(missing, key=lambda r: r.id, reverse=True)
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One run's per-epoch history as plain values, for the charts (MAE in riders)."""
+
+    run_id: int
+    color: str
+    epoch: tuple[int, ...]
+    train_loss: tuple[float, ...]
+    valid_mae: tuple[float, ...]
+    naive_valid_mae: float | None = None  # riders, from the run's scores
+
+
+def curve(run: RunRecord, color: str) -> Curve:
+    e = run.epochs
+    return Curve(run.id, color, tuple(x.epoch for x in e), tuple(x.train_loss for x in e),
+                 tuple(x.valid_mae * SCALE for x in e), run.valid_naive_mae)
+
+
+def curve_series(curves: list[Curve] | tuple[Curve, ...]) -> tuple[list[Series], list[Series], tuple]:
+    """Loss and MAE series for curves (the naive baseline once, when every run shares it) and
+    whole-number epoch ticks covering them all."""
+    loss = [Series(c.epoch, c.train_loss, f"run {c.run_id}", c.color) for c in curves]
+    mae = [Series(c.epoch, [v / 1e3 for v in c.valid_mae], f"run {c.run_id}", c.color) for c in curves]
+    naive = {c.naive_valid_mae for c in curves if c.naive_valid_mae is not None}
+    last = max((c.epoch[-1] for c in curves if c.epoch), default=0)
+    if len(naive) == 1 and last:
+        value = naive.pop() / 1e3
+        mae.insert(0, Series([1, last], [value, value], "naive (valid)", "gray"))
+    ticks = epoch_ticks(list(range(1, last + 1))) if last else None
+    return loss, mae, ticks
+
+
+@dataclass
+class _Listing:
+    runs: list[RunRecord]
+    diff: dict[str, list[Any]]  # engine.runs.RunStore.config_diff of the picked runs (or all)
+
+
+class RunsPane(Vertical, can_focus=True):
+    """Keys: space selects, m / n sort by MAE / date (again: reverse), f fork, r resume, e export,
+    x delete. The store comes from the app (``set_store``) once it is open."""
+
+    BINDINGS = [
+        Binding("space", "toggle_select", "Pick"),
+        # The hint line under the table names the sort keys; the footer has no room for them.
+        Binding("m", "sort('best')", "Sort by MAE", show=False),
+        Binding("n", "sort('started')", "Sort by date", show=False),
+        Binding("f", "fork", "Fork"),
+        Binding("r", "resume", "Resume"),
+        Binding("e", "export", "Export"),
+        Binding("x,delete", "delete", "Delete"),
+        Binding("escape", "clear_selection", "Clear selection", show=False),
+    ]
+
+    class OverlayChanged(Message):
+        """The picked runs' curves changed (empty: nothing to overlay)."""
+
+        def __init__(self, curves: tuple[Curve, ...]) -> None:
+            super().__init__()
+            self.curves = curves
+
+    class ForkRequested(Message):
+        """Start a new run from this run's settings (a dict of TrainConfig fields)."""
+
+        def __init__(self, run_id: int, config: dict[str, Any]) -> None:
+            super().__init__()
+            self.run_id = run_id
+            self.config = config
+
+    class ResumeRequested(Message):
+        """Train run ``run_id`` for ``more`` epochs from its checkpoint, as a new run."""
+
+        def __init__(self, run_id: int, more: int) -> None:
+            super().__init__()
+            self.run_id = run_id
+            self.more = more
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.store: RunStore | None = None
+        self.runs: list[RunRecord] = []  # in table order
+        self.diff: dict[str, list[Any]] = {}
+        self.picked: dict[int, str] = {}  # picked run id -> its colour, in the order picked
+        self.sort_by, self.sort_reverse = "started", True  # newest first
+        self.curves: tuple[Curve, ...] = ()  # what the charts show
+        self._loaded_at = -math.inf  # time.monotonic() of the last reload
+
+    def compose(self) -> ComposeResult:
+        yield Static("Opening the run store…", id="runs-status")
+        table = DataTable(cursor_type="row", zebra_stripes=True, id="runs-table")
+        yield table
+        yield Static("", id="runs-detail")
+        yield Static("space picks runs to compare (in Training too) · m/n sort by MAE/date · "
+                     "f fork · r resume · e export · x delete", id="runs-hint")
+        with Horizontal(id="runs-charts"):
+            yield Chart("Training loss (Huber)", "epoch", id="runs-loss-chart")
+            yield Chart("Validation MAE, thousand riders", "epoch", id="runs-mae-chart")
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#runs-table", DataTable)
+
+    @property
+    def selected(self) -> list[int]:
+        return list(self.picked)
+
+    @property
+    def shown_settings(self) -> list[str]:
+        """The differing settings that get a column."""
+        return [name for name in self.diff if name not in HIDDEN_SETTINGS]
+
+    @property
+    def cursor_run(self) -> RunRecord | None:
+        row = self.table.cursor_row
+        return self.runs[row] if self.runs and 0 <= row < len(self.runs) else None
+
+    def on_focus(self) -> None:
+        self.table.focus()  # the pane takes focus from the app's pane keys; the table has the keys
+
+    # -- the store ----------------------------------------------------------------------------
+    def set_store(self, store: RunStore) -> None:
+        self.store = store
+        self.reload()
+
+    def show_error(self, text: str) -> None:
+        self._status(text, error=True)
+
+    def reload(self, at_most_every: float = 0.0) -> None:
+        """Read the runs again (a run ended, another process recorded one, the pane is shown);
+        ``at_most_every`` seconds skips a reload that follows the last one sooner than that."""
+        if self.store is None:
+            return
+        now = time.monotonic()
+        if now - self._loaded_at < at_most_every:
+            return
+        self._loaded_at = now
+        self._load(self.selected)
+
+    @work(thread=True, exclusive=True, group="runs-list", exit_on_error=False)
+    def _load(self, selected: list[int]) -> _Listing:
+        store = self.store
+        runs = []
+        for summary in store.list_runs():
+            # With the epochs, for the training time (a row per epoch, few and small).
+            try:
+                runs.append(store.get_run(summary.id))
+            except RunStoreError:  # deleted by another process meanwhile
+                continue
+        ids = {r.id for r in runs}
+        basis = [i for i in selected if i in ids]
+        if len(basis) < 2:
+            basis = [r.id for r in runs]
+        diff = store.config_diff(basis) if len(basis) > 1 else {}
+        return _Listing(runs, diff)
+
+    @work(thread=True, exclusive=True, group="runs-curves", exit_on_error=False)
+    def _load_curves(self, wanted: list[tuple[int, str]]) -> tuple[Curve, ...]:
+        store = self.store
+        return tuple(curve(store.get_run(i), color) for i, color in wanted)
+
+    @work(thread=True, group="runs-delete", exit_on_error=False)
+    def _delete(self, ids: list[int]) -> tuple[list[int], list[str]]:
+        deleted, errors = [], []
+        for run_id in ids:
+            try:
+                self.store.delete_run(run_id)
+                deleted.append(run_id)
+            except Exception as exc:  # noqa: BLE001 - each run's own reason, then the others go on
+                errors.append(str(exc))
+        return deleted, errors
+
+    @work(thread=True, group="runs-export", exit_on_error=False)
+    def _export(self, run_id: int, target: str) -> list[Path]:
+        run = self.store.get_run(run_id)
+        path = Path(target).expanduser()
+        if not path.is_absolute():
+            path = self.store.home / path
+        suffix = path.suffix.lstrip(".").lower()
+        if suffix in EXPORT_FORMATS:
+            return [export_run(run, path, suffix)]
+        return [export_run(run, path.with_name(f"{path.name}.{fmt}"), fmt) for fmt in EXPORT_FORMATS]
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker, state = event.worker, event.state
+        if state == WorkerState.ERROR:
+            what = {"runs-list": "read the runs", "runs-curves": "read the runs' epochs",
+                    "runs-delete": "delete", "runs-export": "export"}.get(worker.group, "use the run store")
+            message = describe_error(worker.error)
+            self.notify(message, title=f"Could not {what}", severity="error", timeout=10)
+            if worker.group == "runs-list":
+                self._status(f"Could not read the runs: {message}", error=True)
+            return
+        if state != WorkerState.SUCCESS:
+            return
+        if worker.group == "runs-list":
+            self._show_listing(worker.result)
+        elif worker.group == "runs-curves":
+            self._show_curves(worker.result)
+        elif worker.group == "runs-delete":
+            deleted, errors = worker.result
+            if deleted:
+                self.notify(f"Deleted run{'s' if len(deleted) > 1 else ''} {', '.join(map(str, deleted))} "
+                            "and their checkpoints.", title="Runs deleted")
+            for error in errors:
+                self.notify(error, title="Could not delete", severity="error", timeout=10)
+            for run_id in deleted:
+                self.picked.pop(run_id, None)
+            self.reload()
+        elif worker.group == "runs-export":
+            paths = worker.result
+            self.notify("Wrote " + " and ".join(str(p) for p in paths), title="Exported", timeout=10)
+
+    # -- showing ------------------------------------------------------------------------------
+    def _show_listing(self, listing: _Listing) -> None:
+        keep = self.cursor_run.id if self.cursor_run else None
+        ids = {r.id for r in listing.runs}
+        self.picked = {i: c for i, c in self.picked.items() if i in ids}
+        self.diff = listing.diff
+        self.runs = sort_runs(listing.runs, self.sort_by, self.sort_reverse)
+        self._fill_table(keep)
+        self._show_status()
+        self._show_detail()
+        self._refresh_curves()
+
+    def _fill_table(self, keep: int | None) -> None:
+        table = self.table
+        table.clear(columns=True)
+        for key, (header, width, sorter, _) in COLUMNS.items():
+            label = header
+            if key == self.sort_by:
+                label += " ▼" if self.sort_reverse else " ▲"
+            table.add_column(label, key=key, width=width)
+        for name in self.shown_settings:
+            table.add_column(name, key=f"cfg:{name}")
+        for key, header in TAIL_COLUMNS.items():
+            table.add_column(header, key=key)
+        for run in self.runs:
+            table.add_row(*self._cells(run), key=str(run.id))
+        if keep is not None:
+            row = next((i for i, r in enumerate(self.runs) if r.id == keep), 0)
+            table.move_cursor(row=row, animate=False)
+
+    def _cells(self, run: RunRecord) -> list:
+        best = run.best_valid_mae * SCALE if run.best_valid_mae is not None else None
+        status = Text(run.status, style="bold" if run.status == "running" else "")
+        seconds = run_seconds(run)
+        return [
+            self._mark(run.id), str(run.id), local_time(run.started_at), status,
+            f"{run.epochs_done}/{run.epochs_planned}", _riders(best), _riders(run.test_mae),
+            *(setting(run.config_dict.get(name)) for name in self.shown_settings),
+            origin(run), duration(seconds) if seconds is not None else "-",
+        ]
+
+    def _mark(self, run_id: int) -> Text:
+        color = self.picked.get(run_id)
+        return Text("●", style=f"bold {color}") if color else Text(" ")
+
+    def _show_status(self) -> None:
+        store, n = self.store, len(self.runs)
+        if not n:
+            self._status(f"No runs recorded yet in {store.path}. Runs started here (t) or with "
+                         "`ridership train` appear here.")
+            return
+        if self.sort_by == "started":
+            order = "newest first" if self.sort_reverse else "oldest first"
+        else:
+            way = ("highest" if self.sort_reverse else "lowest") if self.sort_by in ("best", "test") \
+                else ("descending" if self.sort_reverse else "ascending")
+            order = f"by {SORT_NAMES[self.sort_by]}, {way} first" if self.sort_by in ("best", "test") \
+                else f"by {SORT_NAMES[self.sort_by]}, {way}"
+        parts = [f"{n} run{'s' if n != 1 else ''} in {store.path}", order, f"{len(self.picked)} picked"]
+        if n > 1:
+            k, which = len(self.diff), "them" if len(self.picked) >= 2 else "all runs"
+            parts.append(f"{k} setting{'s differ' if k != 1 else ' differs'} between {which}")
+        self._status(" · ".join(parts))
+
+    def _status(self, text: str, error: bool = False) -> None:
+        widget = self.query_one("#runs-status", Static)
+        widget.update(text)
+        widget.set_class(error, "-error")
+
+    def _show_detail(self) -> None:
+        run = self.cursor_run
+        widget = self.query_one("#runs-detail", Static)
+        if run is None:
+            widget.update("")
+            return
+        line1 = f"Run {run.id} · {run.status}" + (f": {run.reason}" if run.reason else "")
+        if run.parent_id:
+            at = f" after its epoch {run.resumed_from_epoch}" if run.resumed_from_epoch else ""
+            line1 += f" · {run.origin} of run {run.parent_id}{at}"
+        scores = []
+        for split in ("valid", "test"):
+            s = (run.scores or {}).get(split)
+            if s:
+                scores.append(f"{split} {riders(s['mae'])} vs naive {riders(s['naive_mae'])} ({s['ratio']:.2f}x)")
+        weights = f"epoch {run.weights_epoch}'s weights" if run.weights_epoch else "no weights"
+        line2 = " · ".join([("MAE in riders: " + " · ".join(scores)) if scores else "no scores", weights])
+        data = "synthetic data" if run.data_source == "synthetic" else Path(run.data_path or "?").name
+        rows = f", {run.data_rows:,} days {run.data_first}..{run.data_last}" if run.data_rows else ""
+        device = f"{run.device} ({run.device_name})" if run.device_name else run.device
+        line3 = f"{data}{rows} · {device} · " + ("checkpoint kept" if run.checkpoint else "no checkpoint")
+        widget.update(f"{line1}\n{line2}\n{line3}")
+
+    def _refresh_curves(self) -> None:
+        """Load the curves of the picked runs, or of the highlighted run when none is picked."""
+        if self.store is None:
+            return
+        wanted = list(self.picked.items())
+        if not wanted and self.cursor_run is not None:
+            wanted = [(self.cursor_run.id, PALETTE[0])]
+        self._load_curves(wanted)
+
+    def _show_curves(self, curves: tuple[Curve, ...]) -> None:
+        self.curves = curves
+        loss, mae, ticks = curve_series(curves)
+        selected = bool(self.picked)
+        whose = "picked runs" if selected else f"run {curves[0].run_id}" if curves else "no run"
+        loss_chart, mae_chart = self.query_one("#runs-loss-chart", Chart), self.query_one("#runs-mae-chart", Chart)
+        loss_chart.set_title(f"Training loss (Huber), {whose}")
+        mae_chart.set_title(f"Validation MAE, thousand riders, {whose}")
+        with self.app.batch_update():
+            loss_chart.draw(loss, xticks=ticks)
+            mae_chart.draw(mae, xticks=ticks)
+        self.post_message(self.OverlayChanged(curves if selected else ()))
+
+    # -- events and keys ----------------------------------------------------------------------
+    @on(DataTable.RowHighlighted, "#runs-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+        if not self.picked:
+            self._refresh_curves()
+
+    @on(DataTable.HeaderSelected, "#runs-table")
+    def _header(self, event: DataTable.HeaderSelected) -> None:
+        key = event.column_key.value
+        if key in COLUMNS and COLUMNS[key][2] is not None:
+            self.action_sort(key)
+
+    @on(DataTable.RowSelected, "#runs-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_toggle_select()  # Enter (or a click on the highlighted row) selects too
+
+    def action_sort(self, key: str) -> None:
+        if key == self.sort_by:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_by, self.sort_reverse = key, COLUMNS[key][3]
+        keep = self.cursor_run.id if self.cursor_run else None
+        self.runs = sort_runs(self.runs, key, self.sort_reverse)
+        self._fill_table(keep)
+        self._show_status()
+
+    def action_toggle_select(self) -> None:
+        run = self.cursor_run
+        if run is None:
+            return
+        if run.id in self.picked:
+            del self.picked[run.id]
+        else:
+            used = set(self.picked.values())
+            self.picked[run.id] = next((c for c in PALETTE if c not in used), PALETTE[len(self.picked) % len(PALETTE)])
+        self.table.update_cell(str(run.id), "mark", self._mark(run.id))
+        self.reload()  # the differing settings depend on the selection
+
+    def action_clear_selection(self) -> None:
+        if self.picked:
+            self.picked.clear()
+            self.reload()
+
+    def _target(self, action: str) -> RunRecord | None:
+        run = self.cursor_run
+        if run is None:
+            self.notify(f"No run to {action}: none is recorded yet.", severity="warning")
+        return run
+
+    def action_fork(self) -> None:
+        run = self._target("fork")
+        if run is None:
+            return
+        try:
+            config = run.config.to_dict()
+        except Exception as exc:  # noqa: BLE001 - RunStoreError: settings written by another version
+            self.notify(str(exc), title="Cannot fork", severity="error", timeout=10)
+            return
+        self.post_message(self.ForkRequested(run.id, config))
+
+    def action_resume(self) -> None:
+        run = self._target("resume")
+        if run is None:
+            return
+        if run.status == "running":
+            self.notify(f"Run {run.id} is still running; resume it once it has ended.", severity="warning")
+            return
+        if run.checkpoint is None:
+            self.notify(f"Run {run.id} has no checkpoint ({run.status}: {run.reason or 'no reason recorded'}): "
+                        "only a run that trained at least one epoch can be resumed.",
+                        title="Cannot resume", severity="error", timeout=10)
+            return
+
+        def more(answer: str | None) -> None:
+            if answer is not None:
+                self.post_message(self.ResumeRequested(run.id, int(answer)))
+
+        self.app.push_screen(PromptScreen(
+            f"Resume run {run.id} (after its epoch {run.epochs_done}): how many more epochs?",
+            str(RESUME_DEFAULT),
+            "Enter starts a new run that continues from the checkpoint, with the same settings; "
+            "its curves show in the Training pane. Esc cancels.",
+            check=_positive_int, input_id="resume-more"), more)
+
+    def action_export(self) -> None:
+        run = self._target("export")
+        if run is None:
+            return
+        default = str(self.store.home / f"run-{run.id}")
+
+        def write(answer: str | None) -> None:
+            if answer:
+                self._export(run.id, answer)
+
+        self.app.push_screen(PromptScreen(
+            f"Export run {run.id}: where to?", default,
+            "Writes NAME.csv (per-epoch history) and NAME.json (the whole record); a name ending in "
+            ".csv or .json writes that one. A relative name goes next to the runs database. Esc cancels.",
+            check=lambda s: None if s else "type a file name, or Esc to cancel", input_id="export-path"), write)
+
+    def action_delete(self) -> None:
+        ids = self.selected or ([self.cursor_run.id] if self.cursor_run else [])
+        if not ids:
+            self.notify("No run to delete.", severity="warning")
+            return
+        runs = {r.id: r for r in self.runs}
+        lines = [f"run {i}: {runs[i].status}, {runs[i].epochs_done} epochs, started {local_time(runs[i].started_at)}"
+                 for i in ids if i in runs]
+        title = f"Delete {'these ' + str(len(ids)) + ' runs' if len(ids) > 1 else 'run ' + str(ids[0])}?"
+        body = "\n".join(lines) + "\n\nTheir records and checkpoints are removed for good; runs forked or " \
+                                  "resumed from them are kept."
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._delete(ids)
+
+        self.app.push_screen(ConfirmScreen(title, body), answer)
+
+
+def describe_error(error: BaseException | None) -> str:
+    """The engine's message; a file system error as "path: reason" (no errno)."""
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.filename}: {error.strerror}" if error.filename else error.strerror
+    return str(error) or type(error).__name__
+
+
+def _riders(x: float | None) -> str:
+    return "-" if x is None else riders(x)
+
+
+def _positive_int(text: str) -> str | None:
+    try:
+        value = int(text)
+    except ValueError:
+        return f"a whole number of epochs, got {text!r}"
+    return None if value > 0 else f"at least 1 epoch, got {value}"
