@@ -1,0 +1,239 @@
+"""The multi-day forecast view: days 1..28, calendar day types, overrides, table and chart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from support import SMALL
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable
+
+from engine.calendar import infer_day_types
+from tui import runner
+from tui.widgets.backtest import riders
+from tui.widgets.multiday import DEFAULT_DAYS, MAX_DAYS, MultiDayView
+
+APP_CSS = Path(__file__).resolve().parents[2] / "tui" / "app.tcss"
+
+
+class Host(App):
+    CSS_PATH = str(APP_CSS)
+
+    def compose(self) -> ComposeResult:
+        yield MultiDayView(id="multiday")
+
+
+@pytest.fixture(scope="module")
+def trained(tui_data):
+    return runner.train(SMALL, tui_data, 1, post=lambda m: None, should_stop=lambda: False,
+                        abandoned=lambda: False)
+
+
+def engine_forecast(trained, data, days, overrides=None):
+    from engine.forecast import forecast_days
+
+    return forecast_days(trained.model, data, trained.config.window_length, days, overrides, trained.device)
+
+
+async def settled(pilot) -> None:
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+COLUMNS = ("date", "day", "type", "rail", "bus")
+
+
+def rows(app) -> list[dict[str, str]]:
+    """The table's rows as shown, by column name."""
+    table = app.query_one("#md-table", DataTable)
+    return [dict(zip(COLUMNS, (str(c).strip() for c in table.get_row_at(i)))) for i in range(table.row_count)]
+
+
+def named(points: dict) -> dict:
+    """A chart's points per series named in its legend (unnamed: the legend's headroom)."""
+    return {label: n for label, n in points.items() if label}
+
+
+def text(app, selector: str) -> str:
+    return str(app.query_one(selector).render())
+
+
+async def type_days(pilot, value: str, enter: bool = True) -> None:
+    pilot.app.query_one("#md-days").focus()
+    await pilot.press("end", "ctrl+u", *value, *(["enter"] if enter else []))
+    await settled(pilot)
+
+
+def test_the_limit_is_the_engines():
+    from engine.forecast import MAX_DAYS as ENGINE_MAX_DAYS
+
+    assert MAX_DAYS == ENGINE_MAX_DAYS == 28
+
+
+async def test_before_a_model_the_table_lists_the_days_with_the_calendars_types(tui_data):
+    app = Host()
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(MultiDayView)
+        view.set_data(tui_data)
+        await settled(pilot)
+        dates = pd.date_range(tui_data.last_date + pd.Timedelta(days=1), periods=DEFAULT_DAYS)
+        assert [r["date"] for r in rows(app)] == [f"{d:%Y-%m-%d}" for d in dates]
+        assert [r["type"] for r in rows(app)] == infer_day_types(dates)
+        assert all(r["rail"] == r["bus"] == "—" for r in rows(app))
+        assert named(app.query_one("#md-chart").points) == {"bus": 56, "rail": 56}
+        app.query_one("#md-table", DataTable).focus()
+        await pilot.press("f")
+        assert "No trained model yet" in text(app, "#md-status")
+
+
+@pytest.mark.parametrize("typed, message", [
+    ("0", "days must be from 1 to 28"),
+    ("29", "days must be from 1 to 28 (beyond four weeks the forecasts feed almost only on earlier "
+           "forecasts), got 29"),
+    ("-3", "got -3"),
+    ("two", "days must be a whole number from 1 to 28, got 'two'"),
+    ("", "days must be a whole number from 1 to 28, got ''"),
+])
+async def test_days_outside_1_to_28_are_an_inline_error(trained, tui_data, typed, message):
+    app = Host()
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(MultiDayView)
+        view.set_data(tui_data)
+        view.set_model(trained)
+        await settled(pilot)
+        shown = rows(app)
+        await type_days(pilot, typed)
+        error = app.query_one("#md-error")
+        assert error.display and message in text(app, "#md-error")
+        assert rows(app) == shown and view.days == DEFAULT_DAYS  # nothing forecast for a bad value
+        await type_days(pilot, "14")
+        assert not error.display and len(rows(app)) == 14
+
+
+async def test_the_forecast_is_the_engines_autoregressive_one(trained, tui_data):
+    app = Host()
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(MultiDayView)
+        view.set_data(tui_data)
+        view.set_model(trained)
+        await settled(pilot)
+        await type_days(pilot, "28")
+        expected = engine_forecast(trained, tui_data, 28)
+        assert [(r["date"], r["type"], r["rail"], r["bus"]) for r in rows(app)] == [
+            (f"{f.date:%Y-%m-%d}", f.day_type, riders(f.rail), riders(f.bus)) for f in expected]
+        chart = app.query_one("#md-chart")
+        # The forecast lines start at the last actual day, so they continue the actual lines.
+        assert named(chart.points) == {"bus": 56, "rail": 56, "bus forecast": 29, "rail forecast": 29}
+        assert "Run 1's model" in text(app, "#md-status") and "28 days from" in text(app, "#md-status")
+
+
+async def test_a_days_type_is_set_on_its_row_and_cleared_with_c(trained, tui_data):
+    app = Host()
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(MultiDayView)
+        view.set_data(tui_data)
+        view.set_model(trained)
+        await settled(pilot)
+        plain = rows(app)
+        app.query_one("#md-table", DataTable).focus()
+        await pilot.press("down", "down", "u")  # day 3 as a Sunday/holiday
+        await settled(pilot)
+        expected = engine_forecast(trained, tui_data, DEFAULT_DAYS, {3: "U"})
+        assert expected[2].day_type == "U" and not expected[2].inferred
+        got = rows(app)
+        assert got[2]["type"] == "U*" and [r["type"] for r in got[:2]] == [r["type"] for r in plain[:2]]
+        assert [(r["rail"], r["bus"]) for r in got] == [(riders(f.rail), riders(f.bus)) for f in expected]
+        assert got[:2] == plain[:2]  # the days before the change are unchanged
+        assert view.overrides == {expected[2].date.strftime("%Y-%m-%d"): "U"}
+        assert "1 chosen by you" in text(app, "#md-status")
+        # A shorter forecast keeps the choice for when the day is back in range.
+        await type_days(pilot, "2")
+        assert len(rows(app)) == 2 and view.overrides_in_range() == {}
+        await type_days(pilot, str(DEFAULT_DAYS))
+        assert rows(app)[2]["type"] == "U*"
+        table = app.query_one("#md-table", DataTable)
+        table.focus()
+        assert table.cursor_row == 1  # kept within the two rows shown meanwhile
+        await pilot.press("down", "c")
+        await settled(pilot)
+        assert rows(app) == plain and view.overrides == {}
+
+
+async def test_a_forecast_that_cannot_run_says_why(trained, tui_data):
+    """A window longer than the data: the engine's message, no traceback."""
+    from engine.data import RidershipData
+
+    short = RidershipData(tui_data.frame.iloc[-10:], tui_data.source)
+    app = Host()
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(MultiDayView)
+        view.set_data(short)
+        view.set_model(trained)
+        await settled(pilot)
+        status = text(app, "#md-status")
+        assert status.startswith("Could not forecast: ") and "window of 14" in status
+        assert app.query_one("#md-status").has_class("-error")
+
+
+# -- in the app ---------------------------------------------------------------------------------------
+async def test_m_switches_the_forecast_pane_to_several_days_and_back(make_test_app, tui_data, settle, until):
+    from textual.widgets import ContentSwitcher, TabbedContent
+
+    app = make_test_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("5", "m")
+        assert app.query_one(TabbedContent).active == "forecast"
+        assert app.query_one("#forecast-views", ContentSwitcher).current == "multiday"
+        assert app.focused is app.query_one("#md-table", DataTable)
+        assert len(rows(app)) == DEFAULT_DAYS  # the calendar's days, before any model
+        await pilot.press("t")  # train; the multi-day forecast follows the new model by itself
+        await settle(app, "train")
+        await settled(pilot)
+        await pilot.press("5")  # back to the Forecast pane: still the several-days view
+        assert app.focused is app.query_one("#md-table", DataTable)
+        expected = engine_forecast(app.outcome, tui_data, DEFAULT_DAYS)
+        assert [(r["rail"], r["bus"]) for r in rows(app)] == [(riders(f.rail), riders(f.bus)) for f in expected]
+        await pilot.press("m")
+        assert app.query_one("#forecast-views", ContentSwitcher).current == "forecast-pane"
+        assert app.focused is app.query_one("#forecast-pane")
+        await pilot.press("w")  # the next-day forecast still works (its worker starts on a message)
+        await until(pilot, lambda: "riders" in str(app.query_one("#forecast-result").render()),
+                    what="the next-day forecast")
+
+
+def fixed_forecasts(data, days: int, chosen: dict[int, str]):
+    """Forecasts with fixed numbers: the mean of the same weekday over the last four weeks, 3% up
+    (a chosen Sunday/holiday takes the last Sunday's riders)."""
+    from engine.forecast import Forecast
+
+    frame = data.frame.iloc[-28:]
+    dates = pd.date_range(data.last_date + pd.Timedelta(days=1), periods=days)
+    out = []
+    for number, (date, calendar) in enumerate(zip(dates, infer_day_types(dates)), start=1):
+        kind = chosen.get(number, calendar)
+        same = frame[frame.index.day_of_week == (6 if kind == "U" else date.day_of_week)]
+        out.append(Forecast(date, kind, number not in chosen, float(same["rail"].mean() * 1.03),
+                            float(same["bus"].mean() * 1.03)))
+    return out
+
+
+def test_snapshot_multiday_forecast(snap_compare, make_test_app, tui_data):
+    from types import SimpleNamespace
+
+    async def show(pilot):
+        await pilot.press("5", "m")
+        view = pilot.app.query_one(MultiDayView)
+        view.query_one("#md-days").focus()
+        await pilot.press("end", "ctrl+u", "1", "4", "enter")  # no model yet: the days are laid out
+        view.overrides[f"{tui_data.last_date + pd.Timedelta(days=2):%Y-%m-%d}"] = "U"
+        view.show_forecasts(fixed_forecasts(tui_data, 14, {2: "U"}),
+                            SimpleNamespace(run_id=1, weights_epoch=12, name="Run 1"))
+        view.query_one("#md-table", DataTable).focus()
+        await pilot.press("down")
+        await settled(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=(120, 40), run_before=show)

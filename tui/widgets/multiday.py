@@ -1,0 +1,292 @@
+"""Multi-day forecast: the next k days (1..28) after the data, each forecast fed back as the next
+window's last day, with the calendar's day types unless the user sets a day's type.
+
+A table lists the days (date, weekday, day type, rail, bus) and a chart continues the last eight
+weeks of actual riders with the forecast. The view runs the forecast itself, in a thread worker;
+the app hands it the model of each run that ends (``set_model``) and the data (``set_data``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Input, Label, Static
+from textual.worker import Worker, WorkerState
+
+from engine.calendar import infer_day_types
+from engine.data import RidershipData
+
+from .backtest import explain, headroom, riders, run_name
+from .charts import Chart, Series
+from .dataset import date_ticks
+from .forecast import HISTORY_DAYS
+
+MAX_DAYS = 28  # engine.forecast.MAX_DAYS (that module imports torch; a test checks they agree)
+DEFAULT_DAYS = 7
+OVERRIDE_KEYS = Binding.Group("Day type of the row", compact=True)
+
+
+def parse_days(text: str) -> int:
+    """The number of days typed, or ValueError with the reason shown under the field."""
+    text = text.strip()
+    try:
+        days = int(text)
+    except ValueError:
+        raise ValueError(f"days must be a whole number from 1 to {MAX_DAYS}, got {text!r}") from None
+    if not 1 <= days <= MAX_DAYS:
+        raise ValueError(f"days must be from 1 to {MAX_DAYS} (beyond four weeks the forecasts feed almost "
+                         f"only on earlier forecasts), got {days}")
+    return days
+
+
+def run_forecast(outcome: Any, data: RidershipData, days: int, overrides: dict[str, str]) -> list:
+    """engine.forecast.forecast_days under the engine's thread policy (as tui.runner). Worker thread."""
+    import torch
+
+    from engine.forecast import forecast_days
+    from engine.training import cpu_threads
+
+    with cpu_threads(torch.device(outcome.device), outcome.config.hidden_size):
+        return forecast_days(outcome.model, data, outcome.config.window_length, days, overrides, outcome.device)
+
+
+class MultiDayView(Vertical):
+    """Days field, the table of days, and the chart; w a u c set the day type of the selected row."""
+
+    DEFAULT_CSS = """
+    MultiDayView { height: 1fr; }
+    MultiDayView #md-controls { height: 1; }
+    MultiDayView #md-days { width: 6; }
+    MultiDayView #md-error { height: auto; }
+    MultiDayView #md-status { height: auto; }
+    MultiDayView #md-body { height: 1fr; }
+    MultiDayView #md-table { width: 47; height: 1fr; margin-right: 1; }
+    MultiDayView #md-chart { width: 1fr; height: 1fr; min-height: 6; }
+    """
+
+    BINDINGS = [
+        Binding("f", "forecast", "Forecast days"),
+        Binding("m", "app.forecast_view('next')", "Next day"),  # back to the Forecast pane's next day
+        Binding("w", "set_type('W')", "Weekday", group=OVERRIDE_KEYS),
+        Binding("a", "set_type('A')", "Saturday", group=OVERRIDE_KEYS),
+        Binding("u", "set_type('U')", "Sunday/holiday", group=OVERRIDE_KEYS),
+        Binding("c", "set_type('calendar')", "Calendar's", group=OVERRIDE_KEYS),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.outcome: Any = None  # the run whose model forecasts (tui.runner.RunOutcome)
+        self.data: RidershipData | None = None
+        self.days = DEFAULT_DAYS
+        self.dates: list[pd.Timestamp] = []
+        self.calendar: list[str] = []  # the calendar's day type of each date
+        self.overrides: dict[str, str] = {}  # YYYY-MM-DD -> the day type the user chose
+        self.forecasts: list = []  # engine.forecast.Forecast of the days shown, once forecast
+        self._request = 0
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="md-controls"):
+            yield Label("Days ")
+            yield Input(str(DEFAULT_DAYS), id="md-days", compact=True)
+            yield Label(f"  1..{MAX_DAYS} · Enter or f forecasts · on a row: w a u set its day type, "
+                        "c the calendar's", classes="md-hint")
+        yield Static("", id="md-error", classes="-error", markup=False)
+        yield Static("No multi-day forecast yet: train a model (3, then t), then press f here.",
+                     id="md-status", markup=False)
+        with Horizontal(id="md-body"):
+            table = DataTable(id="md-table", cursor_type="row", zebra_stripes=True)
+            yield table
+            yield Chart(f"Last {HISTORY_DAYS // 7} weeks and the forecast, riders (millions)", id="md-chart")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label, width in (("date", 10), ("day", 3), ("type", 4), ("rail", 9), ("bus", 9)):
+            table.add_column(Text(label, justify="right") if label in ("rail", "bus") else label,
+                             width=width, key=label)
+        self.query_one("#md-error", Static).display = False
+
+    # -- inputs from the app -----------------------------------------------------------------------
+    def set_data(self, data: RidershipData) -> None:
+        """New data: the forecast starts the day after it; the chart shows its last weeks."""
+        self.data = data
+        self.forecasts = []
+        self._lay_out_days()
+        if self.outcome is not None:
+            self.action_forecast()
+        else:
+            self._draw_chart()
+
+    def set_model(self, outcome: Any, data: RidershipData | None = None) -> None:
+        """A run ended with a model: forecast with it."""
+        self.outcome = outcome
+        if data is not None and data is not self.data:
+            self.data = data
+            self._lay_out_days()
+        self.action_forecast()
+
+    # -- days and day types ---------------------------------------------------------------------------
+    @on(Input.Changed, "#md-days")
+    def _days_changed(self, event: Input.Changed) -> None:
+        """Check as the user types; the days change on Enter (or f), not at every keystroke."""
+        event.stop()
+        self._checked_days()
+
+    def _checked_days(self) -> int | None:
+        error = self.query_one("#md-error", Static)
+        try:
+            days = parse_days(self.query_one("#md-days", Input).value)
+        except ValueError as exc:
+            error.update(f"✗ {exc}")
+            error.display = True
+            return None
+        error.update("")
+        error.display = False
+        return days
+
+    @on(Input.Submitted, "#md-days")
+    def _days_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_forecast()
+
+    def _lay_out_days(self) -> None:
+        """Dates and calendar day types of the days asked for (the table before any forecast)."""
+        if self.data is None:
+            return
+        first = self.data.last_date + pd.Timedelta(days=1)
+        self.dates = list(pd.date_range(first, periods=self.days, freq="D"))
+        self.calendar = infer_day_types(self.dates)
+        shown = {f"{f.date:%Y-%m-%d}": f for f in self.forecasts}
+        self.forecasts = [shown[k] for k in (f"{d:%Y-%m-%d}" for d in self.dates) if k in shown]
+        self._fill_table()
+
+    def day_type(self, number: int) -> tuple[str, bool]:
+        """Day ``number``'s (1-based) type and whether the user chose it."""
+        key = f"{self.dates[number - 1]:%Y-%m-%d}"
+        chosen = self.overrides.get(key)
+        return (chosen, True) if chosen else (self.calendar[number - 1], False)
+
+    def action_set_type(self, value: str) -> None:
+        """Set the selected row's day type (``calendar``: the calendar's again) and forecast again."""
+        if not self.dates:
+            return
+        table = self.query_one(DataTable)
+        row = min(max(table.cursor_row, 0), len(self.dates) - 1)
+        key = f"{self.dates[row]:%Y-%m-%d}"
+        if value == "calendar" or value == self.calendar[row]:
+            self.overrides.pop(key, None)
+        else:
+            self.overrides[key] = value
+        self._fill_table()
+        if self.outcome is not None:
+            self.action_forecast()
+
+    def overrides_in_range(self) -> dict[str, str]:
+        keys = {f"{d:%Y-%m-%d}" for d in self.dates}
+        return {k: v for k, v in self.overrides.items() if k in keys}
+
+    # -- forecasting --------------------------------------------------------------------------------
+    def action_forecast(self) -> None:
+        """Forecast the days in the field (laying out their dates first, model or not)."""
+        status = self.query_one("#md-status", Static)
+        days = self._checked_days()
+        if days is None:
+            return  # the line under the field says what is wrong
+        if days != self.days:
+            self.days = days
+            self._lay_out_days()
+        if self.outcome is None or getattr(self.outcome, "model", None) is None:
+            status.update("No trained model yet: train one first (3 opens Training, t starts a run). "
+                          "A forecast needs a run that finished at least one epoch.")
+            status.set_class(True, "-error")
+            return
+        if self.data is None:
+            status.update("The data is still loading.")
+            status.set_class(True, "-error")
+            return
+        self._request += 1
+        self._work(self._request, self.outcome, self.data, self.days, self.overrides_in_range())
+
+    @work(thread=True, exclusive=True, group="multiday", exit_on_error=False)
+    def _work(self, request: int, outcome: Any, data: RidershipData, days: int, overrides: dict[str, str]):
+        return request, outcome, run_forecast(outcome, data, days, overrides)
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "multiday":
+            return
+        event.stop()
+        status = self.query_one("#md-status", Static)
+        if event.state == WorkerState.ERROR:
+            status.update(f"Could not forecast: {explain(event.worker.error)}")
+            status.set_class(True, "-error")
+        elif event.state == WorkerState.SUCCESS:
+            request, outcome, forecasts = event.worker.result
+            if request == self._request:
+                self.show_forecasts(forecasts, outcome)
+
+    # -- showing --------------------------------------------------------------------------------------
+    def show_forecasts(self, forecasts: list, outcome: Any) -> None:
+        """``forecasts``: engine.forecast.Forecast per day, in order, from the day after the data."""
+        self.forecasts = list(forecasts)
+        chosen = sum(not f.inferred for f in forecasts)
+        status = self.query_one("#md-status", Static)
+        status.update(
+            f"{run_name(outcome)}'s model (epoch {outcome.weights_epoch}'s weights): {len(forecasts)} day"
+            f"{'s' if len(forecasts) != 1 else ''} from {forecasts[0].date:%Y-%m-%d}, each forecast fed back "
+            f"as the next day's input. Day types from the calendar"
+            f"{f'; * {chosen} chosen by you' if chosen else ''}."
+        )
+        status.set_class(False, "-error")
+        self._fill_table()
+        self._draw_chart()
+
+    def _fill_table(self) -> None:
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        by_date = {f"{f.date:%Y-%m-%d}": f for f in self.forecasts}
+        table.clear()
+        for number, date in enumerate(self.dates, start=1):
+            kind, chosen = self.day_type(number)
+            made = by_date.get(f"{date:%Y-%m-%d}")
+            # A forecast made with another day type than the row now has is stale until redone.
+            fresh = made is not None and made.day_type == kind
+            table.add_row(
+                f"{date:%Y-%m-%d}", f"{date:%a}", f"{kind}{'*' if chosen else ''}",
+                riders(made.rail).rjust(9) if fresh else "…".rjust(9) if made else "—".rjust(9),
+                riders(made.bus).rjust(9) if fresh else "…".rjust(9) if made else "—".rjust(9),
+                key=f"{date:%Y-%m-%d}",
+            )
+        if self.dates:
+            table.move_cursor(row=min(max(cursor, 0), len(self.dates) - 1), animate=False)
+
+    def _draw_chart(self) -> None:
+        if self.data is None:
+            return
+        history = self.data.frame.iloc[-HISTORY_DAYS:]
+        n = len(history)
+        forecasts = self.forecasts
+        dates = history.index.append(pd.DatetimeIndex([f.date for f in forecasts])) if forecasts else history.index
+        x = list(range(n))
+        lines = [Series(x, list(history["bus"] / 1e6), "bus", "blue"),
+                 Series(x, list(history["rail"] / 1e6), "rail", "red")]
+        if forecasts:
+            # Each forecast line starts at the last actual day, so it continues the actual line.
+            fx = list(range(n - 1, n + len(forecasts)))
+            lines += [
+                Series(fx, [history["bus"].iloc[-1] / 1e6] + [f.bus / 1e6 for f in forecasts], "bus forecast",
+                       "cyan"),
+                Series(fx, [history["rail"].iloc[-1] / 1e6] + [f.rail / 1e6 for f in forecasts], "rail forecast",
+                       "orange"),
+            ]
+        chart = self.query_one("#md-chart", Chart)
+        lines += headroom(chart, lines)
+        ahead = ("no forecast yet" if not forecasts else "the next day" if len(forecasts) == 1
+                 else f"the next {len(forecasts)} days")
+        chart.set_title(f"Last {n // 7} weeks and {ahead}, riders (millions)")
+        chart.draw(lines, xticks=date_ticks(dates), xlim=(-1, len(dates) + 1))
