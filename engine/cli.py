@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "With no command, opens the terminal app.",
     )
     parser.add_argument("--data", metavar="PATH", help="data file for the app (CSV or .tgz)")
+    parser.add_argument("--runs-db", dest="app_runs_db", metavar="PATH",
+                        help="run store the app records runs in (default: $RIDERSHIP_RUNS_DB, "
+                             "$RIDERSHIP_HOME/runs.db or runs.db in the user data folder)")
     sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,forecast,data,runs}")
 
     train = sub.add_parser("train", help="train a model and print the article's per-epoch lines")
@@ -326,7 +329,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             from tui.app import run_app  # the only place the engine's CLI reaches the UI
 
-            return run_app(data_path=args.data)
+            return run_app(data_path=args.data, runs_db=args.app_runs_db)
+        if args.app_runs_db and getattr(args, "runs_db", "absent") is None:
+            args.runs_db = args.app_runs_db  # `ridership --runs-db X runs list` means what it says
         return COMMANDS[args.command](args)
     except RidershipError as exc:
         print(f"ridership: error: {exc}", file=sys.stderr)

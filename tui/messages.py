@@ -10,11 +10,13 @@ from textual.message import Message
 
 
 class TrainingStarted(Message):
-    """A run has built its splits and is about to train. MAE values are in riders."""
+    """A run has built its splits and is about to train. MAE values are in riders. ``record_id``
+    is its id in the run store (None: not recorded)."""
 
     def __init__(self, run_id: int, epochs: int, device: str, naive_valid_mae: float,
-                 train_windows: int, valid_windows: int) -> None:
+                 train_windows: int, valid_windows: int, record_id: int | None = None) -> None:
         super().__init__()
+        self.record_id = record_id
         self.run_id = run_id
         self.epochs = epochs
         self.device = device

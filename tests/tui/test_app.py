@@ -61,6 +61,8 @@ async def test_escape_leaves_a_field_so_number_keys_switch_panes_again(make_test
     app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("2", "tab")
+        assert app.focused.id == "preset"  # the preset selector comes first
+        await pilot.press("tab")
         assert app.focused.id == "field-window_length"
         await pilot.press("3")  # typed into the field, not a pane switch
         assert app.query_one(TabbedContent).active == "hyperparams"
@@ -305,7 +307,7 @@ async def test_every_field_has_an_input_and_its_help(make_test_app, tui_config):
 async def test_changing_a_hyperparameter_changes_the_config_and_the_splits(make_test_app):
     app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("2", "tab")  # the first field
+        await pilot.press("2", "tab", "tab")  # the first field (after the preset selector)
         await pilot.press("end", "ctrl+u", *"21")
         await set_field(pilot, "train_start", "2016-07")
         assert app.form.config.window_length == 21
@@ -422,7 +424,7 @@ async def test_the_ui_responds_while_training(make_test_app, tui_config, keys, u
         await until(pilot, lambda: table.first_visible_row() > 0, what="the table to scroll")
         await keys(app, "2")
         await until(pilot, lambda: app.focused is app.form and app.form.size.height > 0, what="the form")
-        await keys(app, "tab", "tab")  # the second field: hidden_size, its value selected
+        await keys(app, "tab", "tab", "tab")  # preset, window_length, then hidden_size, its value selected
         await until(pilot, lambda: getattr(app.focused, "id", "") == "field-hidden_size", what="hidden_size")
         await pilot.pause(0.1)
         await keys(app, *"24")

@@ -77,8 +77,12 @@ def fake_run(pane: TrainingPane, app) -> None:
         run_id=1, status="finished", reason="completed 12 epochs", epochs_done=12, best_epoch=best,
         best_valid_mae=best_mae, weights_epoch=12, config=app.form.config, device="cpu",
         data_label="synthetic data (demo series, not the CTA's)",
-        scores={"valid": {"mae": 29_500.0, "naive_mae": 31_250.0, "ratio": 29_500 / 31_250},
-                "test": {"mae": 41_200.0, "naive_mae": 33_900.0, "ratio": 41_200 / 33_900}},
+        scores={"valid": {"mae": 29_500.0, "naive_mae": 31_250.0, "ratio": 29_500 / 31_250,
+                          "rail_mae": 21_000.0, "naive_rail_mae": 24_500.0, "bus_mae": 38_000.0,
+                          "naive_bus_mae": 38_000.0},
+                "test": {"mae": 41_200.0, "naive_mae": 33_900.0, "ratio": 41_200 / 33_900,
+                         "rail_mae": 30_400.0, "naive_rail_mae": 26_100.0, "bus_mae": 52_000.0,
+                         "naive_bus_mae": 41_700.0}},
         model=object(),
     )
     pane.finished(*summarise(outcome))

@@ -26,6 +26,7 @@ class ForecastPane(Vertical, can_focus=True):
         Binding("u", "pick('U')", "Sunday/holiday", group=DAY_KEYS),
         Binding("c", "pick('calendar')", "Calendar", group=DAY_KEYS),
         Binding("f", "forecast", "Forecast"),
+        Binding("m", "app.forecast_view('multiday')", "Several days"),  # tui/widgets/multiday.py
     ]
 
     class Requested(Message):
@@ -39,7 +40,7 @@ class ForecastPane(Vertical, can_focus=True):
         with Horizontal(id="forecast-controls"):
             yield Label("Day type ")
             yield Select(self._options(None), value=CALENDAR, allow_blank=False, compact=True, id="day-type")
-            yield Label("  keys w a u c: pick and forecast")
+            yield Label("  keys w a u c: pick and forecast · m: several days")
         yield Static("No forecast yet. Train a model (3, then t), then pick a day type here.", id="forecast-result")
         yield Chart("Last 8 weeks and the forecast, riders (millions)", id="forecast-chart")
 

@@ -24,8 +24,10 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 from engine import config as engine_config
 from engine.config import FIELD_HELP, TrainConfig
 from engine.errors import ConfigError
+from engine.presets import PRESET_HELP, PRESETS, apply_preset, preset_of
 
 ArticleDefaults = TrainConfig()
+FORM_HINT = "Defaults are the article's. Tab moves between fields; Esc leaves a field; r restores the defaults."
 
 
 @dataclass(frozen=True)
@@ -142,8 +144,12 @@ class HyperparamsForm(VerticalScroll):
         self._config: TrainConfig | None = self._initial
 
     def compose(self) -> ComposeResult:
-        yield Static("Defaults are the article's. Tab moves between fields; Esc leaves a field; "
-                     "r restores the defaults.", id="form-hint")
+        yield Static(FORM_HINT, id="form-hint")
+        with Horizontal(classes="field-row", id="row-preset"):
+            yield Label("preset", classes="field-name")
+            # Blank (shown as "custom") while the fields match no preset.
+            yield Select([(name, name) for name in PRESETS], prompt="custom", id="preset", compact=True)
+            yield Static("", classes="field-help", id="help-preset")
         for spec in self.specs:
             value = getattr(self._initial, spec.name)
             with Horizontal(classes="field-row", id=f"row-{spec.name}"):
@@ -190,9 +196,37 @@ class HyperparamsForm(VerticalScroll):
     def focus_field(self, name: str) -> None:
         self.query_one(f"#field-{name}").focus()
 
+    def show_note(self, note: str | None) -> None:
+        """A line before the usual hint (e.g. the run a fork starts from); None removes it."""
+        self.query_one("#form-hint", Static).update(f"{note}\n{FORM_HINT}" if note else FORM_HINT)
+
     def action_reset(self) -> None:
         self.set_config(TrainConfig())
         self.notify("Hyperparameters reset to the article's defaults")
+
+    # -- presets (engine/presets.py) -----------------------------------------------------------
+    @on(Select.Changed, "#preset")
+    def _preset_chosen(self, event: Select.Changed) -> None:
+        """Fill every field from the preset; the core and the device (which do not change what is
+        learned) stay as they are."""
+        event.stop()
+        name = event.value
+        if name is Select.NULL:  # "custom" is what the fields say, not a choice: show it as it is
+            self._show_preset(self._config)
+            return
+        if name == preset_of(self._config or self._initial):
+            return  # the form already holds this preset (set by _show_preset)
+        keep = self._config or TrainConfig()
+        self.set_config(apply_preset(str(name)).replace(core=keep.core, device=keep.device))
+        self.notify(f"Preset {name}: {PRESET_HELP[str(name)]}")
+
+    def _show_preset(self, config: TrainConfig | None) -> None:
+        name = preset_of(config) if config is not None else None
+        select = self.query_one("#preset", Select)
+        with self.prevent(Select.Changed):
+            select.value = name if name is not None else Select.NULL
+        self.query_one("#help-preset", Static).update(
+            PRESET_HELP[name] if name else "custom: the fields match no preset; pick one to start from it")
 
     # -- validation ---------------------------------------------------------------------------
     @on(Input.Changed, ".field-input")
@@ -218,4 +252,5 @@ class HyperparamsForm(VerticalScroll):
                    "until {} fixed.".format("it is" if len(errors) == 1 else "they are")) if errors else ""
         form_error.update("\n".join([summary, *stray]).strip())
         form_error.set_class(bool(errors), "-error")
+        self._show_preset(config)
         self.post_message(self.Changed(config.to_dict() if config else None, dict(errors)))

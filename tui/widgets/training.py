@@ -47,6 +47,7 @@ class TrainingPane(Vertical, can_focus=True):
         self.history = RunHistory()
         self.running = False
         self._last: EpochCompleted | None = None
+        self.overlay: tuple = ()  # runs.Curve of the runs selected in the Runs pane, drawn behind
 
     def compose(self) -> ComposeResult:
         yield Static("No run yet. Press t to train with the Hyperparameters pane's settings; s stops a run.",
@@ -73,7 +74,8 @@ class TrainingPane(Vertical, can_focus=True):
     def started(self, msg: TrainingStarted) -> None:
         h = self.history
         h.device, h.naive_valid_mae, h.epochs = msg.device, msg.naive_valid_mae, msg.epochs
-        self._status(f"Run {msg.run_id} training on {msg.device}: {msg.train_windows:,} training windows, "
+        name = f"Run {msg.record_id}" if msg.record_id else f"Run {msg.run_id}"
+        self._status(f"{name} training on {msg.device}: {msg.train_windows:,} training windows, "
                      f"{msg.valid_windows:,} validation windows. Naive validation MAE "
                      f"{riders(msg.naive_valid_mae)} riders. s stops.")
         self._redraw()
@@ -103,7 +105,7 @@ class TrainingPane(Vertical, can_focus=True):
             f"epoch {msg.epoch}/{msg.epochs} · {duration(msg.seconds)} this epoch{eta} · "
             f"lr {msg.lr:g} · best epoch {msg.best_epoch} (valid MAE {riders(msg.best_valid_mae)} riders)\n"
             f"last epoch: train loss {msg.train_loss:.4f}, train MAE {riders(msg.train_mae)}, "
-            f"valid MAE {riders(msg.valid_mae)} riders"
+            f"valid MAE {riders(msg.valid_mae)} riders{beside_naive(msg.valid_mae, h.naive_valid_mae)}"
         )
 
     def stopping(self) -> None:
@@ -123,21 +125,38 @@ class TrainingPane(Vertical, can_focus=True):
     def _result(self, text: str) -> None:
         self.query_one("#run-result", Static).update(text)
 
+    def set_overlay(self, curves: tuple) -> None:
+        """Past runs to compare with (runs.Curve: run_id, color, epoch, train_loss, valid_mae)."""
+        self.overlay = tuple(curves)
+        self._redraw()
+
     def _redraw(self) -> None:
         h = self.history
         loss, mae = self.query_one("#loss-chart", Chart), self.query_one("#mae-chart", Chart)
-        ticks = epoch_ticks(h.epoch)
+        last = max([*h.epoch[-1:], *(c.epoch[-1] for c in self.overlay if c.epoch)], default=0)
+        ticks = epoch_ticks(list(range(1, last + 1)) if self.overlay else h.epoch)
+        past_loss = [Series(c.epoch, c.train_loss, f"run {c.run_id}", c.color) for c in self.overlay]
+        past_mae = [Series(c.epoch, [v / 1e3 for v in c.valid_mae], f"run {c.run_id}", c.color)
+                    for c in self.overlay]
         # The baseline is a flat series over the epochs (so the legend names it), drawn first so
         # the model's lines stay on top where they meet it.
         naive = [Series(h.epoch, [h.naive_valid_mae / 1e3] * len(h.epoch), "naive (valid)", "gray")] \
             if math.isfinite(h.naive_valid_mae) else []
         with self.app.batch_update():
-            loss.draw([Series(h.epoch, h.train_loss, "train", "orange")], xticks=ticks)
+            loss.draw([*past_loss, Series(h.epoch, h.train_loss, "train", "orange")], xticks=ticks)
             mae.draw([
                 *naive,
+                *past_mae,
                 Series(h.epoch, [v / 1e3 for v in h.train_mae], "train", "orange"),
                 Series(h.epoch, [v / 1e3 for v in h.valid_mae], "valid", "cyan"),
             ], xticks=ticks)
+
+
+def beside_naive(mae: float, naive: float) -> str:
+    """The naive forecast's MAE on the same targets, and the ratio (nothing while it is unknown)."""
+    if not math.isfinite(naive) or not naive:
+        return ""
+    return f" (naive {riders(naive)}, model/naive {mae / naive:.2f})"
 
 
 def epoch_ticks(epochs: list[int], count: int = 6) -> tuple[list[int], list[str]]:
