@@ -28,7 +28,7 @@ from engine.data import RidershipData
 from engine.errors import RidershipError
 from engine.runs import RunStore
 
-from . import runner
+from . import runner, terminal_watch
 from .messages import DownloadProgress, EpochCompleted, TrainingStarted
 from .widgets.backtest import BacktestPane
 from .widgets.dataset import DatasetPane
@@ -137,6 +137,8 @@ class RidershipApp(App[int]):
 
     def on_mount(self) -> None:
         self._device_timer = self.set_interval(DEVICE_REFRESH_S, self._refresh_device, pause=True)
+        if not self.is_headless:
+            self.set_interval(terminal_watch.CHECK_EVERY_S, self._exit_if_terminal_gone)
         self._open_store()
         # Parsing a CSV and importing torch (the device query) hold the GIL for much of a second
         # each: start them one after the other, once the first screen is painted, so neither
@@ -147,6 +149,11 @@ class RidershipApp(App[int]):
         else:
             self.call_after_refresh(self._load_startup_data)  # then the device query
         self.query_one("#dataset-pane RowTable").focus()
+
+    def _exit_if_terminal_gone(self) -> None:
+        if terminal_watch.terminal_gone():
+            self._stop.set()  # a run still going ends within a batch
+            self.exit(return_code=129)  # 128 + SIGHUP, what a hang-up would have given
 
     def _load_startup_data(self) -> None:
         self.run_worker(lambda: runner.load_data(self._data_path), name="startup", group="data",
