@@ -7,7 +7,7 @@
    trains (synthetic data, the article's model and batch size) with the Training pane on screen,
    so its two charts redraw every epoch; and the same run with the Dataset pane on screen (no
    chart work: what is left is sharing the GIL with training). Target: p99 under 50 ms.
-2. Launch to first painted screen: `python -m engine.cli` (what `ridership` runs) in a 120x40
+2. Launch to first painted screen: `python -m tui` (what `ridership` runs) in a 120x40
    pseudo-terminal, timed until the tab bar has been written, then until the data is shown; then
    a run is started and ctrl+q pressed during it, timed until the process has exited (a minimal
    Textual app that imports torch needs about 0.8 s to exit on this machine). Target: first
@@ -184,7 +184,7 @@ def launches(count: int, data_path: str | None) -> dict:
     results = {"first_screen": [], "data_shown": [], "quit_while_training": [], "clean": []}
     with tempfile.TemporaryDirectory() as cache:
         env["RIDERSHIP_CACHE"] = cache  # no cached download: synthetic unless --data is given
-        argv = [sys.executable, "-m", "engine.cli"] + (["--data", data_path] if data_path else [])
+        argv = [sys.executable, "-m", "tui"] + (["--data", data_path] if data_path else [])
         for _ in range(count):
             term = Terminal(argv, env)
             results["first_screen"].append(term.wait_for("5 Forecast"))

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from dataclasses import fields
+from typing import Callable
 
 from . import cli_runs
 from .config import CORES, NORMALIZE, TARGET_KINDS, TrainConfig
@@ -322,14 +323,17 @@ COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "forecast": cmd_foreca
             "runs": cli_runs.cmd_runs}
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, open_app: Callable[..., int] | None = None) -> int:
+    """Run a headless command. With no command, call ``open_app(data_path=, runs_db=)``: the app
+    lives in ``tui`` (see tui/launcher.py, the ``ridership`` script), which the engine never imports."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if args.command is None:
-            from tui.app import run_app  # the only place the engine's CLI reaches the UI
-
-            return run_app(data_path=args.data, runs_db=args.app_runs_db)
+            if open_app is None:
+                parser.print_help(sys.stderr)
+                return 2
+            return open_app(data_path=args.data, runs_db=args.app_runs_db)
         if args.app_runs_db and getattr(args, "runs_db", "absent") is None:
             args.runs_db = args.app_runs_db  # `ridership --runs-db X runs list` means what it says
         return COMMANDS[args.command](args)

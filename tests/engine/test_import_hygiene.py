@@ -56,3 +56,16 @@ def test_import_engine_alone_stays_light():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+
+def test_the_engine_cli_without_a_command_prints_help_and_opens_no_ui():
+    import subprocess
+    import sys
+
+    code = ("import sys; from engine.cli import main; rc = main([]); "
+            "bad = [m for m in ('textual', 'rich', 'tui') if m in sys.modules]; "
+            "print('rc', rc, 'ui', bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "rc 2 ui []" in out.stdout, out.stdout + out.stderr
+    assert "usage: ridership" in out.stderr

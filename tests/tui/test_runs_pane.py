@@ -346,10 +346,11 @@ async def test_a_run_recorded_by_the_cli_appears_in_the_apps_runs_pane(make_test
 
 def test_the_cli_hands_runs_db_to_the_app(monkeypatch):
     import tui.app
+    from tui.launcher import main as launcher_main
 
     calls = []
     monkeypatch.setattr(tui.app, "run_app", lambda **kw: calls.append(kw) or 0)
-    assert cli_main(["--runs-db", "/some/where.db"]) == 0
+    assert launcher_main(["--runs-db", "/some/where.db"]) == 0
     assert calls == [{"data_path": None, "runs_db": "/some/where.db"}]
 
 
