@@ -5,13 +5,13 @@ or JSON; all in riders.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from .data import DAY_TYPES, SCALE, RidershipData, Split, make_splits
-from .evaluate import naive_predictions
+from .evaluate import ModelVsNaive, error_fields, naive_predictions
 from .training import predict
 
 DAY_TYPE_ORDER = ("W", "A", "U")  # how tables list them: weekday, Saturday, Sunday/holiday
@@ -19,25 +19,11 @@ assert set(DAY_TYPE_ORDER) == set(DAY_TYPES)
 
 
 @dataclass(frozen=True)
-class ErrorSummary:
-    """MAE of the model and of the naive forecast over ``count`` days (both series together, and each)."""
+class ErrorSummary(ModelVsNaive):
+    """Model and naive MAE over ``count`` days of one day type (or "all")."""
 
-    day_type: str  # W, A, U, or "all"
-    count: int
-    mae: float
-    naive_mae: float
-    rail_mae: float
-    bus_mae: float
-    naive_rail_mae: float
-    naive_bus_mae: float
-
-    @property
-    def ratio(self) -> float:
-        """Model MAE / naive MAE: below 1 beats the naive forecast (nan when there are no days)."""
-        return self.mae / self.naive_mae if self.naive_mae else float("nan")
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "ratio": self.ratio}
+    day_type: str = ""  # W, A, U, or "all"
+    count: int = 0
 
 
 @dataclass(frozen=True)
@@ -69,14 +55,9 @@ def summarize(day_type: str, truth: np.ndarray, pred: np.ndarray, naive: np.ndar
     """Errors over the rows given; arrays are (days, 2) in riders, columns rail, bus."""
     if len(truth) == 0:
         nan = float("nan")
-        return ErrorSummary(day_type, 0, nan, nan, nan, nan, nan, nan)
-    model_err = np.abs(pred - truth)
-    naive_err = np.abs(naive - truth)
-    return ErrorSummary(
-        day_type=day_type, count=len(truth), mae=float(model_err.mean()), naive_mae=float(naive_err.mean()),
-        rail_mae=float(model_err[:, 0].mean()), bus_mae=float(model_err[:, 1].mean()),
-        naive_rail_mae=float(naive_err[:, 0].mean()), naive_bus_mae=float(naive_err[:, 1].mean()),
-    )
+        return ErrorSummary(day_type=day_type, count=0, mae=nan, naive_mae=nan, rail_mae=nan, bus_mae=nan,
+                            naive_rail_mae=nan, naive_bus_mae=nan)
+    return ErrorSummary(day_type=day_type, count=len(truth), **error_fields(truth, pred, naive))
 
 
 def backtest_split(model, split: Split, data: RidershipData, device="cpu") -> SplitBacktest:

@@ -14,11 +14,12 @@ SEASON = 7  # days: the naive forecast repeats the same weekday of last week
 
 
 @dataclass(frozen=True)
-class SplitScore:
-    split: str
-    windows: int
-    mae: float  # riders, both series together (the article's metric)
-    naive_mae: float  # riders, same targets
+class ModelVsNaive:
+    """MAE of the model beside the naive forecast on the same targets, in riders: both series
+    together and each. Shared by split scores and the backtest's per-day-type summaries."""
+
+    mae: float  # both series together
+    naive_mae: float
     rail_mae: float
     bus_mae: float
     naive_rail_mae: float
@@ -26,11 +27,27 @@ class SplitScore:
 
     @property
     def ratio(self) -> float:
-        """Model MAE / naive MAE: below 1 beats the naive forecast."""
-        return self.mae / self.naive_mae if self.naive_mae else float("inf")
+        """Model MAE / naive MAE: below 1 beats the naive forecast (nan when there is nothing to compare)."""
+        return self.mae / self.naive_mae if self.naive_mae else float("nan")
 
     def to_dict(self) -> dict:
         return {**asdict(self), "ratio": self.ratio}
+
+
+def error_fields(truth: np.ndarray, pred: np.ndarray, naive: np.ndarray) -> dict[str, float]:
+    """The ModelVsNaive fields for (rows, 2) arrays, columns rail and bus, in the arrays' unit."""
+    model_err, naive_err = np.abs(pred - truth), np.abs(naive - truth)
+    return dict(
+        mae=float(model_err.mean()), naive_mae=float(naive_err.mean()),
+        rail_mae=float(model_err[:, 0].mean()), bus_mae=float(model_err[:, 1].mean()),
+        naive_rail_mae=float(naive_err[:, 0].mean()), naive_bus_mae=float(naive_err[:, 1].mean()),
+    )
+
+
+@dataclass(frozen=True)
+class SplitScore(ModelVsNaive):
+    split: str = ""
+    windows: int = 0
 
 
 def naive_predictions(features_values: np.ndarray, split: Split) -> np.ndarray:
@@ -49,13 +66,9 @@ def score_split(model, split: Split, features_values: np.ndarray, batch_size: in
     pred = predict(model, X).cpu().numpy().astype(np.float64)
     truth = split.targets.numpy().astype(np.float64)
     naive = naive_predictions(features_values, split)
-    model_err = np.abs(pred - truth).mean(axis=0)
-    naive_err = np.abs(naive - truth).mean(axis=0)
-    return SplitScore(
-        split=split.name, windows=len(split), mae=mae * SCALE, naive_mae=float(np.abs(naive - truth).mean() * SCALE),
-        rail_mae=float(model_err[0] * SCALE), bus_mae=float(model_err[1] * SCALE),
-        naive_rail_mae=float(naive_err[0] * SCALE), naive_bus_mae=float(naive_err[1] * SCALE),
-    )
+    errors = error_fields(truth * SCALE, pred * SCALE, naive * SCALE)
+    errors["mae"] = mae * SCALE  # the article's metric: torchmetrics over batches, float32
+    return SplitScore(split=split.name, windows=len(split), **errors)
 
 
 def score_all(model, splits: dict[str, Split], features_values: np.ndarray, batch_size: int, device,

@@ -16,7 +16,6 @@ from engine.config import TrainConfig
 from engine.synthetic import synthetic_frame
 from support import CSV_HEADER, REAL_DATA, SMALL, SMALL_FIRST, SMALL_LAST, csv_rows, small_args, write_csv
 
-__all__ = ["SMALL", "SMALL_FIRST", "SMALL_LAST", "small_args", "write_csv"]  # older imports from conftest
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import small_args
+from support import small_args
 from engine.cli import main
 
 

@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import SMALL, SMALL_FIRST, SMALL_LAST, small_args
+from support import SMALL, SMALL_FIRST, SMALL_LAST, small_args
 from engine.backtest import DAY_TYPE_ORDER, backtest
 from engine.cli import main
 from engine.data import DataSource, RidershipData, make_splits

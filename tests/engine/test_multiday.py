@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import SMALL, SMALL_FIRST, SMALL_LAST
+from support import SMALL, SMALL_FIRST, SMALL_LAST
 from engine.calendar import infer_day_type
 from engine.data import SCALE, DataSource, RidershipData
 from engine.errors import RidershipError

@@ -26,6 +26,7 @@ from engine.errors import RidershipError
 from .charts import Chart, Series
 from .dataset import parse_bound
 from .forecast import DAY_TYPE_NAMES
+from .inline_error import show_inline_error
 
 DAY_TYPE_ORDER = ("W", "A", "U")  # as engine.backtest.DAY_TYPE_ORDER (that module imports torch)
 SPLIT_LABELS = {"valid": "validation", "test": "test"}
@@ -310,11 +311,9 @@ class BacktestPane(VerticalScroll, can_focus=True):
         try:
             days = self.visible_days()
         except ValueError as exc:
-            error.update(f"✗ {exc}")
-            error.display = True
+            show_inline_error(error, exc)
             return
-        error.update("")
-        error.display = False
+        show_inline_error(error, None)
         series_name = self.series
         column = 0 if series_name == "rail" else 1
         self._draw_chart(days, column, series_name)

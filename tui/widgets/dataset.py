@@ -13,6 +13,7 @@ from engine.config import TrainConfig
 from engine.data import RidershipData
 
 from .charts import Chart, Series
+from .inline_error import show_inline_error
 from .table import RowTable
 
 ARTICLE_RANGE = ("2021-03", "2021-05")  # the article's plot
@@ -132,11 +133,9 @@ class DatasetPane(Horizontal):
                 raise ValueError(f"no rows between {start:%Y-%m-%d} and {end:%Y-%m-%d} "
                                  f"(the data covers {data.first_date:%Y-%m-%d} .. {data.last_date:%Y-%m-%d})")
         except ValueError as exc:
-            error.update(f"✗ {exc}")
-            error.display = True
+            show_inline_error(error, exc)
             return
-        error.update("")
-        error.display = False
+        show_inline_error(error, None)
         step = -(-len(rows) // MAX_DAYS_UNBINNED)
         if step > 1:  # long ranges: means over step days (thinning would alias the weekly cycle)
             groups = np.arange(len(rows)) // step

@@ -26,6 +26,7 @@ from .backtest import explain, headroom, riders, run_name
 from .charts import Chart, Series
 from .dataset import date_ticks
 from .forecast import HISTORY_DAYS
+from .inline_error import show_inline_error
 
 MAX_DAYS = 28  # engine.forecast.MAX_DAYS (that module imports torch; a test checks they agree)
 DEFAULT_DAYS = 7
@@ -142,11 +143,9 @@ class MultiDayView(Vertical):
         try:
             days = parse_days(self.query_one("#md-days", Input).value)
         except ValueError as exc:
-            error.update(f"✗ {exc}")
-            error.display = True
+            show_inline_error(error, exc)
             return None
-        error.update("")
-        error.display = False
+        show_inline_error(error, None)
         return days
 
     @on(Input.Submitted, "#md-days")
