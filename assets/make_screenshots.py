@@ -20,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from engine import sources  # noqa: E402
+from engine.data import sources  # noqa: E402
 from engine.config import TrainConfig  # noqa: E402
 from tui.app import make_app  # noqa: E402
 

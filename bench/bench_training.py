@@ -30,8 +30,8 @@ import article_loop  # noqa: E402  (bench/article_loop.py)
 from engine.config import TrainConfig  # noqa: E402
 from engine.data import make_splits  # noqa: E402
 from engine.device import resolve_device  # noqa: E402
-from engine.sources import ENV_VAR, load_path  # noqa: E402
-from engine.synthetic import synthetic_frame  # noqa: E402
+from engine.data.sources import ENV_VAR, load_path  # noqa: E402
+from engine.data.synthetic import synthetic_frame  # noqa: E402
 from engine.training import evaluate_mae, fit  # noqa: E402
 
 DIGITS = 4  # the article prints its metrics to 4 decimals

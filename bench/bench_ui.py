@@ -41,7 +41,7 @@ import termios  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from engine import sources  # noqa: E402
+from engine.data import sources  # noqa: E402
 from engine.config import TrainConfig  # noqa: E402
 from engine.data import DataSource, RidershipData  # noqa: E402
 
@@ -125,7 +125,7 @@ async def lateness(seconds: float) -> dict:
         stopped_in = time.perf_counter() - stop_at
         return {"idle": idle, "training": charts, "hidden": hidden, "epochs": done, "seconds": seconds,
                 "epoch_s": statistics.median(e.seconds for e in epochs), "stop_s": stopped_in,
-                "status": app.outcome.status if app.outcome else "none"}
+                "status": app.active.status if app.active else "none"}
 
 
 # -- launch in a pseudo-terminal ----------------------------------------------------------------

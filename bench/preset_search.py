@@ -17,9 +17,9 @@ import time
 
 from engine.config import TrainConfig
 from engine.data import make_splits
-from engine.evaluate import score_all
+from engine.scoring import score_all
 from engine.presets import PRESETS
-from engine.sources import load_path
+from engine.data.sources import load_path
 from engine.training import fit
 
 BASE = TrainConfig(device="cpu")

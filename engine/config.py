@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import pandas as pd
@@ -14,59 +14,53 @@ from .errors import ConfigError
 
 CORES = ("fused", "cell")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+MAX_EPOCHS = 1_000_000  # a bigger number is a typo, not a plan (and overflows a progress bar)
 FLOAT32_MAX = 3.4028234663852886e38  # torch applies lr to float32 weights; larger cannot convert
 NORMALIZE = ("none", "window", "week")  # see engine/model.py
 TARGET_KINDS = ("level", "weekly_change")
 
-# One line of help per setting, for the CLI and the app's form (which is built from the fields).
-FIELD_HELP = {
-    "window_length": "days in each input window",
-    "hidden_size": "LSTM hidden units",
-    "batch_size": "windows per training batch",
-    "lr": "SGD learning rate (> 0)",
-    "momentum": "SGD momentum, in [0, 1)",
-    "epochs": "training epochs",
-    "patience": "epochs without improvement before the LR drops",
-    "factor": "LR multiplier on a plateau, in (0, 1)",
-    "seed": "seed for the initial weights and the shuffles",
-    "train_start": "first month/day of the training split (YYYY-MM or YYYY-MM-DD)",
-    "train_end": "last month/day of the training split",
-    "valid_start": "first month/day of the validation split",
-    "valid_end": "last month/day of the validation split",
-    "test_start": "first month/day of the test split",
-    "test_end": "last month/day of the test split (empty: to the end of the data)",
-    "core": "recurrent core: fused (nn.LSTM) or cell (LSTMCell unrolled, as the article)",
-    "device": "auto, cpu, cuda or mps",
-    "restore_best": "end with the best validation epoch's weights instead of the last",
-    "normalize": "none (the article), window or week: divide each window by its mean level (all of it, or its last 7 days)",
-    "target": "level (the article) or weekly_change: predict the change from the same day last week",
-}
+def setting(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
+    """A TrainConfig field with its help text and choices: the one source for the CLI's options
+    (cli/options.py) and the app's form (tui/widgets/hyperparams.py). A field added with this
+    shows up in both with no other edit."""
+    metadata = {"help": help}
+    if choices is not None:
+        metadata["choices"] = tuple(choices)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    window_length: int = 56
-    hidden_size: int = 32
-    batch_size: int = 32
-    lr: float = 0.05
-    momentum: float = 0.95
-    epochs: int = 50
-    patience: int = 20
-    factor: float = 0.1
-    seed: int = 42
-    train_start: str = "2016-01"
-    train_end: str = "2018-12"
-    valid_start: str = "2019-01"
-    valid_end: str = "2019-05"
-    test_start: str = "2019-06"
-    test_end: str = ""  # empty: to the end of the data
-    core: str = "fused"
-    device: str = "auto"
+    window_length: int = setting(56, "days in each input window")
+    hidden_size: int = setting(32, "LSTM hidden units")
+    batch_size: int = setting(32, "windows per training batch")
+    lr: float = setting(0.05, "SGD learning rate (> 0)")
+    momentum: float = setting(0.95, "SGD momentum, in [0, 1)")
+    epochs: int = setting(50, "training epochs")
+    patience: int = setting(20, "epochs without improvement before the LR drops")
+    factor: float = setting(0.1, "LR multiplier on a plateau, in (0, 1)")
+    seed: int = setting(42, "seed for the initial weights and the shuffles")
+    train_start: str = setting("2016-01", "first month/day of the training split (YYYY-MM or YYYY-MM-DD)")
+    train_end: str = setting("2018-12", "last month/day of the training split")
+    valid_start: str = setting("2019-01", "first month/day of the validation split")
+    valid_end: str = setting("2019-05", "last month/day of the validation split")
+    test_start: str = setting("2019-06", "first month/day of the test split")
+    test_end: str = setting("", "last month/day of the test split (empty: to the end of the data)")
+    core: str = setting("fused", "recurrent core: fused (nn.LSTM) or cell (LSTMCell unrolled, as the article)",
+                        CORES)
+    device: str = setting("auto", "auto, cpu, cuda or mps", DEVICES)
     # The article ends with the last epoch's weights; True ends with the best validation epoch's.
-    restore_best: bool = False
+    restore_best: bool = setting(False, "end with the best validation epoch's weights instead of the last")
     # Reframings inside the model (engine/model.py); the defaults are the article's.
-    normalize: str = "none"
-    target: str = "level"
+    normalize: str = setting("none", "none (the article), window or week: divide each window by its mean level "
+                                     "(all of it, or its last 7 days)", NORMALIZE)
+    target: str = setting("level", "level (the article) or weekly_change: predict the change from the same day "
+                                   "last week", TARGET_KINDS)
+
+    @classmethod
+    def settings(cls) -> tuple[dataclasses.Field, ...]:
+        """The fields, each with ``metadata["help"]`` (and ``["choices"]`` where the value is one of a set)."""
+        return fields(cls)
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
@@ -100,7 +94,10 @@ class TrainConfig:
         _positive_int(self, "hidden_size")
         _positive_int(self, "batch_size")
         _positive_int(self, "epochs")
-        _int(self, "seed")
+        if not 0 <= _int(self, "seed") < 2**63:  # torch's generator takes a 64-bit seed
+            raise ConfigError("seed", f"must be a whole number from 0 to 2**63 - 1, got {self.seed!r}")
+        if self.epochs > MAX_EPOCHS:
+            raise ConfigError("epochs", f"must be at most {MAX_EPOCHS:,}, got {self.epochs!r}")
         if not isinstance(self.patience, int) or isinstance(self.patience, bool) or self.patience < 0:
             raise ConfigError("patience", f"must be a whole number >= 0, got {self.patience!r}")
         if not _finite(self.lr) or not 0 < self.lr <= FLOAT32_MAX:
@@ -169,3 +166,7 @@ def _int(cfg: TrainConfig, name: str) -> int:
 def _positive_int(cfg: TrainConfig, name: str) -> None:
     if _int(cfg, name) <= 0:
         raise ConfigError(name, f"must be a whole number > 0, got {getattr(cfg, name)!r}")
+
+
+# One line of help per setting, by name (derived from the fields' metadata).
+FIELD_HELP = {f.name: f.metadata["help"] for f in fields(TrainConfig)}

@@ -28,3 +28,22 @@ class ModelFileError(RidershipError):
 
 class DownloadError(RidershipError):
     """The dataset could not be downloaded or verified."""
+
+
+def printable(text: object) -> str:
+    """``text`` (a path, a name or text from a file) made safe to show in a message: C0 and C1
+    control characters and other non-printable ones (line breaks, escapes, bidi overrides) are
+    written as Python escapes (``\\x1b``, ``\\n``, ``\\u202e``), so a message stays on one line
+    and cannot drive the terminal. Everything printable, accents included, is kept as is."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def quoted(text: object) -> str:
+    """Like ``repr`` (a string in quotes, a number as is), escaped like :func:`printable`: for a
+    value from a file in a message."""
+    if not isinstance(text, str):
+        return printable(repr(text))
+    return "'" + printable(text).replace("'", "\\'") + "'"

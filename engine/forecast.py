@@ -14,11 +14,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .calendar import infer_day_type
-from .data import DAY_TYPES, FEATURES, SCALE, RidershipData
+from .data.calendar import infer_day_type
+from .data.loading import RidershipData
+from .domain import DAY_TYPES, FEATURES, MAX_FORECAST_DAYS, SCALE
 from .errors import DataError, RidershipError
-
-MAX_DAYS = 28  # beyond four weeks the forecasts feed almost only on earlier forecasts
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ def set_next_day_type(window: np.ndarray, day_type: str) -> np.ndarray:
 
 
 def _last_window_values(data: RidershipData, window_length: int) -> np.ndarray:
-    values = data.features().to_numpy(dtype=np.float64)
+    values = data.feature_values()
     if len(values) < window_length:
         raise DataError(f"the data has {len(values)} rows; the model needs a window of {window_length}")
     return values[-window_length:]
@@ -72,11 +71,11 @@ def forecast_next_day(model, data: RidershipData, window_length: int, day_type: 
 
 def forecast_days(model, data: RidershipData, window_length: int, days: int = 1,
                   overrides: dict | None = None, device="cpu") -> list[Forecast]:
-    """Forecast the ``days`` days after the data (1..MAX_DAYS), feeding each forecast back as the
+    """Forecast the ``days`` days after the data (1..MAX_FORECAST_DAYS), feeding each forecast back as the
     next window's last row. Day types come from the calendar unless ``overrides`` sets them:
     keys are dates (``YYYY-MM-DD`` text, date or Timestamp) or day numbers (1 = the first day)."""
-    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_DAYS:
-        raise RidershipError(f"days must be a whole number from 1 to {MAX_DAYS}, got {days!r}")
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_FORECAST_DAYS:
+        raise RidershipError(f"days must be a whole number from 1 to {MAX_FORECAST_DAYS}, got {days!r}")
     first = data.last_date + pd.Timedelta(days=1)
     dates = [first + pd.Timedelta(days=i) for i in range(days)]
     chosen = resolve_overrides(overrides or {}, dates)

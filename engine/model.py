@@ -20,13 +20,13 @@ see riders in and riders out whatever they are (the defaults are the article's, 
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
 from .config import CORES, NORMALIZE, TARGET_KINDS
-
-SERIES = 2  # rail, bus: the first two features and the two outputs
-SEASON = 7  # the weekly_change target is relative to the same day last week
+from .domain import FEATURES, SEASON, SERIES, TARGETS
 
 
 class LstmModel(nn.Module):
@@ -85,8 +85,23 @@ class LstmModel(nn.Module):
         return H
 
 
-def build_model(config, input_size: int = 5, output_size: int = 2) -> LstmModel:
-    """Seed, then build: the article calls ``torch.manual_seed`` right before the model."""
-    torch.manual_seed(config.seed)
-    return LstmModel(input_size, config.hidden_size, output_size, core=config.core,
+def build_model(config, generator: torch.Generator) -> LstmModel:
+    """The one place a model is built for training: the initial weights are the draws that
+    ``torch.manual_seed(config.seed)`` + construction would make (the article's), taken from
+    ``generator`` instead of torch's global one so runs in other threads cannot disturb them."""
+    model = LstmModel(len(FEATURES), config.hidden_size, len(TARGETS), core=config.core,
+                      normalize=config.normalize, target=config.target)
+    stdv = 1.0 / math.sqrt(config.hidden_size)
+    with torch.no_grad():
+        for weight in model.lstm.parameters():
+            weight.uniform_(-stdv, stdv, generator=generator)
+        nn.init.kaiming_uniform_(model.output.weight, a=math.sqrt(5), generator=generator)
+        bound = 1 / math.sqrt(config.hidden_size)
+        model.output.bias.uniform_(-bound, bound, generator=generator)
+    return model
+
+
+def model_for(config) -> LstmModel:
+    """An untrained model shaped for ``config``, to load saved weights into."""
+    return LstmModel(len(FEATURES), config.hidden_size, len(TARGETS), core=config.core,
                      normalize=config.normalize, target=config.target)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import math
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -26,30 +25,10 @@ import torchmetrics
 from torch import nn
 
 from .config import TrainConfig
-from .data import FEATURES, TARGETS, RidershipData, Split, make_splits
-from .device import resolve_device
-from .model import LstmModel
-
-
-@dataclass(frozen=True)
-class EpochEvent:
-    """One finished epoch. Metrics are in millions of riders, as the article prints them."""
-
-    epoch: int
-    epochs: int
-    train_loss: float
-    train_mae: float
-    valid_mae: float
-    lr: float  # the learning rate this epoch trained with
-    seconds: float
-    best_epoch: int
-    best_valid_mae: float
-
-    def article_line(self) -> str:
-        return (
-            f"Epoch {self.epoch}/{self.epochs}, train loss: {self.train_loss:.4f}, "
-            f"train metric: {self.train_mae:.4f}, valid metric: {self.valid_mae:.4f}"
-        )
+from .data.windows import Split
+from .events import EpochEvent
+from .inference import evaluate_mae
+from .model import LstmModel, build_model
 
 
 @dataclass
@@ -71,21 +50,6 @@ def seeded_generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def init_model(config: TrainConfig, generator: torch.Generator) -> LstmModel:
-    """Build the model with the draws ``torch.manual_seed(seed)`` + construction would make,
-    taken from ``generator`` instead of the global one."""
-    model = LstmModel(len(FEATURES), config.hidden_size, len(TARGETS), core=config.core,
-                      normalize=config.normalize, target=config.target)
-    stdv = 1.0 / math.sqrt(config.hidden_size)
-    with torch.no_grad():
-        for weight in model.lstm.parameters():
-            weight.uniform_(-stdv, stdv, generator=generator)
-        nn.init.kaiming_uniform_(model.output.weight, a=math.sqrt(5), generator=generator)
-        bound = 1 / math.sqrt(config.hidden_size)
-        model.output.bias.uniform_(-bound, bound, generator=generator)
-    return model
-
-
 def _draw_base_seed(generator: torch.Generator) -> int:
     return int(torch.empty((), dtype=torch.int64).random_(generator=generator).item())
 
@@ -102,56 +66,30 @@ def shuffled_batches(n: int, batch_size: int, generator: torch.Generator) -> lis
     return list(shuffled_order(n, generator).split(batch_size))
 
 
-@contextmanager
-def cpu_threads(device: torch.device, hidden_size: int):
-    """Small recurrent steps run fastest on one thread (measured: 1.55x at hidden 32 on 2 cores),
-    which also leaves a core to the UI. Larger models keep torch's default."""
-    before = torch.get_num_threads()
-    if device.type == "cpu" and hidden_size <= 128:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def evaluate_mae(model: nn.Module, windows: torch.Tensor, targets: torch.Tensor, batch_size: int,
-                 device: torch.device) -> float:
-    """torchmetrics' MAE over batches in order, exactly as the article's ``evaluate_tm``."""
-    metric = torchmetrics.MeanAbsoluteError().to(device)
-    model.eval()
-    with torch.no_grad():
-        for X, y in zip(windows.split(batch_size), targets.split(batch_size)):
-            metric.update(model(X), y)
-    return metric.compute().item()
-
-
-def predict(model: nn.Module, windows: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
-    model.eval()
-    with torch.no_grad():
-        return torch.cat([model(X) for X in windows.split(batch_size)]) if len(windows) else windows.new_zeros((0, 2))
-
-
 def _clone_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def fit(
     config: TrainConfig,
-    data: RidershipData | dict[str, Split],
+    splits: dict[str, Split],
+    device: torch.device | str = "cpu",
     *,
     on_epoch: Callable[[EpochEvent], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     resume: dict[str, Any] | None = None,
+    on_state: Callable[[dict[str, Any]], None] | None = None,
 ) -> FitResult:
-    """Train for ``config.epochs`` epochs (in total, counting a resumed run's earlier ones)."""
-    config.validate()
-    splits = data if isinstance(data, dict) else make_splits(data, config)
-    device = resolve_device(config.device)
+    """Train for ``config.epochs`` epochs (in total, counting a resumed run's earlier ones).
+
+    The loop only: ``config`` is already validated, ``splits`` cut and ``device`` resolved by the
+    caller (engine/session.py). ``should_stop`` is checked every batch; ``on_state`` gets, after
+    each epoch, the state to continue from (for checkpoints)."""
+    device = torch.device(device)
     should_stop = should_stop or (lambda: False)
 
     generator = seeded_generator(config.seed)
-    model = init_model(config, generator).to(device)
+    model = build_model(config, generator).to(device)
     # foreach: one call per step for all parameters instead of a Python loop; the same arithmetic.
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, foreach=True)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -168,6 +106,23 @@ def fit(
         best_epoch, best_mae = resume["best_epoch"], resume["best_valid_mae"]
         best_state = resume.get("best_model")
 
+    def boundary_state() -> dict[str, Any]:
+        """Everything needed to continue from the end of the last finished epoch."""
+        return {
+            "epoch": len(history),
+            "model": _clone_state(model),
+            "optimizer": copy.deepcopy(optimizer.state_dict()),
+            "scheduler": scheduler.state_dict(),
+            "generator": generator.get_state(),
+            "history": [dict(e.__dict__) for e in history],
+            "best_epoch": best_epoch,
+            "best_valid_mae": best_mae,
+            "best_model": best_state,
+        }
+
+    # A stopped or failed run is resumable from its last finished epoch: keep that state (cheap
+    # for models this size) rather than the weights that moved mid-epoch.
+    resume_state = boundary_state() if history else None
     train_X = splits["train"].windows.to(device)
     train_y = splits["train"].targets.to(device)
     valid_X = splits["valid"].windows.to(device)
@@ -175,71 +130,85 @@ def fit(
     loss_fn = nn.HuberLoss()
     metric = torchmetrics.MeanAbsoluteError().to(device)
     status, reason = "finished", f"completed {config.epochs} epochs"
+    lowest_loss = min((e.train_loss for e in history), default=math.inf)  # for divergence by growth
 
-    with cpu_threads(device, config.hidden_size):
-        for epoch in range(len(history) + 1, config.epochs + 1):
-            started = time.perf_counter()
-            lr = optimizer.param_groups[0]["lr"]
-            # One gather per epoch, then batches are views: the same rows as indexing per batch.
-            order = shuffled_order(len(train_y), generator).to(device)
-            batches = list(zip(train_X[order].split(config.batch_size), train_y[order].split(config.batch_size)))
-            model.train()
-            metric.reset()
-            total_loss = 0.0
-            for number, (X, y) in enumerate(batches, start=1):
-                if should_stop():
-                    status, reason = "stopped", f"stopped by the user during epoch {epoch}"
-                    break
-                y_pred = model(X)
-                loss = loss_fn(y_pred, y)
-                value = loss.item()
-                if not math.isfinite(value):
-                    status = "failed"
-                    reason = (f"the loss became {value} at epoch {epoch}, batch {number}: training diverged "
-                              f"(try a smaller lr than {config.lr:g})")
-                    break
-                total_loss += value
-                loss.backward()
-                optimizer.step()
-                optimizer.zero_grad()
-                metric.update(y_pred, y)
-            if status != "finished":
+    for epoch in range(len(history) + 1, config.epochs + 1):
+        started = time.perf_counter()
+        lr = optimizer.param_groups[0]["lr"]
+        # One gather per epoch, then batches are views: the same rows as indexing per batch.
+        order = shuffled_order(len(train_y), generator).to(device)
+        batches = list(zip(train_X[order].split(config.batch_size), train_y[order].split(config.batch_size)))
+        model.train()
+        metric.reset()
+        total_loss = 0.0
+        for number, (X, y) in enumerate(batches, start=1):
+            if should_stop():
+                status, reason = "stopped", f"stopped by the user during epoch {epoch}"
                 break
-            train_mae = metric.compute().item()
-            _draw_base_seed(generator)  # the validation loader's base seed
-            valid_mae = evaluate_mae(model, valid_X, valid_y, config.batch_size, device)
-            scheduler.step(valid_mae)
-            if valid_mae < best_mae:
-                best_epoch, best_mae, best_state = epoch, valid_mae, _clone_state(model)
-            event = EpochEvent(
-                epoch=epoch, epochs=config.epochs, train_loss=total_loss / len(batches), train_mae=train_mae,
-                valid_mae=valid_mae, lr=lr, seconds=time.perf_counter() - started,
-                best_epoch=best_epoch, best_valid_mae=best_mae,
-            )
-            history.append(event)
-            if on_epoch is not None:
-                on_epoch(event)
+            y_pred = model(X)
+            loss = loss_fn(y_pred, y)
+            value = loss.item()
+            lowest_loss = min(lowest_loss, value)
+            diverged = _divergence(value, lowest_loss)
+            if diverged:
+                status = "failed"
+                reason = (f"the loss {diverged} at epoch {epoch}, batch {number}: training diverged "
+                          f"(try a smaller lr than {config.lr:g})")
+                break
+            total_loss += value
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            metric.update(y_pred, y)
+        if status != "finished":
+            break
+        train_mae = metric.compute().item()
+        _draw_base_seed(generator)  # the validation loader's base seed
+        valid_mae = evaluate_mae(model, valid_X, valid_y, config.batch_size, device)
+        if not math.isfinite(valid_mae):
+            status = "failed"
+            reason = (f"the validation MAE became {valid_mae} at epoch {epoch}: training diverged "
+                      f"(try a smaller lr than {config.lr:g})")
+            break
+        scheduler.step(valid_mae)
+        if valid_mae < best_mae:
+            best_epoch, best_mae, best_state = epoch, valid_mae, _clone_state(model)
+        event = EpochEvent(
+            epoch=epoch, epochs=config.epochs, train_loss=total_loss / len(batches), train_mae=train_mae,
+            valid_mae=valid_mae, lr=lr, seconds=time.perf_counter() - started,
+            best_epoch=best_epoch, best_valid_mae=best_mae,
+        )
+        history.append(event)
+        resume_state = boundary_state()
+        if on_epoch is not None:
+            on_epoch(event)
+        if on_state is not None:
+            on_state(resume_state)
 
-    done = len(history)
-    resume_state = {
-        "epoch": done,
-        "model": _clone_state(model),
-        "optimizer": copy.deepcopy(optimizer.state_dict()),
-        "scheduler": scheduler.state_dict(),
-        "generator": generator.get_state(),
-        "history": [e.__dict__ for e in history],
-        "best_epoch": best_epoch,
-        "best_valid_mae": best_mae,
-        "best_model": best_state,
-    } if status == "finished" else None  # a stopped run's weights moved mid-epoch: not resumable
     # The article ends with the last epoch's weights; a stopped or failed run, or restore_best,
     # ends with the best epoch's.
-    weights_epoch = done
+    weights_epoch = len(history)
     if best_state is not None and (config.restore_best or status != "finished"):
         model.load_state_dict(best_state)
         weights_epoch = best_epoch
+    elif status != "finished":
+        weights_epoch = 0  # no epoch finished: the weights are half an epoch's, not a model
     return FitResult(
         model=model, config=config, device=str(device), history=history, status=status, reason=reason,
         best_epoch=best_epoch, best_valid_mae=best_mae, weights_epoch=weights_epoch,
         best_state=best_state, resume_state=resume_state,
     )
+
+
+# A batch loss this many times the lowest seen so far is divergence even while it is finite
+# (lr 1e6 "finished" with an MAE of 6e12 riders before). Ordinary noise stays within ~10x.
+DIVERGENCE_GROWTH = 1e4
+
+
+def _divergence(value: float, lowest: float) -> str | None:
+    """Why the loss counts as diverged (a phrase), or None."""
+    if not math.isfinite(value):
+        return f"became {value}"
+    if lowest > 0 and value > DIVERGENCE_GROWTH * lowest and value > 1.0:
+        return f"grew to {value:.3g}, {value / lowest:.0f} times its lowest ({lowest:.3g})"
+    return None

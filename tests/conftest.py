@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import TrainConfig
-from engine.synthetic import synthetic_frame
+from engine.data.synthetic import synthetic_frame
 from support import CSV_HEADER, REAL_DATA, SMALL, SMALL_FIRST, SMALL_LAST, csv_rows, small_args, write_csv
 
 

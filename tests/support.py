@@ -44,3 +44,13 @@ def small_args(config: TrainConfig = SMALL) -> list[str]:
         "--valid-start", config.valid_start, "--valid-end", config.valid_end,
         "--test-start", config.test_start, "--test-end", config.test_end, "--device", "cpu",
     ]
+
+
+def fit(config: TrainConfig, data_or_splits, **kwargs):
+    """engine.training.fit on a RidershipData or on splits already cut (the loop itself takes splits;
+    engine.session cuts them for real runs)."""
+    from engine.data import make_splits
+    from engine.training import fit as fit_loop
+
+    splits = data_or_splits if isinstance(data_or_splits, dict) else make_splits(data_or_splits, config)
+    return fit_loop(config, splits, config.device if config.device != "auto" else "cpu", **kwargs)

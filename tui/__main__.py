@@ -1,5 +1,13 @@
+"""``python -m tui [--data PATH] [--runs-db PATH]``: the app alone (browser mode runs this), without
+the command line's subcommands; ``ridership`` (cli/main.py) is the full command."""
+
+import argparse
 import sys
 
-from .launcher import main
+from .app import run_app
 
-sys.exit(main())
+parser = argparse.ArgumentParser(prog="python -m tui", description="The Ridership app.")
+parser.add_argument("--data", metavar="PATH", help="data file (CSV or .tgz)")
+parser.add_argument("--runs-db", metavar="PATH", help="run store database")
+args = parser.parse_args()
+sys.exit(run_app(data_path=args.data, runs_db=args.runs_db))

@@ -1,17 +1,32 @@
-"""The Ridership app: five panes, the keys that reach them, and the workers that do the heavy work.
+"""The Ridership app: seven panes, the keys that reach them, and the workers that do the heavy work.
 
-Handlers here are thin: they update panes and start or stop workers. Everything slow (loading a
-file, importing torch, training, forecasting) runs in thread workers (tui/runner.py) that never
-touch a widget; progress arrives as messages (tui/messages.py) and results through the one
-Worker.StateChanged handler.
+One pattern for thread work:
+
+- Every thread body lives in tui/jobs.py: plain functions of plain arguments (and a ``post``
+  callable for progress), no widgets. Training and resuming are engine.session's ``start_run`` and
+  ``resume_run``, the calls the CLI makes too.
+- Only this App starts workers: ``self._start(...)`` (``run_worker(..., thread=True, group=...,
+  exit_on_error=False)``). Panes never start one: a pane that needs work done posts a request
+  message (``BacktestPane.Requested``, ``MultiDayView.Requested``, ``ForecastPane.Requested``,
+  ``RunsPane.ListRequested``...), and the App's handler for it starts the worker.
+- Progress comes back as messages (tui/messages.py), posted from the worker thread.
+- Every worker ends in the App's one ``@on(Worker.StateChanged)`` dispatcher (``_worker_state``),
+  which hands the result, or the error in words (format.explain), to the pane through plain methods
+  (``show_result``, ``show_forecasts``, ``show_listing``, ``show_error``...).
+
+One holder for the model in use: ``self.active`` (an engine.session.RunResult, the last run that
+left a model). Forecasts and backtests are run from it; the panes are told when it changes
+(``set_model``) and keep no copy of it. Handlers here stay thin: they update panes and start or
+stop workers.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
 import threading
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import pandas as pd
 from textual import on
@@ -22,23 +37,28 @@ from textual.screen import Screen
 from textual.widgets import Checkbox, ContentSwitcher, Footer, Input, Select, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from engine.calendar import infer_day_type
 from engine.config import TrainConfig
 from engine.data import RidershipData
+from engine.data.calendar import infer_day_type
+from engine.domain import DAY_TYPE_NAMES, format_riders
 from engine.errors import RidershipError
-from engine.runs import RunStore
+from engine.store import RunStore
 
-from . import runner, terminal_watch
+from . import jobs, terminal_watch
+from .format import HISTORY_DAYS, backtest_label, explain, model_label, run_title, summarise
 from .messages import DownloadProgress, EpochCompleted, TrainingStarted
 from .widgets.backtest import BacktestPane
 from .widgets.dataset import DatasetPane
 from .widgets.device import DevicePane
-from .widgets.forecast import DAY_TYPE_NAMES, HISTORY_DAYS, ForecastPane
+from .widgets.forecast import ForecastPane
 from .widgets.hyperparams import HyperparamsForm
 from .widgets.multiday import MultiDayView
 from .widgets.open_file import OpenFileScreen
 from .widgets.runs import RunsPane
-from .widgets.training import TrainingPane, riders
+from .widgets.training import TrainingPane
+
+if TYPE_CHECKING:
+    from engine.session import RunResult
 
 PANES = (  # id, key, tab label
     ("dataset", "1", "Dataset"),
@@ -64,11 +84,17 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-def explain(error: BaseException | None) -> str:
-    """An error as a person reads it: the engine's own message, else the type and text."""
-    if isinstance(error, RidershipError):
-        return str(error)
-    return f"{type(error).__name__}: {error}"
+def _pane_may_be_gone(handler: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+    """For messages a worker posts: one can arrive while the app closes, after its panes were taken
+    down. There is nothing left to show then (as in ``_worker_state``)."""
+    @functools.wraps(handler)
+    def tolerant(self, msg) -> None:
+        try:
+            handler(self, msg)
+        except NoMatches:
+            self.log.warning(f"{type(msg).__name__} arrived after its pane was removed")
+
+    return tolerant
 
 
 class RidershipApp(App[int]):
@@ -99,15 +125,16 @@ class RidershipApp(App[int]):
         self._runs_db = runs_db
         self.store: RunStore | None = None  # None: the run store could not be opened; runs go unrecorded
         self._fork_parent: int | None = None  # the run the next run is a fork of
-        self._record_id: int | None = None  # the training run's id in the store
         self._data_path = data_path
         self._initial_data = data
         self._initial_config = config or TrainConfig()
-        self._describe_device = describe_device or runner.describe_device
+        self._describe_device = describe_device or jobs.describe_device
         self.data: RidershipData | None = None
-        self.outcome: runner.RunOutcome | None = None  # the last run that left a model
-        self.run_id = 0
+        self.active: RunResult | None = None  # the model in use: the last run that left one
+        self.job = 0  # how many runs this app has started; messages of an earlier one are ignored
+        self.run_id: int | None = None  # the id in the run store of the run started last (None: not yet, or unrecorded)
         self.training = False
+        self._announced = False  # the run started last has said who it is (TrainingStarted)
         self._stop = threading.Event()
         self._run_config: TrainConfig | None = None
         self._device_choice: str | None = None
@@ -155,9 +182,15 @@ class RidershipApp(App[int]):
             self._stop.set()  # a run still going ends within a batch
             self.exit(return_code=129)  # 128 + SIGHUP, what a hang-up would have given
 
+    def _start(self, work: Callable[[], Any], *, group: str, name: str = "", exclusive: bool = True) -> None:
+        """Run ``work`` (a tui.jobs call) in a thread worker; it ends in ``_worker_state``.
+        ``exclusive``: a newer worker of the group supersedes the last (its result is dropped)."""
+        self.run_worker(work, name=name or group, group=group, thread=True, exclusive=exclusive,
+                        exit_on_error=False)
+
     def _load_startup_data(self) -> None:
-        self.run_worker(lambda: runner.load_data(self._data_path), name="startup", group="data",
-                        thread=True, exclusive=True, exit_on_error=False)
+        path = self._data_path
+        self._start(lambda: jobs.load_data(path), group="data", name="startup")
 
     def on_unmount(self) -> None:
         self._stop.set()  # a run still going ends within a batch
@@ -206,16 +239,16 @@ class RidershipApp(App[int]):
 
     def load_file(self, path: str) -> None:
         self.query_one(DatasetPane).show_status(f"Loading {path}…")
-        self.run_worker(lambda: runner.open_file(path), name=f"open {path}", group="data", thread=True,
-                        exclusive=True, exit_on_error=False)
+        self._start(lambda: jobs.open_file(path), group="data", name=f"open {path}")
 
     def action_download(self) -> None:
         self.action_show_pane("dataset")
         self.query_one(DatasetPane).show_status("Downloading the CTA data…")
-        self.run_worker(lambda: runner.download(self.post_message), name="download", group="data",
-                        thread=True, exclusive=True, exit_on_error=False)
+        post = self.post_message
+        self._start(lambda: jobs.download(post), group="data", name="download")
 
     @on(DownloadProgress)
+    @_pane_may_be_gone
     def _download_progress(self, msg: DownloadProgress) -> None:
         share = f" ({msg.done / msg.total:.0%})" if msg.total else ""
         self.query_one(DatasetPane).show_status(f"Downloading the CTA data: {msg.done / 1e6:.1f} MB{share}")
@@ -233,8 +266,9 @@ class RidershipApp(App[int]):
         forecast = self.query_one(ForecastPane)
         forecast.set_calendar_guess(infer_day_type(data.last_date + pd.Timedelta(days=1)))
         forecast.show_history(data.frame.iloc[-HISTORY_DAYS:])
-        self.query_one(MultiDayView).set_data(data)
-        self.query_one(BacktestPane).set_data(data)
+        self.query_one(MultiDayView).set_data(data)  # it asks for a forecast if there is a model
+        if self.active is not None:
+            self._backtest()  # the model in use, on the new data
 
     def _data_worker(self, worker: Worker, state: WorkerState) -> None:
         pane = self.query_one(DatasetPane)
@@ -249,9 +283,7 @@ class RidershipApp(App[int]):
         elif state == WorkerState.ERROR:
             message = explain(worker.error)
             if self.data is None:  # nothing loaded yet: say so, and fall back to the demo series
-                from engine.sources import synthetic
-
-                self._use_data(synthetic())
+                self._use_data(jobs.synthetic())
                 message += " — showing the synthetic demo series instead"
             else:
                 message += " — the data shown is unchanged"
@@ -282,7 +314,8 @@ class RidershipApp(App[int]):
 
     @property
     def _run_name(self) -> str:
-        return f"Run {self._record_id}" if self._record_id else f"Run {self.run_id}"
+        """The run started last, at the start of a sentence ("The run" until it has said its id)."""
+        return run_title(self.run_id) if self._announced else "The run"
 
     def action_start_training(self) -> None:
         if not self._can_start():
@@ -302,30 +335,30 @@ class RidershipApp(App[int]):
         data, store, post = self.data, self.store, self.post_message
         what = f"A fork of run {parent}" if parent else "A new run"
         self._launch(config, f"{what}: preparing the windows (and loading torch the first time)…",
-                     lambda run_id, should_stop, abandoned: runner.train(
-                         config, data, run_id, post, should_stop=should_stop, abandoned=abandoned, store=store,
-                         parent_id=parent, origin="fork" if parent else "new"))
+                     lambda job, should_stop, abandoned: jobs.train(
+                         config, data, job, post, store=store, parent_id=parent, should_stop=should_stop,
+                         abandoned=abandoned))
 
     def _launch(self, config: TrainConfig, text: str,
-                job: Callable[[int, Callable[[], bool], Callable[[], bool]], runner.RunOutcome]) -> None:
-        """Run ``job(run_id, should_stop, abandoned)`` in the training worker, the Training pane showing it."""
-        self.run_id += 1
+                body: Callable[[int, Callable[[], bool], Callable[[], bool]], "RunResult"]) -> None:
+        """Run ``body(job, should_stop, abandoned)`` (tui.jobs.train or resume) in the training
+        worker, the Training pane showing it."""
+        self.job += 1
         self.training = True
-        self._record_id = None
+        self.run_id, self._announced = None, False
         self._stop = threading.Event()
         self._run_config = config
         self.action_show_pane("training")
-        self.query_one(TrainingPane).starting(self.run_id, config.epochs, text)
-        run_id, stop = self.run_id, self._stop
+        self.query_one(TrainingPane).starting(self.job, config.epochs, text)
+        job, stop = self.job, self._stop
 
-        def work() -> runner.RunOutcome:
+        def work() -> "RunResult":
             from textual.worker import get_current_worker
 
             worker = get_current_worker()
-            return job(run_id, lambda: stop.is_set() or worker.is_cancelled, lambda: worker.is_cancelled)
+            return body(job, lambda: stop.is_set() or worker.is_cancelled, lambda: worker.is_cancelled)
 
-        self.run_worker(work, name=f"run {run_id}", group="train", thread=True, exclusive=True,
-                        exit_on_error=False)
+        self._start(work, group="train", name=f"run {job}")
         self._device_timer.resume()
 
     def action_stop_training(self) -> None:
@@ -336,16 +369,18 @@ class RidershipApp(App[int]):
         self.query_one(TrainingPane).stopping()
 
     @on(TrainingStarted)
+    @_pane_may_be_gone
     def _run_started(self, msg: TrainingStarted) -> None:
-        if msg.run_id == self.run_id:
-            self._record_id = msg.record_id
+        if msg.job == self.job:
+            self.run_id, self._announced = msg.run_id, True
             self.query_one(TrainingPane).started(msg)
             self.query_one(RunsPane).reload()  # the new run, "running"
         freeze_heap()  # the run's modules (torch.optim, torchmetrics) are imported by now
 
     @on(EpochCompleted)
+    @_pane_may_be_gone
     def _epoch(self, msg: EpochCompleted) -> None:
-        if msg.run_id == self.run_id:
+        if msg.job == self.job:
             self.query_one(TrainingPane).add_epoch(msg)
             if self.query_one(TabbedContent).active == "runs":
                 self.query_one(RunsPane).reload(at_most_every=1.0)  # the running run's epochs, live
@@ -358,20 +393,27 @@ class RidershipApp(App[int]):
         self._refresh_device()
         pane = self.query_one(TrainingPane)
         if state == WorkerState.ERROR:
-            pane.finished(f"{self._run_name} could not run: {explain(worker.error)}", "", error=True)
+            # Before TrainingStarted the settings, the device or the data were refused: it never started.
+            failed = f"{run_title(self.run_id)} could not run" if self._announced else "The run could not start"
+            pane.finished(f"{failed}: {explain(worker.error)}", "", error=True)
             self.query_one(RunsPane).reload()
             return
         if state == WorkerState.CANCELLED:
             pane.finished(f"{self._run_name} was cancelled.", "")
             return
-        outcome: runner.RunOutcome = worker.result
-        if outcome.model is not None:
-            self.outcome = outcome
-            # The multi-day forecast and the backtest follow the last model (each in its worker).
-            self.query_one(MultiDayView).set_model(outcome, self.data)
-            self.query_one(BacktestPane).set_model(outcome, self.data)
-        pane.finished(*summarise(outcome), error=outcome.status == "failed")
+        run: RunResult = worker.result
+        if run.model is not None:
+            self.use_model(run)
+        pane.finished(*summarise(run), error=run.status == "failed")
+        for warning in run.warnings:  # the model is kept; the record or checkpoint may be incomplete
+            self.notify(warning, title=f"{run_title(run.run_id)}: the run store", severity="warning", timeout=10)
         self.query_one(RunsPane).reload()
+
+    def use_model(self, run: "RunResult") -> None:
+        """``run``'s model is the one in use: the multi-day forecast and the backtest follow it."""
+        self.active = run
+        self.query_one(MultiDayView).set_model(model_label(run))  # it asks for its forecast
+        self._backtest()
 
     # -- runs -----------------------------------------------------------------------------------
     def _open_store(self) -> None:
@@ -401,18 +443,61 @@ class RidershipApp(App[int]):
 
     @on(RunsPane.ResumeRequested)
     def _resume(self, msg: RunsPane.ResumeRequested) -> None:
+        self.action_resume(msg.run_id, msg.more)
+
+    def action_resume(self, run_id: int, more: int) -> None:
+        """Train recorded run ``run_id`` for ``more`` epochs from its checkpoint, as a new run."""
         if not self._can_start() or self.store is None:
             return
-        parent_id, more, store, data, post = msg.run_id, msg.more, self.store, self.data, self.post_message
-        try:
-            parent = store.get_run(parent_id, with_epochs=False)
+        store, data, post = self.store, self.data, self.post_message
+        try:  # one row of SQLite: the epochs to show until the run starts (and its settings still load)
+            parent = store.get_run(run_id, with_epochs=False)
             config = parent.config.replace(epochs=parent.epochs_done + more)
         except RidershipError as exc:
             self.notify(str(exc), title="Cannot resume", severity="error", timeout=10)
             return
-        self._launch(config, f"Resuming run {parent_id} for {more} more epochs: loading its checkpoint…",
-                     lambda run_id, should_stop, abandoned: runner.resume(
-                         store, parent_id, more, data, run_id, post, should_stop=should_stop))
+        self._launch(config, f"Resuming run {run_id} for {more} more epochs: loading its checkpoint…",
+                     lambda job, should_stop, abandoned: jobs.resume(
+                         store, run_id, more, data, job, post, should_stop=should_stop, abandoned=abandoned))
+
+    # Every store access of the Runs pane runs here, in a worker (the database may be busy).
+    @on(RunsPane.ListRequested)
+    def _list_runs(self, msg: RunsPane.ListRequested) -> None:
+        store, selected = self.store, msg.selected
+        if store is not None:
+            self._start(lambda: jobs.list_runs(store, selected), group="runs-list")
+
+    @on(RunsPane.CurvesRequested)
+    def _read_curves(self, msg: RunsPane.CurvesRequested) -> None:
+        store, colors = self.store, msg.colors
+        if store is not None:
+            self._start(lambda: (colors, jobs.read_runs(store, list(colors))), group="runs-curves")
+
+    @on(RunsPane.DeleteRequested)
+    def _delete_runs(self, msg: RunsPane.DeleteRequested) -> None:
+        store, ids = self.store, msg.run_ids
+        if store is not None:
+            self._start(lambda: jobs.delete_runs(store, ids), group="runs-delete", exclusive=False)
+
+    @on(RunsPane.ExportRequested)
+    def _export_run(self, msg: RunsPane.ExportRequested) -> None:
+        store, run_id, target = self.store, msg.run_id, msg.target
+        if store is not None:
+            self._start(lambda: jobs.export_run(store, run_id, target), group="runs-export", exclusive=False)
+
+    def _runs_worker(self, worker: Worker, state: WorkerState) -> None:
+        pane = self.query_one(RunsPane)
+        if state == WorkerState.ERROR:
+            pane.show_job_error(worker.group, worker.error)
+        elif state == WorkerState.SUCCESS:
+            if worker.group == "runs-list":
+                pane.show_listing(worker.result)
+            elif worker.group == "runs-curves":
+                pane.show_runs_read(*worker.result)
+            elif worker.group == "runs-delete":
+                pane.deleted(*worker.result)
+            elif worker.group == "runs-export":
+                pane.exported(worker.result)
 
     def action_save_svg(self) -> None:
         """The screen as an SVG file in the current folder (Textual's save_screenshot)."""
@@ -429,8 +514,8 @@ class RidershipApp(App[int]):
         config = self._run_config if self.training else self.form.config
         choice = config.device if config is not None else "auto"
         self._device_choice = choice
-        self.run_worker(lambda: self._describe_device(choice), name=f"device {choice}", group="device",
-                        thread=True, exclusive=True, exit_on_error=False)
+        describe = self._describe_device
+        self._start(lambda: describe(choice), group="device", name=f"device {choice}")
 
     def _device_worker(self, worker: Worker, state: WorkerState) -> None:
         pane = self.query_one(DevicePane)
@@ -445,30 +530,74 @@ class RidershipApp(App[int]):
     @on(ForecastPane.Requested)
     def _forecast_requested(self, msg: ForecastPane.Requested) -> None:
         pane = self.query_one(ForecastPane)
-        if self.outcome is None:
+        if self.active is None:
             pane.show_message("No trained model yet: train one first (3 opens Training, t starts a run). "
                               "A forecast needs a run that finished at least one epoch.", error=True)
             return
         if self.data is None:
             pane.show_message("The data is still loading.", error=True)
             return
-        outcome, data, day_type = self.outcome, self.data, msg.day_type
-        self.run_worker(lambda: (runner.forecast(outcome, data, day_type), outcome, data),
-                        name="forecast", group="forecast", thread=True, exclusive=True, exit_on_error=False)
+        run, data, day_type = self.active, self.data, msg.day_type
+        self._start(lambda: (jobs.forecast(run, data, day_type), run, data), group="forecast")
 
     def _forecast_worker(self, worker: Worker, state: WorkerState) -> None:
         pane = self.query_one(ForecastPane)
         if state == WorkerState.ERROR:
             pane.show_message(f"Could not forecast: {explain(worker.error)}", error=True)
         elif state == WorkerState.SUCCESS:
-            result, outcome, data = worker.result
+            result, run, data = worker.result
             how = "from the calendar" if result.inferred else "chosen"
             text = (f"{result.date:%Y-%m-%d} ({result.date:%A}), day type {result.day_type} "
                     f"({DAY_TYPE_NAMES[result.day_type]}, {how})\n"
-                    f"rail {riders(result.rail)} riders   bus {riders(result.bus)} riders\n"
-                    f"Model of {outcome.name.lower()}: epoch {outcome.weights_epoch}'s weights, trained on "
-                    f"{outcome.data_label}")
+                    f"rail {format_riders(result.rail)} riders   bus {format_riders(result.bus)} riders\n"
+                    f"Model of {run.name}: epoch {run.weights_epoch}'s weights, trained on {run.data_label}")
             pane.show_forecast(text, data.frame.iloc[-HISTORY_DAYS:], result.date, result.rail, result.bus)
+
+    @on(MultiDayView.Requested)
+    def _multiday_requested(self, msg: MultiDayView.Requested) -> None:
+        view = self.query_one(MultiDayView)
+        if self.active is None:
+            view.show_status(view.NO_MODEL, error=True)
+            return
+        if self.data is None:
+            view.show_status("The data is still loading.", error=True)
+            return
+        run, data, days, overrides = self.active, self.data, msg.days, msg.overrides
+        self._start(lambda: (run, jobs.forecast_days(run, data, days, overrides)), group="multiday")
+
+    def _multiday_worker(self, worker: Worker, state: WorkerState) -> None:
+        view = self.query_one(MultiDayView)
+        if state == WorkerState.ERROR:
+            view.show_error(worker.error)
+        elif state == WorkerState.SUCCESS:
+            run, forecasts = worker.result
+            view.show_forecasts(forecasts, model_label(run))
+
+    # -- backtest -------------------------------------------------------------------------------
+    @on(BacktestPane.Requested)
+    def _backtest_requested(self, msg: BacktestPane.Requested) -> None:
+        self._backtest()
+
+    def _backtest(self) -> None:
+        """Backtest the model in use on its own validation and test splits (in a worker)."""
+        pane = self.query_one(BacktestPane)
+        if self.active is None:
+            pane.show_status(pane.NO_MODEL, error=True)
+            return
+        if self.data is None:
+            pane.show_status("The data is still loading.", error=True)
+            return
+        run, data = self.active, self.data
+        pane.show_status(f"Backtesting {run_title(run.run_id)} on its validation and test splits…")
+        self._start(lambda: (run, data, jobs.backtest(run, data)), group="backtest")
+
+    def _backtest_worker(self, worker: Worker, state: WorkerState) -> None:
+        pane = self.query_one(BacktestPane)
+        if state == WorkerState.ERROR:
+            pane.show_error(worker.error)
+        elif state == WorkerState.SUCCESS:
+            run, data, result = worker.result
+            pane.show_result(result, backtest_label(run, data.source.label))
 
     # -- the one worker handler -------------------------------------------------------------------
     @on(Worker.StateChanged)
@@ -476,6 +605,9 @@ class RidershipApp(App[int]):
         handler = {
             "data": self._data_worker, "train": self._train_worker,
             "device": self._device_worker, "forecast": self._forecast_worker,
+            "multiday": self._multiday_worker, "backtest": self._backtest_worker,
+            "runs-list": self._runs_worker, "runs-curves": self._runs_worker,
+            "runs-delete": self._runs_worker, "runs-export": self._runs_worker,
         }.get(event.worker.group)
         if handler is None:
             return
@@ -525,36 +657,6 @@ class RidershipApp(App[int]):
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
 
-def summarise(outcome: runner.RunOutcome) -> tuple[str, str]:
-    """The status line and the result lines of a run that ended."""
-    run = outcome.name
-    if outcome.status == "finished":
-        status = f"{run} finished: {outcome.reason} on {outcome.device}."
-    elif outcome.status == "stopped":
-        status = f"{run} {outcome.reason}; its history stays on the charts."
-    else:
-        status = f"{run} failed: {outcome.reason}."
-    if outcome.model is None:
-        return status, "No epoch finished, so there is no model to score or forecast with."
-    last = outcome.weights_epoch == outcome.epochs_done
-    which = "the last epoch" if last else "the best validation epoch"
-    lines = [f"Scores use epoch {outcome.weights_epoch}'s weights ({which}); naive = same day last week."]
-    for name, label in (("valid", "validation"), ("test", "test")):
-        s = (outcome.scores or {}).get(name)
-        if s:
-            lines.append(f"{label:>10} MAE {riders(s['mae']):>9} riders · naive {riders(s['naive_mae']):>9} · "
-                         f"model/naive {s['ratio']:.2f}")
-            for series in ("rail", "bus"):  # each series beside its own naive error
-                mae, naive = s.get(f"{series}_mae"), s.get(f"naive_{series}_mae")
-                if mae is not None and naive:
-                    lines.append(f"{series:>10} MAE {riders(mae):>9} riders · naive {riders(naive):>9} · "
-                                 f"model/naive {mae / naive:.2f}")
-    if outcome.record_id:
-        lines.append(f"Recorded as run {outcome.record_id} with its checkpoint "
-                     "(6 Runs: compare, fork, resume, export).")
-    return status, "\n".join(lines)
-
-
 def make_app(data_path: str | None = None, data: RidershipData | None = None,
              config: TrainConfig | None = None,
              describe_device: Callable[[str], tuple[Any, list[str]]] | None = None,
@@ -562,7 +664,7 @@ def make_app(data_path: str | None = None, data: RidershipData | None = None,
     """The one factory: the CLI and the tests build the app here.
 
     ``data`` skips the loading step (tests); ``describe_device`` replaces the torch query (snapshots
-    need a fixed device description); ``runs_db`` is the run store (default: engine.runs.default_db_path).
+    need a fixed device description); ``runs_db`` is the run store (default: engine.store.default_db_path).
     """
     return RidershipApp(data_path=data_path, data=data, config=config, describe_device=describe_device,
                         runs_db=runs_db)

@@ -10,13 +10,16 @@ from textual.message import Message
 
 
 class TrainingStarted(Message):
-    """A run has built its splits and is about to train. MAE values are in riders. ``record_id``
-    is its id in the run store (None: not recorded)."""
+    """A run has validated its settings, cut its splits and (when recorded) has its id; training
+    starts next (engine.events.RunStarted as plain values). MAE in riders.
 
-    def __init__(self, run_id: int, epochs: int, device: str, naive_valid_mae: float,
-                 train_windows: int, valid_windows: int, record_id: int | None = None) -> None:
+    ``job`` is the app's count of the runs it started (to ignore a message of an earlier attempt);
+    ``run_id`` is the run's id in the run store (None: not recorded)."""
+
+    def __init__(self, job: int, run_id: int | None, epochs: int, device: str, naive_valid_mae: float,
+                 train_windows: int, valid_windows: int) -> None:
         super().__init__()
-        self.record_id = record_id
+        self.job = job
         self.run_id = run_id
         self.epochs = epochs
         self.device = device
@@ -26,11 +29,14 @@ class TrainingStarted(Message):
 
 
 class EpochCompleted(Message):
-    """One finished epoch (engine.training.EpochEvent as plain values; MAE in riders)."""
+    """One finished epoch (engine.events.EpochEvent as plain values; MAE in riders, where the event
+    has millions). ``job`` and ``run_id`` as in TrainingStarted."""
 
-    def __init__(self, run_id: int, epoch: int, epochs: int, train_loss: float, train_mae: float,
-                 valid_mae: float, lr: float, seconds: float, best_epoch: int, best_valid_mae: float) -> None:
+    def __init__(self, job: int, run_id: int | None, epoch: int, epochs: int, train_loss: float,
+                 train_mae: float, valid_mae: float, lr: float, seconds: float, best_epoch: int,
+                 best_valid_mae: float) -> None:
         super().__init__()
+        self.job = job
         self.run_id = run_id
         self.epoch = epoch
         self.epochs = epochs

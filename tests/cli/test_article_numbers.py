@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from engine.cli import main
+from cli.main import main
 
 ARTICLE_LINES = [
     "Epoch 1/50, train loss: 0.0675, train metric: 0.3049, valid metric: 0.2044",

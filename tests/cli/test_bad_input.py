@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from support import small_args
-from engine.cli import main
+from cli.main import main
 from engine.device import available
 
 

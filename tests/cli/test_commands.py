@@ -8,7 +8,7 @@ import json
 import pytest
 
 from support import SMALL, small_args
-from engine.cli import main
+from cli.main import main
 
 
 def run(capsys, *argv):
@@ -35,17 +35,17 @@ def test_train_json_fields(trained):
     assert summary["device"] == "cpu" and summary["saved"] == str(model) and model.is_file()
     history = summary["history"]
     assert [e["epoch"] for e in history] == [1, 2, 3]
-    assert set(history[0]) >= {"epoch", "epochs", "train_loss", "train_mae", "valid_mae", "lr", "seconds",
-                               "best_epoch", "best_valid_mae"}
-    best = min(history, key=lambda e: e["valid_mae"])
+    assert set(history[0]) == {"epoch", "epochs", "train_loss", "train_mae_riders", "valid_mae_riders", "lr",
+                               "seconds", "best_epoch", "best_valid_mae_riders"}
+    best = min(history, key=lambda e: e["valid_mae_riders"])
     assert summary["best_epoch"] == best["epoch"]
-    assert summary["best_valid_mae"] == pytest.approx(best["valid_mae"] * 1e6)
+    assert summary["best_valid_mae_riders"] == pytest.approx(best["valid_mae_riders"])
     assert summary["weights_epoch"] == 3
     for name in ("valid", "test"):
         score = summary["scores"][name]
         assert score["split"] == name and score["windows"] > 0
-        assert score["mae"] > 0 and score["naive_mae"] > 0
-        assert score["ratio"] == pytest.approx(score["mae"] / score["naive_mae"])
+        assert score["mae_riders"] > 0 and score["naive_mae_riders"] > 0
+        assert score["ratio"] == pytest.approx(score["mae_riders"] / score["naive_mae_riders"])
 
 
 def test_train_text_output(capsys, synthetic_csv):

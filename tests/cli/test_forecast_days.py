@@ -7,7 +7,7 @@ import json
 import pytest
 
 from support import small_args
-from engine.cli import main
+from cli.main import main
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
-from engine.runs import RunStore
-from engine.synthetic import synthetic_frame
+from cli.main import main
+from engine.store import RunStore
+from engine.data.synthetic import synthetic_frame
 
 TINY = ["--window-length", "14", "--hidden-size", "8", "--batch-size", "16", "--patience", "2", "--factor", "0.5",
         "--train-start", "2016-01", "--train-end", "2016-04", "--valid-start", "2016-05", "--valid-end", "2016-06",
@@ -59,7 +59,7 @@ def train_json(capsys, csv_path, epochs, *extra) -> dict:
 
 def test_train_records_a_run_the_store_reads_back(capsys, csv_path):
     out = train_json(capsys, csv_path, 3)
-    run_id = out["run"]["id"]
+    run_id = out["run"]["run_id"]
     assert out["run"]["db"] == str(db_path())
     with RunStore.open() as store:
         run = store.get_run(run_id)
@@ -68,8 +68,8 @@ def test_train_records_a_run_the_store_reads_back(capsys, csv_path):
     assert run.data_source == "path" and run.data_path == str(csv_path)
     assert run.data_fingerprint == hashlib.sha256(csv_path.read_bytes()).hexdigest()
     assert run.device == "cpu" and run.torch_version and run.ended_at
-    assert [e.__dict__ for e in run.epochs] == out["history"]
-    assert run.test_mae == out["scores"]["test"]["mae"] and run.valid_naive_mae == out["scores"]["valid"]["naive_mae"]
+    assert [e.riders_dict() for e in run.epochs] == out["history"]
+    assert run.test_mae == out["scores"]["test"]["mae_riders"] and run.valid_naive_mae == out["scores"]["valid"]["naive_mae_riders"]
     assert run.checkpoint == db_path().parent / "checkpoints" / f"{run_id}.pt" and run.checkpoint.is_file()
     assert out["run"]["checkpoint"] == str(run.checkpoint)
 
@@ -80,14 +80,14 @@ def test_no_record_and_runs_db_option(capsys, csv_path, tmp_path):
     other = tmp_path / "elsewhere" / "my.db"
     out = train_json(capsys, csv_path, 1, "--runs-db", str(other))
     assert out["run"]["db"] == str(other) and not db_path().exists()
-    assert (other.parent / "checkpoints" / f"{out['run']['id']}.pt").is_file()
+    assert (other.parent / "checkpoints" / f"{out['run']['run_id']}.pt").is_file()
     code, listed = run_json(capsys, ["runs", "list", "--json", "--runs-db", str(other)])
-    assert code == 0 and [r["id"] for r in listed] == [out["run"]["id"]]
+    assert code == 0 and [r["run_id"] for r in listed] == [out["run"]["run_id"]]
 
 
 def test_list_show_export_diff_delete(capsys, csv_path, tmp_path):
-    a = train_json(capsys, csv_path, 2)["run"]["id"]
-    b = train_json(capsys, csv_path, 2, "--lr", "0.02", "--seed", "7")["run"]["id"]
+    a = train_json(capsys, csv_path, 2)["run"]["run_id"]
+    b = train_json(capsys, csv_path, 2, "--lr", "0.02", "--seed", "7")["run"]["run_id"]
 
     assert main(["runs", "list"]) == 0
     out = capsys.readouterr().out
@@ -109,7 +109,7 @@ def test_list_show_export_diff_delete(capsys, csv_path, tmp_path):
     assert [r["epoch"] for r in rows] == ["1", "2"]
     assert main(["runs", "export", str(a), "-o", str(tmp_path / "a.json")]) == 0
     record = json.loads((tmp_path / "a.json").read_text())
-    assert record["id"] == a and len(record["epochs"]) == 2 and record["config"]["lr"] == 0.05
+    assert record["run_id"] == a and len(record["epochs"]) == 2 and record["config"]["lr"] == 0.05
 
     checkpoint = db_path().parent / "checkpoints" / f"{a}.pt"
     assert main(["runs", "delete", str(a)]) == 0
@@ -119,21 +119,21 @@ def test_list_show_export_diff_delete(capsys, csv_path, tmp_path):
 
 
 def test_cli_resume_equals_straight_training(capsys, csv_path):
-    first = train_json(capsys, csv_path, 3)["run"]["id"]
+    first = train_json(capsys, csv_path, 3)["run"]["run_id"]
     code, resumed = run_json(capsys, ["runs", "resume", str(first), "--more", "3", "--json"])
     assert code == 0 and resumed["run"]["parent_id"] == first and resumed["epochs"] == 6
     straight = train_json(capsys, csv_path, 6)
-    keys = ("train_loss", "train_mae", "valid_mae", "lr", "best_valid_mae")
+    keys = ("train_loss", "train_mae_riders", "valid_mae_riders", "lr", "best_valid_mae_riders")
     diff = max(abs(x[k] - y[k]) for x, y in zip(resumed["history"], straight["history"]) for k in keys)
-    assert diff <= 1e-6
-    assert abs(resumed["scores"]["test"]["mae"] - straight["scores"]["test"]["mae"]) <= 1e-3
+    assert diff <= 1e-6 * 1e6  # 1e-6 in the model's millions
+    assert abs(resumed["scores"]["test"]["mae_riders"] - straight["scores"]["test"]["mae_riders"]) <= 1e-3
     with RunStore.open() as store:
-        child = store.get_run(resumed["run"]["id"])
+        child = store.get_run(resumed["run"]["run_id"])
     assert (child.origin, child.parent_id, child.resumed_from_epoch, len(child.epochs)) == ("resume", first, 3, 6)
 
 
 def test_resume_refuses_other_data_and_damaged_checkpoints(capsys, csv_path, tmp_path):
-    run_id = train_json(capsys, csv_path, 1)["run"]["id"]
+    run_id = train_json(capsys, csv_path, 1)["run"]["run_id"]
     changed = tmp_path / "changed.csv"
     changed.write_text(csv_path.read_text().replace("\n", "\r\n", 1))  # same rows, another file
     assert main(["runs", "resume", str(run_id), "--more", "1", "--data", str(changed)]) == 2
@@ -161,7 +161,7 @@ def _epochs_logged(db: Path) -> int:
 
 def test_killed_training_leaves_a_readable_store_and_an_interrupted_run(capsys, csv_path):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "train", "--data", str(csv_path), *TINY,
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "train", "--data", str(csv_path), *TINY,
                              "--epochs", "100000", "--quiet"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -184,12 +184,12 @@ def test_killed_training_leaves_a_readable_store_and_an_interrupted_run(capsys, 
     with sqlite3.connect(db_path()) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     with RunStore.open() as store:
-        run = store.get_run(run.id)
+        run = store.get_run(run.run_id)
     assert run.status == "interrupted" and f"pid {proc.pid}" in run.reason
     assert len(run.epochs) >= 3 and [e.epoch for e in run.epochs] == list(range(1, len(run.epochs) + 1))
     assert run.checkpoint is None
 
     assert main(["runs", "list"]) == 0
-    assert capsys.readouterr().out.splitlines()[1].split()[:2] == [str(run.id), "interrupted"]
-    assert main(["runs", "resume", str(run.id), "--more", "1"]) == 2
+    assert capsys.readouterr().out.splitlines()[1].split()[:2] == [str(run.run_id), "interrupted"]
+    assert main(["runs", "resume", str(run.run_id), "--more", "1"]) == 2
     assert "no checkpoint (interrupted" in capsys.readouterr().err

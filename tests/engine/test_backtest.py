@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 
 from support import SMALL, SMALL_FIRST, SMALL_LAST, small_args
-from engine.backtest import DAY_TYPE_ORDER, backtest
-from engine.cli import main
+from engine.domain import DAY_TYPE_ORDER
+from engine.scoring import backtest
+from cli.main import main
 from engine.data import DataSource, RidershipData, make_splits
-from engine.evaluate import score_all
-from engine.synthetic import synthetic_frame
-from engine.training import fit
+from engine.scoring import score_all
+from engine.data.synthetic import synthetic_frame
+from support import fit
 
 
 @pytest.fixture(scope="module")
@@ -107,4 +108,4 @@ def test_evaluate_prints_errors_per_day_type(synthetic_csv, tmp_path, capsys):
     for name in ("valid", "test"):
         by_type = report["by_day_type"][name]
         assert sum(e["count"] for e in by_type.values()) == report["scores"][name]["windows"]
-        assert all(e["naive_mae"] > 0 and e["mae"] > 0 for e in by_type.values())
+        assert all(e["naive_mae_riders"] > 0 and e["mae_riders"] > 0 for e in by_type.values())

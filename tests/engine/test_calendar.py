@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from engine.calendar import infer_day_type, infer_day_types
-from engine.sources import load_path
+from engine.data.calendar import infer_day_type, infer_day_types
+from engine.data.sources import load_path
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ from support import SMALL, SMALL_FIRST, SMALL_LAST
 from engine.data import DAY_TYPES, FEATURES, SCALE, DataSource, RidershipData
 from engine.errors import ModelFileError, RidershipError
 from engine.forecast import forecast_next_day, set_next_day_type
-from engine.modelfile import load_model, save_model
-from engine.synthetic import synthetic_frame
-from engine.training import fit
+from engine.store.modelfile import load_model, save_model
+from engine.data.synthetic import synthetic_frame
+from support import fit
 
 ONE_HOT = slice(2, 5)
 

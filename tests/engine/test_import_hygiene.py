@@ -1,4 +1,4 @@
-"""The engine never imports the UI: textual, rich and tui stay out of sys.modules.
+"""The engine never imports the UI or the CLI: textual, rich, tui and cli stay out of sys.modules.
 
 One fresh interpreter imports ``engine`` and then every engine module in turn, checking after each
 import, so an offender is named by the first module that pulls it in.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import engine
 
-UI = ("textual", "rich", "tui")
+UI = ("textual", "rich", "tui", "cli")
 CHECK = """
 import importlib, json, sys
 ui = {ui!r}
@@ -30,12 +30,13 @@ print(json.dumps({{"found": found, "imported": sorted(m for m in sys.modules if 
 
 
 def engine_modules() -> list[str]:
-    return sorted(f"engine.{m.name}" for m in pkgutil.iter_modules(engine.__path__))
+    return sorted(m.name for m in pkgutil.walk_packages(engine.__path__, "engine."))
 
 
 def test_engine_modules_are_discovered():
     modules = engine_modules()
-    for name in ("engine.cli", "engine.data", "engine.training", "engine.sources", "engine.model"):
+    for name in ("engine.session", "engine.data.loading", "engine.training", "engine.data.sources",
+                 "engine.store.runstore", "engine.model"):
         assert name in modules
 
 
@@ -59,11 +60,8 @@ def test_import_engine_alone_stays_light():
 
 
 
-def test_the_engine_cli_without_a_command_prints_help_and_opens_no_ui():
-    import subprocess
-    import sys
-
-    code = ("import sys; from engine.cli import main; rc = main([]); "
+def test_the_cli_without_an_app_opener_prints_help_and_loads_no_ui():
+    code = ("import sys; from cli.main import main; rc = main([], open_app=None); "
             "bad = [m for m in ('textual', 'rich', 'tui') if m in sys.modules]; "
             "print('rc', rc, 'ui', bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

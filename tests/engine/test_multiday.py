@@ -11,12 +11,13 @@ import pytest
 import torch
 
 from support import SMALL, SMALL_FIRST, SMALL_LAST
-from engine.calendar import infer_day_type
+from engine.data.calendar import infer_day_type
 from engine.data import SCALE, DataSource, RidershipData
 from engine.errors import RidershipError
-from engine.forecast import MAX_DAYS, forecast_days, forecast_next_day, set_next_day_type
-from engine.synthetic import synthetic_frame
-from engine.training import fit
+from engine.domain import MAX_FORECAST_DAYS as MAX_DAYS
+from engine.forecast import forecast_days, forecast_next_day, set_next_day_type
+from engine.data.synthetic import synthetic_frame
+from support import fit
 
 
 @pytest.fixture(scope="module")

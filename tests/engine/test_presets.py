@@ -9,16 +9,18 @@ from dataclasses import fields
 import pytest
 import torch
 
-from engine.cli import _config_from, build_parser, main
+from cli.main import config_from, build_parser, main
 from engine.config import FIELD_HELP, TrainConfig
 from engine.data import FEATURES, make_splits
 from engine.errors import ConfigError
-from engine.evaluate import score_all
+from engine.scoring import score_all
 from engine.model import LstmModel
-from engine.modelfile import load_model, save_model
+from engine.store.modelfile import load_model, save_model
 from engine.presets import DEFAULT_PRESET, PRESET_HELP, PRESETS, apply_preset, preset_of
-from engine.sources import load_path, synthetic
-from engine.training import fit, init_model, seeded_generator
+from engine.data.sources import load_path, synthetic
+from support import fit
+from engine.model import build_model as init_model
+from engine.training import seeded_generator
 
 ARTICLE = TrainConfig()
 
@@ -156,7 +158,7 @@ def test_model_file_keeps_the_new_options(tmp_path):
 # --- the CLI's --preset: options given override it -----------------------------------------------
 
 def _cli_config(*argv):
-    return _config_from(build_parser().parse_args(["train", *argv]))
+    return config_from(build_parser().parse_args(["train", *argv]))
 
 
 def test_cli_without_preset_is_the_article():
@@ -209,7 +211,7 @@ def test_short_splits_work_with_a_short_window(monkeypatch, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["scores"]["valid"]["windows"] == 31 - 14
     assert out["scores"]["test"]["windows"] == 30 - 14
-    assert out["scores"]["test"]["naive_mae"] > 0
+    assert out["scores"]["test"]["naive_mae_riders"] > 0
 
 
 # --- real data: the better preset beats the naive forecast by >= 15% on both splits ---------------
@@ -233,6 +235,6 @@ def test_normalized_preset_beats_naive_by_15_percent_on_real_data(real_csv, tmp_
     report = json.loads(capsys.readouterr().out)
     assert report["preset"] == "normalized"
     for name in ("valid", "test"):
-        assert report["scores"][name]["mae"] == pytest.approx(scores[name].mae)
-        assert report["scores"][name]["naive_mae"] == pytest.approx(scores[name].naive_mae)
+        assert report["scores"][name]["mae_riders"] == pytest.approx(scores[name].mae)
+        assert report["scores"][name]["naive_mae_riders"] == pytest.approx(scores[name].naive_mae)
         assert report["scores"][name]["ratio"] <= 0.85

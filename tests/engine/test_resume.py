@@ -9,12 +9,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.checkpoint import load_checkpoint
+from engine.store.checkpoint import load_checkpoint
 from engine.config import TrainConfig
 from engine.data import DataSource, RidershipData, make_splits
-from engine.runs import RunStore, resume_run, train_recorded
-from engine.synthetic import synthetic_frame
-from engine.training import fit, seeded_generator
+from engine.session import resume_run, start_run
+from engine.store import RunStore
+from engine.data.synthetic import synthetic_frame
+from support import fit
+from engine.training import seeded_generator
 
 CONFIG = TrainConfig(window_length=14, hidden_size=8, batch_size=16, epochs=50, patience=2, factor=0.5,
                      train_start="2016-01", train_end="2016-04", valid_start="2016-05", valid_end="2016-06",
@@ -41,7 +43,7 @@ def test_25_plus_25_through_the_store_equals_50_straight(tmp_path, data, straigh
     assert len({e.lr for e in straight.history}) >= 3  # the schedule really moved
 
     with RunStore.open(tmp_path / "runs.db") as store:
-        first = train_recorded(store, CONFIG.replace(epochs=25), data)
+        first = start_run(CONFIG.replace(epochs=25), data, store=store)
         second = resume_run(store, first.run_id, 25, data)
         run = store.get_run(second.run_id)
         parent = store.get_run(first.run_id)
@@ -55,13 +57,13 @@ def test_25_plus_25_through_the_store_equals_50_straight(tmp_path, data, straigh
     print(f"25+25 vs 50: max abs metric diff {diff:.3g}")
     assert diff <= 1e-6
     for name, tensor in straight.model.state_dict().items():
-        assert torch.allclose(second.result.model.state_dict()[name], tensor, atol=1e-6, rtol=0)
-    assert second.result.best_epoch == straight.best_epoch
+        assert torch.allclose(second.model.state_dict()[name], tensor, atol=1e-6, rtol=0)
+    assert second.best_epoch == straight.best_epoch
     assert abs(run.test_mae - straight_test_mae(straight, data)) <= 1e-3  # riders
 
 
 def straight_test_mae(result, data) -> float:
-    from engine.evaluate import score_split
+    from engine.scoring import score_split
 
     splits = make_splits(data, CONFIG)
     return score_split(result.model, splits["test"], data.features().to_numpy(), CONFIG.batch_size, "cpu").mae
@@ -77,9 +79,9 @@ def test_resume_state_matters(data, straight):
 
 def test_checkpoint_restores_optimizer_and_scheduler(tmp_path, data):
     with RunStore.open(tmp_path / "runs.db") as store:
-        done = train_recorded(store, CONFIG.replace(epochs=12), data)
+        done = start_run(CONFIG.replace(epochs=12), data, store=store)
     state = load_checkpoint(done.checkpoint, data, for_resume=True).resume_state
-    live = done.result.resume_state
+    live = done.fit.resume_state
     assert state["scheduler"]["num_bad_epochs"] == live["scheduler"]["num_bad_epochs"]
     assert state["scheduler"]["best"] == live["scheduler"]["best"]
     assert state["optimizer"]["param_groups"][0]["lr"] == live["optimizer"]["param_groups"][0]["lr"] < CONFIG.lr

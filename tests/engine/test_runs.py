@@ -14,17 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from engine.checkpoint import load_checkpoint, save_checkpoint
+from engine.store.checkpoint import load_checkpoint, save_checkpoint
 from engine.config import TrainConfig
 from engine.data import DataSource, RidershipData
 from engine.errors import DataError, ModelFileError
-from engine.modelfile import save_model
-from engine.runs import (
-    SCHEMA_VERSION, RunStore, RunStoreError, default_db_path, export_run, history_csv, history_json,
-    resume_run, train_recorded,
-)
-from engine.synthetic import synthetic_frame
-from engine.training import fit
+from engine.store.modelfile import save_model
+from engine.session import resume_run, start_run
+from engine.store import RunStore, RunStoreError, default_db_path
+from engine.store.export import export_run, history_csv, history_json
+from engine.store.schema import SCHEMA_VERSION
+from engine.data.synthetic import synthetic_frame
+from support import fit
 
 TINY = TrainConfig(window_length=14, hidden_size=8, batch_size=16, epochs=2, patience=2, factor=0.5,
                    train_start="2016-01", train_end="2016-04", valid_start="2016-05", valid_end="2016-06",
@@ -79,7 +79,7 @@ def test_record_and_read_back(tmp_path):
         assert run.checkpoint == tmp_path / "checkpoints" / f"{run_id}.pt"
         assert run.started_at <= run.ended_at
         [listed] = store.list_runs()
-        assert listed.id == run_id and listed.epochs_done == 3 and listed.epochs == ()
+        assert listed.run_id == run_id and listed.epochs_done == 3 and listed.epochs == ()
 
 
 def test_fork_parent_and_config_diff(tmp_path):
@@ -89,7 +89,7 @@ def test_fork_parent_and_config_diff(tmp_path):
         child = store.start_run(TINY.replace(lr=0.01, hidden_size=16), data, "cpu", parent_id=first, origin="fork",
                                 torch_version="x")
         assert store.get_run(child).parent_id == first
-        assert [r.id for r in store.children(first)] == [child]
+        assert [r.run_id for r in store.children(first)] == [child]
         assert store.config_diff([first, child]) == {"hidden_size": [8, 16], "lr": [0.05, 0.01]}
         assert store.config_diff([first, first]) == {}
         with pytest.raises(RunStoreError, match="run 99 not found"):
@@ -142,7 +142,7 @@ def test_delete_run_removes_checkpoint_and_keeps_children(tmp_path):
         store.finish_run(child, "stopped", "stopped by the user")
         store.delete_run(parent)
         assert not ckpt.exists()
-        assert [r.id for r in store.list_runs()] == [child]
+        assert [r.run_id for r in store.list_runs()] == [child]
         assert store.get_run(child).parent_id is None
         assert store.epochs(parent) == ()
         with pytest.raises(RunStoreError, match="not found"):
@@ -161,9 +161,9 @@ def test_export_csv_and_json(tmp_path):
     assert [int(r["epoch"]) for r in rows] == [1, 2]
     assert float(rows[1]["train_loss"]) == 0.1 / 2
     record = json.loads(history_json(run))
-    assert record["id"] == run_id and record["status"] == "stopped" and record["config"]["epochs"] == 3
-    assert record["best_valid_mae"] is None  # infinity is not JSON
-    assert [e["valid_mae"] for e in record["epochs"]] == [0.3, 0.15]
+    assert record["run_id"] == run_id and record["status"] == "stopped" and record["config"]["epochs"] == 3
+    assert record["best_valid_mae_riders"] is None  # infinity is not JSON
+    assert [e["valid_mae_riders"] for e in record["epochs"]] == pytest.approx([300000.0, 150000.0])
     assert json.loads(export_run(run, tmp_path / "out" / "run.json").read_text()) == record
     assert export_run(run, tmp_path / "run.csv").read_text() == history_csv(run)
     with pytest.raises(RunStoreError, match="export format"):
@@ -191,8 +191,8 @@ WRITER = textwrap.dedent("""
     from pathlib import Path
     from engine.config import TrainConfig
     from engine.data import DataSource, RidershipData
-    from engine.runs import RunStore
-    from engine.synthetic import synthetic_frame
+    from engine.store import RunStore
+    from engine.data.synthetic import synthetic_frame
 
     db, tag = sys.argv[1], sys.argv[2]
     data = RidershipData(synthetic_frame("2016-01-01", "2016-01-31"), DataSource("synthetic"))
@@ -225,7 +225,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
         assert len(runs) == 8
         assert sorted(r.config.seed for r in runs) == [100, 101, 102, 103, 200, 201, 202, 203]
         assert all(r.status == "finished" and r.epochs_done == 30 for r in runs)
-        assert sum(len(store.epochs(r.id)) for r in runs) == 240
+        assert sum(len(store.epochs(r.run_id)) for r in runs) == 240
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -275,13 +275,25 @@ def test_checkpoint_must_fit_the_data(tmp_path, trained):
         load_checkpoint(plain, data)
 
 
-def test_stopped_run_is_not_resumable(tmp_path):
+def test_stopped_run_resumes_from_its_last_finished_epoch(tmp_path):
     data = small_data()
     calls = iter(range(10_000))
     result = fit(TINY, data, should_stop=lambda: next(calls) >= 9)  # stops during epoch 2
-    assert result.status == "stopped" and result.resume_state is None
+    assert result.status == "stopped" and result.resume_state["epoch"] == 1
     path = save_checkpoint(tmp_path / "c.pt", result, data)
     assert load_checkpoint(path, data).epochs_done == 1
+    state = load_checkpoint(path, data, for_resume=True).resume_state
+    straight = fit(TINY, data)
+    resumed = fit(TINY, data, resume=state)  # epoch 2 again, from the end of epoch 1
+    assert [e.valid_mae for e in resumed.history] == [e.valid_mae for e in straight.history]
+
+
+def test_a_checkpoint_without_training_state_is_refused_for_resume(tmp_path):
+    data = small_data()
+    result = fit(TINY, data, should_stop=lambda: True)  # no epoch finished: nothing to resume from
+    assert result.resume_state is None
+    result.weights_epoch, result.best_epoch = 1, 1  # pretend, so the file is written
+    path = save_checkpoint(tmp_path / "c.pt", result, data)
     with pytest.raises(ModelFileError, match="cannot be resumed.*fork it instead"):
         load_checkpoint(path, data, for_resume=True)
 
@@ -290,14 +302,14 @@ def test_recorded_training_and_resume_refusals(tmp_path):
     data = small_data()
     seen = []
     with RunStore.open(tmp_path / "runs.db") as store:
-        done = train_recorded(store, TINY, data, on_epoch=seen.append)
+        done = start_run(TINY, data, store=store, on_epoch=seen.append)
         run = store.get_run(done.run_id)
         assert [e.epoch for e in seen] == [1, 2] and list(run.epochs) == seen
         assert run.status == "finished" and run.checkpoint == done.checkpoint and done.checkpoint.is_file()
         assert run.test_mae == pytest.approx(done.scores["test"].mae)
-        assert run.weights_epoch == 2 and run.best_epoch == done.result.best_epoch
+        assert run.weights_epoch == 2 and run.best_epoch == done.best_epoch
 
-        stopped = train_recorded(store, TINY, data, should_stop=lambda: True)
+        stopped = start_run(TINY, data, store=store, should_stop=lambda: True)
         assert store.get_run(stopped.run_id).status == "stopped" and stopped.checkpoint is None
         with pytest.raises(RunStoreError, match="no checkpoint"):
             resume_run(store, stopped.run_id, 2, data)
@@ -307,6 +319,6 @@ def test_recorded_training_and_resume_refusals(tmp_path):
             resume_run(store, done.run_id, 2, data)
 
         with pytest.raises(DataError, match="has no rows"):
-            train_recorded(store, TINY.replace(train_start="2030-01", train_end="2030-02", valid_start="2030-03",
-                                               valid_end="2030-04", test_start="2030-05", test_end=""), data)
+            start_run(TINY.replace(train_start="2030-01", train_end="2030-02", valid_start="2030-03",
+                                               valid_end="2030-04", test_start="2030-05", test_end=""), data, store=store)
         assert len(store.list_runs()) == 2  # the split error came before the run started

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine import sources
+from engine.data import sources
 from engine.data import load_csv
 from engine.errors import DataError, DownloadError
 

@@ -15,9 +15,13 @@ from support import SMALL, SMALL_FIRST, SMALL_LAST
 from engine.config import TrainConfig
 from engine.data import DataSource, RidershipData, make_splits
 from engine.model import LstmModel
-from engine.synthetic import synthetic_frame
+from engine.data.synthetic import synthetic_frame
+from engine.events import EpochEvent
+from engine.inference import evaluate_mae
+from engine.model import build_model as init_model
+from support import fit
 from engine.training import (
-    EpochEvent, _draw_base_seed, evaluate_mae, fit, init_model, seeded_generator,
+    _draw_base_seed, seeded_generator,
     shuffled_batches,
 )
 
@@ -151,7 +155,7 @@ def test_should_stop_stops_within_one_batch_and_keeps_the_best_weights(splits):
     assert len(result.history) == 2
     assert result.weights_epoch == result.best_epoch
     assert states_equal(result.model.state_dict(), result.best_state)
-    assert result.resume_state is None
+    assert result.resume_state["epoch"] == 2  # resumable from the end of the last finished epoch
 
 
 def test_stop_before_the_first_batch(splits):
@@ -177,10 +181,17 @@ def test_nan_in_the_data_fails_the_run_at_that_batch(splits):
     assert result.status == "failed" and "the loss became nan at epoch 1, batch 1" in result.reason
 
 
-def test_huge_but_finite_lr_runs_on(splits):
-    """Huber loss bounds the gradient, so lr=1e6 gives a huge loss but no NaN: the run finishes."""
+def test_huge_but_finite_lr_is_divergence(splits):
+    """Huber loss bounds the gradient, so lr=1e6 gives a huge loss but no NaN; it used to "finish"
+    with an MAE of 6e12 riders. A loss that grows this far past its lowest is divergence."""
     result = fit(SMALL.replace(lr=1e6), splits)
-    assert result.status == "finished" and result.history[-1].train_loss > 1e3
+    assert result.status == "failed" and "grew to" in result.reason and "diverged" in result.reason
+    assert "smaller lr" in result.reason
+
+
+def test_ordinary_training_is_not_called_divergence(splits):
+    result = fit(SMALL.replace(epochs=6, lr=0.2), splits)
+    assert result.status == "finished"
 
 
 def test_restore_best_decides_the_final_weights(splits):
@@ -198,23 +209,25 @@ def test_restore_best_decides_the_final_weights(splits):
     assert evaluate_mae(best.model, valid.windows, valid.targets, 32, torch.device("cpu")) == best.best_valid_mae
 
 
-def test_cpu_threads_are_restored(splits):
+def test_cpu_threads_are_restored(data):
+    from engine.session import start_run
+
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
         seen = []
-        fit(SMALL, splits, on_epoch=lambda e: seen.append(torch.get_num_threads()))
-        assert seen == [1, 1]  # small models train on one thread
+        start_run(SMALL, data, on_epoch=lambda e: seen.append(torch.get_num_threads()))
+        assert seen == [1, 1]  # small models train on one thread (the session's thread policy)
         assert torch.get_num_threads() == 2
 
         def boom(event):
             raise RuntimeError("callback failed")
 
         with pytest.raises(RuntimeError, match="callback failed"):
-            fit(SMALL, splits, on_epoch=boom)
+            start_run(SMALL, data, on_epoch=boom)
         assert torch.get_num_threads() == 2
         seen.clear()
-        fit(SMALL.replace(hidden_size=130, epochs=1), splits, on_epoch=lambda e: seen.append(torch.get_num_threads()))
+        start_run(SMALL.replace(hidden_size=130, epochs=1), data, on_epoch=lambda e: seen.append(torch.get_num_threads()))
         assert seen == [2]  # larger models keep torch's setting
     finally:
         torch.set_num_threads(before)

@@ -9,7 +9,6 @@ from contextlib import suppress
 import pytest
 from textual.worker import WorkerCancelled, WorkerFailed
 
-from engine import sources
 from engine.config import TrainConfig
 from tui.app import make_app
 
@@ -22,6 +21,8 @@ TUI_CONFIG = TrainConfig(
 
 @pytest.fixture(scope="session")
 def tui_data():
+    from engine.data import sources
+
     return sources.synthetic()
 
 
@@ -78,7 +79,7 @@ def settle():
 @pytest.fixture
 def tui_csv(tmp_path):
     """``tui_csv(name, first, last, header=None)``: the synthetic series written in the CTA's format."""
-    from engine.synthetic import synthetic_frame
+    from engine.data.synthetic import synthetic_frame
 
     def write(name: str = "good.csv", first: str = "2015-06-01", last: str = "2017-08-31",
               header: str = "service_date,day_type,bus,rail_boardings,total_rides"):

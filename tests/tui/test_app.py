@@ -12,9 +12,9 @@ import pytest
 from textual.widgets import Input, TabbedContent
 from textual.worker import Worker, WorkerState
 
-from engine import sources
-from engine.calendar import infer_day_type
-from engine.config import FIELD_HELP, TrainConfig
+from engine.data import sources
+from engine.data.calendar import infer_day_type
+from engine.config import setting, FIELD_HELP, TrainConfig
 from engine.data import DataSource, RidershipData
 from engine.errors import DataError, DownloadError
 from tui.messages import EpochCompleted, TrainingStarted
@@ -27,8 +27,9 @@ LONG = dict(epochs=100_000, window_length=56, hidden_size=32, train_start="2016-
             valid_start="2019-01", valid_end="2019-05", test_start="2019-06", test_end="")
 
 
-def epochs_of(seen, run_id=1):
-    return [m for m in seen if isinstance(m, EpochCompleted) and m.run_id == run_id]
+def epochs_of(seen, job=1):
+    """The epochs the app's ``job``-th run reported."""
+    return [m for m in seen if isinstance(m, EpochCompleted) and m.job == job]
 
 
 async def set_field(pilot, name: str, text: str) -> None:
@@ -283,8 +284,10 @@ def test_field_specs_follow_a_new_field():
         preset: Literal["article", "tuned"] = "article"
         warmup: int = 0
         scaler: str = dataclasses.field(default="none", metadata={"choices": ("none", "minmax")})
+        dropout: float = setting(0.0, "dropout before the output layer")
 
     specs = {s.name: s for s in field_specs(Extended)}
+    assert specs["dropout"].kind is float and specs["dropout"].help == "dropout before the output layer"
     assert specs["preset"].choices == ("article", "tuned") and specs["preset"].kind is str
     assert specs["warmup"].kind is int and specs["warmup"].choices is None
     assert specs["scaler"].choices == ("none", "minmax")
@@ -327,7 +330,7 @@ async def test_invalid_values_are_explained_inline_and_block_a_run(make_test_app
         assert app.form.config is None
         assert "2 invalid settings" in static_text(app, "#form-error")
         await pilot.press("escape", "t")
-        assert not app.training and app.run_id == 0
+        assert not app.training and app.job == 0
         assert app.query_one(TabbedContent).active == "hyperparams"
         assert app.focused.id == "field-lr"  # the first invalid field
         # Splits that overlap: the engine names valid_start.
@@ -368,14 +371,15 @@ async def test_a_short_run_streams_epochs_and_ends_with_scores(make_test_app, tu
         assert len(started) == 1 and started[0].device == "cpu"
         assert app.query_one("#loss-chart").points == {"train": 4}
         assert app.query_one("#mae-chart").points == {"train": 4, "valid": 4, "naive (valid)": 4}
-        outcome = app.outcome
-        assert outcome.status == "finished" and outcome.weights_epoch == 4
+        run = app.active
+        assert run.status == "finished" and run.weights_epoch == 4
+        assert started[0].run_id == run.run_id == 1 and started[0].job == 1  # the store's id, the app's count
         # The baseline line drawn before training is the engine's naive MAE on the same targets.
-        assert started[0].naive_valid_mae == pytest.approx(outcome.scores["valid"]["naive_mae"])
+        assert started[0].naive_valid_mae == pytest.approx(run.scores["valid"].naive_mae)
         result = static_text(app, "#run-result")
         assert "Scores use epoch 4's weights (the last epoch" in result
-        assert f"validation MAE {outcome.scores['valid']['mae']:>9,.0f} riders" in result
-        assert f"{outcome.scores['test']['naive_mae']:,.0f}" in result
+        assert f"validation MAE {run.scores['valid'].mae:>9,.0f} riders" in result
+        assert f"{run.scores['test'].naive_mae:,.0f}" in result
         epoch_line = static_text(app, "#run-epoch")
         assert "epoch 4/4" in epoch_line and "lr 0.05" in epoch_line
         assert "ETA" not in epoch_line  # the run is over
@@ -390,25 +394,25 @@ async def test_stop_ends_the_run_mid_epoch_and_keeps_best_weights_and_history(ma
         await until(pilot, lambda: app.training, what="the run to start")
         await keys(app, "t")  # a second start while running is refused
         await until(pilot, lambda: len(epochs_of(seen)) >= 2, what="two epochs")
-        assert app.run_id == 1 and len([w for w in app.workers if w.group == "train"]) == 1
+        assert app.job == 1 and len([w for w in app.workers if w.group == "train"]) == 1
         assert "ETA" in static_text(app, "#run-epoch")
         await keys(app, "s")
         await until(pilot, lambda: not app.training, what="the run to stop")
         await pilot.pause()
-        outcome = app.outcome
+        run = app.active
         done = len(epochs_of(seen))
-        assert outcome.status == "stopped" and outcome.epochs_done == done < 100_000
-        assert outcome.reason == f"stopped by the user during epoch {done + 1}"  # within the epoch
-        assert outcome.weights_epoch == outcome.best_epoch == epochs_of(seen)[-1].best_epoch
+        assert run.status == "stopped" and run.epochs_done == done < 100_000
+        assert run.reason == f"stopped by the user during epoch {done + 1}"  # within the epoch
+        assert run.weights_epoch == run.best_epoch == epochs_of(seen)[-1].best_epoch
         assert app.query_one("#mae-chart").points["valid"] == done
         assert "stopped by the user" in static_text(app, "#run-status")
-        assert outcome.scores is not None
+        assert run.scores
         # A new run can start once the last one ended.
         await keys(app, "t")
-        await until(pilot, lambda: len(epochs_of(seen, run_id=2)) >= 1, what="run 2's first epoch")
+        await until(pilot, lambda: len(epochs_of(seen, job=2)) >= 1, what="run 2's first epoch")
         await keys(app, "s")
         await until(pilot, lambda: not app.training, what="run 2 to stop")
-        assert app.run_id == 2
+        assert app.job == 2
 
 
 async def test_the_ui_responds_while_training(make_test_app, tui_config, keys, until):
@@ -479,7 +483,7 @@ async def test_a_run_that_cannot_start_says_why(make_test_app, tui_config, settl
         await settle(app)
         await pilot.pause()
         status = static_text(app, "#run-status")
-        assert "could not run: the test split 2030-01..2030-02 has no rows" in status.replace("\n", "")
+        assert "The run could not start: the test split 2030-01..2030-02 has no rows" in status.replace("\n", "")
         assert not app.training
 
 
@@ -521,7 +525,7 @@ async def test_forecast_for_each_day_type(make_test_app, tui_data, settle):
             await settle(app)
             await pilot.pause()
             text = static_text(app, "#forecast-result")
-            expected = forecast_next_day(app.outcome.model, tui_data, app.outcome.config.window_length, code)
+            expected = forecast_next_day(app.active.model, tui_data, app.active.config.window_length, code)
             kind = code or infer_day_type(next_day)
             how = "chosen" if code else "from the calendar"
             assert f"{next_day:%Y-%m-%d} ({next_day:%A}), day type {kind}" in text

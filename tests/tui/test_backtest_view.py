@@ -3,38 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
 from support import SMALL
-from textual.app import App, ComposeResult
 
-from tui import runner
-from tui.widgets.backtest import BacktestPane, riders
-
-APP_CSS = Path(__file__).resolve().parents[2] / "tui" / "app.tcss"
-
-
-class Host(App):
-    """The pane alone, styled as in the app."""
-
-    CSS_PATH = str(APP_CSS)
-
-    def compose(self) -> ComposeResult:
-        yield BacktestPane(id="backtest-pane")
+from engine.domain import format_riders as riders
+from engine.store import RunStore
+from tui import jobs
+from tui.widgets.backtest import BacktestPane
 
 
 @pytest.fixture(scope="module")
-def trained(tui_data):
-    """A run of the small config (2 epochs): a model to backtest."""
-    return runner.train(SMALL, tui_data, 1, post=lambda m: None, should_stop=lambda: False,
-                        abandoned=lambda: False)
+def trained(tui_data, tmp_path_factory):
+    """Run 1 of a store, the small config (2 epochs): a model to backtest (engine.session.RunResult)."""
+    with RunStore.open(tmp_path_factory.mktemp("backtest") / "runs.db") as store:
+        return jobs.train(SMALL, tui_data, 1, post=lambda m: None, store=store)
 
 
 @pytest.fixture(scope="module")
 def expected(trained, tui_data):
-    from engine.backtest import backtest
+    from engine.scoring import backtest
 
     return backtest(trained.model, tui_data, trained.config)
 
@@ -65,17 +54,18 @@ def days_in(line: str) -> int:
     return int(next(cell for cell in line.split() if cell.isdigit()))
 
 
-async def backtested(pilot, trained, data) -> BacktestPane:
-    pane = pilot.app.query_one(BacktestPane)
-    pane.set_model(trained, data)
+async def backtested(pilot, trained) -> BacktestPane:
+    """The app's model in use is ``trained``: the app backtests it; the Backtest pane shows it."""
+    pilot.app.use_model(trained)
+    await pilot.press("7")
     await settled(pilot)
-    return pane
+    return pilot.app.query_one(BacktestPane)
 
 
-async def test_the_model_is_backtested_on_its_own_splits_with_errors_per_day_type(trained, expected, tui_data):
-    app = Host()
+async def test_the_model_is_backtested_on_its_own_splits_with_errors_per_day_type(make_test_app, trained, expected):
+    app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        pane = await backtested(pilot, trained, tui_data)
+        pane = await backtested(pilot, trained)
         status = text(app, "#bt-status")
         for name in ("valid", "test"):
             split = expected[name]
@@ -104,10 +94,10 @@ async def test_the_model_is_backtested_on_its_own_splits_with_errors_per_day_typ
         assert pane.result is not None
 
 
-async def test_zoom_narrows_the_chart_and_the_errors_and_z_shows_everything(trained, expected, tui_data):
-    app = Host()
+async def test_zoom_narrows_the_chart_and_the_errors_and_z_shows_everything(make_test_app, trained, expected):
+    app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        pane = await backtested(pilot, trained, tui_data)
+        pane = await backtested(pilot, trained)
         september = [d for d in expected["test"].dates if d.startswith("2018-09")]
         pane.query_one("#bt-from").value = "2018-09"
         pane.query_one("#bt-to").value = "2018-09"
@@ -129,14 +119,15 @@ async def test_zoom_narrows_the_chart_and_the_errors_and_z_shows_everything(trai
 
 
 @pytest.mark.parametrize("start, end, message", [
-    ("2018-13", "", "'2018-13' is not a date (expected YYYY-MM or YYYY-MM-DD)"),
+    ("2018-13", "", "'2018-13' is not a date (expected YYYY, YYYY-MM or YYYY-MM-DD)"),  # as in the settings
+    ("March", "", "'March' is not a date"),
     ("2018-10", "2018-09", "from 2018-10-01 is after to 2018-09-30"),
     ("2020-01", "2020-02", "no backtest days between 2020-01-01 and 2020-02-29 (the backtest covers"),
 ])
-async def test_a_bad_zoom_range_is_explained_inline(trained, tui_data, start, end, message):
-    app = Host()
+async def test_a_bad_zoom_range_is_explained_inline(make_test_app, trained, start, end, message):
+    app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        pane = await backtested(pilot, trained, tui_data)
+        pane = await backtested(pilot, trained)
         before = app.query_one("#bt-chart").points
         pane.zoom(start, end)
         await settled(pilot)
@@ -148,10 +139,10 @@ async def test_a_bad_zoom_range_is_explained_inline(trained, tui_data, start, en
         assert not error.display
 
 
-async def test_v_switches_between_rail_and_bus(trained, tui_data):
-    app = Host()
+async def test_v_switches_between_rail_and_bus(make_test_app, trained):
+    app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        pane = await backtested(pilot, trained, tui_data)
+        pane = await backtested(pilot, trained)
         chart = app.query_one("#bt-chart")
         assert chart.chart_title.startswith("Rail riders")
         pane.focus()
@@ -161,26 +152,23 @@ async def test_v_switches_between_rail_and_bus(trained, tui_data):
         assert "Largest bus errors:" in text(app, "#bt-worst")
 
 
-async def test_without_a_model_the_pane_says_how_to_get_one(tui_data):
-    app = Host()
+async def test_without_a_model_the_pane_says_how_to_get_one(make_test_app):
+    app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        pane = app.query_one(BacktestPane)
-        pane.set_data(tui_data)
-        pane.focus()
-        await pilot.press("b")
+        await pilot.press("7", "b")
         await pilot.pause()
         assert "No trained model yet" in text(app, "#bt-status")
         assert app.query_one("#bt-status").has_class("-error")
 
 
-async def test_a_backtest_that_cannot_run_says_why(trained, tui_data):
+async def test_a_backtest_that_cannot_run_says_why(make_test_app, trained):
     """Splits after the end of the data (e.g. a model backtested on a shorter file)."""
     late = dataclasses.replace(trained, config=trained.config.replace(
         train_start="2022-01", train_end="2022-06", valid_start="2022-07", valid_end="2022-08",
         test_start="2022-09", test_end=""))
-    app = Host()
+    app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await backtested(pilot, late, tui_data)
+        await backtested(pilot, late)
         status = text(app, "#bt-status")
         assert status.startswith("Could not backtest: ") and "Traceback" not in status
         assert app.query_one("#bt-status").has_class("-error")
@@ -188,7 +176,7 @@ async def test_a_backtest_that_cannot_run_says_why(trained, tui_data):
 
 def long_result(data, days: int = 364) -> dict:
     """A fixed backtest of ``days`` test days: model = actual + 5%, naive = a week earlier."""
-    from engine.backtest import SplitBacktest, summarize
+    from engine.scoring import SplitBacktest, summarize
 
     frame = data.frame.loc["2018-01-01":].iloc[:days]
     truth = frame[["rail", "bus"]].to_numpy(dtype=np.float64)
@@ -205,8 +193,8 @@ def long_result(data, days: int = 364) -> dict:
     return {"test": split}
 
 
-async def test_long_ranges_show_weekly_means_and_zoom_shows_single_days(tui_data):
-    app = Host()
+async def test_long_ranges_show_weekly_means_and_zoom_shows_single_days(make_test_app, tui_data):
+    app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.query_one(BacktestPane)
         pane.show_result(long_result(tui_data), "fixed numbers")
@@ -242,7 +230,7 @@ async def test_split_dates_set_in_the_form_reach_the_run_and_its_backtest(make_t
         await pilot.press("escape", "t")
         await settle(app, "train")
         await settled(pilot)
-        config = app.outcome.config
+        config = app.active.config
         assert (config.train_end, config.valid_start, config.test_end) == ("2016-10", "2016-11", "2017-04")
         splits = make_splits(tui_data, config)
         await pilot.press("7")
@@ -254,14 +242,14 @@ async def test_split_dates_set_in_the_form_reach_the_run_and_its_backtest(make_t
         assert app.query_one("#bt-chart").points["actual"] == len(splits["valid"])
         # The pane's MAE for all days of the test split is the one the training pane reports.
         test_all = row_for(table_lines(app), "test", "all days").split()
-        assert riders(app.outcome.scores["test"]["mae"]) in test_all
-        assert riders(app.outcome.scores["test"]["naive_mae"]) in test_all
+        assert riders(app.active.scores["test"].mae) in test_all
+        assert riders(app.active.scores["test"].naive_mae) in test_all
 
 
 def fixed_result(data) -> dict:
     """A backtest with fixed numbers over the test app's splits (windows of 14 days): the model is
     off by a weekly pattern of a few per cent, and by a fifth on Sundays and holidays."""
-    from engine.backtest import SplitBacktest, summarize
+    from engine.scoring import SplitBacktest, summarize
 
     pattern = np.array([0.03, -0.02, 0.04, -0.01, 0.02, -0.03, 0.01])
     out = {}

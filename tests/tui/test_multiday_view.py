@@ -2,33 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 from support import SMALL
-from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
-from engine.calendar import infer_day_types
-from tui import runner
-from tui.widgets.backtest import riders
-from tui.widgets.multiday import DEFAULT_DAYS, MAX_DAYS, MultiDayView
-
-APP_CSS = Path(__file__).resolve().parents[2] / "tui" / "app.tcss"
-
-
-class Host(App):
-    CSS_PATH = str(APP_CSS)
-
-    def compose(self) -> ComposeResult:
-        yield MultiDayView(id="multiday")
+from engine.data.calendar import infer_day_types
+from engine.domain import format_riders as riders
+from engine.store import RunStore
+from tui import jobs
+from tui.widgets.multiday import DEFAULT_DAYS, MultiDayView
 
 
 @pytest.fixture(scope="module")
-def trained(tui_data):
-    return runner.train(SMALL, tui_data, 1, post=lambda m: None, should_stop=lambda: False,
-                        abandoned=lambda: False)
+def trained(tui_data, tmp_path_factory):
+    """Run 1 of a store (engine.session.RunResult), the small config: a model to forecast with."""
+    with RunStore.open(tmp_path_factory.mktemp("multiday") / "runs.db") as store:
+        return jobs.train(SMALL, tui_data, 1, post=lambda m: None, store=store)
 
 
 def engine_forecast(trained, data, days, overrides=None):
@@ -68,18 +58,28 @@ async def type_days(pilot, value: str, enter: bool = True) -> None:
     await settled(pilot)
 
 
+async def several_days(pilot, trained=None) -> MultiDayView:
+    """The Forecast pane's several-days view, with ``trained`` as the app's model in use (if given)."""
+    await pilot.press("5", "m")
+    if trained is not None:
+        pilot.app.use_model(trained)
+    await settled(pilot)
+    return pilot.app.query_one(MultiDayView)
+
+
 def test_the_limit_is_the_engines():
-    from engine.forecast import MAX_DAYS as ENGINE_MAX_DAYS
+    from engine.domain import MAX_FORECAST_DAYS
+    from tui.widgets.multiday import parse_days
 
-    assert MAX_DAYS == ENGINE_MAX_DAYS == 28
+    assert MAX_FORECAST_DAYS == 28 and parse_days(str(MAX_FORECAST_DAYS)) == MAX_FORECAST_DAYS
+    with pytest.raises(ValueError, match="days must be from 1 to 28"):
+        parse_days(str(MAX_FORECAST_DAYS + 1))
 
 
-async def test_before_a_model_the_table_lists_the_days_with_the_calendars_types(tui_data):
-    app = Host()
+async def test_before_a_model_the_table_lists_the_days_with_the_calendars_types(make_test_app, tui_data):
+    app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        view = app.query_one(MultiDayView)
-        view.set_data(tui_data)
-        await settled(pilot)
+        await several_days(pilot)
         dates = pd.date_range(tui_data.last_date + pd.Timedelta(days=1), periods=DEFAULT_DAYS)
         assert [r["date"] for r in rows(app)] == [f"{d:%Y-%m-%d}" for d in dates]
         assert [r["type"] for r in rows(app)] == infer_day_types(dates)
@@ -98,13 +98,10 @@ async def test_before_a_model_the_table_lists_the_days_with_the_calendars_types(
     ("two", "days must be a whole number from 1 to 28, got 'two'"),
     ("", "days must be a whole number from 1 to 28, got ''"),
 ])
-async def test_days_outside_1_to_28_are_an_inline_error(trained, tui_data, typed, message):
-    app = Host()
+async def test_days_outside_1_to_28_are_an_inline_error(make_test_app, trained, tui_data, typed, message):
+    app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        view = app.query_one(MultiDayView)
-        view.set_data(tui_data)
-        view.set_model(trained)
-        await settled(pilot)
+        view = await several_days(pilot, trained)
         shown = rows(app)
         await type_days(pilot, typed)
         error = app.query_one("#md-error")
@@ -114,13 +111,10 @@ async def test_days_outside_1_to_28_are_an_inline_error(trained, tui_data, typed
         assert not error.display and len(rows(app)) == 14
 
 
-async def test_the_forecast_is_the_engines_autoregressive_one(trained, tui_data):
-    app = Host()
+async def test_the_forecast_is_the_engines_autoregressive_one(make_test_app, trained, tui_data):
+    app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        view = app.query_one(MultiDayView)
-        view.set_data(tui_data)
-        view.set_model(trained)
-        await settled(pilot)
+        view = await several_days(pilot, trained)
         await type_days(pilot, "28")
         expected = engine_forecast(trained, tui_data, 28)
         assert [(r["date"], r["type"], r["rail"], r["bus"]) for r in rows(app)] == [
@@ -131,13 +125,10 @@ async def test_the_forecast_is_the_engines_autoregressive_one(trained, tui_data)
         assert "Run 1's model" in text(app, "#md-status") and "28 days from" in text(app, "#md-status")
 
 
-async def test_a_days_type_is_set_on_its_row_and_cleared_with_c(trained, tui_data):
-    app = Host()
+async def test_a_days_type_is_set_on_its_row_and_cleared_with_c(make_test_app, trained, tui_data):
+    app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        view = app.query_one(MultiDayView)
-        view.set_data(tui_data)
-        view.set_model(trained)
-        await settled(pilot)
+        view = await several_days(pilot, trained)
         plain = rows(app)
         app.query_one("#md-table", DataTable).focus()
         await pilot.press("down", "down", "u")  # day 3 as a Sunday/holiday
@@ -163,17 +154,14 @@ async def test_a_days_type_is_set_on_its_row_and_cleared_with_c(trained, tui_dat
         assert rows(app) == plain and view.overrides == {}
 
 
-async def test_a_forecast_that_cannot_run_says_why(trained, tui_data):
+async def test_a_forecast_that_cannot_run_says_why(make_test_app, trained, tui_data):
     """A window longer than the data: the engine's message, no traceback."""
     from engine.data import RidershipData
 
     short = RidershipData(tui_data.frame.iloc[-10:], tui_data.source)
-    app = Host()
+    app = make_test_app(data=short)
     async with app.run_test(size=(120, 40)) as pilot:
-        view = app.query_one(MultiDayView)
-        view.set_data(short)
-        view.set_model(trained)
-        await settled(pilot)
+        await several_days(pilot, trained)
         status = text(app, "#md-status")
         assert status.startswith("Could not forecast: ") and "window of 14" in status
         assert app.query_one("#md-status").has_class("-error")
@@ -195,7 +183,7 @@ async def test_m_switches_the_forecast_pane_to_several_days_and_back(make_test_a
         await settled(pilot)
         await pilot.press("5")  # back to the Forecast pane: still the several-days view
         assert app.focused is app.query_one("#md-table", DataTable)
-        expected = engine_forecast(app.outcome, tui_data, DEFAULT_DAYS)
+        expected = engine_forecast(app.active, tui_data, DEFAULT_DAYS)
         assert [(r["rail"], r["bus"]) for r in rows(app)] == [(riders(f.rail), riders(f.bus)) for f in expected]
         await pilot.press("m")
         assert app.query_one("#forecast-views", ContentSwitcher).current == "forecast-pane"
@@ -222,16 +210,13 @@ def fixed_forecasts(data, days: int, chosen: dict[int, str]):
 
 
 def test_snapshot_multiday_forecast(snap_compare, make_test_app, tui_data):
-    from types import SimpleNamespace
-
     async def show(pilot):
         await pilot.press("5", "m")
         view = pilot.app.query_one(MultiDayView)
         view.query_one("#md-days").focus()
         await pilot.press("end", "ctrl+u", "1", "4", "enter")  # no model yet: the days are laid out
         view.overrides[f"{tui_data.last_date + pd.Timedelta(days=2):%Y-%m-%d}"] = "U"
-        view.show_forecasts(fixed_forecasts(tui_data, 14, {2: "U"}),
-                            SimpleNamespace(run_id=1, weights_epoch=12, name="Run 1"))
+        view.show_forecasts(fixed_forecasts(tui_data, 14, {2: "U"}), "Run 1's model (epoch 12's weights)")
         view.query_one("#md-table", DataTable).focus()
         await pilot.press("down")
         await settled(pilot)

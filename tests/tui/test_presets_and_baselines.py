@@ -8,8 +8,8 @@ from textual.widgets import Select
 
 from engine.config import TrainConfig
 from engine.presets import PRESET_HELP, PRESETS, apply_preset
-from tui.app import summarise
-from tui.runner import RunOutcome
+from engine.session import RunResult
+from tui.format import summarise
 
 
 def text(app, selector: str) -> str:
@@ -63,16 +63,20 @@ async def test_normalize_and_target_are_choices(make_test_app):
             assert [v for _, v in select._options if v is not Select.NULL] == list(choices)
 
 
-def outcome(scores) -> RunOutcome:
-    return RunOutcome(run_id=1, status="finished", reason="completed 4 epochs", epochs_done=4, best_epoch=4,
-                      best_valid_mae=30_000.0, weights_epoch=4, config=TrainConfig(), device="cpu",
-                      data_label="synthetic", scores=scores, model=object())
+def finished_run(scores) -> RunResult:
+    """A run of four epochs that ended with these scores (engine.scoring.SplitScore by split)."""
+    return RunResult(run_id=1, status="finished", reason="completed 4 epochs", config=TrainConfig(), device="cpu",
+                     data_label="synthetic", history=[object()] * 4, best_epoch=4, best_valid_mae=30_000.0,
+                     weights_epoch=4, scores=scores, model=object())
 
 
 def test_the_run_summary_puts_each_mae_beside_the_naive_one_per_series_too():
-    score = {"mae": 30_000.0, "naive_mae": 40_000.0, "ratio": 0.75, "rail_mae": 20_000.0, "bus_mae": 40_000.0,
-             "naive_rail_mae": 25_000.0, "naive_bus_mae": 55_000.0}
-    _, result = summarise(outcome({"valid": score, "test": {**score, "mae": 50_000.0, "ratio": 1.25}}))
+    from engine.scoring import SplitScore
+
+    score = dict(mae=30_000.0, naive_mae=40_000.0, rail_mae=20_000.0, bus_mae=40_000.0, naive_rail_mae=25_000.0,
+                 naive_bus_mae=55_000.0)
+    _, result = summarise(finished_run({"valid": SplitScore(**score, split="valid"),
+                                        "test": SplitScore(**{**score, "mae": 50_000.0}, split="test")}))
     lines = result.splitlines()
     assert "validation MAE    30,000 riders · naive    40,000 · model/naive 0.75" in lines
     assert "      rail MAE    20,000 riders · naive    25,000 · model/naive 0.80" in lines
@@ -87,11 +91,11 @@ async def test_a_real_runs_summary_and_epoch_line_show_the_naive_mae(make_test_a
         await pilot.press("t")
         await settle(app, "train")
         await pilot.pause()
-        scores = app.outcome.scores
+        scores = app.active.scores
         result = text(app, "#run-result")
         for name in ("valid", "test"):
             for series in ("rail", "bus"):
-                mae, naive = scores[name][f"{series}_mae"], scores[name][f"naive_{series}_mae"]
+                mae, naive = getattr(scores[name], f"{series}_mae"), getattr(scores[name], f"naive_{series}_mae")
                 assert f"naive {naive:>9,.0f} · model/naive {mae / naive:.2f}" in result
         epoch = text(app, "#run-epoch")
         naive = app.query_one("#training-pane").history.naive_valid_mae  # from TrainingStarted

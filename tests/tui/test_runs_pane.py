@@ -12,11 +12,11 @@ import math
 from dataclasses import replace
 
 import pytest
-from textual.app import App, ComposeResult
 
-from engine import runs as engine_runs
-from engine.runs import RunStore, history_csv
-from engine.training import EpochEvent
+from engine.events import EpochEvent
+from engine.store import RunStore
+from engine.store import runstore as engine_runstore
+from engine.store.export import history_csv
 from tui.widgets import runs as runs_widget
 from tui.widgets.charts import Chart
 from tui.widgets.confirm import ConfirmScreen, PromptScreen
@@ -29,7 +29,7 @@ FIXED_NOW = "2024-03-01T09:00:00.000+00:00"
 def fixed_clock(monkeypatch):
     """Every recorded time is FIXED_NOW, shown in UTC: nothing in the pane depends on the clock
     or the machine's time zone."""
-    monkeypatch.setattr(engine_runs, "_now", lambda: FIXED_NOW)
+    monkeypatch.setattr(engine_runstore, "_now", lambda: FIXED_NOW)
     monkeypatch.setattr(runs_widget, "local_time", lambda iso: iso[:16].replace("T", " ") if iso else "-")
 
 
@@ -72,33 +72,6 @@ def three_runs(store, tui_data, tui_config, fixed_clock):
     return a, b, d
 
 
-class Host(App):
-    """The pane alone, with the app's styles."""
-
-    CSS_PATH = "../../tui/app.tcss"
-
-    def __init__(self, store: RunStore) -> None:
-        super().__init__()
-        self.store = store
-        self.seen: list = []
-
-    def compose(self) -> ComposeResult:
-        yield RunsPane(id="runs-pane")
-
-    def on_mount(self) -> None:
-        self.query_one(RunsPane).set_store(self.store)
-        self.query_one(RunsPane).focus()
-
-    def on_runs_pane_overlay_changed(self, msg: RunsPane.OverlayChanged) -> None:
-        self.seen.append(msg)
-
-    def on_runs_pane_fork_requested(self, msg: RunsPane.ForkRequested) -> None:
-        self.seen.append(msg)
-
-    def on_runs_pane_resume_requested(self, msg: RunsPane.ResumeRequested) -> None:
-        self.seen.append(msg)
-
-
 async def settled(pilot) -> None:
     """The pane reads the store in thread workers, one leading to the next: let them all end."""
     for _ in range(4):
@@ -116,11 +89,20 @@ def headers(pane: RunsPane) -> list[str]:
     return [str(c.key.value) for c in pane.table.ordered_columns]
 
 
-async def test_lists_runs_newest_first_with_only_the_settings_that_differ(store, three_runs):
-    app = Host(store)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settled(pilot)
-        pane = app.query_one(RunsPane)
+def overlays(seen: list) -> list[RunsPane.OverlayChanged]:
+    return [m for m in seen if isinstance(m, RunsPane.OverlayChanged)]
+
+
+async def show_runs(pilot) -> RunsPane:
+    await pilot.press("6")
+    await settled(pilot)
+    return pilot.app.query_one(RunsPane)
+
+
+async def test_lists_runs_newest_first_with_only_the_settings_that_differ(make_test_app, store, three_runs):
+    app, seen = make_test_app(runs_db=str(store.path)), []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        pane = await show_runs(pilot)
         assert column(pane, "run") == ["3", "2", "1"]
         assert column(pane, "started") == ["2024-03-01 09:00"] * 3
         assert column(pane, "status") == ["stopped", "finished", "finished"]
@@ -136,11 +118,10 @@ async def test_lists_runs_newest_first_with_only_the_settings_that_differ(store,
         assert status == f"3 runs in {store.path} · newest first · 0 picked · 3 settings differ between all runs"
 
 
-async def test_sorting_by_mae_and_by_date(store, three_runs):
-    app = Host(store)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settled(pilot)
-        pane = app.query_one(RunsPane)
+async def test_sorting_by_mae_and_by_date(make_test_app, store, three_runs):
+    app, seen = make_test_app(runs_db=str(store.path)), []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        pane = await show_runs(pilot)
         await pilot.press("m")
         assert column(pane, "run") == ["3", "1", "2"]  # best validation MAE, lowest first
         assert "best valid ▲" in [str(c.label) for c in pane.table.ordered_columns]
@@ -153,34 +134,32 @@ async def test_sorting_by_mae_and_by_date(store, three_runs):
         assert column(pane, "run") == ["1", "2", "3"]
 
 
-async def test_a_run_without_epochs_sorts_last_either_way(store, three_runs, tui_data, tui_config):
+async def test_a_run_without_epochs_sorts_last_either_way(make_test_app, store, three_runs, tui_data, tui_config):
     empty = record(store, tui_data, tui_config, [], status="failed")
-    app = Host(store)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settled(pilot)
-        pane = app.query_one(RunsPane)
+    app, seen = make_test_app(runs_db=str(store.path)), []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        pane = await show_runs(pilot)
         for _ in range(2):
             await pilot.press("m")
             assert column(pane, "run")[-1] == str(empty)
             assert column(pane, "best")[-1] == "-"
 
 
-async def test_selected_runs_are_overlaid_and_the_diff_narrows_to_them(store, three_runs):
+async def test_selected_runs_are_overlaid_and_the_diff_narrows_to_them(make_test_app, store, three_runs):
     first, second, third = three_runs
-    app = Host(store)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settled(pilot)
-        pane = app.query_one(RunsPane)
+    app, seen = make_test_app(runs_db=str(store.path)), []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        pane = await show_runs(pilot)
         # Nothing selected: the charts show the highlighted run, and nothing is overlaid.
         assert [c.run_id for c in pane.curves] == [third]
-        assert app.seen[-1].curves == ()
+        assert overlays(seen)[-1].curves == ()
         # Select runs 2 and 1 (rows 2 and 3): they differ only in lr.
         await pilot.press("down", "space", "down", "space")
         await settled(pilot)
         assert pane.selected == [second, first]
         assert list(pane.diff) == ["lr"]
         assert [k for k in headers(pane) if k.startswith("cfg:")] == ["cfg:lr"]
-        overlay = app.seen[-1].curves
+        overlay = overlays(seen)[-1].curves
         assert [c.run_id for c in overlay] == [second, first]
         assert overlay[0].color != overlay[1].color
         assert overlay[0].epoch == tuple(range(1, 13))
@@ -197,32 +176,31 @@ async def test_selected_runs_are_overlaid_and_the_diff_narrows_to_them(store, th
         # Unselecting one leaves the other; Esc clears the selection.
         await pilot.press("space")
         await settled(pilot)
-        assert [c.run_id for c in app.seen[-1].curves] == [second]
+        assert [c.run_id for c in overlays(seen)[-1].curves] == [second]
         await pilot.press("escape")
         await settled(pilot)
-        assert pane.selected == [] and app.seen[-1].curves == ()
+        assert pane.selected == [] and overlays(seen)[-1].curves == ()
 
 
-async def test_delete_asks_first_and_removes_the_run_and_its_checkpoint(store, three_runs):
+async def test_delete_asks_first_and_removes_the_run_and_its_checkpoint(make_test_app, store, three_runs):
     first, second, third = three_runs
     checkpoint = store.checkpoint_path(third)
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     checkpoint.write_bytes(b"weights")
     store.finish_run(third, "stopped", "stopped by the user", checkpoint=checkpoint)
-    app = Host(store)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settled(pilot)
-        pane = app.query_one(RunsPane)
+    app, seen = make_test_app(runs_db=str(store.path)), []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        pane = await show_runs(pilot)
         await pilot.press("x")
         assert isinstance(app.screen, ConfirmScreen)
         assert f"Delete run {third}?" in str(app.screen.query_one(".dialog-title").render())
         await pilot.press("enter")  # the focus starts on Cancel: Enter out of habit deletes nothing
         await settled(pilot)
         assert not isinstance(app.screen, ConfirmScreen)
-        assert [r.id for r in store.list_runs()] == [third, second, first] and checkpoint.exists()
+        assert [r.run_id for r in store.list_runs()] == [third, second, first] and checkpoint.exists()
         await pilot.press("x", "y")
         await settled(pilot)
-        assert [r.id for r in store.list_runs()] == [second, first]
+        assert [r.run_id for r in store.list_runs()] == [second, first]
         assert not checkpoint.exists()
         assert column(pane, "run") == [str(second), str(first)]
         # Selected runs are deleted together.
@@ -237,11 +215,11 @@ async def test_delete_asks_first_and_removes_the_run_and_its_checkpoint(store, t
         assert "No runs recorded yet" in str(pane.query_one("#runs-status").render())
 
 
-async def test_export_writes_csv_and_json_next_to_the_database(store, three_runs):
+async def test_export_writes_csv_and_json_next_to_the_database(make_test_app, store, three_runs):
     first, second, third = three_runs
-    app = Host(store)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settled(pilot)
+    app, seen = make_test_app(runs_db=str(store.path)), []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        await show_runs(pilot)
         await pilot.press("e")
         assert isinstance(app.screen, PromptScreen)
         assert app.screen.query_one("#export-path").value == str(store.home / f"run-{third}")
@@ -250,7 +228,7 @@ async def test_export_writes_csv_and_json_next_to_the_database(store, three_runs
         csv_path, json_path = store.home / f"run-{third}.csv", store.home / f"run-{third}.json"
         assert csv_path.read_text() == history_csv(store.get_run(third))
         record_ = json.loads(json_path.read_text())
-        assert record_["id"] == third and len(record_["epochs"]) == 8
+        assert record_["run_id"] == third and len(record_["epochs"]) == 8
         note = [n.message for n in app._notifications]
         assert any(str(csv_path) in m and str(json_path) in m for m in note)
         # A typed name ending in .csv writes that one file; a relative one goes beside the database.
@@ -260,47 +238,51 @@ async def test_export_writes_csv_and_json_next_to_the_database(store, three_runs
         assert not (store.home / "out" / "best.json").exists()
 
 
-async def test_export_to_a_path_that_cannot_be_written_says_why(store, three_runs, tmp_path):
+async def test_export_to_a_path_that_cannot_be_written_says_why(make_test_app, store, three_runs, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    app = Host(store)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settled(pilot)
+    app, seen = make_test_app(runs_db=str(store.path)), []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        await show_runs(pilot)
         await pilot.press("e", "ctrl+u", *f"{blocker}/x.csv", "enter")
         await settled(pilot)
         errors = [n for n in app._notifications if n.severity == "error"]
         assert errors and str(blocker) in errors[-1].message and "Errno" not in errors[-1].message
 
 
-async def test_fork_and_resume_are_requested_with_the_runs_settings(store, three_runs, tmp_path):
+async def test_fork_and_resume_are_requested_with_the_runs_settings(make_test_app, store, three_runs, settle):
     first, second, third = three_runs
     checkpoint = store.checkpoint_path(second)
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     checkpoint.write_bytes(b"weights")
     store.finish_run(second, "finished", "completed 12 epochs", checkpoint=checkpoint)
-    app = Host(store)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settled(pilot)
+    app, seen = make_test_app(runs_db=str(store.path)), []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        await show_runs(pilot)
         await pilot.press("down", "f")  # run 2
-        fork = app.seen[-1]
-        assert isinstance(fork, RunsPane.ForkRequested)
+        [fork] = {id(m): m for m in seen if isinstance(m, RunsPane.ForkRequested)}.values()
         assert fork.run_id == second and fork.config == store.get_config(second).to_dict()
+        await show_runs(pilot)  # the fork filled the form; back to the runs, the cursor still on run 2
         await pilot.press("r")
         assert isinstance(app.screen, PromptScreen)
         await pilot.press("ctrl+u", "0", "enter")  # refused, explained, the dialog stays
         assert isinstance(app.screen, PromptScreen)
         assert "at least 1 epoch" in str(app.screen.query_one(".dialog-error").render())
         await pilot.press("backspace", "4", "enter")
-        resume = app.seen[-1]
-        assert isinstance(resume, RunsPane.ResumeRequested) and (resume.run_id, resume.more) == (second, 4)
+        [resume] = {id(m): m for m in seen if isinstance(m, RunsPane.ResumeRequested)}.values()
+        assert (resume.run_id, resume.more) == (second, 4)
+        # (Its checkpoint here is not a real one: the app's resume says so in the Training pane.)
+        await settle(app, "train")
+        assert "could not start" in str(app.query_one("#run-status").render())
         # A run without a checkpoint cannot be resumed: said at once, no dialog.
+        await show_runs(pilot)
         await pilot.press("down", "r")
         assert not isinstance(app.screen, PromptScreen)
         assert any(f"Run {first} has no checkpoint" in n.message for n in app._notifications)
 
 
 # -- in the app ---------------------------------------------------------------------------------------
-from engine.cli import main as cli_main  # noqa: E402
+from cli.main import main as cli_main  # noqa: E402
 from support import small_args  # noqa: E402
 from tui.messages import EpochCompleted  # noqa: E402
 from tui.widgets.hyperparams import FORM_HINT  # noqa: E402
@@ -309,12 +291,6 @@ from tui.widgets.training import TrainingPane  # noqa: E402
 
 def text(app, selector: str) -> str:
     return str(app.query_one(selector).render())
-
-
-async def show_runs(pilot) -> RunsPane:
-    await pilot.press("6")
-    await settled(pilot)
-    return pilot.app.query_one(RunsPane)
 
 
 async def train_in_app(pilot, settle) -> None:
@@ -334,7 +310,7 @@ async def test_a_run_recorded_by_the_cli_appears_in_the_apps_runs_pane(make_test
         assert column(pane, "run") == ["1"] and column(pane, "status") == ["finished"]
         assert column(pane, "epochs") == ["2/2"]
         run = store_run = RunStore.open(db).get_run(1, with_epochs=False)
-        assert column(pane, "best") == [f"{store_run.best_valid_mae * 1e6:,.0f}"]
+        assert column(pane, "best") == [f"{store_run.best_valid_mae:,.0f}"]  # riders
         assert column(pane, "test") == [f"{run.test_mae:,.0f}"]
         assert f"1 run in {db}" in text(app, "#runs-status")
         # A run recorded while the app is open shows when the pane is shown again.
@@ -346,11 +322,10 @@ async def test_a_run_recorded_by_the_cli_appears_in_the_apps_runs_pane(make_test
 
 def test_the_cli_hands_runs_db_to_the_app(monkeypatch):
     import tui.app
-    from tui.launcher import main as launcher_main
 
     calls = []
     monkeypatch.setattr(tui.app, "run_app", lambda **kw: calls.append(kw) or 0)
-    assert launcher_main(["--runs-db", "/some/where.db"]) == 0
+    assert cli_main(["--runs-db", "/some/where.db"]) == 0
     assert calls == [{"data_path": None, "runs_db": "/some/where.db"}]
 
 
@@ -366,25 +341,25 @@ async def test_a_run_started_in_the_app_is_recorded_with_its_epochs(make_test_ap
     async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
         await train_in_app(pilot, settle)
         [run] = app.store.list_runs()
-        run = app.store.get_run(run.id)
+        run = app.store.get_run(run.run_id)
         epochs = [m for m in seen if isinstance(m, EpochCompleted)]
         assert run.status == "finished" and run.origin == "new" and run.parent_id is None
         assert [e.valid_mae * 1e6 for e in run.epochs] == pytest.approx([m.valid_mae for m in epochs])
         assert run.checkpoint is not None and run.checkpoint.exists()
         assert run.config == tui_config
-        assert app.outcome.record_id == run.id
-        assert app.outcome.scores["test"]["mae"] == pytest.approx(run.test_mae)
-        assert f"Run {run.id} finished" in text(app, "#run-status")
-        assert f"Recorded as run {run.id}" in text(app, "#run-result")
+        assert app.active.run_id == run.run_id
+        assert app.active.scores["test"].mae == pytest.approx(run.test_mae)
+        assert f"Run {run.run_id} finished" in text(app, "#run-status")
+        assert f"Recorded as run {run.run_id}" in text(app, "#run-result")
         pane = await show_runs(pilot)
-        assert column(pane, "run") == [str(run.id)] and column(pane, "epochs") == ["3/3"]
+        assert column(pane, "run") == [str(run.run_id)] and column(pane, "epochs") == ["3/3"]
 
 
 async def test_the_running_run_is_listed_live_and_cannot_be_deleted(make_test_app, tui_config, keys, until):
     app = make_test_app(config=tui_config.replace(epochs=100_000))
     async with app.run_test(size=(120, 40)) as pilot:
         await keys(app, "t")
-        await until(pilot, lambda: app.training and app._record_id, what="the run to be recorded")
+        await until(pilot, lambda: app.training and app.run_id, what="the run to be recorded")
         await keys(app, "6")
         pane = app.query_one(RunsPane)
         await until(pilot, lambda: pane.runs and pane.runs[0].status == "running", what="the running run")
@@ -399,7 +374,7 @@ async def test_the_running_run_is_listed_live_and_cannot_be_deleted(make_test_ap
         await keys(app, "s")
         await until(pilot, lambda: not app.training, what="the run to stop")
         await until(pilot, lambda: pane.runs[0].status == "stopped", what="the stopped run")
-        assert app.store.get_run(pane.runs[0].id, with_epochs=False).checkpoint is not None
+        assert app.store.get_run(pane.runs[0].run_id, with_epochs=False).checkpoint is not None
 
 
 async def test_without_a_usable_store_the_app_says_so_and_still_trains(make_test_app, tmp_path, settle):
@@ -408,7 +383,7 @@ async def test_without_a_usable_store_the_app_says_so_and_still_trains(make_test
         await pilot.pause()
         assert app.store is None
         await train_in_app(pilot, settle)
-        assert app.outcome.status == "finished" and app.outcome.record_id is None
+        assert app.active.status == "finished" and app.active.run_id is None
         await show_runs(pilot)
         status = text(app, "#runs-status")
         assert "is a folder" in status and "not recorded" in status

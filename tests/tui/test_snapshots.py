@@ -11,9 +11,9 @@ import math
 
 import pandas as pd
 
-from tui.app import summarise
+from engine.session import RunResult
+from tui.format import summarise
 from tui.messages import EpochCompleted, TrainingStarted
-from tui.runner import RunOutcome
 from tui.widgets.forecast import ForecastPane
 from tui.widgets.training import TrainingPane
 
@@ -65,27 +65,27 @@ def test_hyperparameters_pane_with_inline_errors(snap_compare, make_test_app):
 def fake_run(pane: TrainingPane, app) -> None:
     """Twelve epochs with fixed numbers, then the end of the run, as the app would show them."""
     pane.starting(1, 12, "")
-    pane.started(TrainingStarted(1, 12, "cpu", 31_250.0, 1040, 95))
+    pane.started(TrainingStarted(1, 1, 12, "cpu", 31_250.0, 1040, 95))
     best, best_mae = 0, math.inf
     for epoch in range(1, 13):
         valid = 22_000 + 90_000 / epoch + (3_000 if epoch in (5, 9) else 0)
         if valid < best_mae:
             best, best_mae = epoch, valid
-        pane.add_epoch(EpochCompleted(1, epoch, 12, 0.06 / epoch, 30_000 + 150_000 / epoch, valid,
+        pane.add_epoch(EpochCompleted(1, 1, epoch, 12, 0.06 / epoch, 30_000 + 150_000 / epoch, valid,
                                       0.05, 0.25, best, best_mae))
-    outcome = RunOutcome(
-        run_id=1, status="finished", reason="completed 12 epochs", epochs_done=12, best_epoch=best,
-        best_valid_mae=best_mae, weights_epoch=12, config=app.form.config, device="cpu",
-        data_label="synthetic data (demo series, not the CTA's)",
-        scores={"valid": {"mae": 29_500.0, "naive_mae": 31_250.0, "ratio": 29_500 / 31_250,
-                          "rail_mae": 21_000.0, "naive_rail_mae": 24_500.0, "bus_mae": 38_000.0,
-                          "naive_bus_mae": 38_000.0},
-                "test": {"mae": 41_200.0, "naive_mae": 33_900.0, "ratio": 41_200 / 33_900,
-                         "rail_mae": 30_400.0, "naive_rail_mae": 26_100.0, "bus_mae": 52_000.0,
-                         "naive_bus_mae": 41_700.0}},
+    from engine.scoring import SplitScore
+
+    run = RunResult(
+        run_id=1, status="finished", reason="completed 12 epochs", config=app.form.config, device="cpu",
+        data_label="synthetic data (demo series, not the CTA's)", history=[object()] * 12, best_epoch=best,
+        best_valid_mae=best_mae, weights_epoch=12,
+        scores={"valid": SplitScore(mae=29_500.0, naive_mae=31_250.0, rail_mae=21_000.0, naive_rail_mae=24_500.0,
+                                    bus_mae=38_000.0, naive_bus_mae=38_000.0, split="valid"),
+                "test": SplitScore(mae=41_200.0, naive_mae=33_900.0, rail_mae=30_400.0, naive_rail_mae=26_100.0,
+                                   bus_mae=52_000.0, naive_bus_mae=41_700.0, split="test")},
         model=object(),
     )
-    pane.finished(*summarise(outcome))
+    pane.finished(*summarise(run))
 
 
 def test_training_pane_after_a_run(snap_compare, make_test_app):

@@ -1,63 +1,34 @@
 """Backtest pane: the model's forecasts against the actual riders over the validation and test
 splits, beside the naive forecast (same day last week), and the errors per day type.
 
-The pane runs the backtest itself, in a thread worker (a forward pass over every window of the two
-splits); the app only hands it the model of each run that ends (``set_model``) and the data
-(``set_data``). The chart and the table show a date range the user can narrow (zoom) and widen.
+The backtest itself (a forward pass over every window of the two splits) is the app's: it runs it
+in a thread worker whenever the model in use or the data changes, and when this pane asks for it
+(``Requested``: b, or the command palette), then hands the result to ``show_result``. The chart
+and the table show a date range the user can narrow (zoom) and widen.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
-from textual.worker import Worker, WorkerState
 
-from engine.data import RidershipData
-from engine.errors import RidershipError
+from engine.domain import DAY_TYPE_NAMES, DAY_TYPE_ORDER, format_riders
 
-from .charts import Chart, Series
-from .dataset import parse_bound
-from .forecast import DAY_TYPE_NAMES
+from ..format import explain, parse_bound
+from .charts import Chart, Series, headroom
 from .inline_error import show_inline_error
 
-DAY_TYPE_ORDER = ("W", "A", "U")  # as engine.backtest.DAY_TYPE_ORDER (that module imports torch)
 SPLIT_LABELS = {"valid": "validation", "test": "test"}
 MAX_DAYS_UNBINNED = 200  # beyond this the chart shows 7-day means (every bin holds each weekday once)
 WORST_DAYS = 3
-
-
-def explain(error: BaseException | None) -> str:
-    """The engine's own message, else the type and text (as the app's)."""
-    return str(error) if isinstance(error, RidershipError) else f"{type(error).__name__}: {error}"
-
-
-def run_name(outcome: Any) -> str:
-    """As the app names a run: its run store id when it has one (RunOutcome.name)."""
-    return getattr(outcome, "name", None) or f"Run {outcome.run_id}"
-
-
-def riders(x: float) -> str:
-    return "n/a" if x is None or not np.isfinite(x) else f"{x:,.0f}"
-
-
-def run_backtest(outcome: Any, data: RidershipData) -> dict:
-    """engine.backtest.backtest on the validation and test splits cut with the run's own settings,
-    under the engine's thread policy (as tui.runner does). Runs in a worker thread."""
-    import torch
-
-    from engine.backtest import backtest
-    from engine.training import cpu_threads
-
-    with cpu_threads(torch.device(outcome.device), outcome.config.hidden_size):
-        return backtest(outcome.model, data, outcome.config, device=outcome.device)
 
 
 @dataclass(frozen=True)
@@ -96,8 +67,8 @@ class Days:
 
 
 def error_rows(days: Days, splits: list[str]) -> list:
-    """engine.backtest.ErrorSummary per split and day type (W, A, U, all) over ``days``."""
-    from engine.backtest import summarize  # loaded with the backtest that produced ``days``
+    """engine.scoring.ErrorSummary per split and day type (W, A, U, all) over ``days``."""
+    from engine.scoring import summarize  # loaded with the backtest that produced ``days``
 
     rows = []
     for name in splits:
@@ -129,8 +100,8 @@ def table_text(rows: list) -> str:
     for split, s in rows:
         label = "all days" if s.day_type == "all" else f"{s.day_type} {DAY_TYPE_NAMES[s.day_type]}"
         lines.append(
-            f"{split if split != last_split else '':<5} {label:<16} {s.count:>4} {riders(s.mae):>9} "
-            f"{riders(s.naive_mae):>9} {ratio_text(s.mae, s.naive_mae, 9)} "
+            f"{split if split != last_split else '':<5} {label:<16} {s.count:>4} {format_riders(s.mae):>9} "
+            f"{format_riders(s.naive_mae):>9} {ratio_text(s.mae, s.naive_mae, 9)} "
             f"{ratio_text(s.rail_mae, s.naive_rail_mae, 6)} {ratio_text(s.bus_mae, s.naive_bus_mae, 6)}"
         )
         last_split = split
@@ -149,7 +120,7 @@ def failure_text(rows: list, days: Days, series: int, series_name: str) -> str:
     if len(days):
         err = np.abs(days.pred[:, series] - days.actual[:, series])
         top = np.argsort(-err, kind="stable")[:WORST_DAYS]
-        listed = " · ".join(f"{days.dates[i]:%Y-%m-%d} {days.day_types[i]} {riders(err[i])}" for i in top)
+        listed = " · ".join(f"{days.dates[i]:%Y-%m-%d} {days.day_types[i]} {format_riders(err[i])}" for i in top)
         parts.append(f"Largest {series_name} errors: {listed}")
     return "\n".join(parts)
 
@@ -170,20 +141,23 @@ class BacktestPane(VerticalScroll, can_focus=True):
     BacktestPane #bt-worst { height: auto; }
     """
 
+    NO_MODEL = ("No trained model yet: train one first (3 opens Training, t starts a run). "
+                "A backtest needs a run that finished at least one epoch.")
+
     BINDINGS = [
         Binding("b", "backtest", "Backtest"),
         Binding("v", "toggle_series", "Rail/bus"),
         Binding("z", "whole_range", "Whole range"),
     ]
 
+    class Requested(Message):
+        """Backtest the model in use again (the app answers with show_result, or says why not)."""
+
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
-        self.outcome: Any = None  # the run whose model is backtested (tui.runner.RunOutcome)
-        self.data: RidershipData | None = None
-        self.result: dict | None = None  # split name -> engine.backtest.SplitBacktest
+        self.result: dict | None = None  # split name -> engine.scoring.SplitBacktest
         self.days: Days | None = None
         self._label = ""
-        self._request = 0
 
     def compose(self) -> ComposeResult:
         yield Static("No backtest yet: train a model (3, then t); its validation and test days show here.",
@@ -202,52 +176,20 @@ class BacktestPane(VerticalScroll, can_focus=True):
         yield Static("", id="bt-table")
         yield Static("", id="bt-worst", markup=False)
 
-    # -- inputs from the app -----------------------------------------------------------------------
-    def set_model(self, outcome: Any, data: RidershipData | None) -> None:
-        """A run ended with a model: backtest it on its own validation and test splits."""
-        self.outcome = outcome
-        if data is not None:
-            self.data = data
-        self.action_backtest()
-
-    def set_data(self, data: RidershipData) -> None:
-        """New data: backtest the model (if any) on it, with the run's split dates."""
-        self.data = data
-        if self.outcome is not None:
-            self.action_backtest()
-
+    # -- asking the app, and its answers ----------------------------------------------------------
     def action_backtest(self) -> None:
-        if self.outcome is None or getattr(self.outcome, "model", None) is None:
-            self._status("No trained model yet: train one first (3 opens Training, t starts a run). "
-                         "A backtest needs a run that finished at least one epoch.", error=True)
-            return
-        if self.data is None:
-            self._status("The data is still loading.", error=True)
-            return
-        self._request += 1
-        outcome = self.outcome
-        self._status(f"Backtesting {run_name(outcome)} on its validation and test splits…")
-        self._work(self._request, outcome, self.data)
+        self.post_message(self.Requested())
 
-    @work(thread=True, exclusive=True, group="backtest", exit_on_error=False)
-    def _work(self, request: int, outcome: Any, data: RidershipData):
-        return request, outcome, data, run_backtest(outcome, data)
+    def show_status(self, text: str, error: bool = False) -> None:
+        """Where the backtest stands (running, or why it cannot run)."""
+        self._status(text, error)
 
-    @on(Worker.StateChanged)
-    def _worker_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "backtest":
-            return
-        event.stop()
-        if event.state == WorkerState.ERROR:
-            self._status(f"Could not backtest: {explain(event.worker.error)}", error=True)
-        elif event.state == WorkerState.SUCCESS:
-            request, outcome, data, result = event.worker.result
-            if request == self._request:  # a newer request supersedes this one
-                self.show_result(result, describe_run(outcome, data))
+    def show_error(self, error: BaseException | None) -> None:
+        self._status(f"Could not backtest: {explain(error)}", error=True)
 
     # -- showing ------------------------------------------------------------------------------------
     def show_result(self, result: dict, label: str) -> None:
-        """``result``: split name -> engine.backtest.SplitBacktest; ``label`` says whose model it is."""
+        """``result``: split name -> engine.scoring.SplitBacktest; ``label`` says whose model it is."""
         self.result = result
         self.days = Days.of(result)
         self._label = label
@@ -368,24 +310,8 @@ class BacktestPane(VerticalScroll, can_focus=True):
         widget.set_class(error, "-error")
 
 
-def headroom(chart: Chart, lines: list[Series]) -> list[Series]:
-    """An invisible point above the data, so the legend (drawn over the top left) hides nothing:
-    room for one row per named series and one more."""
-    ys = [y for s in lines for y in s.y]
-    if not ys:
-        return []
-    lo, hi = min(ys), max(ys)
-    rows = max(chart.size.height - 6, 8) if chart.size.height else 20  # plot rows inside title and axes
-    share = min((sum(1 for s in lines if s.label) + 1) / rows, 0.6)
-    top = hi + (hi - lo or abs(hi) or 1.0) * share / (1 - share)
-    return [Series([lines[0].x[0]], [top], "", "gray", marker=" ", scatter=True)]
-
-
 def day_ticks(first: pd.Timestamp, span: int, count: int = 5) -> tuple[list[float], list[str]]:
     """Ticks spread evenly over the days (not over the rows, which skip the gaps between splits)."""
     offsets = sorted({int(round(v)) for v in np.linspace(0, span, count)})
     return [float(v) for v in offsets], [f"{first + pd.Timedelta(days=v):%Y-%m-%d}" for v in offsets]
 
-
-def describe_run(outcome: Any, data: RidershipData) -> str:
-    return f"Backtest of {run_name(outcome)} (epoch {outcome.weights_epoch}'s weights) on {data.source.label}"

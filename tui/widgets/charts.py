@@ -152,3 +152,16 @@ class Chart(PlotextPlot):
 
     def render(self):
         return self._picture if self._picture is not None else ""
+
+
+def headroom(chart: Chart, lines: list[Series]) -> list[Series]:
+    """An invisible point above the data, so the legend (drawn over the top left) hides nothing:
+    room for one row per named series and one more."""
+    ys = [y for s in lines for y in s.y]
+    if not ys:
+        return []
+    lo, hi = min(ys), max(ys)
+    rows = max(chart.size.height - 6, 8) if chart.size.height else 20  # plot rows inside title and axes
+    share = min((sum(1 for s in lines if s.label) + 1) / rows, 0.6)
+    top = hi + (hi - lo or abs(hi) or 1.0) * share / (1 - share)
+    return [Series([lines[0].x[0]], [top], "", "gray", marker=" ", scatter=True)]

@@ -12,28 +12,13 @@ from textual.widgets import Input, Label, Static
 from engine.config import TrainConfig
 from engine.data import RidershipData
 
+from ..format import date_ticks, parse_bound
 from .charts import Chart, Series
 from .inline_error import show_inline_error
 from .table import RowTable
 
 ARTICLE_RANGE = ("2021-03", "2021-05")  # the article's plot
 MAX_DAYS_UNBINNED = 400
-
-
-def parse_bound(text: str, end: bool) -> pd.Timestamp:
-    """A date or a partial date (YYYY, YYYY-MM): its first day, or its last with ``end``."""
-    try:
-        period = pd.Period(text.strip()) if text.strip() else pd.NaT
-    except (ValueError, TypeError):
-        period = pd.NaT
-    if period is pd.NaT:
-        raise ValueError(f"{text!r} is not a date (expected YYYY-MM or YYYY-MM-DD)")
-    return (period.end_time if end else period.start_time).normalize()
-
-
-def date_ticks(dates: pd.DatetimeIndex, count: int = 4) -> tuple[list[int], list[str]]:
-    positions = sorted({int(round(p)) for p in np.linspace(0, len(dates) - 1, count)})
-    return positions, [f"{dates[p]:%Y-%m-%d}" for p in positions]
 
 
 def split_lines(data: RidershipData, config: TrainConfig) -> list[str]:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import pandas as pd
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Label, Select, Static
 
-from .charts import Chart, Series
-from .dataset import date_ticks
+from engine.domain import DAY_TYPE_NAMES
 
-DAY_TYPE_NAMES = {"W": "weekday", "A": "Saturday", "U": "Sunday/holiday"}
+from ..format import date_ticks
+from .charts import Chart, Series
+
 CALENDAR = "calendar"
-HISTORY_DAYS = 8 * 7
 DAY_KEYS = Binding.Group("Day type", compact=True)
 
 

@@ -1,6 +1,6 @@
 """Hyperparameters pane: one input per TrainConfig field, built from the dataclass.
 
-The rows come from ``dataclasses.fields(TrainConfig)`` and ``FIELD_HELP``, so a field added to the
+The rows come from ``dataclasses.fields(TrainConfig)`` and each field's metadata (help, choices), so a field added to the
 engine appears here without UI changes. Values are parsed per field type, then checked with
 ``TrainConfig.validate()``; every reason is shown on the field's own row, and an invalid form
 yields no config, which blocks starting a run.
@@ -21,8 +21,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
-from engine import config as engine_config
-from engine.config import FIELD_HELP, TrainConfig
+from engine.config import TrainConfig
 from engine.errors import ConfigError
 from engine.presets import PRESET_HELP, PRESETS, apply_preset, preset_of
 
@@ -40,23 +39,12 @@ class FieldSpec:
 
 
 def _choices(field: dataclasses.Field, hint: Any) -> tuple[str, ...] | None:
-    """A field's fixed choices: its metadata, a Literal type, or the engine.config constant (a
-    tuple of strings) that holds its default, e.g. CORES for core, NORMALIZE for normalize. When
-    several hold it, the one named after the field wins; with no clear match it stays free text."""
+    """A field's fixed choices: its metadata (engine.config.setting), or a Literal type."""
     if "choices" in field.metadata:
         return tuple(field.metadata["choices"])
     if typing.get_origin(hint) is typing.Literal:
         return tuple(typing.get_args(hint))
-    if not isinstance(field.default, str) or not field.default:
-        return None
-    found = {
-        name: value for name, value in vars(engine_config).items()
-        if name.isupper() and isinstance(value, tuple) and value
-        and all(isinstance(v, str) for v in value) and field.default in value
-    }
-    if len(found) > 1:
-        found = {k: v for k, v in found.items() if k.startswith(field.name.upper())}
-    return tuple(next(iter(found.values()))) if len(found) == 1 else None
+    return None
 
 
 def field_specs(cls: type = TrainConfig) -> list[FieldSpec]:
@@ -69,7 +57,7 @@ def field_specs(cls: type = TrainConfig) -> list[FieldSpec]:
         if kind not in (int, float, str, bool):
             kind = str
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-        specs.append(FieldSpec(f.name, kind, default, FIELD_HELP.get(f.name, ""), choices))
+        specs.append(FieldSpec(f.name, kind, default, f.metadata.get("help", ""), choices))
     return specs
 
 

@@ -2,33 +2,31 @@
 window's last day, with the calendar's day types unless the user sets a day's type.
 
 A table lists the days (date, weekday, day type, rail, bus) and a chart continues the last eight
-weeks of actual riders with the forecast. The view runs the forecast itself, in a thread worker;
-the app hands it the model of each run that ends (``set_model``) and the data (``set_data``).
+weeks of actual riders with the forecast. The forecast itself is the app's: this view asks for it
+(``Requested``, with the days and the day types chosen) and the app runs it in a thread worker with
+the model in use, then hands the days to ``show_forecasts``. The app tells the view whether there
+is a model (``set_model``) and which data follows (``set_data``).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Input, Label, Static
-from textual.worker import Worker, WorkerState
 
-from engine.calendar import infer_day_types
 from engine.data import RidershipData
+from engine.data.calendar import infer_day_types
+from engine.domain import MAX_FORECAST_DAYS, format_riders
 
-from .backtest import explain, headroom, riders, run_name
-from .charts import Chart, Series
-from .dataset import date_ticks
-from .forecast import HISTORY_DAYS
+from ..format import HISTORY_DAYS, date_ticks, explain
+from .charts import Chart, Series, headroom
 from .inline_error import show_inline_error
 
-MAX_DAYS = 28  # engine.forecast.MAX_DAYS (that module imports torch; a test checks they agree)
 DEFAULT_DAYS = 7
 OVERRIDE_KEYS = Binding.Group("Day type of the row", compact=True)
 
@@ -39,22 +37,11 @@ def parse_days(text: str) -> int:
     try:
         days = int(text)
     except ValueError:
-        raise ValueError(f"days must be a whole number from 1 to {MAX_DAYS}, got {text!r}") from None
-    if not 1 <= days <= MAX_DAYS:
-        raise ValueError(f"days must be from 1 to {MAX_DAYS} (beyond four weeks the forecasts feed almost "
+        raise ValueError(f"days must be a whole number from 1 to {MAX_FORECAST_DAYS}, got {text!r}") from None
+    if not 1 <= days <= MAX_FORECAST_DAYS:
+        raise ValueError(f"days must be from 1 to {MAX_FORECAST_DAYS} (beyond four weeks the forecasts feed almost "
                          f"only on earlier forecasts), got {days}")
     return days
-
-
-def run_forecast(outcome: Any, data: RidershipData, days: int, overrides: dict[str, str]) -> list:
-    """engine.forecast.forecast_days under the engine's thread policy (as tui.runner). Worker thread."""
-    import torch
-
-    from engine.forecast import forecast_days
-    from engine.training import cpu_threads
-
-    with cpu_threads(torch.device(outcome.device), outcome.config.hidden_size):
-        return forecast_days(outcome.model, data, outcome.config.window_length, days, overrides, outcome.device)
 
 
 class MultiDayView(Vertical):
@@ -80,22 +67,33 @@ class MultiDayView(Vertical):
         Binding("c", "set_type('calendar')", "Calendar's", group=OVERRIDE_KEYS),
     ]
 
+    NO_MODEL = ("No trained model yet: train one first (3 opens Training, t starts a run). "
+                "A forecast needs a run that finished at least one epoch.")
+
+    class Requested(Message):
+        """Forecast ``days`` days with the model in use; ``overrides``: YYYY-MM-DD -> the day type
+        chosen for that day (the others: the calendar's)."""
+
+        def __init__(self, days: int, overrides: dict[str, str]) -> None:
+            super().__init__()
+            self.days = days
+            self.overrides = overrides
+
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
-        self.outcome: Any = None  # the run whose model forecasts (tui.runner.RunOutcome)
+        self.model: str | None = None  # the model in use, in words (format.model_label); None: none yet
         self.data: RidershipData | None = None
         self.days = DEFAULT_DAYS
         self.dates: list[pd.Timestamp] = []
         self.calendar: list[str] = []  # the calendar's day type of each date
         self.overrides: dict[str, str] = {}  # YYYY-MM-DD -> the day type the user chose
         self.forecasts: list = []  # engine.forecast.Forecast of the days shown, once forecast
-        self._request = 0
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="md-controls"):
             yield Label("Days ")
             yield Input(str(DEFAULT_DAYS), id="md-days", compact=True)
-            yield Label(f"  1..{MAX_DAYS} · Enter or f forecasts · on a row: w a u set its day type, "
+            yield Label(f"  1..{MAX_FORECAST_DAYS} · Enter or f forecasts · on a row: w a u set its day type, "
                         "c the calendar's", classes="md-hint")
         yield Static("", id="md-error", classes="-error", markup=False)
         yield Static("No multi-day forecast yet: train a model (3, then t), then press f here.",
@@ -118,18 +116,16 @@ class MultiDayView(Vertical):
         self.data = data
         self.forecasts = []
         self._lay_out_days()
-        if self.outcome is not None:
+        if self.model is not None:
             self.action_forecast()
         else:
             self._draw_chart()
 
-    def set_model(self, outcome: Any, data: RidershipData | None = None) -> None:
-        """A run ended with a model: forecast with it."""
-        self.outcome = outcome
-        if data is not None and data is not self.data:
-            self.data = data
-            self._lay_out_days()
-        self.action_forecast()
+    def set_model(self, label: str | None) -> None:
+        """The model in use changed (``label``: whose it is; None: no model): forecast with it."""
+        self.model = label
+        if label is not None:
+            self.action_forecast()
 
     # -- days and day types ---------------------------------------------------------------------------
     @on(Input.Changed, "#md-days")
@@ -182,7 +178,7 @@ class MultiDayView(Vertical):
         else:
             self.overrides[key] = value
         self._fill_table()
-        if self.outcome is not None:
+        if self.model is not None:
             self.action_forecast()
 
     def overrides_in_range(self) -> dict[str, str]:
@@ -192,51 +188,34 @@ class MultiDayView(Vertical):
     # -- forecasting --------------------------------------------------------------------------------
     def action_forecast(self) -> None:
         """Forecast the days in the field (laying out their dates first, model or not)."""
-        status = self.query_one("#md-status", Static)
         days = self._checked_days()
         if days is None:
             return  # the line under the field says what is wrong
         if days != self.days:
             self.days = days
             self._lay_out_days()
-        if self.outcome is None or getattr(self.outcome, "model", None) is None:
-            status.update("No trained model yet: train one first (3 opens Training, t starts a run). "
-                          "A forecast needs a run that finished at least one epoch.")
-            status.set_class(True, "-error")
+        if self.model is None:
+            self.show_status(self.NO_MODEL, error=True)
             return
-        if self.data is None:
-            status.update("The data is still loading.")
-            status.set_class(True, "-error")
-            return
-        self._request += 1
-        self._work(self._request, self.outcome, self.data, self.days, self.overrides_in_range())
+        self.post_message(self.Requested(self.days, self.overrides_in_range()))
 
-    @work(thread=True, exclusive=True, group="multiday", exit_on_error=False)
-    def _work(self, request: int, outcome: Any, data: RidershipData, days: int, overrides: dict[str, str]):
-        return request, outcome, run_forecast(outcome, data, days, overrides)
-
-    @on(Worker.StateChanged)
-    def _worker_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "multiday":
-            return
-        event.stop()
+    def show_status(self, text: str, error: bool = False) -> None:
         status = self.query_one("#md-status", Static)
-        if event.state == WorkerState.ERROR:
-            status.update(f"Could not forecast: {explain(event.worker.error)}")
-            status.set_class(True, "-error")
-        elif event.state == WorkerState.SUCCESS:
-            request, outcome, forecasts = event.worker.result
-            if request == self._request:
-                self.show_forecasts(forecasts, outcome)
+        status.update(text)
+        status.set_class(error, "-error")
+
+    def show_error(self, error: BaseException | None) -> None:
+        self.show_status(f"Could not forecast: {explain(error)}", error=True)
 
     # -- showing --------------------------------------------------------------------------------------
-    def show_forecasts(self, forecasts: list, outcome: Any) -> None:
-        """``forecasts``: engine.forecast.Forecast per day, in order, from the day after the data."""
+    def show_forecasts(self, forecasts: list, model: str) -> None:
+        """``forecasts``: engine.forecast.Forecast per day, in order, from the day after the data;
+        ``model``: whose model made them (format.model_label)."""
         self.forecasts = list(forecasts)
         chosen = sum(not f.inferred for f in forecasts)
         status = self.query_one("#md-status", Static)
         status.update(
-            f"{run_name(outcome)}'s model (epoch {outcome.weights_epoch}'s weights): {len(forecasts)} day"
+            f"{model}: {len(forecasts)} day"
             f"{'s' if len(forecasts) != 1 else ''} from {forecasts[0].date:%Y-%m-%d}, each forecast fed back "
             f"as the next day's input. Day types from the calendar"
             f"{f'; * {chosen} chosen by you' if chosen else ''}."
@@ -257,8 +236,8 @@ class MultiDayView(Vertical):
             fresh = made is not None and made.day_type == kind
             table.add_row(
                 f"{date:%Y-%m-%d}", f"{date:%a}", f"{kind}{'*' if chosen else ''}",
-                riders(made.rail).rjust(9) if fresh else "…".rjust(9) if made else "—".rjust(9),
-                riders(made.bus).rjust(9) if fresh else "…".rjust(9) if made else "—".rjust(9),
+                format_riders(made.rail).rjust(9) if fresh else "…".rjust(9) if made else "—".rjust(9),
+                format_riders(made.bus).rjust(9) if fresh else "…".rjust(9) if made else "—".rjust(9),
                 key=f"{date:%Y-%m-%d}",
             )
         if self.dates:

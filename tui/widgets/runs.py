@@ -4,11 +4,14 @@ exported and deleted.
 The table lists every run with its scores and only the settings that differ between the picked
 runs (between all runs while fewer than two are picked). Picked runs (space) have a colour:
 their curves are drawn in this pane's charts and, through ``OverlayChanged``, behind the live run
-in the Training pane. Every store access runs in a thread worker: the database may be busy with
-another process's write for a while, and the UI must not wait for it.
+in the Training pane. Every store access runs in a thread worker of the app (tui/jobs.py): the
+database may be busy with another process's write for a while, and the UI must not wait for it.
+This pane asks for them with messages (``ListRequested``, ``CurvesRequested``, ``DeleteRequested``,
+``ExportRequested``) and the app hands the results back through plain methods (``show_listing``,
+``show_runs_read``, ``deleted``, ``exported``, ``show_job_error``).
 
-Fork and resume are the app's business (they start training): this pane only asks for them with
-``ForkRequested`` and ``ResumeRequested``.
+Fork and resume are the app's business too (they start training): this pane only asks for them
+with ``ForkRequested`` and ``ResumeRequested``.
 """
 
 from __future__ import annotations
@@ -21,27 +24,25 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
-from textual.worker import Worker, WorkerState
 
-from engine.data import SCALE
-from engine.runs import RunRecord, RunStore, RunStoreError, export_run
+from engine.domain import SCALE, format_riders
+from engine.store import RunRecord, RunStore
 
+from ..format import duration, epoch_ticks, explain
 from .charts import Chart, Series
 from .confirm import ConfirmScreen, PromptScreen
-from .training import duration, epoch_ticks, riders
 
 # plotext colours for picked runs, in the order they are handed out. Not orange or cyan (the
 # live run's train and valid lines) nor gray (the naive baseline), so an overlay never looks like
 # the run being trained. Rich knows the same names, so the table's marks match the lines.
 PALETTE = ("magenta", "green", "blue", "yellow", "red", "bright_magenta", "bright_green", "bright_blue")
 RESUME_DEFAULT = 10
-EXPORT_FORMATS = ("csv", "json")
 
 
 def local_time(iso: str | None) -> str:
@@ -78,8 +79,8 @@ def _finite(value: float | None) -> float | None:
 # column key -> (header, width or None, sort value or None, newest/largest first when first chosen?)
 COLUMNS: dict[str, tuple[str, int | None, Callable[[RunRecord], Any] | None, bool]] = {
     "mark": (" ", 1, None, False),
-    "run": ("run", None, lambda r: r.id, True),
-    "started": ("started", None, lambda r: (r.started_at, r.id), True),
+    "run": ("run", None, lambda r: r.run_id, True),
+    "started": ("started", None, lambda r: (r.started_at, r.run_id), True),
     "status": ("status", None, lambda r: r.status, False),
     "epochs": ("epochs", None, lambda r: r.epochs_done, True),
     "best": ("best valid", None, lambda r: _finite(r.best_valid_mae), False),
@@ -96,7 +97,7 @@ def sort_runs(runs: list[RunRecord], key: str, reverse: bool) -> list[RunRecord]
     value = COLUMNS[key][2]
     present = [r for r in runs if value(r) is not None]
     missing = [r for r in runs if value(r) is None]
-    return sorted(present, key=value, reverse=reverse) + sorted(missing, key=lambda r: r.id, reverse=True)
+    return sorted(present, key=value, reverse=reverse) + sorted(missing, key=lambda r: r.run_id, reverse=True)
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class Curve:
 
 def curve(run: RunRecord, color: str) -> Curve:
     e = run.epochs
-    return Curve(run.id, color, tuple(x.epoch for x in e), tuple(x.train_loss for x in e),
+    return Curve(run.run_id, color, tuple(x.epoch for x in e), tuple(x.train_loss for x in e),
                  tuple(x.valid_mae * SCALE for x in e), run.valid_naive_mae)
 
 
@@ -129,12 +130,6 @@ def curve_series(curves: list[Curve] | tuple[Curve, ...]) -> tuple[list[Series],
         mae.insert(0, Series([1, last], [value, value], "naive (valid)", "gray"))
     ticks = epoch_ticks(list(range(1, last + 1))) if last else None
     return loss, mae, ticks
-
-
-@dataclass
-class _Listing:
-    runs: list[RunRecord]
-    diff: dict[str, list[Any]]  # engine.runs.RunStore.config_diff of the picked runs (or all)
 
 
 class RunsPane(Vertical, can_focus=True):
@@ -175,6 +170,35 @@ class RunsPane(Vertical, can_focus=True):
             super().__init__()
             self.run_id = run_id
             self.more = more
+
+    class ListRequested(Message):
+        """Read the runs again (tui.jobs.list_runs), the settings compared between ``selected``."""
+
+        def __init__(self, selected: list[int]) -> None:
+            super().__init__()
+            self.selected = selected
+
+    class CurvesRequested(Message):
+        """Read these runs' epochs (tui.jobs.read_runs) to draw them in ``colors`` (run id -> colour)."""
+
+        def __init__(self, colors: dict[int, str]) -> None:
+            super().__init__()
+            self.colors = colors
+
+    class DeleteRequested(Message):
+        """Delete these runs and their checkpoints (the user confirmed)."""
+
+        def __init__(self, run_ids: list[int]) -> None:
+            super().__init__()
+            self.run_ids = run_ids
+
+    class ExportRequested(Message):
+        """Export run ``run_id`` to ``target`` (tui.jobs.export_run)."""
+
+        def __init__(self, run_id: int, target: str) -> None:
+            super().__init__()
+            self.run_id = run_id
+            self.target = target
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
@@ -235,86 +259,40 @@ class RunsPane(Vertical, can_focus=True):
         if now - self._loaded_at < at_most_every:
             return
         self._loaded_at = now
-        self._load(self.selected)
+        self.post_message(self.ListRequested(self.selected))
 
-    @work(thread=True, exclusive=True, group="runs-list", exit_on_error=False)
-    def _load(self, selected: list[int]) -> _Listing:
-        store = self.store
-        runs = []
-        for summary in store.list_runs():
-            # With the epochs, for the training time (a row per epoch, few and small).
-            try:
-                runs.append(store.get_run(summary.id))
-            except RunStoreError:  # deleted by another process meanwhile
-                continue
-        ids = {r.id for r in runs}
-        basis = [i for i in selected if i in ids]
-        if len(basis) < 2:
-            basis = [r.id for r in runs]
-        diff = store.config_diff(basis) if len(basis) > 1 else {}
-        return _Listing(runs, diff)
+    # -- results from the app's workers ---------------------------------------------------------
+    def show_job_error(self, group: str, error: BaseException | None) -> None:
+        """A store access failed (``group``: the worker's, runs-list, runs-curves, ...)."""
+        what = {"runs-list": "read the runs", "runs-curves": "read the runs' epochs",
+                "runs-delete": "delete", "runs-export": "export"}.get(group, "use the run store")
+        message = explain(error)
+        self.notify(message, title=f"Could not {what}", severity="error", timeout=10)
+        if group == "runs-list":
+            self._status(f"Could not read the runs: {message}", error=True)
 
-    @work(thread=True, exclusive=True, group="runs-curves", exit_on_error=False)
-    def _load_curves(self, wanted: list[tuple[int, str]]) -> tuple[Curve, ...]:
-        store = self.store
-        return tuple(curve(store.get_run(i), color) for i, color in wanted)
+    def show_runs_read(self, colors: dict[int, str], runs: list[RunRecord]) -> None:
+        """The runs asked for with CurvesRequested, read: draw them."""
+        self._show_curves(tuple(curve(run, colors[run.run_id]) for run in runs))
 
-    @work(thread=True, group="runs-delete", exit_on_error=False)
-    def _delete(self, ids: list[int]) -> tuple[list[int], list[str]]:
-        deleted, errors = [], []
-        for run_id in ids:
-            try:
-                self.store.delete_run(run_id)
-                deleted.append(run_id)
-            except Exception as exc:  # noqa: BLE001 - each run's own reason, then the others go on
-                errors.append(str(exc))
-        return deleted, errors
+    def deleted(self, deleted: list[int], errors: list[str]) -> None:
+        if deleted:
+            self.notify(f"Deleted run{'s' if len(deleted) > 1 else ''} {', '.join(map(str, deleted))} "
+                        "and their checkpoints.", title="Runs deleted")
+        for error in errors:
+            self.notify(error, title="Could not delete", severity="error", timeout=10)
+        for run_id in deleted:
+            self.picked.pop(run_id, None)
+        self.reload()
 
-    @work(thread=True, group="runs-export", exit_on_error=False)
-    def _export(self, run_id: int, target: str) -> list[Path]:
-        run = self.store.get_run(run_id)
-        path = Path(target).expanduser()
-        if not path.is_absolute():
-            path = self.store.home / path
-        suffix = path.suffix.lstrip(".").lower()
-        if suffix in EXPORT_FORMATS:
-            return [export_run(run, path, suffix)]
-        return [export_run(run, path.with_name(f"{path.name}.{fmt}"), fmt) for fmt in EXPORT_FORMATS]
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker, state = event.worker, event.state
-        if state == WorkerState.ERROR:
-            what = {"runs-list": "read the runs", "runs-curves": "read the runs' epochs",
-                    "runs-delete": "delete", "runs-export": "export"}.get(worker.group, "use the run store")
-            message = describe_error(worker.error)
-            self.notify(message, title=f"Could not {what}", severity="error", timeout=10)
-            if worker.group == "runs-list":
-                self._status(f"Could not read the runs: {message}", error=True)
-            return
-        if state != WorkerState.SUCCESS:
-            return
-        if worker.group == "runs-list":
-            self._show_listing(worker.result)
-        elif worker.group == "runs-curves":
-            self._show_curves(worker.result)
-        elif worker.group == "runs-delete":
-            deleted, errors = worker.result
-            if deleted:
-                self.notify(f"Deleted run{'s' if len(deleted) > 1 else ''} {', '.join(map(str, deleted))} "
-                            "and their checkpoints.", title="Runs deleted")
-            for error in errors:
-                self.notify(error, title="Could not delete", severity="error", timeout=10)
-            for run_id in deleted:
-                self.picked.pop(run_id, None)
-            self.reload()
-        elif worker.group == "runs-export":
-            paths = worker.result
-            self.notify("Wrote " + " and ".join(str(p) for p in paths), title="Exported", timeout=10)
+    def exported(self, paths: list[Path]) -> None:
+        self.notify("Wrote " + " and ".join(str(p) for p in paths), title="Exported", timeout=10)
 
     # -- showing ------------------------------------------------------------------------------
-    def _show_listing(self, listing: _Listing) -> None:
-        keep = self.cursor_run.id if self.cursor_run else None
-        ids = {r.id for r in listing.runs}
+    def show_listing(self, listing) -> None:
+        """tui.jobs.RunListing: the runs and the settings that differ."""
+        keep = self.cursor_run.run_id if self.cursor_run else None
+        ids = {r.run_id for r in listing.runs}
         self.picked = {i: c for i, c in self.picked.items() if i in ids}
         self.diff = listing.diff
         self.runs = sort_runs(listing.runs, self.sort_by, self.sort_reverse)
@@ -336,18 +314,17 @@ class RunsPane(Vertical, can_focus=True):
         for key, header in TAIL_COLUMNS.items():
             table.add_column(header, key=key)
         for run in self.runs:
-            table.add_row(*self._cells(run), key=str(run.id))
+            table.add_row(*self._cells(run), key=str(run.run_id))
         if keep is not None:
-            row = next((i for i, r in enumerate(self.runs) if r.id == keep), 0)
+            row = next((i for i, r in enumerate(self.runs) if r.run_id == keep), 0)
             table.move_cursor(row=row, animate=False)
 
     def _cells(self, run: RunRecord) -> list:
-        best = run.best_valid_mae * SCALE if run.best_valid_mae is not None else None
         status = Text(run.status, style="bold" if run.status == "running" else "")
         seconds = run_seconds(run)
         return [
-            self._mark(run.id), str(run.id), local_time(run.started_at), status,
-            f"{run.epochs_done}/{run.epochs_planned}", _riders(best), _riders(run.test_mae),
+            self._mark(run.run_id), str(run.run_id), local_time(run.started_at), status,
+            f"{run.epochs_done}/{run.epochs_planned}", format_riders(run.best_valid_mae), format_riders(run.test_mae),
             *(setting(run.config_dict.get(name)) for name in self.shown_settings),
             origin(run), duration(seconds) if seconds is not None else "-",
         ]
@@ -386,7 +363,7 @@ class RunsPane(Vertical, can_focus=True):
         if run is None:
             widget.update("")
             return
-        line1 = f"Run {run.id} · {run.status}" + (f": {run.reason}" if run.reason else "")
+        line1 = f"Run {run.run_id} · {run.status}" + (f": {run.reason}" if run.reason else "")
         if run.parent_id:
             at = f" after its epoch {run.resumed_from_epoch}" if run.resumed_from_epoch else ""
             line1 += f" · {run.origin} of run {run.parent_id}{at}"
@@ -394,7 +371,8 @@ class RunsPane(Vertical, can_focus=True):
         for split in ("valid", "test"):
             s = (run.scores or {}).get(split)
             if s:
-                scores.append(f"{split} {riders(s['mae'])} vs naive {riders(s['naive_mae'])} ({s['ratio']:.2f}x)")
+                scores.append(f"{split} {format_riders(s['mae'])} vs naive {format_riders(s['naive_mae'])} "
+                              f"({s['ratio']:.2f}x)")
         weights = f"epoch {run.weights_epoch}'s weights" if run.weights_epoch else "no weights"
         line2 = " · ".join([("MAE in riders: " + " · ".join(scores)) if scores else "no scores", weights])
         data = "synthetic data" if run.data_source == "synthetic" else Path(run.data_path or "?").name
@@ -407,10 +385,10 @@ class RunsPane(Vertical, can_focus=True):
         """Load the curves of the picked runs, or of the highlighted run when none is picked."""
         if self.store is None:
             return
-        wanted = list(self.picked.items())
+        wanted = dict(self.picked)
         if not wanted and self.cursor_run is not None:
-            wanted = [(self.cursor_run.id, PALETTE[0])]
-        self._load_curves(wanted)
+            wanted = {self.cursor_run.run_id: PALETTE[0]}
+        self.post_message(self.CurvesRequested(wanted))
 
     def _show_curves(self, curves: tuple[Curve, ...]) -> None:
         self.curves = curves
@@ -447,7 +425,7 @@ class RunsPane(Vertical, can_focus=True):
             self.sort_reverse = not self.sort_reverse
         else:
             self.sort_by, self.sort_reverse = key, COLUMNS[key][3]
-        keep = self.cursor_run.id if self.cursor_run else None
+        keep = self.cursor_run.run_id if self.cursor_run else None
         self.runs = sort_runs(self.runs, key, self.sort_reverse)
         self._fill_table(keep)
         self._show_status()
@@ -456,12 +434,12 @@ class RunsPane(Vertical, can_focus=True):
         run = self.cursor_run
         if run is None:
             return
-        if run.id in self.picked:
-            del self.picked[run.id]
+        if run.run_id in self.picked:
+            del self.picked[run.run_id]
         else:
             used = set(self.picked.values())
-            self.picked[run.id] = next((c for c in PALETTE if c not in used), PALETTE[len(self.picked) % len(PALETTE)])
-        self.table.update_cell(str(run.id), "mark", self._mark(run.id))
+            self.picked[run.run_id] = next((c for c in PALETTE if c not in used), PALETTE[len(self.picked) % len(PALETTE)])
+        self.table.update_cell(str(run.run_id), "mark", self._mark(run.run_id))
         self.reload()  # the differing settings depend on the selection
 
     def action_clear_selection(self) -> None:
@@ -484,27 +462,27 @@ class RunsPane(Vertical, can_focus=True):
         except Exception as exc:  # noqa: BLE001 - RunStoreError: settings written by another version
             self.notify(str(exc), title="Cannot fork", severity="error", timeout=10)
             return
-        self.post_message(self.ForkRequested(run.id, config))
+        self.post_message(self.ForkRequested(run.run_id, config))
 
     def action_resume(self) -> None:
         run = self._target("resume")
         if run is None:
             return
         if run.status == "running":
-            self.notify(f"Run {run.id} is still running; resume it once it has ended.", severity="warning")
+            self.notify(f"Run {run.run_id} is still running; resume it once it has ended.", severity="warning")
             return
         if run.checkpoint is None:
-            self.notify(f"Run {run.id} has no checkpoint ({run.status}: {run.reason or 'no reason recorded'}): "
+            self.notify(f"Run {run.run_id} has no checkpoint ({run.status}: {run.reason or 'no reason recorded'}): "
                         "only a run that trained at least one epoch can be resumed.",
                         title="Cannot resume", severity="error", timeout=10)
             return
 
         def more(answer: str | None) -> None:
             if answer is not None:
-                self.post_message(self.ResumeRequested(run.id, int(answer)))
+                self.post_message(self.ResumeRequested(run.run_id, int(answer)))
 
         self.app.push_screen(PromptScreen(
-            f"Resume run {run.id} (after its epoch {run.epochs_done}): how many more epochs?",
+            f"Resume run {run.run_id} (after its epoch {run.epochs_done}): how many more epochs?",
             str(RESUME_DEFAULT),
             "Enter starts a new run that continues from the checkpoint, with the same settings; "
             "its curves show in the Training pane. Esc cancels.",
@@ -514,24 +492,24 @@ class RunsPane(Vertical, can_focus=True):
         run = self._target("export")
         if run is None:
             return
-        default = str(self.store.home / f"run-{run.id}")
+        default = str(self.store.home / f"run-{run.run_id}")
 
         def write(answer: str | None) -> None:
             if answer:
-                self._export(run.id, answer)
+                self.post_message(self.ExportRequested(run.run_id, answer))
 
         self.app.push_screen(PromptScreen(
-            f"Export run {run.id}: where to?", default,
+            f"Export run {run.run_id}: where to?", default,
             "Writes NAME.csv (per-epoch history) and NAME.json (the whole record); a name ending in "
             ".csv or .json writes that one. A relative name goes next to the runs database. Esc cancels.",
             check=lambda s: None if s else "type a file name, or Esc to cancel", input_id="export-path"), write)
 
     def action_delete(self) -> None:
-        ids = self.selected or ([self.cursor_run.id] if self.cursor_run else [])
+        ids = self.selected or ([self.cursor_run.run_id] if self.cursor_run else [])
         if not ids:
             self.notify("No run to delete.", severity="warning")
             return
-        runs = {r.id: r for r in self.runs}
+        runs = {r.run_id: r for r in self.runs}
         lines = [f"run {i}: {runs[i].status}, {runs[i].epochs_done} epochs, started {local_time(runs[i].started_at)}"
                  for i in ids if i in runs]
         title = f"Delete {'these ' + str(len(ids)) + ' runs' if len(ids) > 1 else 'run ' + str(ids[0])}?"
@@ -540,20 +518,9 @@ class RunsPane(Vertical, can_focus=True):
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self._delete(ids)
+                self.post_message(self.DeleteRequested(ids))
 
         self.app.push_screen(ConfirmScreen(title, body), answer)
-
-
-def describe_error(error: BaseException | None) -> str:
-    """The engine's message; a file system error as "path: reason" (no errno)."""
-    if isinstance(error, OSError) and error.strerror:
-        return f"{error.filename}: {error.strerror}" if error.filename else error.strerror
-    return str(error) or type(error).__name__
-
-
-def _riders(x: float | None) -> str:
-    return "-" if x is None else riders(x)
 
 
 def _positive_int(text: str) -> str | None:

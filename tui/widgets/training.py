@@ -9,26 +9,18 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Static
 
+from engine.domain import format_riders
+
+from ..format import beside_naive, duration, epoch_ticks, run_title
 from ..messages import EpochCompleted, TrainingStarted
 from .charts import Chart, Series
-
-
-def riders(x: float) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{x:,.0f}"
-
-
-def duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {secs:02d} s"
 
 
 @dataclass
 class RunHistory:
     """What the charts show: one entry per finished epoch (MAE in riders)."""
 
-    run_id: int = 0
+    job: int = 0  # the app's count of the runs it started
     epochs: int = 0
     device: str = ""
     naive_valid_mae: float = math.nan
@@ -60,9 +52,10 @@ class TrainingPane(Vertical, can_focus=True):
         yield Static("", id="run-result")
 
     # -- updates from the app (UI thread only) -------------------------------------------------
-    def starting(self, run_id: int, epochs: int, text: str) -> None:
-        """A run was asked for: clear the last one's charts and show that work has begun."""
-        self.history = RunHistory(run_id=run_id, epochs=epochs)
+    def starting(self, job: int, epochs: int, text: str) -> None:
+        """A run was asked for (the app's ``job``-th): clear the last one's charts and show that
+        work has begun."""
+        self.history = RunHistory(job=job, epochs=epochs)
         self._last = None
         self.running = True
         self._status(text)
@@ -74,10 +67,9 @@ class TrainingPane(Vertical, can_focus=True):
     def started(self, msg: TrainingStarted) -> None:
         h = self.history
         h.device, h.naive_valid_mae, h.epochs = msg.device, msg.naive_valid_mae, msg.epochs
-        name = f"Run {msg.record_id}" if msg.record_id else f"Run {msg.run_id}"
-        self._status(f"{name} training on {msg.device}: {msg.train_windows:,} training windows, "
+        self._status(f"{run_title(msg.run_id)} training on {msg.device}: {msg.train_windows:,} training windows, "
                      f"{msg.valid_windows:,} validation windows. Naive validation MAE "
-                     f"{riders(msg.naive_valid_mae)} riders. s stops.")
+                     f"{format_riders(msg.naive_valid_mae)} riders. s stops.")
         self._redraw()
 
     def add_epoch(self, msg: EpochCompleted) -> None:
@@ -103,9 +95,9 @@ class TrainingPane(Vertical, can_focus=True):
             eta = f" · ETA {duration(per_epoch * (msg.epochs - msg.epoch))}"
         self.query_one("#run-epoch", Static).update(
             f"epoch {msg.epoch}/{msg.epochs} · {duration(msg.seconds)} this epoch{eta} · "
-            f"lr {msg.lr:g} · best epoch {msg.best_epoch} (valid MAE {riders(msg.best_valid_mae)} riders)\n"
-            f"last epoch: train loss {msg.train_loss:.4f}, train MAE {riders(msg.train_mae)}, "
-            f"valid MAE {riders(msg.valid_mae)} riders{beside_naive(msg.valid_mae, h.naive_valid_mae)}"
+            f"lr {msg.lr:g} · best epoch {msg.best_epoch} (valid MAE {format_riders(msg.best_valid_mae)} riders)\n"
+            f"last epoch: train loss {msg.train_loss:.4f}, train MAE {format_riders(msg.train_mae)}, "
+            f"valid MAE {format_riders(msg.valid_mae)} riders{beside_naive(msg.valid_mae, h.naive_valid_mae)}"
         )
 
     def stopping(self) -> None:
@@ -151,21 +143,3 @@ class TrainingPane(Vertical, can_focus=True):
                 Series(h.epoch, [v / 1e3 for v in h.valid_mae], "valid", "cyan"),
             ], xticks=ticks)
 
-
-def beside_naive(mae: float, naive: float) -> str:
-    """The naive forecast's MAE on the same targets, and the ratio (nothing while it is unknown)."""
-    if not math.isfinite(naive) or not naive:
-        return ""
-    return f" (naive {riders(naive)}, model/naive {mae / naive:.2f})"
-
-
-def epoch_ticks(epochs: list[int], count: int = 6) -> tuple[list[int], list[str]]:
-    """Whole-number epoch ticks (plotext would label 1.0, 3.8, 6.5...)."""
-    if not epochs:
-        return [], []
-    first, last = epochs[0], epochs[-1]
-    step = max(1, -(-(last - first) // (count - 1)))
-    ticks = list(range(first, last + 1, step))
-    if ticks[-1] != last:
-        ticks.append(last)
-    return ticks, [str(t) for t in ticks]

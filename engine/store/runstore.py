@@ -1,4 +1,4 @@
-"""The run store: every training run, its settings, per-epoch metrics, scores and checkpoint.
+"""The run store's records and queries: every run, its settings, per-epoch metrics, scores and checkpoint.
 
 One SQLite file (stdlib ``sqlite3``) in the user's data directory, shared by the CLI and the app:
 - WAL journal + a busy timeout, so several processes can record runs at once and readers never
@@ -18,9 +18,6 @@ Nothing here imports torch at module level, so ``ridership runs list`` stays qui
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import io
 import json
 import math
 import os
@@ -33,13 +30,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from .config import TrainConfig
-from .errors import ConfigError, RidershipError
+from ..config import TrainConfig
+from ..domain import SCALE, unit_named
+from ..errors import ConfigError, RidershipError
+from ..events import EpochEvent
+from .liveness import process_alive, process_token
+from .paths import CHECKPOINT_DIR, default_db_path, remove_stale_temporaries
+from .schema import MIGRATIONS, SCHEMA_VERSION
 
-HOME_ENV_VAR = "RIDERSHIP_HOME"  # folder holding runs.db and checkpoints/
-DB_ENV_VAR = "RIDERSHIP_RUNS_DB"  # the database file itself (checkpoints go beside it)
-DB_NAME = "runs.db"
-CHECKPOINT_DIR = "checkpoints"
 STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
 BUSY_TIMEOUT_MS = 30_000
 EPOCH_FIELDS = ("train_loss", "train_mae", "valid_mae", "lr", "seconds", "best_epoch", "best_valid_mae")
@@ -49,122 +47,8 @@ class RunStoreError(RidershipError):
     """The runs database cannot be opened, read or written, or a run does not exist."""
 
 
-# Each entry moves the schema from version i to i + 1. Never edit a released entry: append one.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE runs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, so checkpoint names never clash
-        parent_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
-        origin TEXT NOT NULL DEFAULT 'new',    -- new, fork or resume
-        resumed_from_epoch INTEGER,            -- resume: epochs inherited from the parent
-        config TEXT NOT NULL,                  -- TrainConfig as JSON
-        epochs_planned INTEGER NOT NULL,
-        data_source TEXT NOT NULL,
-        data_path TEXT,
-        data_fingerprint TEXT NOT NULL DEFAULT '',
-        data_rows INTEGER,
-        data_first TEXT,
-        data_last TEXT,
-        device TEXT NOT NULL,
-        device_name TEXT NOT NULL DEFAULT '',
-        torch_version TEXT NOT NULL DEFAULT '',
-        host TEXT NOT NULL,
-        pid INTEGER NOT NULL,
-        process_token TEXT NOT NULL DEFAULT '',
-        started_at TEXT NOT NULL,
-        heartbeat_at TEXT NOT NULL,
-        ended_at TEXT,
-        status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'stopped', 'failed', 'interrupted')),
-        reason TEXT NOT NULL DEFAULT '',
-        best_epoch INTEGER,
-        best_valid_mae REAL,                   -- millions, like the epochs
-        weights_epoch INTEGER,
-        valid_mae REAL,                        -- riders, from the weights the run ended with
-        valid_naive_mae REAL,
-        test_mae REAL,
-        test_naive_mae REAL,
-        scores TEXT,                           -- SplitScore dicts as JSON
-        checkpoint TEXT                        -- relative to the database's folder when inside it
-    );
-    CREATE TABLE epochs (
-        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-        epoch INTEGER NOT NULL,
-        epochs INTEGER NOT NULL,
-        train_loss REAL,
-        train_mae REAL,
-        valid_mae REAL,
-        lr REAL,
-        seconds REAL,
-        best_epoch INTEGER NOT NULL,
-        best_valid_mae REAL,
-        PRIMARY KEY (run_id, epoch)
-    );
-    CREATE INDEX runs_status ON runs(status);
-    CREATE INDEX runs_parent ON runs(parent_id);
-    """,
-)
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def home_dir() -> Path:
-    """Where runs live: $RIDERSHIP_HOME, else the platform's user data folder."""
-    override = os.environ.get(HOME_ENV_VAR)
-    if override:
-        return Path(override).expanduser()
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("ridership", appauthor=False))
-
-
-def default_db_path(path: str | Path | None = None) -> Path:
-    """The database to use: an explicit path (``--runs-db``), $RIDERSHIP_RUNS_DB, or <home>/runs.db."""
-    if path:
-        return Path(path).expanduser()
-    env = os.environ.get(DB_ENV_VAR)
-    if env:
-        return Path(env).expanduser()
-    return home_dir() / DB_NAME
-
-
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-# -- is the process that started a run still alive? ------------------------------------------
-
-def _boot_id() -> str:
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    except OSError:
-        return ""
-
-
-def process_token(pid: int) -> str:
-    """Boot id + start tick of ``pid`` (Linux), "" where /proc is missing or the pid is gone or a zombie.
-
-    A pid can be reused after its process ends; the start tick cannot (within one boot)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    rest = stat[stat.rfind(")") + 2:].split()  # the command name may contain spaces and ')'
-    if len(rest) < 20 or rest[0] in ("Z", "X"):  # zombie or dead: it will never log again
-        return ""
-    return f"{_boot_id()}:{rest[19]}"
-
-
-def process_alive(pid: int, token: str) -> bool:
-    if token and Path("/proc").is_dir():
-        return process_token(pid) == token
-    if os.name == "nt":  # os.kill would terminate the process there: assume alive
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
 
 
 # -- records -------------------------------------------------------------------------------------
@@ -173,10 +57,11 @@ def process_alive(pid: int, token: str) -> bool:
 class RunRecord:
     """One run as stored. ``epochs`` is filled by ``get_run`` only (``list_runs`` leaves it empty).
 
-    Epoch metrics and ``best_valid_mae`` are in millions of riders (as EpochEvent); the
+    Every MAE here is in riders (``best_valid_mae`` too); only ``epochs`` (EpochEvent, whose
+    article lines print millions) keep the model's unit. The
     ``*_mae`` scores are in riders."""
 
-    id: int
+    run_id: int
     parent_id: int | None
     origin: str
     resumed_from_epoch: int | None
@@ -216,21 +101,21 @@ class RunRecord:
         try:
             return TrainConfig.from_dict(self.config_dict)
         except (ConfigError, TypeError) as exc:
-            raise RunStoreError(f"run {self.id}: its stored settings no longer load ({exc})") from None
+            raise RunStoreError(f"run {self.run_id}: its stored settings no longer load ({exc})") from None
 
     @property
     def data_label(self) -> str:
         return "synthetic" if self.data_source == "synthetic" else f"{self.data_path} ({self.data_source})"
 
     def summary(self) -> dict[str, Any]:
-        """Everything but the epochs, JSON-ready."""
+        """Everything but the epochs, JSON-ready; MAE fields are named ``..._riders``."""
         out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("epochs", "config_dict")}
         out["config"] = self.config_dict
         out["checkpoint"] = str(self.checkpoint) if self.checkpoint else None
-        return out
+        return unit_named(out)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.summary(), "epochs": [dict(e.__dict__) for e in self.epochs]}
+        return {**self.summary(), "epochs": [e.riders_dict() for e in self.epochs]}
 
 
 class RunStore:
@@ -271,6 +156,7 @@ class RunStore:
             conn.execute("PRAGMA foreign_keys = ON")
             store._migrate()
             store.mark_stale_runs()
+            remove_stale_temporaries(store.home / CHECKPOINT_DIR)  # saves a crash cut short
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise RunStoreError(f"{path}: not a usable runs database ({exc})") from None
@@ -411,8 +297,13 @@ class RunStore:
 
     def log_epoch(self, run_id: int, event) -> None:
         """Record one finished epoch (an EpochEvent or a dict with its fields) and a heartbeat."""
+        self.log_epochs(run_id, [event])
+
+    def log_epochs(self, run_id: int, events) -> None:
+        """Record finished epochs in one transaction (a run catching up after the store was busy)."""
         with self._write() as conn:
-            self._insert_epoch(conn, run_id, event)
+            for event in events:
+                self._insert_epoch(conn, run_id, event)
             cur = conn.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'",
                                (_now(), run_id))
             if cur.rowcount == 0:
@@ -446,6 +337,23 @@ class RunStore:
             if cur.rowcount == 0:
                 raise RunStoreError(f"run {run_id} not found in {self.path}")
 
+    def set_checkpoint(self, run_id: int, path: str | Path) -> None:
+        """Note a running run's checkpoint (written mid-run), so an interrupted run can be resumed."""
+        with self._write() as conn:
+            conn.execute("UPDATE runs SET checkpoint = ? WHERE id = ?", (self._relative(path), run_id))
+
+    def _confined(self, stored: str | None) -> Path | None:
+        """A checkpoint named in the database, only if it lies inside the store's checkpoints folder.
+
+        The database is a file anyone can edit: a checkpoint column naming /etc/passwd or ../x
+        must never be read or deleted. Anything outside the folder counts as no checkpoint."""
+        if not stored:
+            return None
+        folder = (self.home / CHECKPOINT_DIR).resolve()
+        path = Path(stored)
+        path = (path if path.is_absolute() else self.home / path).resolve()
+        return path if path.parent == folder and path.suffix == ".pt" else None
+
     def _relative(self, path: str | Path | None) -> str | None:
         if path is None:
             return None
@@ -477,13 +385,12 @@ class RunStore:
         row = dict(row)
         for key in ("process_token",):
             row.pop(key, None)
+        row["run_id"] = row.pop("id")
+        if row["best_valid_mae"] is not None:  # stored in the epochs' unit (millions)
+            row["best_valid_mae"] *= SCALE
         row["config_dict"] = json.loads(row.pop("config"))
         row["scores"] = json.loads(row["scores"]) if row["scores"] else None
-        if row["checkpoint"]:
-            path = Path(row["checkpoint"])
-            row["checkpoint"] = path if path.is_absolute() else self.home / path
-        else:
-            row["checkpoint"] = None
+        row["checkpoint"] = self._confined(row["checkpoint"])
         return RunRecord(**row, epochs=epochs)
 
     def list_runs(self, *, status: str | None = None, limit: int | None = None) -> list[RunRecord]:
@@ -504,10 +411,26 @@ class RunStore:
             raise RunStoreError(f"run {run_id} not found in {self.path}")
         return self._record(rows[0], self.epochs(run_id) if with_epochs else ())
 
+    def model_run(self, ref: str | int) -> RunRecord:
+        """The run whose model to use: an id, or "latest" (the newest run with a checkpoint)."""
+        text = str(ref).strip().lower()
+        if text == "latest":
+            rows = self._read(self._SUMMARY + " WHERE checkpoint IS NOT NULL ORDER BY id DESC LIMIT 1")
+            if not rows:
+                raise RunStoreError(f"no run in {self.path} has a model yet (train one first)")
+            run = self._record(rows[0])
+        else:
+            try:
+                run_id = int(text)
+            except ValueError:
+                raise RunStoreError(f"--run {ref!r}: expected a run id (a whole number) or latest") from None
+            run = self.get_run(run_id, with_epochs=False)
+        if run.checkpoint is None or not run.checkpoint.is_file():
+            raise RunStoreError(f"run {run.run_id} has no model ({run.status}: {run.reason or 'no epoch finished'})")
+        return run
+
     def epochs(self, run_id: int) -> tuple:
         """The run's epochs in order, as EpochEvent."""
-        from .training import EpochEvent
-
         rows = self._read("SELECT epoch, epochs, " + ", ".join(EPOCH_FIELDS) +
                           " FROM epochs WHERE run_id = ? ORDER BY epoch", (int(run_id),))
         # SQLite stores NaN as NULL (a diverged validation pass): read it back as NaN.
@@ -532,137 +455,3 @@ class RunStore:
             if any(v != values[0] for v in values[1:]):
                 diff[name] = values
         return diff
-
-
-# -- export ----------------------------------------------------------------------------------
-
-CSV_COLUMNS = ("epoch", "epochs") + EPOCH_FIELDS
-
-
-def history_csv(run: RunRecord) -> str:
-    """The run's per-epoch metrics as CSV (metrics in millions of riders, seconds of wall time)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for event in run.epochs:
-        writer.writerow([getattr(event, c) for c in CSV_COLUMNS])
-    return out.getvalue()
-
-
-def history_json(run: RunRecord) -> str:
-    """The whole run (settings, data, device, scores, epochs) as JSON."""
-    return json.dumps(_finite(run.to_dict()), indent=2, allow_nan=False)
-
-
-def _finite(value):
-    """JSON has no NaN or infinity: write null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
-def export_run(run: RunRecord, path: str | Path, fmt: str | None = None) -> Path:
-    """Write the run's history to ``path`` as csv or json (from the suffix when ``fmt`` is None),
-    atomically."""
-    path = Path(path).expanduser()
-    fmt = (fmt or path.suffix.lstrip(".")).lower()
-    if fmt not in ("csv", "json"):
-        raise RunStoreError(f"{path}: cannot tell the export format; use a .csv or .json name (or --format)")
-    text = history_csv(run) if fmt == "csv" else history_json(run)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):  # the folder itself may be what failed
-            tmp.unlink(missing_ok=True)
-        raise RunStoreError(f"{path}: cannot write the export ({exc.strerror or exc})") from None
-    return path
-
-
-# -- training with a record ---------------------------------------------------------------------
-
-@dataclass
-class RecordedRun:
-    run_id: int
-    result: Any  # FitResult
-    scores: dict[str, Any]  # SplitScore by split name; empty when no epoch finished
-    checkpoint: Path | None
-    db: Path | None = None  # the store it is recorded in
-
-
-def train_recorded(store: RunStore, config: TrainConfig, data, *, splits: dict | None = None,
-                   on_epoch=None, should_stop=None, parent_id: int | None = None, origin: str = "new",
-                   resume_state: dict | None = None) -> RecordedRun:
-    """``training.fit`` with the run recorded: started before the first epoch, each epoch logged as
-    it ends, then the scores, the checkpoint and the final status. What the CLI and the app call.
-
-    An exception (including Ctrl+C) still closes the record (failed / interrupted) and propagates."""
-    from .checkpoint import save_checkpoint
-    from .data import make_splits
-    from .device import describe, resolve_device
-    from .evaluate import score_all
-    from .training import fit
-
-    config.validate()
-    splits = splits if splits is not None else make_splits(data, config)
-    device = resolve_device(config.device)
-    run_id = store.start_run(config, data, device.type, device_name=describe(device).name, parent_id=parent_id,
-                             origin=origin, inherited=resume_state["history"] if resume_state else ())
-
-    def log(event) -> None:
-        store.log_epoch(run_id, event)
-        if on_epoch is not None:
-            on_epoch(event)
-
-    try:
-        result = fit(config, splits, on_epoch=log, should_stop=should_stop, resume=resume_state)
-        scores, checkpoint = {}, None
-        if result.history:  # at least one epoch: the weights mean something
-            scores = score_all(result.model, splits, data.features().to_numpy(), config.batch_size, result.device)
-            checkpoint = save_checkpoint(store.checkpoint_path(run_id), result, data, run_id=run_id)
-    except BaseException as exc:
-        interrupted = isinstance(exc, (KeyboardInterrupt, SystemExit))
-        reason = "interrupted (Ctrl+C)" if interrupted else (str(exc) or type(exc).__name__)
-        try:
-            store.finish_run(run_id, "interrupted" if interrupted else "failed", reason)
-        except RidershipError:
-            pass  # the store itself is failing; the original error matters more
-        raise
-    store.finish_run(run_id, result.status, result.reason, scores=scores, checkpoint=checkpoint,
-                     best_epoch=result.best_epoch or None, best_valid_mae=result.best_valid_mae,
-                     weights_epoch=result.weights_epoch if result.history else None)
-    return RecordedRun(run_id, result, scores, checkpoint, store.path)
-
-
-def resume_run(store: RunStore, run_id: int, more: int, data, *, device: str | None = None,
-               on_epoch=None, should_stop=None) -> RecordedRun:
-    """Continue run ``run_id`` for ``more`` epochs from its checkpoint, as a new run whose parent
-    it is (the parent and its checkpoint stay as they were). Same data, same seed: 25 + 25
-    epochs give what 50 at once give."""
-    from .checkpoint import load_checkpoint
-    from .errors import ModelFileError
-
-    if not isinstance(more, int) or isinstance(more, bool) or more <= 0:
-        raise ConfigError("more", f"must be a whole number of epochs > 0, got {more!r}")
-    parent = store.get_run(run_id, with_epochs=False)
-    if parent.checkpoint is None:
-        raise RunStoreError(
-            f"run {run_id} has no checkpoint ({parent.status}: {parent.reason or 'no reason recorded'}); "
-            "only a run that finished can be resumed"
-        )
-    try:
-        checkpoint = load_checkpoint(parent.checkpoint, data, for_resume=True)
-    except ModelFileError as exc:
-        raise ModelFileError(f"run {run_id}: {exc}") from None
-    changes = {"epochs": checkpoint.epochs_done + more}
-    if device:
-        changes["device"] = device
-    config = checkpoint.config.replace(**changes)
-    return train_recorded(store, config, data, on_epoch=on_epoch, should_stop=should_stop, parent_id=run_id,
-                          origin="resume", resume_state=checkpoint.resume_state)

@@ -18,12 +18,13 @@ from typing import Any
 
 import torch
 
-from .config import TrainConfig
-from .data import SCALE, RidershipData
-from .errors import ModelFileError
-from .model import LstmModel
+from ..config import TrainConfig
+from ..data.loading import RidershipData
+from ..domain import SCALE
+from ..errors import ModelFileError
+from ..model import LstmModel, model_for
 from .modelfile import atomic_save, load_model, model_payload
-from .training import EpochEvent
+from ..events import EpochEvent
 
 KIND = "run-checkpoint"
 RESUME_KEYS = ("epoch", "model", "optimizer", "scheduler", "generator", "history", "best_epoch", "best_valid_mae")
@@ -75,6 +76,33 @@ def save_checkpoint(path: str | Path, result, data: RidershipData, run_id: int |
         resume=_cpu(result.resume_state),
     )
     return atomic_save(payload, path)
+
+
+def save_state(path: str | Path, config: TrainConfig, state: dict, data: RidershipData,
+               run_id: int | None = None) -> Path:
+    """A checkpoint written mid-run from ``fit``'s state after an epoch: the model it holds has the
+    best epoch's weights (what a run that ended now would keep), and it resumes from that epoch."""
+    model = model_for(config)
+    best = state.get("best_model")
+    model.load_state_dict(best if best is not None else state["model"])
+    snapshot = _Snapshot(model=model, config=config, best_epoch=state["best_epoch"],
+                         best_valid_mae=state["best_valid_mae"],
+                         weights_epoch=state["best_epoch"] if best is not None else state["epoch"],
+                         best_state=best, resume_state=state)
+    return save_checkpoint(path, snapshot, data, run_id=run_id)
+
+
+@dataclass
+class _Snapshot:
+    """The fields of training.FitResult that a checkpoint holds (the store does not import training)."""
+
+    model: LstmModel
+    config: TrainConfig
+    best_epoch: int
+    best_valid_mae: float
+    weights_epoch: int
+    best_state: dict | None
+    resume_state: dict | None
 
 
 def load_checkpoint(path: str | Path, data: RidershipData | None = None, *, for_resume: bool = False) -> Checkpoint:

@@ -1,0 +1,262 @@
+"""``ridership``: the app when no command is given; ``train|evaluate|forecast|data|runs`` headless.
+
+Every error a person can cause ends with one line on stderr and exit code 2, never a traceback.
+Training goes through engine/session.py, as in the app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Callable
+
+from engine.errors import RidershipError
+
+from . import runs as runs_cli
+from .options import add_config_options, given_settings
+from .output import day_type_lines, print_json, score_lines
+from .running import add_db_option, load_chosen_model, load_data, open_store, report_run, stop_on_signals
+
+
+def add_data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", metavar="PATH", help="CTA CSV or .tgz (default: $RIDERSHIP_DATA, the cache, or synthetic)")
+    p.add_argument("--download", action="store_true", help="download the CTA data when no other source is found")
+    p.add_argument("--fill-gaps", action="store_true", help="fill missing dates by linear interpolation")
+    p.add_argument("--json", action="store_true", help="print a machine-readable JSON summary")
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--model", metavar="PATH", help="a saved model file (train --save) or a run's checkpoint")
+    which.add_argument("--run", metavar="ID", help="a recorded run: its id, or `latest` (the newest with a model)")
+    add_db_option(p)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from engine.presets import PRESET_HELP, PRESETS
+
+    parser = argparse.ArgumentParser(
+        prog="ridership",
+        description="Train and use an LSTM that forecasts next-day CTA bus and rail ridership. "
+                    "With no command, opens the terminal app.",
+    )
+    parser.add_argument("--data", metavar="PATH", help="data file for the app (CSV or .tgz)")
+    parser.add_argument("--runs-db", dest="app_runs_db", metavar="PATH",
+                        help="run store the app records runs in (default: $RIDERSHIP_RUNS_DB, "
+                             "$RIDERSHIP_HOME/runs.db or runs.db in the user data folder)")
+    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,forecast,data,runs}")
+
+    train = sub.add_parser("train", help="train a model and print the article's per-epoch lines")
+    add_data_options(train)
+    train.add_argument("--preset", choices=list(PRESETS), default=None,
+                       help="starting settings, which the options below override: "
+                            + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()).replace("%", "%%")
+                            + " (default: article)")
+    add_config_options(train)
+    train.add_argument("--save", metavar="PATH", help="save the trained model to PATH")
+    train.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    train.add_argument("--no-record", action="store_true", help="do not record the run in the run store")
+    add_db_option(train)
+
+    evaluate = sub.add_parser("evaluate", help="validation and test MAE of a saved model beside the naive baseline")
+    add_data_options(evaluate)
+    add_model_options(evaluate)
+
+    forecast = sub.add_parser("forecast", help="next-day forecast from a saved model or a recorded run")
+    add_data_options(forecast)
+    add_model_options(forecast)
+    forecast.add_argument("--day-type", choices=("W", "A", "U"),
+                          help="day type of the first forecast day: W weekday, A Saturday, U Sunday/holiday "
+                               "(default: from the calendar)")
+    forecast.add_argument("--days", type=int, metavar="K",
+                          help="forecast the next K days (1..28), each feeding on the ones before; prints a table")
+    forecast.add_argument("--override", action="append", type=_override, metavar="YYYY-MM-DD=T", default=[],
+                          help="day type T (W, A or U) for one forecast day instead of the calendar's; "
+                               "repeatable; needs --days")
+
+    data = sub.add_parser("data", help="where the data comes from, its size and date range")
+    add_data_options(data)
+    runs_cli.add_runs_parser(sub, add_data_options)
+    return parser
+
+
+def _override(text: str) -> tuple[str, str]:
+    date, sep, kind = text.partition("=")
+    if not sep or not date.strip() or kind.strip().upper() not in ("W", "A", "U"):
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD=T with T one of W, A, U (e.g. 2021-12-24=U), got {text!r}")
+    return date.strip(), kind.strip().upper()
+
+
+def config_from(args):
+    """The preset's settings (default: the article's), then every option given on the command line."""
+    from engine.presets import DEFAULT_PRESET, apply_preset
+
+    return apply_preset(getattr(args, "preset", None) or DEFAULT_PRESET).replace(**given_settings(args))
+
+
+def cmd_train(args) -> int:
+    from engine import session
+
+    config = config_from(args).validate()
+    data = load_data(args)
+    if args.preset and not args.json:
+        from engine.presets import PRESETS
+
+        changes = ", ".join(f"{k}={v}" for k, v in PRESETS[args.preset].items()) or "the article's settings"
+        print(f"preset {args.preset}: {changes} (options given on the command line override it)")
+    on_epoch = None if (args.json or args.quiet) else (lambda e: print(e.article_line(), flush=True))
+    store = None if args.no_record else open_store(args, hint=True)
+    try:
+        with stop_on_signals() as stop:
+            run = session.start_run(config, data, store=store, on_epoch=on_epoch, should_stop=stop.is_set)
+    finally:
+        if store is not None:
+            store.close()
+    return report_run(args, run, data, save=args.save)
+
+
+def cmd_evaluate(args) -> int:
+    from engine.data.windows import make_splits
+    from engine.presets import preset_of
+    from engine.scoring import backtest, score_all
+
+    data = load_data(args)
+    model, config, payload, label = load_chosen_model(args, data)
+    splits = make_splits(data, config)
+    scores = score_all(model, splits, data.feature_values(), config.batch_size, "cpu")
+    tests = backtest(model, data, config, tuple(scores), made=splits)
+    preset = preset_of(config)
+    if args.json:
+        print_json({"model": label, "weights_epoch": payload.get("weights_epoch"), "preset": preset,
+                    "config": config.to_dict(), "scores": {k: v.to_dict() for k, v in scores.items()},
+                    "by_day_type": {k: {t: e.to_dict() for t, e in b.by_day_type.items()} for k, b in tests.items()}})
+        return 0
+    framing = "" if config.normalize == "none" and config.target == "level" else \
+        f", normalize {config.normalize}, target {config.target}"
+    print(f"model {label}: epoch {payload.get('weights_epoch')}'s weights, trained with "
+          f"window {config.window_length}, hidden {config.hidden_size}{framing} "
+          f"(preset: {preset or 'none, custom settings'})")
+    for line in score_lines(scores) + day_type_lines(tests):
+        print(line)
+    return 0
+
+
+def cmd_forecast(args) -> int:
+    from engine.domain import format_riders
+    from engine.forecast import forecast_next_day
+
+    if args.override and args.days is None:
+        raise RidershipError("--override needs --days K (the day it sets must be one of the K forecast days)")
+    data = load_data(args)
+    model, config, _, _ = load_chosen_model(args, data)
+    if args.days is not None:
+        return _forecast_table(args, model, config, data)
+    result = forecast_next_day(model, data, config.window_length, args.day_type)
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    how = "from the calendar" if result.inferred else "chosen"
+    print(f"Forecast for {result.date:%Y-%m-%d} ({result.date:%A}), day type {result.day_type} ({how}):")
+    print(f"  rail: {format_riders(result.rail)} riders")
+    print(f"  bus:  {format_riders(result.bus)} riders")
+    return 0
+
+
+def _forecast_table(args, model, config, data) -> int:
+    from engine.domain import format_riders
+    from engine.forecast import forecast_days
+
+    overrides: dict = {1: args.day_type} if args.day_type else {}
+    seen: dict[str, str] = {}
+    for date, kind in args.override:
+        if date in seen and seen[date] != kind:
+            raise RidershipError(f"--override gives {date} two day types: {seen[date]} and {kind}")
+        seen[date] = kind
+        overrides[date] = kind  # dates are checked against the forecast days by the engine
+    days = forecast_days(model, data, config.window_length, args.days, overrides)
+    if args.json:
+        print_json([{"day": n, **f.to_dict()} for n, f in enumerate(days, start=1)])
+        return 0
+    later = "; days 2 onwards feed on the forecasts before them" if len(days) > 1 else ""
+    print(f"Forecast for {len(days)} day{'s' if len(days) > 1 else ''} after {data.last_date:%Y-%m-%d} "
+          f"(the data's last day){later}:")
+    print(f"{'day':>3}  {'date':<10}  {'':<9}  {'day type':<12}  {'rail':>9}  {'bus':>9}")
+    for n, f in enumerate(days, start=1):
+        how = "calendar" if f.inferred else "chosen"
+        print(f"{n:>3}  {f.date:%Y-%m-%d}  {f.date.strftime('%A'):<9}  {f.day_type + ' ' + how:<12}  "
+              f"{format_riders(f.rail):>9}  {format_riders(f.bus):>9}")
+    return 0
+
+
+def cmd_data(args) -> int:
+    data = load_data(args)
+    frame = data.frame
+    summary = {
+        "source": data.source.kind, "path": data.source.path, "synthetic": data.is_synthetic,
+        "rows": len(frame), "first_date": f"{data.first_date:%Y-%m-%d}", "last_date": f"{data.last_date:%Y-%m-%d}",
+        "filled_dates": list(data.filled_dates), "sha256": data.fingerprint,
+    }
+    if args.json:
+        print_json(summary)
+        return 0
+    print(f"source: {data.source.label}")
+    print(f"rows: {len(frame):,} days, {summary['first_date']} .. {summary['last_date']}")
+    counts = frame["day_type"].value_counts()
+    print("day types: " + ", ".join(f"{k} {counts.get(k, 0):,}" for k in ("W", "A", "U")))
+    if data.fingerprint:
+        print(f"sha256: {data.fingerprint}")
+    return 0
+
+
+COMMANDS: dict[str, Callable] = {"train": cmd_train, "evaluate": cmd_evaluate, "forecast": cmd_forecast,
+                                 "data": cmd_data, "runs": runs_cli.cmd_runs}
+
+
+def open_app(data_path: str | None = None, runs_db: str | None = None) -> int:
+    from tui.app import run_app  # textual loads only when the app is really opened
+
+    return run_app(data_path=data_path, runs_db=runs_db)
+
+
+def main(argv: list[str] | None = None, open_app: Callable[..., int] | None = open_app) -> int:
+    """Run a headless command; with none, open the app."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            if open_app is None:
+                parser.print_help(sys.stderr)
+                return 2
+            return open_app(data_path=args.data, runs_db=args.app_runs_db)
+        if args.app_runs_db and getattr(args, "runs_db", "absent") is None:
+            args.runs_db = args.app_runs_db  # `ridership --runs-db X runs list` means what it says
+        return COMMANDS[args.command](args)
+    except RidershipError as exc:
+        print(f"ridership: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ridership: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `ridership data | head -1`: the reader left; nothing to say
+        _silence_stdout()
+        return 0
+    except Exception as exc:  # last resort: a bug, still no traceback unless asked for
+        if os.environ.get("RIDERSHIP_DEBUG"):
+            raise
+        print(f"ridership: internal error: {type(exc).__name__}: {exc} "
+              "(set RIDERSHIP_DEBUG=1 to see the traceback)", file=sys.stderr)
+        return 1
+
+
+def _silence_stdout() -> None:
+    """Python flushes stdout at exit and would complain again about the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Command-line options generated from TrainConfig's fields (their help text and choices), so a
+setting added to the config is an option here with no other edit."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import Any
+
+from engine.config import TrainConfig
+
+DEFAULTS = TrainConfig()
+
+
+def option_name(field_name: str) -> str:
+    return "--" + field_name.replace("_", "-")
+
+
+def _kind(f: dataclasses.Field) -> type:
+    default = f.default
+    return type(default) if default is not dataclasses.MISSING else str
+
+
+def add_config_options(parser: argparse.ArgumentParser, *, skip: tuple[str, ...] = ()) -> None:
+    """One option per TrainConfig field. Every option defaults to None ("not given"), so a preset's
+    value (or the article's) applies unless the option is on the command line."""
+    group = parser.add_argument_group("training settings (default: the preset's, else the article's)")
+    for f in TrainConfig.settings():
+        if f.name in skip:
+            continue
+        kind, text = _kind(f), f.metadata["help"].replace("%", "%%")
+        default = getattr(DEFAULTS, f.name)
+        if kind is bool:
+            group.add_argument(option_name(f.name), dest=f.name, action=argparse.BooleanOptionalAction,
+                               default=None, help=f"{text} (default: {'yes' if default else 'no'})")
+            continue
+        shown = default if default != "" else "none"
+        group.add_argument(option_name(f.name), dest=f.name, type=kind, default=None,
+                           choices=f.metadata.get("choices"), metavar=None if "choices" in f.metadata else "X",
+                           help=f"{text} (default: {shown})")
+
+
+def given_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The TrainConfig fields given on the command line."""
+    return {f.name: getattr(args, f.name) for f in TrainConfig.settings() if getattr(args, f.name, None) is not None}

@@ -1,0 +1,43 @@
+"""The problem's vocabulary: day types, features, targets and units. No torch, no pandas.
+
+Units: the model sees rail and bus in millions of riders (the article's scaling, ``SCALE``), and
+the article's per-epoch lines print those. Everything a person reads or exports is in riders:
+convert with ``riders()`` at the edge, format with ``format_riders()``.
+"""
+
+from __future__ import annotations
+
+import math
+
+DAY_TYPES = ("A", "U", "W")  # Saturday, Sunday/holiday, weekday: the fixed one-hot order
+DAY_TYPE_ORDER = ("W", "A", "U")  # how tables list them: weekday, Saturday, Sunday/holiday
+DAY_TYPE_NAMES = {"W": "weekday", "A": "Saturday", "U": "Sunday/holiday"}
+FEATURES = ("rail", "bus", "next_day_type_A", "next_day_type_U", "next_day_type_W")
+TARGETS = ("rail", "bus")
+SERIES = len(TARGETS)  # rail, bus: the first two features and the two outputs
+SCALE = 1e6  # features are in millions of riders, as in the article
+SEASON = 7  # days: the naive forecast repeats the same weekday of last week
+MAX_FORECAST_DAYS = 28  # beyond four weeks the forecasts feed almost only on earlier forecasts
+
+
+def riders(millions: float | None) -> float | None:
+    """A value in the model's unit (millions of riders) as riders; None stays None."""
+    return None if millions is None else millions * SCALE
+
+
+def format_riders(value: float | None) -> str:
+    """Riders as a person reads them: ``31,660``; "-" for missing or not finite."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    return f"{value:,.0f}"
+
+
+def unit_named(value):
+    """A JSON-ready structure whose MAE fields (names ending in ``mae``, all in riders) are renamed
+    ``..._riders``, so exported field names say their unit. Other keys are left alone."""
+    if isinstance(value, dict):
+        return {(f"{k}_riders" if isinstance(k, str) and k.endswith("mae") else k): unit_named(v)
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [unit_named(v) for v in value]
+    return value

@@ -1,0 +1,257 @@
+"""The one orchestration of a training run: what the CLI, the app and sweep trials all call.
+
+``start_run`` and ``resume_run`` validate the settings once, resolve the device once, cut the
+splits once, record the run (when given a store), train under the CPU thread policy, score the
+weights the run ends with and write its checkpoint. The caller hears about it through callbacks:
+
+- ``on_start(RunStarted)``: the run's id (None when unrecorded), device, split sizes, the naive
+  validation MAE and, for a resume, the epochs it continues from;
+- ``on_epoch(EpochEvent)``: after each epoch, once the store has it;
+- ``should_stop()``: checked every batch; a stop ends the run "stopped", keeping its best weights;
+- ``abandoned()``: the caller is going away (the app is quitting): skip the scoring.
+
+What must not lose a trained model does not: an epoch the store cannot take (locked, disk full)
+is kept and written with the next one; a checkpoint that cannot be written, or a store that
+cannot close the run, becomes a warning on the result while the model is still returned. A
+checkpoint is also written during the run (at most every ``CHECKPOINT_EVERY_S``), so a run that is
+interrupted keeps its best weights and can be resumed from its last checkpointed epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .config import TrainConfig
+from .data.loading import RidershipData
+from .domain import SCALE
+from .errors import ConfigError, ModelFileError, RidershipError
+from .events import EpochEvent, RunStarted
+
+CHECKPOINT_EVERY_S = 10.0  # a run killed without warning loses at most this much training
+
+
+@dataclass
+class RunResult:
+    """What a run leaves: the one result type of the CLI, the app and sweeps. MAE in riders."""
+
+    run_id: int | None  # its id in the run store; None when not recorded
+    status: str  # finished | stopped | failed
+    reason: str
+    config: TrainConfig
+    device: str
+    data_label: str
+    history: list[EpochEvent]
+    best_epoch: int  # 0: no epoch finished
+    best_valid_mae: float  # riders; nan when no epoch finished
+    weights_epoch: int  # whose weights the model holds; 0: no model
+    scores: dict[str, Any] = field(default_factory=dict)  # SplitScore by split name ("valid", "test")
+    model: Any = field(default=None, repr=False)  # LstmModel, None when no epoch finished
+    checkpoint: Path | None = None
+    store_path: Path | None = None
+    parent_id: int | None = None
+    origin: str = "new"
+    warnings: list[str] = field(default_factory=list)  # what went wrong without losing the model
+    fit: Any = field(default=None, repr=False)  # engine.training.FitResult, for model files
+
+    @property
+    def name(self) -> str:
+        return f"run {self.run_id}" if self.run_id is not None else "the unrecorded run"
+
+    @property
+    def epochs_done(self) -> int:
+        return len(self.history)
+
+
+def start_run(config: TrainConfig, data: RidershipData, *, store=None, parent_id: int | None = None,
+              origin: str = "new", on_start: Callable[[RunStarted], None] | None = None,
+              on_epoch: Callable[[EpochEvent], None] | None = None,
+              should_stop: Callable[[], bool] | None = None,
+              abandoned: Callable[[], bool] | None = None) -> RunResult:
+    """Train ``config`` on ``data``: recorded in ``store`` (engine.store.RunStore) when given."""
+    return _run(config, data, store=store, parent_id=parent_id, origin=origin, resume_state=None,
+                on_start=on_start, on_epoch=on_epoch, should_stop=should_stop, abandoned=abandoned)
+
+
+def resume_run(store, run_id: int, more: int, data: RidershipData, *, device: str | None = None,
+               on_start: Callable[[RunStarted], None] | None = None,
+               on_epoch: Callable[[EpochEvent], None] | None = None,
+               should_stop: Callable[[], bool] | None = None,
+               abandoned: Callable[[], bool] | None = None) -> RunResult:
+    """Continue recorded run ``run_id`` for ``more`` epochs from its checkpoint, as a new run whose
+    parent it is (the parent stays as it was). Same data, same seed: 25 + 25 epochs give what 50
+    at once give. A stopped or interrupted run continues from its last checkpointed epoch."""
+    from .store.checkpoint import load_checkpoint
+    from .store.runstore import RunStoreError
+
+    if not isinstance(more, int) or isinstance(more, bool) or more <= 0:
+        raise ConfigError("more", f"must be a whole number of epochs > 0, got {more!r}")
+    parent = store.get_run(run_id, with_epochs=False)
+    if parent.checkpoint is None or not parent.checkpoint.exists():
+        raise RunStoreError(
+            f"run {run_id} has no checkpoint ({parent.status}: {parent.reason or 'no reason recorded'}); "
+            "only a run that finished at least one epoch can be resumed"
+        )
+    try:
+        checkpoint = load_checkpoint(parent.checkpoint, data, for_resume=True)
+    except ModelFileError as exc:
+        raise ModelFileError(f"run {run_id}: {exc}") from None
+    changes: dict[str, Any] = {"epochs": checkpoint.epochs_done + more}
+    if device:
+        changes["device"] = device
+    config = checkpoint.config.replace(**changes)
+    return _run(config, data, store=store, parent_id=run_id, origin="resume", resume_state=checkpoint.resume_state,
+                on_start=on_start, on_epoch=on_epoch, should_stop=should_stop, abandoned=abandoned)
+
+
+def _run(config, data, *, store, parent_id, origin, resume_state, on_start, on_epoch, should_stop,
+         abandoned) -> RunResult:
+    import torch
+
+    from .data.windows import make_splits
+    from .device import describe, resolve_device
+    from .events import event_from_dict
+    from .inference import cpu_threads
+    from .scoring import naive_mae, score_all
+    from .training import fit
+
+    config.validate()
+    device = resolve_device(config.device)
+    splits = make_splits(data, config)
+    inherited = tuple(event_from_dict(e) for e in resume_state["history"]) if resume_state else ()
+    run_id = None
+    if store is not None:
+        run_id = store.start_run(config, data, device.type, device_name=describe(device).name,
+                                 parent_id=parent_id, origin=origin, inherited=inherited,
+                                 torch_version=torch.__version__)
+    recorder = _Recorder(store, run_id, config, data)
+    if on_start is not None:
+        on_start(RunStarted(run_id=run_id, config=config, device=str(device), epochs=config.epochs,
+                            naive_valid_mae=naive_mae(data, splits["valid"]),
+                            train_windows=len(splits["train"]), valid_windows=len(splits["valid"]),
+                            parent_id=parent_id, origin=origin, inherited=inherited))
+
+    def epoch_done(event: EpochEvent) -> None:
+        recorder.log(event)
+        if on_epoch is not None:
+            on_epoch(event)
+
+    try:
+        with cpu_threads(device, config.hidden_size):
+            result = fit(config, splits, device, on_epoch=epoch_done, should_stop=should_stop,
+                         resume=resume_state, on_state=recorder.maybe_checkpoint)
+            scores = {}
+            if result.weights_epoch > 0 and not (abandoned and abandoned()):
+                scores = score_all(result.model, splits, data.feature_values(), config.batch_size, result.device)
+    except BaseException as exc:
+        recorder.abort(exc)
+        raise
+    checkpoint = recorder.finish(result, scores)
+    return RunResult(
+        run_id=run_id, status=result.status, reason=result.reason, config=config, device=result.device,
+        data_label=data.source.label, history=list(result.history), best_epoch=result.best_epoch,
+        best_valid_mae=result.best_valid_mae * SCALE if result.best_epoch else math.nan,
+        weights_epoch=result.weights_epoch, scores=scores,
+        model=result.model if result.weights_epoch > 0 else None, checkpoint=checkpoint,
+        store_path=store.path if store is not None else None, parent_id=parent_id, origin=origin,
+        warnings=recorder.warnings, fit=result,
+    )
+
+
+class _Recorder:
+    """The run's record and checkpoints, degrading to warnings instead of losing the run."""
+
+    def __init__(self, store, run_id: int | None, config: TrainConfig, data: RidershipData) -> None:
+        self.store, self.run_id, self.config, self.data = store, run_id, config, data
+        self.pending: list[EpochEvent] = []  # epochs the store could not take yet
+        self.warnings: list[str] = []
+        self.last_state: dict | None = None
+        self.last_saved = time.monotonic()
+        self.checkpoint: Path | None = None
+
+    def _warn(self, text: str) -> None:
+        if text not in self.warnings:
+            self.warnings.append(text)
+
+    def log(self, event: EpochEvent) -> None:
+        if self.store is None:
+            return
+        from .store.runstore import RunStoreError
+
+        self.pending.append(event)
+        try:
+            self.store.log_epochs(self.run_id, self.pending)
+            self.pending.clear()
+        except RunStoreError as exc:  # locked for longer than the busy timeout, disk full...
+            self._warn(f"{exc}; the epochs are kept and written when the store allows")
+
+    def maybe_checkpoint(self, state: dict) -> None:
+        """Called by fit after each epoch with the state to continue from."""
+        self.last_state = state
+        if self.store is not None and time.monotonic() - self.last_saved >= CHECKPOINT_EVERY_S:
+            self._save_state(state)
+
+    def _save_state(self, state: dict) -> Path | None:
+        from .store.checkpoint import save_state
+
+        path = self.store.checkpoint_path(self.run_id)
+        try:
+            save_state(path, self.config, state, self.data, run_id=self.run_id)
+        except (OSError, RidershipError) as exc:
+            self._warn(f"{path}: the checkpoint could not be written ({getattr(exc, 'strerror', None) or exc})")
+            return None
+        self.last_saved = time.monotonic()
+        if self.checkpoint is None:
+            self._quietly(lambda: self.store.set_checkpoint(self.run_id, path))
+        self.checkpoint = path
+        return path
+
+    def _quietly(self, write: Callable[[], object]) -> bool:
+        from .store.runstore import RunStoreError
+
+        try:
+            write()
+            return True
+        except RunStoreError as exc:
+            self._warn(str(exc))
+            return False
+
+    def finish(self, result, scores: dict) -> Path | None:
+        if self.store is None:
+            return None
+        from .store.checkpoint import save_checkpoint
+
+        if self.pending:
+            self._quietly(lambda: self.store.log_epochs(self.run_id, self.pending))
+        checkpoint = None
+        if result.history:  # at least one epoch: the weights mean something
+            path = self.store.checkpoint_path(self.run_id)
+            try:
+                checkpoint = save_checkpoint(path, result, self.data, run_id=self.run_id)
+            except (OSError, RidershipError) as exc:
+                self._warn(f"{path}: the checkpoint could not be written ({getattr(exc, 'strerror', None) or exc})")
+                checkpoint = self.checkpoint  # an earlier one, if any, is still whole
+        self._quietly(lambda: self.store.finish_run(
+            self.run_id, result.status, result.reason, scores=scores, checkpoint=checkpoint,
+            best_epoch=result.best_epoch or None, best_valid_mae=result.best_valid_mae,
+            weights_epoch=result.weights_epoch or None))
+        return checkpoint
+
+    def abort(self, exc: BaseException) -> None:
+        """An exception (Ctrl+C included) ends the run: keep what it learned, close the record."""
+        if self.store is None:
+            return
+        interrupted = isinstance(exc, (KeyboardInterrupt, SystemExit))
+        reason = "interrupted (Ctrl+C)" if interrupted else (str(exc) or type(exc).__name__)
+        if self.last_state is not None:
+            self._save_state(self.last_state)
+        try:
+            if self.pending:
+                self.store.log_epochs(self.run_id, self.pending)
+            self.store.finish_run(self.run_id, "interrupted" if interrupted else "failed", reason,
+                                  checkpoint=self.checkpoint)
+        except RidershipError:
+            pass  # the store itself is failing; the original error matters more

@@ -1,0 +1,59 @@
+"""The run store's schema, versioned with ``PRAGMA user_version``: MIGRATIONS[i] moves version i to i + 1."""
+
+from __future__ import annotations
+
+# Each entry moves the schema from version i to i + 1. Never edit a released entry: append one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, so checkpoint names never clash
+        parent_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+        origin TEXT NOT NULL DEFAULT 'new',    -- new, fork or resume
+        resumed_from_epoch INTEGER,            -- resume: epochs inherited from the parent
+        config TEXT NOT NULL,                  -- TrainConfig as JSON
+        epochs_planned INTEGER NOT NULL,
+        data_source TEXT NOT NULL,
+        data_path TEXT,
+        data_fingerprint TEXT NOT NULL DEFAULT '',
+        data_rows INTEGER,
+        data_first TEXT,
+        data_last TEXT,
+        device TEXT NOT NULL,
+        device_name TEXT NOT NULL DEFAULT '',
+        torch_version TEXT NOT NULL DEFAULT '',
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        process_token TEXT NOT NULL DEFAULT '',
+        started_at TEXT NOT NULL,
+        heartbeat_at TEXT NOT NULL,
+        ended_at TEXT,
+        status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'stopped', 'failed', 'interrupted')),
+        reason TEXT NOT NULL DEFAULT '',
+        best_epoch INTEGER,
+        best_valid_mae REAL,                   -- millions, like the epochs
+        weights_epoch INTEGER,
+        valid_mae REAL,                        -- riders, from the weights the run ended with
+        valid_naive_mae REAL,
+        test_mae REAL,
+        test_naive_mae REAL,
+        scores TEXT,                           -- SplitScore dicts as JSON
+        checkpoint TEXT                        -- relative to the database's folder when inside it
+    );
+    CREATE TABLE epochs (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        epoch INTEGER NOT NULL,
+        epochs INTEGER NOT NULL,
+        train_loss REAL,
+        train_mae REAL,
+        valid_mae REAL,
+        lr REAL,
+        seconds REAL,
+        best_epoch INTEGER NOT NULL,
+        best_valid_mae REAL,
+        PRIMARY KEY (run_id, epoch)
+    );
+    CREATE INDEX runs_status ON runs(status);
+    CREATE INDEX runs_parent ON runs(parent_id);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,132 @@
+"""How the app writes things a person reads: errors, durations, run names, run summaries, chart
+ticks and date bounds. Shared by the app and every pane (panes import from here, never from each
+other). Numbers of riders are written with engine.domain.format_riders.
+
+No torch here, and nothing that imports it: this module loads with the first screen.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from engine.domain import format_riders
+from engine.errors import ConfigError, RidershipError
+
+if TYPE_CHECKING:
+    from engine.session import RunResult
+
+HISTORY_DAYS = 8 * 7  # the last weeks of actual riders that forecast charts continue
+
+
+# -- errors -----------------------------------------------------------------------------------------
+def explain(error: BaseException | None) -> str:
+    """An error as a person reads it: the engine's own message; a file system error as
+    "path: reason" (no errno); anything else as its type and text."""
+    if isinstance(error, RidershipError):
+        return str(error)
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.filename}: {error.strerror}" if error.filename else error.strerror
+    return f"{type(error).__name__}: {error}"
+
+
+# -- runs -------------------------------------------------------------------------------------------
+def run_title(run_id: int | None) -> str:
+    """A run's name at the start of a sentence: "Run 12", or "The unrecorded run" (as
+    engine.session.RunResult.name, capitalised)."""
+    return f"Run {run_id}" if run_id is not None else "The unrecorded run"
+
+
+def model_label(run: "RunResult") -> str:
+    """Whose model a forecast or backtest uses: "Run 3's model (epoch 12's weights)"."""
+    return f"{run_title(run.run_id)}'s model (epoch {run.weights_epoch}'s weights)"
+
+
+def backtest_label(run: "RunResult", data_label: str) -> str:
+    return f"Backtest of {run_title(run.run_id)} (epoch {run.weights_epoch}'s weights) on {data_label}"
+
+
+def duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {secs:02d} s"
+
+
+def _fields(score: Any) -> dict:
+    """A split's score as a dict (engine.scoring.SplitScore, or one already as a dict)."""
+    return score.to_dict() if hasattr(score, "to_dict") else dict(score)
+
+
+def summarise(run: "RunResult") -> tuple[str, str]:
+    """The status line and the result lines of a run that ended (engine.session.RunResult)."""
+    name = run_title(run.run_id)
+    if run.status == "finished":
+        status = f"{name} finished: {run.reason} on {run.device}."
+    elif run.status == "stopped":
+        status = f"{name} {run.reason}; its history stays on the charts."
+    else:
+        status = f"{name} failed: {run.reason}."
+    if run.model is None:
+        return status, "No epoch finished, so there is no model to score or forecast with."
+    last = run.weights_epoch == run.epochs_done
+    which = "the last epoch" if last else "the best validation epoch"
+    lines = [f"Scores use epoch {run.weights_epoch}'s weights ({which}); naive = same day last week."]
+    for split, label in (("valid", "validation"), ("test", "test")):
+        score = (run.scores or {}).get(split)
+        if not score:
+            continue
+        s = _fields(score)
+        lines.append(f"{label:>10} MAE {format_riders(s['mae']):>9} riders · naive "
+                     f"{format_riders(s['naive_mae']):>9} · model/naive {s['ratio']:.2f}")
+        for series in ("rail", "bus"):  # each series beside its own naive error
+            mae, naive = s.get(f"{series}_mae"), s.get(f"naive_{series}_mae")
+            if mae is not None and naive:
+                lines.append(f"{series:>10} MAE {format_riders(mae):>9} riders · naive {format_riders(naive):>9} · "
+                             f"model/naive {mae / naive:.2f}")
+    if run.run_id is not None:
+        lines.append(f"Recorded as run {run.run_id} with its checkpoint (6 Runs: compare, fork, resume, export).")
+    lines += [f"Warning: {warning}" for warning in run.warnings]
+    return status, "\n".join(lines)
+
+
+def beside_naive(mae: float, naive: float) -> str:
+    """The naive forecast's MAE on the same targets, and the ratio (nothing while it is unknown)."""
+    if not np.isfinite(naive) or not naive:
+        return ""
+    return f" (naive {format_riders(naive)}, model/naive {mae / naive:.2f})"
+
+
+# -- dates ------------------------------------------------------------------------------------------
+def parse_bound(text: str, end: bool) -> pd.Timestamp:
+    """A date or a partial date (YYYY, YYYY-MM, YYYY-MM-DD), read as the split dates of the
+    settings are (engine.config): its first day, or its last with ``end``. ValueError says why not."""
+    from engine.config import _period  # the settings' own date check, so both accept the same dates
+
+    try:
+        period = _period("date", text)
+    except ConfigError as exc:
+        raise ValueError(exc.reason) from None
+    return (period.end_time if end else period.start_time).normalize()
+
+
+# -- chart ticks ------------------------------------------------------------------------------------
+def epoch_ticks(epochs: list[int], count: int = 6) -> tuple[list[int], list[str]]:
+    """Whole-number epoch ticks (plotext would label 1.0, 3.8, 6.5...)."""
+    if not epochs:
+        return [], []
+    first, last = epochs[0], epochs[-1]
+    step = max(1, -(-(last - first) // (count - 1)))
+    ticks = list(range(first, last + 1, step))
+    if ticks[-1] != last:
+        ticks.append(last)
+    return ticks, [str(t) for t in ticks]
+
+
+def date_ticks(dates: pd.DatetimeIndex, count: int = 4) -> tuple[list[int], list[str]]:
+    """Ticks at row positions, labelled with those rows' dates."""
+    positions = sorted({int(round(p)) for p in np.linspace(0, len(dates) - 1, count)})
+    return positions, [f"{dates[p]:%Y-%m-%d}" for p in positions]
+

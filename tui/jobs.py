@@ -1,0 +1,210 @@
+"""Every thread body of the app: load data, train, resume, forecast, backtest, describe the device,
+and read or change the run store for the Runs pane.
+
+Plain functions taking plain arguments (and a ``post`` callable for progress messages): no widgets,
+no app. The app starts each one in a thread worker (tui/app.py) and hands its result to a pane when
+the worker ends; the tests can call them directly. Training and resuming are engine.session's
+``start_run`` and ``resume_run``, the same calls the CLI makes: the session validates the settings,
+resolves the device, cuts the splits, records the run and applies the CPU thread policy.
+
+Torch-based engine modules are imported inside the functions, so importing the app stays light
+and the first screen is fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from engine.domain import SCALE
+
+from .messages import DownloadProgress, EpochCompleted, TrainingStarted
+
+if TYPE_CHECKING:
+    from engine.config import TrainConfig
+    from engine.data import RidershipData
+    from engine.events import EpochEvent, RunStarted
+    from engine.session import RunResult
+    from engine.store import RunRecord, RunStore
+
+Post = Callable[[Any], object]
+EXPORT_FORMATS = ("csv", "json")
+
+
+# -- data -------------------------------------------------------------------------------------------
+def load_data(path: str | None) -> "RidershipData":
+    """A path the user gave, else $RIDERSHIP_DATA, the cache, or the synthetic series."""
+    from engine.data import sources
+
+    return sources.resolve(path)
+
+
+def open_file(path: str) -> "RidershipData":
+    from engine.data import sources
+
+    return sources.load_path(path, "path")
+
+
+def download(post: Post) -> "RidershipData":
+    from engine.data import sources
+
+    csv = sources.download(progress=lambda done, total: post(DownloadProgress(done, total)))
+    return sources.load_path(csv, "download")
+
+
+def synthetic() -> "RidershipData":
+    """The demo series (quick: no file, no torch)."""
+    from engine.data import sources
+
+    return sources.synthetic()
+
+
+# -- training ---------------------------------------------------------------------------------------
+class _Reporter:
+    """engine.session's callbacks, posted to the app as messages in riders."""
+
+    def __init__(self, job: int, post: Post) -> None:
+        self.job, self.post = job, post
+        self.run_id: int | None = None
+
+    def started(self, started: "RunStarted") -> None:
+        self.run_id = started.run_id
+        self.post(TrainingStarted(self.job, started.run_id, started.epochs, started.device, started.naive_valid_mae,
+                                  started.train_windows, started.valid_windows))
+        for event in started.inherited:  # a resume: the parent's epochs first, out of the new total
+            self.epoch(replace(event, epochs=started.epochs))
+
+    def epoch(self, e: "EpochEvent") -> None:
+        self.post(EpochCompleted(self.job, self.run_id, e.epoch, e.epochs, e.train_loss, e.train_mae * SCALE,
+                                 e.valid_mae * SCALE, e.lr, e.seconds, e.best_epoch, e.best_valid_mae * SCALE))
+
+
+def train(config: "TrainConfig", data: "RidershipData", job: int, post: Post, *, store: "RunStore | None" = None,
+          parent_id: int | None = None, should_stop: Callable[[], bool] | None = None,
+          abandoned: Callable[[], bool] | None = None) -> "RunResult":
+    """engine.session.start_run: a new run (a fork of ``parent_id`` when given), recorded in
+    ``store`` when there is one. ``should_stop`` (the user's stop, or the app quitting) is checked
+    every batch; ``abandoned`` (the app is quitting) skips the scoring."""
+    from engine import session
+
+    reporter = _Reporter(job, post)
+    return session.start_run(config, data, store=store, parent_id=parent_id,
+                             origin="fork" if parent_id is not None else "new", on_start=reporter.started,
+                             on_epoch=reporter.epoch, should_stop=should_stop, abandoned=abandoned)
+
+
+def resume(store: "RunStore", run_id: int, more: int, data: "RidershipData", job: int, post: Post, *,
+           should_stop: Callable[[], bool] | None = None,
+           abandoned: Callable[[], bool] | None = None) -> "RunResult":
+    """engine.session.resume_run: recorded run ``run_id`` trained ``more`` epochs from its
+    checkpoint, as a new recorded run. Its parent's epochs are posted first, so the charts show the
+    whole history and the new epochs continue it."""
+    from engine import session
+
+    reporter = _Reporter(job, post)
+    return session.resume_run(store, run_id, more, data, on_start=reporter.started, on_epoch=reporter.epoch,
+                              should_stop=should_stop, abandoned=abandoned)
+
+
+# -- using a model ----------------------------------------------------------------------------------
+def _thread_policy(run: "RunResult"):
+    """The engine's CPU thread policy: torch's default (all cores) spins OpenMP threads against the
+    UI and chart threads."""
+    import torch
+
+    from engine.inference import cpu_threads
+
+    return cpu_threads(torch.device(run.device), run.config.hidden_size)
+
+
+def forecast(run: "RunResult", data: "RidershipData", day_type: str | None):
+    """engine.forecast.Forecast of the day after the data (``day_type`` None: the calendar's)."""
+    from engine.forecast import forecast_next_day
+
+    with _thread_policy(run):
+        return forecast_next_day(run.model, data, run.config.window_length, day_type, run.device)
+
+
+def forecast_days(run: "RunResult", data: "RidershipData", days: int, overrides: dict[str, str]) -> list:
+    """engine.forecast.forecast_days: ``days`` days after the data, each fed back as the next input."""
+    from engine.forecast import forecast_days as engine_forecast_days
+
+    with _thread_policy(run):
+        return engine_forecast_days(run.model, data, run.config.window_length, days, overrides, run.device)
+
+
+def backtest(run: "RunResult", data: "RidershipData") -> dict:
+    """engine.scoring.backtest on the validation and test splits cut with the run's own settings:
+    split name -> SplitBacktest."""
+    from engine.scoring import backtest as engine_backtest
+
+    with _thread_policy(run):
+        return engine_backtest(run.model, data, run.config, device=run.device)
+
+
+def describe_device(choice: str):
+    """engine.device.DeviceInfo for the device a run with ``choice`` would use, and the kinds available."""
+    from engine.device import available, describe, resolve_device
+
+    return describe(resolve_device(choice)), available()
+
+
+# -- the run store (Runs pane) ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunListing:
+    runs: list  # RunRecord, with their epochs
+    diff: dict[str, list[Any]]  # RunStore.config_diff of the picked runs (or of all runs)
+
+
+def list_runs(store: "RunStore", selected: list[int]) -> RunListing:
+    """Every run with its epochs (for its training time), and the settings that differ between the
+    picked runs (between all runs while fewer than two are picked)."""
+    from engine.store import RunStoreError
+
+    runs = []
+    for summary in store.list_runs():
+        try:
+            runs.append(store.get_run(summary.run_id))
+        except RunStoreError:  # deleted by another process meanwhile
+            continue
+    ids = {r.run_id for r in runs}
+    basis = [i for i in selected if i in ids]
+    if len(basis) < 2:
+        basis = [r.run_id for r in runs]
+    diff = store.config_diff(basis) if len(basis) > 1 else {}
+    return RunListing(runs, diff)
+
+
+def read_runs(store: "RunStore", ids: list[int]) -> list["RunRecord"]:
+    """These runs with their epochs, in the order given."""
+    return [store.get_run(i) for i in ids]
+
+
+def delete_runs(store: "RunStore", ids: list[int]) -> tuple[list[int], list[str]]:
+    """Delete each run and its checkpoint: the ids deleted, and why the others could not be."""
+    from .format import explain
+
+    deleted, errors = [], []
+    for run_id in ids:
+        try:
+            store.delete_run(run_id)
+            deleted.append(run_id)
+        except Exception as exc:  # noqa: BLE001 - each run's own reason, then the others go on
+            errors.append(explain(exc))
+    return deleted, errors
+
+
+def export_run(store: "RunStore", run_id: int, target: str) -> list[Path]:
+    """Run ``run_id`` as NAME.csv and NAME.json (a name ending in .csv or .json: that one file); a
+    relative name goes next to the runs database."""
+    from engine.store.export import export_run as engine_export_run
+
+    run = store.get_run(run_id)
+    path = Path(target).expanduser()
+    if not path.is_absolute():
+        path = store.home / path
+    suffix = path.suffix.lstrip(".").lower()
+    if suffix in EXPORT_FORMATS:
+        return [engine_export_run(run, path, suffix)]
+    return [engine_export_run(run, path.with_name(f"{path.name}.{fmt}"), fmt) for fmt in EXPORT_FORMATS]
