@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
 
 ROOT = Path(__file__).resolve().parents[2]
 START_S = 30  # the server answering HTTP
@@ -122,6 +122,23 @@ def loopback_only(route) -> None:
         route.abort()
 
 
+def test_the_served_command_and_the_exposure_warning(capsys):
+    from tui.serve import app_command, is_loopback, public_url, warn_if_exposed
+
+    assert app_command("/data/my file.csv", "/tmp/runs.db", python="/usr/bin/python3") == \
+        "/usr/bin/python3 -m tui --data '/data/my file.csv' --runs-db /tmp/runs.db"
+    assert app_command(python="py") == "py -m tui"
+    assert all(is_loopback(h) for h in ("localhost", "127.0.0.1", "127.0.0.2", "::1", "[::1]"))
+    assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.5", "example.org"))
+    assert public_url("::1", 8000) == "http://[::1]:8000"
+    assert not warn_if_exposed("127.0.0.1", 8000)
+    assert capsys.readouterr().err == ""
+    assert warn_if_exposed("0.0.0.0", 8000)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no authentication" in err
+
+
+@needs_chromium
 def test_app_paints_in_the_browser_and_keys_switch_panes(served):
     from playwright.sync_api import sync_playwright
 
