@@ -6,17 +6,24 @@ records plain lists; one background thread builds the picture with a fresh plote
 state shared with the widget) and the widget shows the finished text. At most one build per chart
 is in flight; data drawn meanwhile is picked up by the next build, so a fast run coalesces frames.
 Title and labels are set once; each draw replaces the data, as with ``plt.clear_data()``.
+
+EpochChart adds what a training curve needs to be read: a log10 y axis drawn here (plotext's own
+log scale breaks on repeated builds) with ticks a person reads (30k, 100k, 300k; 0.001, 0.01), an
+optional EMA smoothing, a y-range that follows the recent epochs, and a cursor epoch (left/right)
+whose values show in a line under the chart. The scale and tick logic are pure functions below.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Sequence
 
 import plotext._utility as _plotext_utility
 from rich.text import Text
+from textual.binding import Binding
 from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
 
@@ -50,6 +57,10 @@ class ChartSpec:
     series: tuple[Series, ...] = ()
     xticks: tuple[tuple, tuple] | None = None
     xlim: tuple[float, float] | None = None
+    yticks: tuple[tuple, tuple] | None = None
+    ylim: tuple[float, float] | None = None
+    vline: float | None = None  # a cursor: a vertical line at this x
+    legend_room: bool = False  # raise the top of the y-range so the legend (top left) covers no data
 
 
 def thin(x: Sequence[float], y: Sequence[float], limit: int) -> tuple[list, list]:
@@ -76,6 +87,12 @@ def build_chart(spec: ChartSpec, width: int, height: int, theme: str) -> Text:
     if spec.ylabel:
         plt.ylabel(spec.ylabel)
     limit = max(2 * width, 20)  # braille has two dots per column: more points add nothing
+    ylim = spec.ylim
+    if ylim is None and spec.legend_room:
+        labelled = sum(1 for s in spec.series if len(s.x) and s.label)
+        ys = [v for s in spec.series for v in s.y if math.isfinite(v)]
+        if ys and labelled:
+            ylim = legend_headroom(min(ys), max(ys), plot_rows(height, spec), labelled)
     for s in spec.series:
         if not len(s.x):
             continue
@@ -88,15 +105,22 @@ def build_chart(spec: ChartSpec, width: int, height: int, theme: str) -> Text:
         plt.xticks(list(spec.xticks[0]), list(spec.xticks[1]))
     if spec.xlim is not None:
         plt.xlim(*spec.xlim)
+    if spec.yticks is not None:
+        plt.yticks(list(spec.yticks[0]), list(spec.yticks[1]))
+    if ylim is not None:
+        plt.ylim(*ylim)
+    if spec.vline is not None:
+        plt.vline(spec.vline, "gray")
     return Text.from_ansi(plt.build())
 
 
 class Chart(PlotextPlot):
     """A line chart with a fixed title and axis labels. PlotextPlot supplies the theme colours."""
 
-    def __init__(self, title: str, xlabel: str = "", ylabel: str = "", *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, title: str, xlabel: str = "", ylabel: str = "", *, id: str | None = None,  # noqa: A002
+                 legend_room: bool = False) -> None:
         super().__init__(id=id)
-        self._spec = ChartSpec(title, xlabel, ylabel)
+        self._spec = ChartSpec(title, xlabel, ylabel, legend_room=legend_room)
         self._picture: Text | None = None
         self._building = False
         self._stale = False
@@ -139,7 +163,7 @@ class Chart(PlotextPlot):
         try:
             while True:
                 self._stale = False
-                width, height = self.size
+                width, height = self._picture_size()
                 if width < 10 or height < 5:  # hidden (another pane) or too small: build on resize
                     return
                 theme = self._get_plotext_theme_name(self.app.theme)
@@ -149,6 +173,10 @@ class Chart(PlotextPlot):
                     return
         finally:
             self._building = False
+
+    def _picture_size(self) -> tuple[int, int]:
+        """The size the picture is built at (a subclass may keep lines for itself)."""
+        return self.size.width, self.size.height
 
     def render(self):
         return self._picture if self._picture is not None else ""
@@ -165,3 +193,230 @@ def headroom(chart: Chart, lines: list[Series]) -> list[Series]:
     share = min((sum(1 for s in lines if s.label) + 1) / rows, 0.6)
     top = hi + (hi - lo or abs(hi) or 1.0) * share / (1 - share)
     return [Series([lines[0].x[0]], [top], "", "gray", marker=" ", scatter=True)]
+
+
+# -- scales and ticks (pure) ---------------------------------------------------------------------
+
+def plot_rows(height: int, spec: ChartSpec) -> int:
+    """About how many rows of a chart ``height`` lines high hold the data (frame, title, ticks, labels off)."""
+    return max(height - 4 - (1 if spec.xlabel else 0), 3)
+
+
+def legend_headroom(lo: float, hi: float, rows: int, entries: int) -> tuple[float, float]:
+    """A y-range whose top ``entries`` rows (plotext's legend, top left) lie above every data point."""
+    span = hi - lo or abs(hi) or 1.0
+    free = max(rows - entries - 1, 1)  # rows left for the data, one spare under the legend
+    return lo, hi + span * (entries + 1) / free
+
+
+def short_number(value: float) -> str:
+    """A tick label: 30k, 1.5M, 300, 0.001, 2e-05."""
+    a = abs(value)
+    if a == 0:
+        return "0"
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if a >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    if a >= 1e-4:
+        return f"{value:.3g}"
+    return f"{value:.0e}".replace("e-0", "e-")
+
+
+def log_ticks(lo: float, hi: float, max_ticks: int = 8) -> tuple[list[float], list[str]]:
+    """Ticks for values lo..hi (> 0) on a log10 axis: (log10 positions, labels).
+
+    1-2-3-5 steps in each decade for a short range, 1-3 for a few decades, powers of ten beyond; a
+    range too short for any of those gets evenly spaced round numbers.
+    """
+    if not (lo > 0 and hi > 0 and math.isfinite(lo) and math.isfinite(hi)):
+        return [], []
+    lo, hi = min(lo, hi), max(lo, hi)
+    values: list[float] = []
+    for mantissas in ((1, 2, 3, 5), (1, 3), (1,)):
+        values = [m * 10.0 ** e for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+                  for m in mantissas]
+        values = [round(v, 12) for v in values if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)]
+        if len(values) <= max_ticks:
+            break
+    if len(values) < 2:  # a narrow range (e.g. 41k..47k): round linear steps inside it
+        values = [v for v in nice_linear_ticks(lo, hi) if v > 0]
+    if len(values) > max_ticks:  # powers of ten over many decades: every k-th
+        step = -(-len(values) // max_ticks)
+        values = values[::step]
+    return [math.log10(v) for v in values], [short_number(v) for v in values]
+
+
+def nice_linear_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """Round numbers (1, 2 or 5 times a power of ten apart) inside lo..hi."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [lo] if math.isfinite(lo) else []
+    raw = (hi - lo) / max(count - 1, 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(lo / step) * step
+    return [round(first + i * step, 12) for i in range(int((hi - first) / step + 1e-9) + 1)]
+
+
+def ema(values: Sequence[float], alpha: float = 0.3) -> list[float]:
+    """Exponential moving average (alpha: weight of the newest value); non-finite values pass through."""
+    out: list[float] = []
+    level = math.nan
+    for v in values:
+        if not math.isfinite(v):
+            out.append(v)
+            continue
+        level = v if not math.isfinite(level) else alpha * v + (1 - alpha) * level
+        out.append(level)
+    return out
+
+
+def log10_points(x: Sequence[float], y: Sequence[float]) -> tuple[list[float], list[float]]:
+    """The points with a positive finite y, as (x, log10 y); the others cannot be drawn on a log axis."""
+    keep = [(a, math.log10(b)) for a, b in zip(x, y) if b is not None and math.isfinite(b) and b > 0]
+    return [a for a, _ in keep], [b for _, b in keep]
+
+
+def follow_range(series: Sequence[Series], last: int, margin: float = 0.08) -> tuple[float, float] | None:
+    """The y-range (as drawn, e.g. log10) of every series over the last ``last`` x values, with a margin.
+
+    Every series counts, baselines included, so a flat naive line inside those epochs stays in view.
+    """
+    xs = [a for s in series for a in s.x]
+    if not xs:
+        return None
+    start = max(xs) - last + 1
+    ys = [b for s in series for a, b in zip(s.x, s.y) if a >= start and math.isfinite(b)]
+    if not ys:
+        return None
+    lo, hi = min(ys), max(ys)
+    pad = (hi - lo) * margin or abs(hi) * 0.05 or 0.5
+    return lo - pad, hi + pad
+
+
+def value_at(s: Series, x: float) -> float | None:
+    """The series' y at exactly x, if it has that point."""
+    for a, b in zip(s.x, s.y):
+        if a == x:
+            return b
+    return None
+
+
+def readout(series: Sequence[Series], x: float, fmt=short_number) -> str:
+    """One line: the cursor epoch and each series' value there."""
+    parts = [f"{s.label} {fmt(v)}" for s in series if (v := value_at(s, x)) is not None and s.label]
+    return f"epoch {x:g}: " + (" · ".join(parts) if parts else "no values")
+
+
+def precise(value: float) -> str:
+    """A readout value: 4 significant digits (0.01234, 45,210, 1.234M)."""
+    if not math.isfinite(value):
+        return "n/a"
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:.4g}M"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
+
+
+class EpochChart(Chart, can_focus=True):
+    """A per-epoch chart (loss, MAE) with a log scale, smoothing, a following y-range and a cursor.
+
+    A drop-in for Chart: ``draw(series, xticks=..., xlim=...)`` takes the raw values. Keys while
+    focused: left/right move the cursor epoch (right past the last one follows the newest again),
+    e toggles EMA smoothing, f toggles the y-range following the last ``follow_last`` epochs.
+    The line under the chart reads the raw (unsmoothed) values at the cursor epoch.
+    """
+
+    BINDINGS = [
+        Binding("left", "cursor(-1)", "Epoch -1", show=False),
+        Binding("right", "cursor(1)", "Epoch +1", show=False),
+        Binding("home", "cursor_to('first')", "First epoch", show=False),
+        Binding("end", "cursor_to('last')", "Last epoch", show=False),
+        Binding("e", "toggle_smoothing", "Smooth"),
+        Binding("f", "toggle_follow", "Follow"),
+    ]
+
+    def __init__(self, title: str, xlabel: str = "", ylabel: str = "", *, id: str | None = None,  # noqa: A002
+                 log: bool = True, smoothing: bool = False, alpha: float = 0.3, follow: bool = False,
+                 follow_last: int = 20, legend_room: bool = True) -> None:
+        super().__init__(title, xlabel, ylabel, id=id, legend_room=legend_room)
+        self.log_scale, self.smoothing, self.alpha = log, smoothing, alpha
+        self.follow, self.follow_last = follow, follow_last
+        self.cursor: float | None = None  # None: the newest epoch
+        self.raw: tuple[Series, ...] = ()
+        self._xticks: tuple[Sequence, Sequence] | None = None
+        self._xlim: tuple[float, float] | None = None
+
+    # -- data -------------------------------------------------------------------------------------
+    def draw(self, series: Sequence[Series], *, xticks: tuple[Sequence, Sequence] | None = None,
+             xlim: tuple[float, float] | None = None) -> None:
+        self.raw = tuple(Series(list(s.x), list(s.y), s.label, s.color, s.marker, s.scatter) for s in series)
+        self._xticks, self._xlim = xticks, xlim
+        self._redraw()
+
+    @property
+    def epochs(self) -> list[float]:
+        return sorted({a for s in self.raw for a in s.x})
+
+    @property
+    def cursor_epoch(self) -> float | None:
+        epochs = self.epochs
+        if not epochs:
+            return None
+        if self.cursor is None or self.cursor not in epochs:
+            return epochs[-1]
+        return self.cursor
+
+    def readout_text(self) -> str:
+        x = self.cursor_epoch
+        return "" if x is None else readout(self.raw, x, precise)
+
+    def _redraw(self) -> None:
+        shown = [replace(s, y=ema(s.y, self.alpha)) if self.smoothing else s for s in self.raw]
+        if self.log_scale:
+            shown = [replace(s, x=xy[0], y=xy[1]) for s in shown for xy in [log10_points(s.x, s.y)]]
+        ylim = follow_range(shown, self.follow_last) if self.follow else None
+        ys = [v for s in shown for v in s.y]
+        yticks = None
+        if self.log_scale and ys:
+            lo, hi = ylim if ylim is not None else (min(ys), max(ys))
+            yticks = log_ticks(10 ** lo, 10 ** hi)
+        spec = self._spec
+        self._spec = replace(spec, yticks=yticks, ylim=ylim,
+                             vline=self.cursor if self.cursor is not None and self.cursor in self.epochs else None)
+        super().draw(shown, xticks=self._xticks, xlim=self._xlim)
+        self.points = {s.label: len(s.x) for s in self.raw if len(s.x)}
+
+    # -- keys -------------------------------------------------------------------------------------
+    def action_cursor(self, step: int) -> None:
+        epochs = self.epochs
+        if not epochs:
+            return
+        i = epochs.index(self.cursor_epoch) + step
+        self.cursor = None if i >= len(epochs) - 1 and step > 0 else epochs[max(0, min(i, len(epochs) - 1))]
+        self._redraw()
+
+    def action_cursor_to(self, where: str) -> None:
+        epochs = self.epochs
+        self.cursor = epochs[0] if where == "first" and epochs else None
+        self._redraw()
+
+    def action_toggle_smoothing(self) -> None:
+        self.smoothing = not self.smoothing
+        self._redraw()
+
+    def action_toggle_follow(self) -> None:
+        self.follow = not self.follow
+        self._redraw()
+
+    # -- picture ------------------------------------------------------------------------------------
+    def _picture_size(self) -> tuple[int, int]:
+        return self.size.width, self.size.height - 1  # the last line is the readout
+
+    def render(self):
+        picture = self._picture if self._picture is not None else Text("")
+        flags = [name for name, on in (("log", self.log_scale), ("EMA", self.smoothing), ("follow", self.follow)) if on]
+        line = self.readout_text()
+        if line:
+            line += f"   [{', '.join(flags)}]" if flags else ""
+        return Text("\n").join([picture, Text(line, style="dim" if self.cursor is None else "")])
