@@ -11,6 +11,7 @@ import os
 import sys
 from typing import Callable
 
+from engine.domain import format_riders
 from engine.errors import RidershipError
 
 from . import runs as runs_cli
@@ -52,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", choices=list(PRESETS), default=None,
                        help="starting settings, which the options below override: "
                             + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()).replace("%", "%%")
-                            + " (default: article)")
+                            + " (default: best; --preset article reproduces the article)")
     add_config_options(train)
     train.add_argument("--save", metavar="PATH", help="save the trained model to PATH")
     train.add_argument("--quiet", action="store_true", help="no per-epoch lines")
@@ -74,11 +75,23 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--override", action="append", type=_override, metavar="YYYY-MM-DD=T", default=[],
                           help="day type T (W, A or U) for one forecast day instead of the calendar's; "
                                "repeatable; needs --days")
+    forecast.add_argument("--level", type=_level, default=0.8, metavar="P",
+                          help="prediction interval level, between 0 and 1 (default: 0.8)")
 
     data = sub.add_parser("data", help="where the data comes from, its size and date range")
     add_data_options(data)
     runs_cli.add_runs_parser(sub, add_data_options)
     return parser
+
+
+def _level(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a level between 0 and 1 such as 0.8, got {text!r}")
+    return value
 
 
 def _override(text: str) -> tuple[str, str]:
@@ -89,7 +102,8 @@ def _override(text: str) -> tuple[str, str]:
 
 
 def config_from(args):
-    """The preset's settings (default: the article's), then every option given on the command line."""
+    """The preset's settings (default: engine.presets.DEFAULT_PRESET, "best"), then every option given on
+    the command line."""
     from engine.presets import DEFAULT_PRESET, apply_preset
 
     return apply_preset(getattr(args, "preset", None) or DEFAULT_PRESET).replace(**given_settings(args))
@@ -100,11 +114,12 @@ def cmd_train(args) -> int:
 
     config = config_from(args).validate()
     data = load_data(args)
-    if args.preset and not args.json:
-        from engine.presets import PRESETS
+    if not args.json and not args.quiet:
+        from engine.presets import DEFAULT_PRESET, PRESETS
 
-        changes = ", ".join(f"{k}={v}" for k, v in PRESETS[args.preset].items()) or "the article's settings"
-        print(f"preset {args.preset}: {changes} (options given on the command line override it)")
+        name = args.preset or DEFAULT_PRESET
+        changes = ", ".join(f"{k}={v}" for k, v in PRESETS[name].items()) or "the article's settings"
+        print(f"preset {name}: {changes} (options given on the command line override it)")
     on_epoch = None if (args.json or args.quiet) else (lambda e: print(e.article_line(), flush=True))
     store = None if args.no_record else open_store(args, hint=True)
     try:
@@ -119,13 +134,14 @@ def cmd_train(args) -> int:
 def cmd_evaluate(args) -> int:
     from engine.data.windows import make_splits
     from engine.presets import preset_of
-    from engine.scoring import backtest, score_all
+    from engine.scoring import backtest, reference_for, score_all
 
     data = load_data(args)
     model, config, payload, label = load_chosen_model(args, data)
     splits = make_splits(data, config)
-    scores = score_all(model, splits, data.feature_values(), config.batch_size, "cpu")
-    tests = backtest(model, data, config, tuple(scores), made=splits)
+    gbm = reference_for(data, splits, config)
+    scores = score_all(model, splits, data.feature_values(), config.batch_size, "cpu", gbm=gbm)
+    tests = backtest(model, data, config, tuple(scores), made=splits, gbm=gbm)
     preset = preset_of(config)
     if args.json:
         print_json({"model": label, "weights_epoch": payload.get("weights_epoch"), "preset": preset,
@@ -143,30 +159,13 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_forecast(args) -> int:
-    from engine.domain import format_riders
-    from engine.forecast import forecast_next_day
+    from engine.assessment import assess, bounds
+    from engine.forecast import forecast_days
 
     if args.override and args.days is None:
         raise RidershipError("--override needs --days K (the day it sets must be one of the K forecast days)")
     data = load_data(args)
-    model, config, _, _ = load_chosen_model(args, data)
-    if args.days is not None:
-        return _forecast_table(args, model, config, data)
-    result = forecast_next_day(model, data, config.window_length, args.day_type)
-    if args.json:
-        print_json(result.to_dict())
-        return 0
-    how = "from the calendar" if result.inferred else "chosen"
-    print(f"Forecast for {result.date:%Y-%m-%d} ({result.date:%A}), day type {result.day_type} ({how}):")
-    print(f"  rail: {format_riders(result.rail)} riders")
-    print(f"  bus:  {format_riders(result.bus)} riders")
-    return 0
-
-
-def _forecast_table(args, model, config, data) -> int:
-    from engine.domain import format_riders
-    from engine.forecast import forecast_days
-
+    model, config, _, label = load_chosen_model(args, data)
     overrides: dict = {1: args.day_type} if args.day_type else {}
     seen: dict[str, str] = {}
     for date, kind in args.override:
@@ -174,19 +173,54 @@ def _forecast_table(args, model, config, data) -> int:
             raise RidershipError(f"--override gives {date} two day types: {seen[date]} and {kind}")
         seen[date] = kind
         overrides[date] = kind  # dates are checked against the forecast days by the engine
-    days = forecast_days(model, data, config.window_length, args.days, overrides)
+    days = forecast_days(model, data, config.window_length, args.days or 1, overrides)
+    trust = assess(model, data, config, level=args.level, horizon=len(days))
+    rows = [{"day": n, **f.to_dict(), **{k: round(v) for k, v in bounds(f, trust.intervals, n).items()}}
+            for n, f in enumerate(days, start=1)]
     if args.json:
-        print_json([{"day": n, **f.to_dict()} for n, f in enumerate(days, start=1)])
+        print_json({"model": label, "forecasts": rows, "trust": trust.to_dict()})
         return 0
-    later = "; days 2 onwards feed on the forecasts before them" if len(days) > 1 else ""
-    print(f"Forecast for {len(days)} day{'s' if len(days) > 1 else ''} after {data.last_date:%Y-%m-%d} "
-          f"(the data's last day){later}:")
-    print(f"{'day':>3}  {'date':<10}  {'':<9}  {'day type':<12}  {'rail':>9}  {'bus':>9}")
-    for n, f in enumerate(days, start=1):
-        how = "calendar" if f.inferred else "chosen"
-        print(f"{n:>3}  {f.date:%Y-%m-%d}  {f.date.strftime('%A'):<9}  {f.day_type + ' ' + how:<12}  "
-              f"{format_riders(f.rail):>9}  {format_riders(f.bus):>9}")
+    if args.days is None:
+        f, row = days[0], rows[0]
+        how = "from the calendar" if f.inferred else "chosen"
+        print(f"Forecast for {f.date:%Y-%m-%d} ({f.date:%A}), day type {f.day_type} ({how}):")
+        for series in ("rail", "bus"):
+            print(f"  {series + ':':<5} {format_riders(getattr(f, series))} riders  "
+                  f"({args.level:.0%} interval {format_riders(row[series + '_low'])} to "
+                  f"{format_riders(row[series + '_high'])})")
+    else:
+        later = "; days 2 onwards feed on the forecasts before them" if len(days) > 1 else ""
+        print(f"Forecast for {len(days)} day{'s' if len(days) > 1 else ''} after {data.last_date:%Y-%m-%d} "
+              f"(the data's last day){later}; {args.level:.0%} intervals:")
+        print(f"{'day':>3}  {'date':<10}  {'':<9}  {'day type':<12}  {'rail':>9}  {'interval':>19}  "
+              f"{'bus':>9}  {'interval':>19}")
+        for f, row in zip(days, rows):
+            how = "calendar" if f.inferred else "chosen"
+            print(f"{row['day']:>3}  {f.date:%Y-%m-%d}  {f.date.strftime('%A'):<9}  {f.day_type + ' ' + how:<12}  "
+                  + "  ".join(f"{format_riders(getattr(f, s)):>9}  "
+                              f"{format_riders(row[s + '_low']) + '..' + format_riders(row[s + '_high']):>19}"
+                              for s in ("rail", "bus")))
+    for line in trust_lines(trust, label):
+        print(line)
     return 0
+
+
+def trust_lines(trust, label: str) -> list[str]:
+    """Under every forecast: how good the model is, beside the naive and LightGBM forecasts."""
+    r = format_riders
+    lines = [f"How far to trust it ({label}; MAE in riders on the same days):"]
+    for name, s in trust.scores.items():
+        gbm = f", LightGBM {r(s.gbm_mae)} (model/LightGBM {s.gbm_ratio:.2f})" if s.gbm_mae == s.gbm_mae else ""
+        lines.append(f"  {'validation' if name == 'valid' else name:>10}: model {r(s.mae)}, naive {r(s.naive_mae)} "
+                     f"(model/naive {s.ratio:.2f}){gbm}")
+    cov = trust.intervals.coverage
+    if cov:
+        lines.append(f"  {trust.intervals.level:.0%} intervals covered rail {cov['rail']:.0%} and bus {cov['bus']:.0%} "
+                     f"of {trust.intervals.coverage_days} test days")
+    for name in trust.worse_than_naive:
+        lines.append(f"  warning: this model is worse than repeating last week on the "
+                     f"{'validation' if name == 'valid' else name} split; do not plan with it")
+    return lines
 
 
 def cmd_data(args) -> int:

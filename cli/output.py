@@ -24,6 +24,8 @@ def score_lines(scores: dict) -> list[str]:
             f"{name:>10}: model MAE {r(s.mae)} riders (rail {r(s.rail_mae)}, bus {r(s.bus_mae)}) | "
             f"naive same-day-last-week: {r(s.naive_mae)} (rail {r(s.naive_rail_mae)}, "
             f"bus {r(s.naive_bus_mae)}) | model/naive {s.ratio:.2f}"
+            + (f" | LightGBM: {r(s.gbm_mae)} (rail {r(s.gbm_rail_mae)}, bus {r(s.gbm_bus_mae)}) | "
+               f"model/LightGBM {s.gbm_ratio:.2f}" if math.isfinite(s.gbm_mae) else "")
         )
     return lines
 
@@ -32,12 +34,12 @@ def day_type_lines(tests: dict) -> list[str]:
     """Per split and day type: days, model MAE, naive MAE, model/naive (both series together)."""
     names = ", ".join(f"{k} {v}" for k, v in DAY_TYPE_NAMES.items())
     lines = [f"by day type ({names}; MAE in riders, rail and bus together):",
-             f"{'':>12} {'days':>5} {'model':>9} {'naive':>9} {'model/naive':>11}"]
+             f"{'':>12} {'days':>5} {'model':>9} {'naive':>9} {'model/naive':>11} {'LightGBM':>9}"]
     for name, test in tests.items():
         label = SPLIT_LABELS.get(name, name)
         for kind, e in test.by_day_type.items():
             lines.append(f"{label:>10} {kind} {e.count:>5} {format_riders(e.mae):>9} "
-                         f"{format_riders(e.naive_mae):>9} {e.ratio:>11.2f}")
+                         f"{format_riders(e.naive_mae):>9} {e.ratio:>11.2f} {format_riders(e.gbm_mae):>9}")
             label = ""
     return lines
 

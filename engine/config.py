@@ -18,6 +18,10 @@ MAX_EPOCHS = 1_000_000  # a bigger number is a typo, not a plan (and overflows a
 FLOAT32_MAX = 3.4028234663852886e38  # torch applies lr to float32 weights; larger cannot convert
 NORMALIZE = ("none", "window", "week")  # see engine/model.py
 TARGET_KINDS = ("level", "weekly_change")
+INPUTS = ("article", "calendar")
+OPTIMIZERS = ("sgd", "adam")
+LOSSES = ("huber", "l1")
+SCHEDULES = ("plateau", "cosine")
 
 def setting(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
     """A TrainConfig field with its help text and choices: the one source for the CLI's options
@@ -56,6 +60,17 @@ class TrainConfig:
                                      "(all of it, or its last 7 days)", NORMALIZE)
     target: str = setting("level", "level (the article) or weekly_change: predict the change from the same day "
                                    "last week", TARGET_KINDS)
+    # Beyond the article (the "best" preset, engine/presets.py); the defaults keep the article's run.
+    inputs: str = setting("article", "article (rail, bus, next day's type) or calendar (also the next day's "
+                                     "weekday and CTA holiday flag)", INPUTS)
+    optimizer: str = setting("sgd", "sgd (with momentum, the article) or adam", OPTIMIZERS)
+    loss: str = setting("huber", "training loss: huber (the article) or l1 (the MAE itself)", LOSSES)
+    schedule: str = setting("plateau", "plateau (the article: lr times factor after patience epochs without "
+                                       "improvement) or cosine (lr decays to 0 over the run, per batch)", SCHEDULES)
+    clip: float = setting(0.0, "clip the gradient norm to this (0: no clipping, the article)")
+    highway_days: int = setting(0, "a linear path over the last N normalized days, weighted per next-day "
+                                   "calendar column, added to the LSTM's output (0: none; needs normalize)")
+    lstm_days: int = setting(0, "the LSTM reads only the window's last N days (0: all of it)")
 
     @classmethod
     def settings(cls) -> tuple[dataclasses.Field, ...]:
@@ -114,6 +129,19 @@ class TrainConfig:
             raise ConfigError("normalize", f"must be one of {', '.join(NORMALIZE)}, got {self.normalize!r}")
         if self.target not in TARGET_KINDS:
             raise ConfigError("target", f"must be one of {', '.join(TARGET_KINDS)}, got {self.target!r}")
+        for name, choices in (("inputs", INPUTS), ("optimizer", OPTIMIZERS), ("loss", LOSSES),
+                              ("schedule", SCHEDULES)):
+            if getattr(self, name) not in choices:
+                raise ConfigError(name, f"must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
+        if not _finite(self.clip) or self.clip < 0:
+            raise ConfigError("clip", f"must be a number >= 0 (0: no clipping), got {self.clip!r}")
+        for name in ("highway_days", "lstm_days"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= self.window_length:
+                raise ConfigError(name, f"must be a whole number from 0 to window_length ({self.window_length}), "
+                                        f"got {value!r}")
+        if self.highway_days and self.normalize == "none":
+            raise ConfigError("highway_days", "needs normalize window or week (the path reads normalized days)")
         if self.target == "weekly_change" and self.window_length < 7:
             raise ConfigError("window_length", f"must be at least 7 with target weekly_change (the same day "
                                                f"last week must be in the window), got {self.window_length}")

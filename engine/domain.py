@@ -12,12 +12,20 @@ import math
 DAY_TYPES = ("A", "U", "W")  # Saturday, Sunday/holiday, weekday: the fixed one-hot order
 DAY_TYPE_ORDER = ("W", "A", "U")  # how tables list them: weekday, Saturday, Sunday/holiday
 DAY_TYPE_NAMES = {"W": "weekday", "A": "Saturday", "U": "Sunday/holiday"}
-FEATURES = ("rail", "bus", "next_day_type_A", "next_day_type_U", "next_day_type_W")
+FEATURES = ("rail", "bus", "next_day_type_A", "next_day_type_U", "next_day_type_W")  # the article's inputs
+# inputs="calendar" adds the next day's weekday (Monday = 0) and whether it is a CTA holiday.
+CALENDAR_FEATURES = FEATURES + tuple(f"next_weekday_{d}" for d in range(7)) + ("next_holiday",)
+INPUTS = {"article": FEATURES, "calendar": CALENDAR_FEATURES}
 TARGETS = ("rail", "bus")
 SERIES = len(TARGETS)  # rail, bus: the first two features and the two outputs
 SCALE = 1e6  # features are in millions of riders, as in the article
 SEASON = 7  # days: the naive forecast repeats the same weekday of last week
 MAX_FORECAST_DAYS = 28  # beyond four weeks the forecasts feed almost only on earlier forecasts
+
+
+def features_for(inputs: str) -> tuple[str, ...]:
+    """The model's input columns for a TrainConfig.inputs value."""
+    return INPUTS[inputs]
 
 
 def riders(millions: float | None) -> float | None:

@@ -16,7 +16,8 @@ import torch
 
 from .data.calendar import infer_day_type
 from .data.loading import RidershipData
-from .domain import DAY_TYPES, FEATURES, MAX_FORECAST_DAYS, SCALE
+from .data.windows import next_day_calendar
+from .domain import CALENDAR_FEATURES, DAY_TYPES, FEATURES, INPUTS, MAX_FORECAST_DAYS, SCALE
 from .errors import DataError, RidershipError
 
 
@@ -33,18 +34,29 @@ class Forecast:
                 "rail": round(self.rail), "bus": round(self.bus)}
 
 
-def set_next_day_type(window: np.ndarray, day_type: str) -> np.ndarray:
-    """Set the last row's next-day one-hot to ``day_type``, clearing the other day types."""
+def set_next_day_type(window: np.ndarray, day_type: str, date: pd.Timestamp | None = None) -> np.ndarray:
+    """Set the last row's next-day one-hot to ``day_type``, clearing the other day types; with the
+    calendar inputs (13 columns), also the next day's weekday and holiday flag for ``date``."""
     if day_type not in DAY_TYPES:
         raise RidershipError(f"day type {day_type!r} is not one of W (weekday), A (Saturday), U (Sunday/holiday)")
     window = window.copy()
     for kind in DAY_TYPES:
         window[-1, FEATURES.index(f"next_day_type_{kind}")] = 1.0 if kind == day_type else 0.0
+    if window.shape[1] == len(CALENDAR_FEATURES):
+        if date is None:
+            raise RidershipError("a model with calendar inputs needs the forecast day's date")
+        window[-1, len(FEATURES):] = next_day_calendar(pd.DatetimeIndex([date])).to_numpy()[0]
     return window
 
 
-def _last_window_values(data: RidershipData, window_length: int) -> np.ndarray:
-    values = data.feature_values()
+def inputs_of(model) -> str:
+    """Which inputs (TrainConfig.inputs) ``model`` reads, from its input width."""
+    width = model.lstm.input_size
+    return next((name for name, columns in INPUTS.items() if len(columns) == width), "article")
+
+
+def _last_window_values(data: RidershipData, window_length: int, inputs: str = "article") -> np.ndarray:
+    values = data.feature_values(inputs)
     if len(values) < window_length:
         raise DataError(f"the data has {len(values)} rows; the model needs a window of {window_length}")
     return values[-window_length:]
@@ -59,11 +71,11 @@ def _predict_one(model, window: np.ndarray, device) -> tuple[float, float]:
 
 def forecast_next_day(model, data: RidershipData, window_length: int, day_type: str | None = None,
                       device="cpu") -> Forecast:
-    values = _last_window_values(data, window_length)
+    values = _last_window_values(data, window_length, inputs_of(model))
     date = data.last_date + pd.Timedelta(days=1)
     inferred = day_type is None
     day_type = infer_day_type(date) if inferred else day_type.upper()
-    window = set_next_day_type(values, day_type)
+    window = set_next_day_type(values, day_type, date)
     model.eval()
     rail, bus = _predict_one(model, window, device)
     return Forecast(date=date, day_type=day_type, inferred=inferred, rail=rail * SCALE, bus=bus * SCALE)
@@ -79,12 +91,12 @@ def forecast_days(model, data: RidershipData, window_length: int, days: int = 1,
     first = data.last_date + pd.Timedelta(days=1)
     dates = [first + pd.Timedelta(days=i) for i in range(days)]
     chosen = resolve_overrides(overrides or {}, dates)
-    window = _last_window_values(data, window_length).copy()
+    window = _last_window_values(data, window_length, inputs_of(model)).copy()
     model.eval()
     out = []
     for number, date in enumerate(dates, start=1):
         day_type = chosen.get(number) or infer_day_type(date)
-        window = set_next_day_type(window, day_type)
+        window = set_next_day_type(window, day_type, date)
         rail, bus = _predict_one(model, window, device)
         out.append(Forecast(date=date, day_type=day_type, inferred=number not in chosen,
                             rail=rail * SCALE, bus=bus * SCALE))

@@ -26,12 +26,12 @@ import torch
 from torch import nn
 
 from .config import CORES, NORMALIZE, TARGET_KINDS
-from .domain import FEATURES, SEASON, SERIES, TARGETS
+from .domain import SEASON, SERIES, TARGETS, features_for
 
 
 class LstmModel(nn.Module):
     def __init__(self, input_size: int = 5, hidden_size: int = 32, output_size: int = 2, core: str = "fused",
-                 normalize: str = "none", target: str = "level"):
+                 normalize: str = "none", target: str = "level", highway_days: int = 0, lstm_days: int = 0):
         super().__init__()
         if normalize not in NORMALIZE:
             raise ValueError(f"normalize must be one of {NORMALIZE}, got {normalize!r}")
@@ -43,6 +43,16 @@ class LstmModel(nn.Module):
         self.core = core
         self.normalize = normalize
         self.target = target
+        self.lstm_days = lstm_days
+        self.highway_days = highway_days
+        if highway_days:
+            # LSTNet's autoregressive "highway", one set of lag weights per calendar column of the
+            # target day: out_s += sum_k cal_k * (w_sk . days + b_sk). It sees every lag directly,
+            # as a gradient-boosting model does; zero at the start, so training begins from the LSTM.
+            calendar = input_size - SERIES
+            self.highway = nn.Linear(SERIES * highway_days + 1, SERIES * calendar)
+            nn.init.zeros_(self.highway.weight)
+            nn.init.zeros_(self.highway.bias)
 
     @property
     def core(self) -> str:
@@ -55,7 +65,7 @@ class LstmModel(nn.Module):
         self._core = value
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        if self.normalize == "none" and self.target == "level":
+        if self.normalize == "none" and self.target == "level" and not self.lstm_days:
             return self._raw(X)  # the article's model, untouched
         level = None
         if self.normalize != "none":
@@ -63,10 +73,18 @@ class LstmModel(nn.Module):
             recent = X[:, -SEASON:, :SERIES] if self.normalize == "week" else X[:, :, :SERIES]
             level = recent.mean(dim=1, keepdim=True).clamp_min(1e-4)
             X = torch.cat([X[:, :, :SERIES] / level, X[:, :, SERIES:]], dim=2)
-        out = self._raw(X)
+        out = self._raw(X[:, -self.lstm_days:] if self.lstm_days else X)
+        if self.highway_days:
+            out = out + self._highway(X)
         if self.target == "weekly_change":
             out = out + X[:, -SEASON, :SERIES]
         return out * level.squeeze(1) if level is not None else out
+
+    def _highway(self, X: torch.Tensor) -> torch.Tensor:
+        days = X[:, -self.highway_days:, :SERIES].reshape(len(X), -1)
+        weights = self.highway(torch.cat([days, days.new_ones(len(X), 1)], dim=1)).view(len(X), SERIES, -1)
+        calendar = X[:, -1, SERIES:]  # the target day's type (and weekday, holiday) columns
+        return (weights * calendar[:, None, :]).sum(dim=2)
 
     def _raw(self, X: torch.Tensor) -> torch.Tensor:
         if self._core == "fused":
@@ -89,8 +107,7 @@ def build_model(config, generator: torch.Generator) -> LstmModel:
     """The one place a model is built for training: the initial weights are the draws that
     ``torch.manual_seed(config.seed)`` + construction would make (the article's), taken from
     ``generator`` instead of torch's global one so runs in other threads cannot disturb them."""
-    model = LstmModel(len(FEATURES), config.hidden_size, len(TARGETS), core=config.core,
-                      normalize=config.normalize, target=config.target)
+    model = model_for(config)
     stdv = 1.0 / math.sqrt(config.hidden_size)
     with torch.no_grad():
         for weight in model.lstm.parameters():
@@ -103,5 +120,6 @@ def build_model(config, generator: torch.Generator) -> LstmModel:
 
 def model_for(config) -> LstmModel:
     """An untrained model shaped for ``config``, to load saved weights into."""
-    return LstmModel(len(FEATURES), config.hidden_size, len(TARGETS), core=config.core,
-                     normalize=config.normalize, target=config.target)
+    return LstmModel(len(features_for(config.inputs)), config.hidden_size, len(TARGETS), core=config.core,
+                     normalize=config.normalize, target=config.target, highway_days=config.highway_days,
+                     lstm_days=config.lstm_days)

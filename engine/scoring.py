@@ -1,8 +1,10 @@
 """How good a model is, in riders: split scores and backtests beside the naive "same day last week"
-forecast on the same targets, per series and per day type."""
+forecast and the gradient-boosting reference (engine/reference.py) on the same targets, per series
+and per day type."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -25,24 +27,39 @@ class ModelVsNaive:
     bus_mae: float
     naive_rail_mae: float
     naive_bus_mae: float
+    # The gradient-boosting reference (engine/reference.py) on the same targets; nan without it.
+    gbm_mae: float = math.nan
+    gbm_rail_mae: float = math.nan
+    gbm_bus_mae: float = math.nan
 
     @property
     def ratio(self) -> float:
         """Model MAE / naive MAE: below 1 beats the naive forecast (nan when there is nothing to compare)."""
         return self.mae / self.naive_mae if self.naive_mae else float("nan")
 
+    @property
+    def gbm_ratio(self) -> float:
+        """Model MAE / LightGBM's MAE: below 1 beats the gradient-boosting reference."""
+        return self.mae / self.gbm_mae if self.gbm_mae and math.isfinite(self.gbm_mae) else float("nan")
+
     def to_dict(self) -> dict:
-        return {**asdict(self), "ratio": self.ratio}
+        return {**asdict(self), "ratio": self.ratio, "gbm_ratio": self.gbm_ratio}
 
 
-def error_fields(truth: np.ndarray, pred: np.ndarray, naive: np.ndarray) -> dict[str, float]:
+def error_fields(truth: np.ndarray, pred: np.ndarray, naive: np.ndarray,
+                 gbm: np.ndarray | None = None) -> dict[str, float]:
     """The ModelVsNaive fields for (rows, 2) arrays, columns rail and bus, in the arrays' unit."""
     model_err, naive_err = np.abs(pred - truth), np.abs(naive - truth)
-    return dict(
+    out = dict(
         mae=float(model_err.mean()), naive_mae=float(naive_err.mean()),
         rail_mae=float(model_err[:, 0].mean()), bus_mae=float(model_err[:, 1].mean()),
         naive_rail_mae=float(naive_err[:, 0].mean()), naive_bus_mae=float(naive_err[:, 1].mean()),
     )
+    if gbm is not None:
+        gbm_err = np.abs(gbm - truth)
+        out.update(gbm_mae=float(gbm_err.mean()), gbm_rail_mae=float(gbm_err[:, 0].mean()),
+                   gbm_bus_mae=float(gbm_err[:, 1].mean()))
+    return out
 
 
 @dataclass(frozen=True)
@@ -66,23 +83,33 @@ def naive_mae(data: RidershipData, split: Split) -> float:
     return float(np.abs(naive_predictions(data.feature_values(), split) - truth).mean() * SCALE)
 
 
-def score_split(model, split: Split, features_values: np.ndarray, batch_size: int, device) -> SplitScore:
+def score_split(model, split: Split, features_values: np.ndarray, batch_size: int, device,
+                gbm: np.ndarray | None = None) -> SplitScore:
+    """``gbm``: the reference's predictions on the split's targets, in millions (engine/reference.py)."""
     device = torch.device(device)
     X, y = split.windows.to(device), split.targets.to(device)
     mae = evaluate_mae(model, X, y, batch_size, device)
     pred = predict(model, X).cpu().numpy().astype(np.float64)
     truth = split.targets.numpy().astype(np.float64)
     naive = naive_predictions(features_values, split)
-    errors = error_fields(truth * SCALE, pred * SCALE, naive * SCALE)
+    errors = error_fields(truth * SCALE, pred * SCALE, naive * SCALE, None if gbm is None else gbm * SCALE)
     errors["mae"] = mae * SCALE  # the article's metric: torchmetrics over batches, float32
     return SplitScore(split=split.name, windows=len(split), **errors)
 
 
 def score_all(model, splits: dict[str, Split], features_values: np.ndarray, batch_size: int, device,
-              names=("valid", "test")) -> dict[str, SplitScore]:
+              names=("valid", "test"), gbm: dict[str, np.ndarray] | None = None) -> dict[str, SplitScore]:
     # The training thread setting: torch's default threads fight a UI thread for the cores.
     with cpu_threads(torch.device(device), model.hidden_size):
-        return {name: score_split(model, splits[name], features_values, batch_size, device) for name in names}
+        return {name: score_split(model, splits[name], features_values, batch_size, device,
+                                  (gbm or {}).get(name)) for name in names}
+
+
+def reference_for(data: RidershipData, splits: dict[str, Split], config, names=("valid", "test")):
+    """The gradient-boosting reference's predictions for ``splits`` (cached; None without lightgbm)."""
+    from .reference import reference_predictions
+
+    return reference_predictions(data, splits, config.window_length, names)
 
 
 # -- backtests: every day of a split, and the errors per day type --------------------------------
@@ -120,17 +147,21 @@ class SplitBacktest:
         return out
 
 
-def summarize(day_type: str, truth: np.ndarray, pred: np.ndarray, naive: np.ndarray) -> ErrorSummary:
+def summarize(day_type: str, truth: np.ndarray, pred: np.ndarray, naive: np.ndarray,
+              gbm: np.ndarray | None = None) -> ErrorSummary:
     """Errors over the rows given; arrays are (days, 2) in riders, columns rail, bus."""
     if len(truth) == 0:
         nan = float("nan")
         return ErrorSummary(day_type=day_type, count=0, mae=nan, naive_mae=nan, rail_mae=nan, bus_mae=nan,
                             naive_rail_mae=nan, naive_bus_mae=nan)
-    return ErrorSummary(day_type=day_type, count=len(truth), **error_fields(truth, pred, naive))
+    return ErrorSummary(day_type=day_type, count=len(truth), **error_fields(truth, pred, naive, gbm))
 
 
-def backtest_split(model, split: Split, data: RidershipData, device="cpu") -> SplitBacktest:
+def backtest_split(model, split: Split, data: RidershipData, device="cpu",
+                   gbm: np.ndarray | None = None) -> SplitBacktest:
+    """``gbm``: the reference's predictions on the split's targets, in millions (or None)."""
     features = data.feature_values()
+    gbm = None if gbm is None else gbm * SCALE
     device = torch.device(device)
     pred = predict(model.to(device), split.windows.to(device)).cpu().numpy().astype(np.float64) * SCALE
     truth = split.targets.numpy().astype(np.float64) * SCALE
@@ -140,19 +171,21 @@ def backtest_split(model, split: Split, data: RidershipData, device="cpu") -> Sp
     for kind in DAY_TYPE_ORDER:
         rows = kinds == kind
         if rows.any():
-            by_type[kind] = summarize(kind, truth[rows], pred[rows], naive[rows])
+            by_type[kind] = summarize(kind, truth[rows], pred[rows], naive[rows],
+                                      None if gbm is None else gbm[rows])
     return SplitBacktest(
         split=split.name, dates=[f"{d:%Y-%m-%d}" for d in split.target_dates], day_types=kinds.tolist(),
         actual_rail=truth[:, 0].tolist(), actual_bus=truth[:, 1].tolist(),
         pred_rail=pred[:, 0].tolist(), pred_bus=pred[:, 1].tolist(),
         naive_rail=naive[:, 0].tolist(), naive_bus=naive[:, 1].tolist(),
-        overall=summarize("all", truth, pred, naive), by_day_type=by_type,
+        overall=summarize("all", truth, pred, naive, gbm), by_day_type=by_type,
     )
 
 
 def backtest(model, data: RidershipData, config, splits=("valid", "test"), device="cpu",
-             made: dict[str, Split] | None = None) -> dict[str, SplitBacktest]:
+             made: dict[str, Split] | None = None, gbm: dict[str, np.ndarray] | None = None
+             ) -> dict[str, SplitBacktest]:
     """Backtest ``model`` on the named splits of ``data`` cut with ``config``'s dates and window
-    (``made``: splits already cut, to skip recutting)."""
+    (``made``: splits already cut, to skip recutting; ``gbm``: the reference's predictions)."""
     made = made if made is not None else make_splits(data, config)
-    return {name: backtest_split(model, made[name], data, device) for name in splits}
+    return {name: backtest_split(model, made[name], data, device, (gbm or {}).get(name)) for name in splits}

@@ -115,7 +115,7 @@ def _run(config, data, *, store, parent_id, origin, resume_state, on_start, on_e
     from .device import describe, resolve_device
     from .events import event_from_dict
     from .inference import cpu_threads
-    from .scoring import naive_mae, score_all
+    from .scoring import naive_mae, reference_for, score_all
     from .training import fit
 
     config.validate()
@@ -145,7 +145,8 @@ def _run(config, data, *, store, parent_id, origin, resume_state, on_start, on_e
                          resume=resume_state, on_state=recorder.maybe_checkpoint)
             scores = {}
             if result.weights_epoch > 0 and not (abandoned and abandoned()):
-                scores = score_all(result.model, splits, data.feature_values(), config.batch_size, result.device)
+                scores = score_all(result.model, splits, data.feature_values(), config.batch_size, result.device,
+                                   gbm=reference_for(data, splits, config))
     except BaseException as exc:
         recorder.abort(exc)
         raise

@@ -90,11 +90,10 @@ def fit(
 
     generator = seeded_generator(config.seed)
     model = build_model(config, generator).to(device)
-    # foreach: one call per step for all parameters instead of a Python loop; the same arithmetic.
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, foreach=True)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="min", patience=config.patience, factor=config.factor
-    )
+    optimizer = make_optimizer(config, model)
+    per_batch = config.schedule == "cosine"
+    batches_per_epoch = math.ceil(len(splits["train"]) / config.batch_size)
+    scheduler = make_scheduler(config, optimizer, batches_per_epoch)
     history: list[EpochEvent] = []
     best_epoch, best_mae, best_state = 0, math.inf, None
     if resume is not None:
@@ -127,7 +126,7 @@ def fit(
     train_y = splits["train"].targets.to(device)
     valid_X = splits["valid"].windows.to(device)
     valid_y = splits["valid"].targets.to(device)
-    loss_fn = nn.HuberLoss()
+    loss_fn = nn.HuberLoss() if config.loss == "huber" else nn.L1Loss()
     metric = torchmetrics.MeanAbsoluteError().to(device)
     status, reason = "finished", f"completed {config.epochs} epochs"
     lowest_loss = min((e.train_loss for e in history), default=math.inf)  # for divergence by growth
@@ -157,8 +156,12 @@ def fit(
                 break
             total_loss += value
             loss.backward()
+            if config.clip:
+                nn.utils.clip_grad_norm_(model.parameters(), config.clip)
             optimizer.step()
             optimizer.zero_grad()
+            if per_batch:
+                scheduler.step()
             metric.update(y_pred, y)
         if status != "finished":
             break
@@ -170,7 +173,8 @@ def fit(
             reason = (f"the validation MAE became {valid_mae} at epoch {epoch}: training diverged "
                       f"(try a smaller lr than {config.lr:g})")
             break
-        scheduler.step(valid_mae)
+        if not per_batch:
+            scheduler.step(valid_mae)
         if valid_mae < best_mae:
             best_epoch, best_mae, best_state = epoch, valid_mae, _clone_state(model)
         event = EpochEvent(
@@ -198,6 +202,21 @@ def fit(
         best_epoch=best_epoch, best_valid_mae=best_mae, weights_epoch=weights_epoch,
         best_state=best_state, resume_state=resume_state,
     )
+
+
+def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=config.lr, foreach=True)
+    # foreach: one call per step for all parameters instead of a Python loop; the same arithmetic.
+    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, foreach=True)
+
+
+def make_scheduler(config: TrainConfig, optimizer, batches_per_epoch: int):
+    """The article's ReduceLROnPlateau on the validation MAE, or a cosine decay to 0 per batch."""
+    if config.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, batches_per_epoch * config.epochs))
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", patience=config.patience,
+                                                      factor=config.factor)
 
 
 # A batch loss this many times the lowest seen so far is divergence even while it is finite

@@ -57,21 +57,19 @@ class RidershipData:
     def last_date(self) -> pd.Timestamp:
         return self.frame.index[-1]
 
-    def features(self) -> pd.DataFrame:
-        """The model's input columns (engine/data/windows.py), built once per data set."""
-        cached = self.__dict__.get("_features")
-        if cached is None:
-            cached = build_features(self.frame)
-            object.__setattr__(self, "_features", cached)
-        return cached
+    def features(self, inputs: str = "article") -> pd.DataFrame:
+        """The model's input columns (engine/data/windows.py), built once per data set and inputs."""
+        cache = self.__dict__.setdefault("_features", {})
+        if inputs not in cache:
+            cache[inputs] = build_features(self.frame, inputs)
+        return cache[inputs]
 
-    def feature_values(self):
-        """``features()`` as a float64 array (rows, features)."""
-        cached = self.__dict__.get("_values")
-        if cached is None:
-            cached = self.features().to_numpy(dtype=np.float64)
-            object.__setattr__(self, "_values", cached)
-        return cached
+    def feature_values(self, inputs: str = "article"):
+        """``features(inputs)`` as a float64 array (rows, features)."""
+        cache = self.__dict__.setdefault("_values", {})
+        if inputs not in cache:
+            cache[inputs] = self.features(inputs).to_numpy(dtype=np.float64)
+        return cache[inputs]
 
 
 def _line(index: int) -> int:

@@ -15,7 +15,7 @@ from ..domain import DAY_TYPES, SCALE, TARGETS
 from ..errors import DataError
 
 
-def build_features(frame: pd.DataFrame) -> pd.DataFrame:
+def build_features(frame: pd.DataFrame, inputs: str = "article") -> pd.DataFrame:
     """rail and bus in millions, plus the one-hot of the NEXT day's type in the fixed order A, U, W.
 
     The article's ``get_dummies`` drops a day type a slice lacks; fixed columns avoid that. The last
@@ -27,6 +27,25 @@ def build_features(frame: pd.DataFrame) -> pd.DataFrame:
     next_type = frame["day_type"].shift(-1)
     for kind in DAY_TYPES:
         out[f"next_day_type_{kind}"] = (next_type == kind).astype(float)
+    if inputs == "calendar":
+        calendar = next_day_calendar(frame.index + pd.Timedelta(days=1))
+        calendar.iloc[-1] = 0.0  # as the day-type one-hot: the last row's next day is not in the data
+        for name in calendar.columns:
+            out[name] = calendar[name].to_numpy()
+    return out
+
+
+def next_day_calendar(dates: pd.DatetimeIndex) -> pd.DataFrame:
+    """For each date: its weekday one-hot (Monday = 0) and whether it is a CTA holiday, as the
+    "next_*" columns of the calendar inputs (engine/domain.py CALENDAR_FEATURES)."""
+    from .calendar import CtaHolidayCalendar
+
+    dates = pd.DatetimeIndex(dates)
+    out = pd.DataFrame(index=dates)
+    for day in range(7):
+        out[f"next_weekday_{day}"] = (dates.day_of_week == day).astype(float)
+    holidays = CtaHolidayCalendar().holidays(dates.min(), dates.max()) if len(dates) else []
+    out["next_holiday"] = dates.isin(holidays).astype(float)
     return out
 
 
@@ -64,7 +83,7 @@ def make_splits(data, config) -> dict[str, Split]:
     import torch
 
     index = data.features().index
-    values = data.feature_values()
+    values = data.feature_values(getattr(config, "inputs", "article"))
     splits: dict[str, Split] = {}
     span = f"{index[0]:%Y-%m-%d}..{index[-1]:%Y-%m-%d}"
     for name, (start_ts, end_ts) in config.split_bounds().items():

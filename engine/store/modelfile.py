@@ -18,7 +18,7 @@ import torch
 
 from ..config import TrainConfig
 from ..data.loading import RidershipData
-from ..domain import FEATURES, TARGETS
+from ..domain import TARGETS, features_for
 from ..errors import ConfigError, ModelFileError, printable, quoted
 from ..model import LstmModel, model_for
 from .paths import STALE_AFTER_S, TEMP_NAME, remove_stale_temporaries  # noqa: F401 (re-exported)
@@ -77,7 +77,7 @@ def model_payload(result, data: RidershipData | None = None) -> dict:
         "format": FORMAT,
         "version": VERSION,
         "config": result.config.to_dict(),
-        "features": list(FEATURES),
+        "features": list(features_for(result.config.inputs)),
         "targets": list(TARGETS),
         "state_dict": {k: v.detach().cpu() for k, v in result.model.state_dict().items()},
         "weights_epoch": result.weights_epoch,
@@ -124,9 +124,10 @@ def load_model(path, data: RidershipData | None = None) -> tuple[LstmModel, Trai
             f"{name}: the saved settings claim hidden_size={config.hidden_size}; this program reads models "
             f"of up to {MAX_HIDDEN_SIZE} units"
         )
-    if payload.get("features") != list(FEATURES):
+    if payload.get("features") != list(features_for(config.inputs)):
         raise ModelFileError(
-            f"{name}: the model expects features {printable(payload.get('features'))}, this data has {list(FEATURES)}"
+            f"{name}: the model expects features {printable(payload.get('features'))}, this program builds "
+            f"{list(features_for(config.inputs))} for inputs={config.inputs}"
         )
     if payload["targets"] != list(TARGETS):
         raise ModelFileError(f"{name}: the model predicts {printable(payload['targets'])}, this program {list(TARGETS)}")
@@ -174,7 +175,7 @@ def _check_payload(name: str, payload: dict) -> dict:
 def _check_weights(name: str, state: dict, config: TrainConfig) -> None:
     """Every tensor the model needs, with the shape ``config`` gives, floating point and finite."""
     with torch.device("meta"):  # shapes only: nothing is allocated, whatever hidden_size claims
-        expected = {k: tuple(v.shape) for k, v in LstmModel(len(FEATURES), config.hidden_size, len(TARGETS)).state_dict().items()}
+        expected = {k: tuple(v.shape) for k, v in model_for(config).state_dict().items()}
     missing = [k for k in expected if k not in state]
     extra = [k for k in state if k not in expected]
     if missing or extra:

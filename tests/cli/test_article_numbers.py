@@ -26,7 +26,7 @@ ARTICLE_TEST_MAE_RIDERS = 134911.54
 
 @pytest.mark.parametrize("core", ["fused", "cell"])
 def test_train_prints_the_articles_numbers(capsys, real_csv, core):
-    rc = main(["train", "--data", str(real_csv), "--device", "cpu", "--core", core])
+    rc = main(["train", "--data", str(real_csv), "--preset", "article", "--device", "cpu", "--core", core])
     out, err = capsys.readouterr()
     assert rc == 0, err
     lines = out.splitlines()

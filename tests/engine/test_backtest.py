@@ -100,7 +100,7 @@ def test_evaluate_prints_errors_per_day_type(synthetic_csv, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "by day type" in out
     # "validation W    68    22,967    25,438        0.90", then "  A ..." rows for the same split
-    rows = re.findall(r"^\s*(validation|test)?\s+([WAU])\s+(\d+)\s+[\d,]+\s+[\d,]+\s+[\d.]+$", out, re.M)
+    rows = re.findall(r"^\s*(validation|test)?\s+([WAU])\s+(\d+)\s+[\d,]+\s+[\d,]+\s+[\d.]+\s+[\d,]+$", out, re.M)
     assert [kind for _, kind, _ in rows] == ["W", "A", "U", "W", "A", "U"]
     assert [split for split, _, _ in rows if split] == ["validation", "test"]
     assert main(["evaluate", "--data", str(csv), "--model", str(model), "--json"]) == 0

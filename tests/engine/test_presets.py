@@ -27,8 +27,8 @@ ARTICLE = TrainConfig()
 
 # --- presets -------------------------------------------------------------------------------------
 
-def test_article_preset_is_the_default_config():
-    assert DEFAULT_PRESET == "article"
+def test_article_preset_is_the_default_config_and_best_the_default_preset():
+    assert DEFAULT_PRESET == "best"
     assert apply_preset("article") == ARTICLE
     assert preset_of(ARTICLE) == "article"
 
@@ -161,8 +161,8 @@ def _cli_config(*argv):
     return config_from(build_parser().parse_args(["train", *argv]))
 
 
-def test_cli_without_preset_is_the_article():
-    assert _cli_config() == ARTICLE
+def test_cli_without_preset_is_best_and_article_one_option_away():
+    assert _cli_config() == apply_preset("best")
     assert _cli_config("--preset", "article") == ARTICLE
 
 
@@ -207,7 +207,7 @@ def test_short_validation_split_is_a_clear_error(monkeypatch, capsys):
 
 def test_short_splits_work_with_a_short_window(monkeypatch, capsys):
     monkeypatch.delenv("RIDERSHIP_DATA", raising=False)
-    assert main(["train", *SHORT_SPLITS, "--window-length", "14", "--epochs", "1", "--json"]) == 0
+    assert main(["train", *SHORT_SPLITS, "--preset", "article", "--window-length", "14", "--epochs", "1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["scores"]["valid"]["windows"] == 31 - 14
     assert out["scores"]["test"]["windows"] == 30 - 14
