@@ -110,10 +110,13 @@ def _plan(args, store):
                                  "use --continue NAME without --param, or a new --name")
         if args.objective and parse_objective(args.objective) != recorded.objective:
             raise RidershipError(f"sweep {name!r} optimises {recorded.objective}; its objective cannot change")
-        base_changes = given_settings(args)
-        if base_changes or args.preset:
-            raise RidershipError(f"sweep {name!r} exists: its fixed settings cannot change on continue "
-                                 f"(drop {', '.join(base_changes) or '--preset'}, or use a new --name)")
+        if given_settings(args) or args.preset:  # the same settings again are fine; others are not
+            wanted = apply_preset(args.preset or DEFAULT_PRESET).replace(**given_settings(args)).to_dict()
+            searched = {s.split("=")[0] for s in recorded.space}
+            differ = [k for k, v in recorded.base.to_dict().items() if k not in searched and wanted.get(k) != v]
+            if differ:
+                raise RidershipError(f"sweep {name!r} exists with other fixed settings ({', '.join(differ)}); "
+                                     "they cannot change on continue: drop those options, or use a new --name")
         space = SearchSpace(tuple(parse_param(s) for s in recorded.space))
         rec = recorded.settings
         trials = args.trials or recorded.trials
