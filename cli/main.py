@@ -15,6 +15,7 @@ from engine.domain import format_riders
 from engine.errors import RidershipError
 
 from . import runs as runs_cli
+from . import sweep as sweep_cli
 from .options import add_config_options, given_settings
 from .output import day_type_lines, print_json, score_lines
 from .running import add_db_option, load_chosen_model, load_data, open_store, report_run, stop_on_signals
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--runs-db", dest="app_runs_db", metavar="PATH",
                         help="run store the app records runs in (default: $RIDERSHIP_RUNS_DB, "
                              "$RIDERSHIP_HOME/runs.db or runs.db in the user data folder)")
-    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,forecast,data,runs}")
+    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,forecast,data,runs,sweep}")
 
     train = sub.add_parser("train", help="train a model and print the article's per-epoch lines")
     add_data_options(train)
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="where the data comes from, its size and date range")
     add_data_options(data)
     runs_cli.add_runs_parser(sub, add_data_options)
+    sweep_cli.add_sweep_parser(sub, add_data_options)
     return parser
 
 
@@ -244,7 +246,8 @@ def cmd_data(args) -> int:
 
 
 COMMANDS: dict[str, Callable] = {"train": cmd_train, "evaluate": cmd_evaluate, "forecast": cmd_forecast,
-                                 "data": cmd_data, "runs": runs_cli.cmd_runs}
+                                 "data": cmd_data, "runs": runs_cli.cmd_runs,
+                                 "sweep": sweep_cli.cmd_sweep}
 
 
 def open_app(data_path: str | None = None, runs_db: str | None = None) -> int:

@@ -55,5 +55,37 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX runs_status ON runs(status);
     CREATE INDEX runs_parent ON runs(parent_id);
     """,
+    # Sweeps (engine/sweep): one row per sweep, and each trial's run tagged with its sweep and
+    # number. A pruned trial's run keeps status "stopped" (the CHECK on runs.status cannot change
+    # in SQLite) with pruned = 1 here and the reason "pruned by the sweep ...".
+    """
+    CREATE TABLE sweeps (
+        name TEXT PRIMARY KEY,
+        backend TEXT NOT NULL DEFAULT 'local',
+        objective TEXT NOT NULL,
+        space TEXT NOT NULL,                   -- parameter specs as a JSON list
+        base_config TEXT NOT NULL,             -- TrainConfig as JSON (the fields not searched)
+        trials INTEGER,                        -- the budget: trials in all (NULL: until the timeout)
+        timeout_s REAL,
+        settings TEXT NOT NULL DEFAULT '{}',   -- sampler, pruner, seed... as JSON
+        data_source TEXT NOT NULL DEFAULT '',
+        data_path TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'running',
+        host TEXT NOT NULL DEFAULT '',
+        pid INTEGER,
+        process_token TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE sweep_trials (
+        run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+        sweep TEXT NOT NULL REFERENCES sweeps(name) ON DELETE CASCADE,
+        trial INTEGER NOT NULL,
+        params TEXT NOT NULL DEFAULT '{}',     -- the searched values as JSON
+        pruned INTEGER NOT NULL DEFAULT 0,
+        value REAL                             -- the objective, riders (NULL: none)
+    );
+    CREATE INDEX sweep_trials_sweep ON sweep_trials(sweep, trial);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

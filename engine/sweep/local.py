@@ -1,0 +1,357 @@
+"""Sweeps on this machine: Optuna (TPE, a median pruner on the per-epoch validation MAE) with its
+study in an SQLite file beside the run store, and trials in worker processes.
+
+- One worker process per trial slot (spawn: no torch state copied from the parent), torch on one
+  thread each. Each opens the run store and the Optuna storage itself; SQLite (WAL, busy timeout)
+  takes the concurrent writes.
+- The budget is the sweep's total: ``trials`` trials that ended (complete, pruned or failed),
+  counting those of earlier sessions of the same sweep, and/or ``timeout_s`` (no trial starts past
+  it; running ones finish).
+- A trial that raises is recorded failed and the sweep goes on; a worker process that dies is
+  replaced, its trial marked failed.
+- ``should_stop`` (Ctrl+C, SIGTERM, the app's stop key) stops the running trials within a batch;
+  they are kept as stopped runs and do not count, so a continue runs fresh ones. Finished trials
+  are in both stores the moment they end.
+- A sweep killed outright (SIGKILL) leaves its workers to die with it (Linux: PR_SET_PDEATHSIG;
+  elsewhere they notice their parent is gone within a batch). Continuing it marks the trials left
+  RUNNING in the Optuna study as failed ("interrupted", not counted) and keeps every finished one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..config import TrainConfig
+from ..errors import RidershipError
+from . import records
+from .space import SearchSpace
+from .trial import TrialOutcome, run_trial
+
+OPTUNA_DB = "sweeps-optuna.db"
+SAMPLERS = ("tpe", "random")
+PRUNERS = ("median", "none")
+DEFAULT_TRIALS = 20
+
+
+class SweepError(RidershipError):
+    """A sweep cannot start or continue."""
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    name: str
+    space: SearchSpace
+    base: TrainConfig
+    objective: str = "valid"
+    trials: int | None = DEFAULT_TRIALS  # trials in all, this sweep's earlier sessions included
+    timeout_s: float | None = None
+    sampler: str = "tpe"
+    pruner: str = "median"
+    seed: int = 0
+
+    def settings(self) -> dict[str, Any]:
+        return {"sampler": self.sampler, "pruner": self.pruner, "seed": self.seed}
+
+
+@dataclass
+class SweepOutcome:
+    name: str
+    status: str  # finished | stopped
+    ran: list[TrialOutcome] = field(default_factory=list)  # this session's trials, in the order they ended
+    done_before: int = 0  # trials that had ended in earlier sessions
+    interrupted: list[int] = field(default_factory=list)  # trial numbers found RUNNING and marked failed
+
+
+def optuna_path(store_path: str | Path) -> Path:
+    return Path(store_path).parent / OPTUNA_DB
+
+
+def storage(store_path: str | Path):
+    """The Optuna storage of every sweep of this run store (SQLite, a 30 s busy timeout)."""
+    import optuna
+
+    url = f"sqlite:///{optuna_path(store_path)}"
+    return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 30}})
+
+
+def make_sampler(plan: SweepPlan, worker: int = 0):
+    import optuna
+
+    seed = plan.seed + worker
+    if plan.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    startup = max(3, min(10, (plan.trials or 30) // 3))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # constant_liar is "experimental"
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, constant_liar=True)
+
+
+def make_pruner(plan: SweepPlan):
+    import optuna
+
+    if plan.pruner == "none":
+        return optuna.pruners.NopPruner()
+    return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=max(1, plan.base.epochs // 3))
+
+
+def quiet_optuna() -> None:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+COUNTED = "counted"  # user attr: this trial ended on its own (complete, pruned, failed) and counts
+
+
+def finished_trials(study) -> list:
+    """Trials that count against the budget (ended on their own, in any session)."""
+    from optuna.trial import TrialState
+
+    return [t for t in study.get_trials(deepcopy=False)
+            if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL) and t.user_attrs.get(COUNTED)]
+
+
+def prepare(plan: SweepPlan, store, data, backend: str = "local"):
+    """Record the sweep (or take it over to continue it) and open its study. Returns (study,
+    trials already done, trial numbers found left RUNNING and now marked failed)."""
+    from optuna.trial import TrialState
+
+    quiet_optuna()
+    pid = records.sweep_running_elsewhere(store, plan.name)
+    if pid is not None:
+        raise SweepError(f"sweep {plan.name!r} is still running (pid {pid}); stop it first, or use another --name")
+    if plan.trials is None and plan.timeout_s is None:
+        raise SweepError("a sweep needs a budget: --trials N and/or --timeout SECONDS")
+    plan.space.check(plan.base)
+    records.save_sweep(store, name=plan.name, backend=backend, objective=plan.objective, space=plan.space.specs(),
+                       base=plan.base, trials=plan.trials, timeout_s=plan.timeout_s, settings=plan.settings(),
+                       data=data)
+    import optuna
+
+    study = optuna.create_study(study_name=plan.name, storage=storage(store.path), direction="minimize",
+                                load_if_exists=True)
+    interrupted = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        # Nobody runs this sweep now (checked above): a RUNNING trial's process was killed.
+        study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
+        study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+        interrupted.append(t.number + 1)
+    return study, len(finished_trials(study)), interrupted
+
+
+def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | None = None,
+              on_event: Callable[[dict], None] | None = None, should_stop: Callable[[], bool] | None = None,
+              trial_hook: Callable[[int, dict], None] | None = None, poll_s: float = 0.2) -> SweepOutcome:
+    """Run (or continue) ``plan`` in worker processes; ``on_event`` gets plain dicts in this process:
+    {"kind": "sweep_started"|"trial_started"|"epoch"|"trial_done"|"worker_died"|"sweep_done", ...}.
+    ``trial_hook(trial, params)`` runs in the worker before each trial (tests use it to crash one)."""
+    import multiprocessing as mp
+
+    from ..store.runstore import RunStore
+
+    emit = on_event or (lambda event: None)
+    store = RunStore.open(store_path)
+    try:
+        study, done_before, interrupted = prepare(plan, store, data)
+        outcome = SweepOutcome(plan.name, "finished", done_before=done_before, interrupted=interrupted)
+        remaining = None if plan.trials is None else max(plan.trials - done_before, 0)
+        deadline = time.time() + plan.timeout_s if plan.timeout_s else None
+        count = workers or os.cpu_count() or 1
+        if remaining is not None:
+            count = min(count, remaining)
+        emit({"kind": "sweep_started", "name": plan.name, "done_before": done_before, "remaining": remaining,
+              "workers": count, "interrupted": interrupted, "trials": plan.trials})
+        if count == 0:
+            records.end_sweep(store, plan.name, "finished")
+            emit({"kind": "sweep_done", "status": "finished", "ran": 0})
+            return outcome
+        ctx = mp.get_context("spawn")
+        claimed = ctx.Value("i", 0)
+        stop = ctx.Event()
+        events = ctx.Queue()
+        args = dict(plan=plan, data=data, store_path=str(store.path), remaining=remaining, deadline=deadline,
+                    claimed=claimed, stop=stop, events=events, trial_hook=trial_hook)
+        procs: dict[int, Any] = {}
+        current: dict[int, dict] = {}  # worker index -> its trial_started event
+        next_index = 0
+
+        def spawn() -> None:
+            nonlocal next_index
+            proc = ctx.Process(target=_worker_main, kwargs={**args, "index": next_index}, daemon=True,
+                               name=f"sweep-{plan.name}-{next_index}")
+            proc.start()
+            procs[next_index] = proc
+            next_index += 1
+
+        for _ in range(count):
+            spawn()
+
+        def drain(timeout: float) -> None:
+            try:
+                event = events.get(timeout=timeout)
+            except queue.Empty:
+                return
+            while True:
+                worker = event.pop("worker", None)
+                if event["kind"] == "trial_started":
+                    current[worker] = event
+                elif event["kind"] == "trial_done":
+                    current.pop(worker, None)
+                    outcome.ran.append(TrialOutcome(**{k: v for k, v in event.items() if k != "kind"}))
+                emit(event)
+                try:
+                    event = events.get_nowait()
+                except queue.Empty:
+                    return
+
+        try:
+            while procs:
+                if should_stop is not None and should_stop() and not stop.is_set():
+                    stop.set()
+                    emit({"kind": "stopping"})
+                drain(poll_s)
+                for index, proc in list(procs.items()):
+                    if proc.is_alive():
+                        continue
+                    proc.join()
+                    drain(0.05)  # its last events
+                    del procs[index]
+                    current.pop(index, None)
+                    if proc.exitcode != 0:
+                        for died in _worker_died(store, study, proc.pid, proc.exitcode):
+                            outcome.ran.append(died)
+                            emit({"kind": "worker_died", "exitcode": proc.exitcode, "trial": died.trial})
+                            emit(died.to_event())
+                        budget_left = remaining is None or claimed.value < remaining
+                        if not stop.is_set() and budget_left and (deadline is None or time.time() < deadline):
+                            spawn()  # the sweep goes on
+        except BaseException:
+            stop.set()
+            for proc in procs.values():
+                proc.join(timeout=30)
+            raise
+        drain(0.05)
+        outcome.status = "stopped" if stop.is_set() else "finished"
+        records.end_sweep(store, plan.name, outcome.status)
+        emit({"kind": "sweep_done", "status": outcome.status, "ran": len(outcome.ran)})
+        return outcome
+    finally:
+        store.close()
+
+
+def _worker_died(store, study, pid: int, exitcode: int) -> list[TrialOutcome]:
+    """Worker ``pid`` ended abnormally: its trial left RUNNING (found by the pid it noted, since its
+    last messages may not have left the process) and that trial's run are failed."""
+    from optuna.trial import TrialState
+
+    reason = f"the worker process died (exit code {exitcode}) during the trial"
+    lost = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if t.user_attrs.get("pid") != pid:
+            continue
+        try:
+            study._storage.set_trial_user_attr(t._trial_id, COUNTED, True)
+            study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+        except Exception:  # noqa: BLE001 - it ended meanwhile
+            continue
+        number, run_id = t.number + 1, None
+        for row in store._read("SELECT run_id FROM sweep_trials WHERE sweep = ? AND trial = ?", (study.study_name, number)):
+            run_id = row["run_id"]
+            try:
+                store.finish_run(run_id, "failed", reason)
+            except RidershipError:
+                pass
+        lost.append(TrialOutcome(number, run_id, "failed", None, reason, dict(t.params)))
+    return lost
+
+
+# -- the worker process ---------------------------------------------------------------------------
+
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this process when the one that started it dies (a sweep killed with SIGKILL)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _worker_main(*, plan: SweepPlan, data, store_path: str, remaining: int | None, deadline: float | None,
+                 claimed, stop, events, trial_hook, index: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group: the parent decides
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    parent = os.getppid()
+    _die_with_parent()
+    if os.getppid() != parent:
+        return
+    import optuna
+    import torch
+
+    from ..domain import SCALE
+    from ..store.runstore import RunStore
+
+    torch.set_num_threads(1)
+    quiet_optuna()
+    store = RunStore.open(store_path)
+    study = optuna.load_study(study_name=plan.name, storage=storage(store_path),
+                              sampler=make_sampler(plan, index + 1 + int(time.time()) % 100000),
+                              pruner=make_pruner(plan))
+    distributions = plan.space.distributions()
+
+    def halted() -> bool:
+        return stop.is_set() or os.getppid() != parent
+
+    try:
+        while not halted() and (deadline is None or time.time() < deadline):
+            with claimed.get_lock():
+                if remaining is not None and claimed.value >= remaining:
+                    break
+                claimed.value += 1
+            trial = study.ask(distributions)
+            params = dict(trial.params)
+            number = trial.number + 1
+            trial.set_user_attr("pid", os.getpid())
+            events.put({"kind": "trial_started", "worker": index, "trial": number, "trial_id": trial._trial_id,
+                        "sweep": plan.name, "params": params})
+            if trial_hook is not None:
+                trial_hook(number, params)
+
+            def report(epoch: int, valid_mae: float, trial=trial) -> bool:
+                trial.report(valid_mae, epoch)
+                return trial.should_prune()
+
+            def on_epoch(event, number=number) -> None:
+                events.put({"kind": "epoch", "worker": index, "trial": number, "epoch": event.epoch,
+                            "epochs": event.epochs, "valid_mae": event.valid_mae * SCALE})
+
+            outcome = run_trial(store=store, data=data, base=plan.base, space=plan.space, params=params,
+                                sweep=plan.name, trial=number, objective=plan.objective, report=report,
+                                should_stop=halted, on_epoch=on_epoch)
+            if outcome.run_id is not None:
+                trial.set_user_attr("run_id", outcome.run_id)
+            if outcome.state == "stopped":
+                trial.set_user_attr("stopped", True)  # by the sweep's stop: does not count
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            else:
+                trial.set_user_attr(COUNTED, True)
+                if outcome.state == "complete" and outcome.value is not None and math.isfinite(outcome.value):
+                    study.tell(trial, outcome.value)
+                elif outcome.state == "pruned":
+                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                else:
+                    trial.set_user_attr("reason", outcome.reason[:500])
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            events.put({**outcome.to_event(), "worker": index})
+    finally:
+        store.close()

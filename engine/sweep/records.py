@@ -1,0 +1,203 @@
+"""A sweep's rows in the run store (tables ``sweeps`` and ``sweep_trials``, engine/store/schema.py).
+
+Each trial is an ordinary run (engine.session.start_run with the store); here it is tagged with its
+sweep, trial number, searched values and objective, and marked pruned. Plain SQL through the
+store's own transaction helpers, so the WAL/busy-timeout rules of engine/store apply unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from ..config import TrainConfig
+from ..store.liveness import process_alive
+from ..store.runstore import RunRecord, RunStore, RunStoreError
+
+SWEEP_STATUSES = ("running", "finished", "stopped", "interrupted")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class SweepRecord:
+    name: str
+    backend: str
+    objective: str
+    space: list[str]
+    base_config: dict[str, Any]
+    trials: int | None
+    timeout_s: float | None
+    settings: dict[str, Any]
+    data_source: str
+    data_path: str | None
+    created_at: str
+    updated_at: str
+    status: str
+    host: str
+    pid: int | None
+
+    @property
+    def base(self) -> TrainConfig:
+        defaults = TrainConfig().to_dict()
+        return TrainConfig.from_dict({**defaults, **{k: v for k, v in self.base_config.items() if k in defaults}})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """One trial: its run (without epochs), number, searched values, objective and whether pruned."""
+
+    trial: int
+    run: RunRecord
+    params: dict[str, Any]
+    pruned: bool
+    value: float | None  # riders; None: no objective (pruned, failed, still running)
+
+    @property
+    def status(self) -> str:
+        return "pruned" if self.pruned else self.run.status
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.run
+        naive = r.valid_naive_mae
+        return {"trial": self.trial, "run_id": r.run_id, "status": self.status, "reason": r.reason,
+                "params": self.params, "objective_riders": self.value,
+                "valid_mae_riders": r.valid_mae, "test_mae_riders": r.test_mae,
+                "best_valid_mae_riders": r.best_valid_mae, "valid_naive_mae_riders": naive,
+                "valid_ratio": (r.valid_mae / naive) if r.valid_mae is not None and naive else None,
+                "test_ratio": (r.test_mae / r.test_naive_mae) if r.test_mae is not None and r.test_naive_mae else None,
+                "epochs_done": r.epochs_done, "epochs_planned": r.epochs_planned}
+
+
+@dataclass
+class SweepSummary:
+    record: SweepRecord
+    trials: list[TrialRow] = field(default_factory=list)
+
+    @property
+    def best(self) -> TrialRow | None:
+        scored = [t for t in self.trials if t.value is not None and math.isfinite(t.value)]
+        return min(scored, key=lambda t: t.value) if scored else None
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for t in self.trials:
+            out[t.status] = out.get(t.status, 0) + 1
+        return out
+
+
+def _row_to_record(row: dict) -> SweepRecord:
+    return SweepRecord(
+        name=row["name"], backend=row["backend"], objective=row["objective"], space=json.loads(row["space"]),
+        base_config=json.loads(row["base_config"]), trials=row["trials"], timeout_s=row["timeout_s"],
+        settings=json.loads(row["settings"] or "{}"), data_source=row["data_source"], data_path=row["data_path"],
+        created_at=row["created_at"], updated_at=row["updated_at"], status=row["status"], host=row["host"],
+        pid=row["pid"])
+
+
+def get_sweep(store: RunStore, name: str) -> SweepRecord | None:
+    rows = store._read("SELECT * FROM sweeps WHERE name = ?", (name,))
+    return _row_to_record(rows[0]) if rows else None
+
+
+def list_sweeps(store: RunStore) -> list[SweepSummary]:
+    """Every sweep, newest first, with its trials."""
+    rows = store._read("SELECT * FROM sweeps ORDER BY created_at DESC")
+    return [sweep_summary(store, r["name"], record=_row_to_record(r)) for r in rows]
+
+
+def save_sweep(store: RunStore, *, name: str, backend: str, objective: str, space: list[str], base: TrainConfig,
+               trials: int | None, timeout_s: float | None, settings: dict[str, Any], data) -> SweepRecord:
+    """Create the sweep's row, or take it over (a continue): status running, this process."""
+    from ..store.liveness import process_token
+    import os
+
+    now = _now()
+    pid = os.getpid()
+    with store._write() as conn:
+        conn.execute(
+            "INSERT INTO sweeps (name, backend, objective, space, base_config, trials, timeout_s, settings, "
+            "data_source, data_path, created_at, updated_at, status, host, pid, process_token) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET backend = excluded.backend, trials = excluded.trials, "
+            "timeout_s = excluded.timeout_s, settings = excluded.settings, updated_at = excluded.updated_at, "
+            "status = 'running', host = excluded.host, pid = excluded.pid, process_token = excluded.process_token",
+            (name, backend, objective, json.dumps(space), json.dumps(base.to_dict()), trials, timeout_s,
+             json.dumps(settings), data.source.kind, data.source.path, now, now, socket.gethostname(), pid,
+             process_token(pid)))
+    return get_sweep(store, name)
+
+
+def sweep_running_elsewhere(store: RunStore, name: str) -> int | None:
+    """The pid of a live process of this host still running sweep ``name``, or None."""
+    import os
+
+    rows = store._read("SELECT status, host, pid, process_token FROM sweeps WHERE name = ?", (name,))
+    if not rows or rows[0]["status"] != "running" or rows[0]["pid"] in (None, os.getpid()):
+        return None
+    row = rows[0]
+    if row["host"] != socket.gethostname():
+        return row["pid"]  # cannot ask another machine: assume alive
+    return row["pid"] if process_alive(row["pid"], row["process_token"]) else None
+
+
+def end_sweep(store: RunStore, name: str, status: str) -> None:
+    if status not in SWEEP_STATUSES:
+        raise ValueError(f"sweep status must be one of {', '.join(SWEEP_STATUSES)}, got {status!r}")
+    with store._write() as conn:
+        conn.execute("UPDATE sweeps SET status = ?, updated_at = ? WHERE name = ?", (status, _now(), name))
+
+
+def tag_trial(store: RunStore, run_id: int, sweep: str, trial: int | None, params: dict[str, Any]) -> int:
+    """Tag run ``run_id`` as trial ``trial`` of ``sweep`` (None: the next number); return the number."""
+    with store._write() as conn:
+        if trial is None:
+            trial = conn.execute("SELECT COALESCE(MAX(trial), 0) + 1 FROM sweep_trials WHERE sweep = ?",
+                                 (sweep,)).fetchone()[0]
+        conn.execute("INSERT OR REPLACE INTO sweep_trials (run_id, sweep, trial, params) VALUES (?, ?, ?, ?)",
+                     (run_id, sweep, int(trial), json.dumps(params)))
+    return int(trial)
+
+
+def set_value(store: RunStore, run_id: int, value: float | None) -> None:
+    value = value if value is not None and math.isfinite(value) else None
+    with store._write() as conn:
+        conn.execute("UPDATE sweep_trials SET value = ? WHERE run_id = ?", (value, run_id))
+
+
+def mark_pruned(store: RunStore, run_id: int, reason: str) -> None:
+    """The trial's run was pruned: flag it, and make its run "stopped" with ``reason`` (a run a
+    scheduler killed may still say running or interrupted)."""
+    with store._write() as conn:
+        cur = conn.execute("UPDATE sweep_trials SET pruned = 1, value = NULL WHERE run_id = ?", (run_id,))
+        if cur.rowcount == 0:
+            raise RunStoreError(f"run {run_id} is not a sweep trial in {store.path}")
+        conn.execute("UPDATE runs SET status = 'stopped', reason = ?, ended_at = COALESCE(ended_at, ?) "
+                     "WHERE id = ? AND status IN ('running', 'stopped', 'interrupted')", (reason, _now(), run_id))
+
+
+def sweep_summary(store: RunStore, name: str, record: SweepRecord | None = None) -> SweepSummary:
+    record = record or get_sweep(store, name)
+    if record is None:
+        names = [r["name"] for r in store._read("SELECT name FROM sweeps ORDER BY created_at DESC LIMIT 5")]
+        known = f" (sweeps: {', '.join(names)})" if names else " (no sweep recorded yet)"
+        raise RunStoreError(f"no sweep named {name!r} in {store.path}{known}")
+    rows = store._read("SELECT run_id, trial, params, pruned, value FROM sweep_trials WHERE sweep = ? "
+                       "ORDER BY trial, run_id", (name,))
+    trials = []
+    for row in rows:
+        try:
+            run = store.get_run(row["run_id"], with_epochs=False)
+        except RunStoreError:  # deleted meanwhile
+            continue
+        trials.append(TrialRow(row["trial"], run, json.loads(row["params"]), bool(row["pruned"]), row["value"]))
+    return SweepSummary(record, trials)

@@ -1,0 +1,109 @@
+"""Local sweeps: trials in worker processes, each a recorded run tagged with its sweep; a crash is
+recorded failed and the sweep goes on; a sweep killed with SIGKILL and continued keeps every
+finished trial and repeats none."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.data.sources import load_path
+from engine.store.runstore import RunStore
+from engine.sweep import records
+from engine.sweep.local import SweepError, SweepPlan, run_local
+from engine.sweep.space import parse_space
+from support import SMALL, small_args
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _plan(name, specs, trials, **changes):
+    return SweepPlan(name, parse_space(specs), SMALL.replace(**changes), trials=trials, sampler="random")
+
+
+def _die_on_first_trial(trial: int, params: dict) -> None:
+    if trial == 1:
+        os._exit(3)  # the worker process dies mid-sweep
+
+
+def test_a_crash_in_a_trial_is_recorded_failed_and_the_sweep_goes_on(tmp_path, synthetic_csv):
+    data = load_path(synthetic_csv(), "path")
+    db = tmp_path / "runs.db"
+    # A window longer than the validation split: start_run refuses it before training.
+    plan = _plan("crash", ["window_length=14,200"], trials=4, epochs=1)
+    events = []
+    out = run_local(plan, data, db, workers=1, on_event=events.append, trial_hook=_die_on_first_trial)
+    assert out.status == "finished"
+    with RunStore.open(db) as store:
+        summary = records.sweep_summary(store, "crash")
+    by_trial = {t.trial: t for t in summary.trials}
+    assert any(e["kind"] == "worker_died" and e["trial"] == 1 for e in events)
+    # trial 1's worker died before its run started: failed in Optuna, the sweep replaced the worker
+    assert len([t for t in out.ran]) == 4 and out.ran[0].state == "failed" and "worker process died" in out.ran[0].reason
+    for t in summary.trials:
+        if t.params["window_length"] == 200:
+            assert t.status == "failed" and "window" in t.run.reason.lower()
+        else:
+            assert t.status == "finished" and t.value is not None
+    assert 1 not in by_trial or by_trial[1].status == "failed"
+    assert summary.record.status == "finished"
+
+
+def test_no_budget_and_a_running_sweep_are_refused(tmp_path, synthetic_csv):
+    data = load_path(synthetic_csv(), "path")
+    plan = SweepPlan("nobudget", parse_space(["lr=0.01,0.02"]), SMALL, trials=None, timeout_s=None)
+    with pytest.raises(SweepError, match="needs a budget"):
+        run_local(plan, data, tmp_path / "runs.db", workers=1)
+
+
+def _counted(db: Path, name: str) -> dict[int, tuple]:
+    """trial -> (run id, status, value) of the trials that ended on their own."""
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT t.trial, t.run_id, r.status, t.pruned, t.value FROM sweep_trials t JOIN runs r "
+                       "ON r.id = t.run_id WHERE t.sweep = ?", (name,)).fetchall()
+    con.close()
+    return {trial: (run_id, "pruned" if pruned else status, value) for trial, run_id, status, pruned, value in rows
+            if pruned or status in ("finished", "failed")}
+
+
+def test_a_sweep_killed_with_sigkill_and_continued_loses_no_trial_and_repeats_none(tmp_path, synthetic_csv):
+    csv = synthetic_csv()
+    db = tmp_path / "runs.db"
+    cmd = [sys.executable, "-m", "cli", "sweep", "--name", "k", "--param", "lr=log:0.01:0.2",
+           "--param", "hidden_size=4,8", "--trials", "6", "--workers", "2", "--pruner", "none",
+           "--data", str(csv), "--runs-db", str(db), *small_args(SMALL.replace(epochs=4))]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        time.sleep(0.5)
+        if db.exists() and len(_counted(db, "k")) >= 1:
+            break
+        assert proc.poll() is None, proc.stdout.read().decode()
+    else:
+        pytest.fail("no trial finished in time")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(2)  # the workers die with their parent (PR_SET_PDEATHSIG)
+    before = _counted(db, "k")
+    assert 1 <= len(before) < 6
+    from cli.main import main
+
+    assert main(["sweep", "--continue", "k", "--runs-db", str(db), "--workers", "2"]) == 0
+    after = _counted(db, "k")
+    assert len(after) == 6  # the budget, finished trials of both sessions together
+    for trial, row in before.items():  # nothing finished was lost or redone
+        assert after[trial] == row
+    con = sqlite3.connect(db)
+    numbers = [r[0] for r in con.execute("SELECT trial FROM sweep_trials WHERE sweep = 'k'")]
+    statuses = dict(con.execute("SELECT t.trial, r.status FROM sweep_trials t JOIN runs r ON r.id = t.run_id"))
+    con.close()
+    assert len(numbers) == len(set(numbers))  # no trial number twice
+    assert all(statuses[n] in ("finished", "failed", "stopped", "interrupted") for n in numbers)  # none left running
