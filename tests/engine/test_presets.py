@@ -170,7 +170,7 @@ def test_cli_preset_then_explicit_options():
     assert _cli_config("--preset", "normalized") == apply_preset("normalized")
     config = _cli_config("--preset", "normalized", "--lr", "0.05", "--train-start", "2016-01", "--epochs", "7")
     assert (config.lr, config.train_start, config.epochs, config.normalize) == (0.05, "2016-01", 7, "week")
-    assert _cli_config("--normalize", "window", "--target", "weekly_change") == \
+    assert _cli_config("--preset", "article", "--normalize", "window", "--target", "weekly_change") == \
         ARTICLE.replace(normalize="window", target="weekly_change")
     assert _cli_config("--restore-best").restore_best is True
 
