@@ -134,7 +134,9 @@ def cmd_evaluate(args) -> int:
         return 0
     framing = "" if config.normalize == "none" and config.target == "level" else \
         f", normalize {config.normalize}, target {config.target}"
-    print(f"model {label}: epoch {payload.get('weights_epoch')}'s weights, trained with "
+    epoch = payload.get("weights_epoch")
+    weights = f"epoch {epoch}'s weights" if epoch else "weights of an unknown epoch (the file does not say)"
+    print(f"model {label}: {weights}, trained with "
           f"window {config.window_length}, hidden {config.hidden_size}{framing} "
           f"(preset: {preset or 'none, custom settings'})")
     for line in score_lines(scores) + day_type_lines(tests):
