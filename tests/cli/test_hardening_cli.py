@@ -177,6 +177,7 @@ def _env() -> dict:
     return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_during_train_stops_and_records_the_run(csv_file, capsys, signum):
     proc = subprocess.Popen([sys.executable, "-m", "cli", "train", "--data", str(csv_file), *small_args(),
@@ -210,6 +211,7 @@ def test_a_signal_during_train_stops_and_records_the_run(csv_file, capsys, signu
     assert runs[0]["status"] in ("finished", "stopped")
 
 
+@pytest.mark.slow
 def test_a_reader_that_leaves_early_gets_no_traceback(csv_file):
     proc = subprocess.Popen([sys.executable, "-m", "cli", "data", "--data", str(csv_file)], env=_env(), cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
