@@ -1,4 +1,5 @@
-"""``ridership``: the app when no command is given; ``train|evaluate|forecast|data|runs`` headless.
+"""``ridership``: the app when no command is given; ``train|evaluate|forecast|data|runs`` headless;
+``serve`` the app to a browser.
 
 Every error a person can cause ends with one line on stderr and exit code 2, never a traceback.
 Training goes through engine/session.py, as in the app.
@@ -47,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--runs-db", dest="app_runs_db", metavar="PATH",
                         help="run store the app records runs in (default: $RIDERSHIP_RUNS_DB, "
                              "$RIDERSHIP_HOME/runs.db or runs.db in the user data folder)")
-    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,forecast,data,runs,sweep}")
+    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,forecast,data,runs,sweep,serve}")
 
     train = sub.add_parser("train", help="train a model and print the article's per-epoch lines")
     add_data_options(train)
@@ -83,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_options(data)
     runs_cli.add_runs_parser(sub, add_data_options)
     sweep_cli.add_sweep_parser(sub, add_data_options)
+    serve = sub.add_parser("serve", help="serve the app to a web browser (textual-serve; no authentication)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1; any other prints a no-authentication "
+                            "warning: prefer an SSH tunnel, ssh -L 8000:127.0.0.1:8000 host)")
+    serve.add_argument("--port", type=_port, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument("--data", metavar="PATH", help="data file for the app (CSV or .tgz)")
+    add_db_option(serve)
     return parser
 
 
@@ -94,6 +102,22 @@ def _level(text: str) -> float:
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"expected a level between 0 and 1 such as 0.8, got {text!r}")
     return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 1..65535, got {text!r}")
+    return value
+
+
+def cmd_serve(args) -> int:
+    from tui.serve import serve  # textual-serve is imported only there, only when serving
+
+    return serve(args.host, args.port, args.data, args.runs_db)
 
 
 def _override(text: str) -> tuple[str, str]:
@@ -152,7 +176,9 @@ def cmd_evaluate(args) -> int:
         return 0
     framing = "" if config.normalize == "none" and config.target == "level" else \
         f", normalize {config.normalize}, target {config.target}"
-    print(f"model {label}: epoch {payload.get('weights_epoch')}'s weights, trained with "
+    epoch = payload.get("weights_epoch")
+    weights = f"epoch {epoch}'s weights" if epoch else "weights of an unknown epoch (the file does not say)"
+    print(f"model {label}: {weights}, trained with "
           f"window {config.window_length}, hidden {config.hidden_size}{framing} "
           f"(preset: {preset or 'none, custom settings'})")
     for line in score_lines(scores) + day_type_lines(tests):
@@ -247,7 +273,7 @@ def cmd_data(args) -> int:
 
 COMMANDS: dict[str, Callable] = {"train": cmd_train, "evaluate": cmd_evaluate, "forecast": cmd_forecast,
                                  "data": cmd_data, "runs": runs_cli.cmd_runs,
-                                 "sweep": sweep_cli.cmd_sweep}
+                                 "sweep": sweep_cli.cmd_sweep, "serve": cmd_serve}
 
 
 def open_app(data_path: str | None = None, runs_db: str | None = None) -> int:

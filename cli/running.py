@@ -82,10 +82,26 @@ def report_run(args, run, data, *, save: str | None = None) -> int:
         else:
             print(f"run {run.status}: {run.reason}; no epoch finished, so nothing is scored or saved")
         return 1
+    save_error = None
     if save:
+        from engine.errors import RidershipError
         from engine.store.modelfile import save_model
 
-        saved = str(save_model(save, run.fit, data))
+        try:
+            saved = str(save_model(save, run.fit, data))
+        except RidershipError as exc:  # disk full, no permission: the run itself is not lost
+            kept = (f"; the model is kept as run {run.run_id} (ridership runs show {run.run_id}; "
+                    f"--run {run.run_id} where --model is taken)" if run.run_id is not None and run.checkpoint
+                    else "; the run was not recorded, so this model is lost")
+            save_error = f"{exc}{kept}"
+    code = _report(args, run, data, saved)
+    if save_error:
+        print(f"ridership: error: {save_error}", file=sys.stderr)
+        return 2
+    return code
+
+
+def _report(args, run, data, saved: str | None) -> int:
     if args.json:
         print_json({
             "status": run.status, "reason": run.reason, "preset": getattr(args, "preset", None) or _preset(run.config),

@@ -17,7 +17,7 @@ from pathlib import Path
 from engine.domain import format_riders
 from engine.store.runstore import STATUSES
 
-from .output import print_json, table, when
+from .output import note, print_json, table, when
 from .running import add_db_option, open_store
 
 
@@ -75,7 +75,8 @@ def _data_name(run) -> str:
 
 def _list(args) -> int:
     with open_store(args) as store:
-        runs = store.list_runs(status=args.status, limit=args.limit)
+        runs = store.list_runs(status=args.status, limit=args.limit,
+                               on_damaged=lambda run_id, why: note(f"skipped {why}"))
         path = store.path
     if args.json:
         print_json([r.summary() for r in runs])

@@ -17,6 +17,18 @@ from engine.data.synthetic import synthetic_frame
 from support import CSV_HEADER, REAL_DATA, SMALL, SMALL_FIRST, SMALL_LAST, csv_rows, small_args, write_csv
 
 
+# Deselected by `-m "not slow"`: minutes of the suite's time, in few tests. Tests that read the real
+# CTA file (the `real_csv` fixture) train on it; these modules drive a browser or real processes.
+SLOW_MODULES = {"test_browser.py", "test_article_numbers.py"}
+SLOW_TESTS = {"test_killed_training_leaves_a_readable_store_and_an_interrupted_run"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if ("real_csv" in getattr(item, "fixturenames", ()) or item.path.name in SLOW_MODULES
+                or item.originalname in SLOW_TESTS):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(tmp_path_factory, monkeypatch):

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from ..config import TrainConfig
 from ..domain import SCALE, unit_named
@@ -151,6 +151,7 @@ class RunStore:
         store = cls(path, conn)
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            store._check_ours()  # before anything writes: a foreign file must stay byte-identical
             conn.execute("PRAGMA journal_mode = WAL")  # may stay "delete" on filesystems without WAL
             conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across a process kill
             conn.execute("PRAGMA foreign_keys = ON")
@@ -206,6 +207,28 @@ class RunStore:
             cur = self._conn.execute(sql, params)
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def _check_ours(self) -> None:
+        """Refuse a database that is not a run store, reading only (no journal mode, no table, no
+        version is changed first). Ours: user_version 0 and no tables at all (new), or a version
+        this program knows with its ``runs`` and ``epochs`` tables."""
+        with self._lock:
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {name for (name,) in self._conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+        if version == 0 and not tables:
+            return
+        if version > SCHEMA_VERSION:
+            raise RunStoreError(
+                f"{self.path}: the runs database has schema version {version}; this program knows "
+                f"up to {SCHEMA_VERSION} (written by a newer ridership?)"
+            )
+        if version == 0 or not {"runs", "epochs"} <= tables:
+            shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+            raise RunStoreError(
+                f"{self.path}: not a ridership runs database (schema version {version}, tables: {shown or 'none'}); "
+                "left unchanged: pass --runs-db with a new file name or a ridership runs.db"
+            )
 
     def _migrate(self) -> None:
         with self._write() as conn:
@@ -381,20 +404,54 @@ class RunStore:
 
     _SUMMARY = "SELECT runs.*, (SELECT COUNT(*) FROM epochs WHERE run_id = runs.id) AS epochs_done FROM runs"
 
+    # Columns a record needs, by the type each must hold (None allowed only where listed).
+    _TEXT = ("origin", "config", "data_source", "device", "host", "started_at", "heartbeat_at", "status")
+    _INT = ("epochs_planned", "pid")
+    _OPTIONAL_INT = ("parent_id", "resumed_from_epoch", "data_rows", "best_epoch", "weights_epoch")
+    _OPTIONAL_REAL = ("best_valid_mae", "valid_mae", "valid_naive_mae", "test_mae", "test_naive_mae")
+
     def _record(self, row: dict, epochs: tuple = ()) -> RunRecord:
+        """A row as a RunRecord; a row that cannot be one (edited by hand, a damaged file) is a
+        RunStoreError naming the run and the column."""
+        run_id = row.get("id")
+        try:
+            return self._parse(row, epochs)
+        except (ValueError, TypeError, KeyError) as exc:  # json.JSONDecodeError is a ValueError
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise RunStoreError(f"run {run_id} in {self.path} is damaged ({reason})") from None
+
+    def _parse(self, row: dict, epochs: tuple) -> RunRecord:
         row = dict(row)
         for key in ("process_token",):
             row.pop(key, None)
+        for key in self._TEXT:
+            if not isinstance(row[key], str):
+                raise ValueError(f"{key} is {row[key]!r}, expected text")
+        for key in self._INT + self._OPTIONAL_INT:
+            if not (isinstance(row[key], int) or (row[key] is None and key in self._OPTIONAL_INT)):
+                raise ValueError(f"{key} is {row[key]!r}, expected a whole number")
+        for key in self._OPTIONAL_REAL:
+            if row[key] is not None and not isinstance(row[key], (int, float)):
+                raise ValueError(f"{key} is {row[key]!r}, expected a number")
         row["run_id"] = row.pop("id")
         if row["best_valid_mae"] is not None:  # stored in the epochs' unit (millions)
             row["best_valid_mae"] *= SCALE
-        row["config_dict"] = json.loads(row.pop("config"))
-        row["scores"] = json.loads(row["scores"]) if row["scores"] else None
-        row["checkpoint"] = self._confined(row["checkpoint"])
+        config = json.loads(row.pop("config"))
+        if not isinstance(config, dict):
+            raise ValueError("config is not a JSON object")
+        row["config_dict"] = config
+        scores = json.loads(row["scores"]) if row["scores"] else None
+        if scores is not None and not isinstance(scores, dict):
+            raise ValueError("scores is not a JSON object")
+        row["scores"] = scores
+        row["checkpoint"] = self._confined(row["checkpoint"] if isinstance(row["checkpoint"], str) else None)
         return RunRecord(**row, epochs=epochs)
 
-    def list_runs(self, *, status: str | None = None, limit: int | None = None) -> list[RunRecord]:
-        """Runs, newest first, without their epochs (``epochs_done`` counts them)."""
+    def list_runs(self, *, status: str | None = None, limit: int | None = None,
+                  on_damaged: Callable[[int, str], None] | None = None) -> list[RunRecord]:
+        """Runs, newest first, without their epochs (``epochs_done`` counts them).
+
+        A damaged row is left out of the list, and ``on_damaged(run_id, reason)`` is told."""
         sql, params = self._SUMMARY, []
         if status:
             sql += " WHERE status = ?"
@@ -403,7 +460,14 @@ class RunStore:
         if limit:
             sql += " LIMIT ?"
             params.append(int(limit))
-        return [self._record(r) for r in self._read(sql, params)]
+        runs = []
+        for row in self._read(sql, params):
+            try:
+                runs.append(self._record(row))
+            except RunStoreError as exc:
+                if on_damaged is not None:
+                    on_damaged(row.get("id"), str(exc))
+        return runs
 
     def get_run(self, run_id: int, *, with_epochs: bool = True) -> RunRecord:
         rows = self._read(self._SUMMARY + " WHERE id = ?", (int(run_id),))
