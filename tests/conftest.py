@@ -19,8 +19,9 @@ from support import CSV_HEADER, REAL_DATA, SMALL, SMALL_FIRST, SMALL_LAST, csv_r
 
 # Deselected by `-m "not slow"`: minutes of the suite's time, in few tests. Tests that read the real
 # CTA file (the `real_csv` fixture) train on it; these modules drive a browser or real processes.
-SLOW_MODULES = {"test_browser.py", "test_article_numbers.py"}
-SLOW_TESTS = {"test_killed_training_leaves_a_readable_store_and_an_interrupted_run"}
+SLOW_MODULES = {"test_browser.py", "test_article_numbers.py", "test_sweep_ray.py"}
+SLOW_TESTS = {"test_killed_training_leaves_a_readable_store_and_an_interrupted_run",
+              "test_a_sweep_killed_with_sigkill_and_continued_loses_no_trial_and_repeats_none"}
 
 
 def pytest_collection_modifyitems(config, items):
