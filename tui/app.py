@@ -28,18 +28,15 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-import pandas as pd
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Checkbox, ContentSwitcher, Footer, Input, Select, Static, TabbedContent, TabPane
+from textual.widgets import Checkbox, ContentSwitcher, Footer, Input, Select, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from engine.config import TrainConfig
-from engine.data import RidershipData
-from engine.data.calendar import infer_day_type
 from engine.domain import DAY_TYPE_NAMES, format_riders
 from engine.errors import RidershipError
 from engine.store import RunStore
@@ -56,8 +53,10 @@ from .widgets.multiday import MultiDayView
 from .widgets.open_file import OpenFileScreen
 from .widgets.runs import RunsPane
 from .widgets.training import TrainingPane
+from .widgets.text import Static
 
 if TYPE_CHECKING:
+    from engine.data import RidershipData
     from engine.session import RunResult
 
 PANES = (  # id, key, tab label
@@ -116,7 +115,7 @@ class RidershipApp(App[int]):
     def __init__(
         self,
         data_path: str | None = None,
-        data: RidershipData | None = None,
+        data: "RidershipData | None" = None,
         config: TrainConfig | None = None,
         describe_device: Callable[[str], tuple[Any, list[str]]] | None = None,
         runs_db: str | None = None,
@@ -129,7 +128,7 @@ class RidershipApp(App[int]):
         self._initial_data = data
         self._initial_config = config or TrainConfig()
         self._describe_device = describe_device or jobs.describe_device
-        self.data: RidershipData | None = None
+        self.data: "RidershipData | None" = None
         self.active: RunResult | None = None  # the model in use: the last run that left one
         self.job = 0  # how many runs this app has started; messages of an earlier one are ignored
         self.run_id: int | None = None  # the id in the run store of the run started last (None: not yet, or unrecorded)
@@ -253,7 +252,7 @@ class RidershipApp(App[int]):
         share = f" ({msg.done / msg.total:.0%})" if msg.total else ""
         self.query_one(DatasetPane).show_status(f"Downloading the CTA data: {msg.done / 1e6:.1f} MB{share}")
 
-    def _use_data(self, data: RidershipData) -> None:
+    def _use_data(self, data: "RidershipData") -> None:
         self.data = data
         bar = self.query_one("#data-bar", Static)
         if data.is_synthetic:
@@ -264,6 +263,10 @@ class RidershipApp(App[int]):
         self.query_one(DatasetPane).show_data(data)
         self.query_one(DatasetPane).show_splits(self.form.config)
         forecast = self.query_one(ForecastPane)
+        import pandas as pd  # loaded with the data by now (never before the first screen)
+
+        from engine.data.calendar import infer_day_type
+
         forecast.set_calendar_guess(infer_day_type(data.last_date + pd.Timedelta(days=1)))
         forecast.show_history(data.frame.iloc[-HISTORY_DAYS:])
         self.query_one(MultiDayView).set_data(data)  # it asks for a forecast if there is a model
@@ -657,7 +660,7 @@ class RidershipApp(App[int]):
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
 
-def make_app(data_path: str | None = None, data: RidershipData | None = None,
+def make_app(data_path: str | None = None, data: "RidershipData | None" = None,
              config: TrainConfig | None = None,
              describe_device: Callable[[str], tuple[Any, list[str]]] | None = None,
              runs_db: str | None = None) -> RidershipApp:

@@ -2,23 +2,58 @@
 ticks and date bounds. Shared by the app and every pane (panes import from here, never from each
 other). Numbers of riders are written with engine.domain.format_riders.
 
-No torch here, and nothing that imports it: this module loads with the first screen.
+No torch, pandas or numpy at import time: this module loads with the first screen (pandas and
+numpy are imported inside the functions that need them, once data is shown).
 """
 
 from __future__ import annotations
 
+import math
+import os
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+from textual.content import Content
 
 from engine.domain import format_riders
 from engine.errors import ConfigError, RidershipError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from engine.session import RunResult
 
 HISTORY_DAYS = 8 * 7  # the last weeks of actual riders that forecast charts continue
+
+
+# -- text from outside ------------------------------------------------------------------------------
+def plain(text: object) -> Content:
+    """Text that comes from outside the app (a file path, a CSV cell, an error message, a run's
+    name) as Content shown exactly as written: never parsed as markup, so ``[/]`` or ``[bold]`` in
+    a path neither raises MarkupError nor changes the style. Every Static/Label/notify that shows
+    such text takes it through here (or through ``App.notify(..., markup=False)``)."""
+    return Content(str(text))
+
+
+def middle_ellipsis(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters by replacing its middle with "…" (a long path keeps
+    its start and its file name)."""
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text
+    if width == 1:
+        return "…"
+    keep = width - 1
+    head = keep // 2
+    return text[:head] + "…" + text[len(text) - (keep - head):]
+
+
+def short_path(path: str, width: int) -> str:
+    """A path for a header line: the home folder as ~, the middle ellipsized to fit ``width``."""
+    home = os.path.expanduser("~")
+    if home not in ("", "/") and (path == home or path.startswith(home + os.sep)):
+        path = "~" + path[len(home):]
+    return middle_ellipsis(path, width)
 
 
 # -- errors -----------------------------------------------------------------------------------------
@@ -94,13 +129,13 @@ def summarise(run: "RunResult") -> tuple[str, str]:
 
 def beside_naive(mae: float, naive: float) -> str:
     """The naive forecast's MAE on the same targets, and the ratio (nothing while it is unknown)."""
-    if not np.isfinite(naive) or not naive:
+    if not math.isfinite(naive) or not naive:
         return ""
     return f" (naive {format_riders(naive)}, model/naive {mae / naive:.2f})"
 
 
 # -- dates ------------------------------------------------------------------------------------------
-def parse_bound(text: str, end: bool) -> pd.Timestamp:
+def parse_bound(text: str, end: bool) -> "pd.Timestamp":
     """A date or a partial date (YYYY, YYYY-MM, YYYY-MM-DD), read as the split dates of the
     settings are (engine.config): its first day, or its last with ``end``. ValueError says why not."""
     from engine.config import _period  # the settings' own date check, so both accept the same dates
@@ -125,8 +160,10 @@ def epoch_ticks(epochs: list[int], count: int = 6) -> tuple[list[int], list[str]
     return ticks, [str(t) for t in ticks]
 
 
-def date_ticks(dates: pd.DatetimeIndex, count: int = 4) -> tuple[list[int], list[str]]:
+def date_ticks(dates: "pd.DatetimeIndex", count: int = 4) -> tuple[list[int], list[str]]:
     """Ticks at row positions, labelled with those rows' dates."""
+    import numpy as np
+
     positions = sorted({int(round(p)) for p in np.linspace(0, len(dates) - 1, count)})
     return positions, [f"{dates[p]:%Y-%m-%d}" for p in positions]
 

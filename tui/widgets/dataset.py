@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
+
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input
 
 from engine.config import TrainConfig
-from engine.data import RidershipData
 
 from ..format import date_ticks, parse_bound
 from .charts import Chart, Series
 from .inline_error import show_inline_error
 from .table import RowTable
+from .text import Label, Static
+
+if TYPE_CHECKING:  # numpy and pandas load with the data, after the first screen
+    import numpy as np
+    import pandas as pd
+
+    from engine.data import RidershipData
 
 ARTICLE_RANGE = ("2021-03", "2021-05")  # the article's plot
 MAX_DAYS_UNBINNED = 400
@@ -59,6 +65,8 @@ class DatasetPane(Horizontal):
 
     # -- data ---------------------------------------------------------------------------------
     def show_data(self, data: RidershipData) -> None:
+        import pandas as pd
+
         self.data = data
         self.query_one(RowTable).set_frame(data.frame)
         if not self._range_in_data(*ARTICLE_RANGE):
@@ -104,6 +112,8 @@ class DatasetPane(Horizontal):
         self.draw_chart()
 
     def draw_chart(self) -> None:
+        import numpy as np
+
         data = self.data
         error = self.query_one("#range-error", Static)
         if data is None:

@@ -19,11 +19,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import Checkbox, Input, Label, Select, Static
+from textual.widgets import Checkbox, Input, Select
 
 from engine.config import TrainConfig
 from engine.errors import ConfigError
 from engine.presets import PRESET_HELP, PRESETS, apply_preset, preset_of
+
+from .text import Label, Static
 
 ArticleDefaults = TrainConfig()
 FORM_HINT = "Defaults are the article's. Tab moves between fields; Esc leaves a field; r restores the defaults."

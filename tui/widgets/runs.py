@@ -29,7 +29,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from engine.domain import SCALE, format_riders
 from engine.store import RunRecord, RunStore
@@ -37,6 +37,7 @@ from engine.store import RunRecord, RunStore
 from ..format import duration, epoch_ticks, explain
 from .charts import Chart, Series
 from .confirm import ConfirmScreen, PromptScreen
+from .text import Static
 
 # plotext colours for picked runs, in the order they are handed out. Not orange or cyan (the
 # live run's train and valid lines) nor gray (the naive baseline), so an overlay never looks like

@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import ProgressBar, Static
+from textual.widgets import ProgressBar
 
 from engine.domain import format_riders
 
 from ..format import beside_naive, duration, epoch_ticks, run_title
 from ..messages import EpochCompleted, TrainingStarted
 from .charts import Chart, Series
+from .text import Static
 
 
 @dataclass
