@@ -57,14 +57,32 @@ def short_path(path: str, width: int) -> str:
 
 
 # -- errors -----------------------------------------------------------------------------------------
+# The engine's messages name the command line's options; in the app a key does the same.
+APP_WORDS = (
+    ("Pass --data PATH to a local copy or set", "Press o to open a local copy, or set"),
+    ("(--data PATH)", "(o opens a file)"),
+)
+
+
 def explain(error: BaseException | None) -> str:
-    """An error as a person reads it: the engine's own message; a file system error as
-    "path: reason" (no errno); anything else as its type and text."""
+    """An error as a person reads it: the engine's own message (its command-line hints put in the
+    app's words); a file system error as "path: reason" (no errno); anything else as its type and
+    text."""
     if isinstance(error, RidershipError):
-        return str(error)
+        text = str(error)
+        for cli, app in APP_WORDS:
+            text = text.replace(cli, app)
+        return text
     if isinstance(error, OSError) and error.strerror:
         return f"{error.filename}: {error.strerror}" if error.filename else error.strerror
     return f"{type(error).__name__}: {error}"
+
+
+def device_label(info: Any) -> str:
+    """engine.device.DeviceInfo in a few words for the header: "cpu", "cuda:0 NVIDIA H200", "mps"."""
+    if info.kind == "cuda":
+        return f"cuda:{getattr(info, 'index', 0) or 0} {info.name}"
+    return info.kind
 
 
 # -- runs -------------------------------------------------------------------------------------------
@@ -108,19 +126,22 @@ def summarise(run: "RunResult") -> tuple[str, str]:
         return status, "No epoch finished, so there is no model to score or forecast with."
     last = run.weights_epoch == run.epochs_done
     which = "the last epoch" if last else "the best validation epoch"
-    lines = [f"Scores use epoch {run.weights_epoch}'s weights ({which}); naive = same day last week."]
+    # The totals first: on a 24-line terminal the result block shows its first lines only.
+    totals, details = [], []
     for split, label in (("valid", "validation"), ("test", "test")):
         score = (run.scores or {}).get(split)
         if not score:
             continue
         s = _fields(score)
-        lines.append(f"{label:>10} MAE {format_riders(s['mae']):>9} riders · naive "
-                     f"{format_riders(s['naive_mae']):>9} · model/naive {s['ratio']:.2f}")
+        totals.append(f"{label:>10} MAE {format_riders(s['mae']):>9} riders · naive "
+                      f"{format_riders(s['naive_mae']):>9} · model/naive {s['ratio']:.2f}")
         for series in ("rail", "bus"):  # each series beside its own naive error
             mae, naive = s.get(f"{series}_mae"), s.get(f"naive_{series}_mae")
             if mae is not None and naive:
-                lines.append(f"{series:>10} MAE {format_riders(mae):>9} riders · naive {format_riders(naive):>9} · "
-                             f"model/naive {mae / naive:.2f}")
+                details.append(f"{label[:5]:>5} {series:>4} MAE {format_riders(mae):>9} riders · naive "
+                               f"{format_riders(naive):>9} · model/naive {mae / naive:.2f}")
+    lines = [*totals, f"Scores use epoch {run.weights_epoch}'s weights ({which}); naive = same day last week.",
+             *details]
     if run.run_id is not None:
         lines.append(f"Recorded as run {run.run_id} with its checkpoint (6 Runs: compare, fork, resume, export).")
     lines += [f"Warning: {warning}" for warning in run.warnings]

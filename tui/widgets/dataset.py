@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input
 
@@ -45,6 +46,11 @@ def split_lines(data: RidershipData, config: TrainConfig) -> list[str]:
 class DatasetPane(Horizontal):
     """Table on the left; source, size, splits and the chart on the right."""
 
+    BINDINGS = [  # the app's keys (they work in every pane), listed in this pane's footer
+        Binding("o", "app.open_file", "Open"),
+        Binding("d", "app.download", "Download"),
+    ]
+
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
         self.data: RidershipData | None = None
@@ -61,7 +67,8 @@ class DatasetPane(Horizontal):
                 yield Label(" to ")
                 yield Input(ARTICLE_RANGE[1], id="chart-to", compact=True)
             yield Static("", id="range-error")
-            yield Chart("Riders per day (millions)", id="data-chart")
+            # legend_room: the legend (top left) sits above the data, never on it.
+            yield Chart("Riders per day (millions)", id="data-chart", legend_room=True)
 
     # -- data ---------------------------------------------------------------------------------
     def show_data(self, data: RidershipData) -> None:

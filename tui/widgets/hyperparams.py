@@ -12,7 +12,7 @@ import dataclasses
 import math
 import typing
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from textual import on
 from textual.app import ComposeResult
@@ -28,7 +28,8 @@ from engine.presets import PRESET_HELP, PRESETS, apply_preset, preset_of
 from .text import Label, Static
 
 ArticleDefaults = TrainConfig()
-FORM_HINT = "Defaults are the article's. Tab moves between fields; Esc leaves a field; r restores the defaults."
+FORM_HINT = ("Defaults are the article's. Tab moves between fields; in a text field the number keys type "
+             "(Esc leaves it), elsewhere they switch panes; r restores the defaults.")
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,28 @@ def parse_value(spec: FieldSpec, raw: Any) -> Any:
     return text
 
 
-def check(specs: list[FieldSpec], raw: dict[str, Any]) -> tuple[TrainConfig | None, dict[str, str]]:
+SplitDays = Callable[[TrainConfig], "dict[str, int]"]  # days of the loaded data in each split
+
+
+def window_errors(config: TrainConfig, split_days: SplitDays | None) -> dict[str, str]:
+    """The window length against the loaded data: each split needs more days than a window."""
+    if split_days is None:
+        return {}
+    days = split_days(config)
+    errors: dict[str, str] = {}
+    for name, n in days.items():
+        if n == 0:
+            errors.setdefault(f"{name}_start", f"the {name} split has no days in the data loaded")
+    short = [(name, n) for name, n in days.items() if 0 < n <= config.window_length]
+    if short:
+        name, n = min(short, key=lambda item: item[1])
+        errors["window_length"] = (f"must be under {n}: the {name} split has {n} days in the data loaded, and a "
+                                   f"window of {config.window_length} needs {config.window_length + 1}")
+    return errors
+
+
+def check(specs: list[FieldSpec], raw: dict[str, Any],
+          split_days: SplitDays | None = None) -> tuple[TrainConfig | None, dict[str, str]]:
     """The config, or None and a reason per invalid field.
 
     validate() stops at the first problem; to show more than one, a field found invalid is set
@@ -112,7 +134,9 @@ def check(specs: list[FieldSpec], raw: dict[str, Any]) -> tuple[TrainConfig | No
             trial[exc.field] = next(s.default for s in specs if s.name == exc.field)
     if errors:
         return None, errors
-    return TrainConfig(**values), {}
+    config = TrainConfig(**values)
+    errors = window_errors(config, split_days)
+    return (None, errors) if errors else (config, {})
 
 
 class HyperparamsForm(VerticalScroll):
@@ -132,6 +156,7 @@ class HyperparamsForm(VerticalScroll):
         self._initial = config or TrainConfig()
         self.errors: dict[str, str] = {}
         self._config: TrainConfig | None = self._initial
+        self.split_days: SplitDays | None = None  # set with the data (set_split_days)
 
     def compose(self) -> ComposeResult:
         yield Static(FORM_HINT, id="form-hint")
@@ -158,6 +183,14 @@ class HyperparamsForm(VerticalScroll):
         return Input(str(value), id=wid, compact=True, classes="field-input")
 
     def on_mount(self) -> None:
+        # Checking split dates loads pandas: not before the first screen. The app has the form
+        # checked once the data is loaded (set_split_days); until then the initial config stands.
+        self._show_preset(self._initial)
+
+    def set_split_days(self, split_days: SplitDays | None) -> None:
+        """How many days of the loaded data each split holds (tui.jobs.split_days): a window
+        length that does not fit a split is refused on its row, before t."""
+        self.split_days = split_days
         self.revalidate()
 
     # -- reading and writing values -----------------------------------------------------------
@@ -227,7 +260,7 @@ class HyperparamsForm(VerticalScroll):
         self.revalidate()
 
     def revalidate(self) -> None:
-        config, errors = check(self.specs, self.raw_values())
+        config, errors = check(self.specs, self.raw_values(), self.split_days)
         self._config, self.errors = config, errors
         names = {s.name for s in self.specs}
         for spec in self.specs:

@@ -210,6 +210,7 @@ class RunsPane(Vertical, can_focus=True):
         self.sort_by, self.sort_reverse = "started", True  # newest first
         self.curves: tuple[Curve, ...] = ()  # what the charts show
         self._loaded_at = -math.inf  # time.monotonic() of the last reload
+        self.note = ""  # said after the status line (e.g. the store is read-only)
 
     def compose(self) -> ComposeResult:
         yield Static("Opening the run store…", id="runs-status")
@@ -244,8 +245,10 @@ class RunsPane(Vertical, can_focus=True):
         self.table.focus()  # the pane takes focus from the app's pane keys; the table has the keys
 
     # -- the store ----------------------------------------------------------------------------
-    def set_store(self, store: RunStore) -> None:
+    def set_store(self, store: RunStore, note: str = "") -> None:
+        """The store is open (``note``: why runs started here are not recorded in it, e.g. read-only)."""
         self.store = store
+        self.note = note
         self.reload()
 
     def show_error(self, text: str) -> None:
@@ -278,8 +281,10 @@ class RunsPane(Vertical, can_focus=True):
 
     def deleted(self, deleted: list[int], errors: list[str]) -> None:
         if deleted:
-            self.notify(f"Deleted run{'s' if len(deleted) > 1 else ''} {', '.join(map(str, deleted))} "
-                        "and their checkpoints.", title="Runs deleted")
+            many = len(deleted) > 1
+            self.notify(f"Deleted run{'s' if many else ''} {', '.join(map(str, deleted))} "
+                        f"and {'their' if many else 'its'} checkpoint{'s' if many else ''}.",
+                        title="Runs deleted" if many else "Run deleted")
         for error in errors:
             self.notify(error, title="Could not delete", severity="error", timeout=10)
         for run_id in deleted:
@@ -316,8 +321,9 @@ class RunsPane(Vertical, can_focus=True):
             table.add_column(header, key=key)
         for run in self.runs:
             table.add_row(*self._cells(run), key=str(run.run_id))
-        if keep is not None:
-            row = next((i for i, r in enumerate(self.runs) if r.run_id == keep), 0)
+        # The run under the cursor stays under it; the first time, the top row (the newest run).
+        row = next((i for i, r in enumerate(self.runs) if r.run_id == keep), 0) if keep is not None else 0
+        if self.runs:
             table.move_cursor(row=row, animate=False)
 
     def _cells(self, run: RunRecord) -> list:
@@ -355,7 +361,7 @@ class RunsPane(Vertical, can_focus=True):
 
     def _status(self, text: str, error: bool = False) -> None:
         widget = self.query_one("#runs-status", Static)
-        widget.update(text)
+        widget.update(f"{text} · {self.note}" if self.note and not error else text)
         widget.set_class(error, "-error")
 
     def _show_detail(self) -> None:
@@ -505,17 +511,30 @@ class RunsPane(Vertical, can_focus=True):
             ".csv or .json writes that one. A relative name goes next to the runs database. Esc cancels.",
             check=lambda s: None if s else "type a file name, or Esc to cancel", input_id="export-path"), write)
 
+    def delete_targets(self) -> list[int]:
+        """What x deletes: the picked runs, or the run under the cursor when none is picked."""
+        return self.selected or ([self.cursor_run.run_id] if self.cursor_run else [])
+
     def action_delete(self) -> None:
-        ids = self.selected or ([self.cursor_run.run_id] if self.cursor_run else [])
+        ids = self.delete_targets()
         if not ids:
             self.notify("No run to delete.", severity="warning")
+            return
+        if self.store is not None and getattr(self.store, "read_only", False):
+            self.notify(f"{self.store.path} is read-only here: no run can be deleted.", title="Cannot delete",
+                        severity="error", timeout=10)
             return
         runs = {r.run_id: r for r in self.runs}
         lines = [f"run {i}: {runs[i].status}, {runs[i].epochs_done} epochs, started {local_time(runs[i].started_at)}"
                  for i in ids if i in runs]
-        title = f"Delete {'these ' + str(len(ids)) + ' runs' if len(ids) > 1 else 'run ' + str(ids[0])}?"
-        body = "\n".join(lines) + "\n\nTheir records and checkpoints are removed for good; runs forked or " \
-                                  "resumed from them are kept."
+        if len(ids) > 1:
+            title = f"Delete the {len(ids)} picked runs ({', '.join(map(str, ids))})?"
+            whose = "Their records and checkpoints are removed for good; runs forked or resumed from them are kept."
+        else:
+            picked = " (the picked run)" if self.selected else " (under the cursor)"
+            title = f"Delete run {ids[0]}{picked}?"
+            whose = "Its record and checkpoint are removed for good; runs forked or resumed from it are kept."
+        body = "\n".join(lines) + "\n\n" + whose
 
         def answer(yes: bool | None) -> None:
             if yes:
