@@ -88,6 +88,8 @@ COLUMNS: dict[str, tuple[str, int | None, Callable[[RunRecord], Any] | None, boo
     "test": ("test MAE", None, lambda r: _finite(r.test_mae), False),
 }
 TAIL_COLUMNS = {"origin": "origin", "time": "time"}  # after the differing settings
+NARROW = 100  # below this many columns the table uses short headers and dates without the year
+SHORT_HEADERS = {"best": "best", "test": "test", "epochs": "ep"}
 HIDDEN_SETTINGS = {"epochs"}  # the epochs column shows it already (done/planned)
 SORT_NAMES = {"run": "run", "started": "date", "status": "status", "epochs": "epochs",
               "best": "best validation MAE", "test": "test MAE"}
@@ -211,6 +213,7 @@ class RunsPane(Vertical, can_focus=True):
         self.curves: tuple[Curve, ...] = ()  # what the charts show
         self._loaded_at = -math.inf  # time.monotonic() of the last reload
         self.note = ""  # said after the status line (e.g. the store is read-only)
+        self._newest: int | None = None  # the newest run at the last listing
 
     def compose(self) -> ComposeResult:
         yield Static("Opening the run store…", id="runs-status")
@@ -307,11 +310,20 @@ class RunsPane(Vertical, can_focus=True):
         self._show_detail()
         self._refresh_curves()
 
+    @property
+    def narrow(self) -> bool:
+        return 0 < self.size.width < NARROW
+
+    def on_resize(self) -> None:
+        if self.runs and self.narrow != getattr(self, "_filled_narrow", None):
+            self._fill_table(self.cursor_run.run_id if self.cursor_run else None)
+
     def _fill_table(self, keep: int | None) -> None:
         table = self.table
         table.clear(columns=True)
+        self._filled_narrow = narrow = self.narrow
         for key, (header, width, sorter, _) in COLUMNS.items():
-            label = header
+            label = SHORT_HEADERS.get(key, header) if narrow else header
             if key == self.sort_by:
                 label += " ▼" if self.sort_reverse else " ▲"
             table.add_column(label, key=key, width=width)
@@ -320,21 +332,32 @@ class RunsPane(Vertical, can_focus=True):
         for key, header in TAIL_COLUMNS.items():
             table.add_column(header, key=key)
         for run in self.runs:
-            table.add_row(*self._cells(run), key=str(run.run_id))
-        # The run under the cursor stays under it; the first time, the top row (the newest run).
-        row = next((i for i, r in enumerate(self.runs) if r.run_id == keep), 0) if keep is not None else 0
+            table.add_row(*self._cells(run, narrow), key=str(run.run_id))
+        # The run under the cursor stays under it, unless it was the newest and a newer one came:
+        # then the cursor goes to the newest (the top row of a newest-first list), as the first time.
+        newest = max(self.runs, key=lambda r: (r.started_at or "", r.run_id)).run_id if self.runs else None
+        if keep is None or (keep == self._newest and newest != keep):
+            keep = newest
+        self._newest = newest
+        row = next((i for i, r in enumerate(self.runs) if r.run_id == keep), 0)
         if self.runs:
             table.move_cursor(row=row, animate=False)
 
-    def _cells(self, run: RunRecord) -> list:
+    def _cells(self, run: RunRecord, narrow: bool = False) -> list:
         status = Text(run.status, style="bold" if run.status == "running" else "")
         seconds = run_seconds(run)
-        return [
-            self._mark(run.run_id), str(run.run_id), local_time(run.started_at), status,
-            f"{run.epochs_done}/{run.epochs_planned}", format_riders(run.best_valid_mae), format_riders(run.test_mae),
+        started = local_time(run.started_at)
+        if narrow and len(started) == 16:  # "2026-11-29 11:19" -> "11-29 11:19"
+            started = started[5:]
+        cells = [
+            str(run.run_id), started, f"{run.epochs_done}/{run.epochs_planned}",
+            format_riders(run.best_valid_mae), format_riders(run.test_mae),
             *(setting(run.config_dict.get(name)) for name in self.shown_settings),
             origin(run), duration(seconds) if seconds is not None else "-",
         ]
+        # Text cells: DataTable would parse a str as markup (a setting's value is the user's text).
+        plain_cells = [Text(cell) for cell in cells]
+        return [self._mark(run.run_id), plain_cells[0], plain_cells[1], status, *plain_cells[2:]]
 
     def _mark(self, run_id: int) -> Text:
         color = self.picked.get(run_id)
@@ -404,7 +427,7 @@ class RunsPane(Vertical, can_focus=True):
         whose = "picked runs" if selected else f"run {curves[0].run_id}" if curves else "no run"
         loss_chart, mae_chart = self.query_one("#runs-loss-chart", Chart), self.query_one("#runs-mae-chart", Chart)
         loss_chart.set_title(f"Training loss (Huber), {whose}")
-        mae_chart.set_title(f"Validation MAE, thousand riders, {whose}")
+        mae_chart.set_title(f"Valid MAE, k riders, {whose}")
         with self.app.batch_update():
             loss_chart.draw(loss, xticks=ticks)
             mae_chart.draw(mae, xticks=ticks)
