@@ -39,7 +39,6 @@ from textual.worker import Worker, WorkerState
 from engine.config import TrainConfig
 from engine.domain import DAY_TYPE_NAMES, format_riders
 from engine.errors import RidershipError
-from engine.store import RunStore
 
 from . import jobs, terminal_watch
 from .format import HISTORY_DAYS, backtest_label, device_label, explain, model_label, run_title, summarise
@@ -61,6 +60,7 @@ from .widgets.text import Static
 if TYPE_CHECKING:
     from engine.data import RidershipData
     from engine.session import RunResult
+    from engine.store import RunStore  # sqlite3 and the store load in the worker that opens it
 
 PANES = (  # id, key, tab label
     ("dataset", "1", "Dataset"),

@@ -28,8 +28,8 @@ from engine.presets import PRESET_HELP, PRESETS, apply_preset, preset_of
 from .text import Label, Static
 
 ArticleDefaults = TrainConfig()
-FORM_HINT = ("Defaults are the article's. Tab moves between fields; in a text field the number keys type "
-             "(Esc leaves it), elsewhere they switch panes; r restores the defaults.")
+FORM_HINT = ("Tab: next field. Number keys type in a text field (Esc leaves it) and switch panes "
+             "elsewhere. r: the article's defaults.")
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,10 @@ class HyperparamsForm(VerticalScroll):
         with Horizontal(classes="field-row", id="row-preset"):
             yield Label("preset", classes="field-name")
             # Blank (shown as "custom") while the fields match no preset.
-            yield Select([(name, name) for name in PRESETS], prompt="custom", id="preset", compact=True)
+            # type_to_search off, here and below: a number key on a selector switches panes, as
+            # everywhere outside a text field (it would otherwise open the list and search it).
+            yield Select([(name, name) for name in PRESETS], prompt="custom", id="preset", compact=True,
+                         type_to_search=False)
             yield Static("", classes="field-help", id="help-preset")
         for spec in self.specs:
             value = getattr(self._initial, spec.name)
@@ -179,7 +182,7 @@ class HyperparamsForm(VerticalScroll):
             return Checkbox("yes", value=bool(value), id=wid, compact=True, classes="field-input")
         if spec.choices:
             return Select([(c, c) for c in spec.choices], value=value, allow_blank=False, id=wid,
-                          compact=True, classes="field-input")
+                          compact=True, classes="field-input", type_to_search=False)
         return Input(str(value), id=wid, compact=True, classes="field-input")
 
     def on_mount(self) -> None:

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from rich.text import Text
 from textual import on
@@ -32,12 +32,14 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from engine.domain import SCALE, format_riders
-from engine.store import RunRecord, RunStore
 
 from ..format import duration, epoch_ticks, explain
 from .charts import Chart, Series
 from .confirm import ConfirmScreen, PromptScreen
 from .text import Static
+
+if TYPE_CHECKING:
+    from engine.store import RunRecord, RunStore
 
 # plotext colours for picked runs, in the order they are handed out. Not orange or cyan (the
 # live run's train and valid lines) nor gray (the naive baseline), so an overlay never looks like

@@ -112,7 +112,8 @@ class TrainingPane(Vertical, can_focus=True):
             f"epoch {msg.epoch}/{msg.epochs} · {duration(msg.seconds)} this epoch{eta} · "
             f"lr {msg.lr:g} · best epoch {msg.best_epoch} (valid MAE {format_riders(msg.best_valid_mae)} riders)\n"
             f"last epoch: train loss {msg.train_loss:.4f}, train MAE {format_riders(msg.train_mae)}, "
-            f"valid MAE {format_riders(msg.valid_mae)} riders{beside_naive(msg.valid_mae, h.naive_valid_mae)}"
+            f"valid MAE {format_riders(msg.valid_mae)} riders{beside_naive(msg.valid_mae, h.naive_valid_mae)}",
+            layout=False,  # a fixed two lines: no layout pass of the whole screen every epoch
         )
 
     def stopping(self) -> None:
