@@ -146,6 +146,7 @@ class RidershipApp(App[int]):
         config: TrainConfig | None = None,
         describe_device: Callable[[str], tuple[Any, list[str]]] | None = None,
         runs_db: str | None = None,
+        sampler: SystemSampler | None = None,
     ) -> None:
         super().__init__()
         self._runs_db = runs_db
@@ -164,7 +165,9 @@ class RidershipApp(App[int]):
         self._stop = threading.Event()
         self._run_config: TrainConfig | None = None
         self._device_choice: str | None = None
-        self.sampler = SystemSampler()
+        # Live readings of this process for the Device pane. A fixed device description (tests,
+        # snapshots) comes without them unless a sampler is given: no live numbers on screen.
+        self.sampler = sampler if sampler is not None or describe_device is not None else SystemSampler()
         self.store_note = ""  # why runs are not recorded ("" while they are)
 
     # -- layout ---------------------------------------------------------------------------------
@@ -614,7 +617,8 @@ class RidershipApp(App[int]):
 
     def _sample_system(self) -> None:
         """One sample of this process's CPU, memory (and GPU) for the Device pane's sparklines."""
-        self.query_one(SystemSparklines).add_sample(self.sampler.sample())
+        if self.sampler is not None:
+            self.query_one(SystemSparklines).add_sample(self.sampler.sample())
 
     # -- forecast -------------------------------------------------------------------------------
     @on(ForecastPane.Requested)
@@ -754,14 +758,15 @@ class RidershipApp(App[int]):
 def make_app(data_path: str | None = None, data: "RidershipData | None" = None,
              config: TrainConfig | None = None,
              describe_device: Callable[[str], tuple[Any, list[str]]] | None = None,
-             runs_db: str | None = None) -> RidershipApp:
+             runs_db: str | None = None, sampler: SystemSampler | None = None) -> RidershipApp:
     """The one factory: the CLI and the tests build the app here.
 
     ``data`` skips the loading step (tests); ``describe_device`` replaces the torch query (snapshots
-    need a fixed device description); ``runs_db`` is the run store (default: engine.store.default_db_path).
+    need a fixed device description, and then get no live system samples unless ``sampler`` is
+    given); ``runs_db`` is the run store (default: engine.store.default_db_path).
     """
     return RidershipApp(data_path=data_path, data=data, config=config, describe_device=describe_device,
-                        runs_db=runs_db)
+                        runs_db=runs_db, sampler=sampler)
 
 
 def run_app(data_path: str | None = None, runs_db: str | None = None) -> int:

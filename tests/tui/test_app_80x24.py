@@ -250,3 +250,30 @@ def test_the_app_module_loads_no_pandas_numpy_or_torch():
             "print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+async def test_the_device_pane_samples_this_process_live(tui_data, tui_config, tmp_path, until):
+    from tui.app import make_app
+    from tui.system_metrics import SystemSampler
+    from tui.widgets.sparklines import SystemSparklines
+
+    app = make_app(data=tui_data, config=tui_config, describe_device=lambda choice: _fixed(choice),
+                   runs_db=str(tmp_path / "runs.db"), sampler=SystemSampler())
+    async with app.run_test(size=SMALL) as pilot:
+        sparks = app.query_one(SystemSparklines)
+        assert sparks.last is None  # nothing sampled while the pane is hidden and nothing trains
+        await pilot.press("4")
+        await until(pilot, lambda: len(sparks.values["rss_bytes"]) >= 2, what="two samples")
+        assert sparks.last.rss_bytes > 0
+        assert "RSS" in sparks.text()
+        await pilot.press("1")
+        await pilot.pause(1.3)
+        count = len(sparks.values["rss_bytes"])
+        await pilot.pause(1.3)
+        assert len(sparks.values["rss_bytes"]) == count  # paused while hidden
+
+
+def _fixed(choice):
+    from engine.device import DeviceInfo
+
+    return DeviceInfo("cpu", "Test CPU", None, None, "2.x (test)", 1), ["cpu"]
