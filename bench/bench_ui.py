@@ -242,7 +242,7 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"bench_ui: python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-          f"switch interval {sys.getswitchinterval() * 1e3:.0f} ms")
+          f"switch interval {sys.getswitchinterval() * 1e3:.0f} ms, load average {load()}")
     late = asyncio.run(lateness(args.seconds))
     print(f"\n10 ms timer lateness ({args.seconds:g} s each, same process, side by side)")
     print(f"  idle:                        {percentiles(late['idle'])}")
@@ -271,6 +271,14 @@ def main() -> None:
         print(f"  {label:>15}: app up with the table shown in {r['shown_s']:.2f} s, {r['per_page_ms']:.2f} ms per page")
     a, b = scroll["7,639 rows"]["per_page_ms"], scroll["1,000,000 rows"]["per_page_ms"]
     print(f"  per-page ratio 1M / 7.6k rows: {b / a:.2f}x")
+    print(f"load average at the end: {load()} (timings on a shared machine move with it)")
+
+
+def load() -> str:
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "n/a"
 
 
 if __name__ == "__main__":

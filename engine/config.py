@@ -6,11 +6,12 @@ import dataclasses
 import math
 import re
 from dataclasses import dataclass, field, fields
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:  # pandas loads inside the functions that use it: the app's first screen needs
+    import pandas as pd  # TrainConfig (its form) but not pandas.
 
 CORES = ("fused", "cell")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -91,7 +92,7 @@ class TrainConfig:
             raise ConfigError(unknown[0], "is not a training setting")
         return cls(**values)
 
-    def split_bounds(self) -> dict[str, tuple[pd.Timestamp | None, pd.Timestamp | None]]:
+    def split_bounds(self) -> "dict[str, tuple[pd.Timestamp | None, pd.Timestamp | None]]":
         """Each split's first and last instant, resolving partial dates like pandas slicing."""
         out = {}
         for split in ("train", "valid", "test"):
@@ -167,7 +168,9 @@ class TrainConfig:
 _DATE_FORM = re.compile(r"\d{4}(-\d{1,2}(-\d{1,2})?)?")
 
 
-def _period(field: str, text: str) -> pd.Period:
+def _period(field: str, text: str) -> "pd.Period":
+    import pandas as pd
+
     try:
         if not _DATE_FORM.fullmatch(str(text).strip()):
             raise ValueError(text)
@@ -176,7 +179,7 @@ def _period(field: str, text: str) -> pd.Period:
         raise ConfigError(field, f"{text!r} is not a date (expected YYYY, YYYY-MM or YYYY-MM-DD)") from None
 
 
-def _day(ts: pd.Timestamp) -> str:
+def _day(ts: "pd.Timestamp") -> str:
     return ts.strftime("%Y-%m-%d")
 
 

@@ -28,37 +28,39 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-import pandas as pd
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Checkbox, ContentSwitcher, Footer, Input, Select, Static, TabbedContent, TabPane
+from textual.widgets import Checkbox, ContentSwitcher, Footer, Input, Select, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from engine.config import TrainConfig
-from engine.data import RidershipData
-from engine.data.calendar import infer_day_type
 from engine.domain import DAY_TYPE_NAMES, format_riders
 from engine.errors import RidershipError
-from engine.store import RunStore
 
 from . import jobs, terminal_watch
-from .format import HISTORY_DAYS, backtest_label, explain, model_label, run_title, summarise
+from .format import HISTORY_DAYS, backtest_label, device_label, explain, model_label, run_title, summarise
 from .messages import DownloadProgress, EpochCompleted, TrainingStarted
+from .system_metrics import SystemSampler
 from .widgets.backtest import BacktestPane
 from .widgets.dataset import DatasetPane
 from .widgets.device import DevicePane
 from .widgets.forecast import ForecastPane
+from .widgets.header import HeaderBar
 from .widgets.hyperparams import HyperparamsForm
 from .widgets.multiday import MultiDayView
 from .widgets.open_file import OpenFileScreen
 from .widgets.runs import RunsPane
+from .widgets.sparklines import SystemSparklines
 from .widgets.training import TrainingPane
+from .widgets.text import Static
 
 if TYPE_CHECKING:
+    from engine.data import RidershipData
     from engine.session import RunResult
+    from engine.store import RunStore  # sqlite3 and the store load in the worker that opens it
 
 PANES = (  # id, key, tab label
     ("dataset", "1", "Dataset"),
@@ -71,6 +73,28 @@ PANES = (  # id, key, tab label
 )
 PANE_KEYS = Binding.Group("Panes", compact=True)
 DEVICE_REFRESH_S = 1.0
+SYSTEM_SAMPLE_S = 1.0  # the Device pane's sparklines, while it is shown or a run trains
+STORE_RETRY_S = 5.0  # a locked run store is tried again this often
+STORE_OPEN_TIMEOUT_S = 2.0  # how long one try waits for another process's lock (in a worker)
+# Where the focus goes when a pane is shown (the widget whose keys the pane's footer lists).
+PANE_FOCUS = {
+    "dataset": "#dataset-pane RowTable", "hyperparams": "#form", "training": "#training-pane",
+    "device": "#device-pane", "runs": "#runs-table", "backtest": "#backtest-pane",
+}
+
+
+class Panes(TabbedContent):
+    """TabbedContent that only follows the focus into the pane already shown.
+
+    TabbedContent makes a pane active when a widget inside it gets the focus (TabPane.Focused, a
+    message handled later). During a quick burst of keys (``1 2 3 ... 7 3 t``) such a message
+    from an earlier pane arrived after a later pane key and switched back to the earlier pane. The
+    app switches panes itself (RidershipApp.action_show_pane), so a focus message from a pane that
+    is not the active one is stale and ignored."""
+
+    def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
+        event.stop()
+        event.prevent_default()  # TabbedContent's own handler would make that pane active
 
 
 def freeze_heap() -> None:
@@ -103,12 +127,14 @@ class RidershipApp(App[int]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # Screen classes for 24-line terminals
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # and for 80-column ones
     BINDINGS = [
-        *[Binding(key, f"show_pane('{pane}')", label, group=PANE_KEYS) for pane, key, label in PANES],
+        # The footer keeps to what 80 columns hold beside a pane's own keys: the tab labels show
+        # the pane keys already, o and d are listed by the Dataset pane, ctrl+s in the palette.
+        *[Binding(key, f"show_pane('{pane}')", label, group=PANE_KEYS, show=False) for pane, key, label in PANES],
         Binding("t", "start_training", "Train"),
         Binding("s", "stop_training", "Stop"),
-        Binding("o", "open_file", "Open"),
-        Binding("d", "download", "Download"),
-        Binding("ctrl+s", "save_svg", "SVG"),
+        Binding("o", "open_file", "Open", show=False),
+        Binding("d", "download", "Download", show=False),
+        Binding("ctrl+s", "save_svg", "SVG", show=False),
         Binding("ctrl+q", "quit", "Quit"),
         Binding("escape", "leave_field", "Leave field", show=False),
     ]
@@ -116,10 +142,11 @@ class RidershipApp(App[int]):
     def __init__(
         self,
         data_path: str | None = None,
-        data: RidershipData | None = None,
+        data: "RidershipData | None" = None,
         config: TrainConfig | None = None,
         describe_device: Callable[[str], tuple[Any, list[str]]] | None = None,
         runs_db: str | None = None,
+        sampler: SystemSampler | None = None,
     ) -> None:
         super().__init__()
         self._runs_db = runs_db
@@ -129,7 +156,7 @@ class RidershipApp(App[int]):
         self._initial_data = data
         self._initial_config = config or TrainConfig()
         self._describe_device = describe_device or jobs.describe_device
-        self.data: RidershipData | None = None
+        self.data: "RidershipData | None" = None
         self.active: RunResult | None = None  # the model in use: the last run that left one
         self.job = 0  # how many runs this app has started; messages of an earlier one are ignored
         self.run_id: int | None = None  # the id in the run store of the run started last (None: not yet, or unrecorded)
@@ -138,11 +165,15 @@ class RidershipApp(App[int]):
         self._stop = threading.Event()
         self._run_config: TrainConfig | None = None
         self._device_choice: str | None = None
+        # Live readings of this process for the Device pane. A fixed device description (tests,
+        # snapshots) comes without them unless a sampler is given: no live numbers on screen.
+        self.sampler = sampler if sampler is not None or describe_device is not None else SystemSampler()
+        self.store_note = ""  # why runs are not recorded ("" while they are)
 
     # -- layout ---------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Static("Loading data…", id="data-bar")
-        with TabbedContent(initial="dataset", id="panes"):
+        yield HeaderBar(id="top-bar")
+        with Panes(initial="dataset", id="panes"):
             with TabPane(f"{PANES[0][1]} {PANES[0][2]}", id="dataset"):
                 yield DatasetPane(id="dataset-pane")
             with TabPane(f"{PANES[1][1]} {PANES[1][2]}", id="hyperparams"):
@@ -164,9 +195,11 @@ class RidershipApp(App[int]):
 
     def on_mount(self) -> None:
         self._device_timer = self.set_interval(DEVICE_REFRESH_S, self._refresh_device, pause=True)
+        self._system_timer = self.set_interval(SYSTEM_SAMPLE_S, self._sample_system, pause=True)
         if not self.is_headless:
             self.set_interval(terminal_watch.CHECK_EVERY_S, self._exit_if_terminal_gone)
-        self._open_store()
+        # SQLite may wait for another process's lock: never before the first screen, never on this thread.
+        self.call_after_refresh(self._open_store)
         # Parsing a CSV and importing torch (the device query) hold the GIL for much of a second
         # each: start them one after the other, once the first screen is painted, so neither
         # delays that screen and the data does not wait for torch.
@@ -200,21 +233,30 @@ class RidershipApp(App[int]):
         return self.query_one(HyperparamsForm)
 
     # -- panes ----------------------------------------------------------------------------------
+    @property
+    def active_pane(self) -> str:
+        return self.query_one(TabbedContent).active
+
     def action_show_pane(self, pane: str) -> None:
+        """Show ``pane`` and focus its main widget, both before the next key is handled: the focus
+        is set here (Screen.set_focus), not scheduled (Widget.focus), so in a quick burst of keys
+        each key reaches the pane shown by the keys before it."""
         self.query_one(TabbedContent).active = pane
-        target = {
-            "dataset": "#dataset-pane RowTable", "hyperparams": "#form", "training": "#training-pane",
-            "device": "#device-pane", "runs": "#runs-pane", "backtest": "#backtest-pane",
-            "forecast": "#multiday DataTable" if self.forecast_view == "multiday" else "#forecast-pane",
-        }[pane]
-        self.query_one(target).focus()
+        if pane == "forecast":
+            target = "#multiday DataTable" if self.forecast_view == "multiday" else "#forecast-pane"
+        else:
+            target = PANE_FOCUS[pane]
+        self.screen.set_focus(self.query_one(target))
         if pane == "runs":
             self.query_one(RunsPane).reload()  # runs recorded meanwhile, e.g. by `ridership train`
+        self._system_timer.resume() if pane == "device" or self.training else self._system_timer.pause()
+        if pane == "device":
+            self._sample_system()
 
     def action_leave_field(self) -> None:
         """Esc in a field gives the keys back to the app (number keys switch panes again)."""
         if isinstance(self.focused, (Input, Select, Checkbox)):
-            self.action_show_pane(self.query_one(TabbedContent).active)
+            self.action_show_pane(self.active_pane)
 
     @property
     def forecast_view(self) -> str:
@@ -238,7 +280,7 @@ class RidershipApp(App[int]):
         self.push_screen(OpenFileScreen(start), chosen)
 
     def load_file(self, path: str) -> None:
-        self.query_one(DatasetPane).show_status(f"Loading {path}…")
+        self.query_one(DatasetPane).show_status(f"Loading {path}…")  # plain text: a path may hold [ ]
         self._start(lambda: jobs.open_file(path), group="data", name=f"open {path}")
 
     def action_download(self) -> None:
@@ -253,17 +295,21 @@ class RidershipApp(App[int]):
         share = f" ({msg.done / msg.total:.0%})" if msg.total else ""
         self.query_one(DatasetPane).show_status(f"Downloading the CTA data: {msg.done / 1e6:.1f} MB{share}")
 
-    def _use_data(self, data: RidershipData) -> None:
+    def _use_data(self, data: "RidershipData") -> None:
         self.data = data
-        bar = self.query_one("#data-bar", Static)
+        bar = self.query_one(HeaderBar)
         if data.is_synthetic:
-            bar.update("SYNTHETIC DATA, not the CTA's · o open a file · d download the real data")
+            bar.show_data("SYNTHETIC DATA · o open a file · d download the real data", synthetic=True)
         else:
-            bar.update(f"Data: {data.source.label} · {len(data.frame):,} days")
-        bar.set_class(data.is_synthetic, "-synthetic")
+            bar.show_data("Data: ", data.source.path or "", f" ({data.source.kind}) · {len(data.frame):,} days")
         self.query_one(DatasetPane).show_data(data)
+        self.form.set_split_days(functools.partial(jobs.split_days, data))  # revalidates (window vs splits)
         self.query_one(DatasetPane).show_splits(self.form.config)
         forecast = self.query_one(ForecastPane)
+        import pandas as pd  # loaded with the data by now (never before the first screen)
+
+        from engine.data.calendar import infer_day_type
+
         forecast.set_calendar_guess(infer_day_type(data.last_date + pd.Timedelta(days=1)))
         forecast.show_history(data.frame.iloc[-HISTORY_DAYS:])
         self.query_one(MultiDayView).set_data(data)  # it asks for a forecast if there is a model
@@ -279,7 +325,7 @@ class RidershipApp(App[int]):
             freeze_heap()
             pane.show_status("")
             if worker.name != "startup":
-                self.notify(f"Loaded {worker.result.source.label}")
+                self.notify(f"Loaded {worker.result.source.label}")  # notify never parses markup (below)
         elif state == WorkerState.ERROR:
             message = explain(worker.error)
             if self.data is None:  # nothing loaded yet: say so, and fall back to the demo series
@@ -332,7 +378,7 @@ class RidershipApp(App[int]):
         parent, self._fork_parent = self._fork_parent, None
         if parent is not None:
             self.form.show_note(None)
-        data, store, post = self.data, self.store, self.post_message
+        data, store, post = self.data, self.recording_store, self.post_message
         what = f"A fork of run {parent}" if parent else "A new run"
         self._launch(config, f"{what}: preparing the windows (and loading torch the first time)…",
                      lambda job, should_stop, abandoned: jobs.train(
@@ -360,6 +406,7 @@ class RidershipApp(App[int]):
 
         self._start(work, group="train", name=f"run {job}")
         self._device_timer.resume()
+        self._system_timer.resume()
 
     def action_stop_training(self) -> None:
         if not self.training:
@@ -390,6 +437,8 @@ class RidershipApp(App[int]):
             return
         self.training = False
         self._device_timer.pause()
+        if self.active_pane != "device":
+            self._system_timer.pause()
         self._refresh_device()
         pane = self.query_one(TrainingPane)
         if state == WorkerState.ERROR:
@@ -416,16 +465,39 @@ class RidershipApp(App[int]):
         self._backtest()
 
     # -- runs -----------------------------------------------------------------------------------
+    @property
+    def recording_store(self) -> RunStore | None:
+        """The store new runs are recorded in: None while it is not open, or open read-only."""
+        store = self.store
+        return store if store is not None and not getattr(store, "read_only", False) else None
+
     def _open_store(self) -> None:
-        """The run store (a quick SQLite open). If it cannot be opened, the app still trains, unrecorded."""
+        """Open the run store in a worker (SQLite may wait for another process's lock). A locked
+        store is tried again every STORE_RETRY_S seconds; one that cannot be opened leaves the app
+        training, unrecorded; a read-only one lists its runs and records nothing."""
+        path, timeout = self._runs_db, STORE_OPEN_TIMEOUT_S
+        self._start(lambda: jobs.open_store(path, timeout), group="store", name="open store")
+
+    def _store_worker(self, worker: Worker, state: WorkerState) -> None:
         pane = self.query_one(RunsPane)
-        try:
-            self.store = RunStore.open(self._runs_db)
-        except RidershipError as exc:
-            pane.show_error(f"{exc}. Runs started here are not recorded (--runs-db PATH picks another file).")
-            self.notify(str(exc), title="No run store: runs are not recorded", severity="warning", timeout=10)
-            return
-        pane.set_store(self.store)
+        if state == WorkerState.SUCCESS:
+            self.store = worker.result
+            self.store_note = ""
+            if self.store.read_only:
+                self.store_note = (f"{self.store.path} is read-only here: its runs are listed, "
+                                   "runs started here are not recorded")
+                self.notify(self.store_note, title="Run store opened read-only", severity="warning", timeout=10)
+            pane.set_store(self.store, self.store_note)
+        elif state == WorkerState.ERROR:
+            message = explain(worker.error)
+            if jobs.store_is_busy(worker.error):
+                self.store_note = f"run store busy, retrying every {STORE_RETRY_S:g} s: {message}"
+                pane.show_error(self.store_note)
+                self.set_timer(STORE_RETRY_S, self._open_store)
+                return
+            self.store_note = "no run store: runs are not recorded"
+            pane.show_error(f"{message}. Runs started here are not recorded (--runs-db PATH picks another file).")
+            self.notify(message, title="No run store: runs are not recorded", severity="warning", timeout=10)
 
     @on(RunsPane.OverlayChanged)
     def _overlay(self, msg: RunsPane.OverlayChanged) -> None:
@@ -448,6 +520,10 @@ class RidershipApp(App[int]):
     def action_resume(self, run_id: int, more: int) -> None:
         """Train recorded run ``run_id`` for ``more`` epochs from its checkpoint, as a new run."""
         if not self._can_start() or self.store is None:
+            return
+        if self.recording_store is None:
+            self.notify(self.store_note or "The run store is read-only.", title="Cannot resume", severity="error",
+                        timeout=10)
             return
         store, data, post = self.store, self.data, self.post_message
         try:  # one row of SQLite: the epochs to show until the run starts (and its settings still load)
@@ -500,14 +576,25 @@ class RidershipApp(App[int]):
                 pane.exported(worker.result)
 
     def action_save_svg(self) -> None:
-        """The screen as an SVG file in the current folder (Textual's save_screenshot)."""
+        """The screen as an SVG file in the user data folder's screenshots/ (engine.store.paths.home_dir;
+        $RIDERSHIP_HOME overrides it), not wherever the app was started."""
+        from engine.store.paths import home_dir
+
+        folder = home_dir() / "screenshots"
         try:
-            path = self.save_screenshot(path=".")
+            folder.mkdir(parents=True, exist_ok=True)
+            path = self.save_screenshot(path=str(folder))
         except OSError as exc:
-            self.notify(f"{exc.filename or '.'}: {exc.strerror or exc}", title="Could not save the screenshot",
+            self.notify(f"{exc.filename or folder}: {exc.strerror or exc}", title="Could not save the screenshot",
                         severity="error", timeout=10)
             return
-        self.notify(str(Path(path).resolve()), title="Screenshot saved (SVG)", timeout=10)
+        self.notify(f"Saved to {Path(path).resolve()}", title="Screenshot saved (SVG)", timeout=10)
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = True) -> None:
+        """Every notification is plain text: messages carry paths, CSV cells and engine errors, and
+        a ``[/]`` in them must show as written, not raise MarkupError (``markup`` is ignored)."""
+        super().notify(str(message), title=str(title), severity=severity, timeout=timeout, markup=False)
 
     # -- device ---------------------------------------------------------------------------------
     def _refresh_device(self) -> None:
@@ -522,12 +609,20 @@ class RidershipApp(App[int]):
         if state == WorkerState.SUCCESS:
             info, available = worker.result
             pane.show(info, available, self._device_choice or "auto", self.training)
+            self.query_one(HeaderBar).show_device(device_label(info))
             freeze_heap()  # torch is imported by now
         elif state == WorkerState.ERROR:
             pane.show_error(explain(worker.error))
+            self.query_one(HeaderBar).show_device("device ?")
+
+    def _sample_system(self) -> None:
+        """One sample of this process's CPU, memory (and GPU) for the Device pane's sparklines."""
+        if self.sampler is not None:
+            self.query_one(SystemSparklines).add_sample(self.sampler.sample())
 
     # -- forecast -------------------------------------------------------------------------------
     @on(ForecastPane.Requested)
+    @_pane_may_be_gone
     def _forecast_requested(self, msg: ForecastPane.Requested) -> None:
         pane = self.query_one(ForecastPane)
         if self.active is None:
@@ -554,6 +649,7 @@ class RidershipApp(App[int]):
             pane.show_forecast(text, data.frame.iloc[-HISTORY_DAYS:], result.date, result.rail, result.bus)
 
     @on(MultiDayView.Requested)
+    @_pane_may_be_gone
     def _multiday_requested(self, msg: MultiDayView.Requested) -> None:
         view = self.query_one(MultiDayView)
         if self.active is None:
@@ -575,6 +671,7 @@ class RidershipApp(App[int]):
 
     # -- backtest -------------------------------------------------------------------------------
     @on(BacktestPane.Requested)
+    @_pane_may_be_gone
     def _backtest_requested(self, msg: BacktestPane.Requested) -> None:
         self._backtest()
 
@@ -608,6 +705,7 @@ class RidershipApp(App[int]):
             "multiday": self._multiday_worker, "backtest": self._backtest_worker,
             "runs-list": self._runs_worker, "runs-curves": self._runs_worker,
             "runs-delete": self._runs_worker, "runs-export": self._runs_worker,
+            "store": self._store_worker,
         }.get(event.worker.group)
         if handler is None:
             return
@@ -640,8 +738,8 @@ class RidershipApp(App[int]):
                             "the Forecast pane)", lambda: self.action_forecast_view("multiday"))
         yield SystemCommand("Backtest the last model", "Its forecasts against the actual riders over the "
                             "validation and test splits, beside the naive forecast (7)", self._palette_backtest)
-        yield SystemCommand("Save an SVG screenshot", "The current screen as an SVG file in the current "
-                            "folder (ctrl+s)", self.action_save_svg)
+        yield SystemCommand("Save an SVG screenshot", "The current screen as an SVG file in the user data "
+                            "folder's screenshots/ (ctrl+s)", self.action_save_svg)
         yield SystemCommand("Toggle light/dark theme", "Switch between textual-light and textual-dark",
                             self.action_toggle_theme)
 
@@ -657,17 +755,18 @@ class RidershipApp(App[int]):
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
 
-def make_app(data_path: str | None = None, data: RidershipData | None = None,
+def make_app(data_path: str | None = None, data: "RidershipData | None" = None,
              config: TrainConfig | None = None,
              describe_device: Callable[[str], tuple[Any, list[str]]] | None = None,
-             runs_db: str | None = None) -> RidershipApp:
+             runs_db: str | None = None, sampler: SystemSampler | None = None) -> RidershipApp:
     """The one factory: the CLI and the tests build the app here.
 
     ``data`` skips the loading step (tests); ``describe_device`` replaces the torch query (snapshots
-    need a fixed device description); ``runs_db`` is the run store (default: engine.store.default_db_path).
+    need a fixed device description, and then get no live system samples unless ``sampler`` is
+    given); ``runs_db`` is the run store (default: engine.store.default_db_path).
     """
     return RidershipApp(data_path=data_path, data=data, config=config, describe_device=describe_device,
-                        runs_db=runs_db)
+                        runs_db=runs_db, sampler=sampler)
 
 
 def run_app(data_path: str | None = None, runs_db: str | None = None) -> int:

@@ -150,11 +150,36 @@ def describe_device(choice: str):
     return describe(resolve_device(choice)), available()
 
 
+def split_days(data: "RidershipData", config: "TrainConfig") -> dict[str, int]:
+    """Days of ``data`` in each split of ``config`` (the form checks the window length against them)."""
+    index = data.frame.index
+    days = {}
+    for name, (start, end) in config.split_bounds().items():
+        first = int(index.searchsorted(start.normalize(), side="left"))
+        stop = int(index.searchsorted(end.normalize(), side="right")) if end is not None else len(index)
+        days[name] = max(0, stop - first)
+    return days
+
+
 # -- the run store (Runs pane) ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class RunListing:
     runs: list  # RunRecord, with their epochs
     diff: dict[str, list[Any]]  # RunStore.config_diff of the picked runs (or of all runs)
+
+
+def open_store(path: str | None, timeout: float) -> "RunStore":
+    """engine.store.RunStore.open, waiting at most ``timeout`` seconds for another process's lock
+    (read-only when the file or folder cannot be written)."""
+    from engine.store import RunStore
+
+    return RunStore.open(path, timeout=timeout)
+
+
+def store_is_busy(error: BaseException | None) -> bool:
+    """Whether opening the store failed only because another connection holds its lock."""
+    text = str(error)
+    return "database is locked" in text or "database is busy" in text
 
 
 def list_runs(store: "RunStore", selected: list[int]) -> RunListing:

@@ -129,41 +129,78 @@ class RunStore:
         self._host = socket.gethostname()
         self._pid = os.getpid()
         self._token = process_token(self._pid)
+        self.read_only = False  # set by open(): True when opened with sqlite's mode=ro
 
     # -- opening -------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path | None = None) -> "RunStore":
+    def open(cls, path: str | Path | None = None, *, timeout: float | None = None) -> "RunStore":
         """Open (creating if needed) the database, migrate it, and mark runs whose process died
-        as interrupted."""
+        as interrupted.
+
+        ``timeout``: seconds to wait for another process's lock while opening (default: the busy
+        timeout, 30 s); a store still locked then raises RunStoreError saying "database is locked".
+        A database (or its folder) this process may not write is opened read-only instead: the
+        runs can be listed and read, ``read_only`` is True, and every write raises RunStoreError.
+        """
         path = default_db_path(path)
+        if path.is_dir():
+            raise RunStoreError(f"{path}: is a folder, expected the runs database file")
+        writable_folder = os.access(path.parent, os.W_OK) if path.parent.is_dir() else None
+        if path.is_file() and (writable_folder is False or not os.access(path, os.W_OK)):
+            return cls._open_read_only(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RunStoreError(f"{path.parent}: cannot create the runs folder ({exc.strerror or exc})") from None
-        if path.is_dir():
-            raise RunStoreError(f"{path}: is a folder, expected the runs database file")
+        wait_ms = BUSY_TIMEOUT_MS if timeout is None else max(0, int(timeout * 1000))
         try:
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+            conn = sqlite3.connect(path, timeout=wait_ms / 1000, isolation_level=None,
                                    check_same_thread=False)
         except sqlite3.Error as exc:
             raise RunStoreError(f"{path}: cannot open the runs database ({exc})") from None
         store = cls(path, conn)
         try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute(f"PRAGMA busy_timeout = {wait_ms}")
             store._check_ours()  # before anything writes: a foreign file must stay byte-identical
             conn.execute("PRAGMA journal_mode = WAL")  # may stay "delete" on filesystems without WAL
             conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across a process kill
             conn.execute("PRAGMA foreign_keys = ON")
             store._migrate()
             store.mark_stale_runs()
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")  # writes wait the full time again
             remove_stale_temporaries(store.home / CHECKPOINT_DIR)  # saves a crash cut short
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, RunStoreError) as exc:
             conn.close()
+            if "readonly" in str(exc) and path.is_file():  # a read-only mount, or another user's file
+                return cls._open_read_only(path)
+            if isinstance(exc, RunStoreError):
+                raise
             raise RunStoreError(f"{path}: not a usable runs database ({exc})") from None
         except BaseException:
             conn.close()
             raise
+        return store
+
+    @classmethod
+    def _open_read_only(cls, path: Path) -> "RunStore":
+        """The database opened for reading only (sqlite's mode=ro), for a file or folder this process
+        may not write. A schema older or newer than this program's cannot be read this way."""
+        from urllib.request import pathname2url
+
+        uri = f"file:{pathname2url(str(path.resolve()))}?mode=ro"
+        try:
+            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False)
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise RunStoreError(f"{path}: cannot open the runs database read-only ({exc})") from None
+        if version != SCHEMA_VERSION:
+            conn.close()
+            raise RunStoreError(f"{path}: the runs database (schema version {version}, this program's is "
+                                f"{SCHEMA_VERSION}) is read-only here, so it cannot be upgraded")
+        store = cls(path, conn)
+        store.read_only = True
         return store
 
     def close(self) -> None:

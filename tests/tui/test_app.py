@@ -55,7 +55,11 @@ async def test_every_pane_is_one_key_away(make_test_app):
             await pilot.press(key)
             assert app.query_one(TabbedContent).active == pane
         footer_keys = {key for key, active in app.active_bindings.items() if active.binding.show}
-        assert {"1", "2", "3", "4", "5", "t", "s", "o", "d", "ctrl+q"} <= footer_keys
+        assert {"t", "s", "ctrl+q"} <= footer_keys  # the pane keys are on the tabs ("1 Dataset" ...)
+        assert {"1", "2", "3", "4", "5", "o", "d"}.isdisjoint(footer_keys)  # room for each pane's own keys
+        await pilot.press("1")
+        footer_keys = {key for key, active in app.active_bindings.items() if active.binding.show}
+        assert {"o", "d", "t", "s", "ctrl+q"} <= footer_keys  # open and download: listed where data shows
 
 
 async def test_escape_leaves_a_field_so_number_keys_switch_panes_again(make_test_app):
@@ -476,14 +480,16 @@ async def test_quitting_during_a_run_stops_the_thread(make_test_app, tui_config,
 
 
 async def test_a_run_that_cannot_start_says_why(make_test_app, tui_config, settle):
-    # Valid settings, but the data has no rows in the test split.
+    # Valid settings, but the data has no rows in the test split: the form says so on the
+    # test_start row once the data is loaded, and t shows that row instead of starting a run.
     app = make_test_app(config=tui_config.replace(test_start="2030-01", test_end="2030-02"))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("t")
         await settle(app)
         await pilot.pause()
-        status = static_text(app, "#run-status")
-        assert "The run could not start: the test split 2030-01..2030-02 has no rows" in status.replace("\n", "")
+        assert app.form.errors["test_start"] == "the test split has no days in the data loaded"
+        assert "the test split has no days" in static_text(app, "#help-test_start")
+        assert app.query_one(TabbedContent).active == "hyperparams"
         assert not app.training
 
 

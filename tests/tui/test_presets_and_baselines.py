@@ -79,9 +79,14 @@ def test_the_run_summary_puts_each_mae_beside_the_naive_one_per_series_too():
                                         "test": SplitScore(**{**score, "mae": 50_000.0}, split="test")}))
     lines = result.splitlines()
     assert "validation MAE    30,000 riders · naive    40,000 · model/naive 0.75" in lines
-    assert "      rail MAE    20,000 riders · naive    25,000 · model/naive 0.80" in lines
-    assert "       bus MAE    40,000 riders · naive    55,000 · model/naive 0.73" in lines
+    assert "valid rail MAE    20,000 riders · naive    25,000 · model/naive 0.80" in lines
+    assert "valid  bus MAE    40,000 riders · naive    55,000 · model/naive 0.73" in lines
+    assert " test rail MAE    20,000 riders · naive    25,000 · model/naive 0.80" in lines
     assert "      test MAE    50,000 riders · naive    40,000 · model/naive 1.25" in lines
+    assert lines[:2] == [  # the totals first: a 24-line terminal shows the first lines of the block
+        "validation MAE    30,000 riders · naive    40,000 · model/naive 0.75",
+        "      test MAE    50,000 riders · naive    40,000 · model/naive 1.25",
+    ]
     assert sum("naive" in line for line in lines) == 1 + 6  # the heading, then every MAE line
 
 

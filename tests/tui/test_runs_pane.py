@@ -193,7 +193,7 @@ async def test_delete_asks_first_and_removes_the_run_and_its_checkpoint(make_tes
         pane = await show_runs(pilot)
         await pilot.press("x")
         assert isinstance(app.screen, ConfirmScreen)
-        assert f"Delete run {third}?" in str(app.screen.query_one(".dialog-title").render())
+        assert f"Delete run {third} (under the cursor)?" in str(app.screen.query_one(".dialog-title").render())
         await pilot.press("enter")  # the focus starts on Cancel: Enter out of habit deletes nothing
         await settled(pilot)
         assert not isinstance(app.screen, ConfirmScreen)
@@ -205,7 +205,7 @@ async def test_delete_asks_first_and_removes_the_run_and_its_checkpoint(make_tes
         assert column(pane, "run") == [str(second), str(first)]
         # Selected runs are deleted together.
         await pilot.press("space", "down", "space", "x")
-        assert "these 2 runs" in str(app.screen.query_one(".dialog-title").render())
+        assert "the 2 picked runs" in str(app.screen.query_one(".dialog-title").render())
         await pilot.press("n")
         await settled(pilot)
         assert len(store.list_runs()) == 2
@@ -464,12 +464,12 @@ async def test_resume_continues_a_run_for_more_epochs_with_live_curves(make_test
 
 
 async def test_ctrl_s_saves_the_screen_as_svg(make_test_app, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RIDERSHIP_HOME", str(tmp_path))  # the user data folder: screenshots/ in it
     app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("ctrl+s")
         await pilot.pause()
-        [svg] = list(tmp_path.glob("*.svg"))
+        [svg] = list((tmp_path / "screenshots").glob("*.svg"))
         assert svg.read_text().startswith("<svg") and "Ridership" in svg.read_text()
         assert any(str(svg) in n.message for n in app._notifications)
 

@@ -82,11 +82,12 @@ async def test_t_starts_the_run_with_engine_session_start_run(make_test_app, tui
 
 
 async def test_the_runs_panes_resume_goes_through_engine_session_resume_run(make_test_app, tui_data, tui_config,
-                                                                           fake_session, settle):
+                                                                           fake_session, settle, until):
     seen = []
     app = make_test_app()
     async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
         # A recorded run with a checkpoint file: what the Runs pane offers to resume.
+        await until(pilot, lambda: app.store is not None, what="the run store")  # opened in a worker
         store = app.store
         parent = store.start_run(tui_config, tui_data, "cpu", torch_version="2.x (test)")
         store.log_epoch(parent, EpochEvent(1, tui_config.epochs, 0.05, 0.04, 0.03, 0.05, 0.1, 1, 0.03))

@@ -10,21 +10,26 @@ and the table show a date range the user can narrow (zoom) and widen.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.message import Message
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Input, Select
 
 from engine.domain import DAY_TYPE_NAMES, DAY_TYPE_ORDER, format_riders
 
 from ..format import explain, parse_bound
 from .charts import Chart, Series, headroom
 from .inline_error import show_inline_error
+from .text import Label, Static
+
+if TYPE_CHECKING:  # numpy and pandas load with the data, after the first screen
+    import numpy as np
+    import pandas as pd
 
 SPLIT_LABELS = {"valid": "validation", "test": "test"}
 MAX_DAYS_UNBINNED = 200  # beyond this the chart shows 7-day means (every bin holds each weekday once)
@@ -44,6 +49,9 @@ class Days:
 
     @classmethod
     def of(cls, result: dict) -> "Days":
+        import numpy as np
+        import pandas as pd
+
         parts = list(result.values())
         def stack(a: str, b: str) -> np.ndarray:
             return np.column_stack([np.concatenate([getattr(p, a) for p in parts]),
@@ -84,6 +92,8 @@ def error_rows(days: Days, splits: list[str]) -> list:
 
 def ratio_text(model: float, naive: float, width: int) -> str:
     """model/naive with a mark that does not rely on colour: ✗ where the naive forecast does better."""
+    import numpy as np
+
     if not naive or not np.isfinite(model) or not np.isfinite(naive):
         return "n/a".rjust(width)
     ratio = model / naive
@@ -111,6 +121,8 @@ def table_text(rows: list) -> str:
 def failure_text(rows: list, days: Days, series: int, series_name: str) -> str:
     """Where the model does worst: the day type with the highest model/naive ratio, and the days
     with the largest errors of the series shown."""
+    import numpy as np
+
     typed = [(split, s) for split, s in rows if s.day_type != "all" and s.naive_mae]
     parts = []
     if typed:
@@ -172,9 +184,10 @@ class BacktestPane(VerticalScroll, can_focus=True):
             yield Input("", placeholder="last day", id="bt-to", compact=True)
             yield Label("  YYYY-MM(-DD) · z whole range · v rail/bus · b rerun", classes="bt-hint")
         yield Static("", id="bt-range-error", classes="-error", markup=False)
-        yield Chart("Actual, model and naive forecasts", id="bt-chart")
+        # The errors first: on 24 lines they are above the fold, the chart below them.
         yield Static("", id="bt-table")
         yield Static("", id="bt-worst", markup=False)
+        yield Chart("Actual, model and naive forecasts", id="bt-chart")
 
     # -- asking the app, and its answers ----------------------------------------------------------
     def action_backtest(self) -> None:
@@ -231,6 +244,8 @@ class BacktestPane(VerticalScroll, can_focus=True):
 
     def visible_days(self) -> Days:
         """The days in the zoom range; ValueError says why a range is unusable."""
+        import numpy as np
+
         days = self.days
         if days is None or not len(days):
             raise ValueError("the backtest has no days")
@@ -262,12 +277,16 @@ class BacktestPane(VerticalScroll, can_focus=True):
         rows = error_rows(days, list(self.result))
         span = f"{days.dates[0]:%Y-%m-%d}..{days.dates[-1]:%Y-%m-%d}"
         zoomed = len(days) < len(self.days)
-        self.query_one("#bt-table", Static).update(
+        # The table's own markup (bold header, ✓/✗ colours) around numbers and fixed words only.
+        self.query_one("#bt-table", Static).update(Content.from_markup(
             f"Errors by day type (riders, both series), {span}{' (zoomed)' if zoomed else ''} · naive = same day "
-            f"last week · ✓ beats it\n" + table_text(rows))
+            f"last week · ✓ beats it\n" + table_text(rows)))
         self.query_one("#bt-worst", Static).update(failure_text(rows, days, column, series_name))
 
     def _draw_chart(self, days: Days, column: int, series_name: str) -> None:
+        import numpy as np
+        import pandas as pd
+
         offsets = ((days.dates - days.dates[0]) // pd.Timedelta(days=1)).to_numpy()
         values = {"naive": days.naive[:, column], "model": days.pred[:, column], "actual": days.actual[:, column]}
         # Segments end where the split changes or days are missing (a split's windows skip its first
@@ -312,6 +331,9 @@ class BacktestPane(VerticalScroll, can_focus=True):
 
 def day_ticks(first: pd.Timestamp, span: int, count: int = 5) -> tuple[list[float], list[str]]:
     """Ticks spread evenly over the days (not over the rows, which skip the gaps between splits)."""
+    import numpy as np
+    import pandas as pd
+
     offsets = sorted({int(round(v)) for v in np.linspace(0, span, count)})
     return [float(v) for v in offsets], [f"{first + pd.Timedelta(days=v):%Y-%m-%d}" for v in offsets]
 

@@ -367,9 +367,17 @@ class EpochChart(Chart, can_focus=True):
             return epochs[-1]
         return self.cursor
 
-    def readout_text(self) -> str:
+    def readout_text(self, width: int | None = None) -> str:
+        """The cursor epoch's raw values; shorter (3 digits, labels' first words) when the full line
+        does not fit ``width``."""
         x = self.cursor_epoch
-        return "" if x is None else readout(self.raw, x, precise)
+        if x is None:
+            return ""
+        line = readout(self.raw, x, precise)
+        if width is not None and len(line) > width:
+            short = [replace(s, label=s.label.split(" ")[0]) for s in self.raw]
+            line = readout(short, x, short_number).replace("epoch ", "", 1).replace(" · ", " ")
+        return line
 
     def _redraw(self) -> None:
         shown = [replace(s, y=ema(s.y, self.alpha)) if self.smoothing else s for s in self.raw]
@@ -415,8 +423,13 @@ class EpochChart(Chart, can_focus=True):
 
     def render(self):
         picture = self._picture if self._picture is not None else Text("")
+        if picture.plain.endswith("\n"):  # plotext ends with a newline: the readout must be the last line
+            picture = picture[:-1]
         flags = [name for name, on in (("log", self.log_scale), ("EMA", self.smoothing), ("follow", self.follow)) if on]
-        line = self.readout_text()
-        if line:
-            line += f"   [{', '.join(flags)}]" if flags else ""
-        return Text("\n").join([picture, Text(line, style="dim" if self.cursor is None else "")])
+        width = self.size.width
+        line = self.readout_text(width)
+        if line and flags and len(line) + 5 + len(", ".join(flags)) <= width:
+            line += f"   [{', '.join(flags)}]"
+        readout_line = Text(line, style="dim" if self.cursor is None else "", no_wrap=True, overflow="ellipsis")
+        readout_line.truncate(max(width, 1), overflow="ellipsis")
+        return Text("\n").join([picture, readout_line])

@@ -13,7 +13,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input
+
+from .text import Label, Static
 
 Check = Callable[[str], str | None]  # the answer -> why it is wrong, or None when it is fine
 

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
+
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input
 
 from engine.config import TrainConfig
-from engine.data import RidershipData
 
 from ..format import date_ticks, parse_bound
 from .charts import Chart, Series
 from .inline_error import show_inline_error
 from .table import RowTable
+from .text import Label, Static
+
+if TYPE_CHECKING:  # numpy and pandas load with the data, after the first screen
+    import numpy as np
+    import pandas as pd
+
+    from engine.data import RidershipData
 
 ARTICLE_RANGE = ("2021-03", "2021-05")  # the article's plot
 MAX_DAYS_UNBINNED = 400
@@ -39,6 +46,11 @@ def split_lines(data: RidershipData, config: TrainConfig) -> list[str]:
 class DatasetPane(Horizontal):
     """Table on the left; source, size, splits and the chart on the right."""
 
+    BINDINGS = [  # the app's keys (they work in every pane), listed in this pane's footer
+        Binding("o", "app.open_file", "Open"),
+        Binding("d", "app.download", "Download"),
+    ]
+
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
         self.data: RidershipData | None = None
@@ -55,10 +67,13 @@ class DatasetPane(Horizontal):
                 yield Label(" to ")
                 yield Input(ARTICLE_RANGE[1], id="chart-to", compact=True)
             yield Static("", id="range-error")
-            yield Chart("Riders per day (millions)", id="data-chart")
+            # legend_room: the legend (top left) sits above the data, never on it.
+            yield Chart("Riders per day (millions)", id="data-chart", legend_room=True)
 
     # -- data ---------------------------------------------------------------------------------
     def show_data(self, data: RidershipData) -> None:
+        import pandas as pd
+
         self.data = data
         self.query_one(RowTable).set_frame(data.frame)
         if not self._range_in_data(*ARTICLE_RANGE):
@@ -104,6 +119,8 @@ class DatasetPane(Horizontal):
         self.draw_chart()
 
     def draw_chart(self) -> None:
+        import numpy as np
+
         data = self.data
         error = self.query_one("#range-error", Static)
         if data is None:

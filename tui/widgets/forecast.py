@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Label, Select, Static
+from textual.widgets import Select
 
 from engine.domain import DAY_TYPE_NAMES
 
 from ..format import date_ticks
 from .charts import Chart, Series
+from .text import Label, Static
+
+if TYPE_CHECKING:  # numpy and pandas load with the data, after the first screen
+    import pandas as pd
 
 CALENDAR = "calendar"
 DAY_KEYS = Binding.Group("Day type", compact=True)
@@ -84,6 +89,8 @@ class ForecastPane(Vertical, can_focus=True):
 
     def show_forecast(self, text: str, history: pd.DataFrame, date: pd.Timestamp, rail: float, bus: float) -> None:
         """``history``: the last rows of the data (index date; bus, rail)."""
+        import pandas as pd
+
         self.show_message(text)
         dates = history.index.append(pd.DatetimeIndex([date]))
         x = list(range(len(history)))

@@ -12,21 +12,24 @@ import dataclasses
 import math
 import typing
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import Checkbox, Input, Label, Select, Static
+from textual.widgets import Checkbox, Input, Select
 
 from engine.config import TrainConfig
 from engine.errors import ConfigError
 from engine.presets import PRESET_HELP, PRESETS, apply_preset, preset_of
 
+from .text import Label, Static
+
 ArticleDefaults = TrainConfig()
-FORM_HINT = "Defaults are the article's. Tab moves between fields; Esc leaves a field; r restores the defaults."
+FORM_HINT = ("Tab: next field. Number keys type in a text field (Esc leaves it) and switch panes "
+             "elsewhere. r: the article's defaults.")
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,28 @@ def parse_value(spec: FieldSpec, raw: Any) -> Any:
     return text
 
 
-def check(specs: list[FieldSpec], raw: dict[str, Any]) -> tuple[TrainConfig | None, dict[str, str]]:
+SplitDays = Callable[[TrainConfig], "dict[str, int]"]  # days of the loaded data in each split
+
+
+def window_errors(config: TrainConfig, split_days: SplitDays | None) -> dict[str, str]:
+    """The window length against the loaded data: each split needs more days than a window."""
+    if split_days is None:
+        return {}
+    days = split_days(config)
+    errors: dict[str, str] = {}
+    for name, n in days.items():
+        if n == 0:
+            errors.setdefault(f"{name}_start", f"the {name} split has no days in the data loaded")
+    short = [(name, n) for name, n in days.items() if 0 < n <= config.window_length]
+    if short:
+        name, n = min(short, key=lambda item: item[1])
+        errors["window_length"] = (f"must be under {n}: the {name} split has {n} days in the data loaded, and a "
+                                   f"window of {config.window_length} needs {config.window_length + 1}")
+    return errors
+
+
+def check(specs: list[FieldSpec], raw: dict[str, Any],
+          split_days: SplitDays | None = None) -> tuple[TrainConfig | None, dict[str, str]]:
     """The config, or None and a reason per invalid field.
 
     validate() stops at the first problem; to show more than one, a field found invalid is set
@@ -110,7 +134,9 @@ def check(specs: list[FieldSpec], raw: dict[str, Any]) -> tuple[TrainConfig | No
             trial[exc.field] = next(s.default for s in specs if s.name == exc.field)
     if errors:
         return None, errors
-    return TrainConfig(**values), {}
+    config = TrainConfig(**values)
+    errors = window_errors(config, split_days)
+    return (None, errors) if errors else (config, {})
 
 
 class HyperparamsForm(VerticalScroll):
@@ -130,13 +156,17 @@ class HyperparamsForm(VerticalScroll):
         self._initial = config or TrainConfig()
         self.errors: dict[str, str] = {}
         self._config: TrainConfig | None = self._initial
+        self.split_days: SplitDays | None = None  # set with the data (set_split_days)
 
     def compose(self) -> ComposeResult:
         yield Static(FORM_HINT, id="form-hint")
         with Horizontal(classes="field-row", id="row-preset"):
             yield Label("preset", classes="field-name")
             # Blank (shown as "custom") while the fields match no preset.
-            yield Select([(name, name) for name in PRESETS], prompt="custom", id="preset", compact=True)
+            # type_to_search off, here and below: a number key on a selector switches panes, as
+            # everywhere outside a text field (it would otherwise open the list and search it).
+            yield Select([(name, name) for name in PRESETS], prompt="custom", id="preset", compact=True,
+                         type_to_search=False)
             yield Static("", classes="field-help", id="help-preset")
         for spec in self.specs:
             value = getattr(self._initial, spec.name)
@@ -152,10 +182,18 @@ class HyperparamsForm(VerticalScroll):
             return Checkbox("yes", value=bool(value), id=wid, compact=True, classes="field-input")
         if spec.choices:
             return Select([(c, c) for c in spec.choices], value=value, allow_blank=False, id=wid,
-                          compact=True, classes="field-input")
+                          compact=True, classes="field-input", type_to_search=False)
         return Input(str(value), id=wid, compact=True, classes="field-input")
 
     def on_mount(self) -> None:
+        # Checking split dates loads pandas: not before the first screen. The app has the form
+        # checked once the data is loaded (set_split_days); until then the initial config stands.
+        self._show_preset(self._initial)
+
+    def set_split_days(self, split_days: SplitDays | None) -> None:
+        """How many days of the loaded data each split holds (tui.jobs.split_days): a window
+        length that does not fit a split is refused on its row, before t."""
+        self.split_days = split_days
         self.revalidate()
 
     # -- reading and writing values -----------------------------------------------------------
@@ -225,7 +263,7 @@ class HyperparamsForm(VerticalScroll):
         self.revalidate()
 
     def revalidate(self) -> None:
-        config, errors = check(self.specs, self.raw_values())
+        config, errors = check(self.specs, self.raw_values(), self.split_days)
         self._config, self.errors = config, errors
         names = {s.name for s in self.specs}
         for spec in self.specs:

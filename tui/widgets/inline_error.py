@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import Static
+from .text import Static
 
 
 def show_inline_error(widget: Static, message: object | None) -> None:

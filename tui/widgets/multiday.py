@@ -10,22 +10,27 @@ is a model (``set_model``) and which data follows (``set_data``).
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Input, Label, Static
+from textual.widgets import DataTable, Input
 
-from engine.data import RidershipData
-from engine.data.calendar import infer_day_types
 from engine.domain import MAX_FORECAST_DAYS, format_riders
 
 from ..format import HISTORY_DAYS, date_ticks, explain
 from .charts import Chart, Series, headroom
 from .inline_error import show_inline_error
+from .text import Label, Static
+
+if TYPE_CHECKING:  # numpy and pandas load with the data, after the first screen
+    import pandas as pd
+
+    from engine.data import RidershipData
 
 DEFAULT_DAYS = 7
 OVERRIDE_KEYS = Binding.Group("Day type of the row", compact=True)
@@ -151,10 +156,14 @@ class MultiDayView(Vertical):
 
     def _lay_out_days(self) -> None:
         """Dates and calendar day types of the days asked for (the table before any forecast)."""
+        import pandas as pd
+
         if self.data is None:
             return
         first = self.data.last_date + pd.Timedelta(days=1)
         self.dates = list(pd.date_range(first, periods=self.days, freq="D"))
+        from engine.data.calendar import infer_day_types
+
         self.calendar = infer_day_types(self.dates)
         shown = {f"{f.date:%Y-%m-%d}": f for f in self.forecasts}
         self.forecasts = [shown[k] for k in (f"{d:%Y-%m-%d}" for d in self.dates) if k in shown]
@@ -244,6 +253,8 @@ class MultiDayView(Vertical):
             table.move_cursor(row=min(max(cursor, 0), len(self.dates) - 1), animate=False)
 
     def _draw_chart(self) -> None:
+        import pandas as pd
+
         if self.data is None:
             return
         history = self.data.frame.iloc[-HISTORY_DAYS:]

@@ -11,7 +11,9 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input
+
+from .text import Label, Static
 
 
 class PathSuggester(Suggester):

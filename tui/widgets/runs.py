@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from rich.text import Text
 from textual import on
@@ -29,14 +29,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from engine.domain import SCALE, format_riders
-from engine.store import RunRecord, RunStore
 
 from ..format import duration, epoch_ticks, explain
 from .charts import Chart, Series
 from .confirm import ConfirmScreen, PromptScreen
+from .text import Static
+
+if TYPE_CHECKING:
+    from engine.store import RunRecord, RunStore
 
 # plotext colours for picked runs, in the order they are handed out. Not orange or cyan (the
 # live run's train and valid lines) nor gray (the naive baseline), so an overlay never looks like
@@ -87,6 +90,8 @@ COLUMNS: dict[str, tuple[str, int | None, Callable[[RunRecord], Any] | None, boo
     "test": ("test MAE", None, lambda r: _finite(r.test_mae), False),
 }
 TAIL_COLUMNS = {"origin": "origin", "time": "time"}  # after the differing settings
+NARROW = 100  # below this many columns the table uses short headers and dates without the year
+SHORT_HEADERS = {"best": "best", "test": "test", "epochs": "ep"}
 HIDDEN_SETTINGS = {"epochs"}  # the epochs column shows it already (done/planned)
 SORT_NAMES = {"run": "run", "started": "date", "status": "status", "epochs": "epochs",
               "best": "best validation MAE", "test": "test MAE"}
@@ -209,6 +214,8 @@ class RunsPane(Vertical, can_focus=True):
         self.sort_by, self.sort_reverse = "started", True  # newest first
         self.curves: tuple[Curve, ...] = ()  # what the charts show
         self._loaded_at = -math.inf  # time.monotonic() of the last reload
+        self.note = ""  # said after the status line (e.g. the store is read-only)
+        self._newest: int | None = None  # the newest run at the last listing
 
     def compose(self) -> ComposeResult:
         yield Static("Opening the run store…", id="runs-status")
@@ -243,8 +250,10 @@ class RunsPane(Vertical, can_focus=True):
         self.table.focus()  # the pane takes focus from the app's pane keys; the table has the keys
 
     # -- the store ----------------------------------------------------------------------------
-    def set_store(self, store: RunStore) -> None:
+    def set_store(self, store: RunStore, note: str = "") -> None:
+        """The store is open (``note``: why runs started here are not recorded in it, e.g. read-only)."""
         self.store = store
+        self.note = note
         self.reload()
 
     def show_error(self, text: str) -> None:
@@ -277,8 +286,10 @@ class RunsPane(Vertical, can_focus=True):
 
     def deleted(self, deleted: list[int], errors: list[str]) -> None:
         if deleted:
-            self.notify(f"Deleted run{'s' if len(deleted) > 1 else ''} {', '.join(map(str, deleted))} "
-                        "and their checkpoints.", title="Runs deleted")
+            many = len(deleted) > 1
+            self.notify(f"Deleted run{'s' if many else ''} {', '.join(map(str, deleted))} "
+                        f"and {'their' if many else 'its'} checkpoint{'s' if many else ''}.",
+                        title="Runs deleted" if many else "Run deleted")
         for error in errors:
             self.notify(error, title="Could not delete", severity="error", timeout=10)
         for run_id in deleted:
@@ -301,11 +312,20 @@ class RunsPane(Vertical, can_focus=True):
         self._show_detail()
         self._refresh_curves()
 
+    @property
+    def narrow(self) -> bool:
+        return 0 < self.size.width < NARROW
+
+    def on_resize(self) -> None:
+        if self.runs and self.narrow != getattr(self, "_filled_narrow", None):
+            self._fill_table(self.cursor_run.run_id if self.cursor_run else None)
+
     def _fill_table(self, keep: int | None) -> None:
         table = self.table
         table.clear(columns=True)
+        self._filled_narrow = narrow = self.narrow
         for key, (header, width, sorter, _) in COLUMNS.items():
-            label = header
+            label = SHORT_HEADERS.get(key, header) if narrow else header
             if key == self.sort_by:
                 label += " ▼" if self.sort_reverse else " ▲"
             table.add_column(label, key=key, width=width)
@@ -314,20 +334,32 @@ class RunsPane(Vertical, can_focus=True):
         for key, header in TAIL_COLUMNS.items():
             table.add_column(header, key=key)
         for run in self.runs:
-            table.add_row(*self._cells(run), key=str(run.run_id))
-        if keep is not None:
-            row = next((i for i, r in enumerate(self.runs) if r.run_id == keep), 0)
+            table.add_row(*self._cells(run, narrow), key=str(run.run_id))
+        # The run under the cursor stays under it, unless it was the newest and a newer one came:
+        # then the cursor goes to the newest (the top row of a newest-first list), as the first time.
+        newest = max(self.runs, key=lambda r: (r.started_at or "", r.run_id)).run_id if self.runs else None
+        if keep is None or (keep == self._newest and newest != keep):
+            keep = newest
+        self._newest = newest
+        row = next((i for i, r in enumerate(self.runs) if r.run_id == keep), 0)
+        if self.runs:
             table.move_cursor(row=row, animate=False)
 
-    def _cells(self, run: RunRecord) -> list:
+    def _cells(self, run: RunRecord, narrow: bool = False) -> list:
         status = Text(run.status, style="bold" if run.status == "running" else "")
         seconds = run_seconds(run)
-        return [
-            self._mark(run.run_id), str(run.run_id), local_time(run.started_at), status,
-            f"{run.epochs_done}/{run.epochs_planned}", format_riders(run.best_valid_mae), format_riders(run.test_mae),
+        started = local_time(run.started_at)
+        if narrow and len(started) == 16:  # "2026-11-29 11:19" -> "11-29 11:19"
+            started = started[5:]
+        cells = [
+            str(run.run_id), started, f"{run.epochs_done}/{run.epochs_planned}",
+            format_riders(run.best_valid_mae), format_riders(run.test_mae),
             *(setting(run.config_dict.get(name)) for name in self.shown_settings),
             origin(run), duration(seconds) if seconds is not None else "-",
         ]
+        # Text cells: DataTable would parse a str as markup (a setting's value is the user's text).
+        plain_cells = [Text(cell) for cell in cells]
+        return [self._mark(run.run_id), plain_cells[0], plain_cells[1], status, *plain_cells[2:]]
 
     def _mark(self, run_id: int) -> Text:
         color = self.picked.get(run_id)
@@ -354,7 +386,7 @@ class RunsPane(Vertical, can_focus=True):
 
     def _status(self, text: str, error: bool = False) -> None:
         widget = self.query_one("#runs-status", Static)
-        widget.update(text)
+        widget.update(f"{text} · {self.note}" if self.note and not error else text)
         widget.set_class(error, "-error")
 
     def _show_detail(self) -> None:
@@ -397,7 +429,7 @@ class RunsPane(Vertical, can_focus=True):
         whose = "picked runs" if selected else f"run {curves[0].run_id}" if curves else "no run"
         loss_chart, mae_chart = self.query_one("#runs-loss-chart", Chart), self.query_one("#runs-mae-chart", Chart)
         loss_chart.set_title(f"Training loss (Huber), {whose}")
-        mae_chart.set_title(f"Validation MAE, thousand riders, {whose}")
+        mae_chart.set_title(f"Valid MAE, k riders, {whose}")
         with self.app.batch_update():
             loss_chart.draw(loss, xticks=ticks)
             mae_chart.draw(mae, xticks=ticks)
@@ -504,17 +536,30 @@ class RunsPane(Vertical, can_focus=True):
             ".csv or .json writes that one. A relative name goes next to the runs database. Esc cancels.",
             check=lambda s: None if s else "type a file name, or Esc to cancel", input_id="export-path"), write)
 
+    def delete_targets(self) -> list[int]:
+        """What x deletes: the picked runs, or the run under the cursor when none is picked."""
+        return self.selected or ([self.cursor_run.run_id] if self.cursor_run else [])
+
     def action_delete(self) -> None:
-        ids = self.selected or ([self.cursor_run.run_id] if self.cursor_run else [])
+        ids = self.delete_targets()
         if not ids:
             self.notify("No run to delete.", severity="warning")
+            return
+        if self.store is not None and getattr(self.store, "read_only", False):
+            self.notify(f"{self.store.path} is read-only here: no run can be deleted.", title="Cannot delete",
+                        severity="error", timeout=10)
             return
         runs = {r.run_id: r for r in self.runs}
         lines = [f"run {i}: {runs[i].status}, {runs[i].epochs_done} epochs, started {local_time(runs[i].started_at)}"
                  for i in ids if i in runs]
-        title = f"Delete {'these ' + str(len(ids)) + ' runs' if len(ids) > 1 else 'run ' + str(ids[0])}?"
-        body = "\n".join(lines) + "\n\nTheir records and checkpoints are removed for good; runs forked or " \
-                                  "resumed from them are kept."
+        if len(ids) > 1:
+            title = f"Delete the {len(ids)} picked runs ({', '.join(map(str, ids))})?"
+            whose = "Their records and checkpoints are removed for good; runs forked or resumed from them are kept."
+        else:
+            picked = " (the picked run)" if self.selected else " (under the cursor)"
+            title = f"Delete run {ids[0]}{picked}?"
+            whose = "Its record and checkpoint are removed for good; runs forked or resumed from it are kept."
+        body = "\n".join(lines) + "\n\n" + whose
 
         def answer(yes: bool | None) -> None:
             if yes:

@@ -12,9 +12,10 @@ from typing import Callable
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Sparkline, Static
+from textual.widgets import Sparkline
 
 from ..system_metrics import HISTORY, Sample
+from .text import Static
 
 
 def megabytes(n: float) -> str:

@@ -7,11 +7,15 @@ cost the same to show and scroll as a hundred.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 from rich.segment import Segment
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+if TYPE_CHECKING:  # numpy and pandas load with the data, after the first screen
+    import numpy as np
 
 COLUMNS = (("date", 10), ("type", 4), ("bus", 9), ("rail", 9))  # type: the day type W/A/U
 GAP = 1
@@ -28,10 +32,11 @@ class RowTable(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
         super().__init__(id=id)
-        self._dates = np.array([], dtype="datetime64[D]")
-        self._day_types = np.array([], dtype=object)
-        self._bus = np.array([], dtype=np.int64)
-        self._rail = np.array([], dtype=np.int64)
+        # numpy arrays once set_frame has run; empty sequences until then (numpy loads with the data).
+        self._dates: np.ndarray | tuple = ()
+        self._day_types: np.ndarray | tuple = ()
+        self._bus: np.ndarray | tuple = ()
+        self._rail: np.ndarray | tuple = ()
 
     @property
     def row_count(self) -> int:
@@ -116,6 +121,8 @@ class RowTable(ScrollView, can_focus=True):
 
     def scroll_to_date(self, date) -> bool:
         """Scroll so the row of ``date`` (or the next one after it) is the first shown."""
+        import numpy as np
+
         if not self.row_count:
             return False
         row = int(np.searchsorted(self._dates, np.datetime64(date, "D")))

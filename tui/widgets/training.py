@@ -6,14 +6,16 @@ import math
 from dataclasses import dataclass, field
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import ProgressBar, Static
+from textual.widgets import ProgressBar
 
 from engine.domain import format_riders
 
 from ..format import beside_naive, duration, epoch_ticks, run_title
 from ..messages import EpochCompleted, TrainingStarted
-from .charts import Chart, Series
+from .charts import EpochChart, Series
+from .text import Static
 
 
 @dataclass
@@ -32,7 +34,20 @@ class RunHistory:
 
 
 class TrainingPane(Vertical, can_focus=True):
-    """Start and stop are app keys (t, s); this pane only shows the run."""
+    """Start and stop are app keys (t, s); this pane only shows the run.
+
+    The pane has the focus when it is shown (key 3), and its keys act on both charts at once
+    (they share the epoch axis): e smooths (EMA), f follows the last epochs, left/right/home/end
+    move the cursor epoch whose values the charts' last lines read out."""
+
+    BINDINGS = [
+        Binding("e", "charts('toggle_smoothing')", "Smooth"),
+        Binding("f", "charts('toggle_follow')", "Follow"),
+        Binding("left", "charts('cursor', -1)", "Epoch", key_display="←→"),
+        Binding("right", "charts('cursor', 1)", "Epoch +1", show=False),
+        Binding("home", "charts('cursor_to', 'first')", "First epoch", show=False),
+        Binding("end", "charts('cursor_to', 'last')", "Last epoch", show=False),
+    ]
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
@@ -47,8 +62,8 @@ class TrainingPane(Vertical, can_focus=True):
         yield ProgressBar(total=1, show_eta=False, id="run-progress")
         yield Static("", id="run-epoch")
         with Horizontal(id="run-charts"):
-            yield Chart("Training loss (Huber)", "epoch", id="loss-chart")
-            yield Chart("MAE, thousand riders", "epoch", id="mae-chart")
+            yield EpochChart("Training loss (Huber)", "epoch", id="loss-chart")
+            yield EpochChart("MAE, riders", "epoch", id="mae-chart")
         yield Static("", id="run-result")
 
     # -- updates from the app (UI thread only) -------------------------------------------------
@@ -97,7 +112,8 @@ class TrainingPane(Vertical, can_focus=True):
             f"epoch {msg.epoch}/{msg.epochs} · {duration(msg.seconds)} this epoch{eta} · "
             f"lr {msg.lr:g} · best epoch {msg.best_epoch} (valid MAE {format_riders(msg.best_valid_mae)} riders)\n"
             f"last epoch: train loss {msg.train_loss:.4f}, train MAE {format_riders(msg.train_mae)}, "
-            f"valid MAE {format_riders(msg.valid_mae)} riders{beside_naive(msg.valid_mae, h.naive_valid_mae)}"
+            f"valid MAE {format_riders(msg.valid_mae)} riders{beside_naive(msg.valid_mae, h.naive_valid_mae)}",
+            layout=False,  # a fixed two lines: no layout pass of the whole screen every epoch
         )
 
     def stopping(self) -> None:
@@ -122,24 +138,28 @@ class TrainingPane(Vertical, can_focus=True):
         self.overlay = tuple(curves)
         self._redraw()
 
+    def action_charts(self, action: str, *args) -> None:
+        """An EpochChart key (e, f, cursor) on both charts."""
+        for chart in self.query(EpochChart):
+            getattr(chart, f"action_{action}")(*args)
+
     def _redraw(self) -> None:
         h = self.history
-        loss, mae = self.query_one("#loss-chart", Chart), self.query_one("#mae-chart", Chart)
+        loss, mae = self.query_one("#loss-chart", EpochChart), self.query_one("#mae-chart", EpochChart)
         last = max([*h.epoch[-1:], *(c.epoch[-1] for c in self.overlay if c.epoch)], default=0)
         ticks = epoch_ticks(list(range(1, last + 1)) if self.overlay else h.epoch)
         past_loss = [Series(c.epoch, c.train_loss, f"run {c.run_id}", c.color) for c in self.overlay]
-        past_mae = [Series(c.epoch, [v / 1e3 for v in c.valid_mae], f"run {c.run_id}", c.color)
-                    for c in self.overlay]
+        past_mae = [Series(c.epoch, list(c.valid_mae), f"run {c.run_id}", c.color) for c in self.overlay]
         # The baseline is a flat series over the epochs (so the legend names it), drawn first so
         # the model's lines stay on top where they meet it.
-        naive = [Series(h.epoch, [h.naive_valid_mae / 1e3] * len(h.epoch), "naive (valid)", "gray")] \
+        naive = [Series(h.epoch, [h.naive_valid_mae] * len(h.epoch), "naive (valid)", "gray")] \
             if math.isfinite(h.naive_valid_mae) else []
         with self.app.batch_update():
             loss.draw([*past_loss, Series(h.epoch, h.train_loss, "train", "orange")], xticks=ticks)
             mae.draw([
                 *naive,
                 *past_mae,
-                Series(h.epoch, [v / 1e3 for v in h.train_mae], "train", "orange"),
-                Series(h.epoch, [v / 1e3 for v in h.valid_mae], "valid", "cyan"),
+                Series(h.epoch, list(h.train_mae), "train", "orange"),
+                Series(h.epoch, list(h.valid_mae), "valid", "cyan"),
             ], xticks=ticks)
 

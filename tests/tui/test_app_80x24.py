@@ -1,0 +1,279 @@
+"""The app as an SSH user meets it: 80x24 terminals, quick key bursts, outside text shown as
+written, a busy or read-only run store, and a first screen that loads nothing but Textual."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from textual import events
+from textual.widgets import Footer
+
+import tui.app as app_module
+from engine.store import RunStore
+from tui.format import middle_ellipsis, short_path
+from tui.widgets.confirm import ConfirmScreen
+from tui.widgets.dataset import DatasetPane
+from tui.widgets.header import HeaderBar
+from tui.widgets.runs import RunsPane
+from tui.widgets.training import TrainingPane
+
+SMALL = (80, 24)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def footer_keys(app) -> set[str]:
+    """The keys the footer shows now (what a person can read at the bottom line)."""
+    footer = app.screen.query_one(Footer)
+    return {item.key for item in footer.query("FooterKey")}
+
+
+def burst(app, keys: str) -> None:
+    """Every key at once, as a terminal delivers a quick burst: no wait between them."""
+    for key in keys:
+        event = events.Key(key, key)
+        event.set_sender(app)
+        app._driver.send_message(event)
+
+
+async def test_a_quick_key_burst_leaves_training_on_screen_and_training(make_test_app, tmp_path, until):
+    app = make_test_app(runs_db=str(tmp_path / "runs.db"))
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        await pilot.press("1", "2", "3", "4", "5", "6", "7", "3", "t")
+        await until(pilot, lambda: app.training or app.active is not None, what="a run")
+        await pilot.pause()
+        assert app.active_pane == "training"
+        assert app.focused is app.query_one(TrainingPane)
+        assert {"e", "f", "t", "s"} <= footer_keys(app)  # the Training pane's footer
+        app.action_stop_training()
+        await until(pilot, lambda: not app.training, what="the run to stop")
+
+
+async def test_a_burst_delivered_at_once_lands_on_the_last_pane(make_test_app, tmp_path):
+    async with make_test_app(runs_db=str(tmp_path / "runs.db")).run_test(size=SMALL) as pilot:
+        app = pilot.app
+        await pilot.pause()
+        burst(app, "12345673")
+        for _ in range(5):
+            await pilot.pause()
+        assert app.active_pane == "training"
+        assert app.focused is app.query_one(TrainingPane)
+        burst(app, "7654321")
+        for _ in range(5):
+            await pilot.pause()
+        assert app.active_pane == "dataset"
+        assert app.focused is app.query_one("#dataset-pane RowTable")
+
+
+async def test_footers_fit_80_columns_on_every_pane(make_test_app, tmp_path):
+    async with make_test_app(runs_db=str(tmp_path / "runs.db")).run_test(size=SMALL) as pilot:
+        app = pilot.app
+        for key in "1234567":
+            await pilot.press(key)
+            await pilot.pause()
+            footer = app.screen.query_one(Footer)
+            keys = [item for item in footer.query("FooterKey") if item.display]
+            palette = next(item for item in keys if item.key == "ctrl+p")
+            right = max(item.region.right for item in keys if item is not palette)
+            assert right < palette.region.x, f"pane {key}: footer keys reach column {right}, into ^p palette"
+
+
+def test_long_paths_are_ellipsized_in_their_middle():
+    path = "/home/someone/projects/ridership/data/CTA_-_Ridership_-_Daily_Boarding_Totals.csv"
+    cut = middle_ellipsis(path, 40)
+    assert len(cut) == 40 and cut.startswith("/home/someone/proj") and cut.endswith("Boarding_Totals.csv")
+    assert "…" in cut
+    assert middle_ellipsis("short", 40) == "short"
+    assert short_path(os.path.expanduser("~/x.csv"), 40) == "~/x.csv"
+
+
+async def test_the_header_keeps_a_long_path_on_one_line(make_test_app, tui_csv, tmp_path):
+    deep = tmp_path / ("very-long-folder-name-" * 4)
+    deep.mkdir()
+    good = tui_csv(str(deep.relative_to(tmp_path) / "CTA_-_Ridership_-_Daily_Boarding_Totals.csv"))
+    async with make_test_app(runs_db=str(tmp_path / "runs.db")).run_test(size=SMALL) as pilot:
+        app = pilot.app
+        app.load_file(str(good))
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        bar = app.query_one(HeaderBar)
+        text = bar.data_text
+        assert bar.region.height == 1
+        assert "…" in text and text.endswith(f"Totals.csv (path) · {len(app.data.frame):,} days")
+        assert len(text) <= 80
+
+
+async def test_the_device_shows_in_the_header(make_test_app, tmp_path):
+    async with make_test_app(runs_db=str(tmp_path / "runs.db")).run_test(size=SMALL) as pilot:
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert pilot.app.query_one(HeaderBar).device_text == "cpu"
+
+
+# -- text from outside is shown as written ------------------------------------------------------------
+async def test_paths_with_markup_are_shown_exactly_and_do_not_crash(make_test_app, tui_csv, tmp_path, until):
+    folder = tmp_path / "a["
+    folder.mkdir()
+    good = tui_csv("a[/]b[bold]good.csv")  # the folder "a[" and the file "]b[bold]good.csv"
+    refused = folder / "]not[red]a csv.txt"
+    refused.write_text("this is not a CSV file\n")
+    assert "[/]" in str(good) and "[/]" in str(refused)
+    async with make_test_app(runs_db=str(tmp_path / "runs.db")).run_test(size=(160, 40)) as pilot:
+        app = pilot.app
+        app.load_file(str(refused))
+        await until(pilot, lambda: "missing column" in str(app.query_one("#data-status").render()), what="refusal")
+        status = str(app.query_one("#data-status").render())
+        assert str(refused) in status
+        assert any(str(refused) in n.message for n in app._notifications)
+        app.load_file(str(good))
+        await until(pilot, lambda: app.data.source.path == str(good), what="the good file")
+        await pilot.pause()
+        assert str(good) in app.query_one(HeaderBar).data_text
+        assert any(f"Loaded {good}" in n.message for n in app._notifications)
+        app.notify("engine said: [/] and [bold]not bold[/bold]", title="[x]")
+        await pilot.pause()
+        assert list(app._notifications)[-1].message == "engine said: [/] and [bold]not bold[/bold]"
+        app.query_one(DatasetPane).show_status("an error [/] with [b]markup")
+        await pilot.pause()
+        assert str(app.query_one("#data-status").render()) == "an error [/] with [b]markup"
+
+
+# -- the run store ------------------------------------------------------------------------------------
+async def test_a_locked_store_is_retried_until_it_opens(make_test_app, tmp_path, monkeypatch, until):
+    monkeypatch.setattr(app_module, "STORE_RETRY_S", 0.3)
+    monkeypatch.setattr(app_module, "STORE_OPEN_TIMEOUT_S", 0.1)
+    db = tmp_path / "runs.db"
+    RunStore.open(db).close()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        async with make_test_app(runs_db=str(db)).run_test(size=SMALL) as pilot:
+            app = pilot.app
+            await until(pilot, lambda: "busy" in app.store_note, what="the busy note")
+            assert app.store is None
+            assert "run store busy, retrying" in str(app.query_one("#runs-status").render())
+            holder.execute("ROLLBACK")
+            await until(pilot, lambda: app.store is not None, what="the store to open")
+            assert app.store_note == ""
+            assert app.recording_store is app.store
+    finally:
+        holder.close()
+
+
+async def test_a_read_only_store_lists_its_runs_and_records_nothing(make_test_app, tmp_path, monkeypatch, until,
+                                                                  tui_data, tui_config):
+    db = tmp_path / "runs.db"
+    with RunStore.open(db) as store:
+        run_id = store.start_run(tui_config, tui_data, "cpu", device_name="Test CPU", torch_version="2.x")
+        store.finish_run(run_id, "stopped", "test")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if mode == os.W_OK else real_access(p, mode, **kw))
+    async with make_test_app(runs_db=str(db)).run_test(size=SMALL) as pilot:
+        app = pilot.app
+        await until(pilot, lambda: app.store is not None, what="the store")
+        assert app.store.read_only and app.recording_store is None
+        await pilot.press("6")
+        await until(pilot, lambda: len(app.query_one(RunsPane).runs) == 1, what="the run listed")
+        assert "read-only" in str(app.query_one("#runs-status").render())
+
+
+# -- forms, runs, screenshots -------------------------------------------------------------------------
+async def test_a_window_longer_than_a_split_is_refused_before_t(make_test_app, tmp_path):
+    async with make_test_app(runs_db=str(tmp_path / "runs.db")).run_test(size=SMALL) as pilot:
+        app = pilot.app
+        await pilot.press("2")
+        app.form.focus_field("window_length")
+        await pilot.pause()
+        await pilot.press("end", "ctrl+u", "1", "0", "0")  # the valid split (2017-01..03) has 90 days
+        await pilot.pause()
+        assert app.form.config is None
+        reason = app.form.errors["window_length"]
+        assert "90 days" in reason and "valid" in reason
+        assert reason in str(app.query_one("#help-window_length").render())
+
+
+async def test_x_deletes_the_run_under_the_cursor_and_says_its_record(make_test_app, tmp_path, until,
+                                                                       tui_data, tui_config):
+    db = tmp_path / "runs.db"
+    with RunStore.open(db) as store:
+        for _ in range(2):
+            run_id = store.start_run(tui_config, tui_data, "cpu", device_name="Test CPU", torch_version="2.x")
+            store.finish_run(run_id, "stopped", "test")
+    async with make_test_app(runs_db=str(db)).run_test(size=SMALL) as pilot:
+        app = pilot.app
+        await until(pilot, lambda: app.store is not None, what="the store")
+        await pilot.press("6")
+        pane = app.query_one(RunsPane)
+        await until(pilot, lambda: len(pane.runs) == 2, what="the runs")
+        assert pane.cursor_run.run_id == 2  # the newest, at the top
+        await pilot.press("x")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmScreen)
+        assert "Delete run 2" in dialog._title and "Its record" in dialog._body
+        await pilot.press("n")
+        await pilot.press("space", "down", "space", "x")
+        await pilot.pause()
+        assert "runs (2, 1)" in app.screen._title or "runs (1, 2)" in app.screen._title
+        assert "Their records" in app.screen._body
+
+
+async def test_ctrl_s_saves_into_the_user_data_folder(make_test_app, tmp_path, monkeypatch):
+    monkeypatch.setenv("RIDERSHIP_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    async with make_test_app(runs_db=str(tmp_path / "runs.db")).run_test(size=SMALL) as pilot:
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        saved = list((tmp_path / "home" / "screenshots").glob("*.svg"))
+        assert len(saved) == 1
+        assert not list(tmp_path.glob("*.svg"))
+        assert str(saved[0]) in list(pilot.app._notifications)[-1].message
+
+
+def test_download_errors_in_the_app_name_keys_not_options():
+    from engine.errors import DownloadError
+    from tui.format import explain
+
+    text = explain(DownloadError("could not download X (offline). Offline? Pass --data PATH to a local copy "
+                                 "or set RIDERSHIP_DATA"))
+    assert "--data" not in text and "o to open" in text
+
+
+# -- the first screen ---------------------------------------------------------------------------------
+def test_the_app_module_loads_no_pandas_numpy_or_torch():
+    code = ("import sys, tui.app; heavy = [m for m in ('pandas', 'numpy', 'torch') if m in sys.modules]; "
+            "print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+async def test_the_device_pane_samples_this_process_live(tui_data, tui_config, tmp_path, until):
+    from tui.app import make_app
+    from tui.system_metrics import SystemSampler
+    from tui.widgets.sparklines import SystemSparklines
+
+    app = make_app(data=tui_data, config=tui_config, describe_device=lambda choice: _fixed(choice),
+                   runs_db=str(tmp_path / "runs.db"), sampler=SystemSampler())
+    async with app.run_test(size=SMALL) as pilot:
+        sparks = app.query_one(SystemSparklines)
+        assert sparks.last is None  # nothing sampled while the pane is hidden and nothing trains
+        await pilot.press("4")
+        await until(pilot, lambda: len(sparks.values["rss_bytes"]) >= 2, what="two samples")
+        assert sparks.last.rss_bytes > 0
+        assert "RSS" in sparks.text()
+        await pilot.press("1")
+        await pilot.pause(1.3)
+        count = len(sparks.values["rss_bytes"])
+        await pilot.pause(1.3)
+        assert len(sparks.values["rss_bytes"]) == count  # paused while hidden
+
+
+def _fixed(choice):
+    from engine.device import DeviceInfo
+
+    return DeviceInfo("cpu", "Test CPU", None, None, "2.x (test)", 1), ["cpu"]

@@ -1,0 +1,94 @@
+"""Every pane at 80x24, the size of a default SSH terminal: SVG snapshots from fixed values only
+(the fixtures and helpers of the 120x40 snapshot tests: synthetic data, a fixed device, a fixed
+RunResult, fixed runs and a fixed backtest; fixed system samples for the Device pane)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from test_backtest_view import LABEL, fixed_result
+from test_runs_pane import decay, fixed_clock, record, snapshot_store  # noqa: F401 - fixtures
+from test_snapshots import fake_run, no_blink, settled
+
+from tui.system_metrics import Sample
+from tui.widgets.backtest import BacktestPane
+from tui.widgets.forecast import ForecastPane
+from tui.widgets.sparklines import SystemSparklines
+from tui.widgets.training import TrainingPane
+
+SMALL = (80, 24)
+
+
+def test_hyperparameters_80x24(snap_compare, make_test_app):
+    async def show(pilot):
+        no_blink(pilot.app)
+        await pilot.press("2")
+        await settled(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SMALL, run_before=show)
+
+
+def test_training_after_a_run_80x24(snap_compare, make_test_app):
+    async def run(pilot):
+        await pilot.press("3")
+        fake_run(pilot.app.query_one(TrainingPane), pilot.app)
+        await settled(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SMALL, run_before=run)
+
+
+def test_training_with_the_cursor_on_an_epoch_80x24(snap_compare, make_test_app):
+    async def run(pilot):
+        await pilot.press("3")
+        fake_run(pilot.app.query_one(TrainingPane), pilot.app)
+        await pilot.press("left", "left", "e")  # both charts: cursor on epoch 10, smoothed
+        await settled(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SMALL, run_before=run)
+
+
+def test_device_80x24(snap_compare, make_test_app):
+    async def show(pilot):
+        app = pilot.app
+        await pilot.press("4")
+        app._system_timer.pause()  # no live numbers: fixed samples only
+        sparks = app.query_one(SystemSparklines)
+        for values in sparks.values.values():
+            values.clear()
+        for i in range(30):
+            sparks.add_sample(Sample(time=float(i), cpu_percent=20.0 + (i % 7) * 10, rss_bytes=(400 + i) * 2**20))
+        await settled(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SMALL, run_before=show)
+
+
+def test_forecast_80x24(snap_compare, make_test_app, tui_data):
+    async def show(pilot):
+        await pilot.press("5")
+        date = tui_data.last_date + pd.Timedelta(days=1)
+        pilot.app.query_one(ForecastPane).show_forecast(
+            f"{date:%Y-%m-%d} ({date:%A}), day type W (weekday, from the calendar)\n"
+            "rail 402,315 riders   bus 512,884 riders\n"
+            "Model of run 1: epoch 12's weights, trained on synthetic data (demo series, not the CTA's)",
+            tui_data.frame.iloc[-56:], date, 402_315.0, 512_884.0,
+        )
+        await settled(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SMALL, run_before=show)
+
+
+def test_runs_80x24(snap_compare, make_test_app, snapshot_store):  # noqa: F811
+    async def show(pilot):
+        await pilot.press("6")
+        for _ in range(3):
+            await settled(pilot)
+
+    assert snap_compare(make_test_app(runs_db=snapshot_store), terminal_size=SMALL, run_before=show)
+
+
+def test_backtest_80x24(snap_compare, make_test_app, tui_data):
+    async def show(pilot):
+        await pilot.press("7")
+        pilot.app.query_one(BacktestPane).show_result(fixed_result(tui_data), LABEL)
+        await settled(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SMALL, run_before=show)
