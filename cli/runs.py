@@ -23,11 +23,14 @@ from .running import add_db_option, open_store
 
 def add_runs_parser(sub, add_data_options) -> None:
     runs = sub.add_parser("runs", help="recorded runs: list, show, export, delete, diff, resume")
-    cmds = runs.add_subparsers(dest="runs_command", metavar="{list,show,export,delete,diff,resume}", required=True)
+    cmds = runs.add_subparsers(dest="runs_command", metavar="{list,show,export,delete,diff,resume,label}")
+    runs.set_defaults(runs_command="list", status=None, limit=None, json=False, filter=None, tag=None)
 
     p = cmds.add_parser("list", help="recorded runs, newest first")
     p.add_argument("--status", choices=STATUSES)
     p.add_argument("--limit", type=_positive, metavar="N", help="show the newest N runs only (N >= 1)")
+    p.add_argument("--filter", metavar="TEXT", help="runs whose name, tags, note, preset or status contain TEXT")
+    p.add_argument("--tag", metavar="TAG", help="runs with this tag")
     p.add_argument("--json", action="store_true", help="print JSON")
     add_db_option(p)
 
@@ -51,6 +54,14 @@ def add_runs_parser(sub, add_data_options) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     add_db_option(p)
 
+    p = cmds.add_parser("label", help="name, tag or annotate a run")
+    p.add_argument("run_id", type=int, metavar="RUN_ID")
+    p.add_argument("--name", help="a short name for the run (empty: none)")
+    p.add_argument("--tag", action="append", default=[], metavar="TAG", help="add a tag (repeatable)")
+    p.add_argument("--untag", action="append", default=[], metavar="TAG", help="remove a tag (repeatable)")
+    p.add_argument("--note", help="a note (empty: none)")
+    add_db_option(p)
+
     p = cmds.add_parser("resume", help="train a finished run for more epochs, as a new child run")
     p.add_argument("run_id", type=int, metavar="RUN_ID")
     p.add_argument("--more", type=int, required=True, metavar="N", help="epochs to add")
@@ -66,11 +77,29 @@ def add_runs_parser(sub, add_data_options) -> None:
 
 def cmd_runs(args) -> int:
     return {"list": _list, "show": _show, "export": _export, "delete": _delete, "diff": _diff,
-            "resume": _resume}[args.runs_command](args)
+            "resume": _resume, "label": _label}[args.runs_command](args)
 
 
 def _data_name(run) -> str:
     return "synthetic" if run.data_source == "synthetic" else Path(run.data_path or "?").name
+
+
+def _preset_name(run) -> str:
+    from engine.presets import preset_of
+
+    try:
+        return preset_of(run.config) or "custom"
+    except Exception:  # a stored config this version cannot read
+        return "?"
+
+
+def _matches(run, text: str | None, tag: str | None) -> bool:
+    if tag and tag not in run.tags:
+        return False
+    if not text:
+        return True
+    haystack = " ".join([run.name, ",".join(run.tags), run.note, _preset_name(run), run.status]).lower()
+    return text.lower() in haystack
 
 
 def _list(args) -> int:
@@ -78,19 +107,32 @@ def _list(args) -> int:
         runs = store.list_runs(status=args.status, limit=args.limit,
                                on_damaged=lambda run_id, why: note(f"skipped {why}"))
         path = store.path
+    runs = [r for r in runs if _matches(r, args.filter, args.tag)]
     if args.json:
         print_json([r.summary() for r in runs])
         return 0
     if not runs:
-        print(f"no runs recorded{' with status ' + args.status if args.status else ''} in {path}")
+        print(f"no runs recorded{' with status ' + args.status if args.status else ''}"
+              f"{' matching the filter' if args.filter or args.tag else ''} in {path}")
         return 0
-    rows = [[str(r.run_id), r.status, when(r.started_at), f"{r.epochs_done}/{r.epochs_planned}",
-             format_riders(r.best_valid_mae),
-             format_riders(r.test_mae), format_riders(r.test_naive_mae), _data_name(r), r.device,
-             f"{r.origin} of {r.parent_id}" if r.parent_id else r.origin] for r in runs]
-    header = ["id", "status", "started", "epochs", "best valid", "test MAE", "naive", "data", "device", "origin"]
+    rows = [[str(r.run_id), r.name or "-", r.status, when(r.started_at), f"{r.epochs_done}/{r.epochs_planned}",
+             _preset_name(r), f"{r.config_dict.get('lr', '?'):g}" if isinstance(r.config_dict.get("lr"), (int, float))
+             else "?", format_riders(r.best_valid_mae), format_riders(r.test_mae),
+             f"{r.test_mae / r.test_naive_mae:.2f}" if r.test_mae and r.test_naive_mae else "-",
+             ",".join(r.tags) or "-", f"{r.origin} of {r.parent_id}" if r.parent_id else r.origin] for r in runs]
+    header = ["id", "name", "status", "started", "epochs", "preset", "lr", "best valid", "test MAE", "test/naive",
+              "tags", "origin"]
     print("\n".join(table(header, rows)))
-    print(f"({len(runs)} run{'s' if len(runs) != 1 else ''} in {path}; MAE in riders)")
+    datas = {_data_name(r) for r in runs}
+    data = f"; data: {datas.pop()}" if len(datas) == 1 else ""
+    print(f"({len(runs)} run{'s' if len(runs) != 1 else ''} in {path}; MAE in riders{data})")
+    return 0
+
+
+def _label(args) -> int:
+    with open_store(args) as store:
+        run = store.label_run(args.run_id, name=args.name, add_tags=args.tag, remove_tags=args.untag, note=args.note)
+    print(f"run {run.run_id}: name {run.name or '-'}, tags {','.join(run.tags) or '-'}, note {run.note or '-'}")
     return 0
 
 
@@ -149,18 +191,26 @@ def _delete(args) -> int:
     return 0
 
 
+RESULTS = (("best valid", "best_valid_mae"), ("valid MAE", "valid_mae"), ("valid naive", "valid_naive_mae"),
+           ("test MAE", "test_mae"), ("test naive", "test_naive_mae"))
+
+
 def _diff(args) -> int:
     with open_store(args) as store:
         diff = store.config_diff(args.run_ids)
+        runs = [store.get_run(i, with_epochs=False) for i in args.run_ids]
+    results = {label: [getattr(r, key) for r in runs] for label, key in RESULTS}
+    results["test/naive"] = [r.test_mae / r.test_naive_mae if r.test_mae and r.test_naive_mae else None for r in runs]
     if args.json:
-        print(json.dumps({"runs": args.run_ids, "differ": diff}, indent=2))
+        print_json({"runs": args.run_ids, "differ": diff,
+                    "results_riders": {k.replace(" ", "_"): v for k, v in results.items()}})
         return 0
+    rows = [[name] + [repr(v) if isinstance(v, str) else str(v) for v in values] for name, values in diff.items()]
     if not diff:
         print(f"runs {', '.join(map(str, args.run_ids))} have the same settings")
-        return 0
-    print("\n".join(table(["setting"] + [f"run {i}" for i in args.run_ids],
-                           [[name] + [repr(v) if isinstance(v, str) else str(v) for v in values]
-                            for name, values in diff.items()])))
+    rows += [[label] + [(f"{v:.2f}" if label == "test/naive" else format_riders(v)) if v is not None else "-"
+                        for v in values] for label, values in results.items()]
+    print("\n".join(table(["setting / result (riders)"] + [f"run {i}" for i in args.run_ids], rows)))
     return 0
 
 

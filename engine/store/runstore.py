@@ -93,6 +93,9 @@ class RunRecord:
     test_naive_mae: float | None
     scores: dict[str, Any] | None
     checkpoint: Path | None
+    name: str = ""  # a person's words for the run (`ridership runs label`)
+    tags: tuple[str, ...] = ()
+    note: str = ""
     epochs: tuple = field(default=(), repr=False)  # EpochEvent, in order
 
     @property
@@ -482,7 +485,24 @@ class RunStore:
             raise ValueError("scores is not a JSON object")
         row["scores"] = scores
         row["checkpoint"] = self._confined(row["checkpoint"] if isinstance(row["checkpoint"], str) else None)
+        row["tags"] = tuple(t for t in str(row.get("tags") or "").split(",") if t)
+        row["name"], row["note"] = str(row.get("name") or ""), str(row.get("note") or "")
         return RunRecord(**row, epochs=epochs)
+
+    def label_run(self, run_id: int, *, name: str | None = None, add_tags: Sequence[str] = (),
+                  remove_tags: Sequence[str] = (), note: str | None = None) -> RunRecord:
+        """Name, tag (tags are words without commas) or annotate a run; returns it as it is now."""
+        run = self.get_run(run_id, with_epochs=False)
+        for tag in add_tags:
+            if not tag.strip() or "," in tag:
+                raise RunStoreError(f"tag {tag!r}: a tag is a word without commas")
+        tags = [t for t in run.tags if t not in remove_tags]
+        tags += [t.strip() for t in add_tags if t.strip() not in tags]
+        with self._write() as conn:
+            conn.execute("UPDATE runs SET name = ?, tags = ?, note = ? WHERE id = ?",
+                         (run.name if name is None else name.strip(), ",".join(tags),
+                          run.note if note is None else note.strip(), run_id))
+        return self.get_run(run_id, with_epochs=False)
 
     def list_runs(self, *, status: str | None = None, limit: int | None = None,
                   on_damaged: Callable[[int, str], None] | None = None) -> list[RunRecord]:

@@ -87,5 +87,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX sweep_trials_sweep ON sweep_trials(sweep, trial);
     """,
+    # A person's words for a run: a name, tags (comma-separated) and a note (`ridership runs label`).
+    """
+    ALTER TABLE runs ADD COLUMN name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE runs ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+    ALTER TABLE runs ADD COLUMN note TEXT NOT NULL DEFAULT '';
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
