@@ -41,7 +41,8 @@ from engine.domain import DAY_TYPE_NAMES, format_riders
 from engine.errors import RidershipError
 
 from . import jobs, terminal_watch
-from .format import HISTORY_DAYS, backtest_label, device_label, explain, model_label, run_title, summarise
+from .format import (HISTORY_DAYS, backtest_label, device_label, explain, model_label, run_title, summarise,
+                     trust_summary)
 from .messages import DownloadProgress, EpochCompleted, TrainingStarted
 from .system_metrics import SystemSampler
 from .widgets.backtest import BacktestPane
@@ -640,13 +641,20 @@ class RidershipApp(App[int]):
         if state == WorkerState.ERROR:
             pane.show_message(f"Could not forecast: {explain(worker.error)}", error=True)
         elif state == WorkerState.SUCCESS:
-            result, run, data = worker.result
+            (result, trust), run, data = worker.result
+            from engine.assessment import bounds
+
             how = "from the calendar" if result.inferred else "chosen"
+            band = bounds(result, trust.intervals)
+            level = f"{trust.intervals.level:.0%}"
             text = (f"{result.date:%Y-%m-%d} ({result.date:%A}), day type {result.day_type} "
                     f"({DAY_TYPE_NAMES[result.day_type]}, {how})\n"
-                    f"rail {format_riders(result.rail)} riders   bus {format_riders(result.bus)} riders\n"
+                    f"rail {format_riders(result.rail)} ({level}: {format_riders(band['rail_low'])}.."
+                    f"{format_riders(band['rail_high'])})   bus {format_riders(result.bus)} "
+                    f"({format_riders(band['bus_low'])}..{format_riders(band['bus_high'])}) riders\n"
+                    + trust_summary(trust) + "\n"
                     f"Model of {run.name}: epoch {run.weights_epoch}'s weights, trained on {run.data_label}")
-            pane.show_forecast(text, data.frame.iloc[-HISTORY_DAYS:], result.date, result.rail, result.bus)
+            pane.show_forecast(text, data.frame.iloc[-HISTORY_DAYS:], result.date, result.rail, result.bus, band)
 
     @on(MultiDayView.Requested)
     @_pane_may_be_gone

@@ -188,3 +188,25 @@ def date_ticks(dates: "pd.DatetimeIndex", count: int = 4) -> tuple[list[int], li
     positions = sorted({int(round(p)) for p in np.linspace(0, len(dates) - 1, count)})
     return positions, [f"{dates[p]:%Y-%m-%d}" for p in positions]
 
+
+
+def trust_summary(trust) -> str:
+    """One or two lines under a forecast: test MAE beside naive and LightGBM, interval coverage, and a
+    plain warning when the model is worse than repeating last week (engine.assessment.Assessment)."""
+    from engine.domain import format_riders
+
+    test = trust.scores.get("test")
+    parts = []
+    if test is not None:
+        gbm = f", LightGBM {format_riders(test.gbm_mae)}" if test.gbm_mae == test.gbm_mae else ""
+        parts.append(f"test MAE {format_riders(test.mae)} (naive {format_riders(test.naive_mae)}{gbm})")
+    cov = trust.intervals.coverage
+    if cov:
+        parts.append(f"{trust.intervals.level:.0%} intervals covered {cov['rail']:.0%} rail, {cov['bus']:.0%} bus "
+                     "of test days")
+    line = "Trust: " + "; ".join(parts)
+    worse = trust.worse_than_naive
+    if worse:
+        line += ("\nWarning: worse than repeating last week on the "
+                 + " and ".join("validation" if w == "valid" else w for w in worse) + " split")
+    return line

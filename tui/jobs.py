@@ -13,6 +13,8 @@ and the first screen is fast.
 
 from __future__ import annotations
 
+import copy
+
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -119,11 +121,15 @@ def _thread_policy(run: "RunResult"):
 
 
 def forecast(run: "RunResult", data: "RidershipData", day_type: str | None):
-    """engine.forecast.Forecast of the day after the data (``day_type`` None: the calendar's)."""
+    """engine.forecast.Forecast of the day after the data (``day_type`` None: the calendar's), and
+    how far to trust it (engine.assessment.Assessment: scores beside naive and LightGBM, intervals)."""
+    from engine.assessment import assess
     from engine.forecast import forecast_next_day
 
     with _thread_policy(run):
-        return forecast_next_day(run.model, data, run.config.window_length, day_type, run.device)
+        result = forecast_next_day(run.model, data, run.config.window_length, day_type, run.device)
+        on_cpu = copy.deepcopy(run.model).cpu()  # the assessment runs on the CPU; the run's model stays put
+        return result, assess(on_cpu, data, run.config)
 
 
 def forecast_days(run: "RunResult", data: "RidershipData", days: int, overrides: dict[str, str]) -> list:

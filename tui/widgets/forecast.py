@@ -87,8 +87,10 @@ class ForecastPane(Vertical, can_focus=True):
             xticks=date_ticks(history.index), xlim=(-1, len(history) + 2),
         )
 
-    def show_forecast(self, text: str, history: pd.DataFrame, date: pd.Timestamp, rail: float, bus: float) -> None:
-        """``history``: the last rows of the data (index date; bus, rail)."""
+    def show_forecast(self, text: str, history: pd.DataFrame, date: pd.Timestamp, rail: float, bus: float,
+                      bounds: dict[str, float] | None = None) -> None:
+        """``history``: the last rows of the data (index date; bus, rail); ``bounds``: the interval
+        (rail_low, rail_high, bus_low, bus_high, riders), drawn as a band at the forecast day."""
         import pandas as pd
 
         self.show_message(text)
@@ -101,6 +103,8 @@ class ForecastPane(Vertical, can_focus=True):
                 Series(x, list(history["rail"] / 1e6), "rail", "red"),
                 Series(nx, [bus / 1e6], "bus forecast", "blue", marker="●", scatter=True),
                 Series(nx, [rail / 1e6], "rail forecast", "red", marker="●", scatter=True),
+                *[Series(nx * 2, [bounds[f"{s}_low"] / 1e6, bounds[f"{s}_high"] / 1e6], "", color)
+                  for s, color in (("bus", "blue"), ("rail", "red")) if bounds],
             ],
             xticks=date_ticks(dates),
             xlim=(-1, len(history) + 2),  # room around the forecast point at the right edge
