@@ -140,7 +140,7 @@ def cmd_train(args) -> int:
 
     config = config_from(args).validate()
     data = load_data(args)
-    if not args.json and not args.quiet:
+    if not args.json and args.preset != "article":  # the article's own output stays the article's
         from engine.presets import DEFAULT_PRESET, PRESETS
 
         name = args.preset or DEFAULT_PRESET
@@ -201,7 +201,7 @@ def cmd_forecast(args) -> int:
             raise RidershipError(f"--override gives {date} two day types: {seen[date]} and {kind}")
         seen[date] = kind
         overrides[date] = kind  # dates are checked against the forecast days by the engine
-    days = forecast_days(model, data, config.window_length, args.days or 1, overrides)
+    days = forecast_days(model, data, config.window_length, 1 if args.days is None else args.days, overrides)
     trust = assess(model, data, config, level=args.level, horizon=len(days))
     rows = [{"day": n, **f.to_dict(), **{k: round(v) for k, v in bounds(f, trust.intervals, n).items()}}
             for n, f in enumerate(days, start=1)]

@@ -136,11 +136,10 @@ class TrainConfig:
                 raise ConfigError(name, f"must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
         if not _finite(self.clip) or self.clip < 0:
             raise ConfigError("clip", f"must be a number >= 0 (0: no clipping), got {self.clip!r}")
-        for name in ("highway_days", "lstm_days"):
+        for name in ("highway_days", "lstm_days"):  # more than the window means the whole window
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= self.window_length:
-                raise ConfigError(name, f"must be a whole number from 0 to window_length ({self.window_length}), "
-                                        f"got {value!r}")
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 10_000:
+                raise ConfigError(name, f"must be a whole number from 0 to 10000 (0: off), got {value!r}")
         if self.highway_days and self.normalize == "none":
             raise ConfigError("highway_days", "needs normalize window or week (the path reads normalized days)")
         if self.target == "weekly_change" and self.window_length < 7:

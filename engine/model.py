@@ -43,7 +43,7 @@ class LstmModel(nn.Module):
         self.core = core
         self.normalize = normalize
         self.target = target
-        self.lstm_days = lstm_days
+        self.lstm_days = lstm_days  # slicing past the window's start reads the whole window
         self.highway_days = highway_days
         if highway_days:
             # LSTNet's autoregressive "highway", one set of lag weights per calendar column of the
@@ -121,5 +121,6 @@ def build_model(config, generator: torch.Generator) -> LstmModel:
 def model_for(config) -> LstmModel:
     """An untrained model shaped for ``config``, to load saved weights into."""
     return LstmModel(len(features_for(config.inputs)), config.hidden_size, len(TARGETS), core=config.core,
-                     normalize=config.normalize, target=config.target, highway_days=config.highway_days,
-                     lstm_days=config.lstm_days)
+                     normalize=config.normalize, target=config.target,
+                     highway_days=min(config.highway_days, config.window_length),
+                     lstm_days=min(config.lstm_days, config.window_length))

@@ -87,7 +87,7 @@ def test_forecast_with_a_saved_model(capsys, trained):
     for day_type in ("W", "A", "U"):
         rc, out, err = run(capsys, "forecast", "--data", csv, "--model", model, "--day-type", day_type, "--json")
         assert rc == 0, err
-        f = json.loads(out)
+        [f] = json.loads(out)["forecasts"]
         assert (f["date"], f["day_type"], f["day_type_inferred"]) == ("2018-11-01", day_type, False)
         forecasts[day_type] = (f["rail"], f["bus"])
     assert len(set(forecasts.values())) == 3
@@ -96,6 +96,7 @@ def test_forecast_with_a_saved_model(capsys, trained):
     assert rc == 0, err
     assert "Forecast for 2018-11-01 (Thursday), day type W (from the calendar)" in out
     assert f"rail: {forecasts['W'][0]:,} riders" in out and f"bus:  {forecasts['W'][1]:,} riders" in out
+    assert "80% interval" in out and "How far to trust it" in out
 
 
 def test_data_json_and_text(capsys, synthetic_csv):

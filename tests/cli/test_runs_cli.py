@@ -22,7 +22,7 @@ from cli.main import main
 from engine.store import RunStore
 from engine.data.synthetic import synthetic_frame
 
-TINY = ["--window-length", "14", "--hidden-size", "8", "--batch-size", "16", "--patience", "2", "--factor", "0.5",
+TINY = ["--preset", "article", "--window-length", "14", "--hidden-size", "8", "--batch-size", "16", "--patience", "2", "--factor", "0.5",
         "--train-start", "2016-01", "--train-end", "2016-04", "--valid-start", "2016-05", "--valid-end", "2016-06",
         "--test-start", "2016-07", "--test-end", "2016-08", "--device", "cpu"]
 
@@ -92,8 +92,8 @@ def test_list_show_export_diff_delete(capsys, csv_path, tmp_path):
     assert main(["runs", "list"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
-    assert lines[0].split()[:4] == ["id", "status", "started", "epochs"]
-    assert lines[1].split()[:2] == [str(b), "finished"] and lines[2].split()[:2] == [str(a), "finished"]
+    assert lines[0].split()[:5] == ["id", "name", "status", "started", "epochs"]
+    assert lines[1].split()[:3] == [str(b), "-", "finished"] and lines[2].split()[:3] == [str(a), "-", "finished"]
 
     assert main(["runs", "show", str(a)]) == 0
     out = capsys.readouterr().out
@@ -102,7 +102,9 @@ def test_list_show_export_diff_delete(capsys, csv_path, tmp_path):
     assert main(["runs", "diff", str(a), str(b)]) == 0
     out = capsys.readouterr().out
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[1:]}
-    assert rows == {"lr": ["0.05", "0.02"], "seed": ["42", "7"]}
+    assert rows["lr"] == ["0.05", "0.02"] and rows["seed"] == ["42", "7"]
+    assert {"epochs", "window_length"}.isdisjoint(rows)  # settings that agree are not shown
+    assert "test/naive" in rows  # the results, beside the settings
 
     assert main(["runs", "export", str(a)]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
@@ -190,6 +192,6 @@ def test_killed_training_leaves_a_readable_store_and_an_interrupted_run(capsys, 
     assert run.checkpoint is None
 
     assert main(["runs", "list"]) == 0
-    assert capsys.readouterr().out.splitlines()[1].split()[:2] == [str(run.run_id), "interrupted"]
+    assert capsys.readouterr().out.splitlines()[1].split()[:3] == [str(run.run_id), "-", "interrupted"]
     assert main(["runs", "resume", str(run.run_id), "--more", "1"]) == 2
     assert "no checkpoint (interrupted" in capsys.readouterr().err
