@@ -155,7 +155,13 @@ class RidershipApp(App[int]):
         self._fork_parent: int | None = None  # the run the next run is a fork of
         self._data_path = data_path
         self._initial_data = data
-        self._initial_config = config or TrainConfig()
+        if config is None:  # the app starts from the best preset; r in the form restores the article's
+            from engine.presets import DEFAULT_PRESET, apply_preset
+
+            config = apply_preset(DEFAULT_PRESET)
+        self._initial_config = config
+        self._store_opening = False
+        self._start_when_store_opens = False
         self._describe_device = describe_device or jobs.describe_device
         self.data: "RidershipData | None" = None
         self.active: RunResult | None = None  # the model in use: the last run that left one
@@ -357,6 +363,10 @@ class RidershipApp(App[int]):
         if self.data is None:
             self.notify("The data is still loading.", severity="warning")
             return False
+        if self._store_opening:  # a run started now would go unrecorded: start it once the store answers
+            self._start_when_store_opens = True
+            self.notify("Opening the run store; the run starts in a moment.", timeout=3)
+            return False
         return True
 
     @property
@@ -477,9 +487,15 @@ class RidershipApp(App[int]):
         store is tried again every STORE_RETRY_S seconds; one that cannot be opened leaves the app
         training, unrecorded; a read-only one lists its runs and records nothing."""
         path, timeout = self._runs_db, STORE_OPEN_TIMEOUT_S
+        self._store_opening = True
         self._start(lambda: jobs.open_store(path, timeout), group="store", name="open store")
 
     def _store_worker(self, worker: Worker, state: WorkerState) -> None:
+        if state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            self._store_opening = False  # answered: a run waiting for it starts below (recorded or not)
+            if self._start_when_store_opens:
+                self._start_when_store_opens = False
+                self.call_after_refresh(self.action_start_training)
         pane = self.query_one(RunsPane)
         if state == WorkerState.SUCCESS:
             self.store = worker.result
