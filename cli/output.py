@@ -9,7 +9,7 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from engine.domain import DAY_TYPE_NAMES, format_riders, unit_named
+from engine.domain import DAY_TYPE_NAMES, finite, format_riders, unit_named
 
 SPLIT_LABELS = {"valid": "validation", "test": "test"}
 
@@ -57,17 +57,9 @@ def when(iso: str | None) -> str:
 
 def print_json(value: Any) -> None:
     """JSON on stdout: MAE fields named ``..._riders``; NaN and infinity written as null."""
-    print(json.dumps(_finite(unit_named(value)), indent=2, allow_nan=False, default=str))
+    print(json.dumps(finite(unit_named(value)), indent=2, allow_nan=False, default=str))
 
 
-def _finite(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
 
 
 def note(text: str) -> None:

@@ -49,3 +49,14 @@ def unit_named(value):
     if isinstance(value, (list, tuple)):
         return [unit_named(v) for v in value]
     return value
+
+
+def finite(value):
+    """A JSON-ready structure with NaN and infinity written as None (JSON has neither)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value

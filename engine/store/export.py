@@ -6,10 +6,10 @@ import contextlib
 import csv
 import io
 import json
-import math
 import os
 from pathlib import Path
 
+from ..domain import finite
 from .runstore import RunRecord, RunStoreError
 
 # EpochEvent.riders_dict's keys: MAE in riders, seconds of wall time, the loss in its own unit.
@@ -30,18 +30,9 @@ def history_csv(run: RunRecord) -> str:
 
 def history_json(run: RunRecord) -> str:
     """The whole run (settings, data, device, scores, epochs) as JSON."""
-    return json.dumps(_finite(run.to_dict()), indent=2, allow_nan=False)
+    return json.dumps(finite(run.to_dict()), indent=2, allow_nan=False)
 
 
-def _finite(value):
-    """JSON has no NaN or infinity: write null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
 
 
 def export_run(run: RunRecord, path: str | Path, fmt: str | None = None) -> Path:
