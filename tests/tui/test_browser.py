@@ -158,17 +158,17 @@ def test_app_paints_in_the_browser_and_keys_switch_panes(served):
             page.wait_for_function(f"() => ({SCREEN_TEXT})().includes('Dataset')", timeout=PAINT_S * 1000)
             screen = page.evaluate(SCREEN_TEXT)
             assert "Hyperparameters" in screen  # the second tab's label
-            assert "restores the defaults" not in screen  # the Hyperparameters pane is not shown yet
+            assert "hidden_size" not in screen  # the Hyperparameters pane is not shown yet
 
             # The data loaded (synthetic here: the test environment hides any real data).
             page.wait_for_function(f"() => ({SCREEN_TEXT})().includes('SYNTHETIC DATA')", timeout=PAINT_S * 1000)
 
             page.focus("textarea.xterm-helper-textarea")
             page.keyboard.press("2")
-            page.wait_for_function(f"() => ({SCREEN_TEXT})().includes('restores the defaults')",
+            page.wait_for_function(f"() => ({SCREEN_TEXT})().includes(`the article's defaults`)",
                                    timeout=KEY_S * 1000)
             screen = page.evaluate(SCREEN_TEXT)
-            assert "hidden_size" in screen, screen
+            assert "hidden_size" in screen and "window_length" in screen, screen
             page.screenshot(path="/tmp/browser.png")
         finally:
             browser.close()
