@@ -141,7 +141,20 @@ def prepare(plan: SweepPlan, store, data, backend: str = "local"):
                                 load_if_exists=True)
     interrupted = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        # Nobody runs this sweep now (checked above): a RUNNING trial's process was killed.
+        # Nobody runs this sweep now (checked above): a RUNNING trial's process was killed. If its
+        # run had already ended and been scored in the run store (killed between the two writes),
+        # it finished: tell the study so, counted, rather than run the budget's trial again.
+        ended = store._read("SELECT t.value, t.pruned, r.status FROM sweep_trials t JOIN runs r ON r.id = t.run_id "
+                            "WHERE t.sweep = ? AND t.trial = ?", (study.study_name, t.number + 1))
+        row = ended[0] if ended else None
+        if row and row["pruned"]:
+            study._storage.set_trial_user_attr(t._trial_id, COUNTED, True)
+            study._storage.set_trial_state_values(t._trial_id, TrialState.PRUNED)
+            continue
+        if row and row["status"] == "finished" and row["value"] is not None:
+            study._storage.set_trial_user_attr(t._trial_id, COUNTED, True)
+            study._storage.set_trial_state_values(t._trial_id, TrialState.COMPLETE, [float(row["value"])])
+            continue
         study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
         study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
         interrupted.append(t.number + 1)
