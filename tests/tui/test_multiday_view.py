@@ -28,9 +28,16 @@ def engine_forecast(trained, data, days, overrides=None):
 
 
 async def settled(pilot) -> None:
-    for _ in range(3):
+    """Until no worker has run for three pauses in a row: a forecast worker is started after a
+    refresh, so one quiet moment is not enough (this flaked on a loaded machine)."""
+    quiet = 0
+    for _ in range(200):
         await pilot.pause()
+        busy = any(not w.is_finished for w in pilot.app.workers)
         await pilot.app.workers.wait_for_complete()
+        quiet = 0 if busy else quiet + 1
+        if quiet >= 3:
+            break
     await pilot.pause()
 
 
