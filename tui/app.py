@@ -775,8 +775,8 @@ class RidershipApp(App[int]):
         if state == WorkerState.ERROR:
             view.show_error(worker.error)
         elif state == WorkerState.SUCCESS:
-            run, forecasts = worker.result
-            view.show_forecasts(forecasts, model_label(run))
+            run, days = worker.result
+            view.show_forecasts(days.forecasts, model_label(run), days.bands, days.trust)
 
     # -- backtest -------------------------------------------------------------------------------
     @on(BacktestPane.Requested)

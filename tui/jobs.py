@@ -14,6 +14,8 @@ and the first screen is fast.
 from __future__ import annotations
 
 import copy
+import threading
+import weakref
 
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -120,24 +122,59 @@ def _thread_policy(run: "RunResult"):
     return cpu_threads(torch.device(run.device), run.config.hidden_size)
 
 
+# How far to trust a model on some data (scores, LightGBM, intervals) takes a scoring pass and a
+# recursive forecast over three years: seconds on the real data. It only depends on the model and
+# the data, so each model keeps its last one (weakly: a model no longer used takes it along).
+_assessments: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_assessing = threading.Lock()
+
+
+def assessment(run: "RunResult", data: "RidershipData", horizon: int = 1):
+    """engine.assessment.assess of the run's model on ``data`` with intervals up to ``horizon`` days
+    ahead, reused while the model and the data are the same (an assessment made for a longer
+    horizon serves a shorter one: the widths of the first days are the same)."""
+    from engine.assessment import assess
+
+    with _assessing:  # two forecasts asked at once assess once
+        kept = _assessments.get(run.model)
+        if kept is not None and kept[0] is data and kept[1] >= horizon:
+            return kept[2]
+        on_cpu = copy.deepcopy(run.model).cpu()  # the assessment runs on the CPU; the run's model stays put
+        result = assess(on_cpu, data, run.config, horizon=horizon)
+        _assessments[run.model] = (data, horizon, result)
+        return result
+
+
 def forecast(run: "RunResult", data: "RidershipData", day_type: str | None):
     """engine.forecast.Forecast of the day after the data (``day_type`` None: the calendar's), and
     how far to trust it (engine.assessment.Assessment: scores beside naive and LightGBM, intervals)."""
-    from engine.assessment import assess
     from engine.forecast import forecast_next_day
 
     with _thread_policy(run):
         result = forecast_next_day(run.model, data, run.config.window_length, day_type, run.device)
-        on_cpu = copy.deepcopy(run.model).cpu()  # the assessment runs on the CPU; the run's model stays put
-        return result, assess(on_cpu, data, run.config)
+        return result, assessment(run, data)
 
 
-def forecast_days(run: "RunResult", data: "RidershipData", days: int, overrides: dict[str, str]) -> list:
-    """engine.forecast.forecast_days: ``days`` days after the data, each fed back as the next input."""
+@dataclass(frozen=True)
+class DaysForecast:
+    """The multi-day forecast with an interval per day (engine.assessment.bounds, riders)."""
+
+    forecasts: list
+    bands: list[dict[str, float]]
+    trust: Any  # engine.assessment.Assessment
+
+
+def forecast_days(run: "RunResult", data: "RidershipData", days: int, overrides: dict[str, str]) -> DaysForecast:
+    """engine.forecast.forecast_days: ``days`` days after the data, each fed back as the next input,
+    with the interval of each (h days ahead: the errors of forecasts h days ahead)."""
+    from engine.assessment import bounds
     from engine.forecast import forecast_days as engine_forecast_days
 
     with _thread_policy(run):
-        return engine_forecast_days(run.model, data, run.config.window_length, days, overrides, run.device)
+        forecasts = engine_forecast_days(run.model, data, run.config.window_length, days, overrides, run.device)
+        trust = assessment(run, data, horizon=len(forecasts))
+    bands = [bounds(f, trust.intervals, n) for n, f in enumerate(forecasts, start=1)]
+    return DaysForecast(forecasts, bands, trust)
 
 
 def backtest(run: "RunResult", data: "RidershipData") -> dict:

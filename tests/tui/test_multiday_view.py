@@ -233,3 +233,30 @@ def test_snapshot_multiday_forecast(snap_compare, make_test_app, tui_data):
         await settled(pilot)
 
     assert snap_compare(make_test_app(), terminal_size=(120, 40), run_before=show)
+
+
+async def test_each_day_has_its_interval_on_the_chart_and_under_the_table(make_test_app, trained, tui_data):
+    from engine.assessment import assess, bounds
+
+    app = make_test_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await several_days(pilot, trained)
+        await type_days(pilot, "10")
+        expected = engine_forecast(trained, tui_data, 10)
+        trust = assess(trained.model, tui_data, trained.config, horizon=10)
+        want = [bounds(f, trust.intervals, n) for n, f in enumerate(expected, start=1)]
+        assert len(view.bands) == 10
+        for got, ref, f in zip(view.bands, want, expected):
+            assert got == pytest.approx(ref)
+            assert got["rail_low"] <= f.rail <= got["rail_high"] and got["bus_low"] <= f.bus <= got["bus_high"]
+        status = text(app, "#md-status")
+        first = expected[0]
+        assert (f"80% interval, {first.date:%a %Y-%m-%d}: rail {riders(want[0]['rail_low'])}.."
+                f"{riders(want[0]['rail_high'])}, bus {riders(want[0]['bus_low'])}..") in status
+        assert "next-day intervals covered" in status
+        # the dotted bands: low and high of both series, a point per forecast day (+1: the legend's headroom)
+        assert app.query_one("#md-chart").points[""] == 4 * 10 + 1
+        app.query_one("#md-table", DataTable).focus()
+        await pilot.press("down", "down")
+        third = expected[2]
+        assert f"80% interval, {third.date:%a %Y-%m-%d}: rail {riders(want[2]['rail_low'])}" in text(app, "#md-status")

@@ -139,7 +139,7 @@ class Chart(PlotextPlot):
         self._spec = replace(self._spec, series=series,
                              xticks=(tuple(xticks[0]), tuple(xticks[1])) if xticks is not None else None,
                              xlim=xlim)
-        self.points = {s.label: len(s.x) for s in series if len(s.x)}
+        self.points = point_counts(series)
         self._schedule()
 
     def on_mount(self) -> None:
@@ -180,6 +180,15 @@ class Chart(PlotextPlot):
 
     def render(self):
         return self._picture if self._picture is not None else ""
+
+
+def point_counts(series: Sequence[Series]) -> dict[str, int]:
+    """Points drawn per legend label (for tests and status lines); unnamed series add up under ""."""
+    counts: dict[str, int] = {}
+    for s in series:
+        if len(s.x):
+            counts[s.label] = counts.get(s.label, 0) + len(s.x)
+    return counts
 
 
 def headroom(chart: Chart, lines: list[Series]) -> list[Series]:
@@ -393,7 +402,7 @@ class EpochChart(Chart, can_focus=True):
         self._spec = replace(spec, yticks=yticks, ylim=ylim,
                              vline=self.cursor if self.cursor is not None and self.cursor in self.epochs else None)
         super().draw(shown, xticks=self._xticks, xlim=self._xlim)
-        self.points = {s.label: len(s.x) for s in self.raw if len(s.x)}
+        self.points = point_counts(self.raw)
 
     # -- keys -------------------------------------------------------------------------------------
     def action_cursor(self, step: int) -> None:

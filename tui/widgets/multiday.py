@@ -93,6 +93,9 @@ class MultiDayView(Vertical):
         self.calendar: list[str] = []  # the calendar's day type of each date
         self.overrides: dict[str, str] = {}  # YYYY-MM-DD -> the day type the user chose
         self.forecasts: list = []  # engine.forecast.Forecast of the days shown, once forecast
+        self.bands: list[dict[str, float]] = []  # each forecast's interval (rail_low ... bus_high, riders)
+        self.trust = None  # engine.assessment.Assessment of the model in use (level, coverage)
+        self._model_said = ""  # whose model made the forecasts shown
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="md-controls"):
@@ -119,7 +122,7 @@ class MultiDayView(Vertical):
     def set_data(self, data: RidershipData) -> None:
         """New data: the forecast starts the day after it; the chart shows its last weeks."""
         self.data = data
-        self.forecasts = []
+        self.forecasts, self.bands = [], []
         self._lay_out_days()
         if self.model is not None:
             self.action_forecast()
@@ -217,21 +220,51 @@ class MultiDayView(Vertical):
         self.show_status(f"Could not forecast: {explain(error)}", error=True)
 
     # -- showing --------------------------------------------------------------------------------------
-    def show_forecasts(self, forecasts: list, model: str) -> None:
+    def show_forecasts(self, forecasts: list, model: str, bands: list[dict[str, float]] | None = None,
+                       trust=None) -> None:
         """``forecasts``: engine.forecast.Forecast per day, in order, from the day after the data;
-        ``model``: whose model made them (format.model_label)."""
+        ``model``: whose model made them (format.model_label); ``bands``: each day's interval
+        (engine.assessment.bounds) and ``trust`` the assessment they come from (level, coverage)."""
         self.forecasts = list(forecasts)
-        chosen = sum(not f.inferred for f in forecasts)
-        status = self.query_one("#md-status", Static)
-        status.update(
-            f"{model}: {len(forecasts)} day"
-            f"{'s' if len(forecasts) != 1 else ''} from {forecasts[0].date:%Y-%m-%d}, each forecast fed back "
-            f"as the next day's input. Day types from the calendar"
-            f"{f'; * {chosen} chosen by you' if chosen else ''}."
-        )
-        status.set_class(False, "-error")
+        self.bands = list(bands or [])
+        self.trust = trust
+        self._model_said = model
+        self._show_summary()
         self._fill_table()
         self._draw_chart()
+
+    def _show_summary(self) -> None:
+        forecasts = self.forecasts
+        chosen = sum(not f.inferred for f in forecasts)
+        lines = [f"{self._model_said}: {len(forecasts)} day{'s' if len(forecasts) != 1 else ''} from "
+                 f"{forecasts[0].date:%Y-%m-%d}, each forecast fed back as the next day's input. Day types from "
+                 f"the calendar{f'; * {chosen} chosen by you' if chosen else ''}."]
+        band = self.highlighted_band()
+        if band is not None and self.trust is not None:
+            level, coverage = self.trust.intervals.level, self.trust.intervals.coverage
+            covered = (f" (next-day intervals covered {coverage['rail']:.0%} rail, {coverage['bus']:.0%} bus of test "
+                       "days)") if coverage else ""
+            date, values = band
+            lines.append(f"{level:.0%} interval, {date:%a %Y-%m-%d}: rail {format_riders(values['rail_low'])}.."
+                         f"{format_riders(values['rail_high'])}, bus {format_riders(values['bus_low'])}.."
+                         f"{format_riders(values['bus_high'])}; dotted on the chart{covered}")
+        status = self.query_one("#md-status", Static)
+        status.update("\n".join(lines))
+        status.set_class(False, "-error")
+
+    def highlighted_band(self):
+        """(date, interval) of the forecast on the highlighted row, or None."""
+        if not self.bands:
+            return None
+        row = self.query_one(DataTable).cursor_row
+        if not 0 <= row < len(self.forecasts) or row >= len(self.bands):
+            return None
+        return self.forecasts[row].date, self.bands[row]
+
+    @on(DataTable.RowHighlighted, "#md-table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.forecasts and self.bands:
+            self._show_summary()
 
     def _fill_table(self) -> None:
         table = self.query_one(DataTable)
@@ -273,6 +306,10 @@ class MultiDayView(Vertical):
                 Series(fx, [history["rail"].iloc[-1] / 1e6] + [f.rail / 1e6 for f in forecasts], "rail forecast",
                        "orange"),
             ]
+            if len(self.bands) == len(forecasts):  # each day's interval, dotted in its forecast's colour
+                bx = list(range(n, n + len(forecasts)))
+                lines += [Series(bx, [b[f"{series}_{side}"] / 1e6 for b in self.bands], "", color, marker="·")
+                          for series, color in (("bus", "cyan"), ("rail", "orange")) for side in ("low", "high")]
         chart = self.query_one("#md-chart", Chart)
         lines += headroom(chart, lines)
         ahead = ("no forecast yet" if not forecasts else "the next day" if len(forecasts) == 1
