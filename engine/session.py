@@ -146,7 +146,7 @@ def _run(config, data, *, store, parent_id, origin, resume_state, on_start, on_e
     from .training import fit
 
     config.validate()
-    device = resolve_device(config.device)
+    device = resolve_device(config.device, config)  # auto: the device measured faster for this model
     splits = make_splits(data, config)
     inherited = tuple(event_from_dict(e) for e in resume_state["history"]) if resume_state else ()
     run_id = None
