@@ -415,7 +415,7 @@ class RidershipApp(App[int]):
         self._stop = threading.Event()
         self._run_config = config
         self.action_show_pane("training")
-        self.query_one(TrainingPane).starting(self.job, config.epochs, text)
+        self.query_one(TrainingPane).starting(self.job, config.epochs, text, loss=config.loss)
         job, stop = self.job, self._stop
 
         def work() -> "RunResult":

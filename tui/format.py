@@ -86,6 +86,15 @@ def device_label(info: Any) -> str:
 
 
 # -- runs -------------------------------------------------------------------------------------------
+LOSS_NAMES = {"huber": "Huber", "l1": "L1"}
+
+
+def loss_title(losses) -> str:
+    """A loss chart's title for runs trained with ``losses`` (config values): named when they agree."""
+    names = {LOSS_NAMES.get(str(loss), str(loss)) for loss in losses}
+    return f"Training loss ({names.pop()})" if len(names) == 1 else "Training loss"
+
+
 def run_title(run_id: int | None) -> str:
     """A run's name at the start of a sentence: "Run 12", or "The unrecorded run" (as
     engine.session.RunResult.name, capitalised)."""

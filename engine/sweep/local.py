@@ -120,12 +120,9 @@ def finished_trials(study) -> list:
             if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL) and t.user_attrs.get(COUNTED)]
 
 
-def prepare(plan: SweepPlan, store, data, backend: str = "local"):
-    """Record the sweep (or take it over to continue it) and open its study. Returns (study,
-    trials already done, trial numbers found left RUNNING and now marked failed)."""
-    from optuna.trial import TrialState
-
-    quiet_optuna()
+def check_and_record(plan: SweepPlan, store, data, backend: str) -> None:
+    """What every backend checks before a sweep starts or continues, then records it: nobody else
+    runs it, it has a budget, every corner of its space is valid."""
     pid = records.sweep_running_elsewhere(store, plan.name)
     if pid is not None:
         raise SweepError(f"sweep {plan.name!r} is still running (pid {pid}); stop it first, or use another --name")
@@ -135,6 +132,15 @@ def prepare(plan: SweepPlan, store, data, backend: str = "local"):
     records.save_sweep(store, name=plan.name, backend=backend, objective=plan.objective, space=plan.space.specs(),
                        base=plan.base, trials=plan.trials, timeout_s=plan.timeout_s, settings=plan.settings(),
                        data=data)
+
+
+def prepare(plan: SweepPlan, store, data, backend: str = "local"):
+    """Record the sweep (or take it over to continue it) and open its study. Returns (study,
+    trials already done, trial numbers found left RUNNING and now marked failed)."""
+    from optuna.trial import TrialState
+
+    quiet_optuna()
+    check_and_record(plan, store, data, backend)
     import optuna
 
     study = optuna.create_study(study_name=plan.name, storage=storage(store.path), direction="minimize",

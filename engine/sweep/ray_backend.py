@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import records
-from .local import SweepError, SweepOutcome, SweepPlan
+from .local import SweepError, SweepOutcome, SweepPlan, check_and_record
 from .trial import TrialOutcome, run_trial
 
 RAY_HINT = 'the ray backend needs Ray: pip install -e ".[ray]"'
@@ -86,15 +86,7 @@ def run_ray(plan: SweepPlan, data, store_path: str | Path, *, workers: int | Non
         raise SweepError("--gpus-per-trial must be >= 0 and --cpus-per-trial > 0")
     store = RunStore.open(store_path)
     try:
-        pid = records.sweep_running_elsewhere(store, plan.name)
-        if pid is not None:
-            raise SweepError(f"sweep {plan.name!r} is still running (pid {pid}); stop it first, or use another --name")
-        if plan.trials is None and plan.timeout_s is None:
-            raise SweepError("a sweep needs a budget: --trials N and/or --timeout SECONDS")
-        plan.space.check(plan.base)
-        records.save_sweep(store, name=plan.name, backend="ray", objective=plan.objective, space=plan.space.specs(),
-                           base=plan.base, trials=plan.trials, timeout_s=plan.timeout_s, settings=plan.settings(),
-                           data=data)
+        check_and_record(plan, store, data, "ray")
         before = records.sweep_summary(store, plan.name).trials
         counted = [t for t in before if t.status in ("finished", "pruned", "failed")]
         known = [t for t in before if t.value is not None and math.isfinite(t.value)

@@ -33,7 +33,7 @@ from textual.widgets import DataTable
 
 from engine.domain import SCALE, format_riders
 
-from ..format import duration, epoch_ticks, explain
+from ..format import duration, epoch_ticks, explain, loss_title
 from .charts import Chart, Series
 from .confirm import ConfirmScreen, PromptScreen
 from .text import Static
@@ -252,7 +252,7 @@ class RunsPane(Vertical, can_focus=True):
         yield Static("space picks runs to compare (in Training too) · m/n sort by MAE/date · u use its model · "
                      "f fork · r resume · e export · x delete", id="runs-hint")
         with Horizontal(id="runs-charts"):
-            yield Chart("Training loss (Huber)", "epoch", id="runs-loss-chart")
+            yield Chart("Training loss", "epoch", id="runs-loss-chart")
             yield Chart("Validation MAE, thousand riders", "epoch", id="runs-mae-chart")
 
     @property
@@ -471,7 +471,8 @@ class RunsPane(Vertical, can_focus=True):
         selected = bool(self.picked)
         whose = "picked runs" if selected else f"run {curves[0].run_id}" if curves else "no run"
         loss_chart, mae_chart = self.query_one("#runs-loss-chart", Chart), self.query_one("#runs-mae-chart", Chart)
-        loss_chart.set_title(f"Training loss (Huber), {whose}")
+        losses = [r.config_dict.get("loss", "huber") for r in self.runs if r.run_id in {c.run_id for c in curves}]
+        loss_chart.set_title(f"{loss_title(losses or ['huber'])}, {whose}")
         mae_chart.set_title(f"Valid MAE, k riders, {whose}")
         with self.app.batch_update():
             loss_chart.draw(loss, xticks=ticks)

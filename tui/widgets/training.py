@@ -12,7 +12,7 @@ from textual.widgets import ProgressBar
 
 from engine.domain import format_riders
 
-from ..format import beside_naive, duration, epoch_ticks, run_title
+from ..format import beside_naive, duration, epoch_ticks, loss_title, run_title
 from ..messages import EpochCompleted, TrainingStarted
 from .charts import EpochChart, Series
 from .text import Static
@@ -67,9 +67,10 @@ class TrainingPane(Vertical, can_focus=True):
         yield Static("", id="run-result")
 
     # -- updates from the app (UI thread only) -------------------------------------------------
-    def starting(self, job: int, epochs: int, text: str) -> None:
-        """A run was asked for (the app's ``job``-th): clear the last one's charts and show that
-        work has begun."""
+    def starting(self, job: int, epochs: int, text: str, loss: str = "huber") -> None:
+        """A run was asked for (the app's ``job``-th, trained with ``loss``): clear the last one's
+        charts and show that work has begun."""
+        self.query_one("#loss-chart", EpochChart).set_title(loss_title([loss]))
         self.history = RunHistory(job=job, epochs=epochs)
         self._last = None
         self.running = True
