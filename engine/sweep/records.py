@@ -95,6 +95,21 @@ class SweepSummary:
         return out
 
 
+def leaderboard(summary, top: int | None = None):
+    """The trials, best objective first (those without one after, by trial number)."""
+    ranked = sorted(summary.trials, key=lambda t: (t.value is None or not math.isfinite(t.value),
+                                                   t.value if t.value is not None else 0.0, t.trial))
+    return ranked[:top] if top else ranked
+
+
+def varying(summary) -> list[str]:
+    """The searched settings, in the order the trials first name them (the leaderboard's columns)."""
+    names: list[str] = []
+    for t in summary.trials:
+        names += [k for k in t.params if k not in names]
+    return names
+
+
 def _row_to_record(row: dict) -> SweepRecord:
     return SweepRecord(
         name=row["name"], backend=row["backend"], objective=row["objective"], space=json.loads(row["space"]),
