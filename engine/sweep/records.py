@@ -130,6 +130,12 @@ def list_sweeps(store: RunStore) -> list[SweepSummary]:
     return [sweep_summary(store, r["name"], record=_row_to_record(r)) for r in rows]
 
 
+def latest_sweep(store: RunStore) -> str | None:
+    """The name of the sweep started last, or None."""
+    rows = store._read("SELECT name FROM sweeps ORDER BY created_at DESC LIMIT 1")
+    return rows[0]["name"] if rows else None
+
+
 def save_sweep(store: RunStore, *, name: str, backend: str, objective: str, space: list[str], base: TrainConfig,
                trials: int | None, timeout_s: float | None, settings: dict[str, Any], data) -> SweepRecord:
     """Create the sweep's row, or take it over (a continue): status running, this process."""
