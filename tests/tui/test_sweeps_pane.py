@@ -134,7 +134,7 @@ async def test_a_bad_range_is_said_in_the_status_line(make_test_app, tmp_path, u
         pane.query_one("#sw-ranges", Input).value = "lr=log:0:1 [/]"
         await pilot.press("g")
         status = str(pane.query_one("#sw-status").render())
-        assert status.startswith("Cannot start the sweep: --param 'lr=log:0:1'") and not app.sweeping
+        assert status.startswith("Cannot start the sweep: range 'lr=log:0:1'") and not app.sweeping
 
 
 def test_clock():

@@ -35,7 +35,7 @@ from textual.widgets import DataTable, Input
 
 from engine.domain import SCALE, format_riders
 
-from ..format import duration
+from ..format import epoch_ticks
 from .charts import Chart, Series
 from .text import Label, Static
 
@@ -224,11 +224,12 @@ class SweepsPane(Vertical, can_focus=True):
         yield Static(IDLE_HINT, id="sw-status")
         yield DataTable(cursor_type="row", zebra_stripes=True, id="sweeps-table")
         with Horizontal(id="sw-charts"):
-            yield Chart("Objective by trial", "trial", id="sw-objective-chart")
-            yield Chart("A setting against the objective", id="sw-param-chart")
+            yield Chart("Objective by trial", "trial", id="sw-objective-chart", legend_room=True)
+            yield Chart("A setting against the objective", "setting", id="sw-param-chart")
 
     def on_mount(self) -> None:
         self._ticker = self.set_interval(1.0, self._show_status, pause=True)
+        self._fill_table()  # the headers, before any sweep
 
     @property
     def table(self) -> DataTable:
@@ -260,11 +261,14 @@ class SweepsPane(Vertical, can_focus=True):
         try:
             if not name:
                 raise ValueError("give the sweep a name")
+            if not specs:
+                raise ValueError(f"type at least one range, e.g. {DEFAULT_RANGES}")
             trials, workers = self._count("sw-trials", "trials"), self._count("sw-workers", "workers")
             parse_space(specs)
             objective = parse_objective(self._field("sw-objective"))
         except (ValueError, RidershipError) as exc:
-            self.show_error(f"Cannot start the sweep: {exc}")
+            # The engine's words name the CLI's option; here it is the Ranges field.
+            self.show_error(f"Cannot start the sweep: {str(exc).replace('--param ', 'range ')}")
             return None
         return self.StartRequested(name, specs, trials, workers, objective)
 
@@ -294,6 +298,7 @@ class SweepsPane(Vertical, can_focus=True):
         self.progress = Progress(name, objective, trials, workers)
         self.board, self.curve, self.param = None, None, 0
         self._ticker.resume()
+        self.table.focus()  # out of the fields: the pane's keys (s stops) work and show in the footer
         self._refresh()
 
     def sweep_event(self, event: dict) -> None:
@@ -311,6 +316,8 @@ class SweepsPane(Vertical, can_focus=True):
         elif kind == "epoch":
             live = p.live.get(event["trial"])
             if live is not None:
+                if not live.epoch:  # its run is recorded by now: read the board for its id
+                    self.post_message(self.BoardRequested(p.name))
                 live.epoch, live.epochs, live.valid = event["epoch"], event["epochs"], _finite(event.get("valid_mae"))
         elif kind == "trial_done":
             live = p.live.pop(event["trial"], None)
@@ -417,7 +424,8 @@ class SweepsPane(Vertical, can_focus=True):
                  ("naive", "/naive" if narrow else "valid/naive")]
         if any(r.gbm_ratio is not None for r in self.rows):
             cols.append(("gbm", "/gbm" if narrow else "valid/LightGBM"))
-        cols.append(("epochs", "ep" if narrow else "epochs"))
+        searched = "epochs" in self.names  # then "epochs" names the searched setting's column
+        cols.append(("epochs", "ep" if narrow else "done" if searched else "epochs"))
         return cols
 
     def _fill_table(self) -> None:
@@ -489,8 +497,9 @@ class SweepsPane(Vertical, can_focus=True):
         right = self.query_one("#sw-param-chart", Chart)
         left.set_title(f"{objective}{unit} by trial")
         with self.app.batch_update():
-            left.draw([Series(x, y, "trial", "cyan", marker="dot", scatter=True),
-                       Series(x, best, "best so far", "green")])
+            left.draw([Series(x, best, "best so far", "green"),
+                       Series(x, y, "trial", "cyan", marker="dot", scatter=True)],
+                      xticks=epoch_ticks(list(range(x[0], x[-1] + 1))) if x else None)
             if self.curve is not None:
                 self._draw_curve(right)
             else:
@@ -500,6 +509,7 @@ class SweepsPane(Vertical, can_focus=True):
         names = self.names
         if not names:
             chart.set_title("A searched setting against the objective")
+            chart.set_xlabel("setting")
             chart.draw([])
             return
         name = names[self.param % len(names)]
@@ -511,7 +521,8 @@ class SweepsPane(Vertical, can_focus=True):
             points = [(labels.index(str(v)), o) for v, o in points]
             xticks = (list(range(len(labels))), labels)
         chart.set_title(f"{objective}{unit} by {name} (p: next)")
-        chart.draw([Series([p[0] for p in points], [p[1] for p in points], name, "magenta", marker="dot",
+        chart.set_xlabel(name)
+        chart.draw([Series([p[0] for p in points], [p[1] for p in points], "", "magenta", marker="dot",
                            scatter=True)], xticks=xticks)
 
     def _draw_curve(self, chart: Chart) -> None:
@@ -521,8 +532,9 @@ class SweepsPane(Vertical, can_focus=True):
         series = [Series(epochs, mae, f"run {run.run_id}", "cyan")]
         if run.valid_naive_mae and epochs:
             series.insert(0, Series([epochs[0], epochs[-1]], [run.valid_naive_mae / 1e3] * 2, "naive", "gray"))
-        chart.set_title(f"Trial {trial} (run {run.run_id}): valid MAE, k riders (p: back)")
-        chart.draw(series)
+        chart.set_title(f"Trial {trial} (run {run.run_id}) valid MAE, k")  # fits 80 columns' half
+        chart.set_xlabel("epoch")
+        chart.draw(series, xticks=epoch_ticks(epochs) if epochs else None)
 
     # -- keys ---------------------------------------------------------------------------------------
     def _target(self, what: str) -> Row | None:
