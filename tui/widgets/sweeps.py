@@ -155,7 +155,9 @@ class SweepsPane(Vertical, can_focus=True):
     SweepsPane #sw-objective { width: 11; }
     SweepsPane #sw-ranges { width: 1fr; }
     SweepsPane #sw-status { height: auto; max-height: 2; }
-    SweepsPane #sweeps-table { height: 1fr; min-height: 4; max-height: 14; scrollbar-size-horizontal: 1; }
+    SweepsPane #sweeps-table {
+        height: 1fr; min-height: 4; max-height: 14; scrollbar-size-horizontal: 1; scrollbar-size-vertical: 1;
+    }
     SweepsPane #sw-charts { height: 1fr; min-height: 8; }
     """
 
@@ -417,6 +419,8 @@ class SweepsPane(Vertical, can_focus=True):
         narrow = 0 < self.size.width < NARROW
         objective = self.progress.objective if self.progress else "valid"
         cols = [("trial", "#" if narrow else "trial"), ("run", "run"), ("status", "status")]
+        if narrow:  # on 80 columns the last column may be cut: the epochs come first there
+            cols.append(("epochs", "ep"))
         cols += [(f"p:{n}", n.replace("_size", "").replace("_length", "") if narrow else n) for n in self.names]
         if objective != "valid":  # "valid" is the valid MAE column itself
             cols.append(("objective", "obj" if narrow else objective))
@@ -424,8 +428,9 @@ class SweepsPane(Vertical, can_focus=True):
                  ("naive", "/naive" if narrow else "valid/naive")]
         if any(r.gbm_ratio is not None for r in self.rows):
             cols.append(("gbm", "/gbm" if narrow else "valid/LightGBM"))
-        searched = "epochs" in self.names  # then "epochs" names the searched setting's column
-        cols.append(("epochs", "ep" if narrow else "done" if searched else "epochs"))
+        if not narrow:
+            searched = "epochs" in self.names  # then "epochs" names the searched setting's column
+            cols.append(("epochs", "done" if searched else "epochs"))
         return cols
 
     def _fill_table(self) -> None:
@@ -433,10 +438,14 @@ class SweepsPane(Vertical, can_focus=True):
         keep = self.cursor_row.trial if self.cursor_row and table.cursor_row > 0 else None
         table.clear(columns=True)
         columns = self._columns()
-        for key, label in columns:
-            table.add_column(label, key=key)
-        for row in self.rows:
-            table.add_row(*self._cells(row, [k for k, _ in columns]), key=str(row.trial))
+        cells = [self._cells(row, [k for k, _ in columns]) for row in self.rows]
+        for i, (key, label) in enumerate(columns):
+            # Widths measured here: refilled during a terminal resize, the table's own measure of
+            # the rows was seen to lag, leaving columns as wide as their headers (cells cut short).
+            width = max([len(label), *(cell[i].cell_len for cell in cells)])
+            table.add_column(label, key=key, width=width)
+        for row, row_cells in zip(self.rows, cells):
+            table.add_row(*row_cells, key=str(row.trial))
         if self.rows:  # the trial under the cursor stays; the top row (the best) otherwise
             index = next((i for i, r in enumerate(self.rows) if r.trial == keep), 0)
             table.move_cursor(row=index, animate=False)
@@ -466,7 +475,9 @@ class SweepsPane(Vertical, can_focus=True):
         return cells
 
     def on_resize(self) -> None:
-        if self.rows:
+        narrow = 0 < self.size.width < NARROW
+        if narrow != getattr(self, "_filled_narrow", None):  # short headers below NARROW columns
+            self._filled_narrow = narrow
             self._fill_table()
 
     def _show_status(self) -> None:
