@@ -107,6 +107,33 @@ def resume_run(store, run_id: int, more: int, data: RidershipData, *, device: st
                 on_start=on_start, on_epoch=on_epoch, should_stop=should_stop, abandoned=abandoned)
 
 
+def load_recorded_run(store, ref: str | int, data: RidershipData | None = None) -> RunResult:
+    """A recorded run's kept model, ready to forecast and backtest with: ``ref`` is a run id or
+    "latest" (the newest run with a model). The weights are read from the run's checkpoint (checked
+    as any model file is) onto the CPU; ``data``, when given, is checked to be long enough for its
+    windows. Raises RunStoreError (no such run, no model) or ModelFileError (unreadable checkpoint)."""
+    from .store.modelfile import load_model
+
+    record = store.model_run(ref)
+    try:
+        model, config, payload = load_model(record.checkpoint, data)
+    except ModelFileError as exc:
+        raise ModelFileError(f"run {record.run_id}: {exc}") from None
+    if record.data_source == "synthetic":
+        label = "the synthetic demo series"
+    else:
+        label = Path(record.data_path).name if record.data_path else record.data_source
+    weights = payload.get("weights_epoch") or record.weights_epoch or 0
+    best = record.best_epoch or payload.get("best_epoch") or 0
+    return RunResult(
+        run_id=record.run_id, status=record.status, reason=record.reason, config=config, device="cpu",
+        data_label=label, history=list(store.epochs(record.run_id)), best_epoch=best,
+        best_valid_mae=record.best_valid_mae if record.best_valid_mae is not None else math.nan,
+        weights_epoch=int(weights), scores=dict(record.scores or {}), model=model.eval(),
+        checkpoint=record.checkpoint, store_path=Path(store.path), parent_id=record.parent_id, origin=record.origin,
+    )
+
+
 def _run(config, data, *, store, parent_id, origin, resume_state, on_start, on_epoch, should_stop,
          abandoned) -> RunResult:
     import torch

@@ -168,11 +168,13 @@ class RidershipApp(App[int]):
         self._fork_parent: int | None = None  # the run the next run is a fork of
         self._data_path = data_path
         self._initial_data = data
-        if config is None:  # the app starts from the best preset; r in the form restores the article's
+        self._config_given = config is not None  # given: tests, a preset; else the remembered settings apply
+        if config is None:  # the best preset (or the remembered settings); r in the form restores the article's
             from engine.presets import DEFAULT_PRESET, apply_preset
 
             config = apply_preset(DEFAULT_PRESET)
         self._initial_config = config
+        self._remembered_run: int | None = None  # the run in use when the app last closed, to load again
         self._store_opening = False
         self._start_when_store_opens = False
         self._describe_device = describe_device or jobs.describe_device
@@ -191,6 +193,7 @@ class RidershipApp(App[int]):
         # snapshots) comes without them unless a sampler is given: no live numbers on screen.
         self.sampler = sampler if sampler is not None or describe_device is not None else SystemSampler()
         self.store_note = ""  # why runs are not recorded ("" while they are)
+        self._last_form: dict = config.to_dict()  # the form's last valid settings, remembered at exit
 
     # -- layout ---------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -253,6 +256,7 @@ class RidershipApp(App[int]):
     def on_unmount(self) -> None:
         self._stop.set()  # a run still going ends within a batch
         self._sweep_stop.set()  # and a sweep's trials too
+        self._remember()
 
     @property
     def form(self) -> HyperparamsForm:
@@ -343,6 +347,8 @@ class RidershipApp(App[int]):
         self.query_one(MultiDayView).set_data(data)  # it asks for a forecast if there is a model
         if self.active is not None:
             self._backtest()  # the model in use, on the new data
+        else:
+            self._load_remembered()
 
     def _data_worker(self, worker: Worker, state: WorkerState) -> None:
         pane = self.query_one(DatasetPane)
@@ -366,8 +372,10 @@ class RidershipApp(App[int]):
 
     # -- hyperparameters ------------------------------------------------------------------------
     @on(HyperparamsForm.Changed)
+    @_pane_may_be_gone
     def _config_changed(self, msg: HyperparamsForm.Changed) -> None:
         if msg.config is not None:
+            self._last_form = dict(msg.config)  # remembered when the app closes (its panes gone by then)
             config = TrainConfig.from_dict(msg.config)
             self.query_one(DatasetPane).show_splits(config)
             # A changed device setting is described again, once the first query (after the
@@ -411,6 +419,7 @@ class RidershipApp(App[int]):
             self.notify(f"Fix the hyperparameters first ({first}: {self.form.errors.get(first, '')}).",
                         title="Cannot start a run", severity="error")
             return
+        self._remember()  # the settings of the last run started are the ones to come back to
         parent, self._fork_parent = self._fork_parent, None
         if parent is not None:
             self.form.show_note(None)
@@ -498,10 +507,80 @@ class RidershipApp(App[int]):
         self.query_one(RunsPane).reload()
 
     def use_model(self, run: "RunResult") -> None:
-        """``run``'s model is the one in use: the multi-day forecast and the backtest follow it."""
+        """``run``'s model is the one in use: the forecasts and the backtest follow it, the Runs
+        pane marks it, and the app remembers it for the next session."""
         self.active = run
+        self._remembered_run = None  # chosen now: nothing older to load
         self.query_one(MultiDayView).set_model(model_label(run))  # it asks for its forecast
+        self.query_one(RunsPane).set_active(run.run_id)
         self._backtest()
+        self._remember()
+
+    def use_recorded_run(self, run_id: int, *, remembered: bool = False) -> None:
+        """Load recorded run ``run_id``'s kept model (its checkpoint, in a worker) and use it.
+        ``remembered``: the run in use when the app last closed (a failure is a warning then)."""
+        if self.store is None:
+            self.notify(self.store_note or "The run store is not open yet.", title="Cannot use the run",
+                        severity="error")
+            return
+        if self.data is None:
+            self.notify("The data is still loading.", severity="warning")
+            return
+        store, data = self.store, self.data
+        self._start(lambda: jobs.use_run(store, run_id, data), group="use-run",
+                    name=f"{'remembered' if remembered else 'use'} {run_id}")
+
+    def _use_run_worker(self, worker: Worker, state: WorkerState) -> None:
+        remembered = worker.name.startswith("remembered")
+        if state == WorkerState.SUCCESS:
+            run = worker.result
+            self.use_model(run)
+            what = "the model in use when the app closed" if remembered else "now the model in use"
+            self.notify(f"{model_label(run)}, trained on {run.data_label}, is {what}: Forecast (5) and "
+                        "Backtest (7) follow it.", title=f"Using {run_title(run.run_id).lower()}")
+        elif state == WorkerState.ERROR:
+            if remembered:
+                self._remember()  # forget it: it is gone or unreadable now
+                self.notify(f"{explain(worker.error)}. Train a run or pick one in Runs (u) to forecast.",
+                            title="The model in use last time could not be loaded", severity="warning", timeout=10)
+            else:
+                self.notify(explain(worker.error), title="Cannot use the run", severity="error", timeout=10)
+
+    def _load_remembered(self) -> None:
+        """Once the store is open and the data loaded: load the model that was in use last time."""
+        run_id = self._remembered_run
+        if run_id is not None and self.store is not None and self.data is not None and self.active is None:
+            self._remembered_run = None
+            self.use_recorded_run(run_id, remembered=True)
+
+    def _remember(self) -> None:
+        """Write the model in use and the form's settings (when valid) beside the run store."""
+        if self.store is None or getattr(self.store, "read_only", False):
+            return
+        from .app_state import AppState, save_state
+
+        run = self.active.run_id if self.active is not None else self._remembered_run
+        problem = save_state(self.store.path, AppState(active_run=run, form=self._last_form))
+        if problem:
+            self.log.warning(f"app state not saved: {problem}")
+
+    def _restore(self, store: "RunStore") -> None:
+        """Read what the app remembered: the form's settings (unless the caller chose some) and the
+        model to load once the data is in."""
+        from .app_state import load_state
+
+        state = load_state(store.path)
+        if state.note:
+            self.notify(state.note, title="App state not read", severity="warning", timeout=10)
+        if state.form and not self._config_given and self.form.config == self._initial_config:
+            try:
+                self.form.set_config(TrainConfig.from_dict(state.form))
+            except (RidershipError, TypeError, ValueError) as exc:
+                self.notify(f"the remembered settings do not load ({exc}); the form holds the best preset",
+                            title="Settings not restored", severity="warning", timeout=10)
+        if self.active is None and state.active_run is not None:
+            self._remembered_run = state.active_run
+            self._load_remembered()
 
     # -- runs -----------------------------------------------------------------------------------
     @property
@@ -533,6 +612,7 @@ class RidershipApp(App[int]):
                                    "runs started here are not recorded")
                 self.notify(self.store_note, title="Run store opened read-only", severity="warning", timeout=10)
             pane.set_store(self.store, self.store_note)
+            self._restore(self.store)
         elif state == WorkerState.ERROR:
             message = explain(worker.error)
             if jobs.store_is_busy(worker.error):
@@ -545,6 +625,7 @@ class RidershipApp(App[int]):
             self.notify(message, title="No run store: runs are not recorded", severity="warning", timeout=10)
 
     @on(RunsPane.OverlayChanged)
+    @_pane_may_be_gone
     def _overlay(self, msg: RunsPane.OverlayChanged) -> None:
         self.query_one(TrainingPane).set_overlay(msg.curves)
 
@@ -557,6 +638,10 @@ class RidershipApp(App[int]):
         self.action_show_pane("hyperparams")
         self.notify(f"The form holds run {msg.run_id}'s settings: edit them, then t starts the fork.",
                     title=f"Fork of run {msg.run_id}")
+
+    @on(RunsPane.UseRequested)
+    def _use_requested(self, msg: RunsPane.UseRequested) -> None:
+        self.use_recorded_run(msg.run_id)
 
     @on(RunsPane.ResumeRequested)
     def _resume(self, msg: RunsPane.ResumeRequested) -> None:
@@ -826,11 +911,6 @@ class RidershipApp(App[int]):
     def _use_trial(self, msg: SweepsPane.UseRequested) -> None:
         self.use_recorded_run(msg.run_id)
 
-    def use_recorded_run(self, run_id: int) -> None:
-        """Placeholder until the Runs pane's "use this run's model" (main) arrives: it loads the run's
-        checkpoint as the model in use."""
-        self.notify(f"Using run {run_id}'s model is not available yet.", severity="warning")
-
     def _sweep_worker(self, worker: Worker, state: WorkerState) -> None:
         if state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             return
@@ -867,7 +947,8 @@ class RidershipApp(App[int]):
             "multiday": self._multiday_worker, "backtest": self._backtest_worker,
             "runs-list": self._runs_worker, "runs-curves": self._runs_worker,
             "runs-delete": self._runs_worker, "runs-export": self._runs_worker,
-            "store": self._store_worker, "sweep": self._sweep_worker, "sweep-board": self._sweep_board_worker,
+            "store": self._store_worker, "use-run": self._use_run_worker,
+            "sweep": self._sweep_worker, "sweep-board": self._sweep_board_worker,
             "sweep-curves": self._sweep_board_worker,
         }.get(event.worker.group)
         if handler is None:

@@ -191,15 +191,18 @@ def date_ticks(dates: "pd.DatetimeIndex", count: int = 4) -> tuple[list[int], li
 
 
 def trust_summary(trust) -> str:
-    """One or two lines under a forecast: test MAE beside naive and LightGBM, interval coverage, and a
+    """One or two lines under a forecast: validation and test MAE beside naive and LightGBM, interval coverage, and a
     plain warning when the model is worse than repeating last week (engine.assessment.Assessment)."""
     from engine.domain import format_riders
 
-    test = trust.scores.get("test")
-    parts = []
-    if test is not None:
-        gbm = f", LightGBM {format_riders(test.gbm_mae)}" if test.gbm_mae == test.gbm_mae else ""
-        parts.append(f"test MAE {format_riders(test.mae)} (naive {format_riders(test.naive_mae)}{gbm})")
+    parts, scores = [], []
+    for split in ("valid", "test"):
+        score = trust.scores.get(split)
+        if score is not None:
+            gbm = f", LightGBM {format_riders(score.gbm_mae)}" if score.gbm_mae == score.gbm_mae else ""
+            scores.append(f"{split} {format_riders(score.mae)} (naive {format_riders(score.naive_mae)}{gbm})")
+    if scores:
+        parts.append("MAE " + ", ".join(scores))
     cov = trust.intervals.coverage
     if cov:
         parts.append(f"{trust.intervals.level:.0%} intervals covered {cov['rail']:.0%} rail, {cov['bus']:.0%} bus "

@@ -151,6 +151,13 @@ def backtest(run: "RunResult", data: "RidershipData") -> dict:
         return engine_backtest(run.model, data, run.config, device=run.device)
 
 
+def use_run(store: "RunStore", run_id: int, data: "RidershipData") -> "RunResult":
+    """engine.session.load_recorded_run: recorded run ``run_id``'s kept model, to forecast with."""
+    from engine.session import load_recorded_run
+
+    return load_recorded_run(store, run_id, data)
+
+
 def describe_device(choice: str):
     """engine.device.DeviceInfo for the device a run with ``choice`` would use, and the kinds available."""
     from engine.device import available, describe, resolve_device

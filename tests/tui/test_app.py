@@ -537,9 +537,9 @@ async def test_forecast_for_each_day_type(make_test_app, tui_data, settle):
             assert f"{next_day:%Y-%m-%d} ({next_day:%A}), day type {kind}" in text
             assert how in text
             assert f"rail {expected.rail:,.0f} (80%: " in text and f"bus {expected.bus:,.0f} (" in text
-            # how far to trust it: test MAE beside naive and LightGBM, the intervals' coverage, and
+            # how far to trust it: validation and test MAE beside naive and LightGBM, the intervals' coverage, and
             # (a 2-epoch model on the demo series) the warning
-            assert "Trust: test MAE" in text and "naive" in text and "LightGBM" in text
+            assert "Trust: MAE valid " in text and ", test " in text and "naive" in text and "LightGBM" in text
             assert "intervals covered" in text and "Warning: worse than repeating last week" in text
             points = app.query_one("#forecast-chart").points
             assert {k: v for k, v in points.items() if k} == {"bus": 56, "rail": 56, "bus forecast": 1,

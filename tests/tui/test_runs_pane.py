@@ -107,7 +107,7 @@ async def test_lists_runs_newest_first_with_only_the_settings_that_differ(make_t
         assert column(pane, "started") == ["2024-03-01 09:00"] * 3
         assert column(pane, "status") == ["stopped", "finished", "finished"]
         assert column(pane, "epochs") == ["8/8", "12/12", "12/12"]
-        assert column(pane, "best") == ["27,500", "35,000", "30,500"]
+        assert column(pane, "valid") == ["27,500", "35,000", "30,500"]
         # Between all three runs: lr, hidden_size and epochs differ (epochs has its own column).
         assert set(pane.diff) == {"lr", "hidden_size", "epochs"}
         cfg = [k for k in headers(pane) if k.startswith("cfg:")]
@@ -123,9 +123,9 @@ async def test_sorting_by_mae_and_by_date(make_test_app, store, three_runs):
     async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
         pane = await show_runs(pilot)
         await pilot.press("m")
-        assert column(pane, "run") == ["3", "1", "2"]  # best validation MAE, lowest first
-        assert "best valid ▲" in [str(c.label) for c in pane.table.ordered_columns]
-        assert "by best validation MAE, lowest first" in str(pane.query_one("#runs-status").render())
+        assert column(pane, "run") == ["3", "1", "2"]  # validation MAE of the kept weights, lowest first
+        assert "valid MAE ▲" in [str(c.label) for c in pane.table.ordered_columns]
+        assert "by validation MAE (kept weights), lowest first" in str(pane.query_one("#runs-status").render())
         await pilot.press("m")
         assert column(pane, "run") == ["2", "1", "3"]
         await pilot.press("n")
@@ -142,7 +142,7 @@ async def test_a_run_without_epochs_sorts_last_either_way(make_test_app, store, 
         for _ in range(2):
             await pilot.press("m")
             assert column(pane, "run")[-1] == str(empty)
-            assert column(pane, "best")[-1] == "-"
+            assert column(pane, "valid")[-1] == "-"
 
 
 async def test_selected_runs_are_overlaid_and_the_diff_narrows_to_them(make_test_app, store, three_runs):
@@ -310,7 +310,7 @@ async def test_a_run_recorded_by_the_cli_appears_in_the_apps_runs_pane(make_test
         assert column(pane, "run") == ["1"] and column(pane, "status") == ["finished"]
         assert column(pane, "epochs") == ["2/2"]
         run = store_run = RunStore.open(db).get_run(1, with_epochs=False)
-        assert column(pane, "best") == [f"{store_run.best_valid_mae:,.0f}"]  # riders
+        assert column(pane, "valid") == [f"{store_run.valid_mae:,.0f}"]  # riders, the kept weights
         assert column(pane, "test") == [f"{run.test_mae:,.0f}"]
         assert f"1 run in {db}" in text(app, "#runs-status")
         # A run recorded while the app is open shows when the pane is shown again.
@@ -352,7 +352,8 @@ async def test_a_run_started_in_the_app_is_recorded_with_its_epochs(make_test_ap
         assert f"Run {run.run_id} finished" in text(app, "#run-status")
         assert f"Recorded as run {run.run_id}" in text(app, "#run-result")
         pane = await show_runs(pilot)
-        assert column(pane, "run") == [str(run.run_id)] and column(pane, "epochs") == ["3/3"]
+        # ▶: its model is the one in use (the run just trained)
+        assert column(pane, "run") == [f"▶{run.run_id}"] and column(pane, "epochs") == ["3/3"]
 
 
 async def test_the_running_run_is_listed_live_and_cannot_be_deleted(make_test_app, tui_config, keys, until):

@@ -1,5 +1,5 @@
 """Sweeps pane: a sweep started from the pane fills the leaderboard and stops on s, its finished
-trials kept; u asks for a trial's model; the tab bar and the footer fit 80 columns with pane 8.
+trials kept, and u makes the best one the model in use; u asks for the highlighted trial's model; the tab bar and the footer fit 80 columns with pane 8.
 
 The sweep runs for real (worker processes, tiny trials on the synthetic series); every wait is on a
 condition with a deadline, since the machine may be busy.
@@ -62,6 +62,11 @@ async def test_a_sweep_fills_the_leaderboard_and_stops_keeping_its_finished_tria
         assert shown and shown == kept
         assert all(t.run.config.epochs == 2 for t in summary.trials)  # the form's settings are the base
         assert pane.query_one("#sw-name", Input).value != "pane-test"  # g next starts a new sweep
+        best = pane.rows[0]  # the cursor's row: the best trial first
+        assert best.status == "finished" and best.objective == min(r.objective for r in pane.rows if r.objective)
+        await pilot.press("u")
+        await until(pilot, lambda: app.active is not None, timeout=60, what="the trial's model in use")
+        assert app.active.run_id == best.run_id
 
 
 def record_sweep(store, data, config) -> tuple[int, int]:

@@ -79,22 +79,40 @@ def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
+def score_ratio(run: RunRecord, split: str, against: str) -> float | None:
+    """The kept weights' MAE on ``split`` over the naive ("naive_mae") or LightGBM ("gbm_mae") one."""
+    score = (run.scores or {}).get(split) or {}
+    mae, other = _finite(score.get("mae")), _finite(score.get(against))
+    return mae / other if mae is not None and other else None
+
+
 # column key -> (header, width or None, sort value or None, newest/largest first when first chosen?)
+# The MAE columns are the scores of the weights each run kept (its best epoch's when it restores
+# them, else its last): what its model forecasts with, not the best epoch it passed through.
 COLUMNS: dict[str, tuple[str, int | None, Callable[[RunRecord], Any] | None, bool]] = {
     "mark": (" ", 1, None, False),
     "run": ("run", None, lambda r: r.run_id, True),
     "started": ("started", None, lambda r: (r.started_at, r.run_id), True),
     "status": ("status", None, lambda r: r.status, False),
     "epochs": ("epochs", None, lambda r: r.epochs_done, True),
-    "best": ("best valid", None, lambda r: _finite(r.best_valid_mae), False),
+    "valid": ("valid MAE", None, lambda r: _finite(r.valid_mae), False),
+    "valid_naive": ("v/naive", None, lambda r: score_ratio(r, "valid", "naive_mae"), False),
+    "valid_gbm": ("v/LGBM", None, lambda r: score_ratio(r, "valid", "gbm_mae"), False),
     "test": ("test MAE", None, lambda r: _finite(r.test_mae), False),
+    "test_naive": ("t/naive", None, lambda r: score_ratio(r, "test", "naive_mae"), False),
+    "test_gbm": ("t/LGBM", None, lambda r: score_ratio(r, "test", "gbm_mae"), False),
 }
+RATIO_COLUMNS = ("valid_naive", "valid_gbm", "test_naive", "test_gbm")
 TAIL_COLUMNS = {"origin": "origin", "time": "time"}  # after the differing settings
 NARROW = 100  # below this many columns the table uses short headers and dates without the year
-SHORT_HEADERS = {"best": "best", "test": "test", "epochs": "ep"}
+SHORT_HEADERS = {"valid": "valid", "test": "test", "epochs": "ep", "valid_naive": "v/n", "valid_gbm": "v/g",
+                 "test_naive": "t/n", "test_gbm": "t/g"}
 HIDDEN_SETTINGS = {"epochs"}  # the epochs column shows it already (done/planned)
 SORT_NAMES = {"run": "run", "started": "date", "status": "status", "epochs": "epochs",
-              "best": "best validation MAE", "test": "test MAE"}
+              "valid": "validation MAE (kept weights)", "test": "test MAE", "valid_naive": "validation MAE / naive",
+              "valid_gbm": "validation MAE / LightGBM", "test_naive": "test MAE / naive",
+              "test_gbm": "test MAE / LightGBM"}
+SCORE_COLUMNS = ("valid", "test", *RATIO_COLUMNS)
 
 
 def sort_runs(runs: list[RunRecord], key: str, reverse: bool) -> list[RunRecord]:
@@ -144,11 +162,12 @@ class RunsPane(Vertical, can_focus=True):
     BINDINGS = [
         Binding("space", "toggle_select", "Pick"),
         # The hint line under the table names the sort keys; the footer has no room for them.
-        Binding("m", "sort('best')", "Sort by MAE", show=False),
+        Binding("m", "sort('valid')", "Sort by MAE", show=False),
         Binding("n", "sort('started')", "Sort by date", show=False),
+        Binding("u", "use", "Use"),
         Binding("f", "fork", "Fork"),
         Binding("r", "resume", "Resume"),
-        Binding("e", "export", "Export"),
+        Binding("e", "export", "Export", show=False),  # the hint line lists it: 80 columns hold the rest
         Binding("x,delete", "delete", "Delete"),
         Binding("escape", "clear_selection", "Clear selection", show=False),
     ]
@@ -167,6 +186,13 @@ class RunsPane(Vertical, can_focus=True):
             super().__init__()
             self.run_id = run_id
             self.config = config
+
+    class UseRequested(Message):
+        """Make run ``run_id``'s kept model the one in use (Forecast and Backtest follow it)."""
+
+        def __init__(self, run_id: int) -> None:
+            super().__init__()
+            self.run_id = run_id
 
     class ResumeRequested(Message):
         """Train run ``run_id`` for ``more`` epochs from its checkpoint, as a new run."""
@@ -216,13 +242,14 @@ class RunsPane(Vertical, can_focus=True):
         self._loaded_at = -math.inf  # time.monotonic() of the last reload
         self.note = ""  # said after the status line (e.g. the store is read-only)
         self._newest: int | None = None  # the newest run at the last listing
+        self.active: int | None = None  # the run whose model the app uses (marked in the run column)
 
     def compose(self) -> ComposeResult:
         yield Static("Opening the run store…", id="runs-status")
         table = DataTable(cursor_type="row", zebra_stripes=True, id="runs-table")
         yield table
         yield Static("", id="runs-detail")
-        yield Static("space picks runs to compare (in Training too) · m/n sort by MAE/date · "
+        yield Static("space picks runs to compare (in Training too) · m/n sort by MAE/date · u use its model · "
                      "f fork · r resume · e export · x delete", id="runs-hint")
         with Horizontal(id="runs-charts"):
             yield Chart("Training loss (Huber)", "epoch", id="runs-loss-chart")
@@ -351,15 +378,28 @@ class RunsPane(Vertical, can_focus=True):
         started = local_time(run.started_at)
         if narrow and len(started) == 16:  # "2026-11-29 11:19" -> "11-29 11:19"
             started = started[5:]
+        ratios = [score_ratio(run, key.split("_")[0], f"{key.split('_')[1]}_mae") for key in RATIO_COLUMNS]
+        valid_naive, valid_gbm, test_naive, test_gbm = (f"{r:.2f}" if r is not None else "-" for r in ratios)
         cells = [
-            str(run.run_id), started, f"{run.epochs_done}/{run.epochs_planned}",
-            format_riders(run.best_valid_mae), format_riders(run.test_mae),
+            started, f"{run.epochs_done}/{run.epochs_planned}",
+            format_riders(run.valid_mae), valid_naive, valid_gbm, format_riders(run.test_mae), test_naive, test_gbm,
             *(setting(run.config_dict.get(name)) for name in self.shown_settings),
             origin(run), duration(seconds) if seconds is not None else "-",
         ]
         # Text cells: DataTable would parse a str as markup (a setting's value is the user's text).
         plain_cells = [Text(cell) for cell in cells]
-        return [self._mark(run.run_id), plain_cells[0], plain_cells[1], status, *plain_cells[2:]]
+        in_use = run.run_id == self.active
+        run_cell = Text(f"▶{run.run_id}" if in_use else str(run.run_id), style="bold" if in_use else "")
+        return [self._mark(run.run_id), run_cell, plain_cells[0], status, *plain_cells[1:]]
+
+    def set_active(self, run_id: int | None) -> None:
+        """Mark run ``run_id`` as the one whose model is in use (▶ before its id)."""
+        if run_id == self.active:
+            return
+        self.active = run_id
+        if self.runs:
+            self._fill_table(self.cursor_run.run_id if self.cursor_run else None)
+            self._show_detail()
 
     def _mark(self, run_id: int) -> Text:
         color = self.picked.get(run_id)
@@ -374,9 +414,9 @@ class RunsPane(Vertical, can_focus=True):
         if self.sort_by == "started":
             order = "newest first" if self.sort_reverse else "oldest first"
         else:
-            way = ("highest" if self.sort_reverse else "lowest") if self.sort_by in ("best", "test") \
+            way = ("highest" if self.sort_reverse else "lowest") if self.sort_by in SCORE_COLUMNS \
                 else ("descending" if self.sort_reverse else "ascending")
-            order = f"by {SORT_NAMES[self.sort_by]}, {way} first" if self.sort_by in ("best", "test") \
+            order = f"by {SORT_NAMES[self.sort_by]}, {way} first" if self.sort_by in SCORE_COLUMNS \
                 else f"by {SORT_NAMES[self.sort_by]}, {way}"
         parts = [f"{n} run{'s' if n != 1 else ''} in {store.path}", order, f"{len(self.picked)} picked"]
         if n > 1:
@@ -395,7 +435,8 @@ class RunsPane(Vertical, can_focus=True):
         if run is None:
             widget.update("")
             return
-        line1 = f"Run {run.run_id} · {run.status}" + (f": {run.reason}" if run.reason else "")
+        line1 = (f"Run {run.run_id}" + (" (its model is in use)" if run.run_id == self.active else "")
+                 + f" · {run.status}" + (f": {run.reason}" if run.reason else ""))
         if run.parent_id:
             at = f" after its epoch {run.resumed_from_epoch}" if run.resumed_from_epoch else ""
             line1 += f" · {run.origin} of run {run.parent_id}{at}"
@@ -406,6 +447,8 @@ class RunsPane(Vertical, can_focus=True):
                 scores.append(f"{split} {format_riders(s['mae'])} vs naive {format_riders(s['naive_mae'])} "
                               f"({s['ratio']:.2f}x)")
         weights = f"epoch {run.weights_epoch}'s weights" if run.weights_epoch else "no weights"
+        if run.best_epoch and run.best_valid_mae is not None and run.weights_epoch != run.best_epoch:
+            weights += f" (best epoch {run.best_epoch}: valid {format_riders(run.best_valid_mae)})"
         line2 = " · ".join([("MAE in riders: " + " · ".join(scores)) if scores else "no scores", weights])
         data = "synthetic data" if run.data_source == "synthetic" else Path(run.data_path or "?").name
         rows = f", {run.data_rows:,} days {run.data_first}..{run.data_last}" if run.data_rows else ""
@@ -495,6 +538,16 @@ class RunsPane(Vertical, can_focus=True):
             self.notify(str(exc), title="Cannot fork", severity="error", timeout=10)
             return
         self.post_message(self.ForkRequested(run.run_id, config))
+
+    def action_use(self) -> None:
+        run = self._target("use")
+        if run is None:
+            return
+        if run.checkpoint is None:
+            self.notify(f"Run {run.run_id} kept no model ({run.status}: {run.reason or 'no epoch finished'}).",
+                        title="Nothing to use", severity="warning")
+            return
+        self.post_message(self.UseRequested(run.run_id))
 
     def action_resume(self) -> None:
         run = self._target("resume")
