@@ -148,7 +148,6 @@ class SweepsPane(Vertical, can_focus=True):
     DEFAULT_CSS = """
     SweepsPane { height: 1fr; }
     SweepsPane .sw-row { height: 1; }
-    SweepsPane .sw-row Label { color: $text-muted; }
     SweepsPane #sw-name { width: 20; }
     SweepsPane #sw-trials { width: 5; }
     SweepsPane #sw-workers { width: 4; }
