@@ -279,21 +279,9 @@ def _show(args, name: str) -> int:
     return 0
 
 
-def leaderboard(summary, top: int | None = None):
-    """The trials, best objective first (those without one after, by trial number)."""
-    ranked = sorted(summary.trials, key=lambda t: (t.value is None or not math.isfinite(t.value),
-                                                   t.value if t.value is not None else 0.0, t.trial))
-    return ranked[:top] if top else ranked
-
-
-def varying(summary) -> list[str]:
-    names: list[str] = []
-    for t in summary.trials:
-        names += [k for k in t.params if k not in names]
-    return names
-
-
 def _print_board(summary, top: int | None = None) -> None:
+    from engine.sweep.records import leaderboard, varying
+
     trials = leaderboard(summary, top)
     if not trials:
         print("  no trials yet")
@@ -317,6 +305,8 @@ def _print_board(summary, top: int | None = None) -> None:
 
 
 def _summary_json(summary, top: int | None = None) -> dict:
+    from engine.sweep.records import leaderboard
+
     best = summary.best
     return {**summary.record.to_dict(), "counts": summary.counts(),
             "best": best.to_dict() if best else None,

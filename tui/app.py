@@ -1,4 +1,4 @@
-"""The Ridership app: seven panes, the keys that reach them, and the workers that do the heavy work.
+"""The Ridership app: eight panes, the keys that reach them, and the workers that do the heavy work.
 
 One pattern for thread work:
 
@@ -43,7 +43,7 @@ from engine.errors import RidershipError
 from . import jobs, terminal_watch
 from .format import (HISTORY_DAYS, backtest_label, device_label, explain, model_label, run_title, summarise,
                      trust_summary)
-from .messages import DownloadProgress, EpochCompleted, TrainingStarted
+from .messages import DownloadProgress, EpochCompleted, SweepEvent, TrainingStarted
 from .system_metrics import SystemSampler
 from .widgets.backtest import BacktestPane
 from .widgets.dataset import DatasetPane
@@ -55,6 +55,7 @@ from .widgets.multiday import MultiDayView
 from .widgets.open_file import OpenFileScreen
 from .widgets.runs import RunsPane
 from .widgets.sparklines import SystemSparklines
+from .widgets.sweeps import SweepsPane
 from .widgets.training import TrainingPane
 from .widgets.text import Static
 
@@ -71,7 +72,10 @@ PANES = (  # id, key, tab label
     ("forecast", "5", "Forecast"),
     ("runs", "6", "Runs"),
     ("backtest", "7", "Backtest"),
+    ("sweeps", "8", "Sweeps"),
 )
+SHORT_LABELS = {"hyperparams": "Params"}  # the tab labels below NARROW_TABS columns
+NARROW_TABS = 100
 PANE_KEYS = Binding.Group("Panes", compact=True)
 DEVICE_REFRESH_S = 1.0
 SYSTEM_SAMPLE_S = 1.0  # the Device pane's sparklines, while it is shown or a run trains
@@ -80,7 +84,7 @@ STORE_OPEN_TIMEOUT_S = 2.0  # how long one try waits for another process's lock 
 # Where the focus goes when a pane is shown (the widget whose keys the pane's footer lists).
 PANE_FOCUS = {
     "dataset": "#dataset-pane RowTable", "hyperparams": "#form", "training": "#training-pane",
-    "device": "#device-pane", "runs": "#runs-table", "backtest": "#backtest-pane",
+    "device": "#device-pane", "runs": "#runs-table", "backtest": "#backtest-pane", "sweeps": "#sweeps-table",
 }
 
 
@@ -96,6 +100,15 @@ class Panes(TabbedContent):
     def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
         event.stop()
         event.prevent_default()  # TabbedContent's own handler would make that pane active
+
+    def on_resize(self) -> None:
+        """Eight tab labels fit 80 columns only with a shorter second one."""
+        short = self.size.width < NARROW_TABS
+        for pane, key, label in PANES:
+            text = f"{key} {SHORT_LABELS.get(pane, label) if short else label}"
+            tab = self.get_tab(pane)
+            if str(tab.label) != text:
+                tab.label = text
 
 
 def freeze_heap() -> None:
@@ -170,6 +183,8 @@ class RidershipApp(App[int]):
         self.job = 0  # how many runs this app has started; messages of an earlier one are ignored
         self.run_id: int | None = None  # the id in the run store of the run started last (None: not yet, or unrecorded)
         self.training = False
+        self.sweeping = False  # a sweep runs (never beside a training run: both would share the cores)
+        self._sweep_stop = threading.Event()
         self._announced = False  # the run started last has said who it is (TrainingStarted)
         self._stop = threading.Event()
         self._run_config: TrainConfig | None = None
@@ -201,6 +216,8 @@ class RidershipApp(App[int]):
                 yield RunsPane(id="runs-pane")
             with TabPane(f"{PANES[6][1]} {PANES[6][2]}", id="backtest"):
                 yield BacktestPane(id="backtest-pane")
+            with TabPane(f"{PANES[7][1]} {PANES[7][2]}", id="sweeps"):
+                yield SweepsPane(id="sweeps-pane")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -223,6 +240,7 @@ class RidershipApp(App[int]):
     def _exit_if_terminal_gone(self) -> None:
         if terminal_watch.terminal_gone():
             self._stop.set()  # a run still going ends within a batch
+            self._sweep_stop.set()
             self.exit(return_code=129)  # 128 + SIGHUP, what a hang-up would have given
 
     def _start(self, work: Callable[[], Any], *, group: str, name: str = "", exclusive: bool = True) -> None:
@@ -237,6 +255,7 @@ class RidershipApp(App[int]):
 
     def on_unmount(self) -> None:
         self._stop.set()  # a run still going ends within a batch
+        self._sweep_stop.set()  # and a sweep's trials too
         self._remember()
 
     @property
@@ -260,6 +279,8 @@ class RidershipApp(App[int]):
         self.screen.set_focus(self.query_one(target))
         if pane == "runs":
             self.query_one(RunsPane).reload()  # runs recorded meanwhile, e.g. by `ridership train`
+        if pane == "sweeps":
+            self.query_one(SweepsPane).shown()
         self._system_timer.resume() if pane == "device" or self.training else self._system_timer.pause()
         if pane == "device":
             self._sample_system()
@@ -368,6 +389,10 @@ class RidershipApp(App[int]):
             self.notify(f"{self._run_name} is still training: s stops it, then t starts another.",
                         severity="warning")
             return False
+        if self.sweeping:
+            self.notify("A sweep is running: s stops it, then t starts a run (both at once would share the cores).",
+                        severity="warning")
+            return False
         if self.data is None:
             self.notify("The data is still loading.", severity="warning")
             return False
@@ -429,6 +454,9 @@ class RidershipApp(App[int]):
         self._system_timer.resume()
 
     def action_stop_training(self) -> None:
+        if self.sweeping:  # never beside a training run: s stops whichever runs
+            self._stop_sweep()
+            return
         if not self.training:
             self.notify("No run is training.", severity="information")
             return
@@ -805,6 +833,111 @@ class RidershipApp(App[int]):
             run, data, result = worker.result
             pane.show_result(result, backtest_label(run, data.source.label))
 
+    # -- sweeps ---------------------------------------------------------------------------------
+    @on(SweepsPane.StartRequested)
+    def _start_sweep(self, msg: SweepsPane.StartRequested) -> None:
+        """Sweep the form's settings over the ranges asked for, in worker processes (at most one
+        sweep, and never beside a training run)."""
+        pane = self.query_one(SweepsPane)
+        why = self._cannot_sweep()
+        if why:
+            pane.show_error(f"Cannot start the sweep: {why}")
+            self.notify(why, title="Cannot start the sweep", severity="warning")
+            return
+        from engine.errors import RidershipError
+        from engine.sweep.local import SweepPlan
+        from engine.sweep.space import parse_space
+
+        try:
+            plan = SweepPlan(msg.name, parse_space(msg.specs), self.form.config, msg.objective, msg.trials)
+        except RidershipError as exc:
+            pane.show_error(f"Cannot start the sweep: {exc}")
+            return
+        data, path, workers, post = self.data, self.store.path, msg.workers, self.post_message
+        self.sweeping = True
+        self._sweep_stop = threading.Event()
+        stop = self._sweep_stop
+        pane.starting(plan.name, plan.objective, plan.trials, workers)
+
+        def work():
+            from textual.worker import get_current_worker
+
+            worker = get_current_worker()
+            return jobs.sweep(plan, data, path, workers, post, lambda: stop.is_set() or worker.is_cancelled)
+
+        self._start(work, group="sweep", name=f"sweep {plan.name}")
+
+    def _cannot_sweep(self) -> str:
+        """Why a sweep cannot start now ("" when it can)."""
+        if self.sweeping:
+            return "a sweep is running already: s stops it first"
+        if self.training:
+            return f"{self._run_name} is training: s stops it first (a sweep and a run would share the cores)"
+        if self.data is None:
+            return "the data is still loading"
+        if self.store is None:
+            return ("the run store is still opening" if self._store_opening else
+                    f"sweeps need the run store, and it is not open ({self.store_note or 'no run store'})")
+        if self.recording_store is None:
+            return f"sweeps record every trial, and {self.store_note or 'the run store is read-only'}"
+        if self.form.config is None:
+            first = self.form.first_invalid()
+            return f"fix the hyperparameters first ({first}: {self.form.errors.get(first, '')})"
+        return ""
+
+    def _stop_sweep(self) -> None:
+        self._sweep_stop.set()
+        self.notify("Stopping the sweep: its running trials stop within a batch; finished ones are kept.",
+                    timeout=5)
+
+    @on(SweepEvent)
+    @_pane_may_be_gone
+    def _sweep_event(self, msg: SweepEvent) -> None:
+        self.query_one(SweepsPane).sweep_event(msg.event)
+
+    @on(SweepsPane.BoardRequested)
+    def _read_sweep(self, msg: SweepsPane.BoardRequested) -> None:
+        store, name = self.store, msg.name
+        if store is not None:  # the store may be busy with the trials' writes: read in a worker
+            self._start(lambda: jobs.sweep_board(store, name), group="sweep-board")
+
+    @on(SweepsPane.CurvesRequested)
+    def _read_trial(self, msg: SweepsPane.CurvesRequested) -> None:
+        store, trial, run_id = self.store, msg.trial, msg.run_id
+        if store is not None:
+            self._start(lambda: (trial, jobs.read_runs(store, [run_id])[0]), group="sweep-curves")
+
+    @on(SweepsPane.UseRequested)
+    def _use_trial(self, msg: SweepsPane.UseRequested) -> None:
+        self.use_recorded_run(msg.run_id)
+
+    def _sweep_worker(self, worker: Worker, state: WorkerState) -> None:
+        if state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        self.sweeping = False
+        pane = self.query_one(SweepsPane)
+        if state == WorkerState.SUCCESS:
+            outcome = worker.result
+            pane.ended(outcome.status)
+            self.notify(f"Sweep {outcome.name} {outcome.status}: {len(outcome.ran)} trial"
+                        f"{'s' if len(outcome.ran) != 1 else ''} ran; every trial is a run in the Runs pane (6).",
+                        title="Sweep ended")
+        else:
+            pane.ended("failed", f"The sweep could not run: {explain(worker.error)}" if worker.error else
+                       "The sweep was cancelled.")
+        self.query_one(RunsPane).reload()
+
+    def _sweep_board_worker(self, worker: Worker, state: WorkerState) -> None:
+        pane = self.query_one(SweepsPane)
+        if state == WorkerState.SUCCESS:
+            if worker.group == "sweep-board":
+                pane.show_board(worker.result)
+            else:
+                pane.show_curve(*worker.result)
+        elif state == WorkerState.ERROR:
+            what = "read the sweep's trials" if worker.group == "sweep-board" else "read the trial's run"
+            self.notify(explain(worker.error), title=f"Could not {what}", severity="error", timeout=10)
+
     # -- the one worker handler -------------------------------------------------------------------
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
@@ -815,6 +948,8 @@ class RidershipApp(App[int]):
             "runs-list": self._runs_worker, "runs-curves": self._runs_worker,
             "runs-delete": self._runs_worker, "runs-export": self._runs_worker,
             "store": self._store_worker, "use-run": self._use_run_worker,
+            "sweep": self._sweep_worker, "sweep-board": self._sweep_board_worker,
+            "sweep-curves": self._sweep_board_worker,
         }.get(event.worker.group)
         if handler is None:
             return
@@ -835,6 +970,8 @@ class RidershipApp(App[int]):
                             self.action_start_training)
         yield SystemCommand("Stop training", "Stop the run within one batch, keeping its best weights (s)",
                             self.action_stop_training)
+        yield SystemCommand("Start a sweep", "Search the form's settings over the Sweeps pane's ranges (g there)",
+                            self._palette_sweep)
         yield SystemCommand("Open a data file", "Load a CTA ridership CSV or .tgz (o)", self.action_open_file)
         yield SystemCommand("Download the CTA data", "Fetch and verify the real data into the cache (d)",
                             self.action_download)
@@ -851,6 +988,10 @@ class RidershipApp(App[int]):
                             "folder's screenshots/ (ctrl+s)", self.action_save_svg)
         yield SystemCommand("Toggle light/dark theme", "Switch between textual-light and textual-dark",
                             self.action_toggle_theme)
+
+    def _palette_sweep(self) -> None:
+        self.action_show_pane("sweeps")
+        self.query_one(SweepsPane).action_start()
 
     def _palette_backtest(self) -> None:
         self.action_show_pane("backtest")

@@ -1,5 +1,5 @@
 """Every thread body of the app: load data, train, resume, forecast, backtest, describe the device,
-and read or change the run store for the Runs pane.
+read or change the run store for the Runs pane, and run a sweep for the Sweeps pane.
 
 Plain functions taking plain arguments (and a ``post`` callable for progress messages): no widgets,
 no app. The app starts each one in a thread worker (tui/app.py) and hands its result to a pane when
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from engine.domain import SCALE
 
-from .messages import DownloadProgress, EpochCompleted, TrainingStarted
+from .messages import DownloadProgress, EpochCompleted, SweepEvent, TrainingStarted
 
 if TYPE_CHECKING:
     from engine.config import TrainConfig
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from engine.events import EpochEvent, RunStarted
     from engine.session import RunResult
     from engine.store import RunRecord, RunStore
+    from engine.sweep.local import SweepOutcome, SweepPlan
+    from engine.sweep.records import SweepSummary
 
 Post = Callable[[Any], object]
 EXPORT_FORMATS = ("csv", "json")
@@ -283,3 +285,60 @@ def export_run(store: "RunStore", run_id: int, target: str) -> list[Path]:
     if suffix in EXPORT_FORMATS:
         return [engine_export_run(run, path, suffix)]
     return [engine_export_run(run, path.with_name(f"{path.name}.{fmt}"), fmt) for fmt in EXPORT_FORMATS]
+
+
+# -- sweeps (Sweeps pane) ---------------------------------------------------------------------------
+def sweep(plan: "SweepPlan", data: "RidershipData", store_path: str | Path, workers: int, post: Post,
+          should_stop: Callable[[], bool]) -> "SweepOutcome":
+    """engine.sweep.local.run_local, each of its events posted as a SweepEvent. The trial processes
+    write to a log beside the store (sweep-logs/NAME.log): the app owns the terminal. A recorded
+    sweep of that name with another space or other fixed settings is refused (a continue must
+    search the same space)."""
+    from engine.store import RunStore
+    from engine.sweep import records
+    from engine.sweep.local import SweepError, run_local
+
+    with RunStore.open(store_path) as store:
+        recorded = records.get_sweep(store, plan.name)
+    searched = set(plan.space.names)
+    fixed = {k: v for k, v in plan.base.to_dict().items() if k not in searched}
+    if recorded is not None and (recorded.space != plan.space.specs()
+                                 or any(recorded.base.to_dict().get(k) != v for k, v in fixed.items())):
+        raise SweepError(f"a sweep named {plan.name!r} is already recorded with other ranges or settings: "
+                         "give the new one another name (or the same ranges and form to continue it)")
+    log = Path(store_path).parent / "sweep-logs" / f"{_file_name(plan.name)}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    _start_resource_tracker(log)
+    return run_local(plan, data, store_path, workers=workers, on_event=lambda event: post(SweepEvent(event)),
+                     should_stop=should_stop, worker_log=log)
+
+
+def _start_resource_tracker(log: Path) -> None:
+    """Start multiprocessing's resource tracker (once per process) with ``log`` as its stderr.
+
+    It hands its child ``sys.stderr.fileno()``; inside the app that is Textual's capture of
+    stderr, whose fileno is -1, and every worker process would then fail to start ("bad value(s)
+    in fds_to_keep"). Once started, the tracker serves every later sweep."""
+    import sys
+    from multiprocessing import resource_tracker
+
+    saved = sys.stderr
+    with open(log, "a") as stream:
+        sys.stderr = stream
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            sys.stderr = saved
+
+
+def _file_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "sweep"
+
+
+def sweep_board(store: "RunStore", name: str | None) -> "SweepSummary | None":
+    """Sweep ``name`` (None: the one started last) as stored now, with its trials
+    (engine.sweep.records.sweep_summary); None when no sweep is recorded."""
+    from engine.sweep import records
+
+    name = name or records.latest_sweep(store)
+    return records.sweep_summary(store, name) if name else None

@@ -56,3 +56,12 @@ class DownloadProgress(Message):
         super().__init__()
         self.done = done
         self.total = total
+
+
+class SweepEvent(Message):
+    """One event of a running sweep (engine.sweep.local.run_local's ``on_event`` dict, plain values:
+    kind sweep_started, trial_started, epoch, trial_done, worker_died, stopping or sweep_done)."""
+
+    def __init__(self, event: dict) -> None:
+        super().__init__()
+        self.event = event

@@ -169,10 +169,13 @@ def prepare(plan: SweepPlan, store, data, backend: str = "local"):
 
 def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | None = None,
               on_event: Callable[[dict], None] | None = None, should_stop: Callable[[], bool] | None = None,
-              trial_hook: Callable[[int, dict], None] | None = None, poll_s: float = 0.2) -> SweepOutcome:
+              trial_hook: Callable[[int, dict], None] | None = None, poll_s: float = 0.2,
+              worker_log: str | Path | None = None) -> SweepOutcome:
     """Run (or continue) ``plan`` in worker processes; ``on_event`` gets plain dicts in this process:
     {"kind": "sweep_started"|"trial_started"|"epoch"|"trial_done"|"worker_died"|"sweep_done", ...}.
-    ``trial_hook(trial, params)`` runs in the worker before each trial (tests use it to crash one)."""
+    ``trial_hook(trial, params)`` runs in the worker before each trial (tests use it to crash one).
+    ``worker_log``: a file the workers' stdout and stderr go to (appended) instead of this process's
+    terminal, which a full-screen app owns."""
     import multiprocessing as mp
 
     from ..store.runstore import RunStore
@@ -198,7 +201,8 @@ def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | N
         stop = ctx.Event()
         events = ctx.Queue()
         args = dict(plan=plan, data=data, store_path=str(store.path), remaining=remaining, deadline=deadline,
-                    claimed=claimed, stop=stop, events=events, trial_hook=trial_hook)
+                    claimed=claimed, stop=stop, events=events, trial_hook=trial_hook,
+                    worker_log=str(worker_log) if worker_log else None)
         procs: dict[int, Any] = {}
         current: dict[int, dict] = {}  # worker index -> its trial_started event
         next_index = 0
@@ -306,8 +310,26 @@ def _die_with_parent() -> None:
         pass
 
 
+def _redirect_output(path: str) -> None:
+    """This process's file descriptors 1 and 2 (C libraries write there too) into ``path``."""
+    import sys
+
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    except OSError:
+        fd = os.open(os.devnull, os.O_WRONLY)
+    for target in (1, 2):
+        os.dup2(fd, target)
+    os.close(fd)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)
+    sys.stderr = open(2, "w", buffering=1, closefd=False)
+
+
 def _worker_main(*, plan: SweepPlan, data, store_path: str, remaining: int | None, deadline: float | None,
-                 claimed, stop, events, trial_hook, index: int) -> None:
+                 claimed, stop, events, trial_hook, index: int, worker_log: str | None = None) -> None:
+    if worker_log:
+        _redirect_output(worker_log)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group: the parent decides
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     parent = os.getppid()

@@ -95,6 +95,21 @@ class SweepSummary:
         return out
 
 
+def leaderboard(summary, top: int | None = None):
+    """The trials, best objective first (those without one after, by trial number)."""
+    ranked = sorted(summary.trials, key=lambda t: (t.value is None or not math.isfinite(t.value),
+                                                   t.value if t.value is not None else 0.0, t.trial))
+    return ranked[:top] if top else ranked
+
+
+def varying(summary) -> list[str]:
+    """The searched settings, in the order the trials first name them (the leaderboard's columns)."""
+    names: list[str] = []
+    for t in summary.trials:
+        names += [k for k in t.params if k not in names]
+    return names
+
+
 def _row_to_record(row: dict) -> SweepRecord:
     return SweepRecord(
         name=row["name"], backend=row["backend"], objective=row["objective"], space=json.loads(row["space"]),
@@ -113,6 +128,12 @@ def list_sweeps(store: RunStore) -> list[SweepSummary]:
     """Every sweep, newest first, with its trials."""
     rows = store._read("SELECT * FROM sweeps ORDER BY created_at DESC")
     return [sweep_summary(store, r["name"], record=_row_to_record(r)) for r in rows]
+
+
+def latest_sweep(store: RunStore) -> str | None:
+    """The name of the sweep started last, or None."""
+    rows = store._read("SELECT name FROM sweeps ORDER BY created_at DESC LIMIT 1")
+    return rows[0]["name"] if rows else None
 
 
 def save_sweep(store: RunStore, *, name: str, backend: str, objective: str, space: list[str], base: TrainConfig,

@@ -133,6 +133,9 @@ class Chart(PlotextPlot):
     def set_title(self, title: str) -> None:
         self._spec = replace(self._spec, title=title)
 
+    def set_xlabel(self, xlabel: str) -> None:
+        self._spec = replace(self._spec, xlabel=xlabel)
+
     def draw(self, series: Sequence[Series], *, xticks: tuple[Sequence, Sequence] | None = None,
              xlim: tuple[float, float] | None = None) -> None:
         series = tuple(Series(list(s.x), list(s.y), s.label, s.color, s.marker, s.scatter) for s in series)
