@@ -55,3 +55,18 @@ def fit(config: TrainConfig, data_or_splits, **kwargs):
 
     splits = data_or_splits if isinstance(data_or_splits, dict) else make_splits(data_or_splits, config)
     return fit_loop(config, splits, config.device if config.device != "auto" else "cpu", **kwargs)
+
+
+def _refuse_to_load():
+    raise RuntimeError("this object cannot be loaded in another process")
+
+
+class BreaksInAWorker:
+    """A trial hook that cannot be unpickled: a sweep worker given it dies before its first trial
+    (as one would in a broken environment)."""
+
+    def __reduce__(self):
+        return (_refuse_to_load, ())
+
+    def __call__(self, trial: int, params: dict) -> None:
+        pass

@@ -38,6 +38,7 @@ OPTUNA_DB = "sweeps-optuna.db"
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("median", "none")
 DEFAULT_TRIALS = 20
+EARLY_DEATHS_PER_WORKER = 2  # workers that die before any trial, per worker slot, before the sweep gives up
 
 
 class SweepError(RidershipError):
@@ -236,6 +237,7 @@ def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | N
                 except queue.Empty:
                     return
 
+        early_deaths = 0  # workers that died without a trial (a broken environment, not a bad trial)
         try:
             while procs:
                 if should_stop is not None and should_stop() and not stop.is_set():
@@ -250,10 +252,18 @@ def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | N
                     del procs[index]
                     current.pop(index, None)
                     if proc.exitcode != 0:
-                        for died in _worker_died(store, study, proc.pid, proc.exitcode):
+                        lost = _worker_died(store, study, proc.pid, proc.exitcode)
+                        for died in lost:
                             outcome.ran.append(died)
                             emit({"kind": "worker_died", "exitcode": proc.exitcode, "trial": died.trial})
                             emit(died.to_event())
+                        if not lost:  # it died before its first trial: starting another would too
+                            early_deaths += 1
+                            if early_deaths > EARLY_DEATHS_PER_WORKER * count:
+                                raise SweepError(
+                                    f"the sweep's worker processes die before their first trial (exit code "
+                                    f"{proc.exitcode}, {early_deaths} times)"
+                                    + (f"; their output is in {worker_log}" if worker_log else ""))
                         budget_left = remaining is None or claimed.value < remaining
                         if not stop.is_set() and budget_left and (deadline is None or time.time() < deadline):
                             spawn()  # the sweep goes on
@@ -261,6 +271,10 @@ def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | N
             stop.set()
             for proc in procs.values():
                 proc.join(timeout=30)
+            try:
+                records.end_sweep(store, plan.name, "stopped")  # not left "running" under this pid
+            except RidershipError:
+                pass
             raise
         drain(0.05)
         outcome.status = "stopped" if stop.is_set() else "finished"

@@ -19,7 +19,7 @@ from engine.store.runstore import RunStore
 from engine.sweep import records
 from engine.sweep.local import SweepError, SweepPlan, run_local
 from engine.sweep.space import parse_space
-from support import SMALL, small_args
+from support import SMALL, BreaksInAWorker, small_args
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,6 +54,18 @@ def test_a_crash_in_a_trial_is_recorded_failed_and_the_sweep_goes_on(tmp_path, s
             assert t.status == "finished" and t.value is not None
     assert 1 not in by_trial or by_trial[1].status == "failed"
     assert summary.record.status == "finished"
+
+
+def test_workers_that_die_before_any_trial_end_the_sweep_instead_of_respawning_forever(tmp_path, synthetic_csv):
+    data = load_path(synthetic_csv(), "path")
+    db = tmp_path / "runs.db"
+    events = []
+    with pytest.raises(SweepError, match="die before their first trial"):
+        run_local(_plan("broken", ["lr=0.01,0.02"], trials=4, epochs=1), data, db, workers=1,
+                  on_event=events.append, trial_hook=BreaksInAWorker())
+    with RunStore.open(db) as store:
+        assert records.get_sweep(store, "broken").status == "stopped"  # not left "running"
+        assert store.list_runs() == []  # no trial ran
 
 
 def test_no_budget_and_a_running_sweep_are_refused(tmp_path, synthetic_csv):
