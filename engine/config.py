@@ -39,7 +39,7 @@ class TrainConfig:
     window_length: int = setting(56, "days in each input window")
     hidden_size: int = setting(32, "LSTM hidden units")
     batch_size: int = setting(32, "windows per training batch")
-    lr: float = setting(0.05, "learning rate (> 0), of SGD or Adam as optimizer says")
+    lr: float = setting(0.05, "learning rate of the optimizer (> 0)")
     momentum: float = setting(0.95, "SGD momentum, in [0, 1) (Adam ignores it)")
     epochs: int = setting(50, "training epochs")
     patience: int = setting(20, "epochs without improvement before the LR drops")
