@@ -17,7 +17,7 @@ from engine.errors import RidershipError
 
 from . import runs as runs_cli
 from . import sweep as sweep_cli
-from .options import add_config_options, given_settings
+from .options import add_config_options, bounded, given_settings
 from .output import day_type_lines, print_json, score_lines
 from .running import add_db_option, load_chosen_model, load_data, open_store, report_run, stop_on_signals
 
@@ -94,24 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _level(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a level between 0 and 1 such as 0.8, got {text!r}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number 1..65535, got {text!r}")
-    return value
+_level = bounded(float, 0, 1, open_low=True, open_high=True, what="a level between 0 and 1 such as 0.8")
+_port = bounded(int, 1, 65535, what="a port number 1..65535")
 
 
 def cmd_serve(args) -> int:

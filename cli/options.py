@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from typing import Any
+import math
+from typing import Any, Callable
 
 from engine.config import TrainConfig
 
@@ -43,3 +44,28 @@ def add_config_options(parser: argparse.ArgumentParser, *, skip: tuple[str, ...]
 def given_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The TrainConfig fields given on the command line."""
     return {f.name: getattr(args, f.name) for f in TrainConfig.settings() if getattr(args, f.name, None) is not None}
+
+
+def bounded(kind: type, low: float | None = None, high: float | None = None, *, open_low: bool = False,
+            open_high: bool = False, what: str, hint: str = "") -> Callable[[str], Any]:
+    """An argparse ``type``: a finite ``kind`` (int or float) from ``low`` to ``high`` (each end
+    excluded when ``open_low`` / ``open_high``); anything else is one line, "expected <what>, got
+    '<text>'" (+ ``hint``)."""
+    def fits(value) -> bool:
+        if value is None or not math.isfinite(value):
+            return False
+        if low is not None and (value <= low if open_low else value < low):
+            return False
+        return high is None or (value < high if open_high else value <= high)
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if not fits(value):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}{hint}")
+        return value
+
+    parse.__name__ = what  # argparse names the type in some messages
+    return parse

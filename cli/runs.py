@@ -17,6 +17,7 @@ from pathlib import Path
 from engine.domain import format_riders
 from engine.store.runstore import STATUSES
 
+from .options import bounded
 from .output import note, print_json, table, when
 from .running import add_db_option, open_store
 
@@ -249,13 +250,4 @@ def _resume(args) -> int:
     return report_run(args, run, data)
 
 
-def _positive(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value} (omit --limit to list every run)")
-    return value
+_positive = bounded(int, 1, what="a whole number >= 1", hint=" (omit --limit to list every run)")

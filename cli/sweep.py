@@ -21,7 +21,7 @@ import sys
 from engine.domain import format_riders
 from engine.errors import RidershipError
 
-from .options import add_config_options, given_settings
+from .options import add_config_options, bounded, given_settings
 from .output import print_json, table, when
 from .running import add_db_option, open_store, stop_on_signals
 
@@ -327,21 +327,5 @@ def _value(v) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
-    return value
+_positive_int = bounded(int, 1, what="a whole number >= 1")
+_positive_float = bounded(float, 0, open_low=True, what="a number of seconds > 0")
