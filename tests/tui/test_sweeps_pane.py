@@ -11,6 +11,8 @@ from textual.widgets import Footer, Input, Tabs
 
 from engine.store import RunStore
 from engine.sweep import records
+from test_runs_pane import fixed_clock  # noqa: F401 - fixture
+
 from tui.widgets.sweeps import SweepsPane, clock
 
 SMALL = (80, 24)
@@ -144,3 +146,34 @@ async def test_a_bad_range_is_said_in_the_status_line(make_test_app, tmp_path, u
 
 def test_clock():
     assert [clock(s) for s in (0, 62, 750, 3900)] == ["0:00", "1:02", "12:30", "1:05:00"]
+
+
+def _recorded_sweep_snapshot(snap_compare, make_test_app, tui_data, tui_config, tmp_path, size) -> bool:
+    """The pane showing a recorded two-trial sweep (fixed numbers; the fixed clock of the run store)."""
+    from test_snapshots import no_blink, settled
+
+    db = tmp_path / "runs.db"
+    with RunStore.open(db) as store:
+        record_sweep(store, tui_data, tui_config)
+
+    async def show(pilot):
+        app = pilot.app
+        no_blink(app)
+        await pilot.press("8")
+        pane = app.query_one(SweepsPane)
+        for _ in range(200):
+            if len(pane.rows) == 2:
+                break
+            await pilot.pause(0.05)
+        pane.query_one("#sw-name", Input).value = "made-2"  # the default name holds today's time
+        await settled(pilot)
+
+    return snap_compare(make_test_app(runs_db=str(db)), terminal_size=size, run_before=show)
+
+
+def test_snapshot_sweeps_pane_80x24(snap_compare, make_test_app, tui_data, tui_config, tmp_path, fixed_clock):
+    assert _recorded_sweep_snapshot(snap_compare, make_test_app, tui_data, tui_config, tmp_path, SMALL)
+
+
+def test_snapshot_sweeps_pane_120x40(snap_compare, make_test_app, tui_data, tui_config, tmp_path, fixed_clock):
+    assert _recorded_sweep_snapshot(snap_compare, make_test_app, tui_data, tui_config, tmp_path, (120, 40))
