@@ -100,6 +100,8 @@ def fit(
         model.load_state_dict(resume["model"])
         optimizer.load_state_dict(resume["optimizer"])
         scheduler.load_state_dict(resume["scheduler"])
+        if per_batch:
+            stretch_cosine(scheduler, optimizer, batches_per_epoch * config.epochs)
         generator.set_state(resume["generator"])
         history = [EpochEvent(**e) for e in resume["history"]]
         best_epoch, best_mae = resume["best_epoch"], resume["best_valid_mae"]
@@ -209,6 +211,17 @@ def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimiz
         return torch.optim.Adam(model.parameters(), lr=config.lr, foreach=True)
     # foreach: one call per step for all parameters instead of a Python loop; the same arithmetic.
     return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, foreach=True)
+
+
+def stretch_cosine(scheduler, optimizer, total_steps: int) -> None:
+    """A resumed cosine run decays over its new length: the restored schedule ended at the old
+    total, and past it the cosine would climb back to the full learning rate. From the step reached,
+    the learning rate is what a cosine over ``total_steps`` has there, and it reaches 0 at the end."""
+    scheduler.T_max = max(1, total_steps)
+    step = scheduler.last_epoch
+    for group, base in zip(optimizer.param_groups, scheduler.base_lrs):
+        group["lr"] = scheduler.eta_min + (base - scheduler.eta_min) * (1 + math.cos(math.pi * step / scheduler.T_max)) / 2
+    scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]
 
 
 def make_scheduler(config: TrainConfig, optimizer, batches_per_epoch: int):

@@ -88,3 +88,21 @@ def test_checkpoint_restores_optimizer_and_scheduler(tmp_path, data):
     for key, buf in live["optimizer"]["state"].items():
         assert torch.equal(state["optimizer"]["state"][key]["momentum_buffer"], buf["momentum_buffer"])
     assert torch.equal(state["generator"], live["generator"])
+
+
+def test_a_resumed_cosine_run_decays_over_its_new_length(tmp_path, data):
+    """A cosine schedule was planned over the first run's epochs; resumed for more, it must not
+    climb back to the full rate past that end, but decay to 0 over the new total."""
+    cosine = CONFIG.replace(schedule="cosine", optimizer="adam", lr=0.01, epochs=4)
+    with RunStore.open(tmp_path / "runs.db") as store:
+        first = start_run(cosine, data, store=store)
+        second = resume_run(store, first.run_id, 4, data)
+    lrs = [e.lr for e in second.history]
+    assert len(lrs) == 8
+    assert lrs[3] < 0.002  # the first run ended its decay near 0 (the lr of its last epoch)
+    resumed = lrs[4:]
+    assert all(a > b for a, b in zip(resumed, resumed[1:]))  # decreasing to the new end, never climbing
+    assert resumed[-1] < 0.0005 and resumed[0] < 0.01  # at step k of a cosine over 8 epochs: below the full rate
+    straight = start_run(cosine.replace(epochs=8), data)
+    # from the resume on, the rate is what a cosine planned over 8 epochs has at the same step
+    assert resumed == pytest.approx([e.lr for e in straight.history][4:], rel=1e-6)
