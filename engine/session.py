@@ -82,8 +82,10 @@ def resume_run(store, run_id: int, more: int, data: RidershipData, *, device: st
                should_stop: Callable[[], bool] | None = None,
                abandoned: Callable[[], bool] | None = None) -> RunResult:
     """Continue recorded run ``run_id`` for ``more`` epochs from its checkpoint, as a new run whose
-    parent it is (the parent stays as it was). Same data, same seed: 25 + 25 epochs give what 50
-    at once give. A stopped or interrupted run continues from its last checkpointed epoch."""
+    parent it is (the parent stays as it was). Same data, same seed: with the article's plateau
+    schedule 25 + 25 epochs give what 50 at once give; a cosine schedule, planned over the first 25,
+    continues from there as a cosine over 50 would (engine.training.stretch_cosine). A stopped or
+    interrupted run continues from its last checkpointed epoch."""
     from .store.checkpoint import load_checkpoint
     from .store.runstore import RunStoreError
 
