@@ -103,6 +103,10 @@ def _matches(run, text: str | None, tag: str | None) -> bool:
     return text.lower() in haystack
 
 
+def _ratio(mae: float | None, naive: float | None) -> str:
+    return f"{mae / naive:.2f}" if mae and naive else "-"
+
+
 def _list(args) -> int:
     with open_store(args) as store:
         runs = store.list_runs(status=args.status, limit=args.limit,
@@ -118,11 +122,12 @@ def _list(args) -> int:
         return 0
     rows = [[str(r.run_id), r.name or "-", r.status, when(r.started_at), f"{r.epochs_done}/{r.epochs_planned}",
              _preset_name(r), f"{r.config_dict.get('lr', '?'):g}" if isinstance(r.config_dict.get("lr"), (int, float))
-             else "?", format_riders(r.best_valid_mae), format_riders(r.test_mae),
-             f"{r.test_mae / r.test_naive_mae:.2f}" if r.test_mae and r.test_naive_mae else "-",
+             else "?", format_riders(r.valid_mae), _ratio(r.valid_mae, r.valid_naive_mae), format_riders(r.test_mae),
+             _ratio(r.test_mae, r.test_naive_mae),
              ",".join(r.tags) or "-", f"{r.origin} of {r.parent_id}" if r.parent_id else r.origin] for r in runs]
-    header = ["id", "name", "status", "started", "epochs", "preset", "lr", "best valid", "test MAE", "test/naive",
-              "tags", "origin"]
+    # The scores of the weights each run kept (what its model forecasts with), not its best epoch's.
+    header = ["id", "name", "status", "started", "epochs", "preset", "lr", "valid MAE", "valid/naive", "test MAE",
+              "test/naive", "tags", "origin"]
     print("\n".join(table(header, rows)))
     datas = {_data_name(r) for r in runs}
     data = f"; data: {datas.pop()}" if len(datas) == 1 else ""
