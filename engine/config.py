@@ -17,13 +17,12 @@ CORES = ("fused", "cell")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MAX_EPOCHS = 1_000_000  # a bigger number is a typo, not a plan (and overflows a progress bar)
 FLOAT32_MAX = 3.4028234663852886e38  # torch applies lr to float32 weights; larger cannot convert
-NORMALIZE = ("none", "window", "week", "week_median")  # see engine/model.py
+NORMALIZE = ("none", "window", "week")  # see engine/model.py
 TARGET_KINDS = ("level", "weekly_change")
-INPUTS = ("article", "calendar", "calendar_doy", "calendar_trend")
+INPUTS = ("article", "calendar")
 OPTIMIZERS = ("sgd", "adam")
 LOSSES = ("huber", "l1")
 SCHEDULES = ("plateau", "cosine")
-LOSS_SPACES = ("riders", "normalized")
 
 def setting(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
     """A TrainConfig field with its help text and choices: the one source for the CLI's options
@@ -58,16 +57,13 @@ class TrainConfig:
     # The article ends with the last epoch's weights; True ends with the best validation epoch's.
     restore_best: bool = setting(False, "end with the best validation epoch's weights instead of the last")
     # Reframings inside the model (engine/model.py); the defaults are the article's.
-    normalize: str = setting("none", "none (the article), window, week or week_median: divide each window by "
-                                     "its level (the mean of all of it or of its last 7 days, or the median of "
-                                     "its last 7 days: a holiday hardly moves it)", NORMALIZE)
+    normalize: str = setting("none", "none (the article), window or week: divide each window by its mean level "
+                                     "(all of it, or its last 7 days)", NORMALIZE)
     target: str = setting("level", "level (the article) or weekly_change: predict the change from the same day "
                                    "last week", TARGET_KINDS)
     # Beyond the article (the "best" preset, engine/presets.py); the defaults keep the article's run.
-    inputs: str = setting("article", "article (rail, bus, next day's type), calendar (also the next day's "
-                                     "weekday and CTA holiday flag), calendar_doy (also its day of the year) or "
-                                     "calendar_trend (also its date, held within the training dates)",
-                     INPUTS)
+    inputs: str = setting("article", "article (rail, bus, next day's type) or calendar (also the next day's "
+                                     "weekday and CTA holiday flag)", INPUTS)
     optimizer: str = setting("sgd", "sgd (with momentum, the article) or adam", OPTIMIZERS)
     loss: str = setting("huber", "training loss: huber (the article) or l1 (the MAE itself)", LOSSES)
     schedule: str = setting("plateau", "plateau (the article: lr times factor after patience epochs without "
@@ -77,17 +73,9 @@ class TrainConfig:
                                    "calendar column, added to the LSTM's output (0: none; needs normalize)")
     lstm_days: int = setting(0, "the LSTM reads only the window's last N days (0: all of it)")
     norm_clip: float = setting(0.0, "cap the normalized rail and bus inputs at this many times the window's "
-                                    "level, so days before a collapse cannot be extrapolated (0: no cap)")
-    mlp_days: int = setting(0, "an MLP beside the LSTM over the last N normalized days and their calendar "
-                               "columns (0: none; needs normalize and mlp_hidden)")
-    mlp_hidden: int = setting(0, "hidden units of that MLP (0: no MLP)")
-    level_input: bool = setting(False, "the LSTM also reads the log of the window's level against the "
-                                       "training mean, held within the training range (needs normalize)")
-    weight_decay: float = setting(0.0, "L2 penalty on the weights (0: none, the article)")
-    loss_space: str = setting("riders", "where the loss is taken: riders (the article) or normalized (each "
-                                        "target divided by its window's level; needs normalize)", LOSS_SPACES)
-    recent_half_life: float = setting(0.0, "weight each training day by 0.5 ** (years before the split's end / "
-                                           "this) (0: all days alike, the article)")
+                                    "level, so days before a collapse are not extrapolated (0: no cap; needs "
+                                    "normalize)")
+    weight_decay: float = setting(0.0, "decoupled weight decay (AdamW; L2 with sgd) (0: none, the article)")
 
     @classmethod
     def settings(cls) -> tuple[dataclasses.Field, ...]:
@@ -147,24 +135,18 @@ class TrainConfig:
         if self.target not in TARGET_KINDS:
             raise ConfigError("target", f"must be one of {', '.join(TARGET_KINDS)}, got {self.target!r}")
         for name, choices in (("inputs", INPUTS), ("optimizer", OPTIMIZERS), ("loss", LOSSES),
-                              ("schedule", SCHEDULES), ("loss_space", LOSS_SPACES)):
+                              ("schedule", SCHEDULES)):
             if getattr(self, name) not in choices:
                 raise ConfigError(name, f"must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
         if not _finite(self.clip) or self.clip < 0:
             raise ConfigError("clip", f"must be a number >= 0 (0: no clipping), got {self.clip!r}")
-        for name in ("weight_decay", "recent_half_life", "norm_clip"):
+        for name in ("norm_clip", "weight_decay"):
             value = getattr(self, name)
             if not _finite(value) or value < 0:
                 raise ConfigError(name, f"must be a number >= 0 (0: off), got {value!r}")
-        if self.level_input and self.normalize == "none":
-            raise ConfigError("level_input", "needs normalize window or week (the level is the window's)")
         if self.norm_clip and self.normalize == "none":
             raise ConfigError("norm_clip", "needs normalize window or week (it caps the normalized inputs)")
-        if self.loss_space == "normalized" and self.normalize == "none":
-            raise ConfigError("loss_space", "normalized needs normalize window or week")
-        if (self.mlp_days or self.mlp_hidden) and self.normalize == "none":
-            raise ConfigError("mlp_days", "needs normalize window or week (the MLP reads normalized days)")
-        for name in ("highway_days", "lstm_days", "mlp_days", "mlp_hidden"):  # more than the window means the whole window
+        for name in ("highway_days", "lstm_days"):  # more than the window means the whole window
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 10_000:
                 raise ConfigError(name, f"must be a whole number from 0 to 10000 (0: off), got {value!r}")

@@ -15,13 +15,7 @@ DAY_TYPE_NAMES = {"W": "weekday", "A": "Saturday", "U": "Sunday/holiday"}
 FEATURES = ("rail", "bus", "next_day_type_A", "next_day_type_U", "next_day_type_W")  # the article's inputs
 # inputs="calendar" adds the next day's weekday (Monday = 0) and whether it is a CTA holiday.
 CALENDAR_FEATURES = FEATURES + tuple(f"next_weekday_{d}" for d in range(7)) + ("next_holiday",)
-# inputs="calendar_doy" adds the next day's day of the year, as a point on a circle (sin, cos).
-CALENDAR_DOY_FEATURES = CALENDAR_FEATURES + ("next_doy_sin", "next_doy_cos")
-# inputs="calendar_trend" adds the next day's date in decades since 2000 (2019-07-02 is 1.95), which
-# the model holds within the training windows' dates: eras differ, but none is extrapolated.
-CALENDAR_TREND_FEATURES = CALENDAR_FEATURES + ("next_decades",)
-INPUTS = {"article": FEATURES, "calendar": CALENDAR_FEATURES, "calendar_doy": CALENDAR_DOY_FEATURES,
-          "calendar_trend": CALENDAR_TREND_FEATURES}
+INPUTS = {"article": FEATURES, "calendar": CALENDAR_FEATURES}
 TARGETS = ("rail", "bus")
 SERIES = len(TARGETS)  # rail, bus: the first two features and the two outputs
 SCALE = 1e6  # features are in millions of riders, as in the article

@@ -42,18 +42,16 @@ def set_next_day_type(window: np.ndarray, day_type: str, date: pd.Timestamp | No
     window = window.copy()
     for kind in DAY_TYPES:
         window[-1, FEATURES.index(f"next_day_type_{kind}")] = 1.0 if kind == day_type else 0.0
-    if window.shape[1] > len(FEATURES):
+    if window.shape[1] == len(CALENDAR_FEATURES):
         if date is None:
             raise RidershipError("a model with calendar inputs needs the forecast day's date")
-        extra = window.shape[1] - len(CALENDAR_FEATURES)  # 2: day of the year, 1: the date's trend
-        window[-1, len(FEATURES):] = next_day_calendar(pd.DatetimeIndex([date]), doy=extra == 2,
-                                                       trend=extra == 1).to_numpy()[0]
+        window[-1, len(FEATURES):] = next_day_calendar(pd.DatetimeIndex([date])).to_numpy()[0]
     return window
 
 
 def inputs_of(model) -> str:
     """Which inputs (TrainConfig.inputs) ``model`` reads, from its input width."""
-    width = getattr(model, "n_features", model.lstm.input_size)
+    width = model.lstm.input_size
     return next((name for name, columns in INPUTS.items() if len(columns) == width), "article")
 
 

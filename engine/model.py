@@ -14,6 +14,8 @@ see riders in and riders out whatever they are (the defaults are the article's, 
   own level (per series: the mean of the whole window, or of its last 7 days) and the output is
   multiplied back, so the model learns the weekly shape rather than the absolute level (the 2020
   collapse is then not out of the training range). ``"week"`` follows a sudden change sooner.
+- ``norm_clip``: the normalized rail and bus are capped at this many times the level, so the weeks
+  before a sudden drop (the 2020 collapse) read as "high" rather than as ratios never seen in training.
 - ``target="weekly_change"``: the model predicts the change from the same day last week (row -7 of
   the window, the naive forecast), so an untrained model starts near the naive baseline.
 """
@@ -32,24 +34,14 @@ from .domain import SEASON, SERIES, TARGETS, features_for
 class LstmModel(nn.Module):
     def __init__(self, input_size: int = 5, hidden_size: int = 32, output_size: int = 2, core: str = "fused",
                  normalize: str = "none", target: str = "level", highway_days: int = 0, lstm_days: int = 0,
-                 norm_clip: float = 0.0, level_input: bool = False, mlp_days: int = 0, mlp_hidden: int = 0,
-                 trend: bool = False):
+                 norm_clip: float = 0.0):
         super().__init__()
         if normalize not in NORMALIZE:
             raise ValueError(f"normalize must be one of {NORMALIZE}, got {normalize!r}")
         if target not in TARGET_KINDS:
             raise ValueError(f"target must be one of {TARGET_KINDS}, got {target!r}")
         self.hidden_size = hidden_size
-        self.n_features = input_size  # the data's columns; the LSTM may read more (level_input)
-        self.level_input = level_input
-        if level_input:
-            # Per series: the training windows' mean level, and the lowest and highest log of a
-            # window's level over it (set by fit_level_range); the input is held inside that range.
-            self.register_buffer("level_stats", torch.zeros(3, SERIES))
-        self.trend = trend
-        if trend:  # the last input column is a date: held within the training windows' first and last
-            self.register_buffer("trend_range", torch.zeros(2))
-        self.lstm = nn.LSTM(input_size + (SERIES if level_input else 0), hidden_size, batch_first=True)
+        self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True)
         self.output = nn.Linear(hidden_size, output_size)
         self.core = core
         self.normalize = normalize
@@ -57,16 +49,6 @@ class LstmModel(nn.Module):
         self.lstm_days = lstm_days  # slicing past the window's start reads the whole window
         self.highway_days = highway_days
         self.norm_clip = norm_clip
-        self.mlp_days = mlp_days if mlp_hidden else 0
-        if self.mlp_days:
-            # A small MLP beside the LSTM over the last mlp_days normalized days and each of those
-            # rows' calendar columns (the day after each; the last row's is the target day's): it can
-            # weigh each lag by what kind of day it was, as a tree model does. The output layer
-            # starts at zero, so training begins from the LSTM.
-            width = mlp_days * input_size
-            self.mlp = nn.Sequential(nn.Linear(width, mlp_hidden), nn.ReLU(), nn.Linear(mlp_hidden, SERIES))
-            nn.init.zeros_(self.mlp[2].weight)
-            nn.init.zeros_(self.mlp[2].bias)
         if highway_days:
             # LSTNet's autoregressive "highway", one set of lag weights per calendar column of the
             # target day: out_s += sum_k cal_k * (w_sk . days + b_sk). It sees every lag directly,
@@ -87,61 +69,23 @@ class LstmModel(nn.Module):
         self._core = value
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        if self.normalize == "none" and self.target == "level" and not self.lstm_days and not self.level_input:
+        if self.normalize == "none" and self.target == "level" and not self.lstm_days:
             return self._raw(X)  # the article's model, untouched
-        if self.trend:
-            low, high = self.trend_range
-            X = torch.cat([X[:, :, :-1], torch.minimum(torch.maximum(X[:, :, -1:], low), high)], dim=2)
         level = None
         if self.normalize != "none":
-            level = self.level(X).unsqueeze(1)
+            # Per-window, per-series mean; a floor keeps an all-zero window (closed days) finite.
+            recent = X[:, -SEASON:, :SERIES] if self.normalize == "week" else X[:, :, :SERIES]
+            level = recent.mean(dim=1, keepdim=True).clamp_min(1e-4)
             scaled = X[:, :, :SERIES] / level
-            if self.norm_clip:  # days far from the recent level (before a collapse) read as at most this
+            if self.norm_clip:  # days far above the recent level (before a collapse) read as at most this
                 scaled = scaled.clamp_max(self.norm_clip)
             X = torch.cat([scaled, X[:, :, SERIES:]], dim=2)
-        lstm_in = X[:, -self.lstm_days:] if self.lstm_days else X
-        if self.level_input:
-            lstm_in = torch.cat([lstm_in, self._era(level.squeeze(1))[:, None, :].expand(-1, lstm_in.shape[1], -1)],
-                                dim=2)
-        out = self._raw(lstm_in)
+        out = self._raw(X[:, -self.lstm_days:] if self.lstm_days else X)
         if self.highway_days:
             out = out + self._highway(X)
-        if self.mlp_days:
-            out = out + self.mlp(X[:, -self.mlp_days:].reshape(len(X), -1))
         if self.target == "weekly_change":
             out = out + X[:, -SEASON, :SERIES]
         return out * level.squeeze(1) if level is not None else out
-
-    def _era(self, level: torch.Tensor) -> torch.Tensor:
-        """log(level / the training mean level), held within the training windows' range (like a
-        tree's split), so a level never seen (the 2020 collapse) reads as the nearest one seen."""
-        mean, low, high = self.level_stats
-        return torch.maximum(torch.minimum((level / mean.clamp_min(1e-4)).log(), high), low)
-
-    @torch.no_grad()
-    def fit_ranges(self, windows: torch.Tensor) -> None:
-        """What the model holds its inputs within, from the training windows (millions of riders in)."""
-        if self.trend:
-            dates = windows[:, -1, -1]
-            self.trend_range.copy_(torch.stack([dates.min(), dates.max()]))
-        if self.level_input:
-            self.fit_level_range(windows)
-
-    @torch.no_grad()
-    def fit_level_range(self, windows: torch.Tensor) -> None:
-        """Set level_stats from the training windows (millions of riders in)."""
-        level = self.level(windows)
-        mean = level.mean(dim=0)
-        logs = (level / mean.clamp_min(1e-4)).log()
-        self.level_stats.copy_(torch.stack([mean, logs.min(dim=0).values, logs.max(dim=0).values]))
-
-    def level(self, X: torch.Tensor) -> torch.Tensor:
-        """(N, 2): what each window's rail and bus are divided by (needs normalize)."""
-        # Per-window, per-series mean; a floor keeps an all-zero window (closed days) finite.
-        if self.normalize == "week_median":  # a holiday or a storm in the last week hardly moves it
-            return X[:, -SEASON:, :SERIES].median(dim=1).values.clamp_min(1e-4)
-        recent = X[:, -SEASON:, :SERIES] if self.normalize == "week" else X[:, :, :SERIES]
-        return recent.mean(dim=1).clamp_min(1e-4)
 
     def _highway(self, X: torch.Tensor) -> torch.Tensor:
         days = X[:, -self.highway_days:, :SERIES].reshape(len(X), -1)
@@ -178,11 +122,6 @@ def build_model(config, generator: torch.Generator) -> LstmModel:
         nn.init.kaiming_uniform_(model.output.weight, a=math.sqrt(5), generator=generator)
         bound = 1 / math.sqrt(config.hidden_size)
         model.output.bias.uniform_(-bound, bound, generator=generator)
-        if model.mlp_days:  # after the article's draws, so they stay the same
-            first = model.mlp[0]
-            nn.init.kaiming_uniform_(first.weight, a=math.sqrt(5), generator=generator)
-            first.bias.uniform_(-1 / math.sqrt(first.in_features), 1 / math.sqrt(first.in_features),
-                                generator=generator)
     return model
 
 
@@ -192,6 +131,4 @@ def model_for(config) -> LstmModel:
                      normalize=config.normalize, target=config.target,
                      highway_days=min(config.highway_days, config.window_length),
                      lstm_days=min(config.lstm_days, config.window_length),
-                     norm_clip=getattr(config, "norm_clip", 0.0), level_input=getattr(config, "level_input", False),
-                     mlp_days=min(getattr(config, "mlp_days", 0), config.window_length),
-                     mlp_hidden=getattr(config, "mlp_hidden", 0), trend=config.inputs == "calendar_trend")
+                     norm_clip=getattr(config, "norm_clip", 0.0))

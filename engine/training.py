@@ -89,10 +89,7 @@ def fit(
     should_stop = should_stop or (lambda: False)
 
     generator = seeded_generator(config.seed)
-    model = build_model(config, generator)
-    # What the model holds its inputs within, from the training windows (a resume loads it back).
-    model.fit_ranges(splits["train"].windows)
-    model = model.to(device)
+    model = build_model(config, generator).to(device)
     optimizer = make_optimizer(config, model)
     per_batch = config.schedule == "cosine"
     batches_per_epoch = math.ceil(len(splits["train"]) / config.batch_size)
@@ -130,10 +127,6 @@ def fit(
     valid_X = splits["valid"].windows.to(device)
     valid_y = splits["valid"].targets.to(device)
     loss_fn = nn.HuberLoss() if config.loss == "huber" else nn.L1Loss()
-    train_w = recency_weights(config, splits["train"]).to(device) if config.recent_half_life else None
-    normalized = config.loss_space == "normalized"
-    if train_w is not None or normalized:
-        loss_fn = _weighted_loss(config, model, normalized)
     metric = torchmetrics.MeanAbsoluteError().to(device)
     status, reason = "finished", f"completed {config.epochs} epochs"
     lowest_loss = min((e.train_loss for e in history), default=math.inf)  # for divergence by growth
@@ -144,9 +137,6 @@ def fit(
         # One gather per epoch, then batches are views: the same rows as indexing per batch.
         order = shuffled_order(len(train_y), generator).to(device)
         batches = list(zip(train_X[order].split(config.batch_size), train_y[order].split(config.batch_size)))
-        if train_w is not None or normalized:  # the loss also needs each row's window (and weight)
-            weights = train_w[order].split(config.batch_size) if train_w is not None else [None] * len(batches)
-            batches = [(X, (y, X, w)) for (X, y), w in zip(batches, weights)]
         model.train()
         metric.reset()
         total_loss = 0.0
@@ -156,8 +146,6 @@ def fit(
                 break
             y_pred = model(X)
             loss = loss_fn(y_pred, y)
-            if isinstance(y, tuple):
-                y = y[0]
             value = loss.item()
             lowest_loss = min(lowest_loss, value)
             diverged = _divergence(value, lowest_loss)
@@ -217,38 +205,14 @@ def fit(
 
 
 def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
-    decay = {"weight_decay": config.weight_decay} if config.weight_decay else {}
     if config.optimizer == "adam":
-        return torch.optim.AdamW(model.parameters(), lr=config.lr, foreach=True, **decay) if decay else \
-            torch.optim.Adam(model.parameters(), lr=config.lr, foreach=True)
+        if config.weight_decay:  # decoupled from the gradient's scale, as AdamW
+            return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
+                                     foreach=True)
+        return torch.optim.Adam(model.parameters(), lr=config.lr, foreach=True)
     # foreach: one call per step for all parameters instead of a Python loop; the same arithmetic.
+    decay = {"weight_decay": config.weight_decay} if config.weight_decay else {}
     return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, foreach=True, **decay)
-
-
-def recency_weights(config: TrainConfig, split: Split) -> torch.Tensor:
-    """Each training target's weight, 0.5 ** (years before the split's last target / half life),
-    scaled to average 1 so the learning rate means the same."""
-    dates = split.target_dates
-    years = ((dates[-1] - dates).days.to_numpy() / 365.25) if len(dates) else []
-    weights = torch.tensor(0.5 ** (years / config.recent_half_life), dtype=torch.float32)
-    return weights / weights.mean()
-
-
-def _weighted_loss(config: TrainConfig, model: LstmModel, normalized: bool):
-    """The configured loss on (prediction, (target, window, weight or None)): per row, optionally
-    in the normalized space (both divided by the window's level) and weighted."""
-    def loss(pred: torch.Tensor, target) -> torch.Tensor:
-        y, X, w = target
-        if normalized:
-            level = model.level(X)
-            pred, y = pred / level, y / level
-        if config.loss == "huber":
-            rows = nn.functional.huber_loss(pred, y, reduction="none")
-        else:
-            rows = (pred - y).abs()
-        rows = rows.mean(dim=1)
-        return (rows * w).mean() if w is not None else rows.mean()
-    return loss
 
 
 def make_scheduler(config: TrainConfig, optimizer, batches_per_epoch: int):

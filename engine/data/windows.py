@@ -27,20 +27,17 @@ def build_features(frame: pd.DataFrame, inputs: str = "article") -> pd.DataFrame
     next_type = frame["day_type"].shift(-1)
     for kind in DAY_TYPES:
         out[f"next_day_type_{kind}"] = (next_type == kind).astype(float)
-    if inputs in ("calendar", "calendar_doy", "calendar_trend"):
-        calendar = next_day_calendar(frame.index + pd.Timedelta(days=1), doy=inputs == "calendar_doy",
-                                     trend=inputs == "calendar_trend")
+    if inputs == "calendar":
+        calendar = next_day_calendar(frame.index + pd.Timedelta(days=1))
         calendar.iloc[-1] = 0.0  # as the day-type one-hot: the last row's next day is not in the data
         for name in calendar.columns:
             out[name] = calendar[name].to_numpy()
     return out
 
 
-def next_day_calendar(dates: pd.DatetimeIndex, doy: bool = False, trend: bool = False) -> pd.DataFrame:
+def next_day_calendar(dates: pd.DatetimeIndex) -> pd.DataFrame:
     """For each date: its weekday one-hot (Monday = 0) and whether it is a CTA holiday, as the
-    "next_*" columns of the calendar inputs (engine/domain.py CALENDAR_FEATURES); ``doy``: also its
-    day of the year as sin and cos (CALENDAR_DOY_FEATURES); ``trend``: its date in decades since 2000
-    (CALENDAR_TREND_FEATURES)."""
+    "next_*" columns of the calendar inputs (engine/domain.py CALENDAR_FEATURES)."""
     from .calendar import CtaHolidayCalendar
 
     dates = pd.DatetimeIndex(dates)
@@ -49,12 +46,6 @@ def next_day_calendar(dates: pd.DatetimeIndex, doy: bool = False, trend: bool = 
         out[f"next_weekday_{day}"] = (dates.day_of_week == day).astype(float)
     holidays = CtaHolidayCalendar().holidays(dates.min(), dates.max()) if len(dates) else []
     out["next_holiday"] = dates.isin(holidays).astype(float)
-    if doy:
-        angle = 2 * np.pi * (dates.day_of_year.to_numpy() - 1) / 365.25
-        out["next_doy_sin"] = np.sin(angle)
-        out["next_doy_cos"] = np.cos(angle)
-    if trend:
-        out["next_decades"] = (dates.year.to_numpy() - 2000 + (dates.day_of_year.to_numpy() - 1) / 365.25) / 10
     return out
 
 
