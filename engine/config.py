@@ -72,6 +72,10 @@ class TrainConfig:
     highway_days: int = setting(0, "a linear path over the last N normalized days, weighted per next-day "
                                    "calendar column, added to the LSTM's output (0: none; needs normalize)")
     lstm_days: int = setting(0, "the LSTM reads only the window's last N days (0: all of it)")
+    norm_clip: float = setting(0.0, "cap the normalized rail and bus inputs at this many times the window's "
+                                    "level, so days before a collapse are not extrapolated (0: no cap; needs "
+                                    "normalize)")
+    weight_decay: float = setting(0.0, "decoupled weight decay (AdamW; L2 with sgd) (0: none, the article)")
 
     @classmethod
     def settings(cls) -> tuple[dataclasses.Field, ...]:
@@ -136,6 +140,12 @@ class TrainConfig:
                 raise ConfigError(name, f"must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
         if not _finite(self.clip) or self.clip < 0:
             raise ConfigError("clip", f"must be a number >= 0 (0: no clipping), got {self.clip!r}")
+        for name in ("norm_clip", "weight_decay"):
+            value = getattr(self, name)
+            if not _finite(value) or value < 0:
+                raise ConfigError(name, f"must be a number >= 0 (0: off), got {value!r}")
+        if self.norm_clip and self.normalize == "none":
+            raise ConfigError("norm_clip", "needs normalize window or week (it caps the normalized inputs)")
         for name in ("highway_days", "lstm_days"):  # more than the window means the whole window
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 10_000:

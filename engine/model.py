@@ -14,6 +14,8 @@ see riders in and riders out whatever they are (the defaults are the article's, 
   own level (per series: the mean of the whole window, or of its last 7 days) and the output is
   multiplied back, so the model learns the weekly shape rather than the absolute level (the 2020
   collapse is then not out of the training range). ``"week"`` follows a sudden change sooner.
+- ``norm_clip``: the normalized rail and bus are capped at this many times the level, so the weeks
+  before a sudden drop (the 2020 collapse) read as "high" rather than as ratios never seen in training.
 - ``target="weekly_change"``: the model predicts the change from the same day last week (row -7 of
   the window, the naive forecast), so an untrained model starts near the naive baseline.
 """
@@ -31,7 +33,8 @@ from .domain import SEASON, SERIES, TARGETS, features_for
 
 class LstmModel(nn.Module):
     def __init__(self, input_size: int = 5, hidden_size: int = 32, output_size: int = 2, core: str = "fused",
-                 normalize: str = "none", target: str = "level", highway_days: int = 0, lstm_days: int = 0):
+                 normalize: str = "none", target: str = "level", highway_days: int = 0, lstm_days: int = 0,
+                 norm_clip: float = 0.0):
         super().__init__()
         if normalize not in NORMALIZE:
             raise ValueError(f"normalize must be one of {NORMALIZE}, got {normalize!r}")
@@ -45,6 +48,7 @@ class LstmModel(nn.Module):
         self.target = target
         self.lstm_days = lstm_days  # slicing past the window's start reads the whole window
         self.highway_days = highway_days
+        self.norm_clip = norm_clip
         if highway_days:
             # LSTNet's autoregressive "highway", one set of lag weights per calendar column of the
             # target day: out_s += sum_k cal_k * (w_sk . days + b_sk). It sees every lag directly,
@@ -72,7 +76,10 @@ class LstmModel(nn.Module):
             # Per-window, per-series mean; a floor keeps an all-zero window (closed days) finite.
             recent = X[:, -SEASON:, :SERIES] if self.normalize == "week" else X[:, :, :SERIES]
             level = recent.mean(dim=1, keepdim=True).clamp_min(1e-4)
-            X = torch.cat([X[:, :, :SERIES] / level, X[:, :, SERIES:]], dim=2)
+            scaled = X[:, :, :SERIES] / level
+            if self.norm_clip:  # days far above the recent level (before a collapse) read as at most this
+                scaled = scaled.clamp_max(self.norm_clip)
+            X = torch.cat([scaled, X[:, :, SERIES:]], dim=2)
         out = self._raw(X[:, -self.lstm_days:] if self.lstm_days else X)
         if self.highway_days:
             out = out + self._highway(X)
@@ -123,4 +130,5 @@ def model_for(config) -> LstmModel:
     return LstmModel(len(features_for(config.inputs)), config.hidden_size, len(TARGETS), core=config.core,
                      normalize=config.normalize, target=config.target,
                      highway_days=min(config.highway_days, config.window_length),
-                     lstm_days=min(config.lstm_days, config.window_length))
+                     lstm_days=min(config.lstm_days, config.window_length),
+                     norm_clip=getattr(config, "norm_clip", 0.0))

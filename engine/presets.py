@@ -22,19 +22,21 @@ PRESETS: dict[str, dict[str, Any]] = {
     # small; training from 2010 (more holidays to learn from). Validation and test are the article's.
     "normalized": {"normalize": "week", "lr": 0.2, "train_start": "2010-01"},
     # bench/best_search.py: the next day's weekday and CTA holiday as inputs, an L1 loss (the MAE
-    # itself), Adam with a cosine decay, and LSTNet's linear "highway" over the last 14 normalized
-    # days (per calendar column) beside an LSTM that reads the last 21; the best epoch's weights.
+    # itself), Adam with a cosine decay, and LSTNet's linear "highway" over the last 21 normalized
+    # days (per calendar column) beside an LSTM that reads the last 21; normalized inputs capped at
+    # 1.6 times the last week's level (the weeks before a collapse are not extrapolated), weight
+    # decay 0.01, 60 epochs; the best epoch's weights (bench/results/round3_*.log).
     "best": {"normalize": "week", "inputs": "calendar", "optimizer": "adam", "loss": "l1", "schedule": "cosine",
-             "lr": 0.01, "clip": 1.0, "epochs": 40, "batch_size": 64, "highway_days": 14, "lstm_days": 21,
-             "restore_best": True, "train_start": "2010-01"},
+             "lr": 0.01, "clip": 1.0, "epochs": 60, "batch_size": 64, "highway_days": 21, "lstm_days": 21,
+             "norm_clip": 1.6, "weight_decay": 0.01, "restore_best": True, "train_start": "2010-01"},
 }
 
 PRESET_HELP = {
     "article": "the article's settings, unchanged (test MAE about 4x the naive forecast)",
     "normalized": "windows scaled by their last week's level, lr 0.2, training from 2010-01 "
                   "(beats the naive forecast by about 25%; same validation and test splits)",
-    "best": "normalized windows with calendar inputs, a linear path over the last two weeks beside the LSTM, "
-            "L1 loss, Adam, 40 epochs from 2010-01, best epoch kept",
+    "best": "normalized windows (capped at 1.6x the last week's level) with calendar inputs, a linear path "
+            "over the last three weeks beside the LSTM, L1 loss, AdamW, 60 epochs from 2010-01, best epoch kept",
 }
 
 

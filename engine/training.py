@@ -208,9 +208,13 @@ def fit(
 
 def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
+        if config.weight_decay:  # decoupled from the gradient's scale, as AdamW
+            return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
+                                     foreach=True)
         return torch.optim.Adam(model.parameters(), lr=config.lr, foreach=True)
     # foreach: one call per step for all parameters instead of a Python loop; the same arithmetic.
-    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, foreach=True)
+    decay = {"weight_decay": config.weight_decay} if config.weight_decay else {}
+    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, foreach=True, **decay)
 
 
 def stretch_cosine(scheduler, optimizer, total_steps: int) -> None:

@@ -1,0 +1,65 @@
+"""Issue 9, round 3: the two settings the `best` preset gained (bench/best_search.py): normalized
+inputs capped at ``norm_clip`` times the window's level, and weight decay."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from engine.config import TrainConfig
+from engine.data.sources import synthetic
+from engine.domain import CALENDAR_FEATURES
+from engine.errors import ConfigError
+from engine.forecast import forecast_days, forecast_next_day
+from engine.model import model_for
+from engine.training import make_optimizer
+from support import SMALL, fit
+
+RECIPE = SMALL.replace(inputs="calendar", normalize="week", optimizer="adam", loss="l1", schedule="cosine",
+                       lr=0.01, clip=1.0, highway_days=7, lstm_days=10, restore_best=True, epochs=2,
+                       norm_clip=1.6, weight_decay=0.01)
+
+
+def test_the_new_settings_default_to_the_articles_run():
+    config = TrainConfig()
+    assert (config.norm_clip, config.weight_decay) == (0.0, 0.0)
+    assert type(make_optimizer(config, model_for(config))) is torch.optim.SGD
+    assert type(make_optimizer(RECIPE.replace(weight_decay=0.0), model_for(RECIPE))) is torch.optim.Adam
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"norm_clip": 1.5}, "norm_clip"),  # needs normalized windows
+    ({"weight_decay": -1.0}, "weight_decay"),
+    ({"norm_clip": math.nan, "normalize": "week"}, "norm_clip"),
+])
+def test_bad_values_are_refused_naming_the_field(changes, field):
+    with pytest.raises(ConfigError) as err:
+        TrainConfig(**changes).validate()
+    assert err.value.field == field
+
+
+def test_norm_clip_caps_what_the_model_reads_from_days_before_a_collapse():
+    model = model_for(RECIPE.replace(highway_days=0, lstm_days=0).validate())
+    seen = []
+    model.lstm.register_forward_hook(lambda module, args, out: seen.append(args[0]))
+    X = torch.ones(1, 14, len(CALENDAR_FEATURES))
+    X[0, :7, :2] = 5.0  # the first week at five times the last week's level
+    model(X)
+    assert seen[0][..., :2].max().item() == pytest.approx(1.6)
+    assert seen[0][0, -1, :2].tolist() == pytest.approx([1.0, 1.0])
+
+
+def test_weight_decay_uses_adamw_and_the_recipe_trains_and_forecasts(tmp_path):
+    from engine.store.modelfile import load_model, save_model
+
+    assert type(make_optimizer(RECIPE, model_for(RECIPE))) is torch.optim.AdamW
+    data = synthetic()
+    result = fit(RECIPE, data)
+    assert result.status == "finished" and math.isfinite(result.best_valid_mae)
+    one = forecast_next_day(result.model, data, RECIPE.window_length)
+    [first] = forecast_days(result.model, data, RECIPE.window_length, 1)
+    assert (one.rail, one.bus) == (first.rail, first.bus)
+    model, config, _ = load_model(save_model(tmp_path / "m.pt", result, data), data)
+    assert config == RECIPE and forecast_next_day(model, data, RECIPE.window_length).rail == one.rail
