@@ -12,12 +12,30 @@ One pattern for thread work:
 - Progress comes back as messages (tui/messages.py), posted from the worker thread.
 - Every worker ends in the App's one ``@on(Worker.StateChanged)`` dispatcher (``_worker_state``),
   which hands the result, or the error in words (format.explain), to the pane through plain methods
-  (``show_result``, ``show_forecasts``, ``show_listing``, ``show_error``...).
+  (``show_result``, ``show_forecasts``, ``show_listing``, ``show_error``...). It finds the method
+  for a worker's group in the ``WORKER_GROUPS`` of the App and of each of its mixins.
 
 One holder for the model in use: ``self.active`` (an engine.session.RunResult, the last run that
 left a model). Forecasts and backtests are run from it; the panes are told when it changes
-(``set_model``) and keep no copy of it. Handlers here stay thin: they update panes and start or
-stop workers.
+(``set_model``) and keep no copy of it. Handlers stay thin: they update panes and start or stop
+workers.
+
+This module keeps the layout, the pane switching, the data loading, training start and stop, the
+device queries and the one worker dispatcher. The rest lives in mixins RidershipApp inherits, one a
+module, each with the request handlers and worker endings of its part:
+
+- tui/app_runs.py (RunsMixin): the run store (opened with retries) and the Runs pane's requests
+  (list, curves, delete, export, fork, resume); the model in use (``use_model``,
+  ``use_recorded_run``) and what the app remembers between sessions.
+- tui/app_forecast.py (ForecastMixin): the next-day forecast, the multi-day view, the backtest.
+- tui/app_sweeps.py (SweepsMixin): starting and stopping a sweep, its events, its board and curves.
+
+The mixins' message handlers are Textual's name-based ones (``on_runs_pane_use_requested`` for
+``RunsPane.UseRequested``: ``Message.handler_name``), not ``@on``: Textual collects ``@on`` handlers
+only for classes its MessagePump metaclass creates, and a plain mixin is not one, so an ``@on``
+there would silently never run. Name-based handlers are looked up along RidershipApp's MRO, so they
+stay beside the code they start (tests/tui/test_app_split.py checks each is a real message's
+handler name). Their worker groups are declared in each mixin's ``WORKER_GROUPS``.
 """
 
 from __future__ import annotations
@@ -37,13 +55,14 @@ from textual.widgets import Checkbox, ContentSwitcher, Footer, Input, Select, Ta
 from textual.worker import Worker, WorkerState
 
 from engine.config import TrainConfig
-from engine.domain import DAY_TYPE_NAMES, format_riders
-from engine.errors import RidershipError
+from engine.domain import DAY_TYPE_NAMES
 
 from . import jobs, terminal_watch
-from .format import (HISTORY_DAYS, backtest_label, device_label, explain, model_label, run_title, summarise,
-                     trust_summary)
-from .messages import DownloadProgress, EpochCompleted, SweepEvent, TrainingStarted
+from .app_forecast import ForecastMixin
+from .app_runs import RunsMixin
+from .app_sweeps import SweepsMixin
+from .format import HISTORY_DAYS, device_label, explain, run_title, summarise
+from .messages import DownloadProgress, EpochCompleted, TrainingStarted, pane_may_be_gone
 from .system_metrics import SystemSampler
 from .widgets.backtest import BacktestPane
 from .widgets.dataset import DatasetPane
@@ -79,8 +98,6 @@ NARROW_TABS = 100
 PANE_KEYS = Binding.Group("Panes", compact=True)
 DEVICE_REFRESH_S = 1.0
 SYSTEM_SAMPLE_S = 1.0  # the Device pane's sparklines, while it is shown or a run trains
-STORE_RETRY_S = 5.0  # a locked run store is tried again this often
-STORE_OPEN_TIMEOUT_S = 2.0  # how long one try waits for another process's lock (in a worker)
 # Where the focus goes when a pane is shown (the widget whose keys the pane's footer lists).
 PANE_FOCUS = {
     "dataset": "#dataset-pane RowTable", "hyperparams": "#form", "training": "#training-pane",
@@ -122,20 +139,22 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-def _pane_may_be_gone(handler: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
-    """For messages a worker posts: one can arrive while the app closes, after its panes were taken
-    down. There is nothing left to show then (as in ``_worker_state``)."""
-    @functools.wraps(handler)
-    def tolerant(self, msg) -> None:
-        try:
-            handler(self, msg)
-        except NoMatches:
-            self.log.warning(f"{type(msg).__name__} arrived after its pane was removed")
+@functools.cache
+def worker_groups(app_class: type) -> dict[str, str]:
+    """Worker group -> the name of the method its workers end in (called by ``_worker_state``): the
+    ``WORKER_GROUPS`` of ``app_class`` and of every class it inherits (its mixins), merged. A group
+    is handled in one place only."""
+    groups: dict[str, str] = {}
+    for cls in reversed(app_class.__mro__):
+        own = cls.__dict__.get("WORKER_GROUPS", {})
+        twice = set(own) & set(groups)
+        if twice:
+            raise TypeError(f"{cls.__name__} handles worker groups already handled: {sorted(twice)}")
+        groups.update(own)
+    return groups
 
-    return tolerant
 
-
-class RidershipApp(App[int]):
+class RidershipApp(RunsMixin, ForecastMixin, SweepsMixin, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "Ridership"
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # Screen classes for 24-line terminals
@@ -152,6 +171,8 @@ class RidershipApp(App[int]):
         Binding("ctrl+q", "quit", "Quit"),
         Binding("escape", "leave_field", "Leave field", show=False),
     ]
+    # Worker group -> the method its workers end in; the mixins declare theirs (worker_groups merges them).
+    WORKER_GROUPS = {"data": "_data_worker", "train": "_train_worker", "device": "_device_worker"}
 
     def __init__(
         self,
@@ -322,7 +343,7 @@ class RidershipApp(App[int]):
         self._start(lambda: jobs.download(post), group="data", name="download")
 
     @on(DownloadProgress)
-    @_pane_may_be_gone
+    @pane_may_be_gone
     def _download_progress(self, msg: DownloadProgress) -> None:
         share = f" ({msg.done / msg.total:.0%})" if msg.total else ""
         self.query_one(DatasetPane).show_status(f"Downloading the CTA data: {msg.done / 1e6:.1f} MB{share}")
@@ -372,7 +393,7 @@ class RidershipApp(App[int]):
 
     # -- hyperparameters ------------------------------------------------------------------------
     @on(HyperparamsForm.Changed)
-    @_pane_may_be_gone
+    @pane_may_be_gone
     def _config_changed(self, msg: HyperparamsForm.Changed) -> None:
         if msg.config is not None:
             self._last_form = dict(msg.config)  # remembered when the app closes (its panes gone by then)
@@ -464,7 +485,7 @@ class RidershipApp(App[int]):
         self.query_one(TrainingPane).stopping()
 
     @on(TrainingStarted)
-    @_pane_may_be_gone
+    @pane_may_be_gone
     def _run_started(self, msg: TrainingStarted) -> None:
         if msg.job == self.job:
             self.run_id, self._announced = msg.run_id, True
@@ -473,7 +494,7 @@ class RidershipApp(App[int]):
         freeze_heap()  # the run's modules (torch.optim, torchmetrics) are imported by now
 
     @on(EpochCompleted)
-    @_pane_may_be_gone
+    @pane_may_be_gone
     def _epoch(self, msg: EpochCompleted) -> None:
         if msg.job == self.job:
             self.query_one(TrainingPane).add_epoch(msg)
@@ -506,205 +527,7 @@ class RidershipApp(App[int]):
             self.notify(warning, title=f"{run_title(run.run_id)}: the run store", severity="warning", timeout=10)
         self.query_one(RunsPane).reload()
 
-    def use_model(self, run: "RunResult") -> None:
-        """``run``'s model is the one in use: the forecasts and the backtest follow it, the Runs
-        pane marks it, and the app remembers it for the next session."""
-        self.active = run
-        self._remembered_run = None  # chosen now: nothing older to load
-        self.query_one(MultiDayView).set_model(model_label(run))  # it asks for its forecast
-        self.query_one(RunsPane).set_active(run.run_id)
-        self._backtest()
-        self._remember()
-
-    def use_recorded_run(self, run_id: int, *, remembered: bool = False) -> None:
-        """Load recorded run ``run_id``'s kept model (its checkpoint, in a worker) and use it.
-        ``remembered``: the run in use when the app last closed (a failure is a warning then)."""
-        if self.store is None:
-            self.notify(self.store_note or "The run store is not open yet.", title="Cannot use the run",
-                        severity="error")
-            return
-        if self.data is None:
-            self.notify("The data is still loading.", severity="warning")
-            return
-        store, data = self.store, self.data
-        self._start(lambda: jobs.use_run(store, run_id, data), group="use-run",
-                    name=f"{'remembered' if remembered else 'use'} {run_id}")
-
-    def _use_run_worker(self, worker: Worker, state: WorkerState) -> None:
-        remembered = worker.name.startswith("remembered")
-        if state == WorkerState.SUCCESS:
-            run = worker.result
-            self.use_model(run)
-            what = "the model in use when the app closed" if remembered else "now the model in use"
-            self.notify(f"{model_label(run)}, trained on {run.data_label}, is {what}: Forecast (5) and "
-                        "Backtest (7) follow it.", title=f"Using {run_title(run.run_id).lower()}")
-        elif state == WorkerState.ERROR:
-            if remembered:
-                self._remember()  # forget it: it is gone or unreadable now
-                self.notify(f"{explain(worker.error)}. Train a run or pick one in Runs (u) to forecast.",
-                            title="The model in use last time could not be loaded", severity="warning", timeout=10)
-            else:
-                self.notify(explain(worker.error), title="Cannot use the run", severity="error", timeout=10)
-
-    def _load_remembered(self) -> None:
-        """Once the store is open and the data loaded: load the model that was in use last time."""
-        run_id = self._remembered_run
-        if run_id is not None and self.store is not None and self.data is not None and self.active is None:
-            self._remembered_run = None
-            self.use_recorded_run(run_id, remembered=True)
-
-    def _remember(self) -> None:
-        """Write the model in use and the form's settings (when valid) beside the run store."""
-        if self.store is None or getattr(self.store, "read_only", False):
-            return
-        from .app_state import AppState, save_state
-
-        run = self.active.run_id if self.active is not None else self._remembered_run
-        problem = save_state(self.store.path, AppState(active_run=run, form=self._last_form))
-        if problem:
-            self.log.warning(f"app state not saved: {problem}")
-
-    def _restore(self, store: "RunStore") -> None:
-        """Read what the app remembered: the form's settings (unless the caller chose some) and the
-        model to load once the data is in."""
-        from .app_state import load_state
-
-        state = load_state(store.path)
-        if state.note:
-            self.notify(state.note, title="App state not read", severity="warning", timeout=10)
-        if state.form and not self._config_given and self.form.config == self._initial_config:
-            try:
-                self.form.set_config(TrainConfig.from_dict(state.form))
-            except (RidershipError, TypeError, ValueError) as exc:
-                self.notify(f"the remembered settings do not load ({exc}); the form holds the best preset",
-                            title="Settings not restored", severity="warning", timeout=10)
-        if self.active is None and state.active_run is not None:
-            self._remembered_run = state.active_run
-            self._load_remembered()
-
-    # -- runs -----------------------------------------------------------------------------------
-    @property
-    def recording_store(self) -> RunStore | None:
-        """The store new runs are recorded in: None while it is not open, or open read-only."""
-        store = self.store
-        return store if store is not None and not getattr(store, "read_only", False) else None
-
-    def _open_store(self) -> None:
-        """Open the run store in a worker (SQLite may wait for another process's lock). A locked
-        store is tried again every STORE_RETRY_S seconds; one that cannot be opened leaves the app
-        training, unrecorded; a read-only one lists its runs and records nothing."""
-        path, timeout = self._runs_db, STORE_OPEN_TIMEOUT_S
-        self._store_opening = True
-        self._start(lambda: jobs.open_store(path, timeout), group="store", name="open store")
-
-    def _store_worker(self, worker: Worker, state: WorkerState) -> None:
-        if state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
-            self._store_opening = False  # answered: a run waiting for it starts below (recorded or not)
-            if self._start_when_store_opens:
-                self._start_when_store_opens = False
-                self.call_after_refresh(self.action_start_training)
-        pane = self.query_one(RunsPane)
-        if state == WorkerState.SUCCESS:
-            self.store = worker.result
-            self.store_note = ""
-            if self.store.read_only:
-                self.store_note = (f"{self.store.path} is read-only here: its runs are listed, "
-                                   "runs started here are not recorded")
-                self.notify(self.store_note, title="Run store opened read-only", severity="warning", timeout=10)
-            pane.set_store(self.store, self.store_note)
-            self._restore(self.store)
-        elif state == WorkerState.ERROR:
-            message = explain(worker.error)
-            if jobs.store_is_busy(worker.error):
-                self.store_note = f"run store busy, retrying every {STORE_RETRY_S:g} s: {message}"
-                pane.show_error(self.store_note)
-                self.set_timer(STORE_RETRY_S, self._open_store)
-                return
-            self.store_note = "no run store: runs are not recorded"
-            pane.show_error(f"{message}. Runs started here are not recorded (--runs-db PATH picks another file).")
-            self.notify(message, title="No run store: runs are not recorded", severity="warning", timeout=10)
-
-    @on(RunsPane.OverlayChanged)
-    @_pane_may_be_gone
-    def _overlay(self, msg: RunsPane.OverlayChanged) -> None:
-        self.query_one(TrainingPane).set_overlay(msg.curves)
-
-    @on(RunsPane.ForkRequested)
-    def _fork(self, msg: RunsPane.ForkRequested) -> None:
-        self.form.set_config(TrainConfig.from_dict(msg.config))
-        self._fork_parent = msg.run_id
-        self.form.show_note(f"Fork of run {msg.run_id}: its settings, to edit. t starts the new run, "
-                            "recorded as its child.")
-        self.action_show_pane("hyperparams")
-        self.notify(f"The form holds run {msg.run_id}'s settings: edit them, then t starts the fork.",
-                    title=f"Fork of run {msg.run_id}")
-
-    @on(RunsPane.UseRequested)
-    def _use_requested(self, msg: RunsPane.UseRequested) -> None:
-        self.use_recorded_run(msg.run_id)
-
-    @on(RunsPane.ResumeRequested)
-    def _resume(self, msg: RunsPane.ResumeRequested) -> None:
-        self.action_resume(msg.run_id, msg.more)
-
-    def action_resume(self, run_id: int, more: int) -> None:
-        """Train recorded run ``run_id`` for ``more`` epochs from its checkpoint, as a new run."""
-        if not self._can_start() or self.store is None:
-            return
-        if self.recording_store is None:
-            self.notify(self.store_note or "The run store is read-only.", title="Cannot resume", severity="error",
-                        timeout=10)
-            return
-        store, data, post = self.store, self.data, self.post_message
-        try:  # one row of SQLite: the epochs to show until the run starts (and its settings still load)
-            parent = store.get_run(run_id, with_epochs=False)
-            config = parent.config.replace(epochs=parent.epochs_done + more)
-        except RidershipError as exc:
-            self.notify(str(exc), title="Cannot resume", severity="error", timeout=10)
-            return
-        self._launch(config, f"Resuming run {run_id} for {more} more epochs: loading its checkpoint…",
-                     lambda job, should_stop, abandoned: jobs.resume(
-                         store, run_id, more, data, job, post, should_stop=should_stop, abandoned=abandoned))
-
-    # Every store access of the Runs pane runs here, in a worker (the database may be busy).
-    @on(RunsPane.ListRequested)
-    def _list_runs(self, msg: RunsPane.ListRequested) -> None:
-        store, selected = self.store, msg.selected
-        if store is not None:
-            self._start(lambda: jobs.list_runs(store, selected), group="runs-list")
-
-    @on(RunsPane.CurvesRequested)
-    def _read_curves(self, msg: RunsPane.CurvesRequested) -> None:
-        store, colors = self.store, msg.colors
-        if store is not None:
-            self._start(lambda: (colors, jobs.read_runs(store, list(colors))), group="runs-curves")
-
-    @on(RunsPane.DeleteRequested)
-    def _delete_runs(self, msg: RunsPane.DeleteRequested) -> None:
-        store, ids = self.store, msg.run_ids
-        if store is not None:
-            self._start(lambda: jobs.delete_runs(store, ids), group="runs-delete", exclusive=False)
-
-    @on(RunsPane.ExportRequested)
-    def _export_run(self, msg: RunsPane.ExportRequested) -> None:
-        store, run_id, target = self.store, msg.run_id, msg.target
-        if store is not None:
-            self._start(lambda: jobs.export_run(store, run_id, target), group="runs-export", exclusive=False)
-
-    def _runs_worker(self, worker: Worker, state: WorkerState) -> None:
-        pane = self.query_one(RunsPane)
-        if state == WorkerState.ERROR:
-            pane.show_job_error(worker.group, worker.error)
-        elif state == WorkerState.SUCCESS:
-            if worker.group == "runs-list":
-                pane.show_listing(worker.result)
-            elif worker.group == "runs-curves":
-                pane.show_runs_read(*worker.result)
-            elif worker.group == "runs-delete":
-                pane.deleted(*worker.result)
-            elif worker.group == "runs-export":
-                pane.exported(worker.result)
-
+    # -- screenshots, notifications -------------------------------------------------------------
     def action_save_svg(self) -> None:
         """The screen as an SVG file in the user data folder's screenshots/ (engine.store.paths.home_dir;
         $RIDERSHIP_HOME overrides it), not wherever the app was started."""
@@ -750,211 +573,14 @@ class RidershipApp(App[int]):
         if self.sampler is not None:
             self.query_one(SystemSparklines).add_sample(self.sampler.sample())
 
-    # -- forecast -------------------------------------------------------------------------------
-    @on(ForecastPane.Requested)
-    @_pane_may_be_gone
-    def _forecast_requested(self, msg: ForecastPane.Requested) -> None:
-        pane = self.query_one(ForecastPane)
-        if self.active is None:
-            pane.show_message("No trained model yet: train one first (3 opens Training, t starts a run). "
-                              "A forecast needs a run that finished at least one epoch.", error=True)
-            return
-        if self.data is None:
-            pane.show_message("The data is still loading.", error=True)
-            return
-        run, data, day_type = self.active, self.data, msg.day_type
-        self._start(lambda: (jobs.forecast(run, data, day_type), run, data), group="forecast")
-
-    def _forecast_worker(self, worker: Worker, state: WorkerState) -> None:
-        pane = self.query_one(ForecastPane)
-        if state == WorkerState.ERROR:
-            pane.show_message(f"Could not forecast: {explain(worker.error)}", error=True)
-        elif state == WorkerState.SUCCESS:
-            (result, trust), run, data = worker.result
-            from engine.assessment import bounds
-
-            how = "from the calendar" if result.inferred else "chosen"
-            band = bounds(result, trust.intervals)
-            level = f"{trust.intervals.level:.0%}"
-            text = (f"{result.date:%Y-%m-%d} ({result.date:%A}), day type {result.day_type} "
-                    f"({DAY_TYPE_NAMES[result.day_type]}, {how})\n"
-                    f"rail {format_riders(result.rail)} ({level}: {format_riders(band['rail_low'])}.."
-                    f"{format_riders(band['rail_high'])})   bus {format_riders(result.bus)} "
-                    f"({format_riders(band['bus_low'])}..{format_riders(band['bus_high'])}) riders\n"
-                    + trust_summary(trust) + "\n"
-                    f"Model of {run.name}: epoch {run.weights_epoch}'s weights, trained on {run.data_label}")
-            pane.show_forecast(text, data.frame.iloc[-HISTORY_DAYS:], result.date, result.rail, result.bus, band)
-
-    @on(MultiDayView.Requested)
-    @_pane_may_be_gone
-    def _multiday_requested(self, msg: MultiDayView.Requested) -> None:
-        view = self.query_one(MultiDayView)
-        if self.active is None:
-            view.show_status(view.NO_MODEL, error=True)
-            return
-        if self.data is None:
-            view.show_status("The data is still loading.", error=True)
-            return
-        run, data, days, overrides = self.active, self.data, msg.days, msg.overrides
-        self._start(lambda: (run, jobs.forecast_days(run, data, days, overrides)), group="multiday")
-
-    def _multiday_worker(self, worker: Worker, state: WorkerState) -> None:
-        view = self.query_one(MultiDayView)
-        if state == WorkerState.ERROR:
-            view.show_error(worker.error)
-        elif state == WorkerState.SUCCESS:
-            run, days = worker.result
-            view.show_forecasts(days.forecasts, model_label(run), days.bands, days.trust)
-
-    # -- backtest -------------------------------------------------------------------------------
-    @on(BacktestPane.Requested)
-    @_pane_may_be_gone
-    def _backtest_requested(self, msg: BacktestPane.Requested) -> None:
-        self._backtest()
-
-    def _backtest(self) -> None:
-        """Backtest the model in use on its own validation and test splits (in a worker)."""
-        pane = self.query_one(BacktestPane)
-        if self.active is None:
-            pane.show_status(pane.NO_MODEL, error=True)
-            return
-        if self.data is None:
-            pane.show_status("The data is still loading.", error=True)
-            return
-        run, data = self.active, self.data
-        pane.show_status(f"Backtesting {run_title(run.run_id)} on its validation and test splits…")
-        self._start(lambda: (run, data, jobs.backtest(run, data)), group="backtest")
-
-    def _backtest_worker(self, worker: Worker, state: WorkerState) -> None:
-        pane = self.query_one(BacktestPane)
-        if state == WorkerState.ERROR:
-            pane.show_error(worker.error)
-        elif state == WorkerState.SUCCESS:
-            run, data, result = worker.result
-            pane.show_result(result, backtest_label(run, data.source.label))
-
-    # -- sweeps ---------------------------------------------------------------------------------
-    @on(SweepsPane.StartRequested)
-    def _start_sweep(self, msg: SweepsPane.StartRequested) -> None:
-        """Sweep the form's settings over the ranges asked for, in worker processes (at most one
-        sweep, and never beside a training run)."""
-        pane = self.query_one(SweepsPane)
-        why = self._cannot_sweep()
-        if why:
-            pane.show_error(f"Cannot start the sweep: {why}")
-            self.notify(why, title="Cannot start the sweep", severity="warning")
-            return
-        from engine.errors import RidershipError
-        from engine.sweep.local import SweepPlan
-        from engine.sweep.space import parse_space
-
-        try:
-            plan = SweepPlan(msg.name, parse_space(msg.specs), self.form.config, msg.objective, msg.trials)
-        except RidershipError as exc:
-            pane.show_error(f"Cannot start the sweep: {exc}")
-            return
-        data, path, workers, post = self.data, self.store.path, msg.workers, self.post_message
-        self.sweeping = True
-        self._sweep_stop = threading.Event()
-        stop = self._sweep_stop
-        pane.starting(plan.name, plan.objective, plan.trials, workers)
-
-        def work():
-            from textual.worker import get_current_worker
-
-            worker = get_current_worker()
-            return jobs.sweep(plan, data, path, workers, post, lambda: stop.is_set() or worker.is_cancelled)
-
-        self._start(work, group="sweep", name=f"sweep {plan.name}")
-
-    def _cannot_sweep(self) -> str:
-        """Why a sweep cannot start now ("" when it can)."""
-        if self.sweeping:
-            return "a sweep is running already: s stops it first"
-        if self.training:
-            return f"{self._run_name} is training: s stops it first (a sweep and a run would share the cores)"
-        if self.data is None:
-            return "the data is still loading"
-        if self.store is None:
-            return ("the run store is still opening" if self._store_opening else
-                    f"sweeps need the run store, and it is not open ({self.store_note or 'no run store'})")
-        if self.recording_store is None:
-            return f"sweeps record every trial, and {self.store_note or 'the run store is read-only'}"
-        if self.form.config is None:
-            first = self.form.first_invalid()
-            return f"fix the hyperparameters first ({first}: {self.form.errors.get(first, '')})"
-        return ""
-
-    def _stop_sweep(self) -> None:
-        self._sweep_stop.set()
-        self.notify("Stopping the sweep: its running trials stop within a batch; finished ones are kept.",
-                    timeout=5)
-
-    @on(SweepEvent)
-    @_pane_may_be_gone
-    def _sweep_event(self, msg: SweepEvent) -> None:
-        self.query_one(SweepsPane).sweep_event(msg.event)
-
-    @on(SweepsPane.BoardRequested)
-    def _read_sweep(self, msg: SweepsPane.BoardRequested) -> None:
-        store, name = self.store, msg.name
-        if store is not None:  # the store may be busy with the trials' writes: read in a worker
-            self._start(lambda: jobs.sweep_board(store, name), group="sweep-board")
-
-    @on(SweepsPane.CurvesRequested)
-    def _read_trial(self, msg: SweepsPane.CurvesRequested) -> None:
-        store, trial, run_id = self.store, msg.trial, msg.run_id
-        if store is not None:
-            self._start(lambda: (trial, jobs.read_runs(store, [run_id])[0]), group="sweep-curves")
-
-    @on(SweepsPane.UseRequested)
-    def _use_trial(self, msg: SweepsPane.UseRequested) -> None:
-        self.use_recorded_run(msg.run_id)
-
-    def _sweep_worker(self, worker: Worker, state: WorkerState) -> None:
-        if state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
-            return
-        self.sweeping = False
-        pane = self.query_one(SweepsPane)
-        if state == WorkerState.SUCCESS:
-            outcome = worker.result
-            pane.ended(outcome.status)
-            self.notify(f"Sweep {outcome.name} {outcome.status}: {len(outcome.ran)} trial"
-                        f"{'s' if len(outcome.ran) != 1 else ''} ran; every trial is a run in the Runs pane (6).",
-                        title="Sweep ended")
-        else:
-            pane.ended("failed", f"The sweep could not run: {explain(worker.error)}" if worker.error else
-                       "The sweep was cancelled.")
-        self.query_one(RunsPane).reload()
-
-    def _sweep_board_worker(self, worker: Worker, state: WorkerState) -> None:
-        pane = self.query_one(SweepsPane)
-        if state == WorkerState.SUCCESS:
-            if worker.group == "sweep-board":
-                pane.show_board(worker.result)
-            else:
-                pane.show_curve(*worker.result)
-        elif state == WorkerState.ERROR:
-            what = "read the sweep's trials" if worker.group == "sweep-board" else "read the trial's run"
-            self.notify(explain(worker.error), title=f"Could not {what}", severity="error", timeout=10)
-
     # -- the one worker handler -------------------------------------------------------------------
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
-        handler = {
-            "data": self._data_worker, "train": self._train_worker,
-            "device": self._device_worker, "forecast": self._forecast_worker,
-            "multiday": self._multiday_worker, "backtest": self._backtest_worker,
-            "runs-list": self._runs_worker, "runs-curves": self._runs_worker,
-            "runs-delete": self._runs_worker, "runs-export": self._runs_worker,
-            "store": self._store_worker, "use-run": self._use_run_worker,
-            "sweep": self._sweep_worker, "sweep-board": self._sweep_board_worker,
-            "sweep-curves": self._sweep_board_worker,
-        }.get(event.worker.group)
-        if handler is None:
+        name = worker_groups(type(self)).get(event.worker.group)
+        if name is None:
             return
         try:
-            handler(event.worker, event.state)
+            getattr(self, name)(event.worker, event.state)
         except NoMatches:
             # A worker that ends while the app closes finds its pane already taken down; there
             # is nothing left to show. Anywhere else this would be a bug, so say so in the log.

@@ -1,12 +1,30 @@
 """Messages that cross widgets. They carry plain values (numbers, strings), never tensors or frames.
 
 Posted from worker threads with ``post_message`` (thread-safe, non-blocking); handled on the UI
-thread, the only place widgets are touched.
+thread, the only place widgets are touched. The app's handlers of the ones a worker posts are
+wrapped in ``pane_may_be_gone``.
 """
 
 from __future__ import annotations
 
+import functools
+from typing import Any, Callable
+
+from textual.css.query import NoMatches
 from textual.message import Message
+
+
+def pane_may_be_gone(handler: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+    """For messages a worker posts: one can arrive while the app closes, after its panes were taken
+    down. There is nothing left to show then (as in the app's ``_worker_state``)."""
+    @functools.wraps(handler)
+    def tolerant(self, msg) -> None:
+        try:
+            handler(self, msg)
+        except NoMatches:
+            self.log.warning(f"{type(msg).__name__} arrived after its pane was removed")
+
+    return tolerant
 
 
 class TrainingStarted(Message):

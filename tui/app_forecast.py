@@ -1,0 +1,105 @@
+"""Forecasts and backtests, for RidershipApp (tui/app.py): the Forecast pane's next-day request,
+the multi-day view's request, the Backtest pane's request, and their workers' endings. Each runs the
+model in use (``self.active``) on the data loaded (``self.data``).
+
+A mixin of RidershipApp (it uses the app's state and ``_start``); its workers end in the app's
+``_worker_state``, through ``WORKER_GROUPS``. Its handlers are name-based
+(``on_forecast_pane_requested``), not ``@on``, which a mixin cannot use: see tui/app.py's docstring.
+"""
+
+from __future__ import annotations
+
+from textual.worker import Worker, WorkerState
+
+from engine.domain import DAY_TYPE_NAMES, format_riders
+
+from . import jobs
+from .format import HISTORY_DAYS, backtest_label, explain, model_label, run_title, trust_summary
+from .messages import pane_may_be_gone
+from .widgets.backtest import BacktestPane
+from .widgets.forecast import ForecastPane
+from .widgets.multiday import MultiDayView
+
+
+class ForecastMixin:
+    WORKER_GROUPS = {"forecast": "_forecast_worker", "multiday": "_multiday_worker", "backtest": "_backtest_worker"}
+
+    @pane_may_be_gone
+    def on_forecast_pane_requested(self, msg: ForecastPane.Requested) -> None:
+        pane = self.query_one(ForecastPane)
+        if self.active is None:
+            pane.show_message("No trained model yet: train one first (3 opens Training, t starts a run). "
+                              "A forecast needs a run that finished at least one epoch.", error=True)
+            return
+        if self.data is None:
+            pane.show_message("The data is still loading.", error=True)
+            return
+        run, data, day_type = self.active, self.data, msg.day_type
+        self._start(lambda: (jobs.forecast(run, data, day_type), run, data), group="forecast")
+
+    def _forecast_worker(self, worker: Worker, state: WorkerState) -> None:
+        pane = self.query_one(ForecastPane)
+        if state == WorkerState.ERROR:
+            pane.show_message(f"Could not forecast: {explain(worker.error)}", error=True)
+        elif state == WorkerState.SUCCESS:
+            (result, trust), run, data = worker.result
+            from engine.assessment import bounds
+
+            how = "from the calendar" if result.inferred else "chosen"
+            band = bounds(result, trust.intervals)
+            level = f"{trust.intervals.level:.0%}"
+            text = (f"{result.date:%Y-%m-%d} ({result.date:%A}), day type {result.day_type} "
+                    f"({DAY_TYPE_NAMES[result.day_type]}, {how})\n"
+                    f"rail {format_riders(result.rail)} ({level}: {format_riders(band['rail_low'])}.."
+                    f"{format_riders(band['rail_high'])})   bus {format_riders(result.bus)} "
+                    f"({format_riders(band['bus_low'])}..{format_riders(band['bus_high'])}) riders\n"
+                    + trust_summary(trust) + "\n"
+                    f"Model of {run.name}: epoch {run.weights_epoch}'s weights, trained on {run.data_label}")
+            pane.show_forecast(text, data.frame.iloc[-HISTORY_DAYS:], result.date, result.rail, result.bus, band)
+
+    @pane_may_be_gone
+    def on_multi_day_view_requested(self, msg: MultiDayView.Requested) -> None:
+        view = self.query_one(MultiDayView)
+        if self.active is None:
+            view.show_status(view.NO_MODEL, error=True)
+            return
+        if self.data is None:
+            view.show_status("The data is still loading.", error=True)
+            return
+        run, data, days, overrides = self.active, self.data, msg.days, msg.overrides
+        self._start(lambda: (run, jobs.forecast_days(run, data, days, overrides)), group="multiday")
+
+    def _multiday_worker(self, worker: Worker, state: WorkerState) -> None:
+        view = self.query_one(MultiDayView)
+        if state == WorkerState.ERROR:
+            view.show_error(worker.error)
+        elif state == WorkerState.SUCCESS:
+            run, days = worker.result
+            view.show_forecasts(days.forecasts, model_label(run), days.bands, days.trust)
+
+    # -- backtest -------------------------------------------------------------------------------
+    @pane_may_be_gone
+    def on_backtest_pane_requested(self, msg: BacktestPane.Requested) -> None:
+        self._backtest()
+
+    def _backtest(self) -> None:
+        """Backtest the model in use on its own validation and test splits (in a worker)."""
+        pane = self.query_one(BacktestPane)
+        if self.active is None:
+            pane.show_status(pane.NO_MODEL, error=True)
+            return
+        if self.data is None:
+            pane.show_status("The data is still loading.", error=True)
+            return
+        run, data = self.active, self.data
+        pane.show_status(f"Backtesting {run_title(run.run_id)} on its validation and test splits…")
+        self._start(lambda: (run, data, jobs.backtest(run, data)), group="backtest")
+
+    def _backtest_worker(self, worker: Worker, state: WorkerState) -> None:
+        pane = self.query_one(BacktestPane)
+        if state == WorkerState.ERROR:
+            pane.show_error(worker.error)
+        elif state == WorkerState.SUCCESS:
+            run, data, result = worker.result
+            pane.show_result(result, backtest_label(run, data.source.label))
+
