@@ -88,34 +88,22 @@ def fake_run(pane: TrainingPane, app) -> None:
     pane.finished(*summarise(run))
 
 
-def test_training_pane_after_a_run(snap_compare, make_test_app):
+def after_a_run(*keys: str, theme: str | None = None):
+    """``run_before``: the Training pane after fake_run's twelve epochs, then ``keys`` pressed."""
     async def run(pilot):
+        if theme:
+            pilot.app.theme = theme
         await pilot.press("3")
         fake_run(pilot.app.query_one(TrainingPane), pilot.app)
+        if keys:
+            await pilot.press(*keys)
         await settled(pilot)
 
-    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=run)
+    return run
 
 
-def test_training_pane_light_theme(snap_compare, make_test_app):
-    async def run(pilot):
-        pilot.app.theme = "textual-light"
-        await pilot.press("3")
-        fake_run(pilot.app.query_one(TrainingPane), pilot.app)
-        await settled(pilot)
-
-    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=run)
-
-
-def test_device_pane(snap_compare, make_test_app):
-    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=press("4"))
-
-
-def test_forecast_pane_before_training(snap_compare, make_test_app):
-    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=press("5", "w"))
-
-
-def test_forecast_pane_with_a_forecast(snap_compare, make_test_app, tui_data):
+def with_a_forecast(tui_data):
+    """``run_before``: the Forecast pane showing a fixed next-day forecast over the data's last weeks."""
     async def show(pilot):
         await pilot.press("5")
         date = tui_data.last_date + pd.Timedelta(days=1)
@@ -127,4 +115,24 @@ def test_forecast_pane_with_a_forecast(snap_compare, make_test_app, tui_data):
         )
         await settled(pilot)
 
-    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=show)
+    return show
+
+
+def test_training_pane_after_a_run(snap_compare, make_test_app):
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=after_a_run())
+
+
+def test_training_pane_light_theme(snap_compare, make_test_app):
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=after_a_run(theme="textual-light"))
+
+
+def test_device_pane(snap_compare, make_test_app):
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=press("4"))
+
+
+def test_forecast_pane_before_training(snap_compare, make_test_app):
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=press("5", "w"))
+
+
+def test_forecast_pane_with_a_forecast(snap_compare, make_test_app, tui_data):
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=with_a_forecast(tui_data))

@@ -4,16 +4,13 @@ RunResult, fixed runs and a fixed backtest; fixed system samples for the Device 
 
 from __future__ import annotations
 
-import pandas as pd
 from test_backtest_view import LABEL, fixed_result
 from test_runs_pane import decay, fixed_clock, record, snapshot_store  # noqa: F401 - fixtures
-from test_snapshots import fake_run, no_blink, settled
+from test_snapshots import after_a_run, no_blink, settled, with_a_forecast
 
 from tui.system_metrics import Sample
 from tui.widgets.backtest import BacktestPane
-from tui.widgets.forecast import ForecastPane
 from tui.widgets.sparklines import SystemSparklines
-from tui.widgets.training import TrainingPane
 
 SMALL = (80, 24)
 
@@ -28,22 +25,12 @@ def test_hyperparameters_80x24(snap_compare, make_test_app):
 
 
 def test_training_after_a_run_80x24(snap_compare, make_test_app):
-    async def run(pilot):
-        await pilot.press("3")
-        fake_run(pilot.app.query_one(TrainingPane), pilot.app)
-        await settled(pilot)
-
-    assert snap_compare(make_test_app(), terminal_size=SMALL, run_before=run)
+    assert snap_compare(make_test_app(), terminal_size=SMALL, run_before=after_a_run())
 
 
 def test_training_with_the_cursor_on_an_epoch_80x24(snap_compare, make_test_app):
-    async def run(pilot):
-        await pilot.press("3")
-        fake_run(pilot.app.query_one(TrainingPane), pilot.app)
-        await pilot.press("left", "left", "e")  # both charts: cursor on epoch 10, smoothed
-        await settled(pilot)
-
-    assert snap_compare(make_test_app(), terminal_size=SMALL, run_before=run)
+    # both charts: cursor on epoch 10, smoothed
+    assert snap_compare(make_test_app(), terminal_size=SMALL, run_before=after_a_run("left", "left", "e"))
 
 
 def test_device_80x24(snap_compare, make_test_app):
@@ -62,18 +49,7 @@ def test_device_80x24(snap_compare, make_test_app):
 
 
 def test_forecast_80x24(snap_compare, make_test_app, tui_data):
-    async def show(pilot):
-        await pilot.press("5")
-        date = tui_data.last_date + pd.Timedelta(days=1)
-        pilot.app.query_one(ForecastPane).show_forecast(
-            f"{date:%Y-%m-%d} ({date:%A}), day type W (weekday, from the calendar)\n"
-            "rail 402,315 riders   bus 512,884 riders\n"
-            "Model of run 1: epoch 12's weights, trained on synthetic data (demo series, not the CTA's)",
-            tui_data.frame.iloc[-56:], date, 402_315.0, 512_884.0,
-        )
-        await settled(pilot)
-
-    assert snap_compare(make_test_app(), terminal_size=SMALL, run_before=show)
+    assert snap_compare(make_test_app(), terminal_size=SMALL, run_before=with_a_forecast(tui_data))
 
 
 def test_runs_80x24(snap_compare, make_test_app, snapshot_store):  # noqa: F811
