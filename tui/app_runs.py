@@ -152,6 +152,7 @@ class RunsMixin:
                 self.notify(self.store_note, title="Run store opened read-only", severity="warning", timeout=10)
             pane.set_store(self.store, self.store_note)
             self._restore(self.store)
+            self.store_opened()  # panes that asked the store for something before it was open ask again
         elif state == WorkerState.ERROR:
             message = explain(worker.error)
             if jobs.store_is_busy(worker.error):

@@ -23,6 +23,11 @@ class SweepsMixin:
     WORKER_GROUPS = {"sweep": "_sweep_worker", "sweep-board": "_sweep_board_worker",
                      "sweep-curves": "_sweep_board_worker"}
 
+    def store_opened(self) -> None:
+        """The run store answered: a Sweeps pane shown before it (a quick 8 at start-up) reads the
+        sweep recorded last now; until then its request had nothing to read from."""
+        self.query_one(SweepsPane).shown()
+
     def on_sweeps_pane_start_requested(self, msg: SweepsPane.StartRequested) -> None:
         """Sweep the form's settings over the ranges asked for, in worker processes (at most one
         sweep, and never beside a training run)."""

@@ -148,7 +148,7 @@ def test_clock():
     assert [clock(s) for s in (0, 62, 750, 3900)] == ["0:00", "1:02", "12:30", "1:05:00"]
 
 
-def _recorded_sweep_snapshot(snap_compare, make_test_app, tui_data, tui_config, tmp_path, size) -> bool:
+def _recorded_sweep_snapshot(snap_compare, make_test_app, tui_data, tui_config, tmp_path, until, size) -> bool:
     """The pane showing a recorded two-trial sweep (fixed numbers; the fixed clock of the run store)."""
     from test_snapshots import no_blink, settled
 
@@ -161,19 +161,18 @@ def _recorded_sweep_snapshot(snap_compare, make_test_app, tui_data, tui_config, 
         no_blink(app)
         await pilot.press("8")
         pane = app.query_one(SweepsPane)
-        for _ in range(200):
-            if len(pane.rows) == 2:
-                break
-            await pilot.pause(0.05)
+        # the store opens and the board is read in workers: on a loaded machine that took > 10 s
+        await until(pilot, lambda: len(pane.rows) == 2, timeout=120, what="the recorded sweep's rows")
         pane.query_one("#sw-name", Input).value = "made-2"  # the default name holds today's time
         await settled(pilot)
 
     return snap_compare(make_test_app(runs_db=str(db)), terminal_size=size, run_before=show)
 
 
-def test_snapshot_sweeps_pane_80x24(snap_compare, make_test_app, tui_data, tui_config, tmp_path, fixed_clock):
-    assert _recorded_sweep_snapshot(snap_compare, make_test_app, tui_data, tui_config, tmp_path, SMALL)
+def test_snapshot_sweeps_pane_80x24(snap_compare, make_test_app, tui_data, tui_config, tmp_path, until, fixed_clock):
+    assert _recorded_sweep_snapshot(snap_compare, make_test_app, tui_data, tui_config, tmp_path, until, SMALL)
 
 
-def test_snapshot_sweeps_pane_120x40(snap_compare, make_test_app, tui_data, tui_config, tmp_path, fixed_clock):
-    assert _recorded_sweep_snapshot(snap_compare, make_test_app, tui_data, tui_config, tmp_path, (120, 40))
+def test_snapshot_sweeps_pane_120x40(snap_compare, make_test_app, tui_data, tui_config, tmp_path, until,
+                                     fixed_clock):
+    assert _recorded_sweep_snapshot(snap_compare, make_test_app, tui_data, tui_config, tmp_path, until, (120, 40))
