@@ -131,4 +131,4 @@ def model_for(config) -> LstmModel:
                      normalize=config.normalize, target=config.target,
                      highway_days=min(config.highway_days, config.window_length),
                      lstm_days=min(config.lstm_days, config.window_length),
-                     norm_clip=getattr(config, "norm_clip", 0.0))
+                     norm_clip=config.norm_clip)

@@ -24,15 +24,19 @@ from .widgets.multiday import MultiDayView
 class ForecastMixin:
     WORKER_GROUPS = {"forecast": "_forecast_worker", "multiday": "_multiday_worker", "backtest": "_backtest_worker"}
 
+    def _missing_for_a_forecast(self, no_model: str) -> str:
+        """Why the model in use cannot forecast or backtest now ("" when it can): ``no_model`` is the
+        pane's own words for "no model yet"."""
+        if self.active is None:
+            return no_model
+        return "The data is still loading." if self.data is None else ""
+
     @pane_may_be_gone
     def on_forecast_pane_requested(self, msg: ForecastPane.Requested) -> None:
         pane = self.query_one(ForecastPane)
-        if self.active is None:
-            pane.show_message("No trained model yet: train one first (3 opens Training, t starts a run). "
-                              "A forecast needs a run that finished at least one epoch.", error=True)
-            return
-        if self.data is None:
-            pane.show_message("The data is still loading.", error=True)
+        missing = self._missing_for_a_forecast(MultiDayView.NO_MODEL)  # the same words in both views
+        if missing:
+            pane.show_message(missing, error=True)
             return
         run, data, day_type = self.active, self.data, msg.day_type
         self._start(lambda: (jobs.forecast(run, data, day_type), run, data), group="forecast")
@@ -60,11 +64,9 @@ class ForecastMixin:
     @pane_may_be_gone
     def on_multi_day_view_requested(self, msg: MultiDayView.Requested) -> None:
         view = self.query_one(MultiDayView)
-        if self.active is None:
-            view.show_status(view.NO_MODEL, error=True)
-            return
-        if self.data is None:
-            view.show_status("The data is still loading.", error=True)
+        missing = self._missing_for_a_forecast(view.NO_MODEL)
+        if missing:
+            view.show_status(missing, error=True)
             return
         run, data, days, overrides = self.active, self.data, msg.days, msg.overrides
         self._start(lambda: (run, jobs.forecast_days(run, data, days, overrides)), group="multiday")
@@ -85,11 +87,9 @@ class ForecastMixin:
     def _backtest(self) -> None:
         """Backtest the model in use on its own validation and test splits (in a worker)."""
         pane = self.query_one(BacktestPane)
-        if self.active is None:
-            pane.show_status(pane.NO_MODEL, error=True)
-            return
-        if self.data is None:
-            pane.show_status("The data is still loading.", error=True)
+        missing = self._missing_for_a_forecast(pane.NO_MODEL)
+        if missing:
+            pane.show_status(missing, error=True)
             return
         run, data = self.active, self.data
         pane.show_status(f"Backtesting {run_title(run.run_id)} on its validation and test splits…")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -62,7 +63,8 @@ def test_auto_with_settings_uses_the_measurement(monkeypatch, tmp_path):
 
 def test_a_real_step_is_timed_on_the_cpu():
     config = TrainConfig(hidden_size=8, batch_size=16, window_length=14)
-    assert 0 < engine_device.step_seconds(torch.device("cpu"), config) < 5
+    seconds = engine_device.step_seconds(torch.device("cpu"), config)
+    assert seconds > 0 and math.isfinite(seconds)  # a time was measured (no bound: timings vary by machine)
 
 
 def test_an_unwritable_cache_means_measuring_again_not_failing(tmp_path):

@@ -105,4 +105,5 @@ def test_a_resumed_cosine_run_decays_over_its_new_length(tmp_path, data):
     assert resumed[-1] < 0.0005 and resumed[0] < 0.01  # at step k of a cosine over 8 epochs: below the full rate
     straight = start_run(cosine.replace(epochs=8), data)
     # from the resume on, the rate is what a cosine planned over 8 epochs has at the same step
-    assert resumed == pytest.approx([e.lr for e in straight.history][4:], rel=1e-6)
+    # (abs: near the end the rates are tiny, and libm's cos may differ in its last bit elsewhere)
+    assert resumed == pytest.approx([e.lr for e in straight.history][4:], rel=1e-6, abs=1e-9)
