@@ -19,7 +19,7 @@ MAX_EPOCHS = 1_000_000  # a bigger number is a typo, not a plan (and overflows a
 FLOAT32_MAX = 3.4028234663852886e38  # torch applies lr to float32 weights; larger cannot convert
 NORMALIZE = ("none", "window", "week")  # see engine/model.py
 TARGET_KINDS = ("level", "weekly_change")
-INPUTS = ("article", "calendar")
+INPUTS = ("article", "calendar", "holidays")
 OPTIMIZERS = ("sgd", "adam")
 LOSSES = ("huber", "l1")
 SCHEDULES = ("plateau", "cosine")
@@ -62,8 +62,9 @@ class TrainConfig:
     target: str = setting("level", "level (the article) or weekly_change: predict the change from the same day "
                                    "last week", TARGET_KINDS)
     # Beyond the article (the "best" preset, engine/presets.py); the defaults keep the article's run.
-    inputs: str = setting("article", "article (rail, bus, next day's type) or calendar (also the next day's "
-                                     "weekday and CTA holiday flag)", INPUTS)
+    inputs: str = setting("article", "article (rail, bus, next day's type), calendar (also the next day's "
+                                     "weekday and CTA holiday flag) or holidays (also minor holidays and school "
+                                     "breaks)", INPUTS)
     optimizer: str = setting("sgd", "sgd (with momentum, the article) or adam", OPTIMIZERS)
     loss: str = setting("huber", "training loss: huber (the article) or l1 (the MAE itself)", LOSSES)
     schedule: str = setting("plateau", "plateau (the article: lr times factor after patience epochs without "

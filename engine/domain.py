@@ -15,7 +15,11 @@ DAY_TYPE_NAMES = {"W": "weekday", "A": "Saturday", "U": "Sunday/holiday"}
 FEATURES = ("rail", "bus", "next_day_type_A", "next_day_type_U", "next_day_type_W")  # the article's inputs
 # inputs="calendar" adds the next day's weekday (Monday = 0) and whether it is a CTA holiday.
 CALENDAR_FEATURES = FEATURES + tuple(f"next_weekday_{d}" for d in range(7)) + ("next_holiday",)
-INPUTS = {"article": FEATURES, "calendar": CALENDAR_FEATURES}
+# inputs="holidays" adds two more: the next day is a "minor" holiday the CTA runs as a weekday or
+# Saturday (MLK, Presidents', Columbus, Veterans, Juneteenth, Good Friday, the day after Thanksgiving,
+# Christmas Eve, New Year's Eve: ridership dips), and it falls in a school break (winter, Easter).
+HOLIDAY_FEATURES = CALENDAR_FEATURES + ("next_minor_holiday", "next_school_break")
+INPUTS = {"article": FEATURES, "calendar": CALENDAR_FEATURES, "holidays": HOLIDAY_FEATURES}
 TARGETS = ("rail", "bus")
 SERIES = len(TARGETS)  # rail, bus: the first two features and the two outputs
 SCALE = 1e6  # features are in millions of riders, as in the article

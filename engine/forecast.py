@@ -17,7 +17,7 @@ import torch
 from .data.calendar import infer_day_type
 from .data.loading import RidershipData
 from .data.windows import next_day_calendar
-from .domain import CALENDAR_FEATURES, DAY_TYPES, FEATURES, INPUTS, MAX_FORECAST_DAYS, SCALE
+from .domain import DAY_TYPES, FEATURES, INPUTS, MAX_FORECAST_DAYS, SCALE
 from .errors import DataError, RidershipError
 
 
@@ -36,23 +36,28 @@ class Forecast:
 
 def set_next_day_type(window: np.ndarray, day_type: str, date: pd.Timestamp | None = None) -> np.ndarray:
     """Set the last row's next-day one-hot to ``day_type``, clearing the other day types; with the
-    calendar inputs (13 columns), also the next day's weekday and holiday flag for ``date``."""
+    calendar or holidays inputs (13 or 15 columns), also the next day's calendar columns for ``date``."""
     if day_type not in DAY_TYPES:
         raise RidershipError(f"day type {day_type!r} is not one of W (weekday), A (Saturday), U (Sunday/holiday)")
     window = window.copy()
     for kind in DAY_TYPES:
         window[-1, FEATURES.index(f"next_day_type_{kind}")] = 1.0 if kind == day_type else 0.0
-    if window.shape[1] == len(CALENDAR_FEATURES):
+    inputs = inputs_of_width(window.shape[1])
+    if inputs != "article":
         if date is None:
-            raise RidershipError("a model with calendar inputs needs the forecast day's date")
-        window[-1, len(FEATURES):] = next_day_calendar(pd.DatetimeIndex([date])).to_numpy()[0]
+            raise RidershipError(f"a model with {inputs} inputs needs the forecast day's date")
+        window[-1, len(FEATURES):] = next_day_calendar(pd.DatetimeIndex([date]), inputs).to_numpy()[0]
     return window
+
+
+def inputs_of_width(width: int) -> str:
+    """Which inputs (TrainConfig.inputs) have ``width`` columns."""
+    return next((name for name, columns in INPUTS.items() if len(columns) == width), "article")
 
 
 def inputs_of(model) -> str:
     """Which inputs (TrainConfig.inputs) ``model`` reads, from its input width."""
-    width = model.lstm.input_size
-    return next((name for name, columns in INPUTS.items() if len(columns) == width), "article")
+    return inputs_of_width(model.lstm.input_size)
 
 
 def _last_window_values(data: RidershipData, window_length: int, inputs: str = "article") -> np.ndarray:

@@ -5,18 +5,30 @@ Labor Day, Thanksgiving and Christmas. A holiday on a Sunday also makes the Mond
 Day on a Saturday moves to the Friday (the Saturday stays A). These rules match the CTA's own day
 types on every day of 2001-2021. A plain US federal calendar would not: MLK, Presidents,
 Juneteenth, Columbus and Veterans days are ordinary W days in the CTA's data.
+
+Those "minor" holidays still empty buses and trains (MLK Day's rail was 60-65% of a usual weekday's
+in 2012-2013), as do the school breaks (the week before Easter, the winter break): ``minor_holidays`` and
+``school_break`` give them to the ``holidays`` inputs (engine/data/windows.py), so a model is told
+why a day dipped instead of reading the dip as a new level.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from dateutil.relativedelta import TH
 from pandas.tseries.holiday import (
     AbstractHolidayCalendar,
+    GoodFriday,
     Holiday,
+    USColumbusDay,
     USLaborDay,
+    USMartinLutherKingJr,
     USMemorialDay,
+    USPresidentsDay,
     USThanksgivingDay,
 )
+from pandas.tseries.offsets import Easter
 
 SATURDAY, SUNDAY = 5, 6
 ONE_DAY = pd.Timedelta(days=1)
@@ -66,3 +78,35 @@ def infer_day_types(dates) -> list[str]:
 
 def infer_day_type(date) -> str:
     return infer_day_types([pd.Timestamp(date)])[0]
+
+
+class MinorHolidayCalendar(AbstractHolidayCalendar):
+    """Days the CTA runs its weekday (or Saturday) service although many people do not commute."""
+
+    rules = [
+        USMartinLutherKingJr,
+        USPresidentsDay,
+        USColumbusDay,
+        Holiday("Veterans Day", month=11, day=11),
+        Holiday("Juneteenth", month=6, day=19, start_date="2021-06-19"),
+        Holiday("Day after Thanksgiving", month=11, day=1,
+                offset=[pd.DateOffset(weekday=TH(4)), pd.DateOffset(days=1)]),
+        GoodFriday,
+        Holiday("Christmas Eve", month=12, day=24),
+        Holiday("New Year's Eve", month=12, day=31),
+    ]
+
+
+def minor_holidays(first, last) -> pd.DatetimeIndex:
+    return MinorHolidayCalendar().holidays(pd.Timestamp(first), pd.Timestamp(last))
+
+
+def school_break(dates) -> np.ndarray:
+    """Whether each date is in a school break: winter (about December 22 to January 3) or the week
+    before Easter (Chicago's spring break most years; weekday ridership dips 5-15% then)."""
+    dates = pd.DatetimeIndex(dates)
+    winter = ((dates.month == 12) & (dates.day >= 22)) | ((dates.month == 1) & (dates.day <= 3))
+    easter_of = {year: pd.Timestamp(year, 1, 1) + Easter() for year in set(dates.year)}
+    easter = pd.DatetimeIndex([easter_of[year] for year in dates.year])
+    days_before = (easter - dates.normalize()).days
+    return np.asarray(winter | ((days_before >= 1) & (days_before <= 6)))

@@ -27,17 +27,18 @@ def build_features(frame: pd.DataFrame, inputs: str = "article") -> pd.DataFrame
     next_type = frame["day_type"].shift(-1)
     for kind in DAY_TYPES:
         out[f"next_day_type_{kind}"] = (next_type == kind).astype(float)
-    if inputs == "calendar":
-        calendar = next_day_calendar(frame.index + pd.Timedelta(days=1))
+    if inputs in ("calendar", "holidays"):
+        calendar = next_day_calendar(frame.index + pd.Timedelta(days=1), inputs)
         calendar.iloc[-1] = 0.0  # as the day-type one-hot: the last row's next day is not in the data
         for name in calendar.columns:
             out[name] = calendar[name].to_numpy()
     return out
 
 
-def next_day_calendar(dates: pd.DatetimeIndex) -> pd.DataFrame:
+def next_day_calendar(dates: pd.DatetimeIndex, inputs: str = "calendar") -> pd.DataFrame:
     """For each date: its weekday one-hot (Monday = 0) and whether it is a CTA holiday, as the
-    "next_*" columns of the calendar inputs (engine/domain.py CALENDAR_FEATURES)."""
+    "next_*" columns of the calendar inputs (engine/domain.py CALENDAR_FEATURES); with the holidays
+    inputs, also whether it is a minor holiday and whether it is in a school break (HOLIDAY_FEATURES)."""
     from .calendar import CtaHolidayCalendar
 
     dates = pd.DatetimeIndex(dates)
@@ -46,6 +47,11 @@ def next_day_calendar(dates: pd.DatetimeIndex) -> pd.DataFrame:
         out[f"next_weekday_{day}"] = (dates.day_of_week == day).astype(float)
     holidays = CtaHolidayCalendar().holidays(dates.min(), dates.max()) if len(dates) else []
     out["next_holiday"] = dates.isin(holidays).astype(float)
+    if inputs == "holidays":
+        from .calendar import minor_holidays, school_break
+
+        out["next_minor_holiday"] = dates.isin(minor_holidays(dates.min(), dates.max())).astype(float)
+        out["next_school_break"] = school_break(dates).astype(float)
     return out
 
 

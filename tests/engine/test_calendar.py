@@ -51,3 +51,25 @@ def test_the_calendar_agrees_with_every_day_of_the_cta_file(real_csv):
     disagree = frame.index[inferred != frame["day_type"]]
     assert len(frame) > 7000
     assert list(disagree) == []
+
+
+def test_minor_holidays_are_the_weekdays_people_stay_home():
+    from engine.data.calendar import minor_holidays
+
+    days = [f"{d:%Y-%m-%d}" for d in minor_holidays("2018-01-01", "2018-12-31")]
+    assert days == ["2018-01-15", "2018-02-19", "2018-03-30", "2018-10-08", "2018-11-11", "2018-11-23",
+                    "2018-12-24", "2018-12-31"]  # MLK, Presidents', Good Friday, Columbus, Veterans,
+    # the day after Thanksgiving, Christmas Eve, New Year's Eve; Juneteenth only from 2021
+    assert "2021-06-18" not in {f"{d:%Y-%m-%d}" for d in minor_holidays("2021-06-01", "2021-06-30")}
+    assert pd.Timestamp("2021-06-19") in minor_holidays("2021-06-01", "2021-06-30")
+
+
+def test_school_breaks_are_the_winter_break_and_the_week_before_easter():
+    from engine.data.calendar import school_break
+
+    days = pd.date_range("2019-04-12", "2019-04-23")  # Easter Sunday 2019-04-21
+    flagged = [f"{d:%m-%d}" for d, on in zip(days, school_break(days)) if on]
+    assert flagged == ["04-15", "04-16", "04-17", "04-18", "04-19", "04-20"]
+    winter = pd.date_range("2018-12-20", "2019-01-05")
+    flagged = [f"{d:%m-%d}" for d, on in zip(winter, school_break(winter)) if on]
+    assert flagged[0] == "12-22" and flagged[-1] == "01-03" and len(flagged) == 13

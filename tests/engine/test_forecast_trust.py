@@ -14,7 +14,7 @@ from cli.main import main
 from engine import reference
 from engine.data.sources import load_path, synthetic
 from engine.data.windows import make_splits
-from engine.domain import CALENDAR_FEATURES, FEATURES
+from engine.domain import CALENDAR_FEATURES, FEATURES, HOLIDAY_FEATURES
 from engine.forecast import forecast_days, forecast_next_day, set_next_day_type
 from engine.intervals import Intervals, calibrate, conformal_quantile
 from engine.presets import apply_preset
@@ -40,18 +40,30 @@ def test_calendar_inputs_add_the_next_days_weekday_and_holiday(data):
     assert (feats.iloc[-1, len(FEATURES):] == 0).all()  # the last row's next day is not in the data
 
 
-def test_the_highway_model_trains_forecasts_and_round_trips(data, tmp_path):
+def test_holiday_inputs_add_minor_holidays_and_school_breaks(data):
+    feats = data.features("holidays")
+    assert tuple(feats.columns) == HOLIDAY_FEATURES and len(HOLIDAY_FEATURES) == len(CALENDAR_FEATURES) + 2
+    assert feats.loc["2019-11-28", "next_minor_holiday"] == 1.0  # the 29th: the day after Thanksgiving
+    assert feats.loc["2019-11-28", "next_holiday"] == 0.0 and feats.loc["2019-11-27", "next_holiday"] == 1.0
+    assert feats.loc["2019-12-21", "next_school_break"] == 1.0 and feats.loc["2019-12-20", "next_school_break"] == 0.0
+    assert feats.loc["2019-07-10", ["next_minor_holiday", "next_school_break"]].sum() == 0.0
+    assert (feats.iloc[-1, len(FEATURES):] == 0).all()
+
+
+@pytest.mark.parametrize("inputs, width", [("calendar", len(CALENDAR_FEATURES)), ("holidays", len(HOLIDAY_FEATURES))])
+def test_the_highway_model_trains_forecasts_and_round_trips(data, tmp_path, inputs, width):
     from engine.store.modelfile import load_model, save_model
 
-    result = fit(CALENDAR, data)
+    config = CALENDAR.replace(inputs=inputs)
+    result = fit(config, data)
     assert result.status == "finished" and result.model.highway is not None
-    assert result.model.lstm.input_size == len(CALENDAR_FEATURES)
-    one = forecast_next_day(result.model, data, CALENDAR.window_length)
-    [first] = forecast_days(result.model, data, CALENDAR.window_length, 1)
+    assert result.model.lstm.input_size == width
+    one = forecast_next_day(result.model, data, config.window_length)
+    [first, *_] = forecast_days(result.model, data, config.window_length, 3)
     assert (one.rail, one.bus) == (first.rail, first.bus)
     path = save_model(tmp_path / "m.pt", result, data)
-    model, config, _ = load_model(path, data)
-    assert config == CALENDAR and forecast_next_day(model, data, CALENDAR.window_length).rail == one.rail
+    model, loaded, _ = load_model(path, data)
+    assert loaded == config and forecast_next_day(model, data, config.window_length).rail == one.rail
 
 
 def test_a_calendar_window_gets_the_forecast_days_weekday_and_holiday():
@@ -60,6 +72,14 @@ def test_a_calendar_window_gets_the_forecast_days_weekday_and_holiday():
     row = dict(zip(CALENDAR_FEATURES, out[-1]))
     assert row["next_day_type_U"] == 1 and row["next_weekday_5"] == 1 and row["next_holiday"] == 1
     assert sum(row[f"next_weekday_{d}"] for d in range(7)) == 1
+
+
+def test_a_holidays_window_gets_the_forecast_days_minor_holiday_and_break():
+    window = np.zeros((3, len(HOLIDAY_FEATURES)))
+    row = dict(zip(HOLIDAY_FEATURES, set_next_day_type(window, "W", pd.Timestamp("2021-12-24"))[-1]))
+    assert row["next_minor_holiday"] == 1 and row["next_school_break"] == 1 and row["next_weekday_4"] == 1
+    row = dict(zip(HOLIDAY_FEATURES, set_next_day_type(window, "W", pd.Timestamp("2022-01-17"))[-1]))  # MLK
+    assert row["next_minor_holiday"] == 1 and row["next_school_break"] == 0 and row["next_holiday"] == 0
 
 
 def test_the_reference_is_cached_and_scored_beside_naive(data, monkeypatch, tmp_path):

@@ -260,3 +260,17 @@ async def test_each_day_has_its_interval_on_the_chart_and_under_the_table(make_t
         await pilot.press("down", "down")
         third = expected[2]
         assert f"80% interval, {third.date:%a %Y-%m-%d}: rail {riders(want[2]['rail_low'])}" in text(app, "#md-status")
+
+
+async def test_at_80x24_the_summary_takes_two_rows_and_the_chart_keeps_the_rest(make_test_app, trained, tui_data):
+    app = make_test_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = await several_days(pilot, trained)
+        await type_days(pilot, "10")
+        status = app.query_one("#md-status")
+        lines = text(app, "#md-status").splitlines()
+        assert len(lines) == 2 and all(len(line) <= status.size.width for line in lines), lines
+        assert status.size.height == 2 and status.size.width >= 76
+        first = view.forecasts[0]
+        assert lines[1].startswith(f"80% {first.date:%a %m-%d}: rail ") and "; test " in lines[1]
+        assert app.query_one("#md-chart").size.height >= 8

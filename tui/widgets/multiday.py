@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # numpy and pandas load with the data, after the first screen
     from engine.data import RidershipData
 
 DEFAULT_DAYS = 7
+NARROW = 100  # columns: below this the summary under the controls is one row a line
 OVERRIDE_KEYS = Binding.Group("Day type of the row", compact=True)
 
 
@@ -234,23 +235,42 @@ class MultiDayView(Vertical):
         self._draw_chart()
 
     def _show_summary(self) -> None:
+        """Two lines: what was forecast, and the highlighted day's interval. Under 100 columns each
+        is cut to one row, so an 80x24 terminal keeps its chart (the long form takes five rows)."""
         forecasts = self.forecasts
+        if not forecasts:
+            return
+        narrow = 0 < self.size.width < NARROW
         chosen = sum(not f.inferred for f in forecasts)
-        lines = [f"{self._model_said}: {len(forecasts)} day{'s' if len(forecasts) != 1 else ''} from "
-                 f"{forecasts[0].date:%Y-%m-%d}, each forecast fed back as the next day's input. Day types from "
-                 f"the calendar{f'; * {chosen} chosen by you' if chosen else ''}."]
+        days = f"{len(forecasts)} day{'s' if len(forecasts) != 1 else ''}"
+        if narrow:
+            lines = [f"{self._model_said}: {days} from {forecasts[0].date:%m-%d}; calendar types"
+                     f"{f', * {chosen} yours' if chosen else ''}"]
+        else:
+            lines = [f"{self._model_said}: {days} from {forecasts[0].date:%Y-%m-%d}, each forecast fed back as the "
+                     f"next day's input. Day types from the calendar{f'; * {chosen} chosen by you' if chosen else ''}."]
         band = self.highlighted_band()
         if band is not None and self.trust is not None:
             level, coverage = self.trust.intervals.level, self.trust.intervals.coverage
-            covered = (f" (next-day intervals covered {coverage['rail']:.0%} rail, {coverage['bus']:.0%} bus of test "
-                       "days)") if coverage else ""
             date, values = band
-            lines.append(f"{level:.0%} interval, {date:%a %Y-%m-%d}: rail {format_riders(values['rail_low'])}.."
-                         f"{format_riders(values['rail_high'])}, bus {format_riders(values['bus_low'])}.."
-                         f"{format_riders(values['bus_high'])}; dotted on the chart{covered}")
+            rail = f"{format_riders(values['rail_low'])}..{format_riders(values['rail_high'])}"
+            bus = f"{format_riders(values['bus_low'])}..{format_riders(values['bus_high'])}"
+            if narrow:
+                covered = f"; test {coverage['rail']:.0%}/{coverage['bus']:.0%}" if coverage else ""
+                lines.append(f"{level:.0%} {date:%a %m-%d}: rail {rail} bus {bus}{covered}")
+            else:
+                covered = (f" (next-day intervals covered {coverage['rail']:.0%} rail, {coverage['bus']:.0%} bus "
+                           "of test days)") if coverage else ""
+                lines.append(f"{level:.0%} interval, {date:%a %Y-%m-%d}: rail {rail}, bus {bus}; dotted on the "
+                             f"chart{covered}")
         status = self.query_one("#md-status", Static)
         status.update("\n".join(lines))
         status.set_class(False, "-error")
+
+    def on_resize(self) -> None:
+        if self.forecasts and (0 < self.size.width < NARROW) != getattr(self, "_narrow_said", None):
+            self._narrow_said = 0 < self.size.width < NARROW
+            self._show_summary()
 
     def highlighted_band(self):
         """(date, interval) of the forecast on the highlighted row, or None."""
