@@ -111,12 +111,12 @@ async def test_the_form_comes_back_with_the_last_settings(make_test_app, tmp_pat
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.store is not None, what="the run store")
         assert app.form.config == apply_preset("best")
-        app.form.set_config(apply_preset("best").replace(hidden_size=24, lr=0.02))
+        app.form.set_config(apply_preset("best").replace(hidden_size=40, lr=0.02))  # not the preset's
         await pilot.pause()
-    assert json.loads(state_path(db).read_text())["form"]["hidden_size"] == 24
+    assert json.loads(state_path(db).read_text())["form"]["hidden_size"] == 40
 
     again = make_test_app(runs_db=str(db), config=None)
     async with again.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: again.form.config is not None and again.form.config.hidden_size == 24,
+        await until(pilot, lambda: again.form.config is not None and again.form.config.hidden_size == 40,
                     what="the remembered settings")
         assert again.form.config.lr == 0.02
