@@ -50,7 +50,8 @@ def next_day_calendar(dates: pd.DatetimeIndex, inputs: str = "calendar") -> pd.D
     if inputs == "holidays":
         from .calendar import minor_holidays, school_break
 
-        out["next_minor_holiday"] = dates.isin(minor_holidays(dates.min(), dates.max())).astype(float)
+        minor = minor_holidays(dates.min(), dates.max()) if len(dates) else []
+        out["next_minor_holiday"] = dates.isin(minor).astype(float)
         out["next_school_break"] = school_break(dates).astype(float)
     return out
 
