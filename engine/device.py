@@ -1,8 +1,8 @@
 """Compute device: an explicit choice (an error when missing), or ``auto``.
 
 ``auto`` without a model size in mind prefers cuda, then mps, then cpu. With the run's settings it
-picks the device *measured* faster for that model size: this model is small (32 hidden units,
-batches of 32-64 windows), and for it a GPU's kernel launches cost about what the CPU's arithmetic
+picks the device *measured* faster for that model size: this model is small (24-32 hidden units,
+batches of 32-128 windows), and for it a GPU's kernel launches cost about what the CPU's arithmetic
 does (bench/results/gpu_check_h200.log: an article epoch took 0.077 s on an H200 and 0.072 s on
 that box's 16 CPU threads); a larger hidden size or batch tips it to the GPU.
 The measurement (a few training steps on random data of the run's shapes, on each device) is

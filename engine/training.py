@@ -213,8 +213,9 @@ def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimiz
                                      foreach=True)
         return torch.optim.Adam(model.parameters(), lr=config.lr, foreach=True)
     # foreach: one call per step for all parameters instead of a Python loop; the same arithmetic.
-    decay = {"weight_decay": config.weight_decay} if config.weight_decay else {}
-    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, foreach=True, **decay)
+    # weight_decay 0 (the article) skips the decay term: the article's arithmetic, unchanged.
+    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                           weight_decay=config.weight_decay, foreach=True)
 
 
 def stretch_cosine(scheduler, optimizer, total_steps: int) -> None:

@@ -76,7 +76,6 @@ from .widgets.runs import RunsPane
 from .widgets.sparklines import SystemSparklines
 from .widgets.sweeps import SweepsPane
 from .widgets.training import TrainingPane
-from .widgets.text import Static
 
 if TYPE_CHECKING:
     from engine.data import RidershipData

@@ -152,18 +152,21 @@ def test_forecast_prints_an_interval_and_how_far_to_trust_it(synthetic_csv, tmp_
 
 def test_best_preset_on_real_data_beats_naive_and_lightgbm(real_csv):
     """The `best` preset, seed 1, on the article's validation and test splits (bench/results/
-    round4_candidate.log; numbers in the README). Tolerances allow other CPUs' float bits, which
-    move the validation MAE by about 1% (seeds 1-3 give 0.992-1.000 of LightGBM's)."""
+    round4_candidate.log; numbers in the README). Another CPU's float bits train another model, as
+    another seed does, so the bounds hold for the spread of nine seeds (1-6, 42-44), not seed 1's
+    own numbers: article validation 0.992-1.020 of LightGBM's, test 0.913-0.943; 2017 validation
+    0.952-0.977, test 0.975-1.025. With seed 1 the round-3 recipe failed the
+    three LightGBM bounds below other than article test's (round3_candidate.log)."""
     data = load_path(real_csv, "path")
     run = start_run(apply_preset("best").replace(device="cpu", seed=1), data)
     valid, test = run.scores["valid"], run.scores["test"]
     assert valid.ratio < 0.51 and test.ratio < 0.59  # measured 0.487 and 0.567 of the naive MAE
     assert valid.gbm_mae == pytest.approx(20_810, rel=0.01) and test.gbm_mae == pytest.approx(19_482, rel=0.01)
     assert test.gbm_ratio < 0.97  # measured 0.943: ahead of LightGBM on test ...
-    assert valid.gbm_ratio < 1.02  # ... and level with it on validation (measured 0.992)
+    assert valid.gbm_ratio < 1.03  # ... and level with it on validation (measured 0.992; round 3: 1.035)
     # another split, not the one the recipe was first found on: train to 2016, validate 2017-01..06,
     # test 2017-07..2018-06 (bench/best_search.py SPLITS["2017"])
     other = start_run(apply_preset("best").replace(device="cpu", seed=1, train_end="2016-12", valid_start="2017-01",
                                                    valid_end="2017-06", test_start="2017-07", test_end="2018-06"), data)
-    assert other.scores["valid"].gbm_ratio < 0.98  # measured 0.954
-    assert other.scores["test"].gbm_ratio < 1.02  # measured 0.989
+    assert other.scores["valid"].gbm_ratio < 0.99  # measured 0.954 (round 3: 1.041)
+    assert other.scores["test"].gbm_ratio < 1.05  # measured 0.989 (round 3: 1.095)

@@ -65,6 +65,13 @@ async def type_days(pilot, value: str, enter: bool = True) -> None:
     await settled(pilot)
 
 
+async def forecast_shown(pilot, trained, data, days: int):
+    """The view after ``days`` were typed with ``trained`` in use, and the engine's own forecast of them."""
+    view = await several_days(pilot, trained)
+    await type_days(pilot, str(days))
+    return view, engine_forecast(trained, data, days)
+
+
 async def several_days(pilot, trained=None) -> MultiDayView:
     """The Forecast pane's several-days view, with ``trained`` as the app's model in use (if given)."""
     await pilot.press("5", "m")
@@ -121,9 +128,7 @@ async def test_days_outside_1_to_28_are_an_inline_error(make_test_app, trained, 
 async def test_the_forecast_is_the_engines_autoregressive_one(make_test_app, trained, tui_data):
     app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        view = await several_days(pilot, trained)
-        await type_days(pilot, "28")
-        expected = engine_forecast(trained, tui_data, 28)
+        view, expected = await forecast_shown(pilot, trained, tui_data, 28)
         assert [(r["date"], r["type"], r["rail"], r["bus"]) for r in rows(app)] == [
             (f"{f.date:%Y-%m-%d}", f.day_type, riders(f.rail), riders(f.bus)) for f in expected]
         chart = app.query_one("#md-chart")
@@ -240,9 +245,7 @@ async def test_each_day_has_its_interval_on_the_chart_and_under_the_table(make_t
 
     app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        view = await several_days(pilot, trained)
-        await type_days(pilot, "10")
-        expected = engine_forecast(trained, tui_data, 10)
+        view, expected = await forecast_shown(pilot, trained, tui_data, 10)
         trust = assess(trained.model, tui_data, trained.config, horizon=10)
         want = [bounds(f, trust.intervals, n) for n, f in enumerate(expected, start=1)]
         assert len(view.bands) == 10

@@ -236,7 +236,7 @@ class MultiDayView(Vertical):
 
     def _show_summary(self) -> None:
         """Two lines: what was forecast, and the highlighted day's interval. Under 100 columns each
-        is cut to one row, so an 80x24 terminal keeps its chart (the long form takes five rows)."""
+        is worded to fit one row, so an 80x24 terminal keeps its chart (the long form takes five rows)."""
         forecasts = self.forecasts
         if not forecasts:
             return
@@ -268,9 +268,7 @@ class MultiDayView(Vertical):
         status.set_class(False, "-error")
 
     def on_resize(self) -> None:
-        if self.forecasts and (0 < self.size.width < NARROW) != getattr(self, "_narrow_said", None):
-            self._narrow_said = 0 < self.size.width < NARROW
-            self._show_summary()
+        self._show_summary()  # the long or the short form, for the new width
 
     def highlighted_band(self):
         """(date, interval) of the forecast on the highlighted row, or None."""
