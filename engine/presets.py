@@ -38,9 +38,8 @@ PRESET_HELP = {
     "article": "the article's settings, unchanged (test MAE about 4x the naive forecast)",
     "normalized": "windows scaled by their last week's level, lr 0.2, training from 2010-01 "
                   "(beats the naive forecast by about 25%; same validation and test splits)",
-    "best": "normalized windows (capped at 1.6x the last week's level) with calendar, minor-holiday and "
-            "school-break inputs, a linear path over the last four weeks beside a small LSTM, L1 loss, AdamW, "
-            "60 epochs from 2010-01, best epoch kept",
+    "best": "windows scaled by their last week's level (capped at 1.6x), calendar, minor-holiday and "
+            "school-break inputs, a 4-week linear path beside a small LSTM, L1, AdamW, 60 epochs from 2010-01",
 }
 
 
