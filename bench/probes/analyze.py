@@ -24,6 +24,14 @@ preds = {"valid": [], "test": []}
 for seed in seeds:
     cfg = apply_preset("best").replace(device="cpu", seed=seed, **SPLITS[split], **over)
     splits = make_splits(data, cfg)
+    if os.environ.get("DUP_FROM"):  # recency weighting by repetition: windows whose target is on or after DUP_FROM count twice
+        import dataclasses
+        tr = splits["train"]; keep = np.flatnonzero(np.asarray(tr.target_dates >= pd.Timestamp(os.environ["DUP_FROM"])))
+        reps = int(os.environ.get("DUP_TIMES", "1"))
+        idx = torch.as_tensor(np.concatenate([np.arange(len(tr))] + [keep] * reps))
+        splits = dict(splits, train=dataclasses.replace(tr, windows=tr.windows[idx], targets=tr.targets[idx],
+                                                       target_positions=tr.target_positions[idx.numpy()]))
+    splits = variants.augment(splits, data.frame.index)
     variants.install(splits) if variants.PROBE != "perseries" else variants.install2()
     SWA = int(os.environ.get("SWA", "0")); kept = []
     def on_state(st):
@@ -54,6 +62,6 @@ for n in ("valid", "test"):
     err = np.abs(lstm-y).sum(1) - np.abs(g-y).sum(1)
     worst = np.argsort(-err)[:8]
     print("   worst days (lstm-gbm):", [(str(dates[i].date()), dt[i], int(err[i])) for i in worst])
-np.savez(os.path.join(os.environ.get("PROBE_OUT", "."), f"last_{split}.npz"), **{f"{n}_lstm": np.mean(preds[n], axis=0) for n in preds},
+np.savez(os.path.join(os.environ.get("PROBE_OUT", "."), f"last_{split}.npz"), **{f"{n}_lstm": np.mean(preds[n], axis=0) for n in preds}, **{f"{n}_singles": np.stack(preds[n]) for n in preds},
          **{f"{n}_gbm": gbm[n] for n in preds}, **{f"{n}_y": splits[n].targets.numpy() for n in preds},
          **{f"{n}_at": splits[n].target_positions for n in preds})

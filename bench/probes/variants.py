@@ -7,10 +7,21 @@ from engine.domain import SEASON, SERIES
 PROBE = os.environ.get("PROBE", "")
 TRAIN_LEVEL = {}  # filled by the harness: lo, hi, mean, std of log level per series
 
+AUX = {"loss": 0.0}
+
+class AuxL1(nn.L1Loss):
+    def forward(self, a, b):
+        extra, AUX["loss"] = AUX["loss"], 0.0
+        return super().forward(a, b) + extra
+
 class Probe(em.LstmModel):
     def __init__(self, input_size, hidden_size, output_size, **kw):
         super().__init__(input_size, hidden_size, output_size, **kw)
         self.extra = 0
+        if "aux" in PROBE:  # a second head: every LSTM step predicts the next day's scaled rail and bus
+            self.auxhead = nn.Linear(hidden_size, SERIES)
+        if "season" in PROBE:  # two more columns: sin/cos of the next day's day of year
+            self.lstm = nn.LSTM(input_size + 2, hidden_size, batch_first=True)
         if "level" in PROBE:
             self.extra = 2
             self.lstm = nn.LSTM(input_size + 2, hidden_size, batch_first=True)
@@ -32,18 +43,35 @@ class Probe(em.LstmModel):
         z = torch.maximum(torch.minimum(z, self.hi), self.lo)
         return (z - self.mu) / self.sd
 
+    def _highway(self, X):
+        if "season" in PROBE and "seasonhw" not in PROBE:
+            X = X[:, :, :-2]
+        return super()._highway(X)
+
     def forward(self, X):
         recent = X[:, -SEASON:, :SERIES]
+        if "lvl14" in PROBE:
+            recent = X[:, -14:, :SERIES]
         level = recent.mean(dim=1, keepdim=True).clamp_min(1e-4)
+        if "median7" in PROBE:
+            level = recent.median(dim=1, keepdim=True).values.clamp_min(1e-4)
         scaled = X[:, :, :SERIES] / level
         if self.norm_clip:
             scaled = scaled.clamp_max(self.norm_clip)
+        if "noise" in PROBE and self.training:
+            scaled = scaled * (1 + float(os.environ.get("NOISE", "0.02")) * torch.randn_like(scaled))
         X = torch.cat([scaled, X[:, :, SERIES:]], dim=2)
         Xl = X[:, -self.lstm_days:] if self.lstm_days else X
         if self.extra:
             lv = self._lev(level)[:, None, :].expand(-1, Xl.shape[1], -1)
             Xl = torch.cat([Xl, lv], dim=2)
-        out = self._raw(Xl)
+        if "aux" in PROBE and self.training:
+            seq, (H, _) = self.lstm(Xl)
+            out = self.output(H[-1])
+            aux = self.auxhead(seq[:, :-1])  # step j predicts step j+1's scaled series
+            AUX["loss"] = (aux - Xl[:, 1:, :SERIES]).abs().mean() * float(os.environ.get("AUXW", "0.3"))
+        else:
+            out = self._raw(Xl)
         if self.highway_days:
             out = out + self._highway(X)
         if "sorted" in PROBE:
@@ -59,10 +87,29 @@ class Probe(em.LstmModel):
 
 def model_for(config):
     from engine.domain import features_for, TARGETS
-    return Probe(len(features_for(config.inputs)), config.hidden_size, len(TARGETS), core=config.core,
+    return Probe(len(features_for(config.inputs)) + (2 if "seasonhw" in PROBE else 0), config.hidden_size, len(TARGETS), core=config.core,
                  normalize=config.normalize, target=config.target,
                  highway_days=min(config.highway_days, config.window_length),
                  lstm_days=min(config.lstm_days, config.window_length), norm_clip=config.norm_clip)
+
+def augment(splits, frame_index):
+    if "season" not in PROBE:
+        return splits
+    import dataclasses, numpy as np
+    out = {}
+    for name, sp in splits.items():
+        n, w = sp.windows.shape[:2]
+        # row j of a window is the day target - (w - j); its next-day columns describe target - (w - 1 - j)
+        tdates = frame_index[sp.target_positions]
+        offs = np.arange(w - 1, -1, -1)
+        doy = np.stack([(tdates - pd_td(o)).day_of_year.to_numpy() for o in offs], axis=1) / 365.25
+        extra = torch.tensor(np.stack([np.sin(2 * np.pi * doy), np.cos(2 * np.pi * doy)], axis=2), dtype=sp.windows.dtype)
+        out[name] = dataclasses.replace(sp, windows=torch.cat([sp.windows, extra], dim=2))
+    return out
+
+def pd_td(days):
+    import pandas as pd
+    return pd.Timedelta(days=int(days))
 
 def install(splits):
     w = splits["train"].windows[:, -SEASON:, :SERIES].mean(1).clamp_min(1e-4).log()
@@ -70,6 +117,8 @@ def install(splits):
                        mu=w.mean(0).tolist(), sd=w.std(0).tolist())
     if PROBE:
         em.model_for = model_for
+    if "aux" in PROBE:
+        et.nn.L1Loss = AuxL1
 
 class PerSeries(nn.Module):
     def __init__(self, make):

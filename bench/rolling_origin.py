@@ -1,0 +1,199 @@
+"""Issue 9, "on other split choices too": a rolling-origin comparison of a preset with LightGBM.
+
+One fold per year Y: train from the preset's train_start to December of Y-1, validate on January-June
+of Y (the best epoch is chosen there), test on July of Y to June of Y+1. The folds' test periods do
+not overlap, nor do their validation periods, so the days can be pooled. For each fold and seed the
+model is trained as the product trains it (engine.training.fit, CPU, one thread) and compared with
+the LightGBM reference trained on the same training split (engine/reference.py) and with the naive
+forecast, day by day.
+
+    RIDERSHIP_DATA=cta.csv python bench/rolling_origin.py run --years 2013-2019 --seeds 1,2,3 \
+        --out DIR [key=value ...]          # one .npz per fold and seed (run two at a time on 2 cores)
+    python bench/rolling_origin.py report --out DIR [--log FILE]
+
+The report prints, per fold, each seed's MAE (rail + bus, the product's combined MAE) over LightGBM's
+on validation and test, then the pooled ratio over all folds with a 90% interval from a paired
+bootstrap over weeks (days within a week are not independent), and how many fold x seed cells beat
+LightGBM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+NAMES = ("valid", "test")
+
+
+def fold_dates(year: int) -> dict:
+    return dict(train_end=f"{year - 1}-12", valid_start=f"{year}-01", valid_end=f"{year}-06",
+                test_start=f"{year}-07", test_end=f"{year + 1}-06")
+
+
+def years_of(text: str) -> list[int]:
+    first, _, last = text.partition("-")
+    return list(range(int(first), int(last or first) + 1))
+
+
+def run(args) -> None:
+    import torch
+
+    from best_search import parse_overrides
+    from engine.data.sources import load_path
+    from engine.data.windows import make_splits
+    from engine.inference import predict
+    from engine.presets import apply_preset
+    from engine.scoring import reference_for
+    from engine.training import fit
+
+    torch.set_num_threads(1)
+    data = load_path(args.data, "path")
+    overrides = parse_overrides(args.overrides)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for year in years_of(args.years):
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            path = out / f"{year}_{seed}.npz"
+            if path.exists():
+                continue
+            config = apply_preset(args.preset).replace(device="cpu", seed=seed, **fold_dates(year), **overrides)
+            splits = make_splits(data, config)
+            started = time.perf_counter()
+            result = fit(config, splits, "cpu")
+            seconds = time.perf_counter() - started
+            gbm = reference_for(data, splits, config)
+            saved = {"seconds": seconds}
+            for name in NAMES:
+                s = splits[name]
+                X = s.windows
+                saved[f"{name}_y"] = s.targets.numpy()
+                saved[f"{name}_model"] = predict(result.model, X).numpy()
+                saved[f"{name}_gbm"] = gbm[name]
+                saved[f"{name}_naive"] = X[:, -7, :2].numpy()  # the same day last week
+                saved[f"{name}_dates"] = s.target_dates.to_numpy().astype("datetime64[D]").astype(np.int64)
+            np.savez(path, **saved)
+            v = np.abs(saved["valid_model"] - saved["valid_y"]).sum() / np.abs(saved["valid_gbm"] - saved["valid_y"]).sum()
+            t = np.abs(saved["test_model"] - saved["test_y"]).sum() / np.abs(saved["test_gbm"] - saved["test_y"]).sum()
+            print(f"{year} seed {seed}: valid/gbm {v:.3f} test/gbm {t:.3f} ({seconds:.1f} s)", flush=True)
+
+
+def day_errors(saved, name: str, what: str) -> np.ndarray:
+    """Each day's absolute error, rail + bus, in riders."""
+    return np.abs(saved[f"{name}_{what}"] - saved[f"{name}_y"]).sum(axis=1) * 1e6
+
+
+def bootstrap_ratio(model: np.ndarray, ref: np.ndarray, weeks: np.ndarray, draws: int = 2000,
+                    seed: int = 0) -> tuple[float, float]:
+    """A 90% interval for sum(model) / sum(ref), resampling whole weeks, paired."""
+    rng = np.random.default_rng(seed)
+    ids, inverse = np.unique(weeks, return_inverse=True)
+    m = np.bincount(inverse, model)
+    r = np.bincount(inverse, ref)
+    picks = rng.integers(0, len(ids), size=(draws, len(ids)))
+    ratios = m[picks].sum(axis=1) / r[picks].sum(axis=1)
+    return float(np.quantile(ratios, 0.05)), float(np.quantile(ratios, 0.95))
+
+
+def report(args) -> None:
+    out = Path(args.out)
+    files = sorted(out.glob("*.npz"))
+    if not files:
+        raise SystemExit(f"{out}: no fold results; run the 'run' step first")
+    cells = {}
+    for path in files:
+        year, seed = (int(x) for x in path.stem.split("_"))
+        with np.load(path) as saved:
+            cells[year, seed] = {k: saved[k] for k in saved.files}
+        if args.ref:  # LightGBM from another run's folds (e.g. trained from 2010 while the model trained from 2001)
+            with np.load(Path(args.ref) / f"{year}_1.npz") as ref:
+                for name in NAMES:
+                    assert (ref[f"{name}_dates"] == cells[year, seed][f"{name}_dates"]).all()
+                    cells[year, seed][f"{name}_gbm"] = ref[f"{name}_gbm"]
+    years = sorted({y for y, _ in cells})
+    seeds = sorted({s for _, s in cells})
+    lines = [f"# bench/rolling_origin.py report --out {args.out}: {len(years)} folds x {len(seeds)} seeds",
+             "# fold Y: train to Y-1 December, valid Jan-Jun Y, test Jul Y-Jun Y+1; MAE is rail + bus, in riders;",
+             "# ratios are model/LightGBM; the ensemble column averages the seeds' predictions",
+             f"{'fold':<5} {'split':<6} {'days':>4} {'gbm':>7} {'naive':>7}  "
+             + " ".join(f"seed {s:>2}" for s in seeds) + "  ensemble"]
+    beat = {name: 0 for name in NAMES}
+    pooled = {name: {"model": [], "gbm": [], "weeks": [], "ens": []} for name in NAMES}
+    for year in years:
+        for name in NAMES:
+            present = [s for s in seeds if (year, s) in cells]
+            first = cells[year, present[0]]
+            gbm = day_errors(first, name, "gbm")
+            naive = day_errors(first, name, "naive")
+            ratios = []
+            for s in present:
+                e = day_errors(cells[year, s], name, "model")
+                ratios.append(e.sum() / gbm.sum())
+                beat[name] += e.sum() < gbm.sum()
+                pooled[name]["model"].append(e)
+                pooled[name]["gbm"].append(gbm)
+                pooled[name]["weeks"].append(first[f"{name}_dates"] // 7 + year * 0)
+            ens = np.mean([cells[year, s][f"{name}_model"] for s in present], axis=0)
+            ens_e = np.abs(ens - first[f"{name}_y"]).sum(axis=1) * 1e6
+            pooled[name]["ens"].append(ens_e)
+            lines.append(f"{year:<5} {name:<6} {len(gbm):>4} {gbm.mean() / 2:7.0f} {naive.mean() / 2:7.0f}  "
+                         + " ".join(f"{r:7.3f}" for r in ratios) + f"  {ens_e.sum() / gbm.sum():8.3f}")
+    total = len(cells)
+    for name in NAMES:
+        p = pooled[name]
+        model, gbm, weeks = (np.concatenate(p[k]) for k in ("model", "gbm", "weeks"))
+        lo, hi = bootstrap_ratio(model, gbm, weeks)
+        # each seed's days pooled over folds, then the spread over seeds
+        per_seed = []
+        for i, s in enumerate(seeds):
+            m = sum(day_errors(cells[y, s], name, "model").sum() for y in years if (y, s) in cells)
+            g = sum(day_errors(cells[y, s], name, "gbm").sum() for y in years if (y, s) in cells)
+            per_seed.append(m / g)
+        ens = np.concatenate(p["ens"])
+        gbm_once = np.concatenate([day_errors(cells[y, [s for s in seeds if (y, s) in cells][0]], name, "gbm")
+                                   for y in years])
+        lines.append(f"# pooled {name}: model/LightGBM {model.sum() / gbm.sum():.3f} (90% interval "
+                     f"{lo:.3f}-{hi:.3f}, paired bootstrap over weeks), per seed "
+                     + " ".join(f"{r:.3f}" for r in per_seed)
+                     + f"; seeds' ensemble {ens.sum() / gbm_once.sum():.3f}; "
+                     f"fold x seed cells beating LightGBM: {beat[name]} of {total}")
+    text = "\n".join(lines)
+    print(text)
+    if args.log:
+        with open(args.log, "a") as log:
+            log.write(text + "\n")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="step", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--data", default=os.environ.get("RIDERSHIP_DATA"))
+    r.add_argument("--preset", default="best")
+    r.add_argument("--years", default="2013-2019")
+    r.add_argument("--seeds", default="1,2,3")
+    r.add_argument("--out", required=True)
+    r.add_argument("overrides", nargs="*")
+    p = sub.add_parser("report")
+    p.add_argument("--out", required=True)
+    p.add_argument("--log")
+    p.add_argument("--ref", help="take LightGBM's predictions from this results folder (seed 1 files)")
+    args = parser.parse_args(argv)
+    if args.step == "run":
+        if not args.data:
+            parser.error("give --data or set RIDERSHIP_DATA")
+        run(args)
+    else:
+        report(args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
