@@ -66,6 +66,11 @@ def run(args) -> None:
                 continue
             config = apply_preset(args.preset).replace(device="cpu", seed=seed, **fold_dates(year), **overrides)
             splits = make_splits(data, config)
+            if os.environ.get("PROBE"):  # a bench/probes/variants.py model variant
+                import probes.variants as variants
+
+                splits = variants.augment(splits, data.frame.index)
+                variants.install(splits)
             started = time.perf_counter()
             result = fit(config, splits, "cpu")
             seconds = time.perf_counter() - started
