@@ -43,16 +43,45 @@ def years_of(text: str) -> list[int]:
     return list(range(int(first), int(last or first) + 1))
 
 
+def train_fold(data, config) -> dict:
+    """Train ``config`` (its split dates set to a fold's) as the product does; the model's, LightGBM's
+    and the naive forecast's predictions for each named split, its targets and dates, and the seconds."""
+    from engine.data.windows import make_splits
+    from engine.inference import predict
+    from engine.scoring import reference_for
+    from engine.training import fit
+
+    splits = make_splits(data, config)
+    if os.environ.get("PROBE"):  # a bench/probes/variants.py model variant
+        import probes.variants as variants
+
+        splits = variants.augment(splits, data.frame.index)
+        variants.install(splits)
+    started = time.perf_counter()
+    result = fit(config, splits, "cpu")
+    saved = {"seconds": time.perf_counter() - started}
+    gbm = reference_for(data, splits, config)
+    for name in NAMES:
+        s = splits[name]
+        saved[f"{name}_y"] = s.targets.numpy()
+        saved[f"{name}_model"] = predict(result.model, s.windows).numpy()
+        saved[f"{name}_gbm"] = gbm[name]
+        saved[f"{name}_naive"] = s.windows[:, -7, :2].numpy()  # the same day last week
+        saved[f"{name}_dates"] = s.target_dates.to_numpy().astype("datetime64[D]").astype(np.int64)
+    return saved
+
+
+def ratio(saved, name: str) -> float:
+    """The model's MAE over LightGBM's on one split of one fold."""
+    return float(day_errors(saved, name, "model").sum() / day_errors(saved, name, "gbm").sum())
+
+
 def run(args) -> None:
     import torch
 
     from best_search import parse_overrides
     from engine.data.sources import load_path
-    from engine.data.windows import make_splits
-    from engine.inference import predict
     from engine.presets import apply_preset
-    from engine.scoring import reference_for
-    from engine.training import fit
 
     torch.set_num_threads(1)
     data = load_path(args.data, "path")
@@ -65,29 +94,10 @@ def run(args) -> None:
             if path.exists():
                 continue
             config = apply_preset(args.preset).replace(device="cpu", seed=seed, **fold_dates(year), **overrides)
-            splits = make_splits(data, config)
-            if os.environ.get("PROBE"):  # a bench/probes/variants.py model variant
-                import probes.variants as variants
-
-                splits = variants.augment(splits, data.frame.index)
-                variants.install(splits)
-            started = time.perf_counter()
-            result = fit(config, splits, "cpu")
-            seconds = time.perf_counter() - started
-            gbm = reference_for(data, splits, config)
-            saved = {"seconds": seconds}
-            for name in NAMES:
-                s = splits[name]
-                X = s.windows
-                saved[f"{name}_y"] = s.targets.numpy()
-                saved[f"{name}_model"] = predict(result.model, X).numpy()
-                saved[f"{name}_gbm"] = gbm[name]
-                saved[f"{name}_naive"] = X[:, -7, :2].numpy()  # the same day last week
-                saved[f"{name}_dates"] = s.target_dates.to_numpy().astype("datetime64[D]").astype(np.int64)
+            saved = train_fold(data, config)
             np.savez(path, **saved)
-            v = np.abs(saved["valid_model"] - saved["valid_y"]).sum() / np.abs(saved["valid_gbm"] - saved["valid_y"]).sum()
-            t = np.abs(saved["test_model"] - saved["test_y"]).sum() / np.abs(saved["test_gbm"] - saved["test_y"]).sum()
-            print(f"{year} seed {seed}: valid/gbm {v:.3f} test/gbm {t:.3f} ({seconds:.1f} s)", flush=True)
+            print(f"{year} seed {seed}: valid/gbm {ratio(saved, 'valid'):.3f} test/gbm {ratio(saved, 'test'):.3f} "
+                  f"({saved['seconds']:.1f} s)", flush=True)
 
 
 def day_errors(saved, name: str, what: str) -> np.ndarray:
