@@ -48,7 +48,7 @@ def train_fold(data, config) -> dict:
     and the naive forecast's predictions for each named split, its targets and dates, and the seconds."""
     from engine.data.windows import make_splits
     from engine.inference import predict
-    from engine.scoring import reference_for
+    from engine.scoring import naive_predictions, reference_for
     from engine.training import fit
 
     splits = make_splits(data, config)
@@ -61,12 +61,13 @@ def train_fold(data, config) -> dict:
     result = fit(config, splits, "cpu")
     saved = {"seconds": time.perf_counter() - started}
     gbm = reference_for(data, splits, config)
+    values = data.feature_values()
     for name in NAMES:
         s = splits[name]
         saved[f"{name}_y"] = s.targets.numpy()
         saved[f"{name}_model"] = predict(result.model, s.windows).numpy()
         saved[f"{name}_gbm"] = gbm[name]
-        saved[f"{name}_naive"] = s.windows[:, -7, :2].numpy()  # the same day last week
+        saved[f"{name}_naive"] = naive_predictions(values, s)  # the same day last week
         saved[f"{name}_dates"] = s.target_dates.to_numpy().astype("datetime64[D]").astype(np.int64)
     return saved
 
@@ -100,9 +101,10 @@ def run(args) -> None:
                   f"({saved['seconds']:.1f} s)", flush=True)
 
 
-def day_errors(saved, name: str, what: str) -> np.ndarray:
-    """Each day's absolute error, rail + bus, in riders."""
-    return np.abs(saved[f"{name}_{what}"] - saved[f"{name}_y"]).sum(axis=1) * 1e6
+def day_errors(saved, name: str, what: str, pred: np.ndarray | None = None) -> np.ndarray:
+    """Each day's absolute error, rail + bus, in riders, of the saved ``what`` predictions (or ``pred``)."""
+    pred = saved[f"{name}_{what}"] if pred is None else pred
+    return np.abs(pred - saved[f"{name}_y"]).sum(axis=1) * 1e6
 
 
 def bootstrap_ratio(model: np.ndarray, ref: np.ndarray, weeks: np.ndarray, draws: int = 2000,
@@ -123,15 +125,18 @@ def report(args) -> None:
     if not files:
         raise SystemExit(f"{out}: no fold results; run the 'run' step first")
     cells = {}
+    refs = {}  # LightGBM from another run's folds, one file a year (e.g. trained from 2010 while the model trained from 2005)
     for path in files:
         year, seed = (int(x) for x in path.stem.split("_"))
         with np.load(path) as saved:
             cells[year, seed] = {k: saved[k] for k in saved.files}
-        if args.ref:  # LightGBM from another run's folds (e.g. trained from 2010 while the model trained from 2001)
-            with np.load(Path(args.ref) / f"{year}_1.npz") as ref:
-                for name in NAMES:
-                    assert (ref[f"{name}_dates"] == cells[year, seed][f"{name}_dates"]).all()
-                    cells[year, seed][f"{name}_gbm"] = ref[f"{name}_gbm"]
+        if args.ref:
+            if year not in refs:
+                with np.load(Path(args.ref) / f"{year}_1.npz") as ref:
+                    refs[year] = {k: ref[k] for k in ref.files}
+            for name in NAMES:
+                assert (refs[year][f"{name}_dates"] == cells[year, seed][f"{name}_dates"]).all()
+                cells[year, seed][f"{name}_gbm"] = refs[year][f"{name}_gbm"]
     years = sorted({y for y, _ in cells})
     seeds = sorted({s for _, s in cells})
     lines = [f"# bench/rolling_origin.py report --out {args.out}: {len(years)} folds x {len(seeds)} seeds",
@@ -139,46 +144,40 @@ def report(args) -> None:
              "# ratios are model/LightGBM; the ensemble column averages the seeds' predictions",
              f"{'fold':<5} {'split':<6} {'days':>4} {'gbm':>7} {'naive':>7}  "
              + " ".join(f"seed {s:>2}" for s in seeds) + "  ensemble"]
-    beat = {name: 0 for name in NAMES}
-    pooled = {name: {"model": [], "gbm": [], "weeks": [], "ens": []} for name in NAMES}
+    # per split: each fold x seed cell's day errors (model, LightGBM) and weeks, for the paired bootstrap;
+    # each seed's sums over folds; the seeds' averaged prediction and LightGBM over each fold's days once
+    acc = {name: {"model": [], "gbm": [], "weeks": [], "seed": {s: [0.0, 0.0] for s in seeds},
+                  "ens": [0.0, 0.0], "beat": 0} for name in NAMES}
     for year in years:
+        present = [s for s in seeds if (year, s) in cells]
+        first = cells[year, present[0]]
         for name in NAMES:
-            present = [s for s in seeds if (year, s) in cells]
-            first = cells[year, present[0]]
+            a = acc[name]
             gbm = day_errors(first, name, "gbm")
             naive = day_errors(first, name, "naive")
             ratios = []
             for s in present:
                 e = day_errors(cells[year, s], name, "model")
                 ratios.append(e.sum() / gbm.sum())
-                beat[name] += e.sum() < gbm.sum()
-                pooled[name]["model"].append(e)
-                pooled[name]["gbm"].append(gbm)
-                pooled[name]["weeks"].append(first[f"{name}_dates"] // 7 + year * 0)
-            ens = np.mean([cells[year, s][f"{name}_model"] for s in present], axis=0)
-            ens_e = np.abs(ens - first[f"{name}_y"]).sum(axis=1) * 1e6
-            pooled[name]["ens"].append(ens_e)
+                a["beat"] += e.sum() < gbm.sum()
+                a["seed"][s][0] += e.sum()
+                a["seed"][s][1] += gbm.sum()
+                a["model"].append(e)
+                a["gbm"].append(gbm)
+                a["weeks"].append(first[f"{name}_dates"] // 7)
+            ens = day_errors(first, name, "model", np.mean([cells[year, s][f"{name}_model"] for s in present], axis=0))
+            a["ens"][0] += ens.sum()
+            a["ens"][1] += gbm.sum()
             lines.append(f"{year:<5} {name:<6} {len(gbm):>4} {gbm.mean() / 2:7.0f} {naive.mean() / 2:7.0f}  "
-                         + " ".join(f"{r:7.3f}" for r in ratios) + f"  {ens_e.sum() / gbm.sum():8.3f}")
-    total = len(cells)
-    for name in NAMES:
-        p = pooled[name]
-        model, gbm, weeks = (np.concatenate(p[k]) for k in ("model", "gbm", "weeks"))
+                         + " ".join(f"{r:7.3f}" for r in ratios) + f"  {ens.sum() / gbm.sum():8.3f}")
+    for name, a in acc.items():
+        model, gbm, weeks = (np.concatenate(a[k]) for k in ("model", "gbm", "weeks"))
         lo, hi = bootstrap_ratio(model, gbm, weeks)
-        # each seed's days pooled over folds, then the spread over seeds
-        per_seed = []
-        for i, s in enumerate(seeds):
-            m = sum(day_errors(cells[y, s], name, "model").sum() for y in years if (y, s) in cells)
-            g = sum(day_errors(cells[y, s], name, "gbm").sum() for y in years if (y, s) in cells)
-            per_seed.append(m / g)
-        ens = np.concatenate(p["ens"])
-        gbm_once = np.concatenate([day_errors(cells[y, [s for s in seeds if (y, s) in cells][0]], name, "gbm")
-                                   for y in years])
         lines.append(f"# pooled {name}: model/LightGBM {model.sum() / gbm.sum():.3f} (90% interval "
                      f"{lo:.3f}-{hi:.3f}, paired bootstrap over weeks), per seed "
-                     + " ".join(f"{r:.3f}" for r in per_seed)
-                     + f"; seeds' ensemble {ens.sum() / gbm_once.sum():.3f}; "
-                     f"fold x seed cells beating LightGBM: {beat[name]} of {total}")
+                     + " ".join(f"{m / g:.3f}" for m, g in a["seed"].values())
+                     + f"; seeds' ensemble {a['ens'][0] / a['ens'][1]:.3f}; "
+                     f"fold x seed cells beating LightGBM: {a['beat']} of {len(cells)}")
     text = "\n".join(lines)
     print(text)
     if args.log:

@@ -44,7 +44,7 @@ class Probe(em.LstmModel):
         return (z - self.mu) / self.sd
 
     def _highway(self, X):
-        if "season" in PROBE and "seasonhw" not in PROBE:
+        if "season" in PROBE:  # the day-of-year columns feed the LSTM only
             X = X[:, :, :-2]
         return super()._highway(X)
 
@@ -87,7 +87,7 @@ class Probe(em.LstmModel):
 
 def model_for(config):
     from engine.domain import features_for, TARGETS
-    return Probe(len(features_for(config.inputs)) + (2 if "seasonhw" in PROBE else 0), config.hidden_size, len(TARGETS), core=config.core,
+    return Probe(len(features_for(config.inputs)), config.hidden_size, len(TARGETS), core=config.core,
                  normalize=config.normalize, target=config.target,
                  highway_days=min(config.highway_days, config.window_length),
                  lstm_days=min(config.lstm_days, config.window_length), norm_clip=config.norm_clip)
