@@ -77,6 +77,9 @@ class TrainConfig:
                                     "level, so days before a collapse are not extrapolated (0: no cap; needs "
                                     "normalize)")
     weight_decay: float = setting(0.0, "decoupled weight decay (AdamW; L2 with sgd) (0: none, the article)")
+    log_scale: bool = setting(False, "read the normalized days as logs and predict the log of the next day's "
+                                     "ratio to the level, so weekly and holiday effects add up rather than "
+                                     "multiply (needs normalize)")
 
     @classmethod
     def settings(cls) -> tuple[dataclasses.Field, ...]:
@@ -151,6 +154,10 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 10_000:
                 raise ConfigError(name, f"must be a whole number from 0 to 10000 (0: off), got {value!r}")
+        if not isinstance(self.log_scale, bool):
+            raise ConfigError("log_scale", f"must be true or false, got {self.log_scale!r}")
+        if self.log_scale and self.normalize == "none":
+            raise ConfigError("log_scale", "needs normalize window or week (it takes the log of the normalized days)")
         if self.highway_days and self.normalize == "none":
             raise ConfigError("highway_days", "needs normalize window or week (the path reads normalized days)")
         if self.target == "weekly_change" and self.window_length < 7:

@@ -16,6 +16,9 @@ see riders in and riders out whatever they are (the defaults are the article's, 
   collapse is then not out of the training range). ``"week"`` follows a sudden change sooner.
 - ``norm_clip``: the normalized rail and bus are capped at this many times the level, so the weeks
   before a sudden drop (the 2020 collapse) read as "high" rather than as ratios never seen in training.
+- ``log_scale``: the normalized days are read as logs and the output is the log of the next day's
+  ratio to the level (exp'd back), so a holiday's or a weekday's effect is a term to add, not a
+  factor; the LSTM and the linear path then model multiplicative effects directly.
 - ``target="weekly_change"``: the model predicts the change from the same day last week (row -7 of
   the window, the naive forecast), so an untrained model starts near the naive baseline.
 """
@@ -31,10 +34,14 @@ from .config import CORES, NORMALIZE, TARGET_KINDS
 from .domain import SEASON, SERIES, TARGETS, features_for
 
 
+LOG_FLOOR = 0.05  # log_scale: normalized days below this (closures) read as this
+LOG_RANGE = (-5.0, 2.0)  # log_scale: the predicted ratio to the level stays within exp(-5)..exp(2)
+
+
 class LstmModel(nn.Module):
     def __init__(self, input_size: int = 5, hidden_size: int = 32, output_size: int = 2, core: str = "fused",
                  normalize: str = "none", target: str = "level", highway_days: int = 0, lstm_days: int = 0,
-                 norm_clip: float = 0.0):
+                 norm_clip: float = 0.0, log_scale: bool = False):
         super().__init__()
         if normalize not in NORMALIZE:
             raise ValueError(f"normalize must be one of {NORMALIZE}, got {normalize!r}")
@@ -49,6 +56,7 @@ class LstmModel(nn.Module):
         self.lstm_days = lstm_days  # slicing past the window's start reads the whole window
         self.highway_days = highway_days
         self.norm_clip = norm_clip
+        self.log_scale = log_scale
         if highway_days:
             # LSTNet's autoregressive "highway", one set of lag weights per calendar column of the
             # target day: out_s += sum_k cal_k * (w_sk . days + b_sk). It sees every lag directly,
@@ -79,12 +87,16 @@ class LstmModel(nn.Module):
             scaled = X[:, :, :SERIES] / level
             if self.norm_clip:  # days far above the recent level (before a collapse) read as at most this
                 scaled = scaled.clamp_max(self.norm_clip)
+            if self.log_scale:  # a closed day (0 riders) reads as LOG_FLOOR of the level, not -inf
+                scaled = torch.log(scaled.clamp_min(LOG_FLOOR))
             X = torch.cat([scaled, X[:, :, SERIES:]], dim=2)
         out = self._raw(X[:, -self.lstm_days:] if self.lstm_days else X)
         if self.highway_days:
             out = out + self._highway(X)
         if self.target == "weekly_change":
             out = out + X[:, -SEASON, :SERIES]
+        if self.log_scale:  # bounded, so an untrained or odd window cannot overflow exp
+            out = torch.exp(out.clamp(*LOG_RANGE))
         return out * level.squeeze(1) if level is not None else out
 
     def _highway(self, X: torch.Tensor) -> torch.Tensor:
@@ -131,4 +143,4 @@ def model_for(config) -> LstmModel:
                      normalize=config.normalize, target=config.target,
                      highway_days=min(config.highway_days, config.window_length),
                      lstm_days=min(config.lstm_days, config.window_length),
-                     norm_clip=config.norm_clip)
+                     norm_clip=config.norm_clip, log_scale=config.log_scale)

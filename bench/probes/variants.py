@@ -14,6 +14,16 @@ class AuxL1(nn.L1Loss):
         extra, AUX["loss"] = AUX["loss"], 0.0
         return super().forward(a, b) + extra
 
+REL = {}  # relloss: each training row's weight, 1 / its series' level (normalized to mean 1)
+
+class RelL1(nn.L1Loss):
+    """L1 on the level-scaled errors (as LightGBM's ratio target), not on riders."""
+    def forward(self, a, b):
+        w = REL.pop("w", None)
+        if w is None:
+            return super().forward(a, b)
+        return ((a - b).abs() * w).mean()
+
 class Probe(em.LstmModel):
     def __init__(self, input_size, hidden_size, output_size, **kw):
         super().__init__(input_size, hidden_size, output_size, **kw)
@@ -31,6 +41,15 @@ class Probe(em.LstmModel):
             calendar = input_size - SERIES
             self.sorthead = nn.Linear(SERIES * 8, SERIES * calendar)
             nn.init.zeros_(self.sorthead.weight); nn.init.zeros_(self.sorthead.bias)
+        if "ord4" in PROBE or "med4" in PROBE:  # order statistics of the last 4 same-weekday days
+            calendar = input_size - SERIES
+            self.sort4 = nn.Linear(SERIES * 4, SERIES * calendar)
+            nn.init.zeros_(self.sort4.weight); nn.init.zeros_(self.sort4.bias)
+        if "mlp" in PROBE:  # a small nonlinear path over the last 28 scaled days and the target's calendar
+            calendar = input_size - SERIES
+            width = int(os.environ.get("MLPW", "32"))
+            self.mlp = nn.Sequential(nn.Linear(SERIES * 28 + calendar, width), nn.ReLU(), nn.Linear(width, SERIES))
+            nn.init.zeros_(self.mlp[2].weight); nn.init.zeros_(self.mlp[2].bias)
         if "levhead" in PROBE:
             calendar = input_size - SERIES
             self.levhead = nn.Linear(2, SERIES * calendar)
@@ -58,6 +77,8 @@ class Probe(em.LstmModel):
         scaled = X[:, :, :SERIES] / level
         if self.norm_clip:
             scaled = scaled.clamp_max(self.norm_clip)
+        if "logio" in PROBE:  # multiplicative effects (holidays, breaks) become additive
+            scaled = torch.log(scaled.clamp_min(0.05))
         if "noise" in PROBE and self.training:
             scaled = scaled * (1 + float(os.environ.get("NOISE", "0.02")) * torch.randn_like(scaled))
         X = torch.cat([scaled, X[:, :, SERIES:]], dim=2)
@@ -78,11 +99,25 @@ class Probe(em.LstmModel):
             same = X[:, X.shape[1] % 7::7, :SERIES][:, -8:].sort(dim=1).values  # (N, 8, 2) same weekday as the target
             w = self.sorthead(same.transpose(1, 2).reshape(len(X), -1)).view(len(X), SERIES, -1)
             out = out + (w * X[:, -1, SERIES:][:, None, :]).sum(2)
+        if "ord4" in PROBE or "med4" in PROBE:
+            same = X[:, X.shape[1] % 7::7, :SERIES][:, -4:].sort(dim=1).values  # (N, 4, 2)
+            if "med4" in PROBE:  # start from the robust seasonal naive: the mean of the middle two
+                out = out + same[:, 1:3].mean(dim=1)
+            w = self.sort4(same.transpose(1, 2).reshape(len(X), -1)).view(len(X), SERIES, -1)
+            out = out + (w * X[:, -1, SERIES:][:, None, :]).sum(2)
+        if "mlp" in PROBE:
+            out = out + self.mlp(torch.cat([X[:, -28:, :SERIES].reshape(len(X), -1), X[:, -1, SERIES:]], dim=1))
         if "nolstm" in PROBE:
             out = out - self._raw(Xl) + self.output.bias
         if "levhead" in PROBE:
             w = self.levhead(self._lev(level)).view(len(X), SERIES, -1)
             out = out + (w * X[:, -1, SERIES:][:, None, :]).sum(2)
+        if "logio" in PROBE:
+            out = torch.exp(out.clamp(-5, 2))
+        if ("relloss" in PROBE or "relall" in PROBE) and self.training:
+            w = 1.0 / level.squeeze(1)
+            # relall: rail and bus count alike in ratio terms too (LightGBM's two models); else riders between them
+            REL["w"] = (w / (w.mean() if "relall" in PROBE else w.mean(dim=0, keepdim=True))).detach()
         return out * level.squeeze(1)
 
 def model_for(config):
@@ -93,6 +128,14 @@ def model_for(config):
                  lstm_days=min(config.lstm_days, config.window_length), norm_clip=config.norm_clip)
 
 def augment(splits, frame_index):
+    if "noschool" in PROBE:  # the school-break column (the last of inputs="holidays") always 0
+        import dataclasses
+        out = {}
+        for name, sp in splits.items():
+            w = sp.windows.clone()
+            w[:, :, -1] = 0
+            out[name] = dataclasses.replace(sp, windows=w)
+        splits = out
     if "season" not in PROBE:
         return splits
     import dataclasses, numpy as np
@@ -119,6 +162,8 @@ def install(splits):
         em.model_for = model_for
     if "aux" in PROBE:
         et.nn.L1Loss = AuxL1
+    if ("relloss" in PROBE or "relall" in PROBE):
+        et.nn.L1Loss = RelL1
 
 class PerSeries(nn.Module):
     def __init__(self, make):
