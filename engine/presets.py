@@ -32,7 +32,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     # in log space (round 6, log_scale: the normalized days as logs, the output the log of the next
     # day's ratio, so a weekday's or a holiday's effect adds rather than multiplies; on the same seven
     # folds and seeds the pooled validation error went 1.018 to 1.005 of LightGBM's and test 0.922 to
-    # 0.895, lower for each seed). Trains in about 1.7x the article's time.
+    # 0.895, lower for each seed; then lr 0.012 to 0.003, 1.005 to 0.995; bench/results/round6_*.log).
+    # Trains in about 1.7x the article's time.
     "best": {"normalize": "week", "inputs": "holidays", "optimizer": "adam", "loss": "l1", "schedule": "cosine",
              "lr": 0.003, "clip": 1.0, "epochs": 60, "batch_size": 128, "hidden_size": 24, "highway_days": 28,
              "lstm_days": 14, "norm_clip": 1.6, "weight_decay": 0.01, "restore_best": True,
