@@ -158,6 +158,8 @@ def install(splits):
     w = splits["train"].windows[:, -SEASON:, :SERIES].mean(1).clamp_min(1e-4).log()
     TRAIN_LEVEL.update(lo=w.min(0).values.tolist(), hi=w.max(0).values.tolist(),
                        mu=w.mean(0).tolist(), sd=w.std(0).tolist())
+    if PROBE == "ens2":
+        return install_ensemble()
     if PROBE:
         em.model_for = model_for
     if "aux" in PROBE:
@@ -178,3 +180,30 @@ def install2():
     if PROBE == "perseries":
         torch.manual_seed(0)
         em.model_for = lambda config: PerSeries(lambda: _orig_model_for(config))
+
+
+ENS = {}  # ens2: the members' own outputs while training, so each member learns on its own loss
+
+class EnsL1(nn.L1Loss):
+    def forward(self, a, b):
+        outs = ENS.pop("outs", None)
+        if outs is None:
+            return super().forward(a, b)
+        return (outs - b[None]).abs().mean()  # the mean of the members' L1 losses: independent training
+
+class Ensemble(nn.Module):
+    """ens2: two engine models (config's hidden size each), trained side by side, predictions averaged."""
+    def __init__(self, make, k=2):
+        super().__init__()
+        self.members = nn.ModuleList(make() for _ in range(k))
+        self.lstm, self.output = self.members[0].lstm, self.members[0].output
+    def forward(self, X):
+        outs = torch.stack([m(X) for m in self.members])
+        if self.training:
+            ENS["outs"] = outs
+        return outs.mean(0)
+
+def install_ensemble():
+    torch.manual_seed(0)
+    em.model_for = lambda config: Ensemble(lambda: _orig_model_for(config))
+    et.nn.L1Loss = EnsL1
