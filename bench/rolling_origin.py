@@ -30,6 +30,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from engine.domain import SCALE  # noqa: E402  (no torch: the report step stays light)
+
 NAMES = ("valid", "test")
 
 
@@ -104,7 +106,7 @@ def run(args) -> None:
 def day_errors(saved, name: str, what: str, pred: np.ndarray | None = None) -> np.ndarray:
     """Each day's absolute error, rail + bus, in riders, of the saved ``what`` predictions (or ``pred``)."""
     pred = saved[f"{name}_{what}"] if pred is None else pred
-    return np.abs(pred - saved[f"{name}_y"]).sum(axis=1) * 1e6
+    return np.abs(pred - saved[f"{name}_y"]).sum(axis=1) * SCALE
 
 
 def bootstrap_ratio(model: np.ndarray, ref: np.ndarray, weeks: np.ndarray, draws: int = 2000,

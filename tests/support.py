@@ -19,6 +19,11 @@ SMALL = TrainConfig(
     test_start="2018-09", test_end="2018-10", device="cpu",
 )
 SMALL_FIRST, SMALL_LAST = "2017-12-01", "2018-10-31"
+# The `best` preset's mechanics (calendar inputs, normalized windows, highway, capped inputs, AdamW)
+# at SMALL's size: tests/engine/test_best_recipe.py and test_log_scale.py train and probe it.
+SMALL_RECIPE = SMALL.replace(inputs="calendar", normalize="week", optimizer="adam", loss="l1", schedule="cosine",
+                             lr=0.01, clip=1.0, highway_days=7, lstm_days=10, restore_best=True, epochs=2,
+                             norm_clip=1.6, weight_decay=0.01)
 
 
 def csv_rows(frame) -> list[list[str]]:

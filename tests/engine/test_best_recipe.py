@@ -15,11 +15,9 @@ from engine.errors import ConfigError
 from engine.forecast import forecast_days, forecast_next_day
 from engine.model import model_for
 from engine.training import make_optimizer
-from support import SMALL, fit
+from support import SMALL_RECIPE, fit
 
-RECIPE = SMALL.replace(inputs="calendar", normalize="week", optimizer="adam", loss="l1", schedule="cosine",
-                       lr=0.01, clip=1.0, highway_days=7, lstm_days=10, restore_best=True, epochs=2,
-                       norm_clip=1.6, weight_decay=0.01)
+RECIPE = SMALL_RECIPE
 
 
 def test_the_new_settings_default_to_the_articles_run():
@@ -51,15 +49,18 @@ def test_norm_clip_caps_what_the_model_reads_from_days_before_a_collapse():
     assert seen[0][0, -1, :2].tolist() == pytest.approx([1.0, 1.0])
 
 
-def test_weight_decay_uses_adamw_and_the_recipe_trains_and_forecasts(tmp_path):
+@pytest.mark.parametrize("log_scale", [False, True])  # True: the `best` preset's log space (test_log_scale.py)
+def test_weight_decay_uses_adamw_and_the_recipe_trains_and_forecasts(tmp_path, log_scale):
     from engine.store.modelfile import load_model, save_model
 
-    assert type(make_optimizer(RECIPE, model_for(RECIPE))) is torch.optim.AdamW
+    recipe = RECIPE.replace(log_scale=log_scale)
+    assert type(make_optimizer(recipe, model_for(recipe))) is torch.optim.AdamW
     data = synthetic()
-    result = fit(RECIPE, data)
+    result = fit(recipe, data)
     assert result.status == "finished" and math.isfinite(result.best_valid_mae)
-    one = forecast_next_day(result.model, data, RECIPE.window_length)
-    [first] = forecast_days(result.model, data, RECIPE.window_length, 1)
+    one = forecast_next_day(result.model, data, recipe.window_length)
+    assert one.rail > 0 and one.bus > 0
+    [first] = forecast_days(result.model, data, recipe.window_length, 1)
     assert (one.rail, one.bus) == (first.rail, first.bus)
     model, config, _ = load_model(save_model(tmp_path / "m.pt", result, data), data)
-    assert config == RECIPE and forecast_next_day(model, data, RECIPE.window_length).rail == one.rail
+    assert config == recipe and forecast_next_day(model, data, recipe.window_length).rail == one.rail

@@ -9,17 +9,13 @@ import pytest
 import torch
 
 from engine.config import TrainConfig
-from engine.data.sources import synthetic
 from engine.domain import CALENDAR_FEATURES
 from engine.errors import ConfigError
-from engine.forecast import forecast_next_day
 from engine.model import LOG_FLOOR, LOG_RANGE, model_for
 from engine.presets import apply_preset
-from support import SMALL, fit
+from support import SMALL_RECIPE
 
-RECIPE = SMALL.replace(inputs="calendar", normalize="week", optimizer="adam", loss="l1", schedule="cosine",
-                       lr=0.01, clip=1.0, highway_days=7, lstm_days=10, restore_best=True, epochs=2,
-                       norm_clip=1.6, log_scale=True)
+RECIPE = SMALL_RECIPE.replace(log_scale=True)  # training, saving and forecasting: test_best_recipe.py
 
 
 def _silent(model):
@@ -77,14 +73,3 @@ def test_an_extreme_output_is_bounded_not_overflowed():
     X = torch.ones(1, 14, len(CALENDAR_FEATURES))
     assert model(X)[0].tolist() == pytest.approx([math.exp(LOG_RANGE[1])] * 2)
 
-
-def test_the_recipe_trains_saves_and_forecasts(tmp_path):
-    from engine.store.modelfile import load_model, save_model
-
-    data = synthetic()
-    result = fit(RECIPE, data)
-    assert result.status == "finished" and math.isfinite(result.best_valid_mae)
-    one = forecast_next_day(result.model, data, RECIPE.window_length)
-    assert one.rail > 0 and one.bus > 0
-    model, config, _ = load_model(save_model(tmp_path / "m.pt", result, data), data)
-    assert config.log_scale is True and forecast_next_day(model, data, RECIPE.window_length).rail == one.rail
