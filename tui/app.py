@@ -59,9 +59,9 @@ from engine.domain import DAY_TYPE_NAMES
 
 from . import jobs, terminal_watch
 from .app_forecast import ForecastMixin
-from .app_runs import RunsMixin
+from .app_runs import RunsMixin, replaced
 from .app_sweeps import SweepsMixin
-from .format import HISTORY_DAYS, device_label, explain, run_title, summarise
+from .format import HISTORY_DAYS, device_label, explain, model_label, run_title, summarise
 from .messages import DownloadProgress, EpochCompleted, TrainingStarted, pane_may_be_gone
 from .system_metrics import SystemSampler
 from .widgets.backtest import BacktestPane
@@ -194,7 +194,9 @@ class RidershipApp(RunsMixin, ForecastMixin, SweepsMixin, App[int]):
 
             config = apply_preset(DEFAULT_PRESET)
         self._initial_config = config
-        self._remembered_run: int | None = None  # the run in use when the app last closed, to load again
+        self._remembered_run: int | None = None  # the run in use when the app last closed, until loaded
+        self.app_state = None  # tui.app_state.AppState once read (None: not yet; nothing is written before)
+        self.last_run: RunResult | None = None  # the run started here that ended last (in use or not)
         self._store_opening = False
         self._start_when_store_opens = False
         self._describe_device = describe_device or jobs.describe_device
@@ -276,7 +278,8 @@ class RidershipApp(RunsMixin, ForecastMixin, SweepsMixin, App[int]):
     def on_unmount(self) -> None:
         self._stop.set()  # a run still going ends within a batch
         self._sweep_stop.set()  # and a sweep's trials too
-        self._remember()
+        if self.app_state is not None and self._last_form != self.app_state.form:
+            self._save_state(form=self._last_form)  # the user's edits; the model in use as they left it
 
     @property
     def form(self) -> HyperparamsForm:
@@ -439,7 +442,7 @@ class RidershipApp(RunsMixin, ForecastMixin, SweepsMixin, App[int]):
             self.notify(f"Fix the hyperparameters first ({first}: {self.form.errors.get(first, '')}).",
                         title="Cannot start a run", severity="error")
             return
-        self._remember()  # the settings of the last run started are the ones to come back to
+        self._save_state(form=self._last_form)  # the settings of the last run started are the ones to come back to
         parent, self._fork_parent = self._fork_parent, None
         if parent is not None:
             self.form.show_note(None)
@@ -519,12 +522,35 @@ class RidershipApp(RunsMixin, ForecastMixin, SweepsMixin, App[int]):
             pane.finished(f"{self._run_name} was cancelled.", "")
             return
         run: RunResult = worker.result
-        if run.model is not None:
-            self.use_model(run)
+        self.last_run = run
         pane.finished(*summarise(run), error=run.status == "failed")
+        self._offer_model(run)
         for warning in run.warnings:  # the model is kept; the record or checkpoint may be incomplete
             self.notify(warning, title=f"{run_title(run.run_id)}: the run store", severity="warning", timeout=10)
         self.query_one(RunsPane).reload()
+
+    def _offer_model(self, run: "RunResult") -> None:
+        """A run the user started here ended: a finished one becomes the model in use (saying which
+        it replaced and how to go back); a stopped or failed one never replaces it."""
+        if run.model is None:
+            return
+        name = run_title(run.run_id) if run.run_id is not None else "The run (not recorded)"
+        previous, kept = self.in_use_id, self.active
+        if run.status == "finished":
+            self.use_model(run)
+            if previous is not None or kept is not None:
+                unrecorded = kept if kept is not None and kept.run_id is None else None
+                self.notify(f"{name} is now the model in use{replaced(previous, unrecorded, run)}.",
+                            title="Model in use changed", timeout=10)
+            return
+        now = (f"the model in use is still {model_label(kept)}" if kept is not None else
+               f"the model in use is still run {previous}'s" if previous is not None else
+               "there is no model in use")
+        how = (f"Runs (6), u on run {run.run_id} uses it" if run.run_id is not None else
+               "it was not recorded, so it cannot be used")
+        self.notify(f"{name} {run.status}: {now}. Its best weights are kept: {how}.",
+                    title="Model in use unchanged", timeout=10)
+        self._show_no_model()
 
     # -- screenshots, notifications -------------------------------------------------------------
     def action_save_svg(self) -> None:

@@ -24,17 +24,16 @@ from .widgets.multiday import MultiDayView
 class ForecastMixin:
     WORKER_GROUPS = {"forecast": "_forecast_worker", "multiday": "_multiday_worker", "backtest": "_backtest_worker"}
 
-    def _missing_for_a_forecast(self, no_model: str) -> str:
-        """Why the model in use cannot forecast or backtest now ("" when it can): ``no_model`` is the
-        pane's own words for "no model yet"."""
+    def _missing_for_a_forecast(self) -> str:
+        """Why the model in use cannot forecast or backtest now ("" when it can)."""
         if self.active is None:
-            return no_model
+            return self.no_model_text()
         return "The data is still loading." if self.data is None else ""
 
     @pane_may_be_gone
     def on_forecast_pane_requested(self, msg: ForecastPane.Requested) -> None:
         pane = self.query_one(ForecastPane)
-        missing = self._missing_for_a_forecast(MultiDayView.NO_MODEL)  # the same words in both views
+        missing = self._missing_for_a_forecast()
         if missing:
             pane.show_message(missing, error=True)
             return
@@ -64,7 +63,7 @@ class ForecastMixin:
     @pane_may_be_gone
     def on_multi_day_view_requested(self, msg: MultiDayView.Requested) -> None:
         view = self.query_one(MultiDayView)
-        missing = self._missing_for_a_forecast(view.NO_MODEL)
+        missing = self._missing_for_a_forecast()
         if missing:
             view.show_status(missing, error=True)
             return
@@ -87,7 +86,7 @@ class ForecastMixin:
     def _backtest(self) -> None:
         """Backtest the model in use on its own validation and test splits (in a worker)."""
         pane = self.query_one(BacktestPane)
-        missing = self._missing_for_a_forecast(pane.NO_MODEL)
+        missing = self._missing_for_a_forecast()
         if missing:
             pane.show_status(missing, error=True)
             return

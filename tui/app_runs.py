@@ -26,6 +26,8 @@ from engine.errors import RidershipError
 from . import jobs
 from .format import explain, model_label, run_title
 from .messages import pane_may_be_gone
+from .widgets.backtest import BacktestPane
+from .widgets.forecast import ForecastPane
 from .widgets.multiday import MultiDayView
 from .widgets.runs import RunsPane
 from .widgets.training import TrainingPane
@@ -33,6 +35,16 @@ from .widgets.training import TrainingPane
 if TYPE_CHECKING:
     from engine.session import RunResult
     from engine.store import RunStore  # sqlite3 and the store load in the worker that opens it
+
+def replaced(previous: int | None, unrecorded: "RunResult | None", now: "RunResult") -> str:
+    """The end of "run N is now the model in use": the model it replaced (recorded run
+    ``previous``, or the ``unrecorded`` one) and the way back."""
+    if unrecorded is not None:
+        return f", in place of {model_label(unrecorded)} (not recorded: there is no going back to it)"
+    if previous is None or previous == now.run_id:
+        return ""
+    return f", in place of run {previous} (Runs (6), u on run {previous} goes back)"
+
 
 STORE_RETRY_S = 5.0  # a locked run store is tried again this often
 STORE_OPEN_TIMEOUT_S = 2.0  # how long one try waits for another process's lock (in a worker)
@@ -44,15 +56,49 @@ class RunsMixin:
                      "runs-delete": "_runs_worker", "runs-export": "_runs_worker"}
 
     # -- the model in use, and what the app remembers -------------------------------------------
-    def use_model(self, run: "RunResult") -> None:
+    # The model in use changes only when the user says so: u (Runs, Sweeps), a finished run the
+    # user started here, or deleting it. A stopped or failed run never replaces it; the remembered
+    # state is written only by those actions (and the form's settings at exit, once it was read).
+    @property
+    def in_use_id(self) -> int | None:
+        """The recorded run whose model is in use, or is being loaded as last session's."""
+        return self.active.run_id if self.active is not None else self._remembered_run
+
+    def use_model(self, run: "RunResult", *, save: bool = True) -> None:
         """``run``'s model is the one in use: the forecasts and the backtest follow it, the Runs
-        pane marks it, and the app remembers it for the next session."""
+        pane marks it, and (``save``: the user chose it) the app remembers it for the next session."""
         self.active = run
         self._remembered_run = None  # chosen now: nothing older to load
         self.query_one(MultiDayView).set_model(model_label(run))  # it asks for its forecast
+        self.query_one(ForecastPane).model_changed(model_label(run))
         self.query_one(RunsPane).set_active(run.run_id)
         self._backtest()
-        self._remember()
+        if save:
+            self._save_state(active_run=run.run_id)
+
+    def drop_model(self, deleted: list[int]) -> None:
+        """No model in use any more (the user deleted it): Forecast and Backtest say so."""
+        self.active = None
+        self._remembered_run = None
+        text = self.no_model_text(gone=set(deleted))
+        self.query_one(MultiDayView).set_model(None, text)
+        self.query_one(MultiDayView).show_status(text, error=True)
+        self.query_one(ForecastPane).model_changed(None, text)
+        self.query_one(BacktestPane).clear(text)
+        self.query_one(RunsPane).set_active(None)
+        self._save_state(active_run=None)
+
+    def no_model_text(self, gone: set[int] = frozenset()) -> str:
+        """Why Forecast and Backtest have nothing to show, in words that follow the state
+        (``gone``: runs just deleted, still listed)."""
+        if self.active is not None:
+            return ""
+        if self._remembered_run is not None:
+            return f"Loading run {self._remembered_run}'s model, the one in use when the app last closed…"
+        if any(r.checkpoint is not None and r.run_id not in gone for r in self.query_one(RunsPane).runs):
+            return ("No model in use: pick a run in Runs (6) and press u, or train one (3, then t). "
+                    "A forecast needs a run that finished at least one epoch.")
+        return MultiDayView.NO_MODEL
 
     def use_recorded_run(self, run_id: int, *, remembered: bool = False) -> None:
         """Load recorded run ``run_id``'s kept model (its checkpoint, in a worker) and use it.
@@ -70,35 +116,54 @@ class RunsMixin:
 
     def _use_run_worker(self, worker: Worker, state: WorkerState) -> None:
         remembered = worker.name.startswith("remembered")
+        if remembered and self._remembered_run != int(worker.name.split()[-1]):
+            return  # the user chose another model meanwhile: theirs stays
         if state == WorkerState.SUCCESS:
             run = worker.result
-            self.use_model(run)
-            what = "the model in use when the app closed" if remembered else "now the model in use"
+            previous, unrecorded = self.in_use_id, self.active if self.active and self.active.run_id is None else None
+            self.use_model(run, save=not remembered)
+            if remembered:
+                what = "the model in use when the app closed"
+            else:
+                what = "now the model in use" + replaced(previous, unrecorded, run)
             self.notify(f"{model_label(run)}, trained on {run.data_label}, is {what}: Forecast (5) and "
                         "Backtest (7) follow it.", title=f"Using {run_title(run.run_id).lower()}")
         elif state == WorkerState.ERROR:
             if remembered:
-                self._remember()  # forget it: it is gone or unreadable now
-                self.notify(f"{explain(worker.error)}. Train a run or pick one in Runs (u) to forecast.",
+                self._remembered_run = None  # not loaded; the file keeps it (only a user action changes it)
+                self.notify(f"{explain(worker.error)}. Pick a run in Runs (6, then u) or train one to forecast.",
                             title="The model in use last time could not be loaded", severity="warning", timeout=10)
+                self._show_no_model()
             else:
                 self.notify(explain(worker.error), title="Cannot use the run", severity="error", timeout=10)
+
+    def _show_no_model(self) -> None:
+        """Forecast and Backtest say why they have nothing, while no model is in use."""
+        if self.active is not None:
+            return
+        text = self.no_model_text()
+        self.query_one(ForecastPane).model_changed(None, text)
+        self.query_one(MultiDayView).set_model(None, text)
+        self.query_one(BacktestPane).clear(text)
 
     def _load_remembered(self) -> None:
         """Once the store is open and the data loaded: load the model that was in use last time."""
         run_id = self._remembered_run
         if run_id is not None and self.store is not None and self.data is not None and self.active is None:
-            self._remembered_run = None
             self.use_recorded_run(run_id, remembered=True)
 
-    def _remember(self) -> None:
-        """Write the model in use and the form's settings (when valid) beside the run store."""
-        if self.store is None or getattr(self.store, "read_only", False):
+    def _save_state(self, **changes) -> None:
+        """Write what the app remembers, with ``changes`` (AppState fields) made by a user action.
+        Never before the state file was read: a session that ends before it loaded (a browser tab
+        closed at once) leaves it as it was."""
+        if self.app_state is None or self.recording_store is None:
             return
-        from .app_state import AppState, save_state
+        from dataclasses import replace as replace_fields
 
-        run = self.active.run_id if self.active is not None else self._remembered_run
-        problem = save_state(self.store.path, AppState(active_run=run, form=self._last_form))
+        from .app_state import save_state
+
+        self.app_state = replace_fields(self.app_state, note="", **changes)
+        problem = save_state(self.store.path, self.app_state)
         if problem:
             self.log.warning(f"app state not saved: {problem}")
 
@@ -108,6 +173,7 @@ class RunsMixin:
         from .app_state import load_state
 
         state = load_state(store.path)
+        self.app_state = state
         if state.note:
             self.notify(state.note, title="App state not read", severity="warning", timeout=10)
         if state.form and not self._config_given and self.form.config == self._initial_config:
@@ -118,8 +184,8 @@ class RunsMixin:
                             title="Settings not restored", severity="warning", timeout=10)
         if self.active is None and state.active_run is not None:
             self._remembered_run = state.active_run
+            self._show_no_model()  # "loading run N's model…"
             self._load_remembered()
-
 
     # -- the run store and the Runs pane --------------------------------------------------------
     @property
@@ -233,6 +299,9 @@ class RunsMixin:
             elif worker.group == "runs-curves":
                 pane.show_runs_read(*worker.result)
             elif worker.group == "runs-delete":
+                deleted, _ = worker.result
+                if self.in_use_id is not None and self.in_use_id in deleted:
+                    self.drop_model(deleted)  # the user deleted the model in use, having been told
                 pane.deleted(*worker.result)
             elif worker.group == "runs-export":
                 pane.exported(worker.result)

@@ -403,7 +403,8 @@ async def test_stop_ends_the_run_mid_epoch_and_keeps_best_weights_and_history(ma
         await keys(app, "s")
         await until(pilot, lambda: not app.training, what="the run to stop")
         await pilot.pause()
-        run = app.active
+        run = app.last_run
+        assert app.active is None  # a stopped run never becomes the model in use by itself
         done = len(epochs_of(seen))
         assert run.status == "stopped" and run.epochs_done == done < 100_000
         assert run.reason == f"stopped by the user during epoch {done + 1}"  # within the epoch

@@ -45,7 +45,7 @@ async def test_a_quick_key_burst_leaves_training_on_screen_and_training(make_tes
     async with app.run_test(size=SMALL) as pilot:
         await pilot.pause()
         await pilot.press("1", "2", "3", "4", "5", "6", "7", "3", "t")
-        await until(pilot, lambda: app.training or app.active is not None, what="a run")
+        await until(pilot, lambda: app.training or app.last_run is not None, what="a run")
         await pilot.pause()
         assert app.active_pane == "training"
         assert app.focused is app.query_one(TrainingPane)

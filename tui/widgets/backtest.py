@@ -200,6 +200,14 @@ class BacktestPane(VerticalScroll, can_focus=True):
     def show_error(self, error: BaseException | None) -> None:
         self._status(f"Could not backtest: {explain(error)}", error=True)
 
+    def clear(self, text: str) -> None:
+        """No model in use: no backtest shown, ``text`` says why."""
+        self.result, self.days, self._label = None, None, ""
+        self.query_one("#bt-table", Static).update("")
+        self.query_one("#bt-worst", Static).update("")
+        self.query_one("#bt-chart", Chart).draw([])
+        self._status(text)
+
     # -- showing ------------------------------------------------------------------------------------
     def show_result(self, result: dict, label: str) -> None:
         """``result``: split name -> engine.scoring.SplitBacktest; ``label`` says whose model it is."""

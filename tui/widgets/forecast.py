@@ -40,6 +40,8 @@ class ForecastPane(Vertical, can_focus=True):
             super().__init__()
             self.day_type = day_type
 
+    _history: "pd.DataFrame | None" = None  # the last weeks of the data, drawn before any forecast
+
     def compose(self) -> ComposeResult:
         with Horizontal(id="forecast-controls"):
             yield Label("Day type ")
@@ -78,8 +80,18 @@ class ForecastPane(Vertical, can_focus=True):
         widget.update(text)
         widget.set_class(error, "-error")
 
+    def model_changed(self, label: str | None, text: str = "") -> None:
+        """The model in use changed (``label``: whose, format.model_label; None: none, ``text``
+        says why): a forecast shown is another model's, so it goes."""
+        if label is not None:
+            text = f"{label} is in use: w a u c pick a day type and forecast (f: again)."
+        self.show_message(text)
+        if self._history is not None:
+            self.show_history(self._history)
+
     def show_history(self, history: pd.DataFrame) -> None:
         """The last weeks of the data (index date; bus, rail), before any forecast."""
+        self._history = history
         x = list(range(len(history)))
         self.query_one(Chart).draw(
             [Series(x, list(history["bus"] / 1e6), "bus", "blue"),

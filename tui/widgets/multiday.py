@@ -97,6 +97,7 @@ class MultiDayView(Vertical):
         self.bands: list[dict[str, float]] = []  # each forecast's interval (rail_low ... bus_high, riders)
         self.trust = None  # engine.assessment.Assessment of the model in use (level, coverage)
         self._model_said = ""  # whose model made the forecasts shown
+        self._why = ""  # why there is no model in use (the app's words; "" before it said)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="md-controls"):
@@ -130,9 +131,11 @@ class MultiDayView(Vertical):
         else:
             self._draw_chart()
 
-    def set_model(self, label: str | None) -> None:
-        """The model in use changed (``label``: whose it is; None: no model): forecast with it."""
+    def set_model(self, label: str | None, why: str = "") -> None:
+        """The model in use changed (``label``: whose it is; None: no model, ``why`` says so in the
+        app's words): forecast with it."""
         self.model = label
+        self._why = why
         if label is not None:
             self.action_forecast()
 
@@ -208,7 +211,7 @@ class MultiDayView(Vertical):
             self.days = days
             self._lay_out_days()
         if self.model is None:
-            self.show_status(self.NO_MODEL, error=True)
+            self.show_status(self._why or self.NO_MODEL, error=True)
             return
         self.post_message(self.Requested(self.days, self.overrides_in_range()))
 

@@ -613,6 +613,11 @@ class RunsPane(Vertical, can_focus=True):
             picked = " (the picked run)" if self.selected else " (under the cursor)"
             title = f"Delete run {ids[0]}{picked}?"
             whose = "Its record and checkpoint are removed for good; runs forked or resumed from it are kept."
+        if self.active in ids:  # say it in the question: Forecast and Backtest lose their model
+            title = (f"Delete run {ids[0]}, the model in use?" if len(ids) == 1 else
+                     title[:-1] + f", among them run {self.active}, the model in use?")
+            whose += (f"\nRun {self.active}'s model is the model in use: after this there is no model in use "
+                      "until you pick a run (u) or train one.")
         body = "\n".join(lines) + "\n\n" + whose
 
         def answer(yes: bool | None) -> None:
