@@ -6,12 +6,10 @@ from __future__ import annotations
 import json
 import math
 import sys
-from datetime import datetime
 from typing import Any
 
 from engine.domain import DAY_TYPE_NAMES, finite, format_riders, unit_named
-
-SPLIT_LABELS = {"valid": "validation", "test": "test"}
+from engine.formatting import SPLIT_LABELS, local_time  # shared with the app
 
 
 def score_lines(scores: dict) -> list[str]:
@@ -50,9 +48,7 @@ def table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def when(iso: str | None) -> str:
-    if not iso:
-        return "-"
-    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    return local_time(iso)
 
 
 def print_json(value: Any) -> None:

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from engine.domain import format_riders
+from engine.formatting import ratio_of
 from engine.store.runstore import STATUSES
 
 from .options import bounded
@@ -104,7 +105,7 @@ def _matches(run, text: str | None, tag: str | None) -> bool:
 
 
 def _ratio(mae: float | None, naive: float | None) -> str:
-    return f"{mae / naive:.2f}" if mae and naive else "-"
+    return ratio_of(mae, naive)
 
 
 def _list(args) -> int:

@@ -19,6 +19,7 @@ import math
 import sys
 
 from engine.domain import format_riders
+from engine.formatting import ratio
 from engine.errors import RidershipError
 
 from .options import add_config_options, bounded, given_settings
@@ -320,7 +321,7 @@ def _fmt(value, objective: str) -> str:
 
 
 def _ratio(value) -> str:
-    return f"{value:.2f}" if value is not None and math.isfinite(value) else "-"
+    return ratio(value)
 
 
 def _value(v) -> str:

@@ -3,39 +3,22 @@
 One pattern for thread work:
 
 - Every thread body lives in tui/jobs.py: plain functions of plain arguments (and a ``post``
-  callable for progress), no widgets. Training and resuming are engine.session's ``start_run`` and
-  ``resume_run``, the calls the CLI makes too.
-- Only this App starts workers: ``self._start(...)`` (``run_worker(..., thread=True, group=...,
-  exit_on_error=False)``). Panes never start one: a pane that needs work done posts a request
-  message (``BacktestPane.Requested``, ``MultiDayView.Requested``, ``ForecastPane.Requested``,
-  ``RunsPane.ListRequested``...), and the App's handler for it starts the worker.
-- Progress comes back as messages (tui/messages.py), posted from the worker thread.
-- Every worker ends in the App's one ``@on(Worker.StateChanged)`` dispatcher (``_worker_state``),
-  which hands the result, or the error in words (format.explain), to the pane through plain methods
-  (``show_result``, ``show_forecasts``, ``show_listing``, ``show_error``...). It finds the method
-  for a worker's group in the ``WORKER_GROUPS`` of the App and of each of its mixins.
+  callable for progress) returning one typed value, no widgets. Training and resuming are
+  engine.session's ``start_run`` and ``resume_run``, the calls the CLI makes too.
+- Only this App starts workers: ``self._start(work, ended)`` runs ``work`` in a thread and ends by
+  posting ``ended(result)`` or ``ended(error=...)``: a typed message of tui/messages.py, handled
+  below with ``@on``. Panes never start one: a pane that needs work done posts a request message
+  (``BacktestPane.Requested``, ``RunsPane.ListRequested``...), handled here too.
+- Progress comes back as messages (tui/messages.py) posted from the worker thread.
 
-One holder for the model in use: ``self.active`` (an engine.session.RunResult, the last run that
-left a model). Forecasts and backtests are run from it; the panes are told when it changes
-(``set_model``) and keep no copy of it. Handlers stay thin: they update panes and start or stop
-workers.
+The walk from ``t`` to the training loop and back to the screen:
+``action_start_training`` -> ``jobs.train`` (a thread worker) -> ``engine.session.start_run`` (the
+training loop) -> ``EpochCompleted`` / ``RunEnded`` messages -> ``_epoch`` / ``_run_ended`` here ->
+``TrainingPane.add_epoch`` / ``finished``.
 
-This module keeps the layout, the pane switching, the data loading, training start and stop, the
-device queries and the one worker dispatcher. The rest lives in mixins RidershipApp inherits, one a
-module, each with the request handlers and worker endings of its part:
-
-- tui/app_runs.py (RunsMixin): the run store (opened with retries) and the Runs pane's requests
-  (list, curves, delete, export, fork, resume); the model in use (``use_model``,
-  ``use_recorded_run``) and what the app remembers between sessions.
-- tui/app_forecast.py (ForecastMixin): the next-day forecast, the multi-day view, the backtest.
-- tui/app_sweeps.py (SweepsMixin): starting and stopping a sweep, its events, its board and curves.
-
-The mixins' message handlers are Textual's name-based ones (``on_runs_pane_use_requested`` for
-``RunsPane.UseRequested``: ``Message.handler_name``), not ``@on``: Textual collects ``@on`` handlers
-only for classes its MessagePump metaclass creates, and a plain mixin is not one, so an ``@on``
-there would silently never run. Name-based handlers are looked up along RidershipApp's MRO, so they
-stay beside the code they start (tests/tui/test_app_split.py checks each is a real message's
-handler name). Their worker groups are declared in each mixin's ``WORKER_GROUPS``.
+Parts with their own state are plain objects this App holds (tui/parts.py): ``self.link`` (the run
+store's connection), ``self.model`` (the model in use and what is remembered of it), ``self.sweep``
+(the sweep running). The panes keep no copy of the model: they are told when it changes.
 """
 
 from __future__ import annotations
@@ -49,20 +32,21 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.css.query import NoMatches
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Checkbox, ContentSwitcher, Footer, Input, Select, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState
 
 from engine.config import TrainConfig
-from engine.domain import DAY_TYPE_NAMES
+from engine.domain import DAY_TYPE_NAMES, format_riders
+from engine.errors import RidershipError
 
-from . import jobs, terminal_watch
-from .app_forecast import ForecastMixin
-from .app_runs import RunsMixin, replaced
-from .app_sweeps import SweepsMixin
-from .format import HISTORY_DAYS, device_label, explain, model_label, run_title, summarise
-from .messages import DownloadProgress, EpochCompleted, TrainingStarted, pane_may_be_gone
+from . import jobs, parts, terminal_watch
+from .format import (HISTORY_DAYS, backtest_label, device_label, explain, model_label, run_title, summarise,
+                     trust_summary)
+from .messages import (BacktestMade, DataLoaded, DaysForecastMade, DeviceDescribed, DownloadProgress,
+                       EpochCompleted, ForecastMade, JobEnded, ModelLoaded, RunEnded, RunExported, RunsDeleted,
+                       RunsListed, RunsRead, StoreOpened, SweepBoardRead, SweepEnded, SweepProgress,
+                       TrainingStarted, TrialRunRead, pane_may_be_gone)
 from .system_metrics import SystemSampler
 from .widgets.backtest import BacktestPane
 from .widgets.dataset import DatasetPane
@@ -138,22 +122,19 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-@functools.cache
-def worker_groups(app_class: type) -> dict[str, str]:
-    """Worker group -> the name of the method its workers end in (called by ``_worker_state``): the
-    ``WORKER_GROUPS`` of ``app_class`` and of every class it inherits (its mixins), merged. A group
-    is handled in one place only."""
-    groups: dict[str, str] = {}
-    for cls in reversed(app_class.__mro__):
-        own = cls.__dict__.get("WORKER_GROUPS", {})
-        twice = set(own) & set(groups)
-        if twice:
-            raise TypeError(f"{cls.__name__} handles worker groups already handled: {sorted(twice)}")
-        groups.update(own)
-    return groups
 
 
-class RidershipApp(RunsMixin, ForecastMixin, SweepsMixin, App[int]):
+def replaced(previous: int | None, unrecorded: "RunResult | None", now: "RunResult") -> str:
+    """The end of "run N is now the model in use": the model it replaced (recorded run
+    ``previous``, or the ``unrecorded`` one) and the way back."""
+    if unrecorded is not None:
+        return f", in place of {model_label(unrecorded)} (not recorded: there is no going back to it)"
+    if previous is None or previous == now.run_id:
+        return ""
+    return f", in place of run {previous} (Runs (6), u on run {previous} goes back)"
+
+
+class RidershipApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "Ridership"
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # Screen classes for 24-line terminals
@@ -170,8 +151,6 @@ class RidershipApp(RunsMixin, ForecastMixin, SweepsMixin, App[int]):
         Binding("ctrl+q", "quit", "Quit"),
         Binding("escape", "leave_field", "Leave field", show=False),
     ]
-    # Worker group -> the method its workers end in; the mixins declare theirs (worker_groups merges them).
-    WORKER_GROUPS = {"data": "_data_worker", "train": "_train_worker", "device": "_device_worker"}
 
     def __init__(
         self,
@@ -183,30 +162,24 @@ class RidershipApp(RunsMixin, ForecastMixin, SweepsMixin, App[int]):
         sampler: SystemSampler | None = None,
     ) -> None:
         super().__init__()
-        self._runs_db = runs_db
-        self.store: RunStore | None = None  # None: the run store could not be opened; runs go unrecorded
-        self._fork_parent: int | None = None  # the run the next run is a fork of
+        self.link = parts.StoreLink(runs_db)
+        self.model = parts.ModelInUse()
+        self.sweep = parts.SweepControl()
         self._data_path = data_path
         self._initial_data = data
         self._config_given = config is not None  # given: tests, a preset; else the remembered settings apply
-        if config is None:  # the best preset (or the remembered settings); r in the form restores the article's
+        if config is None:  # the best preset (or the remembered settings); r in the form restores it
             from engine.presets import DEFAULT_PRESET, apply_preset
 
             config = apply_preset(DEFAULT_PRESET)
         self._initial_config = config
-        self._remembered_run: int | None = None  # the run in use when the app last closed, until loaded
-        self.app_state = None  # tui.app_state.AppState once read (None: not yet; nothing is written before)
-        self.last_run: RunResult | None = None  # the run started here that ended last (in use or not)
-        self._store_opening = False
-        self._start_when_store_opens = False
         self._describe_device = describe_device or jobs.describe_device
         self.data: "RidershipData | None" = None
-        self.active: RunResult | None = None  # the model in use: the last run that left one
+        self.last_run: RunResult | None = None  # the run started here that ended last (in use or not)
         self.job = 0  # how many runs this app has started; messages of an earlier one are ignored
         self.run_id: int | None = None  # the id in the run store of the run started last (None: not yet, or unrecorded)
         self.training = False
-        self.sweeping = False  # a sweep runs (never beside a training run: both would share the cores)
-        self._sweep_stop = threading.Event()
+        self._fork_parent: int | None = None  # the run the next run is a fork of
         self._announced = False  # the run started last has said who it is (TrainingStarted)
         self._stop = threading.Event()
         self._run_config: TrainConfig | None = None
@@ -214,8 +187,29 @@ class RidershipApp(RunsMixin, ForecastMixin, SweepsMixin, App[int]):
         # Live readings of this process for the Device pane. A fixed device description (tests,
         # snapshots) comes without them unless a sampler is given: no live numbers on screen.
         self.sampler = sampler if sampler is not None or describe_device is not None else SystemSampler()
-        self.store_note = ""  # why runs are not recorded ("" while they are)
         self._last_form: dict = config.to_dict()  # the form's last valid settings, remembered at exit
+
+    # The app's state as tests and panes read it (the parts hold it).
+    @property
+    def store(self) -> "RunStore | None":
+        return self.link.store
+
+    @property
+    def store_note(self) -> str:
+        return self.link.note
+
+    @property
+    def recording_store(self) -> "RunStore | None":
+        return self.link.recording
+
+    @property
+    def active(self) -> "RunResult | None":
+        """The model in use (None: none)."""
+        return self.model.run
+
+    @property
+    def sweeping(self) -> bool:
+        return self.sweep.running
 
     # -- layout ---------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -262,23 +256,37 @@ class RidershipApp(RunsMixin, ForecastMixin, SweepsMixin, App[int]):
     def _exit_if_terminal_gone(self) -> None:
         if terminal_watch.terminal_gone():
             self._stop.set()  # a run still going ends within a batch
-            self._sweep_stop.set()
+            self.sweep.stop.set()
             self.exit(return_code=129)  # 128 + SIGHUP, what a hang-up would have given
 
-    def _start(self, work: Callable[[], Any], *, group: str, name: str = "", exclusive: bool = True) -> None:
-        """Run ``work`` (a tui.jobs call) in a thread worker; it ends in ``_worker_state``.
-        ``exclusive``: a newer worker of the group supersedes the last (its result is dropped)."""
-        self.run_worker(work, name=name or group, group=group, thread=True, exclusive=exclusive,
+    def _start(self, work: Callable[[], Any], ended: Callable[..., Message], *, group: str, name: str = "",
+               exclusive: bool = True) -> None:
+        """Run ``work`` (a tui.jobs call) in a thread worker that ends by posting ``ended(result)``,
+        or ``ended(error=exc)`` when it raised: a typed JobEnded message, handled with @on below.
+        ``exclusive``: a newer worker of the group supersedes the last (its message is dropped)."""
+        def body() -> None:
+            from textual.worker import get_current_worker
+
+            worker = get_current_worker()
+            try:
+                message = ended(work())
+            except Exception as exc:  # noqa: BLE001 - every error reaches the user in words (format.explain)
+                message = ended(error=exc)
+            if not worker.is_cancelled:
+                self.post_message(message)
+
+        self.run_worker(body, name=name or group, group=group, thread=True, exclusive=exclusive,
                         exit_on_error=False)
 
     def _load_startup_data(self) -> None:
         path = self._data_path
-        self._start(lambda: jobs.load_data(path), group="data", name="startup")
+        self._start(lambda: jobs.load_data(path), DataLoaded, group="data", name="startup")
 
     def on_unmount(self) -> None:
         self._stop.set()  # a run still going ends within a batch
-        self._sweep_stop.set()  # and a sweep's trials too
-        if self.app_state is not None and self._last_form != self.app_state.form:
+        self.sweep.stop.set()  # and a sweep's trials too
+        state = self.model.state
+        if state is not None and self._last_form != state.form:
             self._save_state(form=self._last_form)  # the user's edits; the model in use as they left it
 
     @property
@@ -336,13 +344,15 @@ class RidershipApp(RunsMixin, ForecastMixin, SweepsMixin, App[int]):
 
     def load_file(self, path: str) -> None:
         self.query_one(DatasetPane).show_status(f"Loading {path}…")  # plain text: a path may hold [ ]
-        self._start(lambda: jobs.open_file(path), group="data", name=f"open {path}")
+        self._start(lambda: jobs.open_file(path), functools.partial(DataLoaded, how="open"), group="data",
+                    name=f"open {path}")
 
     def action_download(self) -> None:
         self.action_show_pane("dataset")
         self.query_one(DatasetPane).show_status("Downloading the CTA data…")
         post = self.post_message
-        self._start(lambda: jobs.download(post), group="data", name="download")
+        self._start(lambda: jobs.download(post), functools.partial(DataLoaded, how="download"), group="data",
+                    name="download")
 
     @on(DownloadProgress)
     @pane_may_be_gone
@@ -373,25 +383,27 @@ class RidershipApp(RunsMixin, ForecastMixin, SweepsMixin, App[int]):
         else:
             self._load_remembered()
 
-    def _data_worker(self, worker: Worker, state: WorkerState) -> None:
+    @on(DataLoaded)
+    @pane_may_be_gone
+    def _data_loaded(self, msg: DataLoaded) -> None:
         pane = self.query_one(DatasetPane)
-        if worker.name == "startup" and state in (WorkerState.SUCCESS, WorkerState.ERROR):
+        if msg.how == "startup":
             self.call_after_refresh(self._refresh_device)
-        if state == WorkerState.SUCCESS:
-            self._use_data(worker.result)
+        if msg.error is None:
+            self._use_data(msg.result)
             freeze_heap()
             pane.show_status("")
-            if worker.name != "startup":
-                self.notify(f"Loaded {worker.result.source.label}")  # notify never parses markup (below)
-        elif state == WorkerState.ERROR:
-            message = explain(worker.error)
-            if self.data is None:  # nothing loaded yet: say so, and fall back to the demo series
-                self._use_data(jobs.synthetic())
-                message += " — showing the synthetic demo series instead"
-            else:
-                message += " — the data shown is unchanged"
-            pane.show_status(message, error=True)
-            self.notify(message, title="Could not load the data", severity="error", timeout=10)
+            if msg.how != "startup":
+                self.notify(f"Loaded {msg.result.source.label}")  # notify never parses markup (below)
+            return
+        message = explain(msg.error)
+        if self.data is None:  # nothing loaded yet: say so, and fall back to the demo series
+            self._use_data(jobs.synthetic())
+            message += " — showing the synthetic demo series instead"
+        else:
+            message += " — the data shown is unchanged"
+        pane.show_status(message, error=True)
+        self.notify(message, title="Could not load the data", severity="error", timeout=10)
 
     # -- hyperparameters ------------------------------------------------------------------------
     @on(HyperparamsForm.Changed)
@@ -419,8 +431,8 @@ class RidershipApp(RunsMixin, ForecastMixin, SweepsMixin, App[int]):
         if self.data is None:
             self.notify("The data is still loading.", severity="warning")
             return False
-        if self._store_opening:  # a run started now would go unrecorded: start it once the store answers
-            self._start_when_store_opens = True
+        if self.link.opening:  # a run started now would go unrecorded: start it once the store answers
+            self.link.start_run_when_open = True
             self.notify("Opening the run store; the run starts in a moment.", timeout=3)
             return False
         return True
@@ -466,13 +478,13 @@ class RidershipApp(RunsMixin, ForecastMixin, SweepsMixin, App[int]):
         self.query_one(TrainingPane).starting(self.job, config.epochs, text, loss=config.loss)
         job, stop = self.job, self._stop
 
-        def work() -> "RunResult":
+        def work() -> "RunResult":  # stops with the user's s, or when the worker is cancelled (the app quits)
             from textual.worker import get_current_worker
 
             worker = get_current_worker()
             return body(job, lambda: stop.is_set() or worker.is_cancelled, lambda: worker.is_cancelled)
 
-        self._start(work, group="train", name=f"run {job}")
+        self._start(work, functools.partial(RunEnded, job=job), group="train", name=f"run {job}")
         self._device_timer.resume()
         self._system_timer.resume()
 
@@ -503,26 +515,22 @@ class RidershipApp(RunsMixin, ForecastMixin, SweepsMixin, App[int]):
             if self.query_one(TabbedContent).active == "runs":
                 self.query_one(RunsPane).reload(at_most_every=1.0)  # the running run's epochs, live
 
-    def _train_worker(self, worker: Worker, state: WorkerState) -> None:
-        if state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
-            return
+    @on(RunEnded)
+    @pane_may_be_gone
+    def _run_ended(self, msg: RunEnded) -> None:
         self.training = False
         self._device_timer.pause()
         if self.active_pane != "device":
             self._system_timer.pause()
         self._refresh_device()
         pane = self.query_one(TrainingPane)
-        if state == WorkerState.ERROR:
+        if msg.error is not None:
             # Before TrainingStarted the settings, the device or the data were refused: it never started.
             failed = f"{run_title(self.run_id)} could not run" if self._announced else "The run could not start"
-            pane.finished(f"{failed}: {explain(worker.error)}", "", error=True)
+            pane.finished(f"{failed}: {explain(msg.error)}", "", error=True)
             self.query_one(RunsPane).reload()
             return
-        if state == WorkerState.CANCELLED:
-            pane.finished(f"{self._run_name} was cancelled.", "")
-            return
-        run: RunResult = worker.result
-        self.last_run = run
+        run = self.last_run = msg.result
         pane.finished(*summarise(run), error=run.status == "failed")
         self._offer_model(run)
         for warning in run.warnings:  # the model is kept; the record or checkpoint may be incomplete
@@ -535,7 +543,7 @@ class RidershipApp(RunsMixin, ForecastMixin, SweepsMixin, App[int]):
         if run.model is None:
             return
         name = run_title(run.run_id) if run.run_id is not None else "The run (not recorded)"
-        previous, kept = self.in_use_id, self.active
+        previous, kept = self.model.run_id, self.model.run
         if run.status == "finished":
             self.use_model(run)
             if previous is not None or kept is not None:
@@ -580,17 +588,20 @@ class RidershipApp(RunsMixin, ForecastMixin, SweepsMixin, App[int]):
         choice = config.device if config is not None else "auto"
         self._device_choice = choice
         describe = self._describe_device
-        self._start(lambda: describe(choice), group="device", name=f"device {choice}")
+        self._start(lambda: jobs.DeviceReading(choice, *describe(choice)), DeviceDescribed, group="device",
+                    name=f"device {choice}")
 
-    def _device_worker(self, worker: Worker, state: WorkerState) -> None:
+    @on(DeviceDescribed)
+    @pane_may_be_gone
+    def _device_described(self, msg: DeviceDescribed) -> None:
         pane = self.query_one(DevicePane)
-        if state == WorkerState.SUCCESS:
-            info, available = worker.result
-            pane.show(info, available, self._device_choice or "auto", self.training)
-            self.query_one(HeaderBar).show_device(device_label(info))
+        if msg.error is None:
+            reading = msg.result
+            pane.show(reading.info, reading.available, self._device_choice or "auto", self.training)
+            self.query_one(HeaderBar).show_device(device_label(reading.info))
             freeze_heap()  # torch is imported by now
-        elif state == WorkerState.ERROR:
-            pane.show_error(explain(worker.error))
+        else:
+            pane.show_error(explain(msg.error))
             self.query_one(HeaderBar).show_device("device ?")
 
     def _sample_system(self) -> None:
@@ -598,18 +609,431 @@ class RidershipApp(RunsMixin, ForecastMixin, SweepsMixin, App[int]):
         if self.sampler is not None:
             self.query_one(SystemSparklines).add_sample(self.sampler.sample())
 
-    # -- the one worker handler -------------------------------------------------------------------
-    @on(Worker.StateChanged)
-    def _worker_state(self, event: Worker.StateChanged) -> None:
-        name = worker_groups(type(self)).get(event.worker.group)
-        if name is None:
+    # -- the model in use ---------------------------------------------------------------------------
+    # It changes only when the user says so: u (Runs, Sweeps), a finished run the user started here,
+    # or deleting it (tui/parts.py ModelInUse). A stopped or failed run never replaces it.
+    def use_model(self, run: "RunResult", *, save: bool = True) -> None:
+        """``run``'s model is the one in use: the forecasts and the backtest follow it, the Runs
+        pane marks it, and (``save``: the user chose it) the app remembers it for the next session."""
+        self.model.run, self.model.remembered = run, None  # chosen now: nothing older to load
+        self.query_one(MultiDayView).set_model(model_label(run))  # it asks for its forecast
+        self.query_one(ForecastPane).model_changed(model_label(run))
+        self.query_one(RunsPane).set_active(run.run_id)
+        self._backtest()
+        if save:
+            self._save_state(active_run=run.run_id)
+
+    def drop_model(self, deleted: list[int]) -> None:
+        """No model in use any more (the user deleted it): Forecast and Backtest say so."""
+        self.model.run, self.model.remembered = None, None
+        self.query_one(RunsPane).set_active(None)
+        self._show_no_model(gone=set(deleted))
+        self._save_state(active_run=None)
+
+    def no_model_text(self, gone: set[int] = frozenset()) -> str:
+        """Why Forecast and Backtest have nothing to show, in words that follow the state
+        (``gone``: runs just deleted, still listed)."""
+        if self.model.run is not None:
+            return ""
+        if self.model.remembered is not None:
+            return f"Loading run {self.model.remembered}'s model, the one in use when the app last closed…"
+        if any(r.checkpoint is not None and r.run_id not in gone for r in self.query_one(RunsPane).runs):
+            return ("No model in use: pick a run in Runs (6) and press u, or train one (3, then t). "
+                    "A forecast needs a run that finished at least one epoch.")
+        return MultiDayView.NO_MODEL
+
+    def _show_no_model(self, gone: set[int] = frozenset()) -> None:
+        """Forecast and Backtest say why they have nothing, while no model is in use."""
+        if self.model.run is not None:
             return
+        text = self.no_model_text(gone)
+        self.query_one(ForecastPane).model_changed(None, text)
+        self.query_one(MultiDayView).set_model(None, text)
+        self.query_one(BacktestPane).clear(text)
+
+    def use_recorded_run(self, run_id: int, *, remembered: bool = False) -> None:
+        """Load recorded run ``run_id``'s kept model (its checkpoint, in a worker) and use it.
+        ``remembered``: the run in use when the app last closed (a failure is a warning then)."""
+        if self.store is None:
+            self.notify(self.store_note or "The run store is not open yet.", title="Cannot use the run",
+                        severity="error")
+            return
+        if self.data is None:
+            self.notify("The data is still loading.", severity="warning")
+            return
+        store, data = self.store, self.data
+        self._start(lambda: jobs.use_run(store, run_id, data),
+                    functools.partial(ModelLoaded, run_id=run_id, remembered=remembered), group="use-run",
+                    name=f"{'remembered' if remembered else 'use'} {run_id}")
+
+    @on(ModelLoaded)
+    @pane_may_be_gone
+    def _model_loaded(self, msg: ModelLoaded) -> None:
+        if msg.remembered and self.model.remembered != msg.run_id:
+            return  # the user chose another model meanwhile: theirs stays
+        if msg.error is not None:
+            if msg.remembered:
+                self.model.remembered = None  # not loaded; the file keeps it (only a user action changes it)
+                self.notify(f"{explain(msg.error)}. Pick a run in Runs (6, then u) or train one to forecast.",
+                            title="The model in use last time could not be loaded", severity="warning", timeout=10)
+                self._show_no_model()
+            else:
+                self.notify(explain(msg.error), title="Cannot use the run", severity="error", timeout=10)
+            return
+        run = msg.result
+        previous, kept = self.model.run_id, self.model.run
+        self.use_model(run, save=not msg.remembered)
+        if msg.remembered:
+            what = "the model in use when the app closed"
+        else:
+            unrecorded = kept if kept is not None and kept.run_id is None else None
+            what = "now the model in use" + replaced(previous, unrecorded, run)
+        self.notify(f"{model_label(run)}, trained on {run.data_label}, is {what}: Forecast (5) and "
+                    "Backtest (7) follow it.", title=f"Using {run_title(run.run_id).lower()}")
+
+    def _load_remembered(self) -> None:
+        """Once the store is open and the data loaded: load the model that was in use last time."""
+        run_id = self.model.remembered
+        if run_id is not None and self.store is not None and self.data is not None and self.model.run is None:
+            self.use_recorded_run(run_id, remembered=True)
+
+    def _save_state(self, **changes) -> None:
+        """Write what the app remembers, with ``changes`` made by a user action (see ModelInUse.save)."""
+        problem = self.model.save(self.link.recording, **changes)
+        if problem:
+            self.log.warning(f"app state not saved: {problem}")
+
+    def _restore(self, store: "RunStore") -> None:
+        """Read what the app remembered: the form's settings (unless the caller chose some) and the
+        model to load once the data is in."""
+        state = self.model.restore(store.path)
+        if state.note:
+            self.notify(state.note, title="App state not read", severity="warning", timeout=10)
+        if state.form and not self._config_given and self.form.config == self._initial_config:
+            try:
+                self.form.set_config(TrainConfig.from_dict(state.form))
+            except (RidershipError, TypeError, ValueError) as exc:
+                self.notify(f"the remembered settings do not load ({exc}); the form holds the best preset",
+                            title="Settings not restored", severity="warning", timeout=10)
+        if self.model.remembered is not None:
+            self._show_no_model()  # "loading run N's model…"
+            self._load_remembered()
+
+    # -- the run store and the Runs pane ----------------------------------------------------------------
+    def _open_store(self) -> None:
+        """Open the run store in a worker (SQLite may wait for another process's lock). A locked
+        store is tried again every STORE_RETRY_S seconds; one that cannot be opened leaves the app
+        training, unrecorded; a read-only one lists its runs and records nothing."""
+        path, timeout = self.link.path, parts.STORE_OPEN_TIMEOUT_S
+        self.link.opening = True
+        self._start(lambda: jobs.open_store(path, timeout), StoreOpened, group="store", name="open store")
+
+    @on(StoreOpened)
+    @pane_may_be_gone
+    def _store_opened(self, msg: StoreOpened) -> None:
+        link = self.link
+        link.opening = False  # answered: a run waiting for it starts below (recorded or not)
+        if link.start_run_when_open:
+            link.start_run_when_open = False
+            self.call_after_refresh(self.action_start_training)
+        pane = self.query_one(RunsPane)
+        if msg.error is None:
+            link.store, link.note = msg.result, ""
+            if link.store.read_only:
+                link.note = (f"{link.store.path} is read-only here: its runs are listed, "
+                             "runs started here are not recorded")
+                self.notify(link.note, title="Run store opened read-only", severity="warning", timeout=10)
+            pane.set_store(link.store, link.note)
+            self._restore(link.store)
+            self.query_one(SweepsPane).shown()  # a Sweeps pane shown before the store opened reads it now
+            return
+        message = explain(msg.error)
+        if link.busy(msg.error):
+            link.note = f"run store busy, retrying every {parts.STORE_RETRY_S:g} s: {message}"
+            pane.show_error(link.note)
+            self.set_timer(parts.STORE_RETRY_S, self._open_store)
+            return
+        link.note = "no run store: runs are not recorded"
+        pane.show_error(f"{message}. Runs started here are not recorded (--runs-db PATH picks another file).")
+        self.notify(message, title="No run store: runs are not recorded", severity="warning", timeout=10)
+
+    @on(RunsPane.OverlayChanged)
+    @pane_may_be_gone
+    def _overlay_changed(self, msg: RunsPane.OverlayChanged) -> None:
+        self.query_one(TrainingPane).set_overlay(msg.curves)
+
+    @on(RunsPane.ForkRequested)
+    def _fork_requested(self, msg: RunsPane.ForkRequested) -> None:
+        self.form.set_config(TrainConfig.from_dict(msg.config))
+        self._fork_parent = msg.run_id
+        self.form.show_note(f"Fork of run {msg.run_id}: its settings, to edit. t starts the new run, "
+                            "recorded as its child.")
+        self.action_show_pane("hyperparams")
+        self.notify(f"The form holds run {msg.run_id}'s settings: edit them, then t starts the fork.",
+                    title=f"Fork of run {msg.run_id}")
+
+    @on(RunsPane.UseRequested)
+    @on(SweepsPane.UseRequested)
+    def _use_requested(self, msg: RunsPane.UseRequested | SweepsPane.UseRequested) -> None:
+        self.use_recorded_run(msg.run_id)
+
+    @on(RunsPane.ResumeRequested)
+    def _resume_requested(self, msg: RunsPane.ResumeRequested) -> None:
+        self.action_resume(msg.run_id, msg.more)
+
+    def action_resume(self, run_id: int, more: int) -> None:
+        """Train recorded run ``run_id`` for ``more`` epochs from its checkpoint, as a new run."""
+        if not self._can_start() or self.store is None:
+            return
+        if self.recording_store is None:
+            self.notify(self.store_note or "The run store is read-only.", title="Cannot resume", severity="error",
+                        timeout=10)
+            return
+        store, data, post = self.store, self.data, self.post_message
+        try:  # one row of SQLite: the epochs to show until the run starts (and its settings still load)
+            parent = store.get_run(run_id, with_epochs=False)
+            config = parent.config.replace(epochs=parent.epochs_done + more)
+        except RidershipError as exc:
+            self.notify(str(exc), title="Cannot resume", severity="error", timeout=10)
+            return
+        self._launch(config, f"Resuming run {run_id} for {more} more epochs: loading its checkpoint…",
+                     lambda job, should_stop, abandoned: jobs.resume(
+                         store, run_id, more, data, job, post, should_stop=should_stop, abandoned=abandoned))
+
+    # Every store access of the Runs pane runs in a worker (the database may be busy).
+    @on(RunsPane.ListRequested)
+    def _list_requested(self, msg: RunsPane.ListRequested) -> None:
+        store, selected = self.store, msg.selected
+        if store is not None:
+            self._start(lambda: jobs.list_runs(store, selected), RunsListed, group="runs-list")
+
+    @on(RunsPane.CurvesRequested)
+    def _curves_requested(self, msg: RunsPane.CurvesRequested) -> None:
+        store, colors = self.store, msg.colors
+        if store is not None:
+            self._start(lambda: jobs.read_runs(store, list(colors)), functools.partial(RunsRead, colors=colors),
+                        group="runs-curves")
+
+    @on(RunsPane.DeleteRequested)
+    def _delete_requested(self, msg: RunsPane.DeleteRequested) -> None:
+        store, ids = self.store, msg.run_ids
+        if store is not None:
+            self._start(lambda: jobs.delete_runs(store, ids), RunsDeleted, group="runs-delete", exclusive=False)
+
+    @on(RunsPane.ExportRequested)
+    def _export_requested(self, msg: RunsPane.ExportRequested) -> None:
+        store, run_id, target = self.store, msg.run_id, msg.target
+        if store is not None:
+            self._start(lambda: jobs.export_run(store, run_id, target), RunExported, group="runs-export",
+                        exclusive=False)
+
+    @on(RunsListed)
+    @on(RunsRead)
+    @on(RunsDeleted)
+    @on(RunExported)
+    @pane_may_be_gone
+    def _runs_job_ended(self, msg: JobEnded) -> None:
+        pane = self.query_one(RunsPane)
+        if msg.error is not None:
+            pane.show_job_error(msg)
+        elif isinstance(msg, RunsListed):
+            pane.show_listing(msg.result)
+        elif isinstance(msg, RunsRead):
+            pane.show_runs_read(msg.colors, msg.result)
+        elif isinstance(msg, RunsDeleted):
+            if self.model.run_id is not None and self.model.run_id in msg.result.deleted:
+                self.drop_model(msg.result.deleted)  # the user deleted the model in use, having been told
+            pane.deleted(msg.result.deleted, msg.result.errors)
+        elif isinstance(msg, RunExported):
+            pane.exported(msg.result)
+
+    # -- forecasts and the backtest -----------------------------------------------------------------
+    def _missing_for_a_forecast(self) -> str:
+        """Why the model in use cannot forecast or backtest now ("" when it can)."""
+        if self.model.run is None:
+            return self.no_model_text()
+        return "The data is still loading." if self.data is None else ""
+
+    @on(ForecastPane.Requested)
+    @pane_may_be_gone
+    def _forecast_requested(self, msg: ForecastPane.Requested) -> None:
+        missing = self._missing_for_a_forecast()
+        if missing:
+            self.query_one(ForecastPane).show_message(missing, error=True)
+            return
+        run, data, day_type = self.model.run, self.data, msg.day_type
+        self._start(lambda: jobs.forecast(run, data, day_type), functools.partial(ForecastMade, run=run, data=data),
+                    group="forecast")
+
+    @on(ForecastMade)
+    @pane_may_be_gone
+    def _forecast_made(self, msg: ForecastMade) -> None:
+        pane = self.query_one(ForecastPane)
+        if msg.error is not None:
+            pane.show_message(f"Could not forecast: {explain(msg.error)}", error=True)
+            return
+        from engine.assessment import bounds
+
+        result, trust, run = msg.result.forecast, msg.result.trust, msg.run
+        how = "from the calendar" if result.inferred else "chosen"
+        band = bounds(result, trust.intervals)
+        level = f"{trust.intervals.level:.0%}"
+        text = (f"{result.date:%Y-%m-%d} ({result.date:%A}), day type {result.day_type} "
+                f"({DAY_TYPE_NAMES[result.day_type]}, {how})\n"
+                f"rail {format_riders(result.rail)} ({level}: {format_riders(band['rail_low'])}.."
+                f"{format_riders(band['rail_high'])})   bus {format_riders(result.bus)} "
+                f"({format_riders(band['bus_low'])}..{format_riders(band['bus_high'])}) riders\n"
+                + trust_summary(trust) + "\n"
+                f"Model of {run.name}: epoch {run.weights_epoch}'s weights, trained on {run.data_label}")
+        pane.show_forecast(text, msg.data.frame.iloc[-HISTORY_DAYS:], result.date, result.rail, result.bus, band)
+
+    @on(MultiDayView.Requested)
+    @pane_may_be_gone
+    def _days_requested(self, msg: MultiDayView.Requested) -> None:
+        view = self.query_one(MultiDayView)
+        missing = self._missing_for_a_forecast()
+        if missing:
+            view.show_status(missing, error=True)
+            return
+        run, data, days, overrides = self.model.run, self.data, msg.days, msg.overrides
+        self._start(lambda: jobs.forecast_days(run, data, days, overrides),
+                    functools.partial(DaysForecastMade, run=run), group="multiday")
+
+    @on(DaysForecastMade)
+    @pane_may_be_gone
+    def _days_forecast_made(self, msg: DaysForecastMade) -> None:
+        view = self.query_one(MultiDayView)
+        if msg.error is not None:
+            view.show_error(msg.error)
+            return
+        days = msg.result
+        view.show_forecasts(days.forecasts, model_label(msg.run), days.bands, days.trust)
+
+    @on(BacktestPane.Requested)
+    @pane_may_be_gone
+    def _backtest_requested(self, msg: BacktestPane.Requested) -> None:
+        self._backtest()
+
+    def _backtest(self) -> None:
+        """Backtest the model in use on its own validation and test splits (in a worker)."""
+        pane = self.query_one(BacktestPane)
+        missing = self._missing_for_a_forecast()
+        if missing:
+            pane.show_status(missing, error=True)
+            return
+        run, data = self.model.run, self.data
+        pane.show_status(f"Backtesting {run_title(run.run_id)} on its validation and test splits…")
+        self._start(lambda: jobs.backtest(run, data), functools.partial(BacktestMade, run=run, data=data),
+                    group="backtest")
+
+    @on(BacktestMade)
+    @pane_may_be_gone
+    def _backtest_made(self, msg: BacktestMade) -> None:
+        pane = self.query_one(BacktestPane)
+        if msg.error is not None:
+            pane.show_error(msg.error)
+        else:
+            pane.show_result(msg.result, backtest_label(msg.run, msg.data.source.label))
+
+    # -- sweeps ----------------------------------------------------------------------------------------
+    @on(SweepsPane.StartRequested)
+    @pane_may_be_gone
+    def _sweep_requested(self, msg: SweepsPane.StartRequested) -> None:
+        """Sweep the form's settings over the ranges asked for, in worker processes (at most one
+        sweep, and never beside a training run)."""
+        pane = self.query_one(SweepsPane)
+        why = self._cannot_sweep()
+        if why:
+            pane.show_error(f"Cannot start the sweep: {why}")
+            self.notify(why, title="Cannot start the sweep", severity="warning")
+            return
+        from engine.sweep.local import SweepPlan
+        from engine.sweep.space import parse_space
+
         try:
-            getattr(self, name)(event.worker, event.state)
-        except NoMatches:
-            # A worker that ends while the app closes finds its pane already taken down; there
-            # is nothing left to show. Anywhere else this would be a bug, so say so in the log.
-            self.log.warning(f"worker {event.worker.name!r} ended after its pane was removed")
+            plan = SweepPlan(msg.name, parse_space(msg.specs), self.form.config, msg.objective, msg.trials)
+        except RidershipError as exc:
+            pane.show_error(f"Cannot start the sweep: {exc}")
+            return
+        data, path, workers, post = self.data, self.store.path, msg.workers, self.post_message
+        stop = self.sweep.starting()
+        pane.starting(plan.name, plan.objective, plan.trials, workers)
+
+        def work():
+            from textual.worker import get_current_worker
+
+            worker = get_current_worker()
+            return jobs.sweep(plan, data, path, workers, post, lambda: stop.is_set() or worker.is_cancelled)
+
+        self._start(work, SweepEnded, group="sweep", name=f"sweep {plan.name}")
+
+    def _cannot_sweep(self) -> str:
+        """Why a sweep cannot start now ("" when it can)."""
+        if self.sweep.running:
+            return "a sweep is running already: s stops it first"
+        if self.training:
+            return f"{self._run_name} is training: s stops it first (a sweep and a run would share the cores)"
+        if self.data is None:
+            return "the data is still loading"
+        if self.store is None:
+            return ("the run store is still opening" if self.link.opening else
+                    f"sweeps need the run store, and it is not open ({self.store_note or 'no run store'})")
+        if self.recording_store is None:
+            return f"sweeps record every trial, and {self.store_note or 'the run store is read-only'}"
+        if self.form.config is None:
+            first = self.form.first_invalid()
+            return f"fix the hyperparameters first ({first}: {self.form.errors.get(first, '')})"
+        return ""
+
+    def _stop_sweep(self) -> None:
+        self.sweep.stop.set()
+        self.notify("Stopping the sweep: its running trials stop within a batch; finished ones are kept.",
+                    timeout=5)
+
+    @on(SweepProgress)
+    @pane_may_be_gone
+    def _sweep_progress(self, msg: SweepProgress) -> None:
+        self.query_one(SweepsPane).sweep_event(msg.event)
+
+    @on(SweepEnded)
+    @pane_may_be_gone
+    def _sweep_ended(self, msg: SweepEnded) -> None:
+        self.sweep.running = False
+        pane = self.query_one(SweepsPane)
+        if msg.error is None:
+            outcome = msg.result
+            pane.ended(outcome.status)
+            self.notify(f"Sweep {outcome.name} {outcome.status}: {len(outcome.ran)} trial"
+                        f"{'s' if len(outcome.ran) != 1 else ''} ran; every trial is a run in the Runs pane (6).",
+                        title="Sweep ended")
+        else:
+            pane.ended("failed", f"The sweep could not run: {explain(msg.error)}")
+        self.query_one(RunsPane).reload()
+
+    @on(SweepsPane.BoardRequested)
+    def _board_requested(self, msg: SweepsPane.BoardRequested) -> None:
+        store, name = self.store, msg.name
+        if store is not None:  # the store may be busy with the trials' writes: read in a worker
+            self._start(lambda: jobs.sweep_board(store, name), SweepBoardRead, group="sweep-board")
+
+    @on(SweepsPane.CurvesRequested)
+    def _trial_curve_requested(self, msg: SweepsPane.CurvesRequested) -> None:
+        store, run_id = self.store, msg.run_id
+        if store is not None:
+            self._start(lambda: jobs.read_runs(store, [run_id])[0], functools.partial(TrialRunRead, trial=msg.trial),
+                        group="sweep-curves")
+
+    @on(SweepBoardRead)
+    @on(TrialRunRead)
+    @pane_may_be_gone
+    def _sweep_read(self, msg: SweepBoardRead | TrialRunRead) -> None:
+        if msg.error is not None:
+            what = "read the sweep's trials" if isinstance(msg, SweepBoardRead) else "read the trial's run"
+            self.notify(explain(msg.error), title=f"Could not {what}", severity="error", timeout=10)
+        elif isinstance(msg, SweepBoardRead):
+            self.query_one(SweepsPane).show_board(msg.result)
+        else:
+            self.query_one(SweepsPane).show_curve(msg.trial, msg.result)
 
     # -- command palette ------------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -16,6 +16,7 @@ from textual.content import Content
 
 from engine.domain import format_riders
 from engine.errors import ConfigError, RidershipError
+from engine.formatting import duration, local_time, ratio, split_name  # noqa: F401 - shared with the CLI
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -110,11 +111,6 @@ def backtest_label(run: "RunResult", data_label: str) -> str:
     return f"Backtest of {run_title(run.run_id)} (epoch {run.weights_epoch}'s weights) on {data_label}"
 
 
-def duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {secs:02d} s"
 
 
 def _fields(score: Any) -> dict:

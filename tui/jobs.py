@@ -2,8 +2,9 @@
 read or change the run store for the Runs pane, and run a sweep for the Sweeps pane.
 
 Plain functions taking plain arguments (and a ``post`` callable for progress messages): no widgets,
-no app. The app starts each one in a thread worker (tui/app.py) and hands its result to a pane when
-the worker ends; the tests can call them directly. Training and resuming are engine.session's
+no app. Each returns one typed value (no tuples). The app starts each one in a thread worker
+(tui/app.py ``_start``), which ends by posting a typed message (tui/messages.py) carrying that value
+or the error; the tests can call them directly. Training and resuming are engine.session's
 ``start_run`` and ``resume_run``, the same calls the CLI makes: the session validates the settings,
 resolves the device, cuts the splits, records the run and applies the CPU thread policy.
 
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from engine.domain import SCALE
 
-from .messages import DownloadProgress, EpochCompleted, SweepEvent, TrainingStarted
+from .messages import DownloadProgress, EpochCompleted, SweepProgress, TrainingStarted
 
 if TYPE_CHECKING:
     from engine.config import TrainConfig
@@ -147,14 +148,23 @@ def assessment(run: "RunResult", data: "RidershipData", horizon: int = 1):
         return result
 
 
-def forecast(run: "RunResult", data: "RidershipData", day_type: str | None):
+@dataclass(frozen=True)
+class NextDay:
+    """The next day's forecast (engine.forecast.Forecast) and how far to trust it
+    (engine.assessment.Assessment: scores beside naive and LightGBM, intervals)."""
+
+    forecast: Any
+    trust: Any
+
+
+def forecast(run: "RunResult", data: "RidershipData", day_type: str | None) -> NextDay:
     """engine.forecast.Forecast of the day after the data (``day_type`` None: the calendar's), and
-    how far to trust it (engine.assessment.Assessment: scores beside naive and LightGBM, intervals)."""
+    how far to trust it."""
     from engine.forecast import forecast_next_day
 
     with _thread_policy(run):
         result = forecast_next_day(run.model, data, run.config.window_length, day_type, run.device)
-        return result, assessment(run, data)
+        return NextDay(result, assessment(run, data))
 
 
 @dataclass(frozen=True)
@@ -195,8 +205,18 @@ def use_run(store: "RunStore", run_id: int, data: "RidershipData") -> "RunResult
     return load_recorded_run(store, run_id, data)
 
 
+@dataclass(frozen=True)
+class DeviceReading:
+    """What the Device pane shows: the device a run with ``choice`` would use, the kinds available."""
+
+    choice: str
+    info: Any  # engine.device.DeviceInfo
+    available: list[str]
+
+
 def describe_device(choice: str):
-    """engine.device.DeviceInfo for the device a run with ``choice`` would use, and the kinds available."""
+    """engine.device.DeviceInfo for the device a run with ``choice`` would use, and the kinds available
+    (a pair: the app's ``describe_device`` hook, which tests replace, has this shape)."""
     from engine.device import available, describe, resolve_device
 
     return describe(resolve_device(choice)), available()
@@ -258,7 +278,13 @@ def read_runs(store: "RunStore", ids: list[int]) -> list["RunRecord"]:
     return [store.get_run(i) for i in ids]
 
 
-def delete_runs(store: "RunStore", ids: list[int]) -> tuple[list[int], list[str]]:
+@dataclass(frozen=True)
+class Deleted:
+    deleted: list[int]  # the ids deleted
+    errors: list[str]  # why the others could not be
+
+
+def delete_runs(store: "RunStore", ids: list[int]) -> Deleted:
     """Delete each run and its checkpoint: the ids deleted, and why the others could not be."""
     from .format import explain
 
@@ -269,7 +295,7 @@ def delete_runs(store: "RunStore", ids: list[int]) -> tuple[list[int], list[str]
             deleted.append(run_id)
         except Exception as exc:  # noqa: BLE001 - each run's own reason, then the others go on
             errors.append(explain(exc))
-    return deleted, errors
+    return Deleted(deleted, errors)
 
 
 def export_run(store: "RunStore", run_id: int, target: str) -> list[Path]:
@@ -290,12 +316,14 @@ def export_run(store: "RunStore", run_id: int, target: str) -> list[Path]:
 # -- sweeps (Sweeps pane) ---------------------------------------------------------------------------
 def sweep(plan: "SweepPlan", data: "RidershipData", store_path: str | Path, workers: int, post: Post,
           should_stop: Callable[[], bool]) -> "SweepOutcome":
-    """engine.sweep.local.run_local, each of its events posted as a SweepEvent. The trial processes
+    """engine.sweep.local.run_local, each of its events posted as a SweepProgress (its typed
+    engine.sweep.events dataclass). The trial processes
     write to a log beside the store (sweep-logs/NAME.log): the app owns the terminal. A recorded
     sweep of that name with another space or other fixed settings is refused (a continue must
     search the same space)."""
     from engine.store import RunStore
     from engine.sweep import records
+    from engine.sweep.events import parse_event
     from engine.sweep.local import SweepError, run_local
 
     with RunStore.open(store_path) as store:
@@ -309,8 +337,14 @@ def sweep(plan: "SweepPlan", data: "RidershipData", store_path: str | Path, work
     log = Path(store_path).parent / "sweep-logs" / f"{_file_name(plan.name)}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     _start_resource_tracker(log)
-    return run_local(plan, data, store_path, workers=workers, on_event=lambda event: post(SweepEvent(event)),
-                     should_stop=should_stop, worker_log=log)
+
+    def on_event(event: dict) -> None:
+        typed = parse_event(event)
+        if typed is not None:
+            post(SweepProgress(typed))
+
+    return run_local(plan, data, store_path, workers=workers, on_event=on_event, should_stop=should_stop,
+                     worker_log=log)
 
 
 def _start_resource_tracker(log: Path) -> None:

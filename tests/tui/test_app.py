@@ -397,11 +397,11 @@ async def test_stop_ends_the_run_mid_epoch_and_keeps_best_weights_and_history(ma
         await keys(app, "t")
         await until(pilot, lambda: app.training, what="the run to start")
         await keys(app, "t")  # a second start while running is refused
-        await until(pilot, lambda: len(epochs_of(seen)) >= 2, what="two epochs")
+        await until(pilot, lambda: len(epochs_of(seen)) >= 2, timeout=120, what="two epochs")
         assert app.job == 1 and len([w for w in app.workers if w.group == "train"]) == 1
         assert "ETA" in static_text(app, "#run-epoch")
         await keys(app, "s")
-        await until(pilot, lambda: not app.training, what="the run to stop")
+        await until(pilot, lambda: not app.training, timeout=120, what="the run to stop")
         await pilot.pause()
         run = app.last_run
         assert app.active is None  # a stopped run never becomes the model in use by itself
@@ -414,9 +414,9 @@ async def test_stop_ends_the_run_mid_epoch_and_keeps_best_weights_and_history(ma
         assert run.scores
         # A new run can start once the last one ended.
         await keys(app, "t")
-        await until(pilot, lambda: len(epochs_of(seen, job=2)) >= 1, what="run 2's first epoch")
+        await until(pilot, lambda: len(epochs_of(seen, job=2)) >= 1, timeout=120, what="run 2's first epoch")
         await keys(app, "s")
-        await until(pilot, lambda: not app.training, what="run 2 to stop")
+        await until(pilot, lambda: not app.training, timeout=120, what="run 2 to stop")
         assert app.job == 2
 
 

@@ -13,7 +13,7 @@ import pytest
 from textual import events
 from textual.widgets import Footer
 
-import tui.app_runs as app_runs_module
+import tui.parts as app_parts_module
 from engine.store import RunStore
 from tui.format import middle_ellipsis, short_path
 from tui.widgets.confirm import ConfirmScreen
@@ -145,8 +145,8 @@ async def test_paths_with_markup_are_shown_exactly_and_do_not_crash(make_test_ap
 
 # -- the run store ------------------------------------------------------------------------------------
 async def test_a_locked_store_is_retried_until_it_opens(make_test_app, tmp_path, monkeypatch, until):
-    monkeypatch.setattr(app_runs_module, "STORE_RETRY_S", 0.3)  # the run store's code is in tui/app_runs.py
-    monkeypatch.setattr(app_runs_module, "STORE_OPEN_TIMEOUT_S", 0.1)
+    monkeypatch.setattr(app_parts_module, "STORE_RETRY_S", 0.3)
+    monkeypatch.setattr(app_parts_module, "STORE_OPEN_TIMEOUT_S", 0.1)
     db = tmp_path / "runs.db"
     RunStore.open(db).close()
     holder = sqlite3.connect(db, isolation_level=None)

@@ -17,7 +17,7 @@ from engine.events import EpochEvent
 from engine.store import RunStore
 from engine.store import runstore as engine_runstore
 from engine.store.export import history_csv
-from tui.widgets import runs as runs_widget
+from tui.views import runs as runs_view
 from tui.widgets.charts import Chart
 from tui.widgets.confirm import ConfirmScreen, PromptScreen
 from tui.widgets.runs import RunsPane
@@ -30,7 +30,7 @@ def fixed_clock(monkeypatch):
     """Every recorded time is FIXED_NOW, shown in UTC: nothing in the pane depends on the clock
     or the machine's time zone."""
     monkeypatch.setattr(engine_runstore, "_now", lambda: FIXED_NOW)
-    monkeypatch.setattr(runs_widget, "local_time", lambda iso: iso[:16].replace("T", " ") if iso else "-")
+    monkeypatch.setattr(runs_view, "local_time", lambda iso: iso[:16].replace("T", " ") if iso else "-")
 
 
 @pytest.fixture

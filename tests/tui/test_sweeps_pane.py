@@ -104,7 +104,7 @@ async def test_u_asks_to_use_the_highlighted_trial_the_best_first(make_test_app,
         await until(pilot, lambda: len(pane.rows) == 2, what="the recorded sweep")
         assert [r.run_id for r in pane.rows] == [best, worse]  # best objective first
         assert pane.rows[0].gbm_ratio == 33_000 / 30_000
-        assert "/gbm" in [str(c.label) for c in pane.table.ordered_columns]  # short headers at 80 columns
+        assert "v/LGBM" in [str(c.label) for c in pane.table.ordered_columns]  # short headers at 80 columns
         await pilot.press("u")
         assert [m.run_id for m in uses(seen)] == [best]
         await pilot.press("down", "u")

@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.widgets import Input, Select
 
 from engine.domain import DAY_TYPE_NAMES, DAY_TYPE_ORDER, format_riders
+from engine.formatting import SPLIT_LABELS
 
 from ..format import explain, parse_bound
 from .charts import Chart, Series, headroom
@@ -31,7 +32,6 @@ if TYPE_CHECKING:  # numpy and pandas load with the data, after the first screen
     import numpy as np
     import pandas as pd
 
-SPLIT_LABELS = {"valid": "validation", "test": "test"}
 MAX_DAYS_UNBINNED = 200  # beyond this the chart shows 7-day means (every bin holds each weekday once)
 WORST_DAYS = 3
 

@@ -7,8 +7,9 @@ their curves are drawn in this pane's charts and, through ``OverlayChanged``, be
 in the Training pane. Every store access runs in a thread worker of the app (tui/jobs.py): the
 database may be busy with another process's write for a while, and the UI must not wait for it.
 This pane asks for them with messages (``ListRequested``, ``CurvesRequested``, ``DeleteRequested``,
-``ExportRequested``) and the app hands the results back through plain methods (``show_listing``,
-``show_runs_read``, ``deleted``, ``exported``, ``show_job_error``).
+``ExportRequested``); the app's handlers of the workers' typed endings (tui/messages.py) hand the
+results back through plain methods (``show_listing``, ``show_runs_read``, ``deleted``, ``exported``,
+``show_job_error``).
 
 Fork and resume are the app's business too (they start training): this pane only asks for them
 with ``ForkRequested`` and ``ResumeRequested``.
@@ -18,10 +19,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -31,9 +30,14 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable
 
-from engine.domain import SCALE, format_riders
 
-from ..format import duration, epoch_ticks, explain, loss_title
+from ..format import epoch_ticks, explain, loss_title
+from ..views import runs as view
+from ..views.runs import (  # noqa: F401 - the pane's names, importable from here as before
+    COLUMNS, HIDDEN_SETTINGS, NARROW, RATIO_COLUMNS, SCORE_COLUMNS, SHORT_HEADERS, SORT_NAMES, TAIL_COLUMNS, Curve,
+    curve, local_time, origin,
+    run_seconds, score_ratio, setting, sort_runs,
+)
 from .charts import Chart, Series
 from .confirm import ConfirmScreen, PromptScreen
 from .text import Static
@@ -46,99 +50,6 @@ if TYPE_CHECKING:
 # the run being trained. Rich knows the same names, so the table's marks match the lines.
 PALETTE = ("magenta", "green", "blue", "yellow", "red", "bright_magenta", "bright_green", "bright_blue")
 RESUME_DEFAULT = 10
-
-
-def local_time(iso: str | None) -> str:
-    """A stored UTC timestamp as the local 'YYYY-MM-DD HH:MM'. Module level, so a snapshot test
-    can pin the time zone by replacing it."""
-    if not iso:
-        return "-"
-    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
-
-
-def setting(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-def origin(run: RunRecord) -> str:
-    return f"{run.origin} of {run.parent_id}" if run.parent_id else run.origin
-
-
-def run_seconds(run: RunRecord) -> float | None:
-    """Training time summed over the run's epochs (needs them loaded)."""
-    return sum(e.seconds for e in run.epochs) if run.epochs else None
-
-
-def _finite(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
-
-
-def score_ratio(run: RunRecord, split: str, against: str) -> float | None:
-    """The kept weights' MAE on ``split`` over the naive ("naive_mae") or LightGBM ("gbm_mae") one."""
-    score = (run.scores or {}).get(split) or {}
-    mae, other = _finite(score.get("mae")), _finite(score.get(against))
-    return mae / other if mae is not None and other else None
-
-
-# column key -> (header, width or None, sort value or None, newest/largest first when first chosen?)
-# The MAE columns are the scores of the weights each run kept (its best epoch's when it restores
-# them, else its last): what its model forecasts with, not the best epoch it passed through.
-COLUMNS: dict[str, tuple[str, int | None, Callable[[RunRecord], Any] | None, bool]] = {
-    "mark": (" ", 1, None, False),
-    "run": ("run", None, lambda r: r.run_id, True),
-    "started": ("started", None, lambda r: (r.started_at, r.run_id), True),
-    "status": ("status", None, lambda r: r.status, False),
-    "epochs": ("epochs", None, lambda r: r.epochs_done, True),
-    "valid": ("valid MAE", None, lambda r: _finite(r.valid_mae), False),
-    "valid_naive": ("v/naive", None, lambda r: score_ratio(r, "valid", "naive_mae"), False),
-    "valid_gbm": ("v/LGBM", None, lambda r: score_ratio(r, "valid", "gbm_mae"), False),
-    "test": ("test MAE", None, lambda r: _finite(r.test_mae), False),
-    "test_naive": ("t/naive", None, lambda r: score_ratio(r, "test", "naive_mae"), False),
-    "test_gbm": ("t/LGBM", None, lambda r: score_ratio(r, "test", "gbm_mae"), False),
-}
-RATIO_COLUMNS = ("valid_naive", "valid_gbm", "test_naive", "test_gbm")
-TAIL_COLUMNS = {"origin": "origin", "time": "time"}  # after the differing settings
-NARROW = 100  # below this many columns the table uses short headers and dates without the year
-SHORT_HEADERS = {"valid": "valid", "test": "test", "epochs": "ep", "valid_naive": "v/n", "valid_gbm": "v/g",
-                 "test_naive": "t/n", "test_gbm": "t/g"}
-HIDDEN_SETTINGS = {"epochs"}  # the epochs column shows it already (done/planned)
-SORT_NAMES = {"run": "run", "started": "date", "status": "status", "epochs": "epochs",
-              "valid": "validation MAE (kept weights)", "test": "test MAE", "valid_naive": "validation MAE / naive",
-              "valid_gbm": "validation MAE / LightGBM", "test_naive": "test MAE / naive",
-              "test_gbm": "test MAE / LightGBM"}
-SCORE_COLUMNS = ("valid", "test", *RATIO_COLUMNS)
-
-
-def sort_runs(runs: list[RunRecord], key: str, reverse: bool) -> list[RunRecord]:
-    """Runs ordered by a column; runs without a value (no epoch finished) last either way."""
-    value = COLUMNS[key][2]
-    present = [r for r in runs if value(r) is not None]
-    missing = [r for r in runs if value(r) is None]
-    return sorted(present, key=value, reverse=reverse) + sorted(missing, key=lambda r: r.run_id, reverse=True)
-
-
-@dataclass(frozen=True)
-class Curve:
-    """One run's per-epoch history as plain values, for the charts (MAE in riders)."""
-
-    run_id: int
-    color: str
-    epoch: tuple[int, ...]
-    train_loss: tuple[float, ...]
-    valid_mae: tuple[float, ...]
-    naive_valid_mae: float | None = None  # riders, from the run's scores
-
-
-def curve(run: RunRecord, color: str) -> Curve:
-    e = run.epochs
-    return Curve(run.run_id, color, tuple(x.epoch for x in e), tuple(x.train_loss for x in e),
-                 tuple(x.valid_mae * SCALE for x in e), run.valid_naive_mae)
 
 
 def curve_series(curves: list[Curve] | tuple[Curve, ...]) -> tuple[list[Series], list[Series], tuple]:
@@ -298,13 +209,16 @@ class RunsPane(Vertical, can_focus=True):
         self.post_message(self.ListRequested(self.selected))
 
     # -- results from the app's workers ---------------------------------------------------------
-    def show_job_error(self, group: str, error: BaseException | None) -> None:
-        """A store access failed (``group``: the worker's, runs-list, runs-curves, ...)."""
-        what = {"runs-list": "read the runs", "runs-curves": "read the runs' epochs",
-                "runs-delete": "delete", "runs-export": "export"}.get(group, "use the run store")
-        message = explain(error)
+    def show_job_error(self, msg) -> None:
+        """A store access failed (``msg``: the tui.messages JobEnded of RunsListed, RunsRead,
+        RunsDeleted or RunExported, with its error)."""
+        from ..messages import RunExported, RunsDeleted, RunsListed, RunsRead
+
+        what = {RunsListed: "read the runs", RunsRead: "read the runs' epochs", RunsDeleted: "delete",
+                RunExported: "export"}.get(type(msg), "use the run store")
+        message = explain(msg.error)
         self.notify(message, title=f"Could not {what}", severity="error", timeout=10)
-        if group == "runs-list":
+        if isinstance(msg, RunsListed):
             self._status(f"Could not read the runs: {message}", error=True)
 
     def show_runs_read(self, colors: dict[int, str], runs: list[RunRecord]) -> None:
@@ -374,20 +288,8 @@ class RunsPane(Vertical, can_focus=True):
 
     def _cells(self, run: RunRecord, narrow: bool = False) -> list:
         status = Text(run.status, style="bold" if run.status == "running" else "")
-        seconds = run_seconds(run)
-        started = local_time(run.started_at)
-        if narrow and len(started) == 16:  # "2026-11-29 11:19" -> "11-29 11:19"
-            started = started[5:]
-        ratios = [score_ratio(run, key.split("_")[0], f"{key.split('_')[1]}_mae") for key in RATIO_COLUMNS]
-        valid_naive, valid_gbm, test_naive, test_gbm = (f"{r:.2f}" if r is not None else "-" for r in ratios)
-        cells = [
-            started, f"{run.epochs_done}/{run.epochs_planned}",
-            format_riders(run.valid_mae), valid_naive, valid_gbm, format_riders(run.test_mae), test_naive, test_gbm,
-            *(setting(run.config_dict.get(name)) for name in self.shown_settings),
-            origin(run), duration(seconds) if seconds is not None else "-",
-        ]
         # Text cells: DataTable would parse a str as markup (a setting's value is the user's text).
-        plain_cells = [Text(cell) for cell in cells]
+        plain_cells = [Text(cell) for cell in view.run_cells(run, self.shown_settings, narrow)]
         in_use = run.run_id == self.active
         run_cell = Text(f"▶{run.run_id}" if in_use else str(run.run_id), style="bold" if in_use else "")
         return [self._mark(run.run_id), run_cell, plain_cells[0], status, *plain_cells[1:]]
@@ -406,23 +308,8 @@ class RunsPane(Vertical, can_focus=True):
         return Text("●", style=f"bold {color}") if color else Text(" ")
 
     def _show_status(self) -> None:
-        store, n = self.store, len(self.runs)
-        if not n:
-            self._status(f"No runs recorded yet in {store.path}. Runs started here (t) or with "
-                         "`ridership train` appear here.")
-            return
-        if self.sort_by == "started":
-            order = "newest first" if self.sort_reverse else "oldest first"
-        else:
-            way = ("highest" if self.sort_reverse else "lowest") if self.sort_by in SCORE_COLUMNS \
-                else ("descending" if self.sort_reverse else "ascending")
-            order = f"by {SORT_NAMES[self.sort_by]}, {way} first" if self.sort_by in SCORE_COLUMNS \
-                else f"by {SORT_NAMES[self.sort_by]}, {way}"
-        parts = [f"{n} run{'s' if n != 1 else ''} in {store.path}", order, f"{len(self.picked)} picked"]
-        if n > 1:
-            k, which = len(self.diff), "them" if len(self.picked) >= 2 else "all runs"
-            parts.append(f"{k} setting{'s differ' if k != 1 else ' differs'} between {which}")
-        self._status(" · ".join(parts))
+        self._status(view.status_text(self.store.path, self.runs, self.sort_by, self.sort_reverse,
+                                      len(self.picked), self.diff))
 
     def _status(self, text: str, error: bool = False) -> None:
         widget = self.query_one("#runs-status", Static)
@@ -435,26 +322,7 @@ class RunsPane(Vertical, can_focus=True):
         if run is None:
             widget.update("")
             return
-        line1 = (f"Run {run.run_id}" + (" (its model is in use)" if run.run_id == self.active else "")
-                 + f" · {run.status}" + (f": {run.reason}" if run.reason else ""))
-        if run.parent_id:
-            at = f" after its epoch {run.resumed_from_epoch}" if run.resumed_from_epoch else ""
-            line1 += f" · {run.origin} of run {run.parent_id}{at}"
-        scores = []
-        for split in ("valid", "test"):
-            s = (run.scores or {}).get(split)
-            if s:
-                scores.append(f"{split} {format_riders(s['mae'])} vs naive {format_riders(s['naive_mae'])} "
-                              f"({s['ratio']:.2f}x)")
-        weights = f"epoch {run.weights_epoch}'s weights" if run.weights_epoch else "no weights"
-        if run.best_epoch and run.best_valid_mae is not None and run.weights_epoch != run.best_epoch:
-            weights += f" (best epoch {run.best_epoch}: valid {format_riders(run.best_valid_mae)})"
-        line2 = " · ".join([("MAE in riders: " + " · ".join(scores)) if scores else "no scores", weights])
-        data = "synthetic data" if run.data_source == "synthetic" else Path(run.data_path or "?").name
-        rows = f", {run.data_rows:,} days {run.data_first}..{run.data_last}" if run.data_rows else ""
-        device = f"{run.device} ({run.device_name})" if run.device_name else run.device
-        line3 = f"{data}{rows} · {device} · " + ("checkpoint kept" if run.checkpoint else "no checkpoint")
-        widget.update(f"{line1}\n{line2}\n{line3}")
+        widget.update(view.detail_text(run, run.run_id == self.active))
 
     def _refresh_curves(self) -> None:
         """Load the curves of the picked runs, or of the highlighted run when none is picked."""
@@ -604,7 +472,7 @@ class RunsPane(Vertical, can_focus=True):
                         severity="error", timeout=10)
             return
         runs = {r.run_id: r for r in self.runs}
-        lines = [f"run {i}: {runs[i].status}, {runs[i].epochs_done} epochs, started {local_time(runs[i].started_at)}"
+        lines = [f"run {i}: {runs[i].status}, {runs[i].epochs_done} epochs, started {view.local_time(runs[i].started_at)}"
                  for i in ids if i in runs]
         if len(ids) > 1:
             title = f"Delete the {len(ids)} picked runs ({', '.join(map(str, ids))})?"

@@ -18,11 +18,8 @@ store reads in thread workers and hands the results back (``starting``, ``sweep_
 
 from __future__ import annotations
 
-import math
 import os
 import time
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -33,113 +30,22 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input
 
-from engine.domain import SCALE, format_riders
+from engine.domain import SCALE
 
 from ..format import epoch_ticks
+from ..views import sweeps as view
+from ..views.sweeps import NARROW, Live, Progress, Row, clock, default_name, finite, trial_row  # noqa: F401
 from .charts import Chart, Series
 from .text import Label, Static
 
 if TYPE_CHECKING:
     from engine.store import RunRecord
-    from engine.sweep.records import SweepSummary, TrialRow
+    from engine.sweep.records import SweepSummary
 
 DEFAULT_RANGES = "lr=log:0.005:0.05 hidden_size=16,32 window_length=int:28:84:7"
 DEFAULT_TRIALS = 8
-NARROW = 100  # below this many columns: short headers
 IDLE_HINT = ("g (or Enter in a field) sweeps the Hyperparameters form's settings over these ranges · "
              "s stops · c a trial's curve · u use its model · p next setting")
-
-
-def default_name() -> str:
-    return f"sweep-{datetime.now():%m%d-%H%M%S}"
-
-
-def clock(seconds: float) -> str:
-    """1:02, 12:30, 1:05:00."""
-    seconds = max(0, int(round(seconds)))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-def _finite(value) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
-
-
-def _value(v: Any) -> str:
-    return f"{v:.3g}" if isinstance(v, float) else str(v)
-
-
-@dataclass
-class Row:
-    """One trial as the leaderboard shows it (MAE in riders)."""
-
-    trial: int
-    run_id: int | None
-    status: str  # running | finished | pruned | stopped | failed | interrupted
-    params: dict[str, Any]
-    objective: float | None = None
-    valid: float | None = None
-    test: float | None = None
-    naive_ratio: float | None = None
-    gbm_ratio: float | None = None
-    epochs: str = "-"
-    checkpoint: bool = False
-    reason: str = ""
-
-
-def trial_row(t: TrialRow) -> Row:
-    d, run = t.to_dict(), t.run
-    valid = _finite(d["valid_mae_riders"])
-    gbm = _finite(((run.scores or {}).get("valid") or {}).get("gbm_mae"))
-    return Row(t.trial, run.run_id, t.status, dict(t.params), _finite(t.value), valid, _finite(d["test_mae_riders"]),
-               _finite(d["valid_ratio"]), valid / gbm if valid is not None and gbm else None,
-               f"{d['epochs_done']}/{d['epochs_planned']}", run.checkpoint is not None, run.reason or "")
-
-
-@dataclass
-class Live:
-    """A trial this app's sweep runs now, from its events."""
-
-    params: dict[str, Any]
-    started: float  # time.monotonic()
-    epoch: int = 0
-    epochs: int = 0
-    valid: float | None = None  # riders, the latest epoch's
-
-
-@dataclass
-class Progress:
-    """The sweep this pane follows: its budget, and the trials of this session as they end."""
-
-    name: str
-    objective: str
-    trials: int | None
-    workers: int
-    started: float = field(default_factory=time.monotonic)
-    done_before: int = 0
-    done: int = 0  # trials of this session that ended and count (complete, pruned, failed)
-    durations: list[float] = field(default_factory=list)
-    live: dict[int, Live] = field(default_factory=dict)
-    status: str = "starting"  # starting | running | stopping | finished | stopped | failed
-    ended_at: float | None = None
-    recorded: bool = False  # a sweep found in the store, not one this app runs
-
-    def line(self) -> str:
-        ended = self.done_before + self.done
-        of = f"/{self.trials}" if self.trials else ""
-        if self.recorded:
-            return f"{ended}{of} trials ended (recorded; g starts a new sweep)"
-        now = self.ended_at or time.monotonic()
-        parts = [f"trial {ended}{of} done", f"{len(self.live)} running", f"elapsed {clock(now - self.started)}"]
-        if self.status in ("starting", "running") and self.trials:
-            left = max(self.trials - ended, 0)
-            if self.durations:
-                mean = sum(self.durations) / len(self.durations)
-                parts.append(f"ETA ~{clock(mean * left / max(self.workers, 1))}")
-            elif left:
-                parts.append("ETA after the first trial")
-        return ", ".join(parts)
 
 
 class SweepsPane(Vertical, can_focus=True):
@@ -302,35 +208,17 @@ class SweepsPane(Vertical, can_focus=True):
         self.table.focus()  # out of the fields: the pane's keys (s stops) work and show in the footer
         self._refresh()
 
-    def sweep_event(self, event: dict) -> None:
-        """One of run_local's events (tui.messages.SweepEvent)."""
+    def sweep_event(self, event) -> None:
+        """One event of the running sweep (engine.sweep.events, posted as tui.messages.SweepProgress)."""
+        from engine.sweep.events import SweepStarted
+
         p = self.progress
         if p is None:
             return
-        kind = event.get("kind")
-        if kind == "sweep_started":
-            p.status, p.done_before, p.workers = "running", event.get("done_before", 0), event.get("workers") or p.workers
-            if event.get("remaining") == 0:
-                self.notify(f"Sweep {p.name}: its {p.done_before} trials are done already; raise trials to run more.")
-        elif kind == "trial_started":
-            p.live[event["trial"]] = Live(dict(event.get("params") or {}), time.monotonic())
-        elif kind == "epoch":
-            live = p.live.get(event["trial"])
-            if live is not None:
-                if not live.epoch:  # its run is recorded by now: read the board for its id
-                    self.post_message(self.BoardRequested(p.name))
-                live.epoch, live.epochs, live.valid = event["epoch"], event["epochs"], _finite(event.get("valid_mae"))
-        elif kind == "trial_done":
-            live = p.live.pop(event["trial"], None)
-            if event.get("state") != "stopped":  # a trial the stop cut short does not count
-                p.done += 1
-                if live is not None:
-                    p.durations.append(time.monotonic() - live.started)
+        if p.apply(event):
             self.post_message(self.BoardRequested(p.name))
-        elif kind == "stopping":
-            p.status = "stopping"
-        elif kind == "sweep_done":
-            p.live.clear()
+        if isinstance(event, SweepStarted) and event.remaining == 0:
+            self.notify(f"Sweep {p.name}: its {p.done_before} trials are done already; raise trials to run more.")
         self._refresh()
 
     def ended(self, status: str, note: str = "") -> None:
@@ -388,49 +276,16 @@ class SweepsPane(Vertical, can_focus=True):
         self._draw_charts()
 
     def _rows(self) -> list[Row]:
-        from engine.sweep.records import leaderboard
-
-        live = self.progress.live if self.progress else {}
-        rows, seen = [], set()
-        for t in leaderboard(self.board) if self.board else []:
-            seen.add(t.trial)
-            row = trial_row(t)
-            if t.trial in live:  # the store says running: the events are newer
-                row = self._live_row(t.trial, live[t.trial], t.run.run_id)
-            rows.append(row)
-        rows += [self._live_row(n, lv, None) for n, lv in sorted(live.items()) if n not in seen]
-        return rows
-
-    @staticmethod
-    def _live_row(trial: int, live: Live, run_id: int | None) -> Row:
-        return Row(trial, run_id, "running", live.params, valid=live.valid,
-                   epochs=f"{live.epoch}/{live.epochs}" if live.epochs else "-")
+        return view.board_rows(self.board, self.progress.live if self.progress else {})
 
     @property
     def names(self) -> list[str]:
         """The searched settings, in the order the trials name them."""
-        out: list[str] = []
-        for row in sorted(self.rows, key=lambda r: r.trial):
-            out += [k for k in row.params if k not in out]
-        return out
+        return view.searched_names(self.rows)
 
     def _columns(self) -> list[tuple[str, str]]:
-        narrow = 0 < self.size.width < NARROW
-        objective = self.progress.objective if self.progress else "valid"
-        cols = [("trial", "#" if narrow else "trial"), ("run", "run"), ("status", "status")]
-        if narrow:  # on 80 columns the last column may be cut: the epochs come first there
-            cols.append(("epochs", "ep"))
-        cols += [(f"p:{n}", n.replace("_size", "").replace("_length", "") if narrow else n) for n in self.names]
-        if objective != "valid":  # "valid" is the valid MAE column itself
-            cols.append(("objective", "obj" if narrow else objective))
-        cols += [("valid", "valid" if narrow else "valid MAE"), ("test", "test" if narrow else "test MAE"),
-                 ("naive", "/naive" if narrow else "valid/naive")]
-        if any(r.gbm_ratio is not None for r in self.rows):
-            cols.append(("gbm", "/gbm" if narrow else "valid/LightGBM"))
-        if not narrow:
-            searched = "epochs" in self.names  # then "epochs" names the searched setting's column
-            cols.append(("epochs", "done" if searched else "epochs"))
-        return cols
+        return view.columns(self.rows, self.progress.objective if self.progress else "valid",
+                            0 < self.size.width < NARROW)
 
     def _fill_table(self) -> None:
         table = self.table
@@ -451,26 +306,15 @@ class SweepsPane(Vertical, can_focus=True):
 
     def _cells(self, row: Row, keys: list[str]) -> list[Text]:
         objective = self.progress.objective if self.progress else "valid"
-
-        def ratio(v):
-            return f"{v:.2f}" if v is not None else "-"
-
-        values = {"trial": str(row.trial), "run": str(row.run_id) if row.run_id is not None else "-",
-                  "objective": (f"{row.objective:.3f}" if objective.endswith("ratio") else format_riders(row.objective))
-                  if row.objective is not None else "-",
-                  "valid": format_riders(row.valid) if row.valid is not None else "-",
-                  "test": format_riders(row.test) if row.test is not None else "-",
-                  "naive": ratio(row.naive_ratio), "gbm": ratio(row.gbm_ratio), "epochs": row.epochs}
         style = {"running": "bold", "pruned": "dim", "failed": "red", "stopped": "dim"}.get(row.status, "")
         cells = []
-        for key in keys:  # Text cells: a DataTable would parse a str as markup
-            if key == "status":
-                cells.append(Text(row.status, style=style))
+        for key, text in zip(keys, view.cell_texts(row, keys, objective)):
+            if key == "status":  # Text cells: a DataTable would parse a str as markup
+                cells.append(Text(text, style=style))
             elif key.startswith("p:"):
-                v = row.params.get(key[2:])
-                cells.append(Text(_value(v) if v is not None else "-"))
+                cells.append(Text(text))
             else:
-                cells.append(Text(values[key], justify="right" if key not in ("epochs",) else "left"))
+                cells.append(Text(text, justify="right" if key != "epochs" else "left"))
         return cells
 
     def on_resize(self) -> None:
@@ -482,17 +326,7 @@ class SweepsPane(Vertical, can_focus=True):
     def _show_status(self) -> None:
         widget = self.query_one("#sw-status", Static)
         widget.set_class(False, "-error")
-        p = self.progress
-        if p is None:
-            widget.update(IDLE_HINT)
-            return
-        state = {"starting": "starting (the trial processes load torch)", "stopping": "stopping"}.get(p.status, p.status)
-        text = f"Sweep {p.name} {state}: {p.line()}"
-        best = min((r for r in self.rows if r.objective is not None), key=lambda r: r.objective, default=None)
-        if best is not None:
-            shown = f"{best.objective:.3f}" if p.objective.endswith("ratio") else format_riders(best.objective)
-            text += f" · best trial {best.trial} (run {best.run_id}): {p.objective} {shown}"
-        widget.update(text)
+        widget.update(view.status_text(self.progress, self.rows, IDLE_HINT))
 
     def _draw_charts(self) -> None:
         objective = self.progress.objective if self.progress else "valid"
