@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from engine.sweep.local import SweepOutcome
     from engine.sweep.records import SweepSummary
 
-    from .jobs import DaysForecast, Deleted, DeviceReading, NextDay, RunListing
+# tui.jobs's result types (NextDay, DaysForecast, Deleted, DeviceReading, RunListing) are named in
+# comments, not imported: jobs imports this module for its progress messages.
 
 
 def pane_may_be_gone(handler: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
@@ -114,7 +115,7 @@ class DataLoaded(JobEnded):
 
 @dataclass
 class DeviceDescribed(JobEnded):
-    result: "DeviceReading | None" = None
+    result: Any = None  # tui.jobs.DeviceReading
 
 
 @dataclass
@@ -141,7 +142,7 @@ class ModelLoaded(JobEnded):
 
 @dataclass
 class RunsListed(JobEnded):
-    result: "RunListing | None" = None
+    result: Any = None  # tui.jobs.RunListing
 
 
 @dataclass
@@ -154,7 +155,7 @@ class RunsRead(JobEnded):
 
 @dataclass
 class RunsDeleted(JobEnded):
-    result: "Deleted | None" = None
+    result: Any = None  # tui.jobs.Deleted
 
 
 @dataclass
@@ -166,14 +167,14 @@ class RunExported(JobEnded):
 class ForecastMade(JobEnded):
     """The next day's forecast by ``run``'s model on ``data``."""
 
-    result: "NextDay | None" = None
+    result: Any = None  # tui.jobs.NextDay
     run: "RunResult | None" = None
     data: "RidershipData | None" = None
 
 
 @dataclass
 class DaysForecastMade(JobEnded):
-    result: "DaysForecast | None" = None
+    result: Any = None  # tui.jobs.DaysForecast
     run: "RunResult | None" = None
 
 
