@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from engine.domain import format_riders
-from engine.formatting import ratio_of
+from engine.formatting import data_key, data_name, ratio_of
 from engine.store.runstore import STATUSES
 
 from .options import bounded
@@ -121,19 +121,32 @@ def _list(args) -> int:
         print(f"no runs recorded{' with status ' + args.status if args.status else ''}"
               f"{' matching the filter' if args.filter or args.tag else ''} in {path}")
         return 0
-    rows = [[str(r.run_id), r.name or "-", r.status, when(r.started_at), f"{r.epochs_done}/{r.epochs_planned}",
-             _preset_name(r), f"{r.config_dict.get('lr', '?'):g}" if isinstance(r.config_dict.get("lr"), (int, float))
-             else "?", format_riders(r.valid_mae), _ratio(r.valid_mae, r.valid_naive_mae), format_riders(r.test_mae),
-             _ratio(r.test_mae, r.test_naive_mae),
-             ",".join(r.tags) or "-", f"{r.origin} of {r.parent_id}" if r.parent_id else r.origin] for r in runs]
+    # Runs on different data never share a table: their MAE do not compare. One table per data
+    # (synthetic, or each file by its content fingerprint), the data of the newest run first.
+    groups: dict[str, list] = {}
+    for r in runs:
+        groups.setdefault(data_key(r), []).append(r)
     # The scores of the weights each run kept (what its model forecasts with), not its best epoch's.
     header = ["id", "name", "status", "started", "epochs", "preset", "lr", "valid MAE", "valid/naive", "test MAE",
               "test/naive", "tags", "origin"]
-    print("\n".join(table(header, rows)))
-    datas = {_data_name(r) for r in runs}
-    data = f"; data: {datas.pop()}" if len(datas) == 1 else ""
+    for n, group in enumerate(groups.values()):
+        if len(groups) > 1:
+            print(("\n" if n else "") + f"data: {data_name(group[0])} ({len(group)} run{'s' if len(group) != 1 else ''})")
+        rows = [[str(r.run_id), r.name or "-", r.status, when(r.started_at), f"{r.epochs_done}/{r.epochs_planned}",
+                 _preset_name(r), _lr(r.config_dict.get("lr")), format_riders(r.valid_mae),
+                 _ratio(r.valid_mae, r.valid_naive_mae), format_riders(r.test_mae), _ratio(r.test_mae, r.test_naive_mae),
+                 ",".join(r.tags) or "-", f"{r.origin} of {r.parent_id}" if r.parent_id else r.origin] for r in group]
+        print("\n".join(table(header, rows)))
+    if len(groups) == 1:
+        data = f"; data: {_data_name(runs[0])}"
+    else:
+        data = f"; {len(groups)} data sets, listed apart: MAE compare only within one"
     print(f"({len(runs)} run{'s' if len(runs) != 1 else ''} in {path}; MAE in riders{data})")
     return 0
+
+
+def _lr(value) -> str:
+    return f"{value:.4g}" if isinstance(value, (int, float)) else "?"
 
 
 def _label(args) -> int:
@@ -209,10 +222,16 @@ def _diff(args) -> int:
     results = {label: [getattr(r, key) for r in runs] for label, key in RESULTS}
     results["test/naive"] = [r.test_mae / r.test_naive_mae if r.test_mae and r.test_naive_mae else None for r in runs]
     if args.json:
+        if len({data_key(r) for r in runs}) > 1:
+            diff = {"data": [data_name(r) for r in runs], **diff}
         print_json({"runs": args.run_ids, "differ": diff,
                     "results_riders": {k.replace(" ", "_"): v for k, v in results.items()}})
         return 0
     rows = [[name] + [repr(v) if isinstance(v, str) else str(v) for v in values] for name, values in diff.items()]
+    if len({data_key(r) for r in runs}) > 1:  # first: their scores are on different data
+        rows.insert(0, ["data"] + [data_name(r) for r in runs])
+        print(f"runs {', '.join(map(str, args.run_ids))} were trained and scored on different data: "
+              "their MAE do not compare")
     if not diff:
         print(f"runs {', '.join(map(str, args.run_ids))} have the same settings")
     rows += [[label] + [(f"{v:.2f}" if label == "test/naive" else format_riders(v)) if v is not None else "-"

@@ -49,3 +49,23 @@ def duration(seconds: float) -> str:
         return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
     minutes, secs = divmod(int(round(seconds)), 60)
     return f"{minutes} min {secs:02d} s"
+
+
+def data_key(run) -> str:
+    """Which data a recorded run (engine.store.RunRecord) was trained and scored on: "synthetic",
+    or the file's content fingerprint (the same file renamed is the same data; an updated file is
+    other data). Scores compare only between runs with the same key."""
+    if run.data_source == "synthetic":
+        return "synthetic"
+    return run.data_fingerprint or f"path:{run.data_path}"
+
+
+def data_name(run) -> str:
+    """The data of ``run`` in a few words: "synthetic", or the file's name and the start of its
+    fingerprint ("CTA_-_Ridership.csv 3f2a9c1b")."""
+    if run.data_source == "synthetic":
+        return "synthetic"
+    from pathlib import Path
+
+    name = Path(run.data_path or "?").name
+    return f"{name} {run.data_fingerprint[:8]}" if run.data_fingerprint else name

@@ -33,7 +33,7 @@ from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Checkbox, ContentSwitcher, Footer, Input, Select, TabbedContent, TabPane
 
 from engine.config import TrainConfig
@@ -79,6 +79,7 @@ PANES = (  # id, key, tab label
 SHORT_LABELS = {"hyperparams": "Params"}  # the tab labels below NARROW_TABS columns
 NARROW_TABS = 100
 PANE_KEYS = Binding.Group("Panes", compact=True)
+MAX_TOASTS = 3  # notifications shown at once: a new one takes the oldest's place
 DEVICE_REFRESH_S = 1.0
 SYSTEM_SAMPLE_S = 1.0  # the Device pane's sparklines, while it is shown or a run trains
 # Where the focus goes when a pane is shown (the widget whose keys the pane's footer lists).
@@ -147,6 +148,8 @@ class RidershipApp(App[int]):
         Binding("s", "stop_training", "Stop"),
         Binding("o", "open_file", "Open", show=False),
         Binding("d", "download", "Download", show=False),
+        Binding("question_mark", "help", "Help", key_display="?", show=False),
+        Binding("f1", "help", "Help", show=False),
         Binding("ctrl+s", "save_svg", "SVG", show=False),
         Binding("ctrl+q", "quit", "Quit"),
         Binding("escape", "leave_field", "Leave field", show=False),
@@ -188,6 +191,9 @@ class RidershipApp(App[int]):
         # snapshots) comes without them unless a sampler is given: no live numbers on screen.
         self.sampler = sampler if sampler is not None or describe_device is not None else SystemSampler()
         self._last_form: dict = config.to_dict()  # the form's last valid settings, remembered at exit
+        self._remembered_data: str | None = None  # the data file opened last session, while it loads
+        self._startup_data: DataLoaded | None = None  # the usual sources' data, set aside meanwhile
+        self._data_how = "startup"  # how the data in use came: startup, open, download or remembered
 
     # The app's state as tests and panes read it (the parts hold it).
     @property
@@ -251,6 +257,7 @@ class RidershipApp(App[int]):
             self.call_after_refresh(self._refresh_device)
         else:
             self.call_after_refresh(self._load_startup_data)  # then the device query
+        self.query_one(TrainingPane).show_loss(self._initial_config.loss)
         self.query_one("#dataset-pane RowTable").focus()
 
     def _exit_if_terminal_gone(self) -> None:
@@ -342,10 +349,10 @@ class RidershipApp(App[int]):
 
         self.push_screen(OpenFileScreen(start), chosen)
 
-    def load_file(self, path: str) -> None:
+    def load_file(self, path: str, how: str = "open") -> None:
         self.query_one(DatasetPane).show_status(f"Loading {path}…")  # plain text: a path may hold [ ]
-        self._start(lambda: jobs.open_file(path), functools.partial(DataLoaded, how="open"), group="data",
-                    name=f"open {path}")
+        self._start(lambda: jobs.open_file(path), functools.partial(DataLoaded, how=how), group="data",
+                    name=f"{how} {path}", exclusive=how != "remembered")
 
     def action_download(self) -> None:
         self.action_show_pane("dataset")
@@ -389,12 +396,26 @@ class RidershipApp(App[int]):
         pane = self.query_one(DatasetPane)
         if msg.how == "startup":
             self.call_after_refresh(self._refresh_device)
+        if msg.how == "startup" and (self._remembered_data or self._data_how != "startup"):
+            # The file opened last time is loading, or has loaded already (see _restore); or the
+            # user opened one meanwhile: theirs stays.
+            self._startup_data = msg
+            return
+        if msg.how == "remembered":
+            self._remembered_data = None
+            if msg.error is not None and self.data is None and self._startup_data is not None:
+                self.notify(explain(msg.error), title="The data file opened last time could not be read",
+                            severity="warning", timeout=10)
+                msg = self._startup_data  # the usual sources' data, as without it
         if msg.error is None:
+            self._data_how = msg.how
             self._use_data(msg.result)
             freeze_heap()
             pane.show_status("")
             if msg.how != "startup":
                 self.notify(f"Loaded {msg.result.source.label}")  # notify never parses markup (below)
+            if msg.how == "open" and msg.result.source.path:
+                self._save_state(data_path=str(msg.result.source.path))  # opened by the user: remembered
             return
         message = explain(msg.error)
         if self.data is None:  # nothing loaded yet: say so, and fall back to the demo series
@@ -413,6 +434,7 @@ class RidershipApp(App[int]):
             self._last_form = dict(msg.config)  # remembered when the app closes (its panes gone by then)
             config = TrainConfig.from_dict(msg.config)
             self.query_one(DatasetPane).show_splits(config)
+            self.query_one(TrainingPane).show_loss(config.loss)
             # A changed device setting is described again, once the first query (after the
             # first paint) has been made; until then this would import torch too early.
             if self._device_choice is not None and config.device != self._device_choice and not self.training:
@@ -560,6 +582,25 @@ class RidershipApp(App[int]):
                     title="Model in use unchanged", timeout=10)
         self._show_no_model()
 
+    # -- help -------------------------------------------------------------------------------------
+    def action_help(self) -> None:
+        """? or F1: every key of the pane shown (its focused widget and the pane) and of the app."""
+        from .widgets.help import HelpScreen
+
+        if isinstance(self.screen, ModalScreen):
+            return  # a dialog is open: its own keys are on its buttons
+        pane_keys, app_keys, seen = [], [], set()
+        for key, active in self.active_bindings.items():
+            binding = active.binding
+            if not binding.description or (binding.action, binding.description) in seen:
+                continue
+            seen.add((binding.action, binding.description))
+            shown = binding.key_display or self.get_key_display(binding)
+            (app_keys if active.node is self or isinstance(active.node, Screen) else pane_keys).append(
+                (shown, binding.description))
+        label = dict((pane, label) for pane, _, label in PANES).get(self.active_pane, self.active_pane)
+        self.push_screen(HelpScreen(label, pane_keys, app_keys))
+
     # -- screenshots, notifications -------------------------------------------------------------
     def action_save_svg(self) -> None:
         """The screen as an SVG file in the user data folder's screenshots/ (engine.store.paths.home_dir;
@@ -580,6 +621,8 @@ class RidershipApp(App[int]):
                markup: bool = True) -> None:
         """Every notification is plain text: messages carry paths, CSV cells and engine errors, and
         a ``[/]`` in them must show as written, not raise MarkupError (``markup`` is ignored)."""
+        for old in list(self._notifications)[:-(MAX_TOASTS - 1)]:  # toasts never pile up over a pane
+            self._unnotify(old, refresh=False)
         super().notify(str(message), title=str(title), severity=severity, timeout=timeout, markup=False)
 
     # -- device ---------------------------------------------------------------------------------
@@ -715,6 +758,12 @@ class RidershipApp(App[int]):
             except (RidershipError, TypeError, ValueError) as exc:
                 self.notify(f"the remembered settings do not load ({exc}); the form holds the best preset",
                             title="Settings not restored", severity="warning", timeout=10)
+        path = state.data_path
+        loaded = self.data.source.path if self.data is not None else None
+        if (path and self._data_path is None and self._initial_data is None and str(loaded or "") != path
+                and Path(path).is_file()):  # the file the user opened last time, unless told another
+            self._remembered_data = path
+            self.load_file(path, how="remembered")
         if self.model.remembered is not None:
             self._show_no_model()  # "loading run N's model…"
             self._load_remembered()
@@ -1050,7 +1099,8 @@ class RidershipApp(App[int]):
         yield SystemCommand("Open a data file", "Load a CTA ridership CSV or .tgz (o)", self.action_open_file)
         yield SystemCommand("Download the CTA data", "Fetch and verify the real data into the cache (d)",
                             self.action_download)
-        yield SystemCommand("Reset hyperparameters", "Back to the article's defaults", self.form.action_reset)
+        yield SystemCommand("Reset hyperparameters", "Back to the default preset's settings (r in the form)",
+                            self.form.action_reset)
         for code, label in ((None, "the calendar's day type"), *DAY_TYPE_NAMES.items()):
             yield SystemCommand(f"Forecast: {label if code is None else f'{code} ({label})'}",
                                 "Forecast the day after the data with the trained model",
@@ -1059,6 +1109,7 @@ class RidershipApp(App[int]):
                             "the Forecast pane)", lambda: self.action_forecast_view("multiday"))
         yield SystemCommand("Backtest the last model", "Its forecasts against the actual riders over the "
                             "validation and test splits, beside the naive forecast (7)", self._palette_backtest)
+        yield SystemCommand("Keys", "Every key of the pane shown and of the app (? or F1)", self.action_help)
         yield SystemCommand("Save an SVG screenshot", "The current screen as an SVG file in the user data "
                             "folder's screenshots/ (ctrl+s)", self.action_save_svg)
         yield SystemCommand("Toggle light/dark theme", "Switch between textual-light and textual-dark",

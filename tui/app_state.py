@@ -1,4 +1,5 @@
-"""What the app remembers between sessions: the model in use and the last form settings.
+"""What the app remembers between sessions: the model in use, the last form settings and the data
+file last opened with o.
 
 Kept beside the run store (``runs.db`` -> ``runs.app.json``), because the model in use is a run
 of that store: another ``--runs-db`` has other runs, so it has its own state. A missing, unreadable
@@ -27,6 +28,7 @@ def state_path(db_path: str | Path) -> Path:
 class AppState:
     active_run: int | None = None  # the run whose model is in use
     form: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields of the last form settings
+    data_path: str | None = None  # the data file last opened with o (None: the usual sources)
     note: str = ""  # why the file could not be read ("" when it could, or there was none)
 
 
@@ -42,8 +44,9 @@ def load_state(db_path: str | Path) -> AppState:
         return AppState(note=f"{path}: expected a JSON object; starting without the remembered model and settings")
     run = raw.get("active_run")
     form = raw.get("form")
+    data = raw.get("data_path")
     return AppState(active_run=run if isinstance(run, int) and not isinstance(run, bool) and run > 0 else None,
-                    form=form if isinstance(form, dict) else {})
+                    form=form if isinstance(form, dict) else {}, data_path=data if isinstance(data, str) else None)
 
 
 def save_state(db_path: str | Path, state: AppState) -> str | None:
@@ -53,7 +56,7 @@ def save_state(db_path: str | Path, state: AppState) -> str | None:
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")  # the store's temp pattern
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(json.dumps({"active_run": state.active_run, "form": state.form}, indent=1),
+        temporary.write_text(json.dumps({"active_run": state.active_run, "form": state.form, "data_path": state.data_path}, indent=1),
                              encoding="utf-8")
         os.replace(temporary, path)
     except OSError as exc:

@@ -9,9 +9,8 @@ import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from .app_state import AppState, load_state, save_state
-
 if TYPE_CHECKING:
+    from .app_state import AppState
     from engine.session import RunResult
     from engine.store import RunStore
 
@@ -64,6 +63,8 @@ class ModelInUse:
 
     def restore(self, db_path) -> AppState:
         """Read the remembered state (once the store is open); its run is loaded next."""
+        from .app_state import load_state
+
         self.state = load_state(db_path)
         if self.run is None and self.state.active_run is not None:
             self.remembered = self.state.active_run
@@ -75,6 +76,8 @@ class ModelInUse:
         into a store that records nothing."""
         if self.state is None or store is None or getattr(store, "read_only", False):
             return None
+        from .app_state import save_state
+
         self.state = replace(self.state, note="", **changes)
         return save_state(store.path, self.state)
 

@@ -70,6 +70,9 @@ async def test_u_uses_a_recorded_run_and_the_app_remembers_it_after_a_restart(ma
     async with again.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: again.active is not None, what="the remembered model")
         assert again.active.run_id == 1
+        # The words follow the state: a model is in use, no "train one first".
+        assert text(again, "#forecast-result").startswith("Run 1's model (epoch ")
+        assert "is in use: w a u c pick a day type" in text(again, "#forecast-result")
         await pilot.press("5", "w")
         await settle(again)
         await until(pilot, lambda: "Model of run 1" in text(again, "#forecast-result"), what="a forecast after a restart")
@@ -238,3 +241,21 @@ async def test_a_session_that_ends_before_loading_keeps_the_remembered_model(mak
         assert text(app, "#forecast-result").startswith("Loading run 1's model")
     release.set()
     assert json.loads(state_path(db).read_text())["active_run"] == 1
+
+
+async def test_a_data_file_opened_with_o_is_opened_again_next_time(make_test_app, tmp_path, until, tui_csv):
+    db = tmp_path / "runs.db"
+    csv = tui_csv()
+    app = make_test_app(runs_db=str(db), data=None)  # as the CLI opens it: the usual sources
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.store is not None and app.data is not None, timeout=120,
+                    what="the store and data")
+        app.load_file(str(csv))
+        await until(pilot, lambda: app.data.source.path is not None and str(app.data.source.path) == str(csv),
+                    timeout=120, what="the file opened")
+    assert json.loads(state_path(db).read_text())["data_path"] == str(csv)
+
+    again = make_test_app(runs_db=str(db), data=None)
+    async with again.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: again.data is not None and str(again.data.source.path) == str(csv),
+                    timeout=120, what="the file opened last time")

@@ -543,5 +543,6 @@ async def test_forecast_for_each_day_type(make_test_app, tui_data, settle):
             assert "Trust: MAE valid " in text and ", test " in text and "naive" in text and "LightGBM" in text
             assert "intervals covered" in text and "Warning: worse than repeating last week" in text
             points = app.query_one("#forecast-chart").points
-            assert {k: v for k, v in points.items() if k} == {"bus": 56, "rail": 56, "bus forecast": 1,
-                                                             "rail forecast": 1}
+            # the forecast continues each line from the last actual day: a segment of two points
+            assert {k: v for k, v in points.items() if k} == {"bus": 56, "rail": 56, "bus forecast": 2,
+                                                             "rail forecast": 2}

@@ -277,3 +277,38 @@ def _fixed(choice):
     from engine.device import DeviceInfo
 
     return DeviceInfo("cpu", "Test CPU", None, None, "2.x (test)", 1), ["cpu"]
+
+
+async def test_question_mark_and_f1_list_every_key_of_the_pane_and_the_app(make_test_app, tmp_path, until):
+    from tui.widgets.help import HelpScreen
+
+    app = make_test_app(runs_db=str(tmp_path / "runs.db"))
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("5", "question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
+        pane = str(app.screen.query_one("#help-pane").render())
+        everywhere = str(app.screen.query_one("#help-app").render())
+        assert pane.startswith("Forecast pane")
+        for key, what in (("w", "Weekday"), ("c", "Calendar"), ("f", "Forecast"), ("m", "Several days")):
+            assert any(line.split() [:1] == [key] and what in line for line in pane.splitlines()), (key, pane)
+        for what in ("Train", "Stop", "Quit", "Dataset", "Sweeps", "Help"):
+            assert what in everywhere
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, HelpScreen), what="the help screen to close")
+        await pilot.press("6", "f1")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen (F1)")
+        pane = str(app.screen.query_one("#help-pane").render())
+        assert pane.startswith("Runs pane") and "Delete" in pane and "Fork" in pane
+
+
+async def test_r_restores_the_default_preset_and_the_loss_chart_follows_the_form(make_test_app, tui_config, until):
+    from engine.presets import DEFAULT_PRESET, apply_preset
+
+    app = make_test_app(config=tui_config.replace(loss="huber"))
+    async with app.run_test(size=SMALL) as pilot:
+        chart = app.query_one("#loss-chart")
+        assert chart.chart_title == "Training loss (Huber)"  # before any run: the form's loss
+        await pilot.press("2", "r")
+        await until(pilot, lambda: app.form.config == apply_preset(DEFAULT_PRESET), what="the default preset")
+        assert apply_preset(DEFAULT_PRESET).loss == "l1"
+        await until(pilot, lambda: chart.chart_title == "Training loss (L1)", what="the loss title to follow")

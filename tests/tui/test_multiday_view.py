@@ -222,6 +222,14 @@ def fixed_forecasts(data, days: int, chosen: dict[int, str]):
 
 
 def test_snapshot_multiday_forecast(snap_compare, make_test_app, tui_data):
+    assert _multiday_snapshot(snap_compare, make_test_app, tui_data, (120, 40))
+
+
+def test_snapshot_multiday_forecast_80x24(snap_compare, make_test_app, tui_data):
+    assert _multiday_snapshot(snap_compare, make_test_app, tui_data, (80, 24))
+
+
+def _multiday_snapshot(snap_compare, make_test_app, tui_data, size) -> bool:
     async def show(pilot):
         await pilot.press("5", "m")
         view = pilot.app.query_one(MultiDayView)
@@ -237,7 +245,7 @@ def test_snapshot_multiday_forecast(snap_compare, make_test_app, tui_data):
         view._draw_chart()
         await settled(pilot)
 
-    assert snap_compare(make_test_app(), terminal_size=(120, 40), run_before=show)
+    return snap_compare(make_test_app(), terminal_size=size, run_before=show)
 
 
 async def test_each_day_has_its_interval_on_the_chart_and_under_the_table(make_test_app, trained, tui_data):
@@ -257,8 +265,9 @@ async def test_each_day_has_its_interval_on_the_chart_and_under_the_table(make_t
         assert (f"80% interval, {first.date:%a %Y-%m-%d}: rail {riders(want[0]['rail_low'])}.."
                 f"{riders(want[0]['rail_high'])}, bus {riders(want[0]['bus_low'])}..") in status
         assert "next-day intervals covered" in status
-        # the dotted bands: low and high of both series, a point per forecast day (+1: the legend's headroom)
-        assert app.query_one("#md-chart").points[""] == 4 * 10 + 1
+        # the dotted bands: low and high of both series, a point per forecast day (the legend is a key
+        # line above the plot: no invisible headroom point any more)
+        assert app.query_one("#md-chart").points[""] == 4 * 10
         app.query_one("#md-table", DataTable).focus()
         await pilot.press("down", "down")
         third = expected[2]

@@ -511,3 +511,52 @@ def test_training_pane_with_picked_runs_behind_it(snap_compare, make_test_app, s
 
 def test_delete_confirmation(snap_compare, make_test_app, snapshot_store):
     assert snap_compare(make_test_app(runs_db=snapshot_store), terminal_size=SIZE, run_before=pick_two(("x",)))
+
+
+# -- runs on different data are kept apart -------------------------------------------------------------
+@pytest.fixture
+def demo_and_real_runs(store, tui_data, tui_config, tui_csv, fixed_clock):
+    """Run 1 on a CSV file (valid MAE 30,000), runs 2 and 3 on the synthetic demo series (15,000 and
+    40,000): the demo's numbers are lower, but they are not on the same data."""
+    from engine.data import sources
+
+    real = sources.load_path(str(tui_csv()), "path")
+    c = tui_config.replace(epochs=4)
+    a = record(store, real, c, decay(0.05, 0.030, 4))
+    b = record(store, tui_data, c.replace(lr=0.02), decay(0.05, 0.015, 4))
+    d = record(store, tui_data, c, decay(0.05, 0.040, 4))
+    return a, b, d
+
+
+async def test_runs_on_different_data_are_never_ranked_together(make_test_app, store, demo_and_real_runs):
+    real, demo_good, demo_bad = demo_and_real_runs
+    app = make_test_app(runs_db=str(store.path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = await show_runs(pilot)
+        assert column(pane, "data")[2].startswith("good.csv") and column(pane, "data")[0] == "synthetic"
+        await pilot.press("m")  # by validation MAE: each data's runs together, ranked within
+        assert column(pane, "run") == [str(demo_good), str(demo_bad), str(real)]
+        status = str(pane.query_one("#runs-status").render())
+        assert "2 data: synthetic, good.csv" in status
+        assert "lowest first within each data (scores on different data do not compare)" in status
+        pane.table.move_cursor(row=0)
+        await pilot.press("space")  # run 2 (synthetic, lr 0.02) ...
+        pane.table.move_cursor(row=2)
+        await pilot.press("space")  # ... and run 1 (the file, lr 0.05)
+        await settled(pilot)
+        assert sorted(pane.selected) == sorted([demo_good, real])
+        assert str(pane.query_one("#runs-status").render()).endswith(
+            "2 picked · the data and 1 setting differ between them")
+
+
+def test_runs_list_and_diff_keep_the_data_apart(store, demo_and_real_runs, capsys):
+    real, demo_good, _ = demo_and_real_runs
+    assert cli_main(["runs", "list", "--runs-db", str(store.path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("data: ") == 2 and "data: synthetic (2 runs)" in out and "good.csv" in out
+    assert "2 data sets, listed apart: MAE compare only within one" in out
+    assert cli_main(["runs", "diff", str(real), str(demo_good), "--runs-db", str(store.path)]) == 0
+    out = capsys.readouterr().out
+    first, table = out.splitlines()[0], out.splitlines()[1:]
+    assert first == f"runs {real}, {demo_good} were trained and scored on different data: their MAE do not compare"
+    assert table[1].startswith("data ") and "good.csv" in table[1] and "synthetic" in table[1]

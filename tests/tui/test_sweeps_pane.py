@@ -176,3 +176,41 @@ def test_snapshot_sweeps_pane_80x24(snap_compare, make_test_app, tui_data, tui_c
 def test_snapshot_sweeps_pane_120x40(snap_compare, make_test_app, tui_data, tui_config, tmp_path, until,
                                      fixed_clock):
     assert _recorded_sweep_snapshot(snap_compare, make_test_app, tui_data, tui_config, tmp_path, until, (120, 40))
+
+
+def record_sweep_of_12(store, data, config) -> None:
+    """A twelve-trial sweep over lr and hidden_size with fixed, close objectives (21,200 to 25,600
+    riders), as the store holds it: the board and both charts must tell them apart at 80x24."""
+    specs = ["lr=log:0.005:0.05", "hidden_size=8,16,32"]
+    records.save_sweep(store, name="twelve", backend="local", objective="valid", space=specs, base=config,
+                       trials=12, timeout_s=None, settings={}, data=data)
+    for trial in range(1, 13):
+        lr, hidden = round(0.005 * 1.23 ** trial, 5), (8, 16, 32)[trial % 3]
+        valid = 21_200.0 + (trial * 7 % 12) * 400.0
+        run_id = store.start_run(config.replace(hidden_size=hidden, lr=lr), data, "cpu", torch_version="2.x")
+        scores = {"valid": {"mae": valid, "naive_mae": 22_000.0, "ratio": valid / 22_000, "gbm_mae": 21_500.0},
+                  "test": {"mae": valid + 900, "naive_mae": 23_000.0, "ratio": (valid + 900) / 23_000}}
+        store.finish_run(run_id, "finished", "completed", scores=scores, weights_epoch=3)
+        records.tag_trial(store, run_id, "twelve", trial, {"lr": lr, "hidden_size": hidden})
+        records.set_value(store, run_id, valid)
+    records.end_sweep(store, "twelve", "finished")
+
+
+def test_snapshot_sweeps_pane_12_trials_80x24(snap_compare, make_test_app, tui_data, tui_config, tmp_path, until,
+                                              fixed_clock):
+    from test_snapshots import no_blink, settled
+
+    db = tmp_path / "runs.db"
+    with RunStore.open(db) as store:
+        record_sweep_of_12(store, tui_data, tui_config)
+
+    async def show(pilot):
+        app = pilot.app
+        no_blink(app)
+        await pilot.press("8")
+        pane = app.query_one(SweepsPane)
+        await until(pilot, lambda: len(pane.rows) == 12, timeout=120, what="the twelve trials")
+        pane.query_one("#sw-name", Input).value = "made-12"
+        await settled(pilot)
+
+    assert snap_compare(make_test_app(runs_db=str(db)), terminal_size=SMALL, run_before=show)

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from engine import formatting
+from engine.formatting import data_key, data_name
 from engine.domain import SCALE, format_riders
 
-from ..format import duration
+from ..format import duration, middle_ellipsis
 
 if TYPE_CHECKING:
     from engine.store import RunRecord
@@ -29,7 +30,7 @@ def setting(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:g}"
+        return f"{value:.4g}"  # a learning rate of 2.0557e-06 reads 2.056e-06
     return str(value)
 
 
@@ -61,6 +62,7 @@ COLUMNS: dict[str, tuple[str, int | None, Callable[[RunRecord], Any] | None, boo
     "run": ("run", None, lambda r: r.run_id, True),
     "started": ("started", None, lambda r: (r.started_at, r.run_id), True),
     "status": ("status", None, lambda r: r.status, False),
+    "data": ("data", None, lambda r: data_name(r), False),
     "epochs": ("epochs", None, lambda r: r.epochs_done, True),
     "valid": ("valid MAE", None, lambda r: _finite(r.valid_mae), False),
     "valid_naive": ("v/naive", None, lambda r: score_ratio(r, "valid", "naive_mae"), False),
@@ -72,8 +74,8 @@ COLUMNS: dict[str, tuple[str, int | None, Callable[[RunRecord], Any] | None, boo
 RATIO_COLUMNS = ("valid_naive", "valid_gbm", "test_naive", "test_gbm")
 TAIL_COLUMNS = {"origin": "origin", "time": "time"}  # after the differing settings
 NARROW = 100  # below this many columns the table uses short headers and dates without the year
-SHORT_HEADERS = {"valid": "valid", "test": "test", "epochs": "ep", "valid_naive": "v/n", "valid_gbm": "v/g",
-                 "test_naive": "t/n", "test_gbm": "t/g"}
+SHORT_HEADERS = {"valid": "valid", "test": "test", "epochs": "ep", "valid_naive": "v/naive", "valid_gbm": "v/LGBM",
+                 "test_naive": "t/naive", "test_gbm": "t/LGBM"}
 HIDDEN_SETTINGS = {"epochs"}  # the epochs column shows it already (done/planned)
 SORT_NAMES = {"run": "run", "started": "date", "status": "status", "epochs": "epochs",
               "valid": "validation MAE (kept weights)", "test": "test MAE", "valid_naive": "validation MAE / naive",
@@ -83,11 +85,26 @@ SCORE_COLUMNS = ("valid", "test", *RATIO_COLUMNS)
 
 
 def sort_runs(runs: list[RunRecord], key: str, reverse: bool) -> list[RunRecord]:
-    """Runs ordered by a column; runs without a value (no epoch finished) last either way."""
+    """Runs ordered by a column; runs without a value (no epoch finished) last either way. By a
+    score, runs on different data are never ranked against each other: each data's runs stay
+    together (the data whose best run comes first leads), ranked within."""
     value = COLUMNS[key][2]
-    present = [r for r in runs if value(r) is not None]
-    missing = [r for r in runs if value(r) is None]
-    return sorted(present, key=value, reverse=reverse) + sorted(missing, key=lambda r: r.run_id, reverse=True)
+    present = sorted((r for r in runs if value(r) is not None), key=value, reverse=reverse)
+    missing = sorted((r for r in runs if value(r) is None), key=lambda r: r.run_id, reverse=True)
+    if key in SCORE_COLUMNS and len(data_sets(runs)) > 1:
+        rank: dict[str, int] = {}
+        for r in present:
+            rank.setdefault(data_key(r), len(rank))
+        present.sort(key=lambda r: rank[data_key(r)])  # stable: each group keeps its order
+    return present + missing
+
+
+def data_sets(runs: list[RunRecord]) -> dict[str, str]:
+    """data_key -> data_name of the data the runs were trained on, in the runs' order."""
+    out: dict[str, str] = {}
+    for r in runs:
+        out.setdefault(data_key(r), data_name(r))
+    return out
 
 
 @dataclass(frozen=True)
@@ -119,7 +136,7 @@ def run_cells(run: RunRecord, shown_settings: list[str], narrow: bool = False) -
     ratios = [score_ratio(run, key.split("_")[0], f"{key.split('_')[1]}_mae") for key in RATIO_COLUMNS]
     valid_naive, valid_gbm, test_naive, test_gbm = (formatting.ratio(r) for r in ratios)
     return [
-        started, f"{run.epochs_done}/{run.epochs_planned}",
+        started, middle_ellipsis(data_name(run), 14 if narrow else 24), f"{run.epochs_done}/{run.epochs_planned}",
         format_riders(run.valid_mae), valid_naive, valid_gbm, format_riders(run.test_mae), test_naive, test_gbm,
         *(setting(run.config_dict.get(name)) for name in shown_settings),
         origin(run), duration(seconds) if seconds is not None else "-",
@@ -136,16 +153,28 @@ def order_text(sort_by: str, reverse: bool) -> str:
 
 
 def status_text(path: Any, runs: list[RunRecord], sort_by: str, reverse: bool, picked: int,
-                diff: dict) -> str:
-    """The status line above the table."""
+                diff: dict, basis: list[RunRecord] | None = None) -> str:
+    """The status line above the table; ``basis``: the runs ``diff`` compares (the picked ones, or
+    all): a difference in their data is named first."""
     n = len(runs)
     if not n:
         return (f"No runs recorded yet in {path}. Runs started here (t) or with "
                 "`ridership train` appear here.")
-    parts = [f"{n} run{'s' if n != 1 else ''} in {path}", order_text(sort_by, reverse), f"{picked} picked"]
+    sets = data_sets(runs)
+    order = order_text(sort_by, reverse)
+    if len(sets) > 1 and sort_by in SCORE_COLUMNS:
+        order += " within each data (scores on different data do not compare)"
+    parts = [f"{n} run{'s' if n != 1 else ''} in {path}"]
+    if len(sets) > 1:
+        parts.append(f"{len(sets)} data: {', '.join(sets.values())}")
+    parts += [order, f"{picked} picked"]
     if n > 1:
         k, which = len(diff), "them" if picked >= 2 else "all runs"
-        parts.append(f"{k} setting{'s differ' if k != 1 else ' differs'} between {which}")
+        differ = f"{k} setting{'s differ' if k != 1 else ' differs'} between {which}"
+        if len(data_sets(basis if basis is not None else runs)) > 1:  # named first: scores do not compare
+            differ = (f"the data differs between {which}, no setting does" if not k else
+                      f"the data and {k} setting{'s' if k != 1 else ''} differ between {which}")
+        parts.append(differ)
     return " · ".join(parts)
 
 

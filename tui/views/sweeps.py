@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from engine.domain import format_riders
 from engine.formatting import ratio
-from engine.sweep import events as ev
 
 if TYPE_CHECKING:
+    from engine.sweep import events as ev
     from engine.sweep.records import SweepSummary, TrialRow
 
 NARROW = 100  # below this many columns: short headers
@@ -114,6 +114,8 @@ class Progress:
     def apply(self, event: ev.SweepEvent, now: float | None = None) -> bool:
         """Follow one of the sweep's events (engine.sweep.events); True when the stored board
         should be read again (a trial's run was recorded, or a trial ended)."""
+        from engine.sweep import events as ev  # with the first event, not with the first screen
+
         now = time.monotonic() if now is None else now
         if isinstance(event, ev.SweepStarted):
             self.status, self.done_before = "running", event.done_before

@@ -24,7 +24,7 @@ from engine.domain import DAY_TYPE_NAMES, DAY_TYPE_ORDER, format_riders
 from engine.formatting import SPLIT_LABELS
 
 from ..format import explain, parse_bound
-from .charts import Chart, Series, headroom
+from .charts import Chart, Series
 from .inline_error import show_inline_error
 from .text import Label, Static
 
@@ -182,7 +182,7 @@ class BacktestPane(VerticalScroll, can_focus=True):
             yield Input("", placeholder="first day", id="bt-from", compact=True)
             yield Label(" to ")
             yield Input("", placeholder="last day", id="bt-to", compact=True)
-            yield Label("  YYYY-MM(-DD) · z whole range · v rail/bus · b rerun", classes="bt-hint")
+            yield Label("  YYYY-MM(-DD)", classes="bt-hint")  # z, v and b: in the footer and ? help
         yield Static("", id="bt-range-error", classes="-error", markup=False)
         # The errors first: on 24 lines they are above the fold, the chart below them.
         yield Static("", id="bt-table")
@@ -314,8 +314,8 @@ class BacktestPane(VerticalScroll, can_focus=True):
                 x, ys = offsets[a:b], {k: v[a:b] for k, v in values.items()}
             segments.append(([float(v) for v in x], ys))
         lines = []
-        # The actual riders on top: the model's line shows where it leaves them.
-        for label, color in (("naive", "gray"), ("model", "orange"), ("actual", "blue")):
+        # The model over the actual riders (it is what is judged), the naive forecast beneath both.
+        for label, color in (("naive", "gray"), ("actual", "blue"), ("model", "orange")):
             for n, (x, ys) in enumerate(segments):
                 lines.append(Series(x, [float(v) / 1e3 for v in ys[label]], label if n == 0 else "", color))
         # Where a new split starts inside the range: a vertical line, named in the legend.
@@ -324,9 +324,8 @@ class BacktestPane(VerticalScroll, can_focus=True):
             at = float(offsets[i])
             lines.append(Series([at, at], [min(drawn), max(drawn)],
                                 f"{SPLIT_LABELS.get(days.split[i], days.split[i])} from {days.dates[i]:%Y-%m-%d}",
-                                "gray"))
+                                "magenta"))  # not the naive forecast's grey
         chart = self.query_one("#bt-chart", Chart)
-        lines += headroom(chart, lines)
         chart.set_title(f"{series_name.capitalize()} riders per day, thousands"
                         f"{' (7-day means; zoom in for single days)' if step > 1 else ''}")
         chart.draw(lines, xticks=day_ticks(days.dates[0], int((days.dates[-1] - days.dates[0]).days)))

@@ -7,6 +7,9 @@ state shared with the widget) and the widget shows the finished text. At most on
 is in flight; data drawn meanwhile is picked up by the next build, so a fast run coalesces frames.
 Title and labels are set once; each draw replaces the data, as with ``plt.clear_data()``.
 
+Every chart names its series in a key line above the plot, never inside it, and sets round,
+evenly spaced y ticks from the data's range (build_chart).
+
 EpochChart adds what a training curve needs to be read: a log10 y axis drawn here (plotext's own
 log scale breaks on repeated builds) with ticks a person reads (30k, 100k, 300k; 0.001, 0.01), an
 optional EMA smoothing, a y-range that follows the recent epochs, and a cursor epoch (left/right)
@@ -21,17 +24,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Sequence
 
-import plotext._utility as _plotext_utility
 from rich.text import Text
 from textual.binding import Binding
-from textual_plotext import PlotextPlot
-from textual_plotext.plot import Plot
-
-# plotext drops duplicate points and tick labels with list(set(...)), whose order follows string
-# hashing, which Python randomises per process: the same data could place its tick labels
-# differently from one run to the next. Its own source keeps the order-preserving version in a
-# comment; use that, so the same data always draws the same picture (snapshot tests rely on it).
-_plotext_utility.no_duplicates = lambda data: list(dict.fromkeys(data))
+from textual.color import Color
+from textual.widget import Widget
 
 # One thread for every chart: builds are serialised, and only one competes with training for the GIL.
 _BUILDER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chart-build")
@@ -60,7 +56,7 @@ class ChartSpec:
     yticks: tuple[tuple, tuple] | None = None
     ylim: tuple[float, float] | None = None
     vline: float | None = None  # a cursor: a vertical line at this x
-    legend_room: bool = False  # raise the top of the y-range so the legend (top left) covers no data
+    legend_room: bool = False  # unused: the legend is a key line above the plot (build_chart)
 
 
 def thin(x: Sequence[float], y: Sequence[float], limit: int) -> tuple[list, list]:
@@ -75,8 +71,77 @@ def thin(x: Sequence[float], y: Sequence[float], limit: int) -> tuple[list, list
     return [x[i] for i in keep], [y[i] for i in keep]
 
 
-def build_chart(spec: ChartSpec, width: int, height: int, theme: str) -> Text:
-    """The chart as rich Text. Runs in the builder thread; touches no widget."""
+# Rich names for plotext's colours, for the key line (the few plotext names Rich spells otherwise).
+RICH_COLORS = {"orange": "orange1", "gray": "grey62", "grey": "grey62"}
+
+
+def key_line(series: Sequence[Series], width: int) -> Text | None:
+    """The chart's legend as one line under the title ("━ bus  ━ rail  ● forecast"), in each
+    series' colour: outside the plot area, so it covers no data. None when nothing is named."""
+    named = list(dict.fromkeys((s.label, s.color, s.scatter) for s in series if s.label and len(s.x)))
+    if not named:
+        return None
+    line = Text(no_wrap=True, overflow="ellipsis")
+    for n, (label, color, scatter) in enumerate(named):
+        if n:
+            line.append("  ")
+        line.append("● " if scatter else "━ ", style=RICH_COLORS.get(color, color))
+        line.append(label)
+    line.truncate(max(width, 1), overflow="ellipsis")
+    return line
+
+
+def round_ticks(lo: float, hi: float, rows: int) -> tuple[list[float], list[str]]:
+    """Evenly spaced round y ticks (1, 2 or 5 times a power of ten apart) inside lo..hi, about one
+    per three rows, labelled short (300k, 0.05): set explicitly, so plotext never picks uneven ones."""
+    values = nice_linear_ticks(lo, hi, count=max(3, min(7, rows // 2 + 2)))
+    return values, [short_number(v) for v in values]
+
+
+_PLOTEXT_READY = False
+
+
+def _plotext():
+    """textual-plotext's Plot, imported on the builder thread with the first chart drawn: plotext
+    takes a tenth of a second or more to import, which the first screen need not wait for."""
+    global _PLOTEXT_READY
+    from textual_plotext.plot import Plot
+
+    if not _PLOTEXT_READY:
+        import plotext._utility as plotext_utility
+
+        # plotext drops duplicate points and tick labels with list(set(...)), whose order follows
+        # string hashing, which Python randomises per process: the same data could place its tick
+        # labels differently from one run to the next. Its own source keeps the order-preserving
+        # version in a comment; use that, so the same data always draws the same picture.
+        plotext_utility.no_duplicates = lambda data: list(dict.fromkeys(data))
+        _PLOTEXT_READY = True
+    return Plot
+
+
+def theme_name(theme: str, surface: tuple[int, int, int], foreground: tuple[int, int, int]) -> str:
+    """The plotext theme for the app's theme (its surface and foreground colours, as
+    textual-plotext's "auto" theme), registered with plotext the first time."""
+    from plotext._dict import themes
+    from textual_plotext.plot import _rgbify_theme, _sequence
+
+    name = f"textual-auto-{theme}"
+    if name not in themes:
+        themes[name] = _rgbify_theme(surface, surface, foreground, "default", _sequence)
+    return name
+
+
+def build_chart(spec: ChartSpec, width: int, height: int, theme: str,
+                colors: tuple[tuple[int, int, int], tuple[int, int, int]] | None = None) -> Text:
+    """The chart as rich Text: a key line (the legend, outside the plot) and the plotext picture.
+    Runs in the builder thread; touches no widget. ``theme``: a plotext theme, or the app's theme
+    name with ``colors`` (its surface and foreground) to make one from."""
+    Plot = _plotext()  # noqa: N806 - a class
+    if colors is not None:
+        theme = theme_name(theme, *colors)
+    key = key_line(spec.series, width)
+    if key is not None:
+        height -= 1
     plt = Plot()
     plt.plotsize(width, height)
     plt._set_size(width, height)  # as textual-plotext's own render does (its issue 5)
@@ -87,35 +152,46 @@ def build_chart(spec: ChartSpec, width: int, height: int, theme: str) -> Text:
     if spec.ylabel:
         plt.ylabel(spec.ylabel)
     limit = max(2 * width, 20)  # braille has two dots per column: more points add nothing
-    ylim = spec.ylim
-    if ylim is None and spec.legend_room:
-        labelled = sum(1 for s in spec.series if len(s.x) and s.label)
-        ys = [v for s in spec.series for v in s.y if math.isfinite(v)]
-        if ys and labelled:
-            ylim = legend_headroom(min(ys), max(ys), plot_rows(height, spec), labelled)
     for s in spec.series:
         if not len(s.x):
             continue
         x, y = thin(s.x, s.y, limit)
-        if s.scatter:
-            plt.scatter(x, y, label=s.label, color=s.color, marker=s.marker)
+        if s.scatter:  # no label: the key line above names the series, plotext's legend would cover data
+            plt.scatter(x, y, color=s.color, marker=s.marker)
         else:
-            plt.plot(x, y, label=s.label, color=s.color, marker=s.marker)
+            plt.plot(x, y, color=s.color, marker=s.marker)
     if spec.xticks is not None:
         plt.xticks(list(spec.xticks[0]), list(spec.xticks[1]))
     if spec.xlim is not None:
         plt.xlim(*spec.xlim)
-    if spec.yticks is not None:
-        plt.yticks(list(spec.yticks[0]), list(spec.yticks[1]))
+    ylim, yticks = spec.ylim, spec.yticks
+    ys = [v for s in spec.series for v in s.y if math.isfinite(v)]
+    if yticks is None and ys:  # the range of the data, with round evenly spaced ticks inside it
+        lo, hi = ylim if ylim is not None else (min(ys), max(ys))
+        if hi > lo:
+            yticks = round_ticks(lo, hi, plot_rows(height, spec))
+    if yticks is not None and len(yticks[0]):
+        plt.yticks(list(yticks[0]), list(yticks[1]))
     if ylim is not None:
         plt.ylim(*ylim)
     if spec.vline is not None:
         plt.vline(spec.vline, "gray")
-    return Text.from_ansi(plt.build())
+    picture = Text.from_ansi(plt.build())
+    if key is None:
+        return picture
+    if spec.title:  # under the title line
+        lines = picture.split("\n", include_separator=False)
+        return Text("\n").join([lines[0], key, *lines[1:]])
+    return Text("\n").join([key, picture])
 
 
-class Chart(PlotextPlot):
-    """A line chart with a fixed title and axis labels. PlotextPlot supplies the theme colours."""
+class Chart(Widget):
+    """A line chart with a fixed title and axis labels, in the app theme's colours (as
+    textual-plotext's PlotextPlot, without importing plotext before the first chart is drawn)."""
+
+    DEFAULT_CSS = """
+    Chart { width: 1fr; height: 1fr; }
+    """
 
     def __init__(self, title: str, xlabel: str = "", ylabel: str = "", *, id: str | None = None,  # noqa: A002
                  legend_room: bool = False) -> None:
@@ -146,7 +222,6 @@ class Chart(PlotextPlot):
         self._schedule()
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._schedule())
 
     def on_resize(self) -> None:
@@ -169,8 +244,10 @@ class Chart(PlotextPlot):
                 width, height = self._picture_size()
                 if width < 10 or height < 5:  # hidden (another pane) or too small: build on resize
                     return
-                theme = self._get_plotext_theme_name(self.app.theme)
-                self._picture = await loop.run_in_executor(_BUILDER, build_chart, self._spec, width, height, theme)
+                variables = self.app.theme_variables
+                colors = (Color.parse(variables.get("surface")).rgb, Color.parse(variables.get("foreground")).rgb)
+                self._picture = await loop.run_in_executor(_BUILDER, build_chart, self._spec, width, height,
+                                                           self.app.theme, colors)
                 self.refresh()
                 if not self._stale:
                     return
@@ -195,16 +272,9 @@ def point_counts(series: Sequence[Series]) -> dict[str, int]:
 
 
 def headroom(chart: Chart, lines: list[Series]) -> list[Series]:
-    """An invisible point above the data, so the legend (drawn over the top left) hides nothing:
-    room for one row per named series and one more."""
-    ys = [y for s in lines for y in s.y]
-    if not ys:
-        return []
-    lo, hi = min(ys), max(ys)
-    rows = max(chart.size.height - 6, 8) if chart.size.height else 20  # plot rows inside title and axes
-    share = min((sum(1 for s in lines if s.label) + 1) / rows, 0.6)
-    top = hi + (hi - lo or abs(hi) or 1.0) * share / (1 - share)
-    return [Series([lines[0].x[0]], [top], "", "gray", marker=" ", scatter=True)]
+    """Nothing any more: the legend is a key line above the plot (build_chart), so the y-range
+    follows the data alone. Kept so callers need not change."""
+    return []
 
 
 # -- scales and ticks (pure) ---------------------------------------------------------------------

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # numpy and pandas load with the data, after the first screen
     import pandas as pd
 
 CALENDAR = "calendar"
+K = 1e3  # the chart is in thousands of riders (the text says riders)
 DAY_KEYS = Binding.Group("Day type", compact=True)
 
 
@@ -46,9 +47,9 @@ class ForecastPane(Vertical, can_focus=True):
         with Horizontal(id="forecast-controls"):
             yield Label("Day type ")
             yield Select(self._options(None), value=CALENDAR, allow_blank=False, compact=True, id="day-type")
-            yield Label("  keys w a u c: pick and forecast · m: several days")
+            yield Label("  w a u c: forecast · m: days")
         yield Static("No forecast yet. Train a model (3, then t), then pick a day type here.", id="forecast-result")
-        yield Chart("Last 8 weeks and the forecast, riders (millions)", id="forecast-chart")
+        yield Chart("Last 8 weeks and the forecast, riders, thousands", id="forecast-chart")
 
     @staticmethod
     def _options(calendar_type: str | None) -> list[tuple[str, str]]:
@@ -94,8 +95,8 @@ class ForecastPane(Vertical, can_focus=True):
         self._history = history
         x = list(range(len(history)))
         self.query_one(Chart).draw(
-            [Series(x, list(history["bus"] / 1e6), "bus", "blue"),
-             Series(x, list(history["rail"] / 1e6), "rail", "red")],
+            [Series(x, list(history["bus"] / K), "bus", "blue"),
+             Series(x, list(history["rail"] / K), "rail", "red")],
             xticks=date_ticks(history.index), xlim=(-1, len(history) + 2),
         )
 
@@ -107,17 +108,20 @@ class ForecastPane(Vertical, can_focus=True):
 
         self.show_message(text)
         dates = history.index.append(pd.DatetimeIndex([date]))
-        x = list(range(len(history)))
-        nx = [len(history)]
+        n = len(history)
+        x = list(range(n))
+        # The forecast continues each actual line from the last day (a segment, not a lone dot at
+        # the edge), in its own colour, with its interval as a vertical bar on the forecast day.
+        seg = [n - 1, n]
         self.query_one(Chart).draw(
             [
-                Series(x, list(history["bus"] / 1e6), "bus", "blue"),
-                Series(x, list(history["rail"] / 1e6), "rail", "red"),
-                Series(nx, [bus / 1e6], "bus forecast", "blue", marker="●", scatter=True),
-                Series(nx, [rail / 1e6], "rail forecast", "red", marker="●", scatter=True),
-                *[Series(nx * 2, [bounds[f"{s}_low"] / 1e6, bounds[f"{s}_high"] / 1e6], "", color)
-                  for s, color in (("bus", "blue"), ("rail", "red")) if bounds],
+                Series(x, list(history["bus"] / K), "bus", "blue"),
+                Series(x, list(history["rail"] / K), "rail", "red"),
+                Series(seg, [history["bus"].iloc[-1] / K, bus / K], "bus forecast", "cyan"),
+                Series(seg, [history["rail"].iloc[-1] / K, rail / K], "rail forecast", "orange"),
+                *[Series([n, n], [bounds[f"{s}_low"] / K, bounds[f"{s}_high"] / K], "", color)
+                  for s, color in (("bus", "cyan"), ("rail", "orange")) if bounds],
             ],
             xticks=date_ticks(dates),
-            xlim=(-1, len(history) + 2),  # room around the forecast point at the right edge
+            xlim=(-1, n + 2),  # room around the forecast day at the right edge
         )

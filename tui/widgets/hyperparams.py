@@ -23,13 +23,13 @@ from textual.widgets import Checkbox, Input, Select
 
 from engine.config import TrainConfig
 from engine.errors import ConfigError
-from engine.presets import PRESET_HELP, PRESETS, apply_preset, preset_of
+from engine.presets import DEFAULT_PRESET, PRESET_HELP, PRESETS, apply_preset, preset_of
 
 from .text import Label, Static
 
 ArticleDefaults = TrainConfig()
 FORM_HINT = ("Tab: next field. Number keys type in a text field (Esc leaves it) and switch panes "
-             "elsewhere. r: the article's defaults.")
+             f"elsewhere. r: the {DEFAULT_PRESET} preset's settings (the article's defaults: preset article).")
 
 
 @dataclass(frozen=True)
@@ -227,8 +227,9 @@ class HyperparamsForm(VerticalScroll):
         self.query_one("#form-hint", Static).update(f"{note}\n{FORM_HINT}" if note else FORM_HINT)
 
     def action_reset(self) -> None:
-        self.set_config(TrainConfig())
-        self.notify("Hyperparameters reset to the article's defaults")
+        """The default preset's settings (what the app and `ridership train` start from)."""
+        self.set_config(apply_preset(DEFAULT_PRESET))
+        self.notify(f"Hyperparameters reset to the {DEFAULT_PRESET} preset (the default)")
 
     # -- presets (engine/presets.py) -----------------------------------------------------------
     @on(Select.Changed, "#preset")

@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Input
 from engine.domain import MAX_FORECAST_DAYS, format_riders
 
 from ..format import HISTORY_DAYS, date_ticks, explain
-from .charts import Chart, Series, headroom
+from .charts import Chart, Series
 from .inline_error import show_inline_error
 from .text import Label, Static
 
@@ -103,15 +103,15 @@ class MultiDayView(Vertical):
         with Horizontal(id="md-controls"):
             yield Label("Days ")
             yield Input(str(DEFAULT_DAYS), id="md-days", compact=True)
-            yield Label(f"  1..{MAX_FORECAST_DAYS} · Enter or f forecasts · on a row: w a u set its day type, "
-                        "c the calendar's", classes="md-hint")
+            # One line at 80 columns; the keys are in the footer and the help screen (?).
+            yield Label(f"  1..{MAX_FORECAST_DAYS} · Enter: forecast · w a u c: a row's type", classes="md-hint")
         yield Static("", id="md-error", classes="-error", markup=False)
         yield Static("No multi-day forecast yet: train a model (3, then t), then press f here.",
                      id="md-status", markup=False)
         with Horizontal(id="md-body"):
             table = DataTable(id="md-table", cursor_type="row", zebra_stripes=True)
             yield table
-            yield Chart(f"Last {HISTORY_DAYS // 7} weeks and the forecast, riders (millions)", id="md-chart")
+            yield Chart(f"Last {HISTORY_DAYS // 7} weeks and the forecast, riders, thousands", id="md-chart")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -315,25 +315,25 @@ class MultiDayView(Vertical):
         n = len(history)
         forecasts = self.forecasts
         dates = history.index.append(pd.DatetimeIndex([f.date for f in forecasts])) if forecasts else history.index
+        K = 1e3  # thousands of riders: the unit of the axis (the table and text say riders)
         x = list(range(n))
-        lines = [Series(x, list(history["bus"] / 1e6), "bus", "blue"),
-                 Series(x, list(history["rail"] / 1e6), "rail", "red")]
+        lines = [Series(x, list(history["bus"] / K), "bus", "blue"),
+                 Series(x, list(history["rail"] / K), "rail", "red")]
         if forecasts:
             # Each forecast line starts at the last actual day, so it continues the actual line.
             fx = list(range(n - 1, n + len(forecasts)))
             lines += [
-                Series(fx, [history["bus"].iloc[-1] / 1e6] + [f.bus / 1e6 for f in forecasts], "bus forecast",
+                Series(fx, [history["bus"].iloc[-1] / K] + [f.bus / K for f in forecasts], "bus forecast",
                        "cyan"),
-                Series(fx, [history["rail"].iloc[-1] / 1e6] + [f.rail / 1e6 for f in forecasts], "rail forecast",
+                Series(fx, [history["rail"].iloc[-1] / K] + [f.rail / K for f in forecasts], "rail forecast",
                        "orange"),
             ]
             if len(self.bands) == len(forecasts):  # each day's interval, dotted in its forecast's colour
                 bx = list(range(n, n + len(forecasts)))
-                lines += [Series(bx, [b[f"{series}_{side}"] / 1e6 for b in self.bands], "", color, marker="·")
+                lines += [Series(bx, [b[f"{series}_{side}"] / K for b in self.bands], "", color, marker="·")
                           for series, color in (("bus", "cyan"), ("rail", "orange")) for side in ("low", "high")]
         chart = self.query_one("#md-chart", Chart)
-        lines += headroom(chart, lines)
         ahead = ("no forecast yet" if not forecasts else "the next day" if len(forecasts) == 1
                  else f"the next {len(forecasts)} days")
-        chart.set_title(f"Last {n // 7} weeks and {ahead}, riders (millions)")
+        chart.set_title(f"Last {n // 7} weeks and {ahead}, riders, thousands")
         chart.draw(lines, xticks=date_ticks(dates), xlim=(-1, len(dates) + 1))

@@ -160,8 +160,9 @@ class RunsPane(Vertical, can_focus=True):
         table = DataTable(cursor_type="row", zebra_stripes=True, id="runs-table")
         yield table
         yield Static("", id="runs-detail")
-        yield Static("space picks runs to compare (in Training too) · m/n sort by MAE/date · u use its model · "
-                     "f fork · r resume · e export · x delete", id="runs-hint")
+        # One line at 80 columns; every key is in the help screen (?) and the footer.
+        yield Static("space: pick runs to compare (in Training too) · m/n: sort by MAE/date · ? keys",
+                     id="runs-hint")
         with Horizontal(id="runs-charts"):
             yield Chart("Training loss", "epoch", id="runs-loss-chart")
             yield Chart("Validation MAE, thousand riders", "epoch", id="runs-mae-chart")
@@ -265,17 +266,22 @@ class RunsPane(Vertical, can_focus=True):
         table = self.table
         table.clear(columns=True)
         self._filled_narrow = narrow = self.narrow
+        labels = []
         for key, (header, width, sorter, _) in COLUMNS.items():
             label = SHORT_HEADERS.get(key, header) if narrow else header
             if key == self.sort_by:
                 label += " ▼" if self.sort_reverse else " ▲"
-            table.add_column(label, key=key, width=width)
-        for name in self.shown_settings:
-            table.add_column(name, key=f"cfg:{name}")
-        for key, header in TAIL_COLUMNS.items():
-            table.add_column(header, key=key)
-        for run in self.runs:
-            table.add_row(*self._cells(run, narrow), key=str(run.run_id))
+            labels.append((key, label, width))
+        labels += [(f"cfg:{name}", name, None) for name in self.shown_settings]
+        labels += [(key, header, None) for key, header in TAIL_COLUMNS.items()]
+        rows = [self._cells(run, narrow) for run in self.runs]
+        for i, (key, label, width) in enumerate(labels):
+            # Widths measured here (as in the Sweeps pane): refilled on a resize, the table's own
+            # measure lagged, cutting the start time to "2026-12" and the status to "finish".
+            measured = max([len(label), *(cells[i].cell_len for cells in rows)])
+            table.add_column(label, key=key, width=width or measured)
+        for run, cells in zip(self.runs, rows):
+            table.add_row(*cells, key=str(run.run_id))
         # The run under the cursor stays under it, unless it was the newest and a newer one came:
         # then the cursor goes to the newest (the top row of a newest-first list), as the first time.
         newest = max(self.runs, key=lambda r: (r.started_at or "", r.run_id)).run_id if self.runs else None
@@ -308,8 +314,9 @@ class RunsPane(Vertical, can_focus=True):
         return Text("●", style=f"bold {color}") if color else Text(" ")
 
     def _show_status(self) -> None:
+        basis = [r for r in self.runs if r.run_id in self.picked] if len(self.picked) >= 2 else self.runs
         self._status(view.status_text(self.store.path, self.runs, self.sort_by, self.sort_reverse,
-                                      len(self.picked), self.diff))
+                                      len(self.picked), self.diff, basis))
 
     def _status(self, text: str, error: bool = False) -> None:
         widget = self.query_one("#runs-status", Static)

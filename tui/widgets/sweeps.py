@@ -63,7 +63,10 @@ class SweepsPane(Vertical, can_focus=True):
     SweepsPane #sweeps-table {
         height: 1fr; min-height: 4; max-height: 14; scrollbar-size-horizontal: 1; scrollbar-size-vertical: 1;
     }
-    SweepsPane #sw-charts { height: 1fr; min-height: 8; }
+    SweepsPane #sw-charts { height: 1fr; min-height: 11; }
+    /* On 24 lines the board scrolls past its first trials so the charts keep rows enough to tell
+       trials apart (at 3 rows, 21.2k and 25.6k shared one). */
+    Screen.-short SweepsPane #sweeps-table { max-height: 6; }
     """
 
     BINDINGS = [

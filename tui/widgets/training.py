@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import ProgressBar
 
 from engine.domain import format_riders
@@ -33,12 +33,17 @@ class RunHistory:
     seconds: list[float] = field(default_factory=list)
 
 
-class TrainingPane(Vertical, can_focus=True):
+class TrainingPane(VerticalScroll, can_focus=True):
     """Start and stop are app keys (t, s); this pane only shows the run.
 
     The pane has the focus when it is shown (key 3), and its keys act on both charts at once
     (they share the epoch axis): e smooths (EMA), f follows the last epochs, left/right/home/end
-    move the cursor epoch whose values the charts' last lines read out."""
+    move the cursor epoch whose values the charts' last lines read out. It scrolls (up, down, page
+    keys) where the run's summary does not fit under the charts, as on 24 lines."""
+
+    DEFAULT_CSS = """
+    TrainingPane { height: 1fr; scrollbar-size-vertical: 1; }
+    """
 
     BINDINGS = [
         Binding("e", "charts('toggle_smoothing')", "Smooth"),
@@ -80,6 +85,12 @@ class TrainingPane(Vertical, can_focus=True):
         self._result("")
         self._redraw()
 
+    def show_loss(self, loss: str) -> None:
+        """Before any run: the loss chart is titled with the form's loss (a run's own once it starts)."""
+        if not self.running and not self.history.job:
+            self.query_one("#loss-chart", EpochChart).set_title(loss_title([loss]))
+            self._redraw()
+
     def started(self, msg: TrainingStarted) -> None:
         h = self.history
         h.device, h.naive_valid_mae, h.epochs = msg.device, msg.naive_valid_mae, msg.epochs
@@ -111,7 +122,7 @@ class TrainingPane(Vertical, can_focus=True):
             eta = f" · ETA {duration(per_epoch * (msg.epochs - msg.epoch))}"
         self.query_one("#run-epoch", Static).update(
             f"epoch {msg.epoch}/{msg.epochs} · {duration(msg.seconds)} this epoch{eta} · "
-            f"lr {msg.lr:g} · best epoch {msg.best_epoch} (valid MAE {format_riders(msg.best_valid_mae)} riders)\n"
+            f"lr {msg.lr:.3g} · best epoch {msg.best_epoch} (valid MAE {format_riders(msg.best_valid_mae)} riders)\n"
             f"last epoch: train loss {msg.train_loss:.4f}, train MAE {format_riders(msg.train_mae)}, "
             f"valid MAE {format_riders(msg.valid_mae)} riders{beside_naive(msg.valid_mae, h.naive_valid_mae)}",
             layout=False,  # a fixed two lines: no layout pass of the whole screen every epoch
