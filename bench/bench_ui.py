@@ -125,7 +125,7 @@ async def lateness(seconds: float) -> dict:
         stopped_in = time.perf_counter() - stop_at
         return {"idle": idle, "training": charts, "hidden": hidden, "epochs": done, "seconds": seconds,
                 "epoch_s": statistics.median(e.seconds for e in epochs), "stop_s": stopped_in,
-                "status": app.active.status if app.active else "none"}
+                "status": app.last_run.status if app.last_run else "none"}  # a stopped run is not put in use
 
 
 # -- launch in a pseudo-terminal ----------------------------------------------------------------
