@@ -85,6 +85,7 @@ def _counted(db: Path, name: str) -> dict[int, tuple]:
             if pruned or status in ("finished", "failed")}
 
 
+@pytest.mark.slow  # real worker processes killed with SIGKILL
 def test_a_sweep_killed_with_sigkill_and_continued_loses_no_trial_and_repeats_none(tmp_path, synthetic_csv):
     csv = synthetic_csv()
     db = tmp_path / "runs.db"
