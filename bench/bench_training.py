@@ -9,7 +9,7 @@ both mean epoch times, their ratio, and whether the per-epoch metrics agree.
     python -m bench.bench_training --data path/to/cta.csv --epochs 50
     python -m bench.bench_training --epochs 5 --device cpu
 
-Synthetic data (engine/synthetic.py) is written to a temporary CSV in the CTA's format, so both
+Synthetic data (engine/data/synthetic.py) is written to a temporary CSV in the CTA's format, so both
 loops read a file the same way. The article's default splits are used either way.
 """
 
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         given = args.data or os.environ.get(ENV_VAR)
         path = Path(given) if given else write_synthetic_csv(Path(tmp))
-        print(f"data: {path if given else 'synthetic series (engine/synthetic.py)'}")
+        print(f"data: {path if given else 'synthetic series (engine/data/synthetic.py)'}")
         print(f"device: {device}, epochs: {args.epochs}, torch {torch.__version__}, "
               f"article threads {args.article_threads or torch.get_num_threads()} (torch default "
               f"{torch.get_num_threads()}), engine threads: its own setting (engine/training.py cpu_threads)")

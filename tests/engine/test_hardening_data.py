@@ -1,4 +1,4 @@
-"""Hardening of the data path (engine/data.py, engine/sources.py): archives that try to escape or
+"""Hardening of the data path (engine/data/loading.py, engine/data/sources.py): archives that try to escape or
 explode, names that carry terminal escapes, and valid files the loader used to refuse."""
 
 from __future__ import annotations

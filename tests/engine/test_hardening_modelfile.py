@@ -1,4 +1,4 @@
-"""Hardening of saved model files (engine/modelfile.py): crafted sizes, bad weights, missing keys,
+"""Hardening of saved model files (engine/store/modelfile.py): crafted sizes, bad weights, missing keys,
 folders, failed saves, permissions and left-over temporaries."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The run store (engine/runs.py) and run checkpoints (engine/checkpoint.py)."""
+"""The run store (engine/store/runstore.py) and run checkpoints (engine/store/checkpoint.py)."""
 
 from __future__ import annotations
 
