@@ -55,7 +55,7 @@ def _three_runs(db: Path) -> None:
     with RunStore.open(db) as store:
         for _ in range(3):
             run_id = store.start_run(SMALL, data, "cpu", torch_version="2.x (test)")
-            store.finish_run(run_id, "finished", "done", best_epoch=1, best_valid_mae=0.03, weights_epoch=1)
+            store.finish_run(run_id, "finished", "done", best_epoch=1, best_valid_mae=30_000.0, weights_epoch=1)
 
 
 def _unconstrained(conn: sqlite3.Connection, column: str) -> None:
