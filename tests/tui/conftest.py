@@ -49,8 +49,10 @@ def make_test_app(tui_data, tui_config):
     return build
 
 
-async def wait_for(pilot, condition, timeout: float = 30.0, what: str = "condition") -> None:
-    """Let the app run until ``condition()`` holds (a functional wait, not a timing assertion)."""
+async def wait_for(pilot, condition, timeout: float = 180.0, what: str = "condition") -> None:
+    """Let the app run until ``condition()`` holds (a functional wait, not a timing assertion). The
+    timeout only turns a hang into a failure: on a crowded machine a stopped run's scoring alone once
+    took over 30 s, so it is generous."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
