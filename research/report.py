@@ -12,8 +12,9 @@ printed as Markdown, in the README's layout, to paste into README.md ("What the 
 research/RESULTS.md; ``--out FILE`` also writes them there. ``--epochs`` and ``--seeds`` shorten the
 run for a check of the script itself: numbers from such a run are not the README's.
 
-On 2 CPU cores a full run takes about 30 minutes (the rolling origin, 63 trainings, is a separate
-step of about 2 hours: research/rolling_origin.py).
+A full run trains 12 models (the `best` ones about a minute each on one core; a model two tables read is trained once): about 20 minutes on
+2 cores, estimated from the trainings' times in research/results, not timed as a whole. The
+rolling origin (63 trainings, about 2 hours) is a separate step: research/rolling_origin.py.
 """
 
 from __future__ import annotations
@@ -32,13 +33,18 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b else float("nan")
 
 
+_runs: dict = {}  # config -> its run: a model two tables read is trained once
+
+
 def _train(config, data):
     from engine.session import start_run
 
-    run = start_run(config, data)
-    if run.status != "finished":
-        raise SystemExit(f"a {config.to_dict()} run ended {run.status}: {run.reason}")
-    return run
+    if config not in _runs:
+        run = start_run(config, data)
+        if run.status != "finished":
+            raise SystemExit(f"a {config.to_dict()} run ended {run.status}: {run.reason}")
+        _runs[config] = run
+    return _runs[config]
 
 
 def _config(preset: str, seed: int, epochs: int | None, **dates):
@@ -124,12 +130,11 @@ def intervals_table(data, epochs: int | None) -> list[str]:
             f"days and {intervals.coverage['bus']:.1%} of bus days ({intervals.coverage_days} days; seed 42)."]
 
 
-def rolling_rows(folder: str) -> list[str]:
+def rolling_rows(folder: str) -> None:
     """The rolling origin's report (research/rolling_origin.py) on folds already trained into ``folder``."""
     from research import rolling_origin
 
-    rolling_origin.report(argparse.Namespace(out=folder, log=None, ref=None))
-    return []
+    rolling_origin.report(argparse.Namespace(out=folder, log=None, ref=None))  # prints its own lines
 
 
 def main(argv: list[str]) -> int:
