@@ -12,9 +12,10 @@ printed as Markdown, in the README's layout, to paste into README.md ("What the 
 research/RESULTS.md; ``--out FILE`` also writes them there. ``--epochs`` and ``--seeds`` shorten the
 run for a check of the script itself: numbers from such a run are not the README's.
 
-A full run trains 12 models (the `best` ones about a minute each on one core; a model two tables read is trained once): about 20 minutes on
-2 cores, estimated from the trainings' times in research/results, not timed as a whole. The
-rolling origin (63 trainings, about 2 hours) is a separate step: research/rolling_origin.py.
+A full run trains 12 models (a model two tables read is trained once; the `best` ones take about a
+minute each on one core): about 20 minutes on 2 cores, estimated from the trainings' times in
+research/results, not timed as a whole. The rolling origin (63 trainings, about 2 hours) is a
+separate step: research/rolling_origin.py.
 """
 
 from __future__ import annotations
