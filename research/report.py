@@ -66,19 +66,26 @@ def _span(values: list[float]) -> str:
 
 def presets_table(data, seeds: list[int], epochs: int | None) -> list[str]:
     """The presets on the article's splits (seed 42, the default), and `best` with other seeds."""
-    rows = [("`article` (train 2016-2018)", "article", [42]), ("`normalized` (train from 2010)", "normalized", [42]),
-            ("`best` (the default, train from 2005; seed 42, the default)", "best", [42])]
+    rows = [
+        ("`article` (train 2016-2018)", "article", [42]),
+        ("`normalized` (train from 2010)", "normalized", [42]),
+        ("`best` (the default, train from 2005; seed 42, the default)", "best", [42]),
+    ]
     if seeds:
         rows.append((f"`best`, seeds {' / '.join(map(str, seeds))}", "best", seeds))
-    lines = ["| preset | validation | test | model/naive (valid, test) | model/LightGBM (valid, test) |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = [
+        "| preset | validation | test | model/naive (valid, test) | model/LightGBM (valid, test) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for label, preset, row_seeds in rows:
         runs = [_train(_config(preset, seed, epochs), data) for seed in row_seeds]
         valid = [r.scores["valid"] for r in runs]
         test = [r.scores["test"] for r in runs]
-        lines.append(f"| {label} | {_riders([s.mae for s in valid])} | {_riders([s.mae for s in test])} | "
-                     f"{_span([s.ratio for s in valid])}, {_span([s.ratio for s in test])} | "
-                     f"{_span([s.gbm_ratio for s in valid])}, {_span([s.gbm_ratio for s in test])} |")
+        lines.append(
+            f"| {label} | {_riders([s.mae for s in valid])} | {_riders([s.mae for s in test])} | "
+            f"{_span([s.ratio for s in valid])}, {_span([s.ratio for s in test])} | "
+            f"{_span([s.gbm_ratio for s in valid])}, {_span([s.gbm_ratio for s in test])} |"
+        )
     return lines
 
 
@@ -98,11 +105,16 @@ def lightgbm_table(data, seeds: list[int], epochs: int | None) -> list[str]:
     """`best` against LightGBM on three date splits: trained on the run's own split, and from 2010."""
     from research.best_search import SPLITS
 
-    names = {"article": "article (2018; 2019-01..05; 2019-06..2021-11)",
-             "2017": "2017 (2016; 2017-01..06; 2017-07..2018-06)",
-             "2020": "2020 (2019-06; 2019-07..12; 2020-01..2021-11)"}
-    lines = ["| split (train to; validation; test) | validation, same-split LightGBM | validation, LightGBM from 2010 "
-             "| test, same-split | test, from 2010 |", "| --- | --- | --- | --- | --- |"]
+    names = {
+        "article": "article (2018; 2019-01..05; 2019-06..2021-11)",
+        "2017": "2017 (2016; 2017-01..06; 2017-07..2018-06)",
+        "2020": "2020 (2019-06; 2019-07..12; 2020-01..2021-11)",
+    }
+    lines = [
+        "| split (train to; validation; test) | validation, same-split LightGBM | validation, LightGBM from 2010 "
+        "| test, same-split | test, from 2010 |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for split, dates in SPLITS.items():
         cells: dict[str, list[float]] = {"v": [], "v10": [], "t": [], "t10": []}
         from_2010 = None
@@ -115,8 +127,11 @@ def lightgbm_table(data, seeds: list[int], epochs: int | None) -> list[str]:
             cells["v10"].append(_ratio(valid.mae, from_2010["valid"]))
             cells["t"].append(test.gbm_ratio)
             cells["t10"].append(_ratio(test.mae, from_2010["test"]))
-        lines.append(f"| {names[split]} | " + " | ".join(" / ".join(f"{v:.3f}" for v in cells[k])
-                                                          for k in ("v", "v10", "t", "t10")) + " |")
+        lines.append(
+            f"| {names[split]} | "
+            + " | ".join(" / ".join(f"{v:.3f}" for v in cells[k]) for k in ("v", "v10", "t", "t10"))
+            + " |"
+        )
     return lines
 
 
@@ -127,8 +142,10 @@ def intervals_table(data, epochs: int | None) -> list[str]:
     config = _config("best", 42, epochs)
     run = _train(config, data)
     intervals = assess(run.model, data, config).intervals
-    return [f"The `best` model's {intervals.level:.0%} intervals covered {intervals.coverage['rail']:.1%} of rail "
-            f"days and {intervals.coverage['bus']:.1%} of bus days ({intervals.coverage_days} days; seed 42)."]
+    return [
+        f"The `best` model's {intervals.level:.0%} intervals covered {intervals.coverage['rail']:.1%} of rail "
+        f"days and {intervals.coverage['bus']:.1%} of bus days ({intervals.coverage_days} days; seed 42)."
+    ]
 
 
 def rolling_rows(folder: str) -> None:
@@ -168,8 +185,11 @@ def main(argv: list[str]) -> int:
 
     data = load_path(args.data, "path") if tables else None
     started = time.perf_counter()
-    header = (f"<!-- python -m research.report --tables {','.join(tables)} --seeds {args.seeds}"
-              + (f" --epochs {args.epochs}" if args.epochs else "") + " -->")
+    header = (
+        f"<!-- python -m research.report --tables {','.join(tables)} --seeds {args.seeds}"
+        + (f" --epochs {args.epochs}" if args.epochs else "")
+        + " -->"
+    )
     say([header])
     if "presets" in tables:
         say(presets_table(data, seeds, args.epochs))

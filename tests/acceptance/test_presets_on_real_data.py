@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from support import fit
 
 from cli.main import main
 from engine.data import make_splits
@@ -16,7 +17,6 @@ from engine.presets import apply_preset
 from engine.scoring import reference_for, score_all
 from engine.session import start_run
 from engine.store.modelfile import save_model
-from support import fit
 
 ARTICLE = apply_preset("article")
 
@@ -34,8 +34,7 @@ def test_normalized_preset_beats_naive_by_15_percent_on_real_data(real_data, rea
     # ... and `ridership evaluate` reports the same numbers beside the naive baseline.
     save_model(tmp_path / "better.pt", result, real_data)
     capsys.readouterr()
-    assert main(["evaluate", "--model", str(tmp_path / "better.pt"), "--data", str(real_csv),
-                 "--json"]) == 0
+    assert main(["evaluate", "--model", str(tmp_path / "better.pt"), "--data", str(real_csv), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["preset"] == "normalized"
     for name in ("valid", "test"):
@@ -75,7 +74,11 @@ def test_best_preset_holds_on_another_split(real_data):
     """Another split than the one the recipe was first found on: train to 2016, validate
     2017-01..06, test 2017-07..2018-06 (research/best_search.py SPLITS["2017"]). A test of its own
     (it was the second half of the one above), so two workers train the two at once."""
-    other = start_run(BEST.replace(train_end="2016-12", valid_start="2017-01", valid_end="2017-06",
-                                   test_start="2017-07", test_end="2018-06"), real_data)
+    other = start_run(
+        BEST.replace(
+            train_end="2016-12", valid_start="2017-01", valid_end="2017-06", test_start="2017-07", test_end="2018-06"
+        ),
+        real_data,
+    )
     assert other.scores["valid"].gbm_ratio < 0.98  # measured 0.944 (round 3: 1.041, round 5: 0.967)
     assert other.scores["test"].gbm_ratio < 0.99  # measured 0.942 (round 3: 1.095, round 4: 0.989, round 5: 0.964)

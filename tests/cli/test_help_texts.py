@@ -14,11 +14,12 @@ from engine.presets import DEFAULT_PRESET, apply_preset
 
 def help_entry(command: str, option: str) -> str:
     """The help of ``option`` in ``ridership COMMAND --help``, on one line."""
-    out = subprocess.run([sys.executable, "-m", "cli", command, "--help"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "cli", command, "--help"], capture_output=True, text=True, check=True
+    ).stdout
     text = " ".join(out.split())  # argparse wraps the help under the option
     start = text.index(f"{option} ", text.index("options:"))  # the entry, not the usage line
-    return text[start:text.index(" --", start + 2)]
+    return text[start : text.index(" --", start + 2)]
 
 
 @pytest.mark.parametrize("command", ["train", "sweep"])

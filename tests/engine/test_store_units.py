@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import SMALL
 
 from engine.data import DataSource, RidershipData
 from engine.data.synthetic import synthetic_frame
 from engine.events import EpochEvent
 from engine.store import RunStore
 from engine.store.schema import MIGRATIONS, SCHEMA_VERSION
-from support import SMALL
 
 ROOT = Path(__file__).resolve().parents[2]
 # A version-3 run as the program of that time wrote it: MAE in the model's unit (millions of riders).
@@ -37,13 +37,20 @@ def old_store(path: Path) -> Path:
         "test_naive_mae, scores) VALUES (1, ?, 2, 'synthetic', 'cpu', 'h', 1, '2024-01-01T00:00:00', "
         "'2024-01-01T00:00:01', '2024-01-01T00:00:01', 'finished', 2, 0.029, 2, 29000.0, 31000.0, 40000.0, "
         "32000.0, ?)",
-        (json.dumps(SMALL.replace(epochs=2).to_dict()),
-         json.dumps({"valid": {"mae": 29000.0, "naive_mae": 31000.0, "ratio": 29 / 31},
-                     "test": {"mae": 40000.0, "naive_mae": 32000.0, "ratio": 40 / 32}})),
+        (
+            json.dumps(SMALL.replace(epochs=2).to_dict()),
+            json.dumps(
+                {
+                    "valid": {"mae": 29000.0, "naive_mae": 31000.0, "ratio": 29 / 31},
+                    "test": {"mae": 40000.0, "naive_mae": 32000.0, "ratio": 40 / 32},
+                }
+            ),
+        ),
     )
     for epoch, loss, train, valid, best in OLD_EPOCHS:
-        conn.execute("INSERT INTO epochs VALUES (1, ?, 2, ?, ?, ?, 0.05, 0.5, ?, ?)",
-                     (epoch, loss, train, valid, epoch, best))
+        conn.execute(
+            "INSERT INTO epochs VALUES (1, ?, 2, ?, ?, ?, 0.05, 0.5, ?, ?)", (epoch, loss, train, valid, epoch, best)
+        )
     conn.execute("INSERT INTO epochs VALUES (1, 3, 2, 0.02, 0.02, NULL, 0.05, 0.5, 2, 0.029)")  # a diverged pass
     conn.close()
     return path
@@ -75,8 +82,12 @@ def test_an_old_store_opens_and_reads_the_same_riders(tmp_path):
 
 def test_the_cli_reads_an_old_store_as_before(tmp_path):
     db = old_store(tmp_path / "runs.db")
-    out = subprocess.run([sys.executable, "-m", "cli", "runs", "show", "1", "--json", "--runs-db", str(db)],
-                         capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-m", "cli", "runs", "show", "1", "--json", "--runs-db", str(db)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stderr
     run = json.loads(out.stdout)
     assert run["best_valid_mae_riders"] == pytest.approx(29_000)
@@ -94,7 +105,8 @@ def test_a_new_store_writes_riders(tmp_path):
     raw = sqlite3.connect(tmp_path / "runs.db")
     try:
         assert raw.execute("SELECT train_mae, valid_mae, best_valid_mae FROM epochs").fetchone() == pytest.approx(
-            (40_000, 31_000, 31_000))
+            (40_000, 31_000, 31_000)
+        )
         assert raw.execute("SELECT best_valid_mae FROM runs").fetchone()[0] == 31_000.0
     finally:
         raw.close()
