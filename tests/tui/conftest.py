@@ -61,6 +61,13 @@ async def wait_for(pilot, condition, timeout: float = 180.0, what: str = "condit
 
 
 async def wait_workers(app, group: str | None = None) -> None:
+    # A run asked for while the run store is still opening starts once the store answers (a state,
+    # not a time): wait for that start first, or there is no training worker yet to wait for.
+    if group in (None, "train") and getattr(app, "_start_when_store_opens", False):
+        job, deadline = app.job, time.monotonic() + 180
+        while app.job == job:  # the deferred start launches the run's worker (job + 1)
+            assert time.monotonic() < deadline, "timed out waiting for the run deferred until the store opened"
+            await asyncio.sleep(0.05)
     workers = [w for w in app.workers if group is None or w.group == group]
     with suppress(WorkerCancelled, WorkerFailed):
         await asyncio.gather(*(w.wait() for w in workers), return_exceptions=True)
