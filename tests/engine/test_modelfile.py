@@ -16,7 +16,7 @@ from support import SMALL
 from engine.store import modelfile
 from engine.errors import ModelFileError
 from engine.model import model_for
-from engine.store.modelfile import atomic_save, load_model, model_payload, save_model
+from engine.store.modelfile import load_model, model_payload, save_model
 
 
 @pytest.fixture
