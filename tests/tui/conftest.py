@@ -65,7 +65,11 @@ async def wait_workers(app, group: str | None = None) -> None:
     # not a time): wait for that start first, or there is no training worker yet to wait for.
     if group in (None, "train") and getattr(app, "_start_when_store_opens", False):
         job, deadline = app.job, time.monotonic() + 180
-        while app.job == job:  # the deferred start launches the run's worker (job + 1)
+
+        def answered() -> bool:  # the deferred start launched the run's worker, or the form refuses to start
+            return app.job != job or (not app._start_when_store_opens and app.form.config is None)
+
+        while not answered():
             assert time.monotonic() < deadline, "timed out waiting for the run deferred until the store opened"
             await asyncio.sleep(0.05)
     workers = [w for w in app.workers if group is None or w.group == group]
