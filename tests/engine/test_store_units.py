@@ -59,7 +59,7 @@ def old_store(path: Path) -> Path:
 def test_an_old_store_opens_and_reads_the_same_riders(tmp_path):
     db = old_store(tmp_path / "runs.db")
     with RunStore.open(db) as store:
-        assert store.schema_version == SCHEMA_VERSION == 4
+        assert store.schema_version == SCHEMA_VERSION >= 4  # 4: riders; later migrations may follow
         run = store.get_run(1)
     assert run.best_valid_mae == pytest.approx(29_000)  # was 0.029 million, read as riders by the old code too
     assert (run.valid_mae, run.test_mae) == (29_000.0, 40_000.0)  # already riders: unchanged
