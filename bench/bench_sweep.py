@@ -2,7 +2,7 @@
 with 1 worker and with 2), measured in one run on the same data, space and budget; prints each
 rate, its ratio to the first setup's, and the load average before and after.
 
-    PYTHONPATH=. python bench/bench_sweep.py [--data PATH] [--trials 8] [--epochs 5] [--setups cpu:1,cpu:2]
+    python -m bench.bench_sweep [--data PATH] [--trials 8] [--epochs 5] [--setups cpu:1,cpu:2]
 
 On a GPU box, e.g. ``--setups cpu:8,cuda:8,cuda:16``: several trials in worker processes share the
 one GPU (each its own CUDA context), against the same trials on the CPU cores.

@@ -5,11 +5,11 @@ in Python, torch's default thread count) and ``engine.training.fit`` (fused core
 own thread setting) train on the same file, with the same settings, for the same epochs. Prints
 both mean epoch times, their ratio, and whether the per-epoch metrics agree.
 
-    python bench/bench_training.py                        # $RIDERSHIP_DATA if set, else synthetic
-    python bench/bench_training.py --data path/to/cta.csv --epochs 50
-    python bench/bench_training.py --epochs 5 --device cpu
+    python -m bench.bench_training                        # $RIDERSHIP_DATA if set, else synthetic
+    python -m bench.bench_training --data path/to/cta.csv --epochs 50
+    python -m bench.bench_training --epochs 5 --device cpu
 
-Synthetic data (engine/synthetic.py) is written to a temporary CSV in the CTA's format, so both
+Synthetic data (engine/data/synthetic.py) is written to a temporary CSV in the CTA's format, so both
 loops read a file the same way. The article's default splits are used either way.
 """
 
@@ -24,15 +24,13 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import article_loop  # noqa: E402  (bench/article_loop.py)
-
-from engine.config import TrainConfig  # noqa: E402
-from engine.data import make_splits  # noqa: E402
-from engine.device import resolve_device  # noqa: E402
-from engine.data.sources import ENV_VAR, load_path  # noqa: E402
-from engine.data.synthetic import synthetic_frame  # noqa: E402
-from engine.training import evaluate_mae, fit  # noqa: E402
+from bench import article_loop
+from engine.config import TrainConfig
+from engine.data import make_splits
+from engine.data.sources import ENV_VAR, load_path
+from engine.data.synthetic import synthetic_frame
+from engine.device import resolve_device
+from engine.training import evaluate_mae, fit
 
 DIGITS = 4  # the article prints its metrics to 4 decimals
 
@@ -115,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         given = args.data or os.environ.get(ENV_VAR)
         path = Path(given) if given else write_synthetic_csv(Path(tmp))
-        print(f"data: {path if given else 'synthetic series (engine/synthetic.py)'}")
+        print(f"data: {path if given else 'synthetic series (engine/data/synthetic.py)'}")
         print(f"device: {device}, epochs: {args.epochs}, torch {torch.__version__}, "
               f"article threads {args.article_threads or torch.get_num_threads()} (torch default "
               f"{torch.get_num_threads()}), engine threads: its own setting (engine/training.py cpu_threads)")

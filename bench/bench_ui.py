@@ -1,6 +1,6 @@
 """How responsive the app stays while it trains, and how fast its first screen appears.
 
-    python bench/bench_ui.py [--seconds 6] [--launches 5] [--data PATH]
+    python -m bench.bench_ui [--seconds 6] [--launches 5] [--data PATH]
 
 1. Event-loop lateness: inside the app, a chain of 10 ms Textual timers; each firing records how
    late it ran (actual - scheduled). Measured side by side in one process: idle; while a run
@@ -32,18 +32,16 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import fcntl
+import termios
 
-import fcntl  # noqa: E402
-import termios  # noqa: E402
+import numpy as np
+import pandas as pd
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from engine.config import TrainConfig
+from engine.data import DataSource, RidershipData, sources
 
-from engine.data import sources  # noqa: E402
-from engine.config import TrainConfig  # noqa: E402
-from engine.data import DataSource, RidershipData  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]  # the app's subprocess runs from the repository root
 
 TICK = 0.010
 

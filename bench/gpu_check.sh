@@ -13,11 +13,11 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name())"
 $PY -c "from engine.device import describe, resolve_device; print(*describe(resolve_device('auto')).lines(), sep='\n')"
 echo "== benchmark, cuda, fused core (50 epochs)"
-$PY bench/bench_training.py --data "$DATA" --epochs 50 --device cuda --core fused
+$PY -m bench.bench_training --data "$DATA" --epochs 50 --device cuda --core fused
 echo "== benchmark, cuda, cell core (10 epochs)"
-$PY bench/bench_training.py --data "$DATA" --epochs 10 --device cuda --core cell
+$PY -m bench.bench_training --data "$DATA" --epochs 10 --device cuda --core cell
 echo "== benchmark, cpu on this machine, fused core (20 epochs)"
-$PY bench/bench_training.py --data "$DATA" --epochs 20 --device cpu --core fused
+$PY -m bench.bench_training --data "$DATA" --epochs 20 --device cpu --core fused
 echo "== article config trained on cuda, saved, then evaluated and used on cpu"
 $PY -m cli.main train --data "$DATA" --device cuda --save /tmp/cuda_model.pt --no-record | tail -6
 $PY -m cli.main evaluate --data "$DATA" --model /tmp/cuda_model.pt
@@ -35,4 +35,4 @@ for hidden in (32, 256):
     print(f'hidden {hidden}:', {k: f'{v * 1e3:.2f} ms' for k, v in times.items()}, '-> auto picks', fastest_device(c, available()))
 "
 echo "== sweep: the same 16 trials (best preset, 5 epochs) on the CPU cores and packed on the GPU"
-$PY bench/bench_sweep.py --data "$DATA" --preset best --trials 16 --epochs 5 --setups cpu:8,cuda:8,cuda:16
+$PY -m bench.bench_sweep --data "$DATA" --preset best --trials 16 --epochs 5 --setups cpu:8,cuda:8,cuda:16

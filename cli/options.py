@@ -9,8 +9,10 @@ import math
 from typing import Any, Callable
 
 from engine.config import TrainConfig
+from engine.presets import DEFAULT_PRESET, apply_preset
 
-DEFAULTS = TrainConfig()
+DEFAULTS = TrainConfig()  # the article's settings
+STARTS = apply_preset(DEFAULT_PRESET)  # what a command starts from without --preset
 
 
 def option_name(field_name: str) -> str:
@@ -25,20 +27,29 @@ def _kind(f: dataclasses.Field) -> type:
 def add_config_options(parser: argparse.ArgumentParser, *, skip: tuple[str, ...] = ()) -> None:
     """One option per TrainConfig field. Every option defaults to None ("not given"), so a preset's
     value (or the article's) applies unless the option is on the command line."""
-    group = parser.add_argument_group("training settings (default: the preset's, else the article's)")
+    group = parser.add_argument_group(f"training settings (default: the {DEFAULT_PRESET} preset's, or --preset's; "
+                                      "where the article's differs, it is named)")
     for f in TrainConfig.settings():
         if f.name in skip:
             continue
         kind, text = _kind(f), f.metadata["help"].replace("%", "%%")
-        default = getattr(DEFAULTS, f.name)
+        shown = _shown(getattr(STARTS, f.name))
+        if getattr(DEFAULTS, f.name) != getattr(STARTS, f.name):
+            shown += f"; the article's: {_shown(getattr(DEFAULTS, f.name))}"
         if kind is bool:
             group.add_argument(option_name(f.name), dest=f.name, action=argparse.BooleanOptionalAction,
-                               default=None, help=f"{text} (default: {'yes' if default else 'no'})")
+                               default=None, help=f"{text} (default: {shown})")
             continue
-        shown = default if default != "" else "none"
         group.add_argument(option_name(f.name), dest=f.name, type=kind, default=None,
                            choices=f.metadata.get("choices"), metavar=None if "choices" in f.metadata else "X",
                            help=f"{text} (default: {shown})")
+
+
+def _shown(value: Any) -> str:
+    """A default as the help shows it."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "none" if value == "" else str(value)
 
 
 def given_settings(args: argparse.Namespace) -> dict[str, Any]:

@@ -8,6 +8,8 @@ import sys
 import threading
 from contextlib import contextmanager
 
+from engine.domain import millions, riders
+
 from .output import note, print_json, score_lines
 
 
@@ -117,12 +119,12 @@ def _report(args, run, data, saved: str | None) -> int:
     if run.status != "finished":
         print(f"run {run.status}: {run.reason}")
     which = "last" if run.weights_epoch == len(run.history) else "best"
-    print(f"Best epoch: {run.best_epoch} (valid metric {run.best_valid_mae / 1e6:.4f} = "
+    print(f"Best epoch: {run.best_epoch} (valid metric {millions(run.best_valid_mae):.4f} = "
           f"{run.best_valid_mae:,.0f} riders); the model ends with epoch {run.weights_epoch}'s "
           f"weights ({which}), and the scores below come from them")
     if "test" in run.scores:
-        test_mae = run.scores["test"].mae / 1e6
-        print(f"Test MAE: {test_mae:.6f} ({test_mae * 1e6:.2f} riders)")
+        test_mae = millions(run.scores["test"].mae)  # the article's own line: millions, then riders
+        print(f"Test MAE: {test_mae:.6f} ({riders(test_mae):.2f} riders)")
     for line in score_lines(run.scores):
         print(line)
     if saved:

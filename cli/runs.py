@@ -1,6 +1,6 @@
 """``ridership runs list|show|export|delete|diff|resume`` and the recording of ``ridership train``.
 
-The run store is <home>/runs.db (engine/runs.py): ``--runs-db PATH``, else $RIDERSHIP_RUNS_DB,
+The run store is <home>/runs.db (engine/store/runstore.py): ``--runs-db PATH``, else $RIDERSHIP_RUNS_DB,
 else $RIDERSHIP_HOME/runs.db, else the platform's user data folder.
 
 Resuming is one command: ``ridership runs resume RUN_ID --more N`` trains N more epochs from the

@@ -30,7 +30,7 @@ ACTIONS = ("list", "show")
 
 
 def add_sweep_parser(sub, add_data_options) -> None:
-    from engine.presets import PRESETS
+    from engine.presets import DEFAULT_PRESET, PRESETS
 
     p = sub.add_parser("sweep", help="search training settings in parallel (list / show NAME / start or continue)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -60,7 +60,7 @@ def add_sweep_parser(sub, add_data_options) -> None:
     p.add_argument("--cpus-per-trial", type=float, default=1.0, metavar="X", help="Ray: CPUs per trial")
     p.add_argument("--top", type=_positive_int, metavar="K", help="show: the best K trials only")
     p.add_argument("--preset", choices=list(PRESETS), default=None,
-                   help="the fixed settings to start from (default: article); training options override them")
+                   help=f"the fixed settings to start from (default: {DEFAULT_PRESET}); training options override them")
     add_data_options(p)
     add_config_options(p)
     add_db_option(p)

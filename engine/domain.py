@@ -1,8 +1,9 @@
 """The problem's vocabulary: day types, features, targets and units. No torch, no pandas.
 
 Units: the model sees rail and bus in millions of riders (the article's scaling, ``SCALE``), and
-the article's per-epoch lines print those. Everything a person reads or exports is in riders:
-convert with ``riders()`` at the edge, format with ``format_riders()``.
+the article's per-epoch lines print those. Everything after the training loop (scores, the run
+store, exports, what a person reads) is in riders: convert with ``riders()`` and ``millions()``
+(never a hand-written ``* SCALE``), format with ``format_riders()``.
 """
 
 from __future__ import annotations
@@ -32,9 +33,14 @@ def features_for(inputs: str) -> tuple[str, ...]:
     return INPUTS[inputs]
 
 
-def riders(millions: float | None) -> float | None:
-    """A value in the model's unit (millions of riders) as riders; None stays None."""
-    return None if millions is None else millions * SCALE
+def riders(value_in_millions):
+    """A value (a number or a numpy array) in the model's unit, millions of riders, as riders; None stays None."""
+    return None if value_in_millions is None else value_in_millions * SCALE
+
+
+def millions(value_in_riders):
+    """A value (a number or a numpy array) in riders as the model's unit, millions of riders; None stays None."""
+    return None if value_in_riders is None else value_in_riders / SCALE
 
 
 def format_riders(value: float | None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .domain import SCALE
+from .domain import riders
 
 
 @dataclass(frozen=True)
@@ -22,14 +22,26 @@ class EpochEvent:
     best_epoch: int
     best_valid_mae: float
 
+    @property
+    def train_mae_riders(self) -> float:
+        return riders(self.train_mae)
+
+    @property
+    def valid_mae_riders(self) -> float:
+        return riders(self.valid_mae)
+
+    @property
+    def best_valid_mae_riders(self) -> float:
+        return riders(self.best_valid_mae)
+
     def riders_dict(self) -> dict[str, Any]:
         """The epoch as a person reads or exports it: MAE in riders, field names with their unit.
         ``train_loss`` stays in the loss's own unit (on millions of riders, as the article)."""
         return {
             "epoch": self.epoch, "epochs": self.epochs, "train_loss": self.train_loss,
-            "train_mae_riders": self.train_mae * SCALE, "valid_mae_riders": self.valid_mae * SCALE,
+            "train_mae_riders": self.train_mae_riders, "valid_mae_riders": self.valid_mae_riders,
             "lr": self.lr, "seconds": self.seconds, "best_epoch": self.best_epoch,
-            "best_valid_mae_riders": self.best_valid_mae * SCALE,
+            "best_valid_mae_riders": self.best_valid_mae_riders,
         }
 
     def article_line(self) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .domain import SCALE, SERIES, TARGETS
+from .domain import SERIES, TARGETS, riders
 
 DEFAULT_LEVEL = 0.8
 ROLLING_DAYS = 91  # days of the same day type (about 13 weeks of weekdays, 1.75 years of Saturdays)
@@ -74,7 +74,7 @@ def step_errors(model, values: np.ndarray, day_types: np.ndarray, window_length:
         with torch.no_grad():
             pred = model(torch.tensor(windows, dtype=torch.float32)).numpy().astype(np.float64)
         at = targets.clip(max=len(values) - 1)
-        err = np.abs(pred - values[at, :SERIES]) * SCALE
+        err = riders(np.abs(pred - values[at, :SERIES]))
         out[h] = StepErrors(err[keep], targets[keep], day_types[targets[keep]])
         # The forecast becomes the newest row; its calendar columns are the real ones of that day.
         new_rows = values[at].copy()

@@ -1,9 +1,8 @@
 """Named starting points for the training settings: the article's, and one that beats the naive forecast.
 
 A preset only changes the fields it names; everything else keeps the article's value (or the value
-the caller already chose). The "normalized" preset came out of bench/preset_search.py; on the real
-CTA data it scores, on the article's own validation and test targets, about 25% below the naive
-"same day last week" MAE, where the article's model is 4.2x above it on the test split.
+the caller already chose). What each preset scores on the real data, and how `normalized` and
+`best` were found: research/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -21,19 +20,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     # the 2020 collapse stays in range; a larger learning rate because the normalised errors are
     # small; training from 2010 (more holidays to learn from). Validation and test are the article's.
     "normalized": {"normalize": "week", "lr": 0.2, "train_start": "2010-01"},
-    # bench/best_search.py and bench/recipe_search.py (bench/results/round4_*.log): the next day's
-    # weekday, CTA holiday, minor holiday and school break as inputs (inputs="holidays"), an L1 loss
-    # (the MAE itself), AdamW (weight decay 0.01) with a cosine decay, LSTNet's linear "highway" over
-    # the last 28 normalized days (per calendar column) beside a 24-unit LSTM that reads the last 14;
-    # normalized inputs capped at 1.6 times the last week's level (the weeks before a collapse are
-    # not extrapolated); batches of 128, 60 epochs, the best epoch's weights; trained from 2005 (round
-    # 5, bench/rolling_origin.py: over seven yearly folds more history lowered the pooled validation
-    # error for each of three seeds, 1.026 to 1.018 of LightGBM's, and the test error 0.988 to 0.922);
-    # in log space (round 6, log_scale: the normalized days as logs, the output the log of the next
-    # day's ratio, so a weekday's or a holiday's effect adds rather than multiplies; on the same seven
-    # folds and seeds the pooled validation error went 1.018 to 1.005 of LightGBM's and test 0.922 to
-    # 0.895, lower for each seed; then lr 0.012 to 0.003, 1.005 to 0.995; bench/results/round6_*.log).
-    # Trains in about 1.7x the article's time.
+    # The next day's calendar, minor holidays and school breaks as inputs, windows scaled by their last
+    # week's level (capped at 1.6x) in log space, a 28-day linear "highway" beside a 24-unit LSTM over
+    # 14 days, L1, AdamW with a cosine decay, trained from 2005. How each setting was found and what
+    # it bought, round by round: research/RESULTS.md. Trains in about 1.7x the article's time.
     "best": {"normalize": "week", "inputs": "holidays", "optimizer": "adam", "loss": "l1", "schedule": "cosine",
              "lr": 0.003, "clip": 1.0, "epochs": 60, "batch_size": 128, "hidden_size": 24, "highway_days": 28,
              "lstm_days": 14, "norm_clip": 1.6, "weight_decay": 0.01, "restore_best": True,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .domain import SCALE, SEASON
+from .domain import SEASON, millions
 
 SETTINGS = {"objective": "l1", "num_leaves": 15, "learning_rate": 0.03, "rounds": 600, "version": 1}
 DAY_CODE = {"A": 0, "U": 1, "W": 2}
@@ -116,5 +116,5 @@ def _fit(data, splits: dict, window_length: int, names) -> dict[str, np.ndarray]
     for name in names:
         at = splits[name].target_positions
         X, level = _inputs(riders, day_types, weekdays, at, window_length)
-        out[name] = np.stack([m.predict(X) for m in models], axis=1) * level / SCALE
+        out[name] = millions(np.stack([m.predict(X) for m in models], axis=1) * level)
     return out

@@ -12,7 +12,7 @@ import torch
 
 from .data.loading import RidershipData
 from .data.windows import Split, make_splits
-from .domain import DAY_TYPE_ORDER, SCALE, SEASON, TARGETS
+from .domain import DAY_TYPE_ORDER, SEASON, TARGETS, riders
 from .inference import cpu_threads, evaluate_mae, predict
 
 
@@ -80,7 +80,7 @@ def naive_predictions(features_values: np.ndarray, split: Split) -> np.ndarray:
 def naive_mae(data: RidershipData, split: Split) -> float:
     """MAE of "same day last week" on ``split``'s targets, both series together, in riders."""
     truth = split.targets.numpy().astype(np.float64)
-    return float(np.abs(naive_predictions(data.feature_values(), split) - truth).mean() * SCALE)
+    return float(riders(np.abs(naive_predictions(data.feature_values(), split) - truth).mean()))
 
 
 def score_split(model, split: Split, features_values: np.ndarray, batch_size: int, device,
@@ -92,8 +92,8 @@ def score_split(model, split: Split, features_values: np.ndarray, batch_size: in
     pred = predict(model, X).cpu().numpy().astype(np.float64)
     truth = split.targets.numpy().astype(np.float64)
     naive = naive_predictions(features_values, split)
-    errors = error_fields(truth * SCALE, pred * SCALE, naive * SCALE, None if gbm is None else gbm * SCALE)
-    errors["mae"] = mae * SCALE  # the article's metric: torchmetrics over batches, float32
+    errors = error_fields(riders(truth), riders(pred), riders(naive), riders(gbm))
+    errors["mae"] = riders(mae)  # the article's metric: torchmetrics over batches, float32
     return SplitScore(split=split.name, windows=len(split), **errors)
 
 
@@ -161,11 +161,11 @@ def backtest_split(model, split: Split, data: RidershipData, device="cpu",
                    gbm: np.ndarray | None = None) -> SplitBacktest:
     """``gbm``: the reference's predictions on the split's targets, in millions (or None)."""
     features = data.feature_values()
-    gbm = None if gbm is None else gbm * SCALE
+    gbm = riders(gbm)
     device = torch.device(device)
-    pred = predict(model.to(device), split.windows.to(device)).cpu().numpy().astype(np.float64) * SCALE
-    truth = split.targets.numpy().astype(np.float64) * SCALE
-    naive = naive_predictions(features, split) * SCALE
+    pred = riders(predict(model.to(device), split.windows.to(device)).cpu().numpy().astype(np.float64))
+    truth = riders(split.targets.numpy().astype(np.float64))
+    naive = riders(naive_predictions(features, split))
     kinds = data.frame["day_type"].to_numpy()[split.target_positions]
     by_type = {}
     for kind in DAY_TYPE_ORDER:

@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from .config import TrainConfig
 from .data.loading import RidershipData
-from .domain import SCALE
+from .domain import riders
 from .errors import ConfigError, ModelFileError, RidershipError
 from .events import EpochEvent, RunStarted
 
@@ -183,7 +183,7 @@ def _run(config, data, *, store, parent_id, origin, resume_state, on_start, on_e
     return RunResult(
         run_id=run_id, status=result.status, reason=result.reason, config=config, device=result.device,
         data_label=data.source.label, history=list(result.history), best_epoch=result.best_epoch,
-        best_valid_mae=result.best_valid_mae * SCALE if result.best_epoch else math.nan,
+        best_valid_mae=riders(result.best_valid_mae) if result.best_epoch else math.nan,
         weights_epoch=result.weights_epoch, scores=scores,
         model=result.model if result.weights_epoch > 0 else None, checkpoint=checkpoint,
         store_path=store.path if store is not None else None, parent_id=parent_id, origin=origin,
@@ -266,7 +266,7 @@ class _Recorder:
                 checkpoint = self.checkpoint  # an earlier one, if any, is still whole
         self._quietly(lambda: self.store.finish_run(
             self.run_id, result.status, result.reason, scores=scores, checkpoint=checkpoint,
-            best_epoch=result.best_epoch or None, best_valid_mae=result.best_valid_mae,
+            best_epoch=result.best_epoch or None, best_valid_mae=riders(result.best_valid_mae),
             weights_epoch=result.weights_epoch or None))
         return checkpoint
 

@@ -14,21 +14,22 @@ import pytest
 
 from engine.config import TrainConfig
 from engine.data.synthetic import synthetic_frame
-from support import CSV_HEADER, REAL_DATA, SMALL, SMALL_FIRST, SMALL_LAST, csv_rows, small_args, write_csv
+from support import CSV_HEADER, REAL_DATA, SMALL, SMALL_FIRST, SMALL_LAST, csv_rows, write_csv
 
 
-# Deselected by `-m "not slow"`: minutes of the suite's time, in few tests. Tests that read the real
-# CTA file (the `real_csv` fixture) train on it; these modules drive a browser or real processes.
-SLOW_MODULES = {"test_browser.py", "test_article_numbers.py", "test_sweep_ray.py"}
-SLOW_TESTS = {"test_killed_training_leaves_a_readable_store_and_an_interrupted_run",
-              "test_a_sweep_killed_with_sigkill_and_continued_loses_no_trial_and_repeats_none"}
+ACCEPTANCE = Path(__file__).parent / "acceptance"
 
 
 def pytest_collection_modifyitems(config, items):
+    """Everything in tests/acceptance (the real-data checks) is ``slow``, deselected by
+    ``-m "not slow"``; the other slow tests (a browser, Ray, signals to real processes) carry the mark
+    themselves. The slow ones run first: with xdist handing out one test at a time (pyproject's
+    ``--maxschedchunk``), the long trainings start at once on separate workers and the short tests
+    fill the gaps, instead of one long training starting last."""
     for item in items:
-        if ("real_csv" in getattr(item, "fixturenames", ()) or item.path.name in SLOW_MODULES
-                or item.originalname in SLOW_TESTS):
+        if ACCEPTANCE in item.path.parents:
             item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: the order within each group stays
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +42,7 @@ def _isolated_environment(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("RIDERSHIP_HOME", str(root / "home"))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def real_csv() -> Path:
     """The real CTA CSV from $RIDERSHIP_DATA; the test is skipped without it."""
     if not REAL_DATA:

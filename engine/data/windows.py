@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..domain import DAY_TYPES, SCALE, TARGETS
+from ..domain import DAY_TYPES, TARGETS, millions
 from ..errors import DataError
 
 
@@ -22,8 +22,8 @@ def build_features(frame: pd.DataFrame, inputs: str = "article") -> pd.DataFrame
     row's next day is unknown, so its one-hot is all zeros, as in the article.
     """
     out = pd.DataFrame(index=frame.index)
-    out["rail"] = frame["rail"] / SCALE
-    out["bus"] = frame["bus"] / SCALE
+    out["rail"] = millions(frame["rail"])
+    out["bus"] = millions(frame["bus"])
     next_type = frame["day_type"].shift(-1)
     for kind in DAY_TYPES:
         out[f"next_day_type_{kind}"] = (next_type == kind).astype(float)

@@ -1,4 +1,4 @@
-"""A run's checkpoint: a model file (engine/modelfile.py) plus what it takes to continue training.
+"""A run's checkpoint: a model file (engine/store/modelfile.py) plus what it takes to continue training.
 
 It holds the weights the run ended with (``state_dict``, the ones its scores come from), the best
 epoch's weights, the settings, the data's scaling facts (features, SCALE, window) and the run's

@@ -72,7 +72,7 @@ def save_model(path, result, data: RidershipData | None = None) -> Path:
 
 
 def model_payload(result, data: RidershipData | None = None) -> dict:
-    """What a model file holds; a run's checkpoint (engine/checkpoint.py) adds to it."""
+    """What a model file holds; a run's checkpoint (engine/store/checkpoint.py) adds to it."""
     return {
         "format": FORMAT,
         "version": VERSION,

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from ..config import TrainConfig
-from ..domain import SCALE, unit_named
+from ..domain import millions, riders, unit_named
 from ..errors import ConfigError, RidershipError
 from ..events import EpochEvent
 from .liveness import process_alive, process_token
@@ -41,6 +41,7 @@ from .schema import MIGRATIONS, SCHEMA_VERSION
 STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
 BUSY_TIMEOUT_MS = 30_000
 EPOCH_FIELDS = ("train_loss", "train_mae", "valid_mae", "lr", "seconds", "best_epoch", "best_valid_mae")
+EPOCH_MAE = ("train_mae", "valid_mae", "best_valid_mae")  # stored in riders (schema version 4), EpochEvent's in millions
 
 
 class RunStoreError(RidershipError):
@@ -57,9 +58,9 @@ def _now() -> str:
 class RunRecord:
     """One run as stored. ``epochs`` is filled by ``get_run`` only (``list_runs`` leaves it empty).
 
-    Every MAE here is in riders (``best_valid_mae`` too); only ``epochs`` (EpochEvent, whose
-    article lines print millions) keep the model's unit. The
-    ``*_mae`` scores are in riders."""
+    Every MAE here is in riders, as the store holds them. ``epochs`` are the training loop's own
+    EpochEvent (its article lines print millions; ``riders_dict()`` and its ``*_riders`` properties
+    give riders)."""
 
     run_id: int
     parent_id: int | None
@@ -350,7 +351,12 @@ class RunStore:
 
     @staticmethod
     def _insert_epoch(conn: sqlite3.Connection, run_id: int, event, epochs: int | None = None) -> None:
-        get = event.get if isinstance(event, dict) else (lambda k: getattr(event, k))
+        """``event``: an EpochEvent or a dict of its fields (MAE in millions, the loop's unit), stored in riders."""
+        field = event.get if isinstance(event, dict) else (lambda k: getattr(event, k))
+
+        def get(key):
+            return riders(field(key)) if key in EPOCH_MAE else field(key)
+
         conn.execute(
             "INSERT OR REPLACE INTO epochs (run_id, epoch, epochs, train_loss, train_mae, valid_mae, lr, "
             "seconds, best_epoch, best_valid_mae) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -376,7 +382,8 @@ class RunStore:
                    checkpoint: str | Path | None = None, best_epoch: int | None = None,
                    best_valid_mae: float | None = None, weights_epoch: int | None = None) -> None:
         """Close a run: its status (finished, stopped, failed or interrupted), why, its scores
-        (SplitScore objects or dicts by split name, in riders) and its checkpoint file."""
+        (SplitScore objects or dicts by split name, in riders), ``best_valid_mae`` in riders and its
+        checkpoint file."""
         if status not in STATUSES or status == "running":
             raise ValueError(f"status must be one of {', '.join(STATUSES[1:])}, got {status!r}")
         scores_dict = {k: (v.to_dict() if hasattr(v, "to_dict") else dict(v)) for k, v in (scores or {}).items()}
@@ -474,8 +481,6 @@ class RunStore:
             if row[key] is not None and not isinstance(row[key], (int, float)):
                 raise ValueError(f"{key} is {row[key]!r}, expected a number")
         row["run_id"] = row.pop("id")
-        if row["best_valid_mae"] is not None:  # stored in the epochs' unit (millions)
-            row["best_valid_mae"] *= SCALE
         config = json.loads(row.pop("config"))
         if not isinstance(config, dict):
             raise ValueError("config is not a JSON object")
@@ -551,11 +556,12 @@ class RunStore:
         return run
 
     def epochs(self, run_id: int) -> tuple:
-        """The run's epochs in order, as EpochEvent."""
+        """The run's epochs in order, as EpochEvent (the training loop's event: MAE in millions)."""
         rows = self._read("SELECT epoch, epochs, " + ", ".join(EPOCH_FIELDS) +
                           " FROM epochs WHERE run_id = ? ORDER BY epoch", (int(run_id),))
         # SQLite stores NaN as NULL (a diverged validation pass): read it back as NaN.
-        return tuple(EpochEvent(**{k: math.nan if v is None else v for k, v in r.items()}) for r in rows)
+        return tuple(EpochEvent(**{k: math.nan if v is None else (millions(v) if k in EPOCH_MAE else v)
+                                   for k, v in r.items()}) for r in rows)
 
     def get_config(self, run_id: int) -> TrainConfig:
         """A run's settings, e.g. to pre-fill the form of a fork."""

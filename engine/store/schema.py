@@ -93,5 +93,14 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE runs ADD COLUMN tags TEXT NOT NULL DEFAULT '';
     ALTER TABLE runs ADD COLUMN note TEXT NOT NULL DEFAULT '';
     """,
+    # Riders everywhere after the training loop: the MAE columns that held the model's unit (millions
+    # of riders: runs.best_valid_mae and the epochs' MAE) become riders, like every other MAE here.
+    # The per-epoch train_loss stays in the loss's own unit.
+    """
+    UPDATE runs SET best_valid_mae = best_valid_mae * 1000000 WHERE best_valid_mae IS NOT NULL;
+    UPDATE epochs SET train_mae = train_mae * 1000000, valid_mae = valid_mae * 1000000,
+                      best_valid_mae = best_valid_mae * 1000000;
+    """,
 )
+# Units since version 4: every MAE column (runs.*_mae, epochs.*_mae, sweep_trials.value) is in riders.
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -161,6 +161,7 @@ def _epochs_logged(db: Path) -> int:
         return 0
 
 
+@pytest.mark.slow  # a real process killed mid-run
 def test_killed_training_leaves_a_readable_store_and_an_interrupted_run(capsys, csv_path):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     proc = subprocess.Popen([sys.executable, "-m", "cli", "train", "--data", str(csv_path), *TINY,

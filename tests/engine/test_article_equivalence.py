@@ -7,14 +7,9 @@ fused core (oneDNN's LSTM kernel) agrees far beyond the 4 printed decimals.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-sys.path.insert(0, str(BENCH))
-import bench_training  # noqa: E402
+from bench import bench_training
 
 EPOCHS = 2
 

@@ -1,4 +1,4 @@
-"""Issue 9, round 3: the two settings the `best` preset gained (bench/best_search.py): normalized
+"""Issue 9, round 3: the two settings the `best` preset gained (research/best_search.py): normalized
 inputs capped at ``norm_clip`` times the window's level, and weight decay."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Loading, features, splits and windows (engine/data.py)."""
+"""Loading, features, splits and windows (engine/data/)."""
 
 from __future__ import annotations
 

@@ -85,6 +85,28 @@ def _counted(db: Path, name: str) -> dict[int, tuple]:
             if pruned or status in ("finished", "failed")}
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux's /proc; empty elsewhere)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # a zombie has ended; only its exit status is left to collect
+
+
+@pytest.mark.slow  # real worker processes killed with SIGKILL
 def test_a_sweep_killed_with_sigkill_and_continued_loses_no_trial_and_repeats_none(tmp_path, synthetic_csv):
     csv = synthetic_csv()
     db = tmp_path / "runs.db"
@@ -101,9 +123,13 @@ def test_a_sweep_killed_with_sigkill_and_continued_loses_no_trial_and_repeats_no
         assert proc.poll() is None, proc.stdout.read().decode()
     else:
         pytest.fail("no trial finished in time")
+    workers = _children(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    time.sleep(2)  # the workers die with their parent (PR_SET_PDEATHSIG)
+    deadline = time.time() + 120  # the workers die with their parent (PR_SET_PDEATHSIG): wait until they have
+    while any(_alive(pid) for pid in workers):
+        assert time.time() < deadline, f"sweep workers {workers} outlived their killed parent"
+        time.sleep(0.1)
     before = _counted(db, "k")
     assert 1 <= len(before) < 6
     from cli.main import main

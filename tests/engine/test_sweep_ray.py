@@ -14,6 +14,8 @@ from engine.sweep.local import SweepError, SweepPlan
 from engine.sweep.space import parse_space
 from support import SMALL
 
+pytestmark = pytest.mark.slow  # starts a Ray cluster: deselected by -m "not slow"
+
 
 def test_without_ray_the_backend_is_a_one_line_error(monkeypatch, tmp_path, synthetic_csv):
     from engine.sweep import ray_backend

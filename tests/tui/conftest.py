@@ -49,8 +49,10 @@ def make_test_app(tui_data, tui_config):
     return build
 
 
-async def wait_for(pilot, condition, timeout: float = 30.0, what: str = "condition") -> None:
-    """Let the app run until ``condition()`` holds (a functional wait, not a timing assertion)."""
+async def wait_for(pilot, condition, timeout: float = 180.0, what: str = "condition") -> None:
+    """Let the app run until ``condition()`` holds (a functional wait, not a timing assertion). The
+    timeout only turns a hang into a failure: on a crowded machine a stopped run's scoring alone once
+    took over 30 s, so it is generous."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -59,6 +61,17 @@ async def wait_for(pilot, condition, timeout: float = 30.0, what: str = "conditi
 
 
 async def wait_workers(app, group: str | None = None) -> None:
+    # A run asked for while the run store is still opening starts once the store answers (a state,
+    # not a time): wait for that start first, or there is no training worker yet to wait for.
+    if group in (None, "train") and getattr(app, "_start_when_store_opens", False):
+        job, deadline = app.job, time.monotonic() + 180
+
+        def answered() -> bool:  # the deferred start launched the run's worker, or the form refuses to start
+            return app.job != job or (not app._start_when_store_opens and app.form.config is None)
+
+        while not answered():
+            assert time.monotonic() < deadline, "timed out waiting for the run deferred until the store opened"
+            await asyncio.sleep(0.05)
     workers = [w for w in app.workers if group is None or w.group == group]
     with suppress(WorkerCancelled, WorkerFailed):
         await asyncio.gather(*(w.wait() for w in workers), return_exceptions=True)

@@ -76,7 +76,9 @@ async def test_escape_leaves_a_field_so_number_keys_switch_panes_again(make_test
         assert app.query_one(TabbedContent).active == "training"
 
 
-async def test_command_palette_offers_the_actions(make_test_app):
+async def test_command_palette_offers_the_actions(make_test_app, until):
+    from textual.command import CommandList, CommandPalette
+
     app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
         titles = {c.title for c in app.get_system_commands(app.screen)}
@@ -85,10 +87,16 @@ async def test_command_palette_offers_the_actions(make_test_app):
             assert title in titles
         await pilot.press("ctrl+p")
         await pilot.press(*"Show Device")
-        await pilot.pause(0.3)
+
+        def found() -> bool:  # the palette searches as it is typed into: wait for its answer, not a time
+            if not isinstance(app.screen, CommandPalette):
+                return False
+            option = app.screen.query_one(CommandList).highlighted_option
+            return option is not None and "Show Device" in str(option.prompt)
+
+        await until(pilot, found, what="the palette to offer Show Device")
         await pilot.press("enter")
-        await pilot.pause()
-        assert app.query_one(TabbedContent).active == "device"
+        await until(pilot, lambda: app.query_one(TabbedContent).active == "device", what="the Device pane")
 
 
 async def test_light_and_dark_themes_render(make_test_app):

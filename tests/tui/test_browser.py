@@ -28,6 +28,7 @@ import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+pytestmark = pytest.mark.slow  # drives a browser: deselected by -m "not slow"
 
 ROOT = Path(__file__).resolve().parents[2]
 START_S = 30  # the server answering HTTP

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import replace
 
 import pytest
 
+from engine.domain import riders
 from engine.events import EpochEvent
 from engine.store import RunStore
 from engine.store import runstore as engine_runstore
@@ -53,7 +55,7 @@ def record(store, data, config, valid, *, status="finished", parent_id=None, ori
     scores = {"valid": {"mae": best_mae * 1e6, "naive_mae": 31_250.0, "ratio": best_mae * 1e6 / 31_250},
               "test": {"mae": test, "naive_mae": 32_400.0, "ratio": test / 32_400}} if valid else None
     store.finish_run(run_id, status, f"completed {len(valid)} epochs", scores=scores,
-                     best_epoch=best or None, best_valid_mae=best_mae, weights_epoch=len(valid) or None)
+                     best_epoch=best or None, best_valid_mae=riders(best_mae), weights_epoch=len(valid) or None)
     return run_id
 
 
@@ -293,10 +295,29 @@ def text(app, selector: str) -> str:
     return str(app.query_one(selector).render())
 
 
-async def train_in_app(pilot, settle) -> None:
-    await pilot.press("t")
-    await settle(pilot.app, "train")
+async def wait_for(pilot, condition, what: str, timeout: float = 60.0) -> None:
+    """Let the app run until ``condition()`` holds (tests/tui/conftest.py's ``until``, here for helpers)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
+
+
+async def until_run_ends(pilot, settle, since: int) -> None:
+    """Wait for a run after job ``since`` to start and end: states, not times. A run asked for while
+    the store is still opening starts when the store answers, and a resume goes through a message
+    first, so right after the key press there may be no training worker yet to wait for."""
+    app = pilot.app
+    await wait_for(pilot, lambda: app.job > since, what="the run to start")
+    await settle(app, "train")
+    await wait_for(pilot, lambda: not app.training, what="the run to end")
     await settled(pilot)
+
+
+async def train_in_app(pilot, settle) -> None:
+    since = pilot.app.job
+    await pilot.press("t")
+    await until_run_ends(pilot, settle, since)
 
 
 async def test_a_run_recorded_by_the_cli_appears_in_the_apps_runs_pane(make_test_app, tmp_path, capsys):
@@ -344,7 +365,7 @@ async def test_a_run_started_in_the_app_is_recorded_with_its_epochs(make_test_ap
         run = app.store.get_run(run.run_id)
         epochs = [m for m in seen if isinstance(m, EpochCompleted)]
         assert run.status == "finished" and run.origin == "new" and run.parent_id is None
-        assert [e.valid_mae * 1e6 for e in run.epochs] == pytest.approx([m.valid_mae for m in epochs])
+        assert [e.valid_mae_riders for e in run.epochs] == pytest.approx([m.valid_mae for m in epochs])
         assert run.checkpoint is not None and run.checkpoint.exists()
         assert run.config == tui_config
         assert app.active.run_id == run.run_id
@@ -403,9 +424,7 @@ async def test_picked_runs_are_overlaid_on_the_training_charts(make_test_app, st
         await settled(pilot)
         assert app.query_one("#loss-chart", Chart).points == {f"run {third}": 8, f"run {second}": 12}
         # A live run is drawn over them.
-        await pilot.press("t")
-        await settle(app, "train")
-        await settled(pilot)
+        await train_in_app(pilot, settle)
         mae = app.query_one("#mae-chart", Chart).points
         assert mae == {"naive (valid)": 3, f"run {third}": 8, f"run {second}": 12, "train": 3, "valid": 3}
 
@@ -424,15 +443,13 @@ async def test_fork_prefills_the_form_and_records_the_child(make_test_app, tui_c
         assert app.form.config == parent_config
         assert app.query_one("#field-hidden_size").value == "12"
         assert "Fork of run 1" in text(app, "#form-hint")
-        await pilot.press("escape", "t")
-        await settle(app, "train")
-        await settled(pilot)
+        await pilot.press("escape")
+        await train_in_app(pilot, settle)
         child = app.store.get_run(2, with_epochs=False)
         assert (child.origin, child.parent_id, child.config) == ("fork", 1, parent_config)
         assert text(app, "#form-hint") == FORM_HINT
         # The fork applied once: the next run is a new one.
-        await pilot.press("t")
-        await settle(app, "train")
+        await train_in_app(pilot, settle)
         assert app.store.get_run(3, with_epochs=False).origin == "new"
 
 
@@ -444,9 +461,9 @@ async def test_resume_continues_a_run_for_more_epochs_with_live_curves(make_test
         await show_runs(pilot)
         await pilot.press("r")
         assert isinstance(app.screen, PromptScreen)
+        since = app.job
         await pilot.press("ctrl+u", "2", "enter")
-        await settle(app, "train")
-        await settled(pilot)
+        await until_run_ends(pilot, settle, since)
         child = app.store.get_run(2)
         parent = app.store.get_run(1)
         assert (child.origin, child.parent_id, child.resumed_from_epoch) == ("resume", 1, 3)

@@ -2,9 +2,9 @@
 real CTA data and score each on the article's validation and test splits beside the naive
 "same day last week" forecast on the same targets.
 
-    RIDERSHIP_DATA=path/to/cta.csv python bench/preset_search.py            # every candidate
-    RIDERSHIP_DATA=... python bench/preset_search.py norm_wc norm_wc_long   # some of them
-    RIDERSHIP_DATA=... python bench/preset_search.py normalize=window,lr=0.2  # ad hoc settings
+    RIDERSHIP_DATA=path/to/cta.csv python -m research.preset_search            # every candidate
+    RIDERSHIP_DATA=... python -m research.preset_search norm_wc norm_wc_long   # some of them
+    RIDERSHIP_DATA=... python -m research.preset_search normalize=window,lr=0.2  # ad hoc settings
 
 Each run is seeded (TrainConfig.seed), so a row is reproducible. Results are printed, not stored.
 """

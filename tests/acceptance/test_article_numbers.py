@@ -1,6 +1,6 @@
-"""`ridership train` on the real CSV with the defaults prints the article's numbers, for both cores.
+"""`ridership train` on the real CSV with `--preset article` prints the article's numbers, for both cores.
 
-The expected lines are the article's own output (docs/DESIGN.md, "The article's numbers"): seed 42,
+The expected lines are the article's own output (quoted in the README, "What the numbers are"): seed 42,
 CPU, 50 epochs. Skipped without $RIDERSHIP_DATA (the CTA's file is never part of the project).
 """
 

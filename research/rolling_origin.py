@@ -7,9 +7,9 @@ model is trained as the product trains it (engine.training.fit, CPU, one thread)
 the LightGBM reference trained on the same training split (engine/reference.py) and with the naive
 forecast, day by day.
 
-    RIDERSHIP_DATA=cta.csv python bench/rolling_origin.py run --years 2013-2019 --seeds 1,2,3 \
+    RIDERSHIP_DATA=cta.csv python -m research.rolling_origin run --years 2013-2019 --seeds 1,2,3 \
         --out DIR [key=value ...]          # one .npz per fold and seed (run two at a time on 2 cores)
-    python bench/rolling_origin.py report --out DIR [--log FILE]
+    python -m research.rolling_origin report --out DIR [--log FILE]
 
 The report prints, per fold, each seed's MAE (rail + bus, the product's combined MAE) over LightGBM's
 on validation and test, then the pooled ratio over all folds with a 90% interval from a paired
@@ -27,10 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from engine.domain import SCALE  # noqa: E402  (no torch: the report step stays light)
+from engine.domain import SCALE  # no torch: the report step stays light
 
 NAMES = ("valid", "test")
 
@@ -54,8 +51,8 @@ def train_fold(data, config) -> dict:
     from engine.training import fit
 
     splits = make_splits(data, config)
-    if os.environ.get("PROBE"):  # a bench/probes/variants.py model variant
-        import probes.variants as variants
+    if os.environ.get("PROBE"):  # a research/probes/variants.py model variant
+        from research.probes import variants
 
         splits = variants.augment(splits, data.frame.index)
         variants.install(splits)
@@ -82,7 +79,7 @@ def ratio(saved, name: str) -> float:
 def run(args) -> None:
     import torch
 
-    from best_search import parse_overrides
+    from research.best_search import parse_overrides
     from engine.data.sources import load_path
     from engine.presets import apply_preset
 
@@ -141,7 +138,7 @@ def report(args) -> None:
                 cells[year, seed][f"{name}_gbm"] = refs[year][f"{name}_gbm"]
     years = sorted({y for y, _ in cells})
     seeds = sorted({s for _, s in cells})
-    lines = [f"# bench/rolling_origin.py report --out {args.out}: {len(years)} folds x {len(seeds)} seeds",
+    lines = [f"# python -m research.rolling_origin report --out {args.out}: {len(years)} folds x {len(seeds)} seeds",
              "# fold Y: train to Y-1 December, valid Jan-Jun Y, test Jul Y-Jun Y+1; MAE is rail + bus, in riders;",
              "# ratios are model/LightGBM; the ensemble column averages the seeds' predictions",
              f"{'fold':<5} {'split':<6} {'days':>4} {'gbm':>7} {'naive':>7}  "

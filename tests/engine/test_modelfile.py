@@ -1,4 +1,4 @@
-"""Hardening of saved model files (engine/modelfile.py): crafted sizes, bad weights, missing keys,
+"""Hardening of saved model files (engine/store/modelfile.py): crafted sizes, bad weights, missing keys,
 folders, failed saves, permissions and left-over temporaries."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from support import SMALL
 from engine.store import modelfile
 from engine.errors import ModelFileError
 from engine.model import model_for
-from engine.store.modelfile import atomic_save, load_model, model_payload, save_model
+from engine.store.modelfile import load_model, model_payload, save_model
 
 
 @pytest.fixture

@@ -1,21 +1,19 @@
 """Round 4 probe harness: train the `best` preset with overrides (and a PROBE variant, variants.py)
-for the given seeds on one split of bench/best_search.py, then compare its errors with LightGBM's by
+for the given seeds on one split of research/best_search.py, then compare its errors with LightGBM's by
 day type, series and worst days. Sums rail + bus per day (twice the combined MAE the product shows).
 
     RIDERSHIP_DATA=cta.csv [PROBE=level|levhead|sorted|nolstm|perseries] [SWA=k] \
-        python bench/probes/analyze.py SPLIT SEEDS [key=value ...]
+        python -m research.probes.analyze SPLIT SEEDS [key=value ...]
 """
 import os, sys, time, numpy as np, torch, pandas as pd
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..")); sys.path.insert(0, os.path.join(HERE, ".."))
 from engine.data.sources import load_path
 from engine.presets import apply_preset
 from engine.data.windows import make_splits
 from engine.training import fit
 from engine.inference import predict
 from engine.scoring import reference_for
-from best_search import SPLITS, parse_overrides
-import variants
+from research.best_search import SPLITS, parse_overrides
+from research.probes import variants
 torch.set_num_threads(1)
 data = load_path(os.environ["RIDERSHIP_DATA"], "path")
 split = sys.argv[1]; seeds = [int(s) for s in sys.argv[2].split(",")]

@@ -1,5 +1,5 @@
 """Probe variants: monkeypatch engine.training.build_model with a subclass."""
-import math, os, torch
+import os, torch
 from torch import nn
 import engine.model as em, engine.training as et
 from engine.domain import SEASON, SERIES

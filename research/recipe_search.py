@@ -1,18 +1,18 @@
 """Issue 9, round 4: an Optuna search around the `best` recipe, scored on validation only.
 
-Each trial trains the recipe on two date splits (the article's and the 2017 one, bench/best_search.py
+Each trial trains the recipe on two date splits (the article's and the 2017 one, research/best_search.py
 SPLITS) with seed 1 and scores the mean of its two validation MAE / LightGBM MAE ratios; the test
 splits are recorded beside it but never steer the search. With ``--objective rolling`` (round 5) a
-trial trains the seven folds of bench/rolling_origin.py instead (seed 1, about 2 minutes a trial on
+trial trains the seven folds of research/rolling_origin.py instead (seed 1, about 2 minutes a trial on
 one core) and scores the pooled validation MAE over LightGBM's (876 days rather than 95 + 125). Workers share one study through a journal
 file, so two processes (one core each) search together:
 
-    RIDERSHIP_DATA=cta.csv python bench/recipe_search.py --study S --trials 30 [--journal FILE] &
-    RIDERSHIP_DATA=cta.csv python bench/recipe_search.py --study S --trials 30 [--journal FILE]
-    python bench/recipe_search.py --study S --show [--journal FILE]
+    RIDERSHIP_DATA=cta.csv python -m research.recipe_search --study S --trials 30 [--journal FILE] &
+    RIDERSHIP_DATA=cta.csv python -m research.recipe_search --study S --trials 30 [--journal FILE]
+    python -m research.recipe_search --study S --show [--journal FILE]
 
 The configurations it finds still have to hold with seeds 2 and 3 and on the 2020 split
-(bench/best_search.py) before one becomes the preset.
+(research/best_search.py) before one becomes the preset.
 """
 
 from __future__ import annotations
@@ -20,14 +20,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import optuna
 
-import optuna  # noqa: E402
-
-from best_search import SPLITS  # noqa: E402
-from engine.data.sources import load_path  # noqa: E402
+from engine.data.sources import load_path
+from research.best_search import SPLITS
 from engine.presets import apply_preset  # noqa: E402
 from engine.session import start_run  # noqa: E402
 
@@ -71,7 +68,7 @@ def main(argv: list[str]) -> int:
 
     def rolling(trial: optuna.Trial) -> float:
         import torch
-        from rolling_origin import day_errors, fold_dates, train_fold
+        from research.rolling_origin import day_errors, fold_dates, train_fold
 
         torch.set_num_threads(1)
         overrides = suggest(trial)

@@ -1,4 +1,4 @@
-"""The run store (engine/runs.py) and run checkpoints (engine/checkpoint.py)."""
+"""The run store (engine/store/runstore.py) and run checkpoints (engine/store/checkpoint.py)."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def test_record_and_read_back(tmp_path):
         assert store.get_run(run_id).status == "running"
         for epoch in (1, 2, 3):
             store.log_epoch(run_id, event(epoch))
-        store.finish_run(run_id, "finished", "completed 3 epochs", best_epoch=3, best_valid_mae=0.1, weights_epoch=3,
+        store.finish_run(run_id, "finished", "completed 3 epochs", best_epoch=3, best_valid_mae=100_000.0, weights_epoch=3,
                          scores={"valid": {"mae": 1000.0, "naive_mae": 900.0}, "test": {"mae": 2000.0, "naive_mae": 1500.0}},
                          checkpoint=store.checkpoint_path(run_id))
     with RunStore.open(tmp_path / "runs.db") as store:  # a fresh connection sees it all

@@ -4,7 +4,7 @@ Each run goes through the engine as the product runs it (engine.session.start_ru
 thread by the engine's own policy); its scores carry the model's MAE, the naive "same day last week"
 MAE and LightGBM's MAE (engine/reference.py, trained on the run's own training split) in riders.
 
-    RIDERSHIP_DATA=path/to/cta.csv python bench/best_search.py [--preset best] \
+    RIDERSHIP_DATA=path/to/cta.csv python -m research.best_search [--preset best] \
         [--splits article,2017,2020] [--seeds 1,2,3] [--no-article-time] [--log FILE] [key=value ...]
 
 key=value overrides any TrainConfig field on top of the preset (e.g. ``highway_days=21 epochs=60``).
@@ -20,14 +20,11 @@ import dataclasses
 import os
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from engine.config import TrainConfig  # noqa: E402
-from engine.data.sources import load_path  # noqa: E402
-from engine.presets import PRESETS, apply_preset  # noqa: E402
-from engine.session import start_run  # noqa: E402
+from engine.config import TrainConfig
+from engine.data.sources import load_path
+from engine.presets import PRESETS, apply_preset
+from engine.session import start_run
 
 # Split dates (train_start is the preset's): the article's, one two years earlier, one across 2020.
 SPLITS = {
@@ -85,7 +82,7 @@ def main(argv: list[str]) -> int:
     data = load_path(args.data, "path")
     base = apply_preset(args.preset).replace(device="cpu", **overrides)
     changed = {k: v for k, v in base.to_dict().items() if v != getattr(TrainConfig, k) and k != "device"}
-    say(f"# python bench/best_search.py --preset {args.preset} --splits {args.splits} --seeds {args.seeds} "
+    say(f"# python -m research.best_search --preset {args.preset} --splits {args.splits} --seeds {args.seeds} "
         + " ".join(args.overrides))
     say(f"# config (fields not at the article's values): {changed}")
     article_s = float("nan")

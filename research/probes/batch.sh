@@ -1,9 +1,9 @@
 #!/bin/bash
 # usage: batch.sh "label|split|seeds|overrides" ...   runs 2 at a time, prints compact lines
-cd "$(dirname "$0")"   # needs RIDERSHIP_DATA and the venv active
+cd "$(dirname "$0")/../.."   # the repository root; needs RIDERSHIP_DATA and the venv active
 run() {
   IFS='|' read -r label split seeds over <<< "$1"
-  out=$(python analyze.py $split $seeds $over 2>&1)
+  out=$(python -m research.probes.analyze $split $seeds $over 2>&1)
   v=$(echo "$out" | grep '^valid' | head -1); t=$(echo "$out" | grep '^test' | head -1)
   rv=$(echo "$out" | grep 'rail lstm' | head -1); rt=$(echo "$out" | grep 'rail lstm' | tail -1)
   python - "$label" "$split" "$v" "$t" "$rv" "$rt" <<'PY'
