@@ -57,6 +57,7 @@ class ForecastMixin:
                     f"rail {format_riders(result.rail)} ({level}: {format_riders(band['rail_low'])}.."
                     f"{format_riders(band['rail_high'])})   bus {format_riders(result.bus)} "
                     f"({format_riders(band['bus_low'])}..{format_riders(band['bus_high'])}) riders\n"
+                    + (f"How formed: {result.note()}\n" if result.note() else "")
                     + trust_summary(trust) + "\n"
                     f"Model of {run.name}: epoch {run.weights_epoch}'s weights, trained on {run.data_label}")
             pane.show_forecast(text, data.frame.iloc[-HISTORY_DAYS:], result.date, result.rail, result.bus, band)
