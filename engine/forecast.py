@@ -34,6 +34,8 @@ class Forecast:
     # Training days with this weekday and day type (None: not checked); 0: never seen, an extrapolation.
     seen: int | None = None
     group: str | None = None  # engine.daytypes.HOLIDAY_GROUP: the interval comes from holidays' errors
+    beside: str = ""  # a weekday run as U: what real holidays on that weekday did (engine.predictor)
+    band: dict | None = None  # its interval (rail_low, rail_high, bus_low, bus_high; riders), when made
 
     @property
     def unseen(self) -> bool:
@@ -47,8 +49,10 @@ class Forecast:
             parts.append(f"no {self.date:%A} in the training data ran this service: an extrapolation, "
                          "its interval widened to the errors of real holidays on weekdays")
         elif self.group and self.seen is not None:
-            parts.append(f"{self.seen} such day{'s' if self.seen != 1 else ''} in the training data; "
-                         "interval from the errors on real holidays")
+            parts.append(f"{self.seen} such day{'s' if self.seen != 1 else ''} in the training data, "
+                         "interval from real holidays' errors")
+        if self.beside:
+            parts.append(self.beside)
         return "; ".join(parts)
 
     def to_dict(self) -> dict:

@@ -8,6 +8,7 @@ Predictor instead of composing scoring, the LightGBM reference, intervals and fo
     p.backtest()                                   # SplitBacktest per split: every day, per day type and kind
     p.assess(level=0.8, horizon=3)                 # scores + prediction intervals (cached)
     p.forecast(days=3, overrides={1: "U"})         # ForecastTable: forecasts, their bounds, the assessment
+    p.rolling_origin("folds/", "2013-2019")       # the settings retrained on seven yearly folds, a report
 
 Everything runs on the CPU thread policy of engine.inference.cpu_threads. The splits, the
 reference's predictions and the assessment are computed once per Predictor.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -60,6 +61,7 @@ class Predictor:
     _reference: Any = field(default=False, repr=False)  # False: not computed yet; None: lightgbm missing
     _assessment: tuple[float, int, Assessment] | None = field(default=None, repr=False)
     _train_frame: pd.DataFrame | None = field(default=None, repr=False)
+    _ranges: dict | None = field(default=None, repr=False)
 
     # -- building one ---------------------------------------------------------------------------
     @classmethod
@@ -152,8 +154,58 @@ class Predictor:
 
     def forecast(self, days: int = 1, overrides: dict | None = None, level: float = DEFAULT_LEVEL) -> ForecastTable:
         """The ``days`` days after the data with their intervals and the assessment. ``overrides``:
-        ``{date or day number: day type}``; a single day is the first row of a longer forecast."""
+        ``{date or day number: day type}``; a single day is the first row of a longer forecast.
+        A weekday chosen as U is set beside what real holidays on that weekday did (``holiday_range``)."""
         forecasts = self.forecasts(days, overrides)
         trust = self.assess(level, horizon=len(forecasts))
         bands = [bounds(f, trust.intervals, n) for n, f in enumerate(forecasts, start=1)]
+        for n, f in enumerate(forecasts, start=1):
+            if not f.inferred and f.day_type == "U" and f.date.day_of_week < 5:
+                forecasts[n - 1], bands[n - 1] = self._beside_real_holidays(f, bands[n - 1], n, days, overrides)
+        forecasts = [replace(f, band=band) for f, band in zip(forecasts, bands)]
         return ForecastTable(forecasts, bands, trust)
+
+    def rolling_origin(self, out, years: str = "2013-2019", seeds=(1, 2, 3), kinds: bool = True,
+                       log=print) -> list[str]:
+        """engine.rolling_origin: retrain these settings on each yearly fold x seed (results kept in
+        the folder ``out``: a fold already there is not retrained), and the report's lines."""
+        from pathlib import Path
+
+        from .rolling_origin import load_cells, report, run_folds, years_of
+
+        run_folds(self.data, self.config, Path(out), years_of(years), list(seeds), log=log)
+        return report(load_cells(Path(out)), f"rolling origin of {self.label}", kinds=kinds)
+
+    def holiday_ranges(self) -> dict:
+        """engine.whatif.ratio_ranges of this data's real weekday holidays, 2005-2019 (cached)."""
+        if self._ranges is None:
+            from .whatif import holiday_ratios, ratio_ranges
+
+            self._ranges = ratio_ranges(holiday_ratios(self.data.frame))
+        return self._ranges
+
+    def _beside_real_holidays(self, f: Forecast, band: dict, number: int, days: int, overrides: dict | None):
+        """A weekday run as U: its ratio to the same day's forecast as a weekday, beside the range
+        of real holidays on that weekday; the interval widened to cover that range."""
+        from .daytypes import WEEKDAY_NAMES
+        from .forecast import resolve_overrides
+
+        real = self.holiday_ranges().get(f.date.day_of_week)
+        if not real:
+            return f, band
+        dates = [f.date - pd.Timedelta(days=number - 1) + pd.Timedelta(days=i) for i in range(days)]
+        as_weekday = {**resolve_overrides(overrides or {}, dates), number: "W"}
+        weekday = self.forecasts(days, as_weekday)[number - 1]
+        band = dict(band)
+        ratios, spans = [], []
+        for series in ("rail", "bus"):
+            low, high, count = real[series]
+            base = getattr(weekday, series)
+            band[f"{series}_low"] = min(band[f"{series}_low"], base * low)
+            band[f"{series}_high"] = max(band[f"{series}_high"], base * high)
+            ratios.append(f"{series} {getattr(f, series) / base:.2f}")
+            spans.append(f"{series} {low:.2f}..{high:.2f}")
+        name = WEEKDAY_NAMES[f.date.day_of_week]
+        beside = (f"{' and '.join(ratios)} of this day as a weekday; the {real['rail'][2]} real holidays on a {name} "
+                  f"in 2005-2019 ran {', '.join(spans)} of a usual {name}, and the interval covers that range")
+        return replace(f, beside=beside), band

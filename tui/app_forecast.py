@@ -50,7 +50,7 @@ class ForecastMixin:
             from engine.assessment import bounds
 
             how = "from the calendar" if result.inferred else "chosen"
-            band = bounds(result, trust.intervals)
+            band = result.band or bounds(result, trust.intervals)  # the Predictor's (engine.predictor)
             level = f"{trust.intervals.level:.0%}"
             text = (f"{result.date:%Y-%m-%d} ({result.date:%A}), day type {result.day_type} "
                     f"({DAY_TYPE_NAMES[result.day_type]}, {how})\n"

@@ -148,3 +148,17 @@ def test_forecasts_in_riders(predictor, data):
     f = predictor.forecast(1).forecasts[0]
     assert f.rail == pytest.approx(float(data.feature_values("holidays")[-7, 0]) * SCALE, rel=1e-6)
     assert np.isfinite(f.bus)
+
+
+def test_rolling_origin_retrains_each_fold_and_reports_the_kinds(tmp_path):
+    data = RidershipData(synthetic_frame("2017-12-01", "2020-06-30"), DataSource("synthetic"))
+    config = SMALL.replace(train_start="2018-01")
+    model = Predictor(HolidayAwareModel(), config, data, label="small")
+    lines = model.rolling_origin(tmp_path, "2019", seeds=(1,), log=lambda line: None)
+    assert (tmp_path / "2019_1.npz").exists()
+    assert lines[0] == "# rolling origin of small: 1 folds x 1 seeds"
+    assert any(line.startswith("# pooled valid: model/LightGBM") for line in lines)
+    kinds = [line.split()[:2] for line in lines[lines.index(next(x for x in lines if "by kind" in x)) + 2:]]
+    assert ["test", "W"] in kinds and ["test", "U"] in kinds  # test: July 2019 to June 2020
+    again = model.rolling_origin(tmp_path, "2019", seeds=(1,), log=lambda line: pytest.fail(line))
+    assert again == lines  # the fold was kept, not retrained
