@@ -62,7 +62,7 @@ def kind_lines(tests: dict) -> list[str]:
                           f"{_ratio(mae, getattr(e, f'gbm_{series}_mae')):>6}"]
             lines.append(f"{label:>10} {kind:<10} {e.count:>5} " + " ".join(cells))
             label = ""
-    lines.append("  kinds: " + "; ".join(f"{k} {v}" for k, v in KIND_NAMES.items()))
+    lines.append("  kinds: " + "; ".join(f"{k}: {v}" for k, v in KIND_NAMES.items()))
     return lines
 
 

@@ -47,10 +47,8 @@ class ForecastMixin:
             pane.show_message(f"Could not forecast: {explain(worker.error)}", error=True)
         elif state == WorkerState.SUCCESS:
             (result, trust), run, data = worker.result
-            from engine.assessment import bounds
-
             how = "from the calendar" if result.inferred else "chosen"
-            band = result.band or bounds(result, trust.intervals)  # the Predictor's (engine.predictor)
+            band = result.band  # its interval, from engine.predictor (as the CLI's)
             level = f"{trust.intervals.level:.0%}"
             text = (f"{result.date:%Y-%m-%d} ({result.date:%A}), day type {result.day_type} "
                     f"({DAY_TYPE_NAMES[result.day_type]}, {how})\n"

@@ -14,7 +14,6 @@ and the first screen is fast.
 from __future__ import annotations
 
 import threading
-import weakref
 
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -115,10 +114,11 @@ def resume(store: "RunStore", run_id: int, more: int, data: "RidershipData", job
 # -- using a model ----------------------------------------------------------------------------------
 # Using a model goes through engine.predictor.Predictor, as the CLI does. How far to trust a model
 # on some data (scores, LightGBM, intervals) takes seconds on the real data and only depends on the
-# model and the data, so each model keeps one Predictor per data (weakly: a model no longer used
-# takes it along), and the Predictor keeps its assessment.
-_predictors: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# model, its settings and the data, so the last few Predictors are kept (each keeps its assessment).
+# A Predictor holds its model, so a weak mapping keyed by the model would never let go of it.
+_predictors: list = []
 _predicting = threading.Lock()
+KEPT_PREDICTORS = 2  # the model in use and the one before it (each holds its splits: megabytes)
 
 
 def predictor(run: "RunResult", data: "RidershipData"):
@@ -126,10 +126,12 @@ def predictor(run: "RunResult", data: "RidershipData"):
     from engine.predictor import Predictor
 
     with _predicting:
-        kept = _predictors.get(run.model)
-        if kept is None or kept.data is not data or kept.config != run.config:
-            kept = Predictor.from_result(run, data)
-            _predictors[run.model] = kept
+        for kept in _predictors:
+            if kept.model is run.model and kept.data is data and kept.config == run.config:
+                return kept
+        kept = Predictor.from_result(run, data)
+        _predictors.insert(0, kept)
+        del _predictors[KEPT_PREDICTORS:]
         return kept
 
 

@@ -70,6 +70,18 @@ def test_the_calendars_own_type_says_nothing_more(model):
     assert (plain["rail"], plain["bus"], plain["rail_low"]) == (same["rail"], same["bus"], same["rail_low"])
 
 
+
+def test_evaluate_shows_the_errors_per_kind_of_day(model):
+    """The test split (targets 2018-09-15..10-31) holds Columbus Day, a minor holiday."""
+    done = ridership("evaluate", *model)
+    assert done.returncode == 0, done.stderr
+    assert "by kind of day" in done.stdout
+    rows = [line.split() for line in done.stdout.splitlines()]
+    assert any(row[:2] == ["test", "W"] for row in rows) and any(row[:1] == ["minor"] for row in rows)
+    data = json.loads(ridership("evaluate", *model, "--json").stdout)["by_kind"]
+    assert data["test"]["minor"]["count"] == 1
+    assert {"W", "A", "U"} <= set(data["valid"]) and data["test"]["W"]["gbm_rail_mae_riders"] > 0
+
 # -- the real data: the `best` preset's model, trained once for the checks below -------------------
 @pytest.fixture(scope="module")
 def real_model(tmp_path_factory):

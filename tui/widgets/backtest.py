@@ -1,5 +1,7 @@
 """Backtest pane: the model's forecasts against the actual riders over the validation and test
-splits, beside the naive forecast (same day last week), and the errors per day type.
+splits, beside the naive forecast (same day last week), and the errors per day type; under the chart,
+the errors per kind of day over the whole splits (kinds_text: W, A, U, U on Monday-Friday, minor
+holidays, school breaks), rail and bus, beside naive and LightGBM.
 
 The backtest itself (a forward pass over every window of the two splits) is the app's: it runs it
 in a thread worker whenever the model in use or the data changes, and when this pane asks for it
