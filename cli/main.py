@@ -18,8 +18,8 @@ from engine.errors import RidershipError
 from . import runs as runs_cli
 from . import sweep as sweep_cli
 from .options import add_config_options, bounded, given_settings
-from .output import day_type_lines, print_json, score_lines
-from .running import add_db_option, load_chosen_model, load_data, open_store, report_run, stop_on_signals
+from .output import day_type_lines, kind_lines, print_json, score_lines
+from .running import add_db_option, load_data, load_predictor, open_store, report_run, stop_on_signals
 
 
 def add_data_options(p: argparse.ArgumentParser) -> None:
@@ -142,42 +142,38 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from engine.data.windows import make_splits
     from engine.presets import preset_of
-    from engine.scoring import backtest, reference_for, score_all
 
     data = load_data(args)
-    model, config, payload, label = load_chosen_model(args, data)
-    splits = make_splits(data, config)
-    gbm = reference_for(data, splits, config)
-    scores = score_all(model, splits, data.feature_values(), config.batch_size, "cpu", gbm=gbm)
-    tests = backtest(model, data, config, tuple(scores), made=splits, gbm=gbm)
+    predictor = load_predictor(args, data)
+    config, label = predictor.config, predictor.label
+    scores = predictor.score()
+    tests = predictor.backtest(tuple(scores))
     preset = preset_of(config)
     if args.json:
-        print_json({"model": label, "weights_epoch": payload.get("weights_epoch"), "preset": preset,
+        print_json({"model": label, "weights_epoch": predictor.weights_epoch, "preset": preset,
                     "config": config.to_dict(), "scores": {k: v.to_dict() for k, v in scores.items()},
-                    "by_day_type": {k: {t: e.to_dict() for t, e in b.by_day_type.items()} for k, b in tests.items()}})
+                    "by_day_type": {k: {t: e.to_dict() for t, e in b.by_day_type.items()} for k, b in tests.items()},
+                    "by_kind": {k: {t: e.to_dict() for t, e in b.by_kind.items()} for k, b in tests.items()}})
         return 0
     framing = "" if config.normalize == "none" and config.target == "level" else \
         f", normalize {config.normalize}, target {config.target}"
-    epoch = payload.get("weights_epoch")
+    epoch = predictor.weights_epoch
     weights = f"epoch {epoch}'s weights" if epoch else "weights of an unknown epoch (the file does not say)"
     print(f"model {label}: {weights}, trained with "
           f"window {config.window_length}, hidden {config.hidden_size}{framing} "
           f"(preset: {preset or 'none, custom settings'})")
-    for line in score_lines(scores) + day_type_lines(tests):
+    for line in score_lines(scores) + day_type_lines(tests) + kind_lines(tests):
         print(line)
     return 0
 
 
 def cmd_forecast(args) -> int:
-    from engine.assessment import assess, bounds
-    from engine.forecast import forecast_days
-
     if args.override and args.days is None:
         raise RidershipError("--override needs --days K (the day it sets must be one of the K forecast days)")
     data = load_data(args)
-    model, config, _, label = load_chosen_model(args, data)
+    predictor = load_predictor(args, data)
+    label = predictor.label
     overrides: dict = {1: args.day_type} if args.day_type else {}
     seen: dict[str, str] = {}
     for date, kind in args.override:
@@ -185,10 +181,8 @@ def cmd_forecast(args) -> int:
             raise RidershipError(f"--override gives {date} two day types: {seen[date]} and {kind}")
         seen[date] = kind
         overrides[date] = kind  # dates are checked against the forecast days by the engine
-    days = forecast_days(model, data, config.window_length, 1 if args.days is None else args.days, overrides)
-    trust = assess(model, data, config, level=args.level, horizon=len(days))
-    rows = [{"day": n, **f.to_dict(), **{k: round(v) for k, v in bounds(f, trust.intervals, n).items()}}
-            for n, f in enumerate(days, start=1)]
+    table = predictor.forecast(1 if args.days is None else args.days, overrides, args.level)
+    days, trust, rows = table.forecasts, table.trust, table.rows()
     if args.json:
         print_json({"model": label, "forecasts": rows, "trust": trust.to_dict()})
         return 0
@@ -200,6 +194,8 @@ def cmd_forecast(args) -> int:
             print(f"  {series + ':':<5} {format_riders(getattr(f, series))} riders  "
                   f"({args.level:.0%} interval {format_riders(row[series + '_low'])} to "
                   f"{format_riders(row[series + '_high'])})")
+        if f.note():
+            print(f"  how formed: {f.note()}")
     else:
         later = "; days 2 onwards feed on the forecasts before them" if len(days) > 1 else ""
         print(f"Forecast for {len(days)} day{'s' if len(days) > 1 else ''} after {data.last_date:%Y-%m-%d} "
@@ -208,10 +204,14 @@ def cmd_forecast(args) -> int:
               f"{'bus':>9}  {'interval':>19}")
         for f, row in zip(days, rows):
             how = "calendar" if f.inferred else "chosen"
+            mark = "*" if f.note() else ""
             print(f"{row['day']:>3}  {f.date:%Y-%m-%d}  {f.date.strftime('%A'):<9}  {f.day_type + ' ' + how:<12}  "
                   + "  ".join(f"{format_riders(getattr(f, s)):>9}  "
                               f"{format_riders(row[s + '_low']) + '..' + format_riders(row[s + '_high']):>19}"
-                              for s in ("rail", "bus")))
+                              for s in ("rail", "bus")) + mark)
+        for f, row in zip(days, rows):
+            if f.note():
+                print(f"  * day {row['day']} ({f.date:%Y-%m-%d}): {f.note()}")
     for line in trust_lines(trust, label):
         print(line)
     return 0

@@ -42,6 +42,32 @@ def day_type_lines(tests: dict) -> list[str]:
     return lines
 
 
+def kind_lines(tests: dict) -> list[str]:
+    """Per split and kind of day (engine.daytypes.KINDS): days, then rail and bus MAE each beside the
+    naive forecast's and LightGBM's, as ratios."""
+    from engine.daytypes import KIND_NAMES
+
+    lines = ["by kind of day (MAE in riders; ratios: model/naive and model/LightGBM):",
+             f"{'':>10} {'kind':<10} {'days':>5} {'rail':>9} {'/naive':>6} {'/LGBM':>6} "
+             f"{'bus':>9} {'/naive':>6} {'/LGBM':>6}"]
+    for name, test in tests.items():
+        label = SPLIT_LABELS.get(name, name)
+        for kind, e in test.by_kind.items():
+            cells = []
+            for series in ("rail", "bus"):
+                mae = getattr(e, f"{series}_mae")
+                cells += [f"{format_riders(mae):>9}", f"{_ratio(mae, getattr(e, f'naive_{series}_mae')):>6}",
+                          f"{_ratio(mae, getattr(e, f'gbm_{series}_mae')):>6}"]
+            lines.append(f"{label:>10} {kind:<10} {e.count:>5} " + " ".join(cells))
+            label = ""
+    lines.append("  kinds: " + "; ".join(f"{k}: {v}" for k, v in KIND_NAMES.items()))
+    return lines
+
+
+def _ratio(model: float, other: float) -> str:
+    return f"{model / other:.2f}" if other and math.isfinite(other) and math.isfinite(model) else "-"
+
+
 def table(header: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
     return ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header] + rows]

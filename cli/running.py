@@ -147,16 +147,13 @@ def _record_summary(run) -> dict | None:
             "checkpoint": str(run.checkpoint) if run.checkpoint else None}
 
 
-def load_chosen_model(args, data):
-    """``--model PATH`` or ``--run ID|latest``: (model, config, payload, label)."""
-    from engine.store.modelfile import load_model
+def load_predictor(args, data):
+    """``--model PATH`` or ``--run ID|latest``: an engine.predictor.Predictor on ``data``."""
+    from engine.predictor import Predictor
 
     if args.model:
-        model, config, payload = load_model(args.model, data)
-        return model, config, payload, args.model
+        return Predictor.from_file(args.model, data)
     with open_store(args) as store:
-        record = store.model_run(args.run)
-    model, config, payload = load_model(record.checkpoint, data)
-    return model, config, payload, f"run {record.run_id}"
+        return Predictor.from_run(store, args.run, data)
 
 

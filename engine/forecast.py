@@ -1,8 +1,11 @@
 """Next-day and multi-day forecasts from the last window, for chosen (or calendar-inferred) day types.
 
 The article sets column 3 of the last row (next_day_type_U) while claiming a weekday, and leaves
-the other day-type columns as they were. Here the one-hot is set by name and the others cleared.
+the other day-type columns as they were. Here the one-hot is set by name and the others cleared,
+and a chosen type sets the calendar inputs of the real days it means (engine/daytypes.py: "run
+Wednesday as a Sunday/holiday service" reads as a holiday falling on a Wednesday).
 Multi-day forecasts are autoregressive: each day's forecast becomes the last row of the next window.
+A single-day forecast is the first day of a multi-day one, so both give the same number.
 """
 
 from __future__ import annotations
@@ -14,9 +17,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .data.calendar import infer_day_type
 from .data.loading import RidershipData
-from .data.windows import next_day_calendar
+from .daytypes import DayInputs, day_inputs
 from .domain import DAY_TYPES, FEATURES, INPUTS, MAX_FORECAST_DAYS, SCALE
 from .errors import DataError, RidershipError
 
@@ -28,25 +30,58 @@ class Forecast:
     inferred: bool  # day type taken from the calendar, not chosen
     rail: float  # riders
     bus: float  # riders
+    basis: str = ""  # how a chosen type's inputs were formed, in a planner's words ("": the calendar's day)
+    # Training days with this weekday and day type (None: not checked); 0: never seen, an extrapolation.
+    seen: int | None = None
+    group: str | None = None  # engine.daytypes.HOLIDAY_GROUP: the interval comes from holidays' errors
+    beside: str = ""  # a weekday run as U: what real holidays on that weekday did (engine.predictor)
+    band: dict | None = None  # its interval (rail_low, rail_high, bus_low, bus_high; riders), when made
+
+    @property
+    def unseen(self) -> bool:
+        return self.seen == 0
+
+    def note(self) -> str:
+        """What to say next to the number: how a chosen type was formed, and whether the training
+        data ever had such a day ("" for an ordinary day)."""
+        parts = [self.basis] if self.basis else []
+        if self.unseen:
+            parts.append(f"no {self.date:%A} in the training data ran this service: an extrapolation, "
+                         "its interval widened to the errors of real holidays on weekdays")
+        elif self.group and self.seen is not None:
+            parts.append(f"{self.seen} such day{'s' if self.seen != 1 else ''} in the training data, "
+                         "interval from real holidays' errors")
+        if self.beside:
+            parts.append(self.beside)
+        return "; ".join(parts)
 
     def to_dict(self) -> dict:
         return {"date": f"{self.date:%Y-%m-%d}", "day_type": self.day_type, "day_type_inferred": self.inferred,
-                "rail": round(self.rail), "bus": round(self.bus)}
+                "rail": round(self.rail), "bus": round(self.bus), "how_formed": self.note() or None,
+                "seen_in_training": self.seen}
 
 
 def set_next_day_type(window: np.ndarray, day_type: str, date: pd.Timestamp | None = None) -> np.ndarray:
     """Set the last row's next-day one-hot to ``day_type``, clearing the other day types; with the
-    calendar or holidays inputs (13 or 15 columns), also the next day's calendar columns for ``date``."""
+    calendar or holidays inputs (13 or 15 columns), also the next day's calendar columns: those
+    ``day_type`` means on ``date`` (engine.daytypes.day_inputs)."""
     if day_type not in DAY_TYPES:
         raise RidershipError(f"day type {day_type!r} is not one of W (weekday), A (Saturday), U (Sunday/holiday)")
-    window = window.copy()
-    for kind in DAY_TYPES:
-        window[-1, FEATURES.index(f"next_day_type_{kind}")] = 1.0 if kind == day_type else 0.0
     inputs = inputs_of_width(window.shape[1])
-    if inputs != "article":
-        if date is None:
-            raise RidershipError(f"a model with {inputs} inputs needs the forecast day's date")
-        window[-1, len(FEATURES):] = next_day_calendar(pd.DatetimeIndex([date]), inputs).to_numpy()[0]
+    if inputs == "article":
+        window = window.copy()
+        for kind in DAY_TYPES:
+            window[-1, FEATURES.index(f"next_day_type_{kind}")] = 1.0 if kind == day_type else 0.0
+        return window
+    if date is None:
+        raise RidershipError(f"a model with {inputs} inputs needs the forecast day's date")
+    return set_day_inputs(window, day_inputs(date, day_type))
+
+
+def set_day_inputs(window: np.ndarray, day: DayInputs) -> np.ndarray:
+    """A copy of ``window`` whose last row's next-day columns are ``day``'s."""
+    window = window.copy()
+    window[-1, 2:] = day.columns(inputs_of_width(window.shape[1]))
     return window
 
 
@@ -75,22 +110,18 @@ def _predict_one(model, window: np.ndarray, device) -> tuple[float, float]:
 
 
 def forecast_next_day(model, data: RidershipData, window_length: int, day_type: str | None = None,
-                      device="cpu") -> Forecast:
-    values = _last_window_values(data, window_length, inputs_of(model))
-    date = data.last_date + pd.Timedelta(days=1)
-    inferred = day_type is None
-    day_type = infer_day_type(date) if inferred else day_type.upper()
-    window = set_next_day_type(values, day_type, date)
-    model.eval()
-    rail, bus = _predict_one(model, window, device)
-    return Forecast(date=date, day_type=day_type, inferred=inferred, rail=rail * SCALE, bus=bus * SCALE)
+                      device="cpu", seen=None) -> Forecast:
+    """The day after the data: the first day of ``forecast_days``, so both agree exactly."""
+    overrides = {1: day_type} if day_type is not None else None
+    return forecast_days(model, data, window_length, 1, overrides, device, seen)[0]
 
 
 def forecast_days(model, data: RidershipData, window_length: int, days: int = 1,
-                  overrides: dict | None = None, device="cpu") -> list[Forecast]:
+                  overrides: dict | None = None, device="cpu", seen=None) -> list[Forecast]:
     """Forecast the ``days`` days after the data (1..MAX_FORECAST_DAYS), feeding each forecast back as the
     next window's last row. Day types come from the calendar unless ``overrides`` sets them:
-    keys are dates (``YYYY-MM-DD`` text, date or Timestamp) or day numbers (1 = the first day)."""
+    keys are dates (``YYYY-MM-DD`` text, date or Timestamp) or day numbers (1 = the first day).
+    ``seen(DayInputs) -> int``: how many training days had that weekday and type (the Predictor's)."""
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_FORECAST_DAYS:
         raise RidershipError(f"days must be a whole number from 1 to {MAX_FORECAST_DAYS}, got {days!r}")
     first = data.last_date + pd.Timedelta(days=1)
@@ -100,11 +131,17 @@ def forecast_days(model, data: RidershipData, window_length: int, days: int = 1,
     model.eval()
     out = []
     for number, date in enumerate(dates, start=1):
-        day_type = chosen.get(number) or infer_day_type(date)
-        window = set_next_day_type(window, day_type, date)
+        day = day_inputs(date, chosen.get(number))
+        basis = day.basis
+        if inputs_of_width(window.shape[1]) == "article":
+            window = set_next_day_type(window, day.day_type)
+            basis = basis and f"day type {day.day_type} only: this model reads no weekday or holiday inputs"
+        else:
+            window = set_day_inputs(window, day)
         rail, bus = _predict_one(model, window, device)
-        out.append(Forecast(date=date, day_type=day_type, inferred=number not in chosen,
-                            rail=rail * SCALE, bus=bus * SCALE))
+        out.append(Forecast(date=date, day_type=day.day_type, inferred=number not in chosen,
+                            rail=rail * SCALE, bus=bus * SCALE, basis=basis,
+                            seen=None if seen is None else seen(day), group=day.interval_group))
         # The forecast day becomes the newest row; its next-day type is set on the next step.
         window = np.vstack([window[1:], [[rail, bus] + [0.0] * (window.shape[1] - 2)]])
     return out

@@ -12,6 +12,12 @@ the test split for a nominal 80%; the last 91 days of the same day type gave 80%
 (measured with the first ``best`` preset; the current one, seed 42, gives 79.7% and 82.4%; README).
 The coverage shown beside an interval is measured the same way on the test split: each test day's
 interval uses only errors of days before it.
+
+A holiday off Sunday (U on a weekday or a Saturday, from the calendar or chosen) and a what-if the
+training data never saw are not ordinary days of their type: their interval is at least the
+``level`` quantile of the model's relative errors on the last ``HOLIDAY_DAYS`` real holidays off
+Sunday (relative, so holidays from years of another level count), times the forecast. Those are
+the nearest real cases, and their errors are larger than a Sunday's (engine/daytypes.py).
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from .domain import SERIES, TARGETS, riders
 DEFAULT_LEVEL = 0.8
 ROLLING_DAYS = 91  # days of the same day type (about 13 weeks of weekdays, 1.75 years of Saturdays)
 LOOKBACK_DAYS = 3 * 365  # covers ROLLING_DAYS Sundays and holidays
+HOLIDAY_DAYS = 40  # the last real holidays off Sunday whose errors widen a holiday's interval
+HOLIDAY_LOOKBACK_DAYS = 9 * 365  # about 7 such holidays a year
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,7 @@ class StepErrors:
     errors: np.ndarray
     targets: np.ndarray
     day_types: np.ndarray
+    predictions: np.ndarray | None = None  # riders, (n, 2)
 
 
 @dataclass(frozen=True)
@@ -48,14 +57,26 @@ class Intervals:
     width: dict[int, dict[str, dict[str, float]]]
     coverage: dict[str, float] = field(default_factory=dict)  # on the test split, next day, per series
     coverage_days: int = 0
+    # ``relative[h][series]``: the level quantile of |error| / forecast on the last HOLIDAY_DAYS holidays
+    # off Sunday, h days ahead; empty when the data has none.
+    relative: dict[int, dict[str, float]] = field(default_factory=dict)
+    holiday_days: int = 0
 
-    def half_width(self, horizon: int, series: str, day_type: str) -> float:
+    def half_width(self, horizon: int, series: str, day_type: str, value: float | None = None,
+                   group: str | None = None) -> float:
+        """The half-width for a forecast ``value`` h days ahead; ``group`` (engine.daytypes.HOLIDAY_GROUP)
+        widens it to the holidays' relative errors."""
         by_type = self.width[min(horizon, max(self.width))][series]
-        return by_type.get(day_type, math.nan)
+        half = by_type.get(day_type, math.nan)
+        if group and value is not None and self.relative:
+            rel = self.relative[min(horizon, max(self.relative))][series]
+            if math.isfinite(rel):
+                half = max(half, rel * abs(value)) if math.isfinite(half) else rel * abs(value)
+        return half
 
     def to_dict(self) -> dict:
         return {"level": self.level, "coverage_on_test": self.coverage, "coverage_days": self.coverage_days,
-                "rolling_days": ROLLING_DAYS}
+                "rolling_days": ROLLING_DAYS, "holiday_days": self.holiday_days}
 
 
 def step_errors(model, values: np.ndarray, day_types: np.ndarray, window_length: int,
@@ -75,7 +96,7 @@ def step_errors(model, values: np.ndarray, day_types: np.ndarray, window_length:
             pred = model(torch.tensor(windows, dtype=torch.float32)).numpy().astype(np.float64)
         at = targets.clip(max=len(values) - 1)
         err = riders(np.abs(pred - values[at, :SERIES]))
-        out[h] = StepErrors(err[keep], targets[keep], day_types[targets[keep]])
+        out[h] = StepErrors(err[keep], targets[keep], day_types[targets[keep]], riders(pred[keep]))
         # The forecast becomes the newest row; its calendar columns are the real ones of that day.
         new_rows = values[at].copy()
         new_rows[:, :SERIES] = pred
@@ -104,15 +125,27 @@ def calibrate(model, data, splits: dict, window_length: int, inputs: str = "arti
     """Intervals for forecasts after the data's end, and their next-day coverage on the test split."""
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level!r}")
+    from .daytypes import holiday_group_mask
+
     values = data.feature_values(inputs)
     day_types = data.frame["day_type"].to_numpy()
     end = len(values)
     test = splits.get("test")
     first = min(int(test.target_positions[0]), end) if test is not None and len(test) else end
-    # Enough history before the first day that needs errors: ROLLING_DAYS of the rarest day type.
-    steps = step_errors(model, values, day_types, window_length, horizon, since=first - LOOKBACK_DAYS)
+    # Enough history before the first day that needs errors: ROLLING_DAYS of the rarest day type, and
+    # HOLIDAY_DAYS holidays off Sunday before the end.
+    since = min(first - LOOKBACK_DAYS, end - HOLIDAY_LOOKBACK_DAYS)
+    steps = step_errors(model, values, day_types, window_length, horizon, since=since)
     width = {h: {series: {kind: conformal_quantile(_recent(st, end, kind, s), level) for kind in ("W", "A", "U")}
                  for s, series in enumerate(TARGETS)} for h, st in steps.items()}
+    holidays = holiday_group_mask(data.frame)
+    relative, holiday_days = {}, 0
+    for h, st in steps.items():
+        rows = np.flatnonzero(holidays[st.targets] & (st.targets < end))[-HOLIDAY_DAYS:]
+        if len(rows):
+            ratio = st.errors[rows] / np.maximum(np.abs(st.predictions[rows]), 1.0)
+            relative[h] = {series: conformal_quantile(ratio[:, s], level) for s, series in enumerate(TARGETS)}
+            holiday_days = holiday_days or len(rows)
     coverage, days = {}, 0
     if test is not None and 1 in steps:
         one = steps[1]
@@ -122,4 +155,4 @@ def calibrate(model, data, splits: dict, window_length: int, inputs: str = "arti
                     for i in rows]
             coverage[series] = float(np.mean(hits)) if hits else math.nan
         days = len(rows)
-    return Intervals(level, width, coverage, days)
+    return Intervals(level, width, coverage, days, relative, holiday_days)

@@ -12,6 +12,7 @@ import torch
 
 from .data.loading import RidershipData
 from .data.windows import Split, make_splits
+from .daytypes import kinds_of
 from .domain import DAY_TYPE_ORDER, SEASON, TARGETS, riders
 from .inference import cpu_threads, evaluate_mae, predict
 
@@ -135,6 +136,8 @@ class SplitBacktest:
     naive_bus: list[float]
     overall: ErrorSummary
     by_day_type: dict[str, ErrorSummary] = field(default_factory=dict)  # W, A, U (those with days)
+    # engine.daytypes.KINDS with days: W, A, U, then U on a weekday, minor holidays, school breaks
+    by_kind: dict[str, ErrorSummary] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.dates)
@@ -144,6 +147,7 @@ class SplitBacktest:
                                              "pred_rail", "pred_bus", "naive_rail", "naive_bus")}
         out["overall"] = self.overall.to_dict()
         out["by_day_type"] = {k: v.to_dict() for k, v in self.by_day_type.items()}
+        out["by_kind"] = {k: v.to_dict() for k, v in self.by_kind.items()}
         return out
 
 
@@ -173,12 +177,16 @@ def backtest_split(model, split: Split, data: RidershipData, device="cpu",
         if rows.any():
             by_type[kind] = summarize(kind, truth[rows], pred[rows], naive[rows],
                                       None if gbm is None else gbm[rows])
+    by_kind = {}
+    for kind, rows in kinds_of(data.frame.iloc[split.target_positions]).items():
+        if rows.any():
+            by_kind[kind] = summarize(kind, truth[rows], pred[rows], naive[rows], None if gbm is None else gbm[rows])
     return SplitBacktest(
         split=split.name, dates=[f"{d:%Y-%m-%d}" for d in split.target_dates], day_types=kinds.tolist(),
         actual_rail=truth[:, 0].tolist(), actual_bus=truth[:, 1].tolist(),
         pred_rail=pred[:, 0].tolist(), pred_bus=pred[:, 1].tolist(),
         naive_rail=naive[:, 0].tolist(), naive_bus=naive[:, 1].tolist(),
-        overall=summarize("all", truth, pred, naive, gbm), by_day_type=by_type,
+        overall=summarize("all", truth, pred, naive, gbm), by_day_type=by_type, by_kind=by_kind,
     )
 
 

@@ -152,7 +152,7 @@ def rolling_rows(folder: str) -> None:
     """The rolling origin's report (research/rolling_origin.py) on folds already trained into ``folder``."""
     from research import rolling_origin
 
-    rolling_origin.report(argparse.Namespace(out=folder, log=None, ref=None))  # prints its own lines
+    rolling_origin.report_step(argparse.Namespace(out=folder, log=None, ref=None, kinds=False))  # prints its own lines
 
 
 def main(argv: list[str]) -> int:

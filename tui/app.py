@@ -921,17 +921,16 @@ class RidershipApp(App[int]):
         if msg.error is not None:
             pane.show_message(f"Could not forecast: {explain(msg.error)}", error=True)
             return
-        from engine.assessment import bounds
-
         result, trust, run = msg.result.forecast, msg.result.trust, msg.run
         how = "from the calendar" if result.inferred else "chosen"
-        band = bounds(result, trust.intervals)
+        band = result.band  # its interval, from engine.predictor (as the CLI's)
         level = f"{trust.intervals.level:.0%}"
         text = (f"{result.date:%Y-%m-%d} ({result.date:%A}), day type {result.day_type} "
                 f"({DAY_TYPE_NAMES[result.day_type]}, {how})\n"
                 f"rail {format_riders(result.rail)} ({level}: {format_riders(band['rail_low'])}.."
                 f"{format_riders(band['rail_high'])})   bus {format_riders(result.bus)} "
                 f"({format_riders(band['bus_low'])}..{format_riders(band['bus_high'])}) riders\n"
+                + (f"How formed: {result.note()}\n" if result.note() else "")
                 + trust_summary(trust) + "\n"
                 f"Model of {run.name}: epoch {run.weights_epoch}'s weights, trained on {run.data_label}")
         pane.show_forecast(text, msg.data.frame.iloc[-HISTORY_DAYS:], result.date, result.rail, result.bus, band)

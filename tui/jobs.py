@@ -14,9 +14,7 @@ and the first screen is fast.
 
 from __future__ import annotations
 
-import copy
 import threading
-import weakref
 
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -115,37 +113,33 @@ def resume(store: "RunStore", run_id: int, more: int, data: "RidershipData", job
 
 
 # -- using a model ----------------------------------------------------------------------------------
-def _thread_policy(run: "RunResult"):
-    """The engine's CPU thread policy: torch's default (all cores) spins OpenMP threads against the
-    UI and chart threads."""
-    import torch
+# Using a model goes through engine.predictor.Predictor, as the CLI does. How far to trust a model
+# on some data (scores, LightGBM, intervals) takes seconds on the real data and only depends on the
+# model, its settings and the data, so the last few Predictors are kept (each keeps its assessment).
+# A Predictor holds its model, so a weak mapping keyed by the model would never let go of it.
+_predictors: list = []
+_predicting = threading.Lock()
+KEPT_PREDICTORS = 2  # the model in use and the one before it (each holds its splits: megabytes)
 
-    from engine.inference import cpu_threads
 
-    return cpu_threads(torch.device(run.device), run.config.hidden_size)
+def predictor(run: "RunResult", data: "RidershipData"):
+    """The engine.predictor.Predictor of the run's model on ``data`` (one per model, settings and data)."""
+    from engine.predictor import Predictor
 
-
-# How far to trust a model on some data (scores, LightGBM, intervals) takes a scoring pass and a
-# recursive forecast over three years: seconds on the real data. It only depends on the model and
-# the data, so each model keeps its last one (weakly: a model no longer used takes it along).
-_assessments: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_assessing = threading.Lock()
+    with _predicting:
+        for kept in _predictors:
+            if kept.model is run.model and kept.data is data and kept.config == run.config:
+                return kept
+        kept = Predictor.from_result(run, data)
+        _predictors.insert(0, kept)
+        del _predictors[KEPT_PREDICTORS:]
+        return kept
 
 
 def assessment(run: "RunResult", data: "RidershipData", horizon: int = 1):
-    """engine.assessment.assess of the run's model on ``data`` with intervals up to ``horizon`` days
-    ahead, reused while the model and the data are the same (an assessment made for a longer
-    horizon serves a shorter one: the widths of the first days are the same)."""
-    from engine.assessment import assess
-
-    with _assessing:  # two forecasts asked at once assess once
-        kept = _assessments.get(run.model)
-        if kept is not None and kept[0] is data and kept[1] >= horizon:
-            return kept[2]
-        on_cpu = copy.deepcopy(run.model).cpu()  # the assessment runs on the CPU; the run's model stays put
-        result = assess(on_cpu, data, run.config, horizon=horizon)
-        _assessments[run.model] = (data, horizon, result)
-        return result
+    """engine.assessment.Assessment of the run's model on ``data`` with intervals up to ``horizon``
+    days ahead, reused while the model and the data are the same."""
+    return predictor(run, data).assess(horizon=horizon)
 
 
 @dataclass(frozen=True)
@@ -159,43 +153,22 @@ class NextDay:
 
 def forecast(run: "RunResult", data: "RidershipData", day_type: str | None) -> NextDay:
     """engine.forecast.Forecast of the day after the data (``day_type`` None: the calendar's), and
-    how far to trust it."""
-    from engine.forecast import forecast_next_day
-
-    with _thread_policy(run):
-        result = forecast_next_day(run.model, data, run.config.window_length, day_type, run.device)
-        return NextDay(result, assessment(run, data))
+    how far to trust it (engine.assessment.Assessment: scores beside naive and LightGBM, intervals).
+    The first row of the multi-day forecast, so both views agree."""
+    table = predictor(run, data).forecast(1, {1: day_type} if day_type else None)
+    return NextDay(table.forecasts[0], table.trust)
 
 
-@dataclass(frozen=True)
-class DaysForecast:
-    """The multi-day forecast with an interval per day (engine.assessment.bounds, riders)."""
-
-    forecasts: list
-    bands: list[dict[str, float]]
-    trust: Any  # engine.assessment.Assessment
-
-
-def forecast_days(run: "RunResult", data: "RidershipData", days: int, overrides: dict[str, str]) -> DaysForecast:
-    """engine.forecast.forecast_days: ``days`` days after the data, each fed back as the next input,
+def forecast_days(run: "RunResult", data: "RidershipData", days: int, overrides: dict[str, str]):
+    """engine.predictor.ForecastTable: ``days`` days after the data, each fed back as the next input,
     with the interval of each (h days ahead: the errors of forecasts h days ahead)."""
-    from engine.assessment import bounds
-    from engine.forecast import forecast_days as engine_forecast_days
-
-    with _thread_policy(run):
-        forecasts = engine_forecast_days(run.model, data, run.config.window_length, days, overrides, run.device)
-        trust = assessment(run, data, horizon=len(forecasts))
-    bands = [bounds(f, trust.intervals, n) for n, f in enumerate(forecasts, start=1)]
-    return DaysForecast(forecasts, bands, trust)
+    return predictor(run, data).forecast(days, overrides)
 
 
 def backtest(run: "RunResult", data: "RidershipData") -> dict:
-    """engine.scoring.backtest on the validation and test splits cut with the run's own settings:
-    split name -> SplitBacktest."""
-    from engine.scoring import backtest as engine_backtest
-
-    with _thread_policy(run):
-        return engine_backtest(run.model, data, run.config, device=run.device)
+    """engine.predictor.Predictor.backtest on the validation and test splits cut with the run's own
+    settings: split name -> SplitBacktest."""
+    return predictor(run, data).backtest()
 
 
 def use_run(store: "RunStore", run_id: int, data: "RidershipData") -> "RunResult":

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from engine.sweep.local import SweepOutcome
     from engine.sweep.records import SweepSummary
 
-# tui.jobs's result types (NextDay, DaysForecast, Deleted, DeviceReading, RunListing) are named in
+# tui.jobs's result types (NextDay, Deleted, DeviceReading, RunListing) are named in
 # comments, not imported: jobs imports this module for its progress messages.
 
 
@@ -174,7 +174,7 @@ class ForecastMade(JobEnded):
 
 @dataclass
 class DaysForecastMade(JobEnded):
-    result: Any = None  # tui.jobs.DaysForecast
+    result: Any = None  # engine.predictor.ForecastTable
     run: "RunResult | None" = None
 
 

@@ -64,7 +64,8 @@ def test_forecast_day_type_from_the_calendar(trained, data):
     f = forecast_next_day(trained.model, data, SMALL.window_length)
     assert f.inferred and f.date == pd.Timestamp("2018-11-01") and f.day_type == "W"  # a Thursday
     assert f.to_dict() == {"date": "2018-11-01", "day_type": "W", "day_type_inferred": True,
-                           "rail": round(f.rail), "bus": round(f.bus)}
+                           "rail": round(f.rail), "bus": round(f.bus), "how_formed": None,
+                           "seen_in_training": None}
 
 
 def test_save_and_load_round_trip(tmp_path, trained, data):

@@ -82,6 +82,7 @@ def test_a_holidays_window_gets_the_forecast_days_minor_holiday_and_break():
 
 def test_the_reference_is_cached_and_scored_beside_naive(data, monkeypatch, tmp_path):
     splits = make_splits(data, SMALL)
+    reference._memory.clear()  # an earlier test in this process may hold these predictions: fit and write them
     first = reference.reference_predictions(data, splits, SMALL.window_length, cache_dir=tmp_path)
     assert first["valid"].shape == (len(splits["valid"]), 2) and first["test"].shape == (len(splits["test"]), 2)
     reference._memory.clear()  # the file cache alone must answer: a refit would fail here

@@ -1,5 +1,7 @@
 """Backtest pane: the model's forecasts against the actual riders over the validation and test
-splits, beside the naive forecast (same day last week), and the errors per day type.
+splits, beside the naive forecast (same day last week), and the errors per day type; under the chart,
+the errors per kind of day over the whole splits (kinds_text: W, A, U, U on Monday-Friday, minor
+holidays, school breaks), rail and bus, beside naive and LightGBM.
 
 The backtest itself (a forward pass over every window of the two splits) is the app's: it runs it
 in a thread worker whenever the model in use or the data changes, and when this pane asks for it
@@ -118,6 +120,34 @@ def table_text(rows: list) -> str:
     return "\n".join(lines)
 
 
+KIND_LABELS = {"W": "W weekday", "A": "A Saturday", "U": "U Sun/holiday", "U weekday": "U on Mon-Fri",
+               "minor": "minor holiday", "school": "school break"}
+
+
+def kinds_text(result: dict) -> str:
+    """Per split and kind of day (engine.daytypes.KINDS) over the whole splits: days, then rail and
+    bus MAE each with its ratio to the naive forecast and to LightGBM ("-" without the reference)."""
+    import math
+
+    def ratio(a: float, b: float) -> str:
+        return f"{a / b:.2f}" if b and math.isfinite(a) and math.isfinite(b) else "-"
+
+    lines = ["Errors by kind of day, whole splits (riders; /naive, /LGBM: the model's MAE over theirs)",
+             f"{'split':<5} {'kind':<13} {'days':>4} {'rail MAE':>8} {'/naive':>6} {'/LGBM':>6} "
+             f"{'bus MAE':>8} {'/naive':>6} {'/LGBM':>6}"]
+    for name, split in result.items():
+        label = SPLIT_LABELS.get(name, name)[:5]
+        for kind, e in getattr(split, "by_kind", {}).items():
+            cells = []
+            for series in ("rail", "bus"):
+                mae = getattr(e, f"{series}_mae")
+                cells += [f"{format_riders(mae):>8}", f"{ratio(mae, getattr(e, f'naive_{series}_mae')):>6}",
+                          f"{ratio(mae, getattr(e, f'gbm_{series}_mae')):>6}"]
+            lines.append(f"{label:<5} {KIND_LABELS.get(kind, kind):<13} {e.count:>4} " + " ".join(cells))
+            label = ""
+    return "\n".join(lines)
+
+
 def failure_text(rows: list, days: Days, series: int, series_name: str) -> str:
     """Where the model does worst: the day type with the highest model/naive ratio, and the days
     with the largest errors of the series shown."""
@@ -151,6 +181,7 @@ class BacktestPane(VerticalScroll, can_focus=True):
     BacktestPane #bt-chart { height: 1fr; min-height: 12; }
     BacktestPane #bt-table { height: auto; }
     BacktestPane #bt-worst { height: auto; }
+    BacktestPane #bt-kinds { height: auto; margin-top: 1; }
     """
 
     NO_MODEL = ("No trained model yet: train one first (3 opens Training, t starts a run). "
@@ -188,6 +219,7 @@ class BacktestPane(VerticalScroll, can_focus=True):
         yield Static("", id="bt-table")
         yield Static("", id="bt-worst", markup=False)
         yield Chart("Actual, model and naive forecasts", id="bt-chart")
+        yield Static("", id="bt-kinds", markup=False)
 
     # -- asking the app, and its answers ----------------------------------------------------------
     def action_backtest(self) -> None:
@@ -221,6 +253,7 @@ class BacktestPane(VerticalScroll, can_focus=True):
             else:
                 spans.append(f"{name}: no days")
         self._status(f"{label}\n" + " · ".join(spans) + " · dates from the run's settings")
+        self.query_one("#bt-kinds", Static).update(kinds_text(result))
         self.redraw()
 
     @property

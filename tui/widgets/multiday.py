@@ -266,6 +266,9 @@ class MultiDayView(Vertical):
                            "of test days)") if coverage else ""
                 lines.append(f"{level:.0%} interval, {date:%a %Y-%m-%d}: rail {rail}, bus {bus}; dotted on the "
                              f"chart{covered}")
+                made = self.forecasts[self.query_one(DataTable).cursor_row]
+                if made.note():  # a chosen type: how its inputs were formed (engine.daytypes)
+                    lines.append(f"How formed: {made.note()}")
         status = self.query_one("#md-status", Static)
         status.update("\n".join(lines))
         status.set_class(False, "-error")

@@ -1,0 +1,135 @@
+"""Checking what a chosen day type does against real days (issue 20, item 2).
+
+- ``holiday_ratios``: every real holiday from Monday to Friday (U on a weekday) against the usual
+  weekday around it (the mean of the same weekday's last ``USUAL_WEEKS`` ordinary days before it:
+  W, no minor holiday, no school break), per series; ``ratio_ranges`` gives the range per weekday.
+- ``counterfactual``: forecasting ordinary weekdays of a split as U (a holiday on that weekday)
+  must land inside that weekday's range of real ratios (measured against the same window's
+  forecast as a weekday), and forecasting the split's real weekday holidays as W must land near
+  the usual weekday.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .daytypes import WEEKDAY_NAMES, day_inputs, kinds_of
+
+USUAL_WEEKS = 4  # ordinary same weekdays before a holiday that make its "usual weekday"
+SEARCH_WEEKS = 10  # looked back at most this far for them
+SERIES = ("rail", "bus")
+
+
+def _ordinary(frame: pd.DataFrame) -> np.ndarray:
+    kinds = kinds_of(frame)
+    return kinds["W"] & ~kinds["minor"] & ~kinds["school"]
+
+
+def usual_weekday(frame: pd.DataFrame, ordinary: np.ndarray, position: int) -> np.ndarray | None:
+    """The mean rail and bus of the last USUAL_WEEKS ordinary days on the same weekday before row
+    ``position`` (None when fewer are found within SEARCH_WEEKS)."""
+    rows = [p for p in range(position - 7, max(position - 7 * SEARCH_WEEKS, 0) - 1, -7) if ordinary[p]][:USUAL_WEEKS]
+    if len(rows) < USUAL_WEEKS:
+        return None
+    return frame[list(SERIES)].to_numpy(dtype=np.float64)[rows].mean(axis=0)
+
+
+def holiday_ratios(frame: pd.DataFrame, first: str = "2005-01-01", last: str = "2019-12-31") -> pd.DataFrame:
+    """One row per real U day from Monday to Friday between ``first`` and ``last``: its date, weekday
+    and rail and bus over the usual weekday's."""
+    ordinary = _ordinary(frame)
+    dates = frame.index
+    rows = []
+    for p in np.flatnonzero(kinds_of(frame)["U weekday"]):
+        if not pd.Timestamp(first) <= dates[p] <= pd.Timestamp(last):
+            continue
+        usual = usual_weekday(frame, ordinary, p)
+        if usual is None:
+            continue
+        actual = frame[list(SERIES)].to_numpy(dtype=np.float64)[p]
+        rows.append({"date": dates[p], "weekday": int(dates[p].day_of_week),
+                     **{f"{s}_ratio": float(actual[i] / usual[i]) for i, s in enumerate(SERIES)}})
+    return pd.DataFrame(rows, columns=["date", "weekday", "rail_ratio", "bus_ratio"])
+
+
+def ratio_ranges(ratios: pd.DataFrame) -> dict[int, dict[str, tuple[float, float, int]]]:
+    """Per weekday (Monday = 0) and series: (lowest, highest, days) of the real holiday ratios."""
+    out = {}
+    for weekday, group in ratios.groupby("weekday"):
+        out[int(weekday)] = {s: (float(group[f"{s}_ratio"].min()), float(group[f"{s}_ratio"].max()), len(group))
+                             for s in SERIES}
+    return out
+
+
+@dataclass(frozen=True)
+class WhatIfCheck:
+    """Ordinary weekdays forecast as U (ratio to the same window's W forecast), and real weekday
+    holidays forecast as W (ratio to the usual weekday), per series."""
+
+    as_u: pd.DataFrame  # date, weekday, rail_ratio, bus_ratio, rail_inside, bus_inside
+    as_w: pd.DataFrame  # date, weekday, rail_ratio, bus_ratio
+
+    def summary(self) -> dict:
+        out = {"as_u_days": len(self.as_u), "as_w_days": len(self.as_w)}
+        for s in SERIES:
+            if len(self.as_u):
+                out[f"as_u_{s}_inside"] = float(self.as_u[f"{s}_inside"].mean())
+                out[f"as_u_{s}_median_ratio"] = float(self.as_u[f"{s}_ratio"].median())
+            if len(self.as_w):
+                out[f"as_w_{s}_median_ratio"] = float(self.as_w[f"{s}_ratio"].median())
+                out[f"as_w_{s}_range"] = (float(self.as_w[f"{s}_ratio"].min()), float(self.as_w[f"{s}_ratio"].max()))
+        return out
+
+
+def predict_as(predictor, name: str, day_type: str | None) -> np.ndarray:
+    """The predictor's forecasts (riders, (days, 2)) of split ``name``'s targets, each day forecast as
+    ``day_type`` (engine.daytypes.day_inputs; None: the calendar's) from the real window before it."""
+    from .domain import SCALE
+    from .forecast import inputs_of_width
+    from .inference import predict
+
+    split = predictor.splits[name]
+    windows = split.windows.clone()
+    inputs = inputs_of_width(windows.shape[2])
+    if day_type is not None:
+        import torch
+
+        columns = np.stack([day_inputs(d, day_type).columns(inputs) for d in split.target_dates])
+        windows[:, -1, 2:] = torch.tensor(columns, dtype=windows.dtype)
+    with predictor._threads():
+        return predict(predictor.model, windows.to(predictor.device)).cpu().numpy().astype(np.float64) * SCALE
+
+
+def counterfactual(predictor, ranges: dict, names=("valid", "test")) -> WhatIfCheck:
+    frame = predictor.data.frame
+    ordinary = _ordinary(frame)
+    weekday_holiday = kinds_of(frame)["U weekday"]
+    actual = frame[list(SERIES)].to_numpy(dtype=np.float64)
+    as_u, as_w = [], []
+    for name in names:
+        split = predictor.splits[name]
+        positions = split.target_positions
+        plain, u, w = (predict_as(predictor, name, t) for t in (None, "U", "W"))
+        for i, p in enumerate(positions):
+            date = frame.index[p]
+            if ordinary[p] and date.day_of_week in ranges:
+                row = {"date": date, "weekday": int(date.day_of_week)}
+                for k, s in enumerate(SERIES):
+                    ratio = u[i, k] / plain[i, k]
+                    low, high, _ = ranges[date.day_of_week][s]
+                    row[f"{s}_ratio"], row[f"{s}_inside"] = ratio, low <= ratio <= high
+                as_u.append(row)
+            elif weekday_holiday[p]:
+                usual = usual_weekday(frame, ordinary, p)
+                if usual is not None:
+                    as_w.append({"date": date, "weekday": int(date.day_of_week), "actual_rail": actual[p, 0],
+                                 **{f"{s}_ratio": w[i, k] / usual[k] for k, s in enumerate(SERIES)}})
+    return WhatIfCheck(pd.DataFrame(as_u), pd.DataFrame(as_w))
+
+
+def range_lines(ranges: dict) -> list[str]:
+    return [f"{WEEKDAY_NAMES[d]:<9} {r['rail'][2]:>3} holidays: rail {r['rail'][0]:.2f}..{r['rail'][1]:.2f}, "
+            f"bus {r['bus'][0]:.2f}..{r['bus'][1]:.2f}" for d, r in sorted(ranges.items())]
