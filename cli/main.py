@@ -80,8 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--level", type=_level, default=0.8, metavar="P",
                           help="prediction interval level, between 0 and 1 (default: 0.8)")
 
-    data = sub.add_parser("data", help="where the data comes from, its size and date range")
+    data = sub.add_parser("data", help="where the data comes from, its size and date range; --update brings it "
+                                       "up to date from the city's data portal")
     add_data_options(data)
+    data.add_argument("--update", action="store_true",
+                      help="fetch new and revised days from the City of Chicago's data portal (dataset 6iiy-9s97); "
+                           "the first time the whole table. Token: $RIDERSHIP_SODA_TOKEN (optional)")
+    data.add_argument("--portal", metavar="URL",
+                      help="portal address for --update (default: $RIDERSHIP_PORTAL or https://data.cityofchicago.org)")
     runs_cli.add_runs_parser(sub, add_data_options)
     sweep_cli.add_sweep_parser(sub, add_data_options)
     serve = sub.add_parser("serve", help="serve the app to a web browser (textual-serve; no authentication)")
@@ -235,19 +241,65 @@ def trust_lines(trust, label: str) -> list[str]:
     return lines
 
 
+def cmd_update(args) -> int:
+    """``data --update``: one line saying what changed (or why nothing did)."""
+    from engine.data import portal
+    from engine.data.sources import ENV_VAR, load_path
+
+    client = portal.Client.from_env(args.portal)
+    base = load_path(args.data, "path") if args.data and not portal.portal_csv().is_file() else None
+    progress = None if args.json else (
+        lambda n: print(f"\rfetching from {client.base}: {n:,} rows", end="", file=sys.stderr, flush=True))
+    try:
+        result = portal.update(client, base, progress=progress)
+    finally:
+        if progress:
+            print(file=sys.stderr, flush=True)
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(f"updated from {result.source}: {result.line()}")
+        print(f"saved to {result.path}")
+    if (args.data or os.environ.get(ENV_VAR)) and not args.json:
+        from .output import note
+
+        note(f"--data/${ENV_VAR} is given, so commands read that file; without it they read the updated table")
+    return 0
+
+
+def staleness(data) -> str:
+    """The data's last day and its age, in words (e.g. "last day 2021-11-30, 1,828 days old")."""
+    from engine.data.portal import age_words
+
+    return f"last day {data.last_date:%Y-%m-%d}, {age_words(data.last_date)}"
+
+
 def cmd_data(args) -> int:
+    if args.update:
+        return cmd_update(args)
+    if args.portal:
+        raise RidershipError("--portal goes with --update (the portal to update from)")
+    from engine.data.portal import age_in_days
+
     data = load_data(args)
     frame = data.frame
     summary = {
         "source": data.source.kind, "path": data.source.path, "synthetic": data.is_synthetic,
         "rows": len(frame), "first_date": f"{data.first_date:%Y-%m-%d}", "last_date": f"{data.last_date:%Y-%m-%d}",
         "filled_dates": list(data.filled_dates), "sha256": data.fingerprint,
+        "age_days": age_in_days(data.last_date),
     }
     if args.json:
         print_json(summary)
         return 0
     print(f"source: {data.source.label}")
-    print(f"rows: {len(frame):,} days, {summary['first_date']} .. {summary['last_date']}")
+    print(f"rows: {len(frame):,} days, {summary['first_date']} .. {summary['last_date']} ({staleness(data)})")
+    if data.source.kind == "portal":
+        from engine.data.portal import read_provenance
+
+        made = read_provenance()
+        if made:
+            print(f"from: {made.get('source', '?')}, updated {made.get('updated_at', '?')}")
     counts = frame["day_type"].value_counts()
     print("day types: " + ", ".join(f"{k} {counts.get(k, 0):,}" for k in ("W", "A", "U")))
     if data.fingerprint:
