@@ -94,8 +94,8 @@ def test_an_update_from_the_snapshot_brings_new_and_revised_days_and_forecast_fo
     assert data.frame.loc[:"2021-10-26"].equals(before.loc[:"2021-10-26"])  # older days as they were
     forecast = cli("forecast", "--model", model)
     assert forecast.returncode == 0, forecast.stderr
-    tomorrow = date.today() + timedelta(days=1)
-    assert forecast.stdout.startswith(f"Forecast for {tomorrow.isoformat()}"), forecast.stdout
+    after = date.fromisoformat(YESTERDAY) + timedelta(days=1)  # the day after the server's last day
+    assert forecast.stdout.startswith(f"Forecast for {after.isoformat()}"), forecast.stdout
     assert "not tomorrow" not in forecast.stdout
 
 
