@@ -15,6 +15,7 @@ from typing import Callable
 from engine.domain import format_riders
 from engine.errors import RidershipError
 
+from . import journal as journal_cli
 from . import runs as runs_cli
 from . import sweep as sweep_cli
 from .options import add_config_options, bounded, given_settings
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--runs-db", dest="app_runs_db", metavar="PATH",
                         help="run store the app records runs in (default: $RIDERSHIP_RUNS_DB, "
                              "$RIDERSHIP_HOME/runs.db or runs.db in the user data folder)")
-    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,forecast,data,runs,sweep,serve}")
+    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,forecast,data,runs,journal,sweep,serve}")
 
     train = sub.add_parser("train", help="train a model and print the article's per-epoch lines")
     add_data_options(train)
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "repeatable; needs --days")
     forecast.add_argument("--level", type=_level, default=0.8, metavar="P",
                           help="prediction interval level, between 0 and 1 (default: 0.8)")
+    forecast.add_argument("--no-record", action="store_true", help="do not record the forecast in the journal")
 
     data = sub.add_parser("data", help="where the data comes from, its size and date range; --update brings it "
                                        "up to date from the city's data portal")
@@ -89,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--portal", metavar="URL",
                       help="portal address for --update (default: $RIDERSHIP_PORTAL or https://data.cityofchicago.org)")
     runs_cli.add_runs_parser(sub, add_data_options)
+    journal_cli.add_journal_parser(sub, add_data_options)
     sweep_cli.add_sweep_parser(sub, add_data_options)
     serve = sub.add_parser("serve", help="serve the app to a web browser (textual-serve; no authentication)")
     serve.add_argument("--host", default="127.0.0.1",
@@ -195,8 +198,14 @@ def cmd_forecast(args) -> int:
     trust = assess(model, data, config, level=args.level, horizon=len(days))
     rows = [{"day": n, **f.to_dict(), **{k: round(v) for k, v in bounds(f, trust.intervals, n).items()}}
             for n, f in enumerate(days, start=1)]
+    from engine.data.freshness import age_in_days, last_day_line, stale_note
+
+    stale = stale_note(data.last_date, days[0].date)
+    unrecorded = "" if args.no_record else _record(args, label, days, trust, data)
     if args.json:
-        print_json({"model": label, "forecasts": rows, "trust": trust.to_dict()})
+        print_json({"model": label, "forecasts": rows, "trust": trust.to_dict(),
+                    "data_last_day": f"{data.last_date:%Y-%m-%d}", "data_age_days": age_in_days(data.last_date),
+                    "stale": bool(stale)})
         return 0
     if args.days is None:
         f, row = days[0], rows[0]
@@ -220,7 +229,30 @@ def cmd_forecast(args) -> int:
                               for s in ("rail", "bus")))
     for line in trust_lines(trust, label):
         print(line)
+    print(last_day_line(data.last_date)[0].upper() + last_day_line(data.last_date)[1:])
+    if stale:
+        print(f"note: {stale}")
+    if unrecorded:
+        from .output import note
+
+        note(f"the forecast was not recorded in the journal ({unrecorded})")
     return 0
+
+
+def _record(args, label: str, days, trust, data) -> str:
+    """Record the forecast in the journal; "" when recorded, else why not (the forecast itself stands)."""
+    from engine.assessment import bounds
+    from engine.journal import record_forecast
+
+    run_id = int(label.split()[1]) if label.startswith("run ") else None
+    bands = [bounds(f, trust.intervals, n) for n, f in enumerate(days, start=1)]
+    try:
+        with open_store(args) as store:
+            record_forecast(store, run_id, days, bands, data_last=data.last_date, model=label,
+                            level=trust.intervals.level, origin="cli")
+    except RidershipError as exc:
+        return str(exc)
+    return ""
 
 
 def trust_lines(trust, label: str) -> list[str]:
@@ -269,7 +301,7 @@ def cmd_update(args) -> int:
 
 def staleness(data) -> str:
     """The data's last day and its age, in words (e.g. "last day 2021-11-30, 1,828 days old")."""
-    from engine.data.portal import age_words
+    from engine.data.freshness import age_words
 
     return f"last day {data.last_date:%Y-%m-%d}, {age_words(data.last_date)}"
 
@@ -279,7 +311,7 @@ def cmd_data(args) -> int:
         return cmd_update(args)
     if args.portal:
         raise RidershipError("--portal goes with --update (the portal to update from)")
-    from engine.data.portal import age_in_days
+    from engine.data.freshness import age_in_days
 
     data = load_data(args)
     frame = data.frame
@@ -309,7 +341,7 @@ def cmd_data(args) -> int:
 
 COMMANDS: dict[str, Callable] = {"train": cmd_train, "evaluate": cmd_evaluate, "forecast": cmd_forecast,
                                  "data": cmd_data, "runs": runs_cli.cmd_runs,
-                                 "sweep": sweep_cli.cmd_sweep, "serve": cmd_serve}
+                                 "sweep": sweep_cli.cmd_sweep, "serve": cmd_serve, "journal": journal_cli.cmd_journal}
 
 
 def open_app(data_path: str | None = None, runs_db: str | None = None) -> int:

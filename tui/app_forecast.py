@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from textual.worker import Worker, WorkerState
 
+from engine.data.freshness import last_day_line, stale_note
 from engine.domain import DAY_TYPE_NAMES, format_riders
 
 from . import jobs
@@ -58,6 +59,7 @@ class ForecastMixin:
                     f"{format_riders(band['rail_high'])})   bus {format_riders(result.bus)} "
                     f"({format_riders(band['bus_low'])}..{format_riders(band['bus_high'])}) riders\n"
                     + trust_summary(trust) + "\n"
+                    + (stale_note(data.last_date, result.date) or last_day_line(data.last_date)) + "\n"
                     f"Model of {run.name}: epoch {run.weights_epoch}'s weights, trained on {run.data_label}")
             pane.show_forecast(text, data.frame.iloc[-HISTORY_DAYS:], result.date, result.rail, result.bus, band)
 

@@ -32,6 +32,7 @@ import pandas as pd
 
 from ..domain import DAY_TYPES
 from ..errors import DataError, RidershipError, printable, quoted
+from .freshness import age_in_days, age_words
 from .loading import _ISO_MIDNIGHT, DataSource, RidershipData, read_csv_file
 
 DATASET = "6iiy-9s97"
@@ -296,18 +297,6 @@ class UpdateResult:
             date, series, old, new = self.largest
             out["largest_revision"] = {"date": f"{date:%Y-%m-%d}", "series": series, "old": old, "new": new}
         return out
-
-
-def age_in_days(last_day, today=None) -> int:
-    today = pd.Timestamp(today or datetime.now().date())
-    return int((today.normalize() - pd.Timestamp(last_day).normalize()).days)
-
-
-def age_words(last_day, today=None) -> str:
-    days = age_in_days(last_day, today)
-    if days <= 0:
-        return "today" if days == 0 else "in the future"
-    return "yesterday" if days == 1 else f"{days:,} days old"
 
 
 def base_data() -> RidershipData | None:

@@ -93,5 +93,28 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE runs ADD COLUMN tags TEXT NOT NULL DEFAULT '';
     ALTER TABLE runs ADD COLUMN note TEXT NOT NULL DEFAULT '';
     """,
+    # The forecast journal (engine/journal.py): every forecast made, CLI or app, one row per day
+    # forecast. Values and intervals in riders. A deleted run's forecasts stay, with run_id NULL.
+    """
+    CREATE TABLE forecasts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        made_at TEXT NOT NULL,
+        run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+        model TEXT NOT NULL DEFAULT '',        -- who forecast: "run 7" or a model file's path
+        origin TEXT NOT NULL DEFAULT 'cli',    -- cli or app
+        data_last TEXT NOT NULL,               -- the last day of the data the forecast fed on
+        target_date TEXT NOT NULL,
+        horizon INTEGER NOT NULL,              -- days after data_last
+        day_type TEXT NOT NULL,
+        rail REAL NOT NULL,
+        bus REAL NOT NULL,
+        level REAL,
+        rail_low REAL,
+        rail_high REAL,
+        bus_low REAL,
+        bus_high REAL
+    );
+    CREATE INDEX forecasts_target ON forecasts(target_date);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

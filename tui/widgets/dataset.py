@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input
 
 from engine.config import TrainConfig
+from engine.data.freshness import age_words
 
 from ..format import date_ticks, parse_bound
 from .charts import Chart, Series
@@ -106,6 +107,7 @@ class DatasetPane(Horizontal):
         lines = [
             data.source.label,
             f"{len(data.frame):,} days, {data.first_date:%Y-%m-%d}..{data.last_date:%Y-%m-%d}",
+            f"last day {data.last_date:%Y-%m-%d}: {age_words(data.last_date)}",
         ]
         if data.filled_dates:
             lines.append(f"{len(data.filled_dates)} missing dates filled by interpolation")
