@@ -3,8 +3,6 @@ and per model the MAE and interval coverage beside the naive forecast on the sam
 
 from __future__ import annotations
 
-import math
-
 from engine.domain import format_riders
 
 from .output import print_json
@@ -54,16 +52,5 @@ def journal_lines(result, data) -> list[str]:
         lines.append(f"{e.made_at[:10]:<10}  {e.model_key[:8]:<8}  {e.target_date:<10}  {e.horizon:>2}  {e.day_type}  "
                      + " ".join(cells).rstrip())
     lines.append("Per model, on the days whose riders are known:")
-    lines += ["  " + model_line(m) for m in result.models]
+    lines += ["  " + m.line() for m in result.models]
     return lines
-
-
-def model_line(m) -> str:
-    r = format_riders
-    if not m.days:
-        return f"{m.model}: no day known yet ({m.pending} pending)"
-    cov = f"; intervals held {m.coverage:.0%} of {2 * m.days} values" if m.coverage is not None else ""
-    ratio = f" (model/naive {m.ratio:.2f})" if not math.isnan(m.ratio) else ""
-    pending = f", {m.pending} pending" if m.pending else ""
-    return (f"{m.model}: {m.days} day{'s' if m.days != 1 else ''}{pending}: MAE {r(m.mae)} (rail {r(m.rail_mae)}, "
-            f"bus {r(m.bus_mae)}), naive {r(m.naive_mae)} on the same days{ratio}{cov}")

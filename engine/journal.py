@@ -17,19 +17,30 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
+from .domain import format_riders
+
 SERIES = ("rail", "bus")
 
 
 def record_forecast(store, run_id: int | None, forecasts, bands=None, *, data_last, model: str = "",
                     level: float | None = None, origin: str = "cli", made_at: str | None = None) -> list[int]:
     """Record ``forecasts`` (engine.forecast.Forecast, day 1 first) with their intervals ``bands``
-    (engine.assessment.bounds per day) in one transaction; return the journal ids."""
+    (engine.assessment.bounds per day) in one transaction; return the journal ids. A forecast
+    already recorded (same model, data, day, day type and values) is not recorded twice."""
     made_at = made_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
     data_last = pd.Timestamp(data_last)
     bands = list(bands or [{}] * len(forecasts))
     ids = []
     with store._write() as conn:  # the store's one-transaction writer (engine/store/runstore.py)
         for f, band in zip(forecasts, bands):
+            key = (model or (f"run {run_id}" if run_id is not None else ""), f"{data_last:%Y-%m-%d}",
+                   f"{f.date:%Y-%m-%d}", f.day_type, float(f.rail), float(f.bus))
+            same = conn.execute(  # the same forecast made again (the app re-forecasts on each view) is kept once
+                "SELECT id FROM forecasts WHERE model = ? AND data_last = ? AND target_date = ? AND day_type = ? "
+                "AND rail = ? AND bus = ?", key).fetchone()
+            if same:
+                ids.append(same[0])
+                continue
             cur = conn.execute(
                 "INSERT INTO forecasts (made_at, run_id, model, origin, data_last, target_date, horizon, day_type, "
                 "rail, bus, level, rail_low, rail_high, bus_low, bus_high) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -86,6 +97,20 @@ class ModelScore:
     @property
     def ratio(self) -> float:
         return self.mae / self.naive_mae if self.naive_mae else math.nan
+
+    def line(self) -> str:
+        """One line: e.g. "run 3: 11 days: MAE 12,345 (rail .., bus ..), naive 15,000 on the same days
+        (model/naive 0.82); intervals held 86% of 22 values"."""
+        r = format_riders
+        if not self.days:
+            return f"{self.model}: no day known yet ({self.pending} pending)"
+        cov = f"; intervals held {self.coverage:.0%} of {2 * self.days} values" if self.coverage is not None else ""
+        ratio = f" (model/naive {self.ratio:.2f})" if not math.isnan(self.ratio) else ""
+        pending = f", {self.pending} pending" if self.pending else ""
+        worse = "; worse than naive" if self.ratio > 1 else ""
+        return (f"{self.model}: {self.days} day{'s' if self.days != 1 else ''}{pending}: MAE {r(self.mae)} "
+                f"(rail {r(self.rail_mae)}, bus {r(self.bus_mae)}), naive {r(self.naive_mae)} on the same days"
+                f"{ratio}{cov}{worse}")
 
 
 @dataclass

@@ -166,6 +166,8 @@ class RidershipApp(RunsMixin, ForecastMixin, SweepsMixin, App[int]):
         Binding("s", "stop_training", "Stop"),
         Binding("o", "open_file", "Open", show=False),
         Binding("d", "download", "Download", show=False),
+        Binding("U", "update_data", "Update", show=False),  # from the city's data portal (tui/app_portal.py)
+        Binding("j", "journal", "Journal", show=False),  # the forecast journal (tui/widgets/journal.py)
         Binding("ctrl+s", "save_svg", "SVG", show=False),
         Binding("ctrl+q", "quit", "Quit"),
         Binding("escape", "leave_field", "Leave field", show=False),
@@ -340,6 +342,16 @@ class RidershipApp(RunsMixin, ForecastMixin, SweepsMixin, App[int]):
         self.query_one(DatasetPane).show_status("Downloading the CTA data…")
         post = self.post_message
         self._start(lambda: jobs.download(post), group="data", name="download")
+
+    def action_update_data(self) -> None:
+        from .app_portal import update_data
+
+        update_data(self)
+
+    def action_journal(self) -> None:
+        from .app_portal import open_journal
+
+        open_journal(self)
 
     @on(DownloadProgress)
     @pane_may_be_gone

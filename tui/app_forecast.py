@@ -39,8 +39,16 @@ class ForecastMixin:
         if missing:
             pane.show_message(missing, error=True)
             return
-        run, data, day_type = self.active, self.data, msg.day_type
-        self._start(lambda: (jobs.forecast(run, data, day_type), run, data), group="forecast")
+        run, data, day_type, store = self.active, self.data, msg.day_type, self.store
+
+        def work():
+            from engine.assessment import bounds
+
+            result, trust = jobs.forecast(run, data, day_type)
+            jobs.record_forecasts(store, run, data, [result], [bounds(result, trust.intervals)], trust)  # the journal
+            return (result, trust), run, data
+
+        self._start(work, group="forecast")
 
     def _forecast_worker(self, worker: Worker, state: WorkerState) -> None:
         pane = self.query_one(ForecastPane)
@@ -70,8 +78,14 @@ class ForecastMixin:
         if missing:
             view.show_status(missing, error=True)
             return
-        run, data, days, overrides = self.active, self.data, msg.days, msg.overrides
-        self._start(lambda: (run, jobs.forecast_days(run, data, days, overrides)), group="multiday")
+        run, data, days, overrides, store = self.active, self.data, msg.days, msg.overrides, self.store
+
+        def work():
+            made = jobs.forecast_days(run, data, days, overrides)
+            jobs.record_forecasts(store, run, data, made.forecasts, made.bands, made.trust)  # the journal
+            return run, made
+
+        self._start(work, group="multiday")
 
     def _multiday_worker(self, worker: Worker, state: WorkerState) -> None:
         view = self.query_one(MultiDayView)

@@ -59,6 +59,18 @@ def download(post: Post) -> "RidershipData":
     return sources.load_path(csv, "download")
 
 
+def update_from_portal(start: "RidershipData | None", say: Callable[[str, bool], None]) -> "RidershipData":
+    """engine.data.portal.update (from the last update's table, the cached snapshot, or ``start``), then
+    the updated table; ``say(text, done)`` reports progress and, at the end, the outcome line."""
+    from engine.data import portal, sources
+
+    client = portal.Client.from_env()
+    base = portal.base_data() or (start if start is not None and not start.is_synthetic else None)
+    result = portal.update(client, base, progress=lambda rows: say(f"Updating from {client.base}: {rows:,} rows", False))
+    say(f"Updated from {client.base}: {result.line()}", True)
+    return sources.load_path(result.path, "portal")
+
+
 def synthetic() -> "RidershipData":
     """The demo series (quick: no file, no torch)."""
     from engine.data import sources
@@ -155,6 +167,22 @@ def forecast(run: "RunResult", data: "RidershipData", day_type: str | None):
     with _thread_policy(run):
         result = forecast_next_day(run.model, data, run.config.window_length, day_type, run.device)
         return result, assessment(run, data)
+
+
+def record_forecasts(store: "RunStore | None", run: "RunResult", data: "RidershipData", forecasts, bands, trust) -> str:
+    """engine.journal.record_forecast for a forecast made in the app; "" when recorded, else why not
+    (the forecast itself stands: an unwritable store only loses the journal line)."""
+    from engine.errors import RidershipError
+    from engine.journal import record_forecast
+
+    if store is None or getattr(store, "read_only", False):
+        return "the run store is not open for writing"
+    try:
+        record_forecast(store, run.run_id, forecasts, bands, data_last=data.last_date, model=run.name,
+                        level=trust.intervals.level, origin="app")
+    except RidershipError as exc:
+        return str(exc)
+    return ""
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from ..domain import DAY_TYPES
 from ..errors import DataError, RidershipError, printable, quoted
 from .freshness import age_in_days, age_words
 from .loading import _ISO_MIDNIGHT, DataSource, RidershipData, read_csv_file
+from .sources import cached_csv, load_path, portal_csv
 
 DATASET = "6iiy-9s97"
 DEFAULT_BASE = "https://data.cityofchicago.org"
@@ -63,16 +64,7 @@ class PortalUnreachable(PortalError):
 
 
 def portal_dir() -> Path:
-    from .sources import cache_dir
-
-    return cache_dir() / "portal"
-
-
-def portal_csv() -> Path:
-    """The merged table an update writes; sources.resolve uses it before the cached snapshot."""
-    from .sources import CSV_NAME
-
-    return portal_dir() / CSV_NAME
+    return portal_csv().parent
 
 
 def provenance_path() -> Path:
@@ -301,8 +293,6 @@ class UpdateResult:
 
 def base_data() -> RidershipData | None:
     """The table an update starts from: the last update's, else the cached snapshot (None: none yet)."""
-    from .sources import cached_csv, load_path
-
     for path, kind in ((portal_csv(), "portal"), (cached_csv(), "cache")):
         if path.is_file():
             return load_path(path, kind)

@@ -48,6 +48,11 @@ def cached_csv() -> Path:
     return cache_dir() / "ridership" / CSV_NAME
 
 
+def portal_csv() -> Path:
+    """The table `ridership data --update` keeps current (engine/data/portal.py writes it)."""
+    return cache_dir() / "portal" / CSV_NAME
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with Path(path).open("rb") as fh:
@@ -222,8 +227,6 @@ def resolve(
     env = os.environ.get(ENV_VAR)
     if env:
         return load_path(env, "env", fill_gaps=fill_gaps)
-    from .portal import portal_csv  # the table `ridership data --update` keeps current
-
     if portal_csv().is_file():
         return load_path(portal_csv(), "portal", fill_gaps=fill_gaps)
     if cached_csv().is_file():

@@ -36,9 +36,10 @@ def test_forecasts_are_scored_once_an_update_brings_their_days(small_config, mon
     write_csv(path, csv_rows(full.loc[:CUT]))  # the data as it was on the cut day
     trained = cli("train", *small_args(small_config), "--epochs", "1", "--quiet")
     assert trained.returncode == 0, trained.stderr
-    one = cli("forecast", "--run", "latest", "--json")
+    one = cli("forecast", "--run", "latest", "--day-type", "U", "--json")  # 2018-11-01 as a holiday
     ten = cli("forecast", "--run", "latest", "--days", "10", "--json")
-    assert one.returncode == 0 and ten.returncode == 0, one.stderr + ten.stderr
+    again = cli("forecast", "--run", "latest", "--days", "10", "--json")  # the same forecast: kept once
+    assert one.returncode == 0 and ten.returncode == 0 and again.stdout == ten.stdout, one.stderr + ten.stderr
     made = json.loads(one.stdout)["forecasts"] + json.loads(ten.stdout)["forecasts"]
 
     before = json.loads(cli("journal", "--json").stdout)

@@ -50,6 +50,8 @@ class DatasetPane(Horizontal):
     BINDINGS = [  # the app's keys (they work in every pane), listed in this pane's footer
         Binding("o", "app.open_file", "Open"),
         Binding("d", "app.download", "Download"),
+        Binding("U", "app.update_data", "Update"),
+        Binding("j", "app.journal", "Journal"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
