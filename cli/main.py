@@ -186,7 +186,7 @@ def cmd_forecast(args) -> int:
     if args.override and args.days is None:
         raise RidershipError("--override needs --days K (the day it sets must be one of the K forecast days)")
     data = load_data(args)
-    model, config, _, label = load_chosen_model(args, data)
+    model, config, payload, label = load_chosen_model(args, data)
     overrides: dict = {1: args.day_type} if args.day_type else {}
     seen: dict[str, str] = {}
     for date, kind in args.override:
@@ -200,10 +200,15 @@ def cmd_forecast(args) -> int:
             for n, f in enumerate(days, start=1)]
     from engine.data.freshness import age_in_days, last_day_line, stale_note
 
+    from engine.livescore import live_score, seen_until
+
     stale = stale_note(data.last_date, days[0].date)
     unrecorded = "" if args.no_record else _record(args, label, days, trust, data)
+    live = live_score(model, data, config, seen_until(config, (payload.get("data") or {}).get("last_date")),
+                      level=args.level)
     if args.json:
         print_json({"model": label, "forecasts": rows, "trust": trust.to_dict(),
+                    "live": live.to_dict() if live else None,
                     "data_last_day": f"{data.last_date:%Y-%m-%d}", "data_age_days": age_in_days(data.last_date),
                     "stale": bool(stale)})
         return 0
@@ -229,6 +234,10 @@ def cmd_forecast(args) -> int:
                               for s in ("rail", "bus")))
     for line in trust_lines(trust, label):
         print(line)
+    if live:
+        print(f"  {live.line()}")
+        if live.warning():
+            print(f"  warning: {live.warning()}")
     print(last_day_line(data.last_date)[0].upper() + last_day_line(data.last_date)[1:])
     if stale:
         print(f"note: {stale}")

@@ -97,6 +97,14 @@ def test_an_update_from_the_snapshot_brings_new_and_revised_days_and_forecast_fo
     after = date.fromisoformat(YESTERDAY) + timedelta(days=1)  # the day after the server's last day
     assert forecast.stdout.startswith(f"Forecast for {after.isoformat()}"), forecast.stdout
     assert "not tomorrow" not in forecast.stdout
+    # the live score: the model on the days after its test split (SMALL's ends 2018-10-31), a 1-epoch
+    # model worse than naive there, with the offer to train on splits moved forward
+    seen = (date.fromisoformat(YESTERDAY) - date(2018, 10, 31)).days
+    assert f"  on the {seen:,} days since 2018-10-31 (never seen in training): model " in forecast.stdout
+    assert ("  warning: since 2018-10-31 this model does worse than repeating last week; do not plan with it "
+            "(train it again on splits moved forward)") in forecast.stdout
+    live = json.loads(cli("forecast", "--model", model, "--json", "--no-record").stdout)["live"]
+    assert live["days"] == seen and live["score"]["ratio"] > 1 and live["worse_than_naive"] is True
 
 
 def test_a_page_cut_short_is_read_again():
