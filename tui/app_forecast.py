@@ -46,7 +46,8 @@ class ForecastMixin:
 
             result, trust = jobs.forecast(run, data, day_type)
             jobs.record_forecasts(store, run, data, [result], [bounds(result, trust.intervals)], trust)  # the journal
-            return (result, trust), run, data
+            live = jobs.live_score(store, run, data)  # days it never saw, when the data holds some
+            return (result, trust), run, data, live
 
         self._start(work, group="forecast")
 
@@ -55,7 +56,7 @@ class ForecastMixin:
         if state == WorkerState.ERROR:
             pane.show_message(f"Could not forecast: {explain(worker.error)}", error=True)
         elif state == WorkerState.SUCCESS:
-            (result, trust), run, data = worker.result
+            (result, trust), run, data, live = worker.result
             from engine.assessment import bounds
 
             how = "from the calendar" if result.inferred else "chosen"
@@ -67,6 +68,8 @@ class ForecastMixin:
                     f"{format_riders(band['rail_high'])})   bus {format_riders(result.bus)} "
                     f"({format_riders(band['bus_low'])}..{format_riders(band['bus_high'])}) riders\n"
                     + trust_summary(trust) + "\n"
+                    + (f"Since: {live.line()}\n" + (f"Warning: {live.warning()}\n" if live.warning() else "")
+                       if live else "")
                     + (stale_note(data.last_date, result.date) or last_day_line(data.last_date)) + "\n"
                     f"Model of {run.name}: epoch {run.weights_epoch}'s weights, trained on {run.data_label}")
             pane.show_forecast(text, data.frame.iloc[-HISTORY_DAYS:], result.date, result.rail, result.bus, band)

@@ -169,6 +169,31 @@ def forecast(run: "RunResult", data: "RidershipData", day_type: str | None):
         return result, assessment(run, data)
 
 
+_live: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def live_score(store: "RunStore | None", run: "RunResult", data: "RidershipData"):
+    """engine.livescore.live_score of the run's model on the days after its test split (or after the
+    data it was trained on, from the store), kept while the model and the data are the same; None
+    when there are no such days."""
+    from engine.errors import RidershipError
+    from engine.livescore import live_score as score, seen_until
+
+    kept = _live.get(run.model)
+    if kept is not None and kept[0] is data:
+        return kept[1]
+    trained_last = None
+    if store is not None and run.run_id is not None:
+        try:
+            trained_last = store.get_run(run.run_id, with_epochs=False).data_last
+        except RidershipError:
+            pass
+    with _assessing:
+        result = score(copy.deepcopy(run.model).cpu(), data, run.config, seen_until(run.config, trained_last))
+    _live[run.model] = (data, result)
+    return result
+
+
 def record_forecasts(store: "RunStore | None", run: "RunResult", data: "RidershipData", forecasts, bands, trust) -> str:
     """engine.journal.record_forecast for a forecast made in the app; "" when recorded, else why not
     (the forecast itself stands: an unwritable store only loses the journal line)."""

@@ -36,10 +36,10 @@ async def test_u_updates_from_the_portal_with_progress_and_loads_the_new_table(m
         app = make_test_app()
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press("U")
-            await until(pilot, portal.holding.is_set, what="the update to ask for page 2")
+            await until(pilot, portal.holding.is_set, what="the update to ask for page 2", timeout=120)
             await until(pilot, lambda: "1,000 rows" in static_text(app, "#data-status"), what="progress")
             portal.release.set()
-            await until(pilot, lambda: app.data.source.kind == "portal", what="the updated table")
+            await until(pilot, lambda: app.data.source.kind == "portal", what="the updated table", timeout=180)
             assert f"{app.data.last_date:%Y-%m-%d}" == LAST and len(app.data.frame) == len(rows)
             await until(pilot, lambda: f"last day {LAST}: yesterday" in static_text(app, "#data-info"),
                         what="the data's age")
@@ -55,7 +55,7 @@ async def test_an_update_that_fails_says_so_and_keeps_the_data(make_test_app, po
         app = make_test_app()
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press("U")
-            await until(pilot, lambda: "unchanged" in static_text(app, "#data-status"), what="the failure")
+            await until(pilot, lambda: "unchanged" in static_text(app, "#data-status"), what="the failure", timeout=180)
             status = static_text(app, "#data-status")
             assert "could not reach" in status and "HTTP 500" in status and "the data shown is unchanged" in status
             assert app.data is tui_data
@@ -72,9 +72,11 @@ async def test_a_forecast_made_in_the_app_is_journalled_and_j_shows_it(make_test
         text = static_text(app, "#forecast-result")
         target = tui_data.last_date + pd.Timedelta(days=1)
         assert f"this forecast is for {target:%Y-%m-%d}, not tomorrow (2026-12-03)" in text
+        seen = (tui_data.last_date - pd.Timestamp("2017-06-30")).days  # after the test split (TUI_CONFIG)
+        assert f"Since: on the {seen:,} days since 2017-06-30 (never seen in training): model " in text
         await pilot.press("j")
         await until(pilot, lambda: isinstance(app.screen, JournalScreen) and app.screen.journal is not None,
-                    what="the journal")
+                    what="the journal", timeout=120)
         entries = app.screen.journal.entries  # the W forecast, and the multi-day view's days
         assert {e.origin for e in entries} == {"app"}
         (entry,) = [e for e in entries if e.horizon == 1 and e.day_type == "W"]
