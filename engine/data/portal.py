@@ -250,7 +250,8 @@ def rows_frame(rows: list[dict], where: str) -> pd.DataFrame:
         rail.append(counts[1])
     frame = pd.DataFrame({"day_type": kinds, "bus": bus, "rail": rail},
                          index=pd.DatetimeIndex(dates, name="date"))
-    frame = frame[~(frame.index.duplicated(keep="last") & frame.duplicated(keep="last").to_numpy())]
+    # identical repeats go, like the file loader's drop_duplicates; a date twice with different values is refused
+    frame = frame.reset_index().drop_duplicates().set_index("date")
     twice = frame.index[frame.index.duplicated()]
     if len(twice):
         raise DataError(f"{where}: {twice[0]:%Y-%m-%d} appears more than once with different values; "
