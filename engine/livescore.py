@@ -46,7 +46,7 @@ class LiveScore:
         if not self.worse_than_naive:
             return ""
         return (f"since {self.since:%Y-%m-%d} this model does worse than repeating last week; do not plan with it"
-                + (" (train it again on splits moved forward)" if self.fork_worthwhile else ""))
+                + (" (train it again on splits moved forward: F in the app)" if self.fork_worthwhile else ""))
 
     def to_dict(self) -> dict:
         return {"since": f"{self.since:%Y-%m-%d}", "days": self.days, "score": self.score.to_dict(),
@@ -76,3 +76,16 @@ def live_score(model, data, config, since, *, level: float = 0.8) -> LiveScore |
     live = config.replace(test_start=f"{start:%Y-%m-%d}", test_end="")
     trust = assess(model, data, live, level=level)
     return LiveScore(since, days, trust.scores["test"], trust.intervals)
+
+
+def moved_forward(config, live: LiveScore):
+    """``config`` with every split bound moved forward by the days scored live, so that the splits end
+    where the data ends now (the fork a model that aged is offered). Bounds become YYYY-MM-DD."""
+    shift = pd.Timedelta(days=live.days)
+    changes = {}
+    for split, (start, end) in config.split_bounds().items():
+        if start is not None:
+            changes[f"{split}_start"] = f"{start.normalize() + shift:%Y-%m-%d}"
+        if end is not None and getattr(config, f"{split}_end"):
+            changes[f"{split}_end"] = f"{end.normalize() + shift:%Y-%m-%d}"
+    return config.replace(**changes)

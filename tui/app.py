@@ -168,6 +168,7 @@ class RidershipApp(RunsMixin, ForecastMixin, SweepsMixin, App[int]):
         Binding("d", "download", "Download", show=False),
         Binding("U", "update_data", "Update", show=False),  # from the city's data portal (tui/app_portal.py)
         Binding("j", "journal", "Journal", show=False),  # the forecast journal (tui/widgets/journal.py)
+        Binding("F", "fork_forward", "Fork forward", show=False),  # splits moved forward (tui/app_portal.py)
         Binding("ctrl+s", "save_svg", "SVG", show=False),
         Binding("ctrl+q", "quit", "Quit"),
         Binding("escape", "leave_field", "Leave field", show=False),
@@ -352,6 +353,11 @@ class RidershipApp(RunsMixin, ForecastMixin, SweepsMixin, App[int]):
         from .app_portal import open_journal
 
         open_journal(self)
+
+    def action_fork_forward(self) -> None:
+        from .app_portal import fork_forward
+
+        fork_forward(self)
 
     @on(DownloadProgress)
     @pane_may_be_gone

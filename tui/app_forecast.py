@@ -57,6 +57,7 @@ class ForecastMixin:
             pane.show_message(f"Could not forecast: {explain(worker.error)}", error=True)
         elif state == WorkerState.SUCCESS:
             (result, trust), run, data, live = worker.result
+            self.live_score = live  # F forks on splits moved forward (tui/app_portal.py)
             from engine.assessment import bounds
 
             how = "from the calendar" if result.inferred else "chosen"
@@ -69,6 +70,8 @@ class ForecastMixin:
                     f"({format_riders(band['bus_low'])}..{format_riders(band['bus_high'])}) riders\n"
                     + trust_summary(trust) + "\n"
                     + (f"Since: {live.line()}\n" + (f"Warning: {live.warning()}\n" if live.warning() else "")
+                       + (f"F trains the same settings on splits moved forward {live.days:,} days\n"
+                          if live.fork_worthwhile else "")
                        if live else "")
                     + (stale_note(data.last_date, result.date) or last_day_line(data.last_date)) + "\n"
                     f"Model of {run.name}: epoch {run.weights_epoch}'s weights, trained on {run.data_label}")

@@ -31,3 +31,22 @@ def update_data(app) -> None:
 
 def open_journal(app) -> None:
     app.push_screen(JournalScreen(app.store, app.data))
+
+
+def fork_forward(app) -> None:
+    """F: train the model in use's settings again on splits moved forward to the newest data, as a
+    fork of its run (offered under a forecast once more than 60 days came after its test split)."""
+    from engine.livescore import moved_forward
+
+    live = getattr(app, "live_score", None)
+    run = app.active
+    if run is None or live is None or not live.fork_worthwhile or live is not jobs._live.get(run.model, (None, None))[1]:
+        app.notify("Nothing to move forward: forecast with a model whose data has grown by more than 60 days first.",
+                   severity="warning")
+        return
+    config = moved_forward(run.config, live)
+    app.form.set_config(config)
+    app._fork_parent = run.run_id
+    app.form.show_note(f"Fork of {run.name} on splits moved forward {live.days:,} days "
+                       f"(test {config.test_start}..{config.test_end or 'end'}).")
+    app.action_start_training()

@@ -102,7 +102,7 @@ def test_an_update_from_the_snapshot_brings_new_and_revised_days_and_forecast_fo
     seen = (date.fromisoformat(YESTERDAY) - date(2018, 10, 31)).days
     assert f"  on the {seen:,} days since 2018-10-31 (never seen in training): model " in forecast.stdout
     assert ("  warning: since 2018-10-31 this model does worse than repeating last week; do not plan with it "
-            "(train it again on splits moved forward)") in forecast.stdout
+            "(train it again on splits moved forward: F in the app)") in forecast.stdout
     live = json.loads(cli("forecast", "--model", model, "--json", "--no-record").stdout)["live"]
     assert live["days"] == seen and live["score"]["ratio"] > 1 and live["worse_than_naive"] is True
 

@@ -86,3 +86,27 @@ async def test_a_forecast_made_in_the_app_is_journalled_and_j_shows_it(make_test
         assert f"run 1: no day known yet ({len(entries)} pending)" in str(app.screen.query_one("#journal-summary").render())
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, JournalScreen), what="the journal to close")
+
+
+async def test_f_forks_on_splits_moved_forward_after_more_than_60_new_days(make_test_app, tui_data, settle, until):
+    """TUI_CONFIG's test split ends 2017-06-30; the demo series runs 1,614 days further."""
+    app = make_test_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("F")  # no forecast yet: nothing to move forward, said so
+        await pilot.pause()
+        assert any("Nothing to move forward" in n.message for n in app._notifications)
+        await pilot.press("t")
+        await settle(app)
+        await pilot.press("5", "w")
+        await settle(app)
+        await pilot.pause()
+        days = (tui_data.last_date - pd.Timestamp("2017-06-30")).days
+        assert f"F trains the same settings on splits moved forward {days:,} days" in static_text(app, "#forecast-result")
+        await pilot.press("F")
+        await until(pilot, lambda: app.run_id == 2, what="the fork to start", timeout=120)
+        await settle(app)
+        run = app.store.get_run(2, with_epochs=False)
+        shift = pd.Timedelta(days=days)
+        assert run.parent_id == 1 and run.config.test_end == f"{pd.Timestamp('2017-06-30') + shift:%Y-%m-%d}"
+        assert run.config.train_start == f"{pd.Timestamp('2016-01-01') + shift:%Y-%m-%d}"
+        assert run.config.test_end == "2021-11-30"
