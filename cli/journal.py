@@ -38,10 +38,11 @@ def journal_lines(result, data) -> list[str]:
     """The table of forecasts (newest 200), then one line per model."""
     if not result.entries:
         return ["No forecasts recorded yet: `ridership forecast` (or the app's Forecast pane) records each one."]
-    lines = [f"{len(result.entries)} forecast day{'s' if len(result.entries) != 1 else ''} recorded; actual riders "
-             f"from {data.source.label}, to {data.last_date:%Y-%m-%d}",
-             f"{'made':<10}  {'model':<8}  {'for':<10}  {'h':>2}  t  {'rail':>9}  {'actual':>9}  {'error':>8}  in  "
-             f"{'bus':>9}  {'actual':>9}  {'error':>8}  in"]
+    head = (f"{len(result.entries)} forecast day{'s' if len(result.entries) != 1 else ''} recorded; actual riders "
+            f"from {data.source.label}, to {data.last_date:%Y-%m-%d}")
+    columns = (f"{'made':<10}  {'model':<8}  {'for':<10}  {'h':>2}  t  {'rail':>9}  {'actual':>9}  {'error':>8}  in  "
+               f"{'bus':>9}  {'actual':>9}  {'error':>8}  in")
+    lines = [head, columns]
     for e in result.entries[-200:]:
         cells = []
         for s in ("rail", "bus"):

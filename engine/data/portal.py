@@ -16,8 +16,8 @@ from __future__ import annotations
 import email.utils
 import http.client
 import json
+import math
 import os
-import socket
 import tempfile
 import time
 import urllib.error
@@ -238,7 +238,7 @@ def rows_frame(rows: list[dict], where: str) -> pd.DataFrame:
                 number_ = float(str(value).strip().replace(",", ""))
             except ValueError:
                 number_ = float("nan")
-            if not number_ == number_ or number_ in (float("inf"), float("-inf")) or isinstance(value, bool):
+            if not math.isfinite(number_) or isinstance(value, bool):
                 raise DataError(f"{label}, field {name}: {quoted(value)} is not a number "
                                 "(expected a count of riders such as 412345)")
             if number_ < 0:

@@ -67,8 +67,9 @@ class JournalScreen(ModalScreen[None]):
         if not result.entries:
             summary = "No forecasts yet: each one made in the Forecast pane (or with `ridership forecast`) is kept here."
         else:
-            summary = "\n".join([f"{len(result.entries)} forecast days; actual riders to {data.last_date:%Y-%m-%d}. "
-                                 "Per model, on the days known:", *("  " + m.line() for m in result.models)])
+            head = (f"{len(result.entries)} forecast days; actual riders to {data.last_date:%Y-%m-%d}. "
+                    "Per model, on the days known:")
+            summary = "\n".join([head, *("  " + m.line() for m in result.models)])
         self.query_one("#journal-summary", Static).update(summary)
         table = self.query_one(DataTable)
         for e in reversed(result.entries):  # newest first
