@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from textual.worker import Worker, WorkerState
 
-from engine.data.freshness import last_day_line, stale_note
 from engine.domain import DAY_TYPE_NAMES, format_riders
 
 from . import jobs
@@ -59,6 +58,7 @@ class ForecastMixin:
             (result, trust), run, data, live = worker.result
             self.live_score = live  # F forks on splits moved forward (tui/app_portal.py)
             from engine.assessment import bounds
+            from engine.data.freshness import last_day_line, stale_note
 
             how = "from the calendar" if result.inferred else "chosen"
             band = bounds(result, trust.intervals)

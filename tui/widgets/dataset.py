@@ -11,7 +11,6 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input
 
 from engine.config import TrainConfig
-from engine.data.freshness import age_words
 
 from ..format import date_ticks, parse_bound
 from .charts import Chart, Series
@@ -106,6 +105,8 @@ class DatasetPane(Horizontal):
         data = self.data
         if data is None:
             return
+        from engine.data.freshness import age_words  # pandas: loaded with the data, not before the first screen
+
         lines = [
             data.source.label,
             f"{len(data.frame):,} days, {data.first_date:%Y-%m-%d}..{data.last_date:%Y-%m-%d}",
