@@ -15,6 +15,7 @@ from typing import Callable
 from engine.domain import format_riders
 from engine.errors import RidershipError
 
+from . import journal as journal_cli
 from . import runs as runs_cli
 from . import sweep as sweep_cli
 from .options import add_config_options, bounded, given_settings
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--runs-db", dest="app_runs_db", metavar="PATH",
                         help="run store the app records runs in (default: $RIDERSHIP_RUNS_DB, "
                              "$RIDERSHIP_HOME/runs.db or runs.db in the user data folder)")
-    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,forecast,data,runs,sweep,serve}")
+    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,forecast,data,runs,journal,sweep,serve}")
 
     train = sub.add_parser("train", help="train a model and print the article's per-epoch lines")
     add_data_options(train)
@@ -79,10 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
                                "repeatable; needs --days")
     forecast.add_argument("--level", type=_level, default=0.8, metavar="P",
                           help="prediction interval level, between 0 and 1 (default: 0.8)")
+    forecast.add_argument("--no-record", action="store_true", help="do not record the forecast in the journal")
 
-    data = sub.add_parser("data", help="where the data comes from, its size and date range")
+    data = sub.add_parser("data", help="where the data comes from, its size and date range; --update brings it "
+                                       "up to date from the city's data portal")
     add_data_options(data)
+    data.add_argument("--update", action="store_true",
+                      help="fetch new and revised days from the City of Chicago's data portal (dataset 6iiy-9s97); "
+                           "the first time the whole table. Token: $RIDERSHIP_SODA_TOKEN (optional)")
+    data.add_argument("--portal", metavar="URL",
+                      help="portal address for --update (default: $RIDERSHIP_PORTAL or https://data.cityofchicago.org)")
     runs_cli.add_runs_parser(sub, add_data_options)
+    journal_cli.add_journal_parser(sub, add_data_options)
     sweep_cli.add_sweep_parser(sub, add_data_options)
     serve = sub.add_parser("serve", help="serve the app to a web browser (textual-serve; no authentication)")
     serve.add_argument("--host", default="127.0.0.1",
@@ -183,8 +192,19 @@ def cmd_forecast(args) -> int:
         overrides[date] = kind  # dates are checked against the forecast days by the engine
     table = predictor.forecast(1 if args.days is None else args.days, overrides, args.level)
     days, trust, rows = table.forecasts, table.trust, table.rows()
+    from engine.data.freshness import age_in_days, last_day_line, stale_note
+    from engine.livescore import live_score, seen_until
+
+    stale = stale_note(data.last_date, days[0].date)
+    unrecorded = "" if args.no_record else _record(args, label, days, table.bands, trust, data)
+    live = live_score(predictor.model, data, predictor.config,
+                      seen_until(predictor.config, (predictor.payload.get("data") or {}).get("last_date")),
+                      level=args.level)
     if args.json:
-        print_json({"model": label, "forecasts": rows, "trust": trust.to_dict()})
+        print_json({"model": label, "forecasts": rows, "trust": trust.to_dict(),
+                    "live": live.to_dict() if live else None,
+                    "data_last_day": f"{data.last_date:%Y-%m-%d}", "data_age_days": age_in_days(data.last_date),
+                    "stale": bool(stale)})
         return 0
     if args.days is None:
         f, row = days[0], rows[0]
@@ -214,7 +234,32 @@ def cmd_forecast(args) -> int:
                 print(f"  * day {row['day']} ({f.date:%Y-%m-%d}): {f.note()}")
     for line in trust_lines(trust, label):
         print(line)
+    if live:
+        print(f"  {live.line()}")
+        if live.warning():
+            print(f"  warning: {live.warning()}")
+    print(last_day_line(data.last_date)[0].upper() + last_day_line(data.last_date)[1:])
+    if stale:
+        print(f"note: {stale}")
+    if unrecorded:
+        from .output import note
+
+        note(f"the forecast was not recorded in the journal ({unrecorded})")
     return 0
+
+
+def _record(args, label: str, days, bands, trust, data) -> str:
+    """Record the forecast in the journal; "" when recorded, else why not (the forecast itself stands)."""
+    from engine.journal import record_forecast
+
+    run_id = int(label.split()[1]) if label.startswith("run ") else None
+    try:
+        with open_store(args) as store:
+            record_forecast(store, run_id, days, bands, data_last=data.last_date, model=label,
+                            level=trust.intervals.level, origin="cli")
+    except RidershipError as exc:
+        return str(exc)
+    return ""
 
 
 def trust_lines(trust, label: str) -> list[str]:
@@ -235,19 +280,65 @@ def trust_lines(trust, label: str) -> list[str]:
     return lines
 
 
+def cmd_update(args) -> int:
+    """``data --update``: one line saying what changed (or why nothing did)."""
+    from engine.data import portal
+    from engine.data.sources import ENV_VAR, load_path
+
+    client = portal.Client.from_env(args.portal)
+    base = load_path(args.data, "path") if args.data and not portal.portal_csv().is_file() else None
+    progress = None if args.json else (
+        lambda n: print(f"\rfetching from {client.base}: {n:,} rows", end="", file=sys.stderr, flush=True))
+    try:
+        result = portal.update(client, base, progress=progress)
+    finally:
+        if progress:
+            print(file=sys.stderr, flush=True)
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(f"updated from {result.source}: {result.line()}")
+        print(f"saved to {result.path}")
+    if (args.data or os.environ.get(ENV_VAR)) and not args.json:
+        from .output import note
+
+        note(f"--data/${ENV_VAR} is given, so commands read that file; without it they read the updated table")
+    return 0
+
+
+def staleness(data) -> str:
+    """The data's last day and its age, in words (e.g. "last day 2021-11-30, 1,828 days old")."""
+    from engine.data.freshness import age_words
+
+    return f"last day {data.last_date:%Y-%m-%d}, {age_words(data.last_date)}"
+
+
 def cmd_data(args) -> int:
+    if args.update:
+        return cmd_update(args)
+    if args.portal:
+        raise RidershipError("--portal goes with --update (the portal to update from)")
+    from engine.data.freshness import age_in_days
+
     data = load_data(args)
     frame = data.frame
     summary = {
         "source": data.source.kind, "path": data.source.path, "synthetic": data.is_synthetic,
         "rows": len(frame), "first_date": f"{data.first_date:%Y-%m-%d}", "last_date": f"{data.last_date:%Y-%m-%d}",
         "filled_dates": list(data.filled_dates), "sha256": data.fingerprint,
+        "age_days": age_in_days(data.last_date),
     }
     if args.json:
         print_json(summary)
         return 0
     print(f"source: {data.source.label}")
-    print(f"rows: {len(frame):,} days, {summary['first_date']} .. {summary['last_date']}")
+    print(f"rows: {len(frame):,} days, {summary['first_date']} .. {summary['last_date']} ({staleness(data)})")
+    if data.source.kind == "portal":
+        from engine.data.portal import read_provenance
+
+        made = read_provenance()
+        if made:
+            print(f"from: {made.get('source', '?')}, updated {made.get('updated_at', '?')}")
     counts = frame["day_type"].value_counts()
     print("day types: " + ", ".join(f"{k} {counts.get(k, 0):,}" for k in ("W", "A", "U")))
     if data.fingerprint:
@@ -257,7 +348,7 @@ def cmd_data(args) -> int:
 
 COMMANDS: dict[str, Callable] = {"train": cmd_train, "evaluate": cmd_evaluate, "forecast": cmd_forecast,
                                  "data": cmd_data, "runs": runs_cli.cmd_runs,
-                                 "sweep": sweep_cli.cmd_sweep, "serve": cmd_serve}
+                                 "sweep": sweep_cli.cmd_sweep, "serve": cmd_serve, "journal": journal_cli.cmd_journal}
 
 
 def open_app(data_path: str | None = None, runs_db: str | None = None) -> int:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import gc
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
@@ -150,6 +151,9 @@ class RidershipApp(App[int]):
         Binding("d", "download", "Download", show=False),
         Binding("question_mark", "help", "Help", key_display="?", show=False),
         Binding("f1", "help", "Help", show=False),
+        Binding("U", "update_data", "Update", show=False),  # from the city's data portal (tui/app_portal.py)
+        Binding("j", "journal", "Journal", show=False),  # the forecast journal (tui/widgets/journal.py)
+        Binding("F", "fork_forward", "Fork forward", show=False),  # splits moved forward (tui/app_portal.py)
         Binding("ctrl+s", "save_svg", "SVG", show=False),
         Binding("ctrl+q", "quit", "Quit"),
         Binding("escape", "leave_field", "Leave field", show=False),
@@ -183,6 +187,7 @@ class RidershipApp(App[int]):
         self.run_id: int | None = None  # the id in the run store of the run started last (None: not yet, or unrecorded)
         self.training = False
         self._fork_parent: int | None = None  # the run the next run is a fork of
+        self.live_score = None  # engine.livescore.LiveScore of the last forecast (F forks forward)
         self._announced = False  # the run started last has said who it is (TrainingStarted)
         self._stop = threading.Event()
         self._run_config: TrainConfig | None = None
@@ -360,6 +365,21 @@ class RidershipApp(App[int]):
         post = self.post_message
         self._start(lambda: jobs.download(post), functools.partial(DataLoaded, how="download"), group="data",
                     name="download")
+
+    def action_update_data(self) -> None:
+        from .app_portal import update_data
+
+        update_data(self)
+
+    def action_journal(self) -> None:
+        from .app_portal import open_journal
+
+        open_journal(self)
+
+    def action_fork_forward(self) -> None:
+        from .app_portal import fork_forward
+
+        fork_forward(self)
 
     @on(DownloadProgress)
     @pane_may_be_gone
@@ -910,9 +930,14 @@ class RidershipApp(App[int]):
         if missing:
             self.query_one(ForecastPane).show_message(missing, error=True)
             return
-        run, data, day_type = self.model.run, self.data, msg.day_type
-        self._start(lambda: jobs.forecast(run, data, day_type), functools.partial(ForecastMade, run=run, data=data),
-                    group="forecast")
+        run, data, day_type, store = self.model.run, self.data, msg.day_type, self.store
+
+        def work() -> jobs.NextDay:
+            made = jobs.forecast(run, data, day_type)
+            jobs.record_forecasts(store, run, data, [made.forecast], [made.forecast.band], made.trust)  # the journal
+            return replace(made, live=jobs.live_score(store, run, data))  # days it never saw, if any
+
+        self._start(work, functools.partial(ForecastMade, run=run, data=data), group="forecast")
 
     @on(ForecastMade)
     @pane_may_be_gone
@@ -921,7 +946,10 @@ class RidershipApp(App[int]):
         if msg.error is not None:
             pane.show_message(f"Could not forecast: {explain(msg.error)}", error=True)
             return
-        result, trust, run = msg.result.forecast, msg.result.trust, msg.run
+        from engine.data.freshness import last_day_line, stale_note
+
+        result, trust, run, live, data = msg.result.forecast, msg.result.trust, msg.run, msg.result.live, msg.data
+        self.live_score = live  # F forks on splits moved forward (tui/app_portal.py)
         how = "from the calendar" if result.inferred else "chosen"
         band = result.band  # its interval, from engine.predictor (as the CLI's)
         level = f"{trust.intervals.level:.0%}"
@@ -932,6 +960,11 @@ class RidershipApp(App[int]):
                 f"({format_riders(band['bus_low'])}..{format_riders(band['bus_high'])}) riders\n"
                 + (f"How formed: {result.note()}\n" if result.note() else "")
                 + trust_summary(trust) + "\n"
+                + (f"Since: {live.line()}\n" + (f"Warning: {live.warning()}\n" if live.warning() else "")
+                   + (f"F trains the same settings on splits moved forward {live.days:,} days\n"
+                      if live.fork_worthwhile else "")
+                   if live else "")
+                + (stale_note(data.last_date, result.date) or last_day_line(data.last_date)) + "\n"
                 f"Model of {run.name}: epoch {run.weights_epoch}'s weights, trained on {run.data_label}")
         pane.show_forecast(text, msg.data.frame.iloc[-HISTORY_DAYS:], result.date, result.rail, result.bus, band)
 
@@ -943,9 +976,14 @@ class RidershipApp(App[int]):
         if missing:
             view.show_status(missing, error=True)
             return
-        run, data, days, overrides = self.model.run, self.data, msg.days, msg.overrides
-        self._start(lambda: jobs.forecast_days(run, data, days, overrides),
-                    functools.partial(DaysForecastMade, run=run), group="multiday")
+        run, data, days, overrides, store = self.model.run, self.data, msg.days, msg.overrides, self.store
+
+        def work():
+            made = jobs.forecast_days(run, data, days, overrides)
+            jobs.record_forecasts(store, run, data, made.forecasts, made.bands, made.trust)  # the journal
+            return made
+
+        self._start(work, functools.partial(DaysForecastMade, run=run), group="multiday")
 
     @on(DaysForecastMade)
     @pane_may_be_gone

@@ -15,6 +15,7 @@ and the first screen is fast.
 from __future__ import annotations
 
 import threading
+import weakref
 
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -56,6 +57,18 @@ def download(post: Post) -> "RidershipData":
 
     csv = sources.download(progress=lambda done, total: post(DownloadProgress(done, total)))
     return sources.load_path(csv, "download")
+
+
+def update_from_portal(start: "RidershipData | None", say: Callable[[str, bool], None]) -> "RidershipData":
+    """engine.data.portal.update (from the last update's table, the cached snapshot, or ``start``), then
+    the updated table; ``say(text, done)`` reports progress and, at the end, the outcome line."""
+    from engine.data import portal, sources
+
+    client = portal.Client.from_env()
+    base = portal.base_data() or (start if start is not None and not start.is_synthetic else None)
+    result = portal.update(client, base, progress=lambda rows: say(f"Updating from {client.base}: {rows:,} rows", False))
+    say(f"Updated from {client.base}: {result.line()}", True)
+    return sources.load_path(result.path, "portal")
 
 
 def synthetic() -> "RidershipData":
@@ -142,6 +155,47 @@ def assessment(run: "RunResult", data: "RidershipData", horizon: int = 1):
     return predictor(run, data).assess(horizon=horizon)
 
 
+_live: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def live_score(store: "RunStore | None", run: "RunResult", data: "RidershipData"):
+    """engine.livescore.live_score of the run's model on the days after its test split (or after the
+    data it was trained on, from the store), kept while the model and the data are the same; None
+    when there are no such days."""
+    from engine.errors import RidershipError
+    from engine.livescore import live_score as score, seen_until
+
+    kept = _live.get(run.model)
+    if kept is not None and kept[0] is data:
+        return kept[1]
+    trained_last = None
+    if store is not None and run.run_id is not None:
+        try:
+            trained_last = store.get_run(run.run_id, with_epochs=False).data_last
+        except RidershipError:
+            pass
+    with _assessing:
+        result = score(copy.deepcopy(run.model).cpu(), data, run.config, seen_until(run.config, trained_last))
+    _live[run.model] = (data, result)
+    return result
+
+
+def record_forecasts(store: "RunStore | None", run: "RunResult", data: "RidershipData", forecasts, bands, trust) -> str:
+    """engine.journal.record_forecast for a forecast made in the app; "" when recorded, else why not
+    (the forecast itself stands: an unwritable store only loses the journal line)."""
+    from engine.errors import RidershipError
+    from engine.journal import record_forecast
+
+    if store is None or getattr(store, "read_only", False):
+        return "the run store is not open for writing"
+    try:
+        record_forecast(store, run.run_id, forecasts, bands, data_last=data.last_date, model=run.name,
+                        level=trust.intervals.level, origin="app")
+    except RidershipError as exc:
+        return str(exc)
+    return ""
+
+
 @dataclass(frozen=True)
 class NextDay:
     """The next day's forecast (engine.forecast.Forecast) and how far to trust it
@@ -149,6 +203,7 @@ class NextDay:
 
     forecast: Any
     trust: Any
+    live: Any = None  # engine.livescore.LiveScore on the days after its test split, when the data holds some
 
 
 def forecast(run: "RunResult", data: "RidershipData", day_type: str | None) -> NextDay:

@@ -26,7 +26,7 @@ OPTIONAL_COLUMNS = {"total_rides": "total"}
 
 @dataclass(frozen=True)
 class DataSource:
-    kind: str  # "path", "env", "cache", "download" or "synthetic"
+    kind: str  # "path", "env", "portal", "cache", "download" or "synthetic"
     path: str | None = None
 
     @property

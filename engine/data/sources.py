@@ -1,4 +1,5 @@
-"""Where the data comes from, in order: a path, $RIDERSHIP_DATA, the cache, a download, synthetic.
+"""Where the data comes from, in order: a path, $RIDERSHIP_DATA, the portal update's table (engine/data/portal.py),
+the cache, a download, synthetic.
 
 Downloading happens only when asked for (``allow_download=True``, the CLI's ``--download`` or the
 app's download key): a tool that reaches the network by itself on start-up surprises people on
@@ -45,6 +46,11 @@ def cache_dir() -> Path:
 
 def cached_csv() -> Path:
     return cache_dir() / "ridership" / CSV_NAME
+
+
+def portal_csv() -> Path:
+    """The table `ridership data --update` keeps current (engine/data/portal.py writes it)."""
+    return cache_dir() / "portal" / CSV_NAME
 
 
 def sha256_of(path: Path) -> str:
@@ -221,6 +227,8 @@ def resolve(
     env = os.environ.get(ENV_VAR)
     if env:
         return load_path(env, "env", fill_gaps=fill_gaps)
+    if portal_csv().is_file():
+        return load_path(portal_csv(), "portal", fill_gaps=fill_gaps)
     if cached_csv().is_file():
         return load_path(cached_csv(), "cache", fill_gaps=fill_gaps)
     if allow_download:

@@ -101,6 +101,29 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE epochs SET train_mae = train_mae * 1000000, valid_mae = valid_mae * 1000000,
                       best_valid_mae = best_valid_mae * 1000000;
     """,
+    # The forecast journal (engine/journal.py): every forecast made, CLI or app, one row per day
+    # forecast. Values and intervals in riders. A deleted run's forecasts stay, with run_id NULL.
+    """
+    CREATE TABLE forecasts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        made_at TEXT NOT NULL,
+        run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+        model TEXT NOT NULL DEFAULT '',        -- who forecast: "run 7" or a model file's path
+        origin TEXT NOT NULL DEFAULT 'cli',    -- cli or app
+        data_last TEXT NOT NULL,               -- the last day of the data the forecast fed on
+        target_date TEXT NOT NULL,
+        horizon INTEGER NOT NULL,              -- days after data_last
+        day_type TEXT NOT NULL,
+        rail REAL NOT NULL,
+        bus REAL NOT NULL,
+        level REAL,
+        rail_low REAL,
+        rail_high REAL,
+        bus_low REAL,
+        bus_high REAL
+    );
+    CREATE INDEX forecasts_target ON forecasts(target_date);
+    """,
 )
 # Units since version 4: every MAE column (runs.*_mae, epochs.*_mae, sweep_trials.value) is in riders.
 SCHEMA_VERSION = len(MIGRATIONS)

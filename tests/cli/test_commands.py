@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 
@@ -106,6 +107,7 @@ def test_data_json_and_text(capsys, synthetic_csv):
     assert json.loads(out) == {
         "source": "path", "path": str(csv), "synthetic": False, "rows": 335, "first_date": "2017-12-01",
         "last_date": "2018-10-31", "filled_dates": [], "sha256": hashlib.sha256(csv.read_bytes()).hexdigest(),
+        "age_days": (datetime.date.today() - datetime.date(2018, 10, 31)).days,
     }
     rc, out, _ = run(capsys, "data", "--data", csv)
     assert rc == 0

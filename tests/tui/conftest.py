@@ -19,6 +19,12 @@ TUI_CONFIG = TrainConfig(
 )
 
 
+@pytest.fixture(autouse=True)
+def _fixed_today(monkeypatch):
+    """The data's age ("1,828 days old") is shown on screen: a fixed today keeps snapshots from ageing."""
+    monkeypatch.setenv("RIDERSHIP_TODAY", "2026-12-02")
+
+
 @pytest.fixture(scope="session")
 def tui_data():
     from engine.data import sources

@@ -49,6 +49,8 @@ class DatasetPane(Horizontal):
     BINDINGS = [  # the app's keys (they work in every pane), listed in this pane's footer
         Binding("o", "app.open_file", "Open"),
         Binding("d", "app.download", "Download"),
+        Binding("U", "app.update_data", "Update"),
+        Binding("j", "app.journal", "Journal"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
@@ -103,9 +105,12 @@ class DatasetPane(Horizontal):
         data = self.data
         if data is None:
             return
+        from engine.data.freshness import age_words  # pandas: loaded with the data, not before the first screen
+
         lines = [
             data.source.label,
             f"{len(data.frame):,} days, {data.first_date:%Y-%m-%d}..{data.last_date:%Y-%m-%d}",
+            f"last day {data.last_date:%Y-%m-%d}: {age_words(data.last_date)}",
         ]
         if data.filled_dates:
             lines.append(f"{len(data.filled_dates)} missing dates filled by interpolation")
