@@ -26,8 +26,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until(condition, timeout: float, what: str, every: float = 0.1):
-    """Poll ``condition()`` until it is truthy (returned) or fail naming ``what``."""
+def wait_until(condition, timeout: float, what: str, every: float = 0.1, pause=time.sleep):
+    """Poll ``condition()`` until it is truthy (returned) or fail naming ``what``. ``pause(seconds)``
+    waits between polls: a Playwright page's wait_for_timeout lets its route handlers run meanwhile."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -35,7 +36,7 @@ def wait_until(condition, timeout: float, what: str, every: float = 0.1):
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(every)
+        pause(every)
 
 
 def alive(pid: int) -> bool:
@@ -87,8 +88,9 @@ class Served:
         self.seen |= pids
         return pids
 
-    def wait_no_apps(self, what: str = "every app process to end") -> None:
-        wait_until(lambda: not self.app_pids() and not any(alive(p) for p in self.seen), END_S, what)
+    def wait_no_apps(self, what: str = "every app process to end", pause=time.sleep) -> None:
+        wait_until(lambda: not self.app_pids() and not any(alive(p) for p in self.seen), END_S, what,
+                   pause=pause)
 
     def stop(self) -> None:
         """Cleanup only (the tests check the real ends): SIGKILL whatever is left of the group."""
