@@ -43,7 +43,8 @@ def add_runs_parser(sub, add_data_options) -> None:
     p = cmds.add_parser("export", help="a run's per-epoch history as CSV or its whole record as JSON")
     p.add_argument("run_id", type=int, metavar="RUN_ID")
     p.add_argument("--format", choices=("csv", "json"), help="default: from the output's suffix, else csv")
-    p.add_argument("-o", "--output", metavar="PATH", help="write to PATH (default: standard output)")
+    p.add_argument("-o", "--output", metavar="PATH",
+                   help="write to PATH, atomically (- or none: standard output; a terminal or pipe is written through)")
     add_db_option(p)
 
     p = cmds.add_parser("delete", help="delete runs and their checkpoints")
@@ -177,7 +178,7 @@ def _export(args) -> int:
 
     with open_store(args) as store:
         run = store.get_run(args.run_id)
-    if args.output:
+    if args.output and args.output != "-":  # "-": standard output, as without -o
         fmt = args.format or (Path(args.output).suffix.lstrip(".").lower() or "csv")
         if fmt not in ("csv", "json"):
             raise RunStoreError(f"{args.output}: cannot tell the export format from the name; pass --format csv or json")
