@@ -16,6 +16,7 @@ from pathlib import Path
 
 from engine.domain import format_riders
 from engine.store.runstore import STATUSES
+from engine.text import check_label, safe_text
 
 from .options import bounded
 from .output import note, print_json, table, when
@@ -131,15 +132,20 @@ def _list(args) -> int:
               "test/naive", "tags", "origin"]
     print("\n".join(table(header, rows)))
     datas = {_data_name(r) for r in runs}
-    data = f"; data: {datas.pop()}" if len(datas) == 1 else ""
+    data = f"; data: {safe_text(datas.pop())}" if len(datas) == 1 else ""
     print(f"({len(runs)} run{'s' if len(runs) != 1 else ''} in {path}; MAE in riders{data})")
     return 0
 
 
 def _label(args) -> int:
+    for what, values in (("name", [args.name]), ("tag", args.tag), ("note", [args.note])):
+        for value in values:
+            if value is not None:
+                check_label(value, f"runs label: the {what}")
     with open_store(args) as store:
         run = store.label_run(args.run_id, name=args.name, add_tags=args.tag, remove_tags=args.untag, note=args.note)
-    print(f"run {run.run_id}: name {run.name or '-'}, tags {','.join(run.tags) or '-'}, note {run.note or '-'}")
+    print(f"run {run.run_id}: name {safe_text(run.name or '-')}, tags {safe_text(','.join(run.tags) or '-')}, "
+          f"note {safe_text(run.note or '-')}")
     return 0
 
 
@@ -151,15 +157,15 @@ def _show(args) -> int:
     if args.json:
         print(history_json(run))
         return 0
-    print(f"run {run.run_id}: {run.status}" + (f" ({run.reason})" if run.reason else ""))
+    print(f"run {run.run_id}: {run.status}" + (f" ({safe_text(run.reason)})" if run.reason else ""))
     if run.parent_id:
         extra = f" at epoch {run.resumed_from_epoch}" if run.resumed_from_epoch else ""
         print(f"  {run.origin} of run {run.parent_id}{extra}")
     print(f"  started {when(run.started_at)}, ended {when(run.ended_at)} on {run.host} (pid {run.pid})")
-    print(f"  data: {run.data_label}, {run.data_rows:,} rows {run.data_first}..{run.data_last}"
+    print(f"  data: {safe_text(run.data_label)}, {run.data_rows:,} rows {run.data_first}..{run.data_last}"
           + (f", sha256 {run.data_fingerprint}" if run.data_fingerprint else ""))
-    print(f"  device: {run.device} ({run.device_name}), torch {run.torch_version}")
-    print("  settings: " + ", ".join(f"{k}={v}" for k, v in run.config_dict.items()))
+    print(f"  device: {run.device} ({safe_text(run.device_name)}), torch {safe_text(run.torch_version)}")
+    print("  settings: " + safe_text(", ".join(f"{k}={v}" for k, v in run.config_dict.items())))
     if run.best_epoch:
         print(f"  best epoch {run.best_epoch}: validation MAE {format_riders(run.best_valid_mae)} riders; "
               f"weights from epoch {run.weights_epoch}")

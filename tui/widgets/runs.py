@@ -32,6 +32,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from engine.domain import SCALE, format_riders
+from engine.text import safe_text
 
 from ..format import duration, epoch_ticks, explain, loss_title
 from .charts import Chart, Series
@@ -450,9 +451,9 @@ class RunsPane(Vertical, can_focus=True):
         if run.best_epoch and run.best_valid_mae is not None and run.weights_epoch != run.best_epoch:
             weights += f" (best epoch {run.best_epoch}: valid {format_riders(run.best_valid_mae)})"
         line2 = " · ".join([("MAE in riders: " + " · ".join(scores)) if scores else "no scores", weights])
-        data = "synthetic data" if run.data_source == "synthetic" else Path(run.data_path or "?").name
+        data = "synthetic data" if run.data_source == "synthetic" else safe_text(Path(run.data_path or "?").name)
         rows = f", {run.data_rows:,} days {run.data_first}..{run.data_last}" if run.data_rows else ""
-        device = f"{run.device} ({run.device_name})" if run.device_name else run.device
+        device = safe_text(f"{run.device} ({run.device_name})" if run.device_name else run.device)
         line3 = f"{data}{rows} · {device} · " + ("checkpoint kept" if run.checkpoint else "no checkpoint")
         widget.update(f"{line1}\n{line2}\n{line3}")
 

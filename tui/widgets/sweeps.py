@@ -34,6 +34,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Input
 
 from engine.domain import SCALE, format_riders
+from engine.text import safe_text
 
 from ..format import epoch_ticks
 from .charts import Chart, Series
@@ -257,11 +258,13 @@ class SweepsPane(Vertical, can_focus=True):
         from engine.errors import RidershipError
         from engine.sweep.space import parse_space
         from engine.sweep.trial import parse_objective
+        from engine.text import check_label
 
         name, specs = self._field("sw-name"), self._field("sw-ranges").split()
         try:
             if not name:
                 raise ValueError("give the sweep a name")
+            check_label(name, "the sweep name")
             if not specs:
                 raise ValueError(f"type at least one range, e.g. {DEFAULT_RANGES}")
             trials, workers = self._count("sw-trials", "trials"), self._count("sw-workers", "workers")
@@ -311,7 +314,7 @@ class SweepsPane(Vertical, can_focus=True):
         if kind == "sweep_started":
             p.status, p.done_before, p.workers = "running", event.get("done_before", 0), event.get("workers") or p.workers
             if event.get("remaining") == 0:
-                self.notify(f"Sweep {p.name}: its {p.done_before} trials are done already; raise trials to run more.")
+                self.notify(f"Sweep {safe_text(p.name)}: its {p.done_before} trials are done already; raise trials to run more.")
         elif kind == "trial_started":
             p.live[event["trial"]] = Live(dict(event.get("params") or {}), time.monotonic())
         elif kind == "epoch":
@@ -343,7 +346,7 @@ class SweepsPane(Vertical, can_focus=True):
         self._ticker.pause()
         self.query_one("#sw-name", Input).value = default_name()  # the next g starts a new sweep
         if note:
-            self.notify(note, title=f"Sweep {p.name}", severity="error" if status == "failed" else "information",
+            self.notify(note, title=f"Sweep {safe_text(p.name)}", severity="error" if status == "failed" else "information",
                         timeout=10)
         self.post_message(self.BoardRequested(p.name))
         self._refresh(note if status == "failed" else "")
@@ -487,7 +490,7 @@ class SweepsPane(Vertical, can_focus=True):
             widget.update(IDLE_HINT)
             return
         state = {"starting": "starting (the trial processes load torch)", "stopping": "stopping"}.get(p.status, p.status)
-        text = f"Sweep {p.name} {state}: {p.line()}"
+        text = f"Sweep {safe_text(p.name)} {state}: {p.line()}"  # a name from the store: escaped
         best = min((r for r in self.rows if r.objective is not None), key=lambda r: r.objective, default=None)
         if best is not None:
             shown = f"{best.objective:.3f}" if p.objective.endswith("ratio") else format_riders(best.objective)
