@@ -20,6 +20,7 @@ import sys
 
 from engine.domain import format_riders
 from engine.errors import RidershipError
+from engine.files import refusal
 from engine.text import check_label, safe_text
 
 from .options import add_config_options, bounded, given_settings
@@ -98,6 +99,8 @@ def _plan(args, store):
     settings: dict = {}
     space = None
     if args.space:
+        if why := refusal(args.space, "a TOML space file"):  # a named pipe or /dev/zero would hang here
+            raise RidershipError(f"sweep: --space {why}")
         space, settings = load_toml(args.space)
     if args.param:
         extra = parse_space(args.param)
