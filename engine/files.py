@@ -28,10 +28,13 @@ def not_a_file(path: str | Path) -> str | None:
     return next((what for test, what in KINDS if test(mode)), "not a regular file")
 
 
-def refusal(path: str | Path, expected: str) -> str | None:
-    """The one-line refusal for ``path`` when it is not a regular file, else None."""
+def refusal(path: str | Path, expected: str, *, pipes: bool = False) -> str | None:
+    """The one-line refusal for ``path`` when it is not a regular file, else None. ``pipes``: a
+    named pipe is accepted (``cat data.csv | ridership train --data /dev/stdin``), a device never."""
     kind = not_a_file(path)
-    return None if kind is None else f"{printable(path)}: is {kind}, not a file; expected {expected}"
+    if kind is None or (pipes and kind == "a named pipe"):
+        return None
+    return f"{printable(path)}: is {kind}, not a file; expected {expected}"
 
 
 def read_small_text(path: str | Path, limit: int = 1 << 20) -> str:

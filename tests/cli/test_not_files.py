@@ -1,6 +1,6 @@
-"""A named pipe or /dev/zero where the CLI expects a file (issue 24, hangs): `sweep --space` and
-`--data` refuse it in one line, exit 2, at once, instead of blocking on the pipe or reading zeros
-forever. Each command runs under a timeout: a hang fails the test."""
+"""A named pipe or /dev/zero where the CLI expects a file (issue 24, hangs): `sweep --space` refuses
+both, `--data` refuses a device, in one line, exit 2, at once, instead of blocking on the pipe or
+reading zeros forever. Each command runs under a timeout: a hang fails the test."""
 
 from __future__ import annotations
 
@@ -35,8 +35,9 @@ def test_sweep_space_refuses_what_is_not_a_file(not_a_file, tmp_path):
     assert f"--space {path}: is {kind}" in line and "expected a TOML space file" in line
 
 
-def test_data_refuses_what_is_not_a_file(not_a_file):
-    path, kind = not_a_file
+def test_data_refuses_a_device():
+    # (A named pipe is read: `cat data.csv | ridership train --data /dev/stdin` is documented.)
+    path, kind = "/dev/zero", "a device"
     result = ridership("data", "--data", path)
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
