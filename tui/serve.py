@@ -43,6 +43,7 @@ DEFAULT_MAX_APPS = 4
 QUIT_GRACE_S = 5.0  # an app asked to quit stops its run within a batch and records it
 TERM_GRACE_S = 3.0  # then SIGTERM (the same clean exit, for an app that missed the quit), then SIGKILL
 DRIVER = "tui.web_driver:RidershipWebDriver"
+SERVER_STOPPED = "the browser server stopped"  # a run's stop reason when Ctrl+C ends the server
 _HOST_HEADER = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 
 log = logging.getLogger("ridership.serve")
@@ -188,8 +189,9 @@ def make_server(argv: list[str], host: str, port: int, *, url: str | None = None
         def pid(self) -> int | None:
             return self._process.pid if self._process is not None else None
 
-        async def stop(self) -> None:
-            """Quit, then SIGTERM, then SIGKILL: the process group is gone when this returns."""
+        async def stop(self, reason: str = "") -> None:
+            """Quit, then SIGTERM, then SIGKILL: the process group is gone when this returns.
+            ``reason``: why, for a run the app stops (default: its page closed)."""
             if self._ended:
                 return
             self._ended = True
@@ -199,7 +201,7 @@ def make_server(argv: list[str], host: str, port: int, *, url: str | None = None
                 steps = [(signal.SIGTERM, TERM_GRACE_S), (signal.SIGKILL, None)]
                 if self.painted:  # a running app quits cleanly (a run going is recorded "stopped")
                     with contextlib.suppress(Exception):  # its stdin may be closed already
-                        await asyncio.wait_for(self.send_meta({"type": "quit"}), 1)
+                        await asyncio.wait_for(self.send_meta({"type": "quit", "reason": reason}), 1)
                     steps.insert(0, (None, QUIT_GRACE_S))
                 # else it is still starting (importing): nothing to save, and it would read the
                 # quit only once started, seconds later. SIGTERM ends it now.
@@ -242,7 +244,8 @@ def make_server(argv: list[str], host: str, port: int, *, url: str | None = None
 
         async def end_all(self, app: web.Application | None = None) -> None:
             """Shutting down: every app process ended, every page's websocket closed."""
-            await asyncio.gather(*(service.stop() for service in list(self.apps)), return_exceptions=True)
+            await asyncio.gather(*(service.stop(SERVER_STOPPED) for service in list(self.apps)),
+                                 return_exceptions=True)
             await asyncio.gather(*(ws.close() for ws in list(self.sockets)), return_exceptions=True)
 
         def base_url(self, request: web.Request) -> str:

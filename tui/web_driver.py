@@ -59,8 +59,9 @@ class RidershipWebDriver(WebDriver):
             loop.add_signal_handler(signum, self._exit_because, signal_reason(signum))
 
     def on_meta(self, packet_type: str, payload: dict[str, object]) -> None:
-        if packet_type == "quit":  # textual-serve sends it when the page's websocket closes
-            self._exit_because(PAGE_CLOSED)
+        if packet_type == "quit":  # sent when the page's websocket closes (tui/serve.py: or the server stops)
+            reason = payload.get("reason")
+            self._exit_because(reason[:200] if isinstance(reason, str) and reason else PAGE_CLOSED)
             return
         super().on_meta(packet_type, payload)
 

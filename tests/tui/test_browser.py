@@ -223,6 +223,23 @@ def open_page(browser, url: str):
     return page
 
 
+def running_run(db):
+    """The run the app records as running, or None."""
+    from engine.store import RunStore
+
+    if not db.exists():
+        return None
+    with RunStore.open(db) as store:
+        return next((r for r in store.list_runs() if r.status == "running"), None)
+
+
+def recorded(db, run_id: int):
+    from engine.store import RunStore
+
+    with RunStore.open(db) as store:
+        return store.get_run(run_id, with_epochs=False)
+
+
 def pumping(page):
     """A pause that lets Playwright serve the page's routes (time.sleep would stall its requests)."""
     return lambda seconds: page.wait_for_timeout(seconds * 1000)
@@ -261,7 +278,11 @@ def test_pages_closed_early_leave_no_app_process(serving, chromium):
 def test_the_servers_ctrl_c_or_sigterm_ends_every_app_process(serving, chromium, signum):
     server = serving()
     painted = open_page(chromium, server.url)
-    painted.wait_for_function(f"() => ({SCREEN_TEXT})().includes('Dataset')", timeout=PAINT_S * 1000)
+    painted.wait_for_function(f"() => ({SCREEN_TEXT})().includes('SYNTHETIC DATA')", timeout=PAINT_S * 1000)
+    painted.focus("textarea.xterm-helper-textarea")
+    painted.keyboard.press("t")  # a run going when the server stops
+    run = wait_until(lambda: running_run(server.db), PAINT_S, "the run started with t to be recorded", every=0.5,
+                     pause=pumping(painted))
     starting = open_page(chromium, server.url)  # a second page, its app still starting
     wait_until(lambda: len(server.app_pids()) == 2, 30, "two app processes", pause=pumping(starting))
     apps = set(server.seen)
@@ -272,34 +293,22 @@ def test_the_servers_ctrl_c_or_sigterm_ends_every_app_process(serving, chromium,
                pause=pumping(starting))
     for page in (painted, starting):
         page.close()
+    ended = recorded(server.db, run.run_id)
+    assert ended.status == "stopped", (ended.status, ended.reason)
+    assert ended.reason.startswith("stopped: the browser server stopped during epoch"), ended.reason
 
 
 @needs_chromium
 def test_a_run_stopped_by_closing_its_page_is_recorded_as_a_disconnect(serving, chromium):
-    from engine.store import RunStore
-
     server = serving()
     page = open_page(chromium, server.url)
     page.wait_for_function(f"() => ({SCREEN_TEXT})().includes('SYNTHETIC DATA')", timeout=PAINT_S * 1000)
     page.focus("textarea.xterm-helper-textarea")
-
-    def running_run():
-        if not server.db.exists():
-            return None
-        store = RunStore.open(server.db)
-        try:
-            return next((r for r in store.list_runs() if r.status == "running"), None)
-        finally:
-            store.close()
-
     page.keyboard.press("t")
-    run = wait_until(running_run, PAINT_S, "the run started with t to be recorded", every=0.5, pause=pumping(page))
+    run = wait_until(lambda: running_run(server.db), PAINT_S, "the run started with t to be recorded", every=0.5,
+                     pause=pumping(page))
     page.close()
     server.wait_no_apps("the app process to end after its page closed")
-    store = RunStore.open(server.db)
-    try:
-        ended = store.get_run(run.run_id, with_epochs=False)
-    finally:
-        store.close()
+    ended = recorded(server.db, run.run_id)
     assert ended.status == "stopped", (ended.status, ended.reason)
     assert ended.reason.startswith("stopped: the browser page closed during epoch"), ended.reason
