@@ -13,9 +13,12 @@ import sys
 import threading
 import time
 
+import pytest
 from serve_support import ROOT, wait_until
 
 from engine.store import RunStore
+
+pytestmark = pytest.mark.slow  # a real app process that trains
 
 
 def test_sigterm_stops_the_run_and_records_it(tmp_path):
