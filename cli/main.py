@@ -99,18 +99,39 @@ def build_parser() -> argparse.ArgumentParser:
                             "warning: prefer an SSH tunnel, ssh -L 8000:127.0.0.1:8000 host)")
     serve.add_argument("--port", type=_port, default=8000, help="port to listen on (default 8000)")
     serve.add_argument("--data", metavar="PATH", help="data file for the app (CSV or .tgz)")
+    serve.add_argument("--public-url", metavar="URL", type=_public_url,
+                       help="the address browsers use to reach this server, when it is not http://HOST:PORT "
+                            "(a tunnel to another port, a proxy, or --host 0.0.0.0): the page connects back "
+                            "to it, and only pages from it may start the app")
+    serve.add_argument("--max-apps", type=_max_apps, default=4, metavar="N",
+                       help="browser pages served at once, each its own app process (default 4)")
     add_db_option(serve)
     return parser
 
 
 _level = bounded(float, 0, 1, open_low=True, open_high=True, what="a level between 0 and 1 such as 0.8")
 _port = bounded(int, 1, 65535, what="a port number 1..65535")
+_max_apps = bounded(int, 1, 64, what="a number of app processes 1..64")
+
+
+def _public_url(text: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text.strip())
+        parts.port  # noqa: B018 (raises on a bad port)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
+            or parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(f"expected the page's address such as http://myhost:8000, got {text!r}")
+    return text.strip().rstrip("/")
 
 
 def cmd_serve(args) -> int:
     from tui.serve import serve  # textual-serve is imported only there, only when serving
 
-    return serve(args.host, args.port, args.data, args.runs_db)
+    return serve(args.host, args.port, args.data, args.runs_db, url=args.public_url, max_apps=args.max_apps)
 
 
 def _override(text: str) -> tuple[str, str]:

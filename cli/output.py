@@ -10,6 +10,7 @@ from typing import Any
 
 from engine.domain import DAY_TYPE_NAMES, finite, format_riders, unit_named
 from engine.formatting import SPLIT_LABELS, local_time  # shared with the app
+from engine.text import safe_text
 
 
 def score_lines(scores: dict) -> list[str]:
@@ -69,6 +70,8 @@ def _ratio(model: float, other: float) -> str:
 
 
 def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Aligned columns; every cell escaped (safe_text): a name from the store cannot forge a row."""
+    header, rows = [safe_text(c) for c in header], [[safe_text(c) for c in row] for row in rows]
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
     return ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header] + rows]
 

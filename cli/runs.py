@@ -17,6 +17,7 @@ from pathlib import Path
 from engine.domain import format_riders
 from engine.formatting import data_key, data_name, ratio_of
 from engine.store.runstore import STATUSES
+from engine.text import check_label, safe_text
 
 from .options import bounded
 from .output import note, print_json, table, when
@@ -44,7 +45,8 @@ def add_runs_parser(sub, add_data_options) -> None:
     p = cmds.add_parser("export", help="a run's per-epoch history as CSV or its whole record as JSON")
     p.add_argument("run_id", type=int, metavar="RUN_ID")
     p.add_argument("--format", choices=("csv", "json"), help="default: from the output's suffix, else csv")
-    p.add_argument("-o", "--output", metavar="PATH", help="write to PATH (default: standard output)")
+    p.add_argument("-o", "--output", metavar="PATH",
+                   help="write to PATH, atomically (- or none: standard output; a terminal or pipe is written through)")
     add_db_option(p)
 
     p = cmds.add_parser("delete", help="delete runs and their checkpoints")
@@ -131,14 +133,14 @@ def _list(args) -> int:
               "test/naive", "tags", "origin"]
     for n, group in enumerate(groups.values()):
         if len(groups) > 1:
-            print(("\n" if n else "") + f"data: {data_name(group[0])} ({len(group)} run{'s' if len(group) != 1 else ''})")
+            print(("\n" if n else "") + f"data: {safe_text(data_name(group[0]))} ({len(group)} run{'s' if len(group) != 1 else ''})")
         rows = [[str(r.run_id), r.name or "-", r.status, when(r.started_at), f"{r.epochs_done}/{r.epochs_planned}",
                  _preset_name(r), _lr(r.config_dict.get("lr")), format_riders(r.valid_mae),
                  _ratio(r.valid_mae, r.valid_naive_mae), format_riders(r.test_mae), _ratio(r.test_mae, r.test_naive_mae),
                  ",".join(r.tags) or "-", f"{r.origin} of {r.parent_id}" if r.parent_id else r.origin] for r in group]
         print("\n".join(table(header, rows)))
     if len(groups) == 1:
-        data = f"; data: {_data_name(runs[0])}"
+        data = f"; data: {safe_text(_data_name(runs[0]))}"
     else:
         data = f"; {len(groups)} data sets, listed apart: MAE compare only within one"
     print(f"({len(runs)} run{'s' if len(runs) != 1 else ''} in {path}; MAE in riders{data})")
@@ -150,9 +152,14 @@ def _lr(value) -> str:
 
 
 def _label(args) -> int:
+    for what, values in (("name", [args.name]), ("tag", args.tag), ("note", [args.note])):
+        for value in values:
+            if value is not None:
+                check_label(value, f"runs label: the {what}")
     with open_store(args) as store:
         run = store.label_run(args.run_id, name=args.name, add_tags=args.tag, remove_tags=args.untag, note=args.note)
-    print(f"run {run.run_id}: name {run.name or '-'}, tags {','.join(run.tags) or '-'}, note {run.note or '-'}")
+    print(f"run {run.run_id}: name {safe_text(run.name or '-')}, tags {safe_text(','.join(run.tags) or '-')}, "
+          f"note {safe_text(run.note or '-')}")
     return 0
 
 
@@ -164,15 +171,15 @@ def _show(args) -> int:
     if args.json:
         print(history_json(run))
         return 0
-    print(f"run {run.run_id}: {run.status}" + (f" ({run.reason})" if run.reason else ""))
+    print(f"run {run.run_id}: {run.status}" + (f" ({safe_text(run.reason)})" if run.reason else ""))
     if run.parent_id:
         extra = f" at epoch {run.resumed_from_epoch}" if run.resumed_from_epoch else ""
         print(f"  {run.origin} of run {run.parent_id}{extra}")
     print(f"  started {when(run.started_at)}, ended {when(run.ended_at)} on {run.host} (pid {run.pid})")
-    print(f"  data: {run.data_label}, {run.data_rows:,} rows {run.data_first}..{run.data_last}"
+    print(f"  data: {safe_text(run.data_label)}, {run.data_rows:,} rows {run.data_first}..{run.data_last}"
           + (f", sha256 {run.data_fingerprint}" if run.data_fingerprint else ""))
-    print(f"  device: {run.device} ({run.device_name}), torch {run.torch_version}")
-    print("  settings: " + ", ".join(f"{k}={v}" for k, v in run.config_dict.items()))
+    print(f"  device: {run.device} ({safe_text(run.device_name)}), torch {safe_text(run.torch_version)}")
+    print("  settings: " + safe_text(", ".join(f"{k}={v}" for k, v in run.config_dict.items())))
     if run.best_epoch:
         print(f"  best epoch {run.best_epoch}: validation MAE {format_riders(run.best_valid_mae)} riders; "
               f"weights from epoch {run.weights_epoch}")
@@ -191,7 +198,7 @@ def _export(args) -> int:
 
     with open_store(args) as store:
         run = store.get_run(args.run_id)
-    if args.output:
+    if args.output and args.output != "-":  # "-": standard output, as without -o
         fmt = args.format or (Path(args.output).suffix.lstrip(".").lower() or "csv")
         if fmt not in ("csv", "json"):
             raise RunStoreError(f"{args.output}: cannot tell the export format from the name; pass --format csv or json")

@@ -21,6 +21,8 @@ import sys
 from engine.domain import format_riders
 from engine.formatting import ratio
 from engine.errors import RidershipError
+from engine.files import refusal
+from engine.text import check_label, safe_text
 
 from .options import add_config_options, bounded, given_settings
 from .output import print_json, table, when
@@ -91,12 +93,15 @@ def _plan(args, store):
     name = args.continue_name or args.name
     if not name:
         raise RidershipError("sweep: give --name NAME to start a sweep (or --continue NAME)")
+    check_label(name, "sweep: the sweep name")
     if args.continue_name and args.name and args.name != args.continue_name:
         raise RidershipError(f"sweep: --name {args.name} and --continue {args.continue_name} disagree; give one")
     recorded = records.get_sweep(store, name)
     settings: dict = {}
     space = None
     if args.space:
+        if why := refusal(args.space, "a TOML space file"):  # a named pipe or /dev/zero would hang here
+            raise RidershipError(f"sweep: --space {why}")
         space, settings = load_toml(args.space)
     if args.param:
         extra = parse_space(args.param)
@@ -171,7 +176,7 @@ def _start(args) -> int:
         verb = "continuing" if recorded else "starting"
         budget = " and ".join(x for x in (f"{plan.trials} trials" if plan.trials else "",
                                           f"{plan.timeout_s:g} s" if plan.timeout_s else "") if x)
-        print(f"sweep {plan.name}: {verb}; {budget} in all, objective {plan.objective}, on {data.source.label}; "
+        print(f"sweep {safe_text(plan.name)}: {verb}; {budget} in all, objective {plan.objective}, on {data.source.label}; "
               f"searching {' '.join(plan.space.specs())}", flush=True)
     with stop_on_signals() as stop:
         if args.backend == "ray":
@@ -193,7 +198,7 @@ def _start(args) -> int:
                     "done_before": outcome.done_before, "interrupted": outcome.interrupted,
                     **_summary_json(summary)})
         return 0
-    print(f"sweep {plan.name} {outcome.status}: {len(outcome.ran)} trial{'s' if len(outcome.ran) != 1 else ''} "
+    print(f"sweep {safe_text(plan.name)} {outcome.status}: {len(outcome.ran)} trial{'s' if len(outcome.ran) != 1 else ''} "
           f"this time, {outcome.done_before} before")
     _print_board(summary, top=10)
     return 0
@@ -215,7 +220,7 @@ class _Printer:
                 print(f"note: trial(s) {', '.join(map(str, event['interrupted']))} were left running by a sweep that "
                       "was killed: marked failed (not counted)", file=sys.stderr)
             if event["remaining"] == 0:
-                print(f"sweep {event['name']}: its {event['done_before']} trials are done "
+                print(f"sweep {safe_text(event['name'])}: its {event['done_before']} trials are done "
                       "(pass a larger --trials to run more)")
             else:
                 print(f"{event['workers']} worker{'s' if event['workers'] != 1 else ''}; "
@@ -227,7 +232,8 @@ class _Printer:
             value = f"{self.plan.objective} {_fmt(event['value'], self.plan.objective)}" if event["value"] is not None else ""
             params = " ".join(f"{k}={_value(v)}" for k, v in event["params"].items())
             print(f"[{self.done}{of}] trial {event['trial']} (run {event['run_id']}): {event['state']} "
-                  f"{value} {params}" + ("" if event["state"] == "complete" else f" ({event['reason']})"), flush=True)
+                  f"{value} {safe_text(params)}" + ("" if event["state"] == "complete"
+                                                   else f" ({safe_text(event['reason'])})"), flush=True)
         elif kind == "worker_died":
             print(f"note: a worker died (exit code {event['exitcode']}) during trial {event['trial']}; "
                   "recorded failed, the sweep goes on", file=sys.stderr)
@@ -271,11 +277,11 @@ def _show(args, name: str) -> int:
         print_json(_summary_json(summary, top=args.top))
         return 0
     r = summary.record
-    print(f"sweep {r.name}: {r.status}, {r.backend}, objective {r.objective}, started {when(r.created_at)}; "
-          f"data {r.data_path or r.data_source}")
-    print(f"  space: {' '.join(r.space)}")
+    print(f"sweep {safe_text(r.name)}: {r.status}, {r.backend}, objective {r.objective}, started {when(r.created_at)}; "
+          f"data {safe_text(r.data_path or r.data_source)}")
+    print(f"  space: {safe_text(' '.join(r.space))}")
     fixed = {k: v for k, v in r.base_config.items() if k not in {s.split('=')[0] for s in r.space}}
-    print("  fixed: " + ", ".join(f"{k}={v}" for k, v in fixed.items()))
+    print("  fixed: " + safe_text(", ".join(f"{k}={v}" for k, v in fixed.items())))
     _print_board(summary, top=args.top)
     return 0
 

@@ -76,14 +76,14 @@ def fit(
     device: torch.device | str = "cpu",
     *,
     on_epoch: Callable[[EpochEvent], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
+    should_stop: Callable[[], bool | str] | None = None,
     resume: dict[str, Any] | None = None,
     on_state: Callable[[dict[str, Any]], None] | None = None,
 ) -> FitResult:
     """Train for ``config.epochs`` epochs (in total, counting a resumed run's earlier ones).
 
     The loop only: ``config`` is already validated, ``splits`` cut and ``device`` resolved by the
-    caller (engine/session.py). ``should_stop`` is checked every batch; ``on_state`` gets, after
+    caller (engine/session.py). ``should_stop`` is checked every batch (a string it returns is the stop's reason); ``on_state`` gets, after
     each epoch, the state to continue from (for checkpoints)."""
     device = torch.device(device)
     should_stop = should_stop or (lambda: False)
@@ -143,8 +143,9 @@ def fit(
         metric.reset()
         total_loss = 0.0
         for number, (X, y) in enumerate(batches, start=1):
-            if should_stop():
-                status, reason = "stopped", f"stopped by the user during epoch {epoch}"
+            if why := should_stop():  # True, or a string naming who stopped it (a closed browser page)
+                status, reason = "stopped", (f"stopped: {why} during epoch {epoch}" if isinstance(why, str)
+                                             else f"stopped by the user during epoch {epoch}")
                 break
             y_pred = model(X)
             loss = loss_fn(y_pred, y)

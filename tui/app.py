@@ -524,7 +524,9 @@ class RidershipApp(App[int]):
             from textual.worker import get_current_worker
 
             worker = get_current_worker()
-            return body(job, lambda: stop.is_set() or worker.is_cancelled, lambda: worker.is_cancelled)
+            # A stop names its cause when the app was told to exit (a closed browser page, a signal).
+            return body(job, lambda: (stop.is_set() and (getattr(self, "exit_reason", None) or True))
+                        or worker.is_cancelled, lambda: worker.is_cancelled)
 
         self._start(work, functools.partial(RunEnded, job=job), group="train", name=f"run {job}")
         self._device_timer.resume()
@@ -1183,6 +1185,9 @@ def make_app(data_path: str | None = None, data: "RidershipData | None" = None,
 
 
 def run_app(data_path: str | None = None, runs_db: str | None = None) -> int:
+    from .exit_signals import exit_on_sigterm
+
     app = make_app(data_path=data_path, runs_db=runs_db)
-    app.run()
+    with exit_on_sigterm(app):  # SIGTERM quits like Ctrl+Q: a run going is recorded "stopped"
+        app.run()
     return app.return_code or 0

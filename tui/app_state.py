@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.files import read_small_text
+
 SUFFIX = ".app.json"
 
 
@@ -35,7 +37,8 @@ class AppState:
 def load_state(db_path: str | Path) -> AppState:
     path = state_path(db_path)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        # Never blocks: a named pipe (or /dev/zero) here must not freeze the app at start.
+        raw = json.loads(read_small_text(path))
     except FileNotFoundError:
         return AppState()
     except (OSError, UnicodeDecodeError, ValueError) as exc:

@@ -14,6 +14,8 @@ and the first screen is fast.
 
 from __future__ import annotations
 
+import copy
+import os
 import threading
 import weakref
 
@@ -43,13 +45,26 @@ def load_data(path: str | None) -> "RidershipData":
     """A path the user gave, else $RIDERSHIP_DATA, the cache, or the synthetic series."""
     from engine.data import sources
 
+    _refuse_pipes(path)
     return sources.resolve(path)
 
 
 def open_file(path: str) -> "RidershipData":
     from engine.data import sources
 
+    _refuse_pipes(path)
     return sources.load_path(path, "path")
+
+
+def _refuse_pipes(path: str | None) -> None:
+    """The app reads data in a worker thread it waits for when quitting: a named pipe with no
+    writer would block it for ever (and Ctrl+Q with it), so the app takes regular files only."""
+    from engine.errors import DataError
+    from engine.files import refusal
+
+    path = os.path.expanduser(path) if path else None
+    if path and not os.path.isdir(path) and (why := refusal(path, "a CSV file or a .tgz archive")):
+        raise DataError(why)  # (a folder: the engine's own words)
 
 
 def download(post: Post) -> "RidershipData":

@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from ..errors import DataError, DownloadError, printable, quoted
+from ..files import refusal
 from .loading import DataSource, RidershipData, read_csv_file
 from .synthetic import synthetic_frame
 
@@ -192,6 +193,8 @@ def download(
 def load_path(path: str | Path, kind: str = "path", *, fill_gaps: bool = False) -> RidershipData:
     """Load a CSV, or a .tgz holding one (extracted into the cache)."""
     path = Path(path).expanduser()
+    if not path.is_dir() and (why := refusal(path, "a CSV file or a .tgz archive", pipes=True)):
+        raise DataError(why)  # /dev/zero would never end (a pipe is read: --data /dev/stdin)
     if path.suffix in (".tgz", ".gz") or path.name.endswith(".tar.gz"):
         if not path.exists():
             raise DataError(f"{printable(path)}: file not found")

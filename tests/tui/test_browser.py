@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from serve_support import alive, wait_until
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
@@ -124,11 +125,15 @@ def loopback_only(route) -> None:
 
 
 def test_the_served_command_and_the_exposure_warning(capsys):
-    from tui.serve import app_command, is_loopback, public_url, warn_if_exposed
+    from tui.serve import allowed_origins, app_argv, is_loopback, origin_of, public_url, warn_if_exposed
 
-    assert app_command("/data/my file.csv", "/tmp/runs.db", python="/usr/bin/python3") == \
-        "/usr/bin/python3 -m tui --data '/data/my file.csv' --runs-db /tmp/runs.db"
-    assert app_command(python="py") == "py -m tui"
+    assert app_argv("/data/my file.csv", "/tmp/runs.db", python="/usr/bin/python3") == \
+        ["/usr/bin/python3", "-m", "tui", "--data", "/data/my file.csv", "--runs-db", "/tmp/runs.db"]
+    assert app_argv(python="py") == ["py", "-m", "tui"]
+    assert origin_of("HTTPS://Box.Example:443/x") == "https://box.example" and origin_of("null") == ""
+    assert allowed_origins("192.168.1.5", 8000, None) == {"http://192.168.1.5:8000"}
+    assert allowed_origins("0.0.0.0", 8000, None) is None  # the request's own Host decides
+    assert allowed_origins("0.0.0.0", 8000, "http://box:9000") == {"http://box:9000"}
     assert all(is_loopback(h) for h in ("localhost", "127.0.0.1", "127.0.0.2", "::1", "[::1]"))
     assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.5", "example.org"))
     assert public_url("::1", 8000) == "http://[::1]:8000"
@@ -173,3 +178,138 @@ def test_app_paints_in_the_browser_and_keys_switch_panes(served):
             page.screenshot(path="/tmp/browser.png")
         finally:
             browser.close()
+
+
+# -- browser mode ends what it starts (issue 23, item 2) ------------------------------------------------
+# Every app process a page starts ends within seconds of the page closing (however early) and of the
+# server's Ctrl+C or SIGTERM. Processes are counted by PID: the server's children while it runs.
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture
+def serving(tmp_path):
+    from serve_support import Served
+
+    started = []
+
+    def start(*args: str):
+        server = Served(tmp_path, *args)
+        started.append(server)
+        server.wait_for_http()
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, timeout=60_000)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def open_page(browser, url: str):
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page.route("**/*", loopback_only)
+    page.add_init_script(CATCH_TERMINAL)
+    page.goto(url, timeout=START_S * 1000, wait_until="commit")
+    return page
+
+
+def running_run(db):
+    """The run the app records as running, or None."""
+    from engine.store import RunStore
+
+    if not db.exists():
+        return None
+    with RunStore.open(db) as store:
+        return next((r for r in store.list_runs() if r.status == "running"), None)
+
+
+def recorded(db, run_id: int):
+    from engine.store import RunStore
+
+    with RunStore.open(db) as store:
+        return store.get_run(run_id, with_epochs=False)
+
+
+def pumping(page):
+    """A pause that lets Playwright serve the page's routes (time.sleep would stall its requests)."""
+    return lambda seconds: page.wait_for_timeout(seconds * 1000)
+
+
+def hold_open(page, server, seconds: float) -> None:
+    """Keep the page open ``seconds`` (the point of the test: how early it closes), counting the
+    server's app processes meanwhile."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        server.app_pids()
+        page.wait_for_timeout(50)
+
+
+@needs_chromium
+def test_pages_closed_early_leave_no_app_process(serving, chromium):
+    server = serving()
+    for seconds in (0.5, 1.5, 3.0):
+        before = set(server.seen)
+        page = open_page(chromium, server.url)
+        hold_open(page, server, seconds)
+        page.close()
+        server.wait_no_apps(f"the app process of a page closed after {seconds} s to end")
+        assert len(server.seen - before) <= 1, "one page started more than one app process"
+    assert server.seen, "no page ever started an app process"
+    # One page more, left to paint, closed: its app quits (the clean path) as quickly.
+    page = open_page(chromium, server.url)
+    page.wait_for_function(f"() => ({SCREEN_TEXT})().includes('Dataset')", timeout=PAINT_S * 1000)
+    page.close()
+    server.wait_no_apps("the app process of a painted page to end")
+    assert server.proc.poll() is None  # the server keeps serving
+
+
+@needs_chromium
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_the_servers_ctrl_c_or_sigterm_ends_every_app_process(serving, chromium, signum):
+    server = serving()
+    painted = open_page(chromium, server.url)
+    painted.wait_for_function(f"() => ({SCREEN_TEXT})().includes('SYNTHETIC DATA')", timeout=PAINT_S * 1000)
+    painted.focus("textarea.xterm-helper-textarea")
+    painted.keyboard.press("t")  # a run going when the server stops
+    run = wait_until(lambda: running_run(server.db), PAINT_S, "the run started with t to be recorded", every=0.5,
+                     pause=pumping(painted))
+    starting = open_page(chromium, server.url)  # a second page, its app still starting
+    wait_until(lambda: len(server.app_pids()) == 2, 30, "two app processes", pause=pumping(starting))
+    apps = set(server.seen)
+    server.proc.send_signal(signum)  # to the server alone, as Ctrl+C in its terminal would
+    server.proc.wait(timeout=30)
+    assert server.proc.returncode == 0
+    wait_until(lambda: not any(alive(p) for p in apps), 15, "the app processes to end with the server",
+               pause=pumping(starting))
+    for page in (painted, starting):
+        page.close()
+    ended = recorded(server.db, run.run_id)
+    assert ended.status == "stopped", (ended.status, ended.reason)
+    assert ended.reason.startswith("stopped: the browser server stopped during epoch"), ended.reason
+
+
+@needs_chromium
+def test_a_run_stopped_by_closing_its_page_is_recorded_as_a_disconnect(serving, chromium):
+    server = serving()
+    page = open_page(chromium, server.url)
+    page.wait_for_function(f"() => ({SCREEN_TEXT})().includes('SYNTHETIC DATA')", timeout=PAINT_S * 1000)
+    page.focus("textarea.xterm-helper-textarea")
+    page.keyboard.press("t")
+    run = wait_until(lambda: running_run(server.db), PAINT_S, "the run started with t to be recorded", every=0.5,
+                     pause=pumping(page))
+    page.close()
+    server.wait_no_apps("the app process to end after its page closed")
+    ended = recorded(server.db, run.run_id)
+    assert ended.status == "stopped", (ended.status, ended.reason)
+    assert ended.reason.startswith("stopped: the browser page closed during epoch"), ended.reason

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from engine import formatting
 from engine.formatting import data_key, data_name
+from engine.text import safe_text
 from engine.domain import SCALE, format_riders
 
 from ..format import duration, middle_ellipsis
@@ -62,7 +63,7 @@ COLUMNS: dict[str, tuple[str, int | None, Callable[[RunRecord], Any] | None, boo
     "run": ("run", None, lambda r: r.run_id, True),
     "started": ("started", None, lambda r: (r.started_at, r.run_id), True),
     "status": ("status", None, lambda r: r.status, False),
-    "data": ("data", None, lambda r: data_name(r), False),
+    "data": ("data", None, lambda r: safe_text(data_name(r)), False),
     "epochs": ("epochs", None, lambda r: r.epochs_done, True),
     "valid": ("valid MAE", None, lambda r: _finite(r.valid_mae), False),
     "valid_naive": ("v/naive", None, lambda r: score_ratio(r, "valid", "naive_mae"), False),
@@ -136,7 +137,7 @@ def run_cells(run: RunRecord, shown_settings: list[str], narrow: bool = False) -
     ratios = [score_ratio(run, key.split("_")[0], f"{key.split('_')[1]}_mae") for key in RATIO_COLUMNS]
     valid_naive, valid_gbm, test_naive, test_gbm = (formatting.ratio(r) for r in ratios)
     return [
-        started, middle_ellipsis(data_name(run), 14 if narrow else 24), f"{run.epochs_done}/{run.epochs_planned}",
+        started, middle_ellipsis(safe_text(data_name(run)), 14 if narrow else 24), f"{run.epochs_done}/{run.epochs_planned}",
         format_riders(run.valid_mae), valid_naive, valid_gbm, format_riders(run.test_mae), test_naive, test_gbm,
         *(setting(run.config_dict.get(name)) for name in shown_settings),
         origin(run), duration(seconds) if seconds is not None else "-",
@@ -195,8 +196,8 @@ def detail_text(run: RunRecord, in_use: bool) -> str:
     if run.best_epoch and run.best_valid_mae is not None and run.weights_epoch != run.best_epoch:
         weights += f" (best epoch {run.best_epoch}: valid {format_riders(run.best_valid_mae)})"
     line2 = " · ".join([("MAE in riders: " + " · ".join(scores)) if scores else "no scores", weights])
-    data = "synthetic data" if run.data_source == "synthetic" else Path(run.data_path or "?").name
+    data = "synthetic data" if run.data_source == "synthetic" else safe_text(Path(run.data_path or "?").name)
     rows = f", {run.data_rows:,} days {run.data_first}..{run.data_last}" if run.data_rows else ""
-    device = f"{run.device} ({run.device_name})" if run.device_name else run.device
+    device = safe_text(f"{run.device} ({run.device_name})" if run.device_name else run.device)
     line3 = f"{data}{rows} · {device} · " + ("checkpoint kept" if run.checkpoint else "no checkpoint")
     return f"{line1}\n{line2}\n{line3}"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from engine.text import safe_text
 from engine.domain import format_riders
 from engine.formatting import ratio
 
@@ -214,7 +215,7 @@ def status_text(p: Progress | None, rows: list[Row], idle: str) -> str:
     if p is None:
         return idle
     state = {"starting": "starting (the trial processes load torch)", "stopping": "stopping"}.get(p.status, p.status)
-    text = f"Sweep {p.name} {state}: {p.line()}"
+    text = f"Sweep {safe_text(p.name)} {state}: {p.line()}"  # a name from the store: escaped
     best = min((r for r in rows if r.objective is not None), key=lambda r: r.objective, default=None)
     if best is not None:
         text += f" · best trial {best.trial} (run {best.run_id}): {p.objective} {objective_text(best.objective, p.objective)}"

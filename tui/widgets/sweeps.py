@@ -31,6 +31,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Input
 
 from engine.domain import SCALE
+from engine.text import safe_text
 
 from ..format import epoch_ticks
 from ..views import sweeps as view
@@ -166,11 +167,13 @@ class SweepsPane(Vertical, can_focus=True):
         from engine.errors import RidershipError
         from engine.sweep.space import parse_space
         from engine.sweep.trial import parse_objective
+        from engine.text import check_label
 
         name, specs = self._field("sw-name"), self._field("sw-ranges").split()
         try:
             if not name:
                 raise ValueError("give the sweep a name")
+            check_label(name, "the sweep name")
             if not specs:
                 raise ValueError(f"type at least one range, e.g. {DEFAULT_RANGES}")
             trials, workers = self._count("sw-trials", "trials"), self._count("sw-workers", "workers")
@@ -221,7 +224,7 @@ class SweepsPane(Vertical, can_focus=True):
         if p.apply(event):
             self.post_message(self.BoardRequested(p.name))
         if isinstance(event, SweepStarted) and event.remaining == 0:
-            self.notify(f"Sweep {p.name}: its {p.done_before} trials are done already; raise trials to run more.")
+            self.notify(f"Sweep {safe_text(p.name)}: its {p.done_before} trials are done already; raise trials to run more.")
         self._refresh()
 
     def ended(self, status: str, note: str = "") -> None:
@@ -234,7 +237,7 @@ class SweepsPane(Vertical, can_focus=True):
         self._ticker.pause()
         self.query_one("#sw-name", Input).value = default_name()  # the next g starts a new sweep
         if note:
-            self.notify(note, title=f"Sweep {p.name}", severity="error" if status == "failed" else "information",
+            self.notify(note, title=f"Sweep {safe_text(p.name)}", severity="error" if status == "failed" else "information",
                         timeout=10)
         self.post_message(self.BoardRequested(p.name))
         self._refresh(note if status == "failed" else "")
