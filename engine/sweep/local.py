@@ -25,6 +25,7 @@ import os
 import queue
 import signal
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -182,6 +183,10 @@ def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | N
             emit({"kind": "sweep_done", "status": "finished", "ran": 0})
             return outcome
         ctx = mp.get_context("spawn")
+        with _hangups_held():  # the resource tracker, started here, then never sees a hang-up
+            from multiprocessing import resource_tracker
+
+            resource_tracker.ensure_running()
         claimed = ctx.Value("i", 0)
         stop = ctx.Event()
         events = ctx.Queue()
@@ -197,7 +202,8 @@ def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | N
             nonlocal next_index
             proc = ctx.Process(target=_worker_entry, kwargs={**args, "index": next_index}, daemon=True,
                                name=f"sweep-{plan.name}-{next_index}")
-            proc.start()
+            with _hangups_held():
+                proc.start()
             procs[next_index] = proc
             next_index += 1
 
@@ -334,6 +340,22 @@ def _redirect_output(path: str) -> None:
     os.close(fd)
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
+
+
+@contextmanager
+def _hangups_held():
+    """SIGHUP blocked in this thread while helper processes start: they inherit the mask, so a
+    closed terminal's hang-up (sent to the whole process group) reaches only this process, which
+    stops the sweep as after Ctrl+C. multiprocessing's resource tracker ignores SIGINT and SIGTERM
+    but not SIGHUP: killed, it would print a traceback. A hang-up arriving meanwhile waits, not lost."""
+    if not hasattr(signal, "SIGHUP") or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def disk_full(text: str) -> bool:
