@@ -168,7 +168,7 @@ def _start(args) -> int:
         store_path = store.path
     finally:
         store.close()
-    workers = _workers(args, plan)
+    workers = _workers(args)
     printer = _Printer(args, plan)
     if not args.json:
         verb = "continuing" if recorded else "starting"
@@ -200,17 +200,18 @@ def _start(args) -> int:
           f"this time, {outcome.done_before} before")
     _print_board(summary, top=10)
     if outcome.status == "failed":
-        print(f"ridership: error: every trial of sweep {plan.name} failed this time (`ridership runs show "
-              f"{outcome.ran[-1].run_id}` says why)", file=sys.stderr)
+        last = outcome.ran[-1]
+        why = f"`ridership runs show {last.run_id}` says why" if last.run_id is not None else last.reason
+        print(f"ridership: error: every trial of sweep {plan.name} failed this time ({why})", file=sys.stderr)
     return 1 if outcome.status == "failed" else 0
 
 
-def _workers(args, plan) -> int | None:
+def _workers(args) -> int | None:
     """--workers, else the space file's ``workers``; at most one per core here (each trial is a
     torch process: more only share the cores and add memory), with a warning when capped."""
     import os
 
-    workers = args.workers or plan_settings(args).get("workers") or getattr(args, "_workers_default", None)
+    workers = args.workers or _space_settings(args).get("workers") or getattr(args, "_workers_default", None)
     cores = os.cpu_count() or 1
     if workers and workers > cores and args.backend == "local":
         print(f"note: {workers} workers asked for, but this machine has {cores} core{'s' if cores != 1 else ''}: "
@@ -219,7 +220,7 @@ def _workers(args, plan) -> int | None:
     return workers
 
 
-def plan_settings(args) -> dict:
+def _space_settings(args) -> dict:
     """The --space file's sweep settings (empty without one)."""
     from engine.sweep.space import load_toml
 
