@@ -40,12 +40,8 @@ def open_study(name: str, space, store):
     runs it)."""
     import optuna
 
-    backend = storage(store.path)
-    try:
-        return optuna.load_study(study_name=name, storage=backend)
-    except KeyError:
-        pass
-    study = optuna.create_study(study_name=name, storage=backend, direction="minimize", load_if_exists=True)
+    study = optuna.create_study(study_name=name, storage=storage(store.path), direction="minimize",
+                                load_if_exists=True)
     if not study.get_trials(deepcopy=False):
         trials = rebuilt_trials(store, name, space)
         if trials:

@@ -98,9 +98,15 @@ def test_a_level_close_to_one_keeps_its_digits_and_a_lower_case_day_type_is_take
 
 
 def _namespaces_available() -> bool:
+    """Whether this process may mount in a private mount namespace (root, unshare, CAP_SYS_ADMIN)."""
+    import tempfile
+
     if not shutil.which("unshare") or os.geteuid() != 0:
         return False
-    return subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode == 0
+    with tempfile.TemporaryDirectory() as folder:
+        probe = subprocess.run(["unshare", "-m", "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", folder],
+                               capture_output=True)
+    return probe.returncode == 0
 
 
 @pytest.mark.skipif(not _namespaces_available(), reason="needs root and unshare -m for a read-only bind mount")

@@ -288,9 +288,15 @@ print(json.dumps({"code": proc.returncode, "out": "".join(out) + rest, "err": er
 
 
 def _namespaces_available() -> bool:
+    """Whether this process may mount in a private mount namespace (root, unshare, CAP_SYS_ADMIN)."""
+    import tempfile
+
     if not shutil.which("unshare") or os.geteuid() != 0:
         return False
-    return subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode == 0
+    with tempfile.TemporaryDirectory() as folder:
+        probe = subprocess.run(["unshare", "-m", "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", folder],
+                               capture_output=True)
+    return probe.returncode == 0
 
 
 @pytest.mark.skipif(not _namespaces_available(), reason="needs root and unshare -m to mount a small tmpfs")
