@@ -106,7 +106,7 @@ def test_two_sweeps_started_at_once_under_one_name_run_it_once(tmp_path, synthet
     results = [(p, *p.communicate(timeout=300)) for p in procs]
     ran = [out for p, out, err in results if p.returncode == 0 and "1 trial this time" in out]
     assert len(ran) == 1, [(p.returncode, out, err) for p, out, err in results]
-    for p, out, err in results:
+    for p, _out, err in results:
         assert p.returncode in (0, 2) and "Traceback" not in err
         if p.returncode == 2:
             assert "is still running" in err
