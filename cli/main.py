@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     forecast = sub.add_parser("forecast", help="next-day forecast from a saved model or a recorded run")
     add_data_options(forecast)
     add_model_options(forecast)
-    forecast.add_argument("--day-type", choices=("W", "A", "U"),
+    forecast.add_argument("--day-type", choices=("W", "A", "U"), type=str.upper,
                           help="day type of the first forecast day: W weekday, A Saturday, U Sunday/holiday "
                                "(default: from the calendar)")
     forecast.add_argument("--days", type=int, metavar="K",
@@ -233,14 +233,14 @@ def cmd_forecast(args) -> int:
         print(f"Forecast for {f.date:%Y-%m-%d} ({f.date:%A}), day type {f.day_type} ({how}):")
         for series in ("rail", "bus"):
             print(f"  {series + ':':<5} {format_riders(getattr(f, series))} riders  "
-                  f"({args.level:.0%} interval {format_riders(row[series + '_low'])} to "
+                  f"({percent(args.level)} interval {format_riders(row[series + '_low'])} to "
                   f"{format_riders(row[series + '_high'])})")
         if f.note():
             print(f"  how formed: {f.note()}")
     else:
         later = "; days 2 onwards feed on the forecasts before them" if len(days) > 1 else ""
         print(f"Forecast for {len(days)} day{'s' if len(days) > 1 else ''} after {data.last_date:%Y-%m-%d} "
-              f"(the data's last day){later}; {args.level:.0%} intervals:")
+              f"(the data's last day){later}; {percent(args.level)} intervals:")
         print(f"{'day':>3}  {'date':<10}  {'':<9}  {'day type':<12}  {'rail':>9}  {'interval':>19}  "
               f"{'bus':>9}  {'interval':>19}")
         for f, row in zip(days, rows):
@@ -283,6 +283,17 @@ def _record(args, label: str, days, bands, trust, data) -> str:
     return ""
 
 
+def percent(level: float) -> str:
+    """A level as a percentage with the digits it needs: 80%, 97.5%, 99.99999% (never rounded up
+    to a "100%" interval the model cannot give)."""
+    share = level * 100
+    for digits in range(0, 13):
+        text = f"{share:.{digits}f}"
+        if abs(float(text) - share) < 1e-9 and 0 < float(text) < 100:
+            return text + "%"
+    return f"{share!r}%"
+
+
 def trust_lines(trust, label: str) -> list[str]:
     """Under every forecast: how good the model is, beside the naive and LightGBM forecasts."""
     r = format_riders
@@ -293,7 +304,7 @@ def trust_lines(trust, label: str) -> list[str]:
                      f"(model/naive {s.ratio:.2f}){gbm}")
     cov = trust.intervals.coverage
     if cov:
-        lines.append(f"  {trust.intervals.level:.0%} intervals covered rail {cov['rail']:.0%} and bus {cov['bus']:.0%} "
+        lines.append(f"  {percent(trust.intervals.level)} intervals covered rail {cov['rail']:.0%} and bus {cov['bus']:.0%} "
                      f"of {trust.intervals.coverage_days} test days")
     for name in trust.worse_than_naive:
         lines.append(f"  warning: this model is worse than repeating last week on the "

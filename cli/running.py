@@ -50,7 +50,7 @@ def _progress(done: int, total: int | None) -> None:
 
 @contextmanager
 def stop_on_signals():
-    """Ctrl+C or SIGTERM during a run stops it within one batch, like the app's `s`: the run ends
+    """Ctrl+C, SIGTERM or SIGHUP during a run stops it within one batch, like the app's `s`: the run ends
     "stopped" with its best weights scored, saved and recorded. A second Ctrl+C interrupts at once."""
     stop = threading.Event()
 
@@ -58,13 +58,18 @@ def stop_on_signals():
         if stop.is_set() and signum == signal.SIGINT:
             raise KeyboardInterrupt
         stop.set()
-        print(f"\nridership: {signal.Signals(signum).name} received: stopping after this batch "
-              "(Ctrl+C again to interrupt at once)", file=sys.stderr, flush=True)
+        try:  # after a hang-up the terminal may be gone: stopping matters, the message does not
+            print(f"\nridership: {signal.Signals(signum).name} received: stopping after this batch "
+                  "(Ctrl+C again to interrupt at once)", file=sys.stderr, flush=True)
+        except (OSError, ValueError):
+            pass
 
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
-    before = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    # SIGHUP: the terminal was closed; the run (or sweep) ends as after Ctrl+C, recorded "stopped".
+    signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    before = {s: signal.signal(s, handler) for s in signals}
     try:
         yield stop
     finally:

@@ -38,28 +38,28 @@ def add_runs_parser(sub, add_data_options) -> None:
     add_db_option(p)
 
     p = cmds.add_parser("show", help="a run's settings, data, device, scores and per-epoch metrics")
-    p.add_argument("run_id", type=int, metavar="RUN_ID")
+    p.add_argument("run_id", type=_run_id, metavar="RUN_ID")
     p.add_argument("--json", action="store_true", help="print the whole record as JSON")
     add_db_option(p)
 
     p = cmds.add_parser("export", help="a run's per-epoch history as CSV or its whole record as JSON")
-    p.add_argument("run_id", type=int, metavar="RUN_ID")
+    p.add_argument("run_id", type=_run_id, metavar="RUN_ID")
     p.add_argument("--format", choices=("csv", "json"), help="default: from the output's suffix, else csv")
     p.add_argument("-o", "--output", metavar="PATH",
                    help="write to PATH, atomically (- or none: standard output; a terminal or pipe is written through)")
     add_db_option(p)
 
     p = cmds.add_parser("delete", help="delete runs and their checkpoints")
-    p.add_argument("run_ids", type=int, nargs="+", metavar="RUN_ID")
+    p.add_argument("run_ids", type=_run_id, nargs="+", metavar="RUN_ID")
     add_db_option(p)
 
     p = cmds.add_parser("diff", help="the settings that differ between runs")
-    p.add_argument("run_ids", type=int, nargs="+", metavar="RUN_ID")
+    p.add_argument("run_ids", type=_run_id, nargs="+", metavar="RUN_ID")
     p.add_argument("--json", action="store_true", help="print JSON")
     add_db_option(p)
 
     p = cmds.add_parser("label", help="name, tag or annotate a run")
-    p.add_argument("run_id", type=int, metavar="RUN_ID")
+    p.add_argument("run_id", type=_run_id, metavar="RUN_ID")
     p.add_argument("--name", help="a short name for the run (empty: none)")
     p.add_argument("--tag", action="append", default=[], metavar="TAG", help="add a tag (repeatable)")
     p.add_argument("--untag", action="append", default=[], metavar="TAG", help="remove a tag (repeatable)")
@@ -67,7 +67,7 @@ def add_runs_parser(sub, add_data_options) -> None:
     add_db_option(p)
 
     p = cmds.add_parser("resume", help="train a finished run for more epochs, as a new child run")
-    p.add_argument("run_id", type=int, metavar="RUN_ID")
+    p.add_argument("run_id", type=_run_id, metavar="RUN_ID")
     p.add_argument("--more", type=int, required=True, metavar="N", help="epochs to add")
     add_data_options(p)
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"),
@@ -152,6 +152,10 @@ def _lr(value) -> str:
 
 
 def _label(args) -> int:
+    from engine.store.runstore import RunStoreError
+
+    if args.name and not args.name.strip():  # "" clears the name; spaces only are a slip
+        raise RunStoreError(f"--name {args.name!r} is blank; give words, or --name '' to remove the name")
     for what, values in (("name", [args.name]), ("tag", args.tag), ("note", [args.note])):
         for value in values:
             if value is not None:
@@ -172,6 +176,9 @@ def _show(args) -> int:
         print(history_json(run))
         return 0
     print(f"run {run.run_id}: {run.status}" + (f" ({safe_text(run.reason)})" if run.reason else ""))
+    if run.name or run.tags or run.note:
+        print(f"  name: {safe_text(run.name or '-')}; tags: {safe_text(', '.join(run.tags) or '-')}; "
+              f"note: {safe_text(run.note or '-')}")
     if run.parent_id:
         extra = f" at epoch {run.resumed_from_epoch}" if run.resumed_from_epoch else ""
         print(f"  {run.origin} of run {run.parent_id}{extra}")
@@ -283,3 +290,5 @@ def _resume(args) -> int:
 
 
 _positive = bounded(int, 1, what="a whole number >= 1", hint=" (omit --limit to list every run)")
+# A run id is SQLite's integer: a bigger number is no run, said in one line rather than overflowing.
+_run_id = bounded(int, 1, 2**63 - 1, what="a run id (a whole number from 1 to 2**63 - 1)")

@@ -91,6 +91,8 @@ def _plan(args, store):
     from engine.sweep.trial import parse_objective
 
     name = args.continue_name or args.name
+    if name is not None and not name.strip():
+        raise RidershipError(f"sweep: the name {name!r} is blank; give a name with letters or digits")
     if not name:
         raise RidershipError("sweep: give --name NAME to start a sweep (or --continue NAME)")
     check_label(name, "sweep: the sweep name")
@@ -117,7 +119,9 @@ def _plan(args, store):
         if args.objective and parse_objective(args.objective) != recorded.objective:
             raise RidershipError(f"sweep {name!r} optimises {recorded.objective}; its objective cannot change")
         if given_settings(args) or args.preset:  # the same settings again are fine; others are not
-            wanted = apply_preset(args.preset or DEFAULT_PRESET).replace(**given_settings(args)).to_dict()
+            # Compared with what the sweep recorded: a preset names every setting, options only theirs.
+            wanted = (apply_preset(args.preset).replace(**given_settings(args)).to_dict() if args.preset
+                      else {**recorded.base.to_dict(), **given_settings(args)})
             searched = {s.split("=")[0] for s in recorded.space}
             differ = [k for k, v in recorded.base.to_dict().items() if k not in searched and wanted.get(k) != v]
             if differ:
@@ -170,7 +174,7 @@ def _start(args) -> int:
         store_path = store.path
     finally:
         store.close()
-    workers = args.workers or getattr(args, "_workers_default", None)
+    workers = _workers(args)
     printer = _Printer(args, plan)
     if not args.json:
         verb = "continuing" if recorded else "starting"
@@ -197,11 +201,36 @@ def _start(args) -> int:
         print_json({"name": plan.name, "status": outcome.status, "ran": [t.to_event() for t in outcome.ran],
                     "done_before": outcome.done_before, "interrupted": outcome.interrupted,
                     **_summary_json(summary)})
-        return 0
+        return 1 if outcome.status == "failed" else 0
     print(f"sweep {safe_text(plan.name)} {outcome.status}: {len(outcome.ran)} trial{'s' if len(outcome.ran) != 1 else ''} "
           f"this time, {outcome.done_before} before")
     _print_board(summary, top=10)
-    return 0
+    if outcome.status == "failed":
+        last = outcome.ran[-1]
+        why = f"`ridership runs show {last.run_id}` says why" if last.run_id is not None else last.reason
+        print(f"ridership: error: every trial of sweep {safe_text(plan.name)} failed this time ({why})", file=sys.stderr)
+    return 1 if outcome.status == "failed" else 0
+
+
+def _workers(args) -> int | None:
+    """--workers, else the space file's ``workers``; at most one per core here (each trial is a
+    torch process: more only share the cores and add memory), with a warning when capped."""
+    import os
+
+    workers = args.workers or _space_settings(args).get("workers") or getattr(args, "_workers_default", None)
+    cores = os.cpu_count() or 1
+    if workers and workers > cores and args.backend == "local":
+        print(f"note: {workers} workers asked for, but this machine has {cores} core{'s' if cores != 1 else ''}: "
+              f"using {cores}", file=sys.stderr)
+        workers = cores
+    return workers
+
+
+def _space_settings(args) -> dict:
+    """The --space file's sweep settings (empty without one)."""
+    from engine.sweep.space import load_toml
+
+    return load_toml(args.space)[1] if args.space else {}
 
 
 class _Printer:
@@ -334,5 +363,5 @@ def _value(v) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
-_positive_int = bounded(int, 1, what="a whole number >= 1")
+_positive_int = bounded(int, 1, 2**63 - 1, what="a whole number >= 1 (at most 2**63 - 1)")
 _positive_float = bounded(float, 0, open_low=True, what="a number of seconds > 0")

@@ -193,11 +193,28 @@ class RunStore:
         from urllib.request import pathname2url
 
         uri = f"file:{pathname2url(str(path.resolve()))}?mode=ro"
-        try:
+
+        def connect(uri: str):
             conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                    check_same_thread=False)
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.Error as exc:
+            try:
+                return conn, conn.execute("PRAGMA user_version").fetchone()[0]
+            except BaseException:
+                conn.close()
+                raise
+
+        try:
+            try:
+                conn, version = connect(uri)
+            except sqlite3.OperationalError:
+                # A WAL database needs its -shm file, which a read-only folder (a read-only mount)
+                # cannot get. With no -wal file every write is in the database file itself, so it
+                # can be read as immutable: nothing on this mount can change it.
+                wal = path.with_name(path.name + "-wal")
+                if wal.exists() and wal.stat().st_size:
+                    raise
+                conn, version = connect(uri + "&immutable=1")
+        except (sqlite3.Error, OSError) as exc:
             raise RunStoreError(f"{path}: cannot open the runs database read-only ({exc})") from None
         if version != SCHEMA_VERSION:
             conn.close()
@@ -532,6 +549,8 @@ class RunStore:
         return runs
 
     def get_run(self, run_id: int, *, with_epochs: bool = True) -> RunRecord:
+        if not -2**63 <= int(run_id) < 2**63:  # beyond SQLite's integer: no such run (not an overflow)
+            raise RunStoreError(f"run {run_id} not found in {self.path} (run ids are at most 2**63 - 1)")
         rows = self._read(self._SUMMARY + " WHERE id = ?", (int(run_id),))
         if not rows:
             raise RunStoreError(f"run {run_id} not found in {self.path}")
@@ -551,7 +570,10 @@ class RunStore:
             except ValueError:
                 raise RunStoreError(f"--run {ref!r}: expected a run id (a whole number) or latest") from None
             run = self.get_run(run_id, with_epochs=False)
-        if run.checkpoint is None or not run.checkpoint.is_file():
+        if run.checkpoint is not None and not run.checkpoint.is_file():
+            raise RunStoreError(f"run {run.run_id}'s model file {run.checkpoint} is missing (deleted or moved); "
+                                "train the run again, or pick another with `ridership runs list`")
+        if run.checkpoint is None:
             raise RunStoreError(f"run {run.run_id} has no model ({run.status}: {run.reason or 'no epoch finished'})")
         return run
 

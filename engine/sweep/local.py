@@ -19,11 +19,13 @@ study in an SQLite file beside the run store, and trials in worker processes.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import queue
 import signal
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -32,9 +34,10 @@ from ..config import TrainConfig
 from ..errors import RidershipError
 from . import records
 from .space import SearchSpace
+from .study import COUNTED, open_study, optuna_path, storage  # noqa: F401 - optuna_path: callers
 from .trial import TrialOutcome, run_trial
 
-OPTUNA_DB = "sweeps-optuna.db"
+OPTUNA_DB = "sweeps-optuna.db"  # the old shared study file (engine/sweep/study.py names each store's)
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("median", "none")
 DEFAULT_TRIALS = 20
@@ -64,22 +67,10 @@ class SweepPlan:
 @dataclass
 class SweepOutcome:
     name: str
-    status: str  # finished | stopped
+    status: str  # finished | stopped | failed (every trial of this session failed)
     ran: list[TrialOutcome] = field(default_factory=list)  # this session's trials, in the order they ended
     done_before: int = 0  # trials that had ended in earlier sessions
     interrupted: list[int] = field(default_factory=list)  # trial numbers found RUNNING and marked failed
-
-
-def optuna_path(store_path: str | Path) -> Path:
-    return Path(store_path).parent / OPTUNA_DB
-
-
-def storage(store_path: str | Path):
-    """The Optuna storage of every sweep of this run store (SQLite, a 30 s busy timeout)."""
-    import optuna
-
-    url = f"sqlite:///{optuna_path(store_path)}"
-    return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 30}})
 
 
 def make_sampler(plan: SweepPlan, worker: int = 0):
@@ -108,9 +99,6 @@ def quiet_optuna() -> None:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-
-COUNTED = "counted"  # user attr: this trial ended on its own (complete, pruned, failed) and counts
 
 
 def finished_trials(study) -> list:
@@ -142,10 +130,7 @@ def prepare(plan: SweepPlan, store, data, backend: str = "local"):
 
     quiet_optuna()
     check_and_record(plan, store, data, backend)
-    import optuna
-
-    study = optuna.create_study(study_name=plan.name, storage=storage(store.path), direction="minimize",
-                                load_if_exists=True)
+    study = open_study(plan.name, plan.space, store)  # rebuilt from the run store when missing
     interrupted = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         # Nobody runs this sweep now (checked above): a RUNNING trial's process was killed. If its
@@ -198,6 +183,10 @@ def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | N
             emit({"kind": "sweep_done", "status": "finished", "ran": 0})
             return outcome
         ctx = mp.get_context("spawn")
+        with _hangups_held():  # the resource tracker, started here, then never sees a hang-up
+            from multiprocessing import resource_tracker
+
+            resource_tracker.ensure_running()
         claimed = ctx.Value("i", 0)
         stop = ctx.Event()
         events = ctx.Queue()
@@ -206,13 +195,15 @@ def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | N
                     worker_log=str(worker_log) if worker_log else None)
         procs: dict[int, Any] = {}
         current: dict[int, dict] = {}  # worker index -> its trial_started event
+        errors: list[str] = []  # what made workers end early (worker_error events), one line each
         next_index = 0
 
         def spawn() -> None:
             nonlocal next_index
-            proc = ctx.Process(target=_worker_main, kwargs={**args, "index": next_index}, daemon=True,
+            proc = ctx.Process(target=_worker_entry, kwargs={**args, "index": next_index}, daemon=True,
                                name=f"sweep-{plan.name}-{next_index}")
-            proc.start()
+            with _hangups_held():
+                proc.start()
             procs[next_index] = proc
             next_index += 1
 
@@ -231,6 +222,10 @@ def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | N
                 elif event["kind"] == "trial_done":
                     current.pop(worker, None)
                     outcome.ran.append(TrialOutcome(**{k: v for k, v in event.items() if k != "kind"}))
+                    if event["state"] == "failed" and disk_full(event["reason"] or ""):
+                        errors.append(event["reason"])
+                elif event["kind"] == "worker_error":
+                    errors.append(event["error"])
                 emit(event)
                 try:
                     event = events.get_nowait()
@@ -244,6 +239,11 @@ def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | N
                     stop.set()
                     emit({"kind": "stopping"})
                 drain(poll_s)
+                full = next((e for e in errors if disk_full(e)), None)
+                if full is not None:  # every further trial would fail the same way: stop, say it once
+                    raise SweepError(f"no space left to record sweep {plan.name!r} ({full}): stopped after "
+                                     f"{len(outcome.ran)} trial{'s' if len(outcome.ran) != 1 else ''} this time; "
+                                     f"free some space, then `ridership sweep --continue {plan.name}`")
                 for index, proc in list(procs.items()):
                     if proc.is_alive():
                         continue
@@ -262,7 +262,7 @@ def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | N
                             if early_deaths > EARLY_DEATHS_PER_WORKER * count:
                                 raise SweepError(
                                     f"the sweep's worker processes die before their first trial (exit code "
-                                    f"{proc.exitcode}, {early_deaths} times)"
+                                    f"{proc.exitcode}, {early_deaths} times" + (f": {errors[-1]})" if errors else ")")
                                     + (f"; their output is in {worker_log}" if worker_log else ""))
                         budget_left = remaining is None or claimed.value < remaining
                         if not stop.is_set() and budget_left and (deadline is None or time.time() < deadline):
@@ -278,6 +278,8 @@ def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | N
             raise
         drain(0.05)
         outcome.status = "stopped" if stop.is_set() else "finished"
+        if outcome.status == "finished" and outcome.ran and all(t.state == "failed" for t in outcome.ran):
+            outcome.status = "failed"  # not one trial of this session trained to the end: say so
         records.end_sweep(store, plan.name, outcome.status)
         emit({"kind": "sweep_done", "status": outcome.status, "ran": len(outcome.ran)})
         return outcome
@@ -340,11 +342,64 @@ def _redirect_output(path: str) -> None:
     sys.stderr = open(2, "w", buffering=1, closefd=False)
 
 
+@contextmanager
+def _hangups_held():
+    """SIGHUP blocked in this thread while helper processes start: they inherit the mask, so a
+    closed terminal's hang-up (sent to the whole process group) reaches only this process, which
+    stops the sweep as after Ctrl+C. multiprocessing's resource tracker ignores SIGINT and SIGTERM
+    but not SIGHUP: killed, it would print a traceback. A hang-up arriving meanwhile waits, not lost."""
+    if not hasattr(signal, "SIGHUP") or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def disk_full(text: str) -> bool:
+    """Whether an error's text says the disk (or SQLite's file) is full."""
+    return "disk is full" in text or os.strerror(errno.ENOSPC) in text
+
+
+def _one_line(exc: BaseException) -> str:
+    """What went wrong, in one line: the innermost cause that says it (optuna wraps SQLite's
+    "database or disk is full" in a StorageInternalError saying only that a commit failed)."""
+    chain, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    for candidate in chain:
+        text = str(candidate).strip().splitlines()[0] if str(candidate).strip() else ""
+        if disk_full(text):
+            return text
+    text = str(chain[0]).strip()
+    return text.splitlines()[0] if text else type(chain[0]).__name__
+
+
+def _worker_entry(*, events, index: int, **kwargs) -> None:
+    """A worker process: its error goes to the sweep as one line (the sweep decides what to say),
+    not as a traceback on the terminal."""
+    try:
+        _worker_main(events=events, index=index, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - reported, then the process ends with code 1
+        try:
+            events.put({"kind": "worker_error", "worker": index, "error": _one_line(exc)})
+            events.close()
+            events.join_thread()
+        finally:
+            raise SystemExit(1) from None
+
+
 def _worker_main(*, plan: SweepPlan, data, store_path: str, remaining: int | None, deadline: float | None,
                  claimed, stop, events, trial_hook, index: int, worker_log: str | None = None) -> None:
     if worker_log:
         _redirect_output(worker_log)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group: the parent decides
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # so does a closed terminal's hang-up
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     parent = os.getppid()
     _die_with_parent()

@@ -18,7 +18,15 @@ from ..config import TrainConfig
 from ..store.liveness import process_alive
 from ..store.runstore import RunRecord, RunStore, RunStoreError
 
-SWEEP_STATUSES = ("running", "finished", "stopped", "interrupted")
+SWEEP_STATUSES = ("running", "finished", "stopped", "interrupted", "failed")  # failed: every trial of a session did
+
+
+class SweepTaken(RunStoreError):
+    """Another live process runs this sweep."""
+
+
+class SweepDataChanged(RunStoreError):
+    """A sweep would continue on other data than its trials ran on."""
 
 
 def _now() -> str:
@@ -119,15 +127,27 @@ def _row_to_record(row: dict) -> SweepRecord:
         pid=row["pid"])
 
 
+def _as_left(row: dict) -> SweepRecord:
+    """The row as a record; a sweep still "running" under a process of this host that is gone
+    (killed, or a full disk kept it from saying it ended) reads as interrupted."""
+    import dataclasses
+
+    record = _row_to_record(row)
+    if (record.status == "running" and record.pid is not None and record.host == socket.gethostname()
+            and not process_alive(record.pid, row.get("process_token", ""))):
+        record = dataclasses.replace(record, status="interrupted")
+    return record
+
+
 def get_sweep(store: RunStore, name: str) -> SweepRecord | None:
     rows = store._read("SELECT * FROM sweeps WHERE name = ?", (name,))
-    return _row_to_record(rows[0]) if rows else None
+    return _as_left(rows[0]) if rows else None
 
 
 def list_sweeps(store: RunStore) -> list[SweepSummary]:
     """Every sweep, newest first, with its trials."""
     rows = store._read("SELECT * FROM sweeps ORDER BY created_at DESC")
-    return [sweep_summary(store, r["name"], record=_row_to_record(r)) for r in rows]
+    return [sweep_summary(store, r["name"], record=_as_left(r)) for r in rows]
 
 
 def latest_sweep(store: RunStore) -> str | None:
@@ -145,6 +165,13 @@ def save_sweep(store: RunStore, *, name: str, backend: str, objective: str, spac
     now = _now()
     pid = os.getpid()
     with store._write() as conn:
+        # Checked and taken in one write transaction: two sweeps started at the same instant under
+        # one name cannot both find it free and both run it.
+        holder = _live_holder(conn, name)
+        if holder is not None:
+            raise SweepTaken(f"sweep {name!r} is still running (pid {holder}); stop it first, or use another --name")
+        _check_same_data(conn, name, data)
+        settings = {**settings, "data_fingerprint": data.fingerprint or ""}
         conn.execute(
             "INSERT INTO sweeps (name, backend, objective, space, base_config, trials, timeout_s, settings, "
             "data_source, data_path, created_at, updated_at, status, host, pid, process_token) "
@@ -160,15 +187,49 @@ def save_sweep(store: RunStore, *, name: str, backend: str, objective: str, spac
 
 def sweep_running_elsewhere(store: RunStore, name: str) -> int | None:
     """The pid of a live process of this host still running sweep ``name``, or None."""
+    with store._lock:
+        return _live_holder(store._conn, name)
+
+
+def _live_holder(conn, name: str) -> int | None:
     import os
 
-    rows = store._read("SELECT status, host, pid, process_token FROM sweeps WHERE name = ?", (name,))
-    if not rows or rows[0]["status"] != "running" or rows[0]["pid"] in (None, os.getpid()):
+    row = conn.execute("SELECT status, host, pid, process_token FROM sweeps WHERE name = ?", (name,)).fetchone()
+    if row is None or row[0] != "running" or row[2] in (None, os.getpid()):
         return None
-    row = rows[0]
-    if row["host"] != socket.gethostname():
-        return row["pid"]  # cannot ask another machine: assume alive
-    return row["pid"] if process_alive(row["pid"], row["process_token"]) else None
+    status, host, pid, token = row
+    if host != socket.gethostname():
+        return pid  # cannot ask another machine: assume alive
+    return pid if process_alive(pid, token) else None
+
+
+def _check_same_data(conn, name: str, data) -> None:
+    """A sweep continues on the data it ran on (as ``runs resume`` does): trials on two data sets
+    would be ranked together. Compared by the file's sha256 (recorded with the sweep, or by its
+    trials' runs for a sweep recorded before that)."""
+    row = conn.execute("SELECT data_source, data_path, settings FROM sweeps WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        return
+    source, path, settings = row
+    fingerprints = {json.loads(settings or "{}").get("data_fingerprint")} - {None}
+    if not fingerprints:
+        fingerprints = {fp for (fp,) in conn.execute(
+            "SELECT DISTINCT r.data_fingerprint FROM sweep_trials t JOIN runs r ON r.id = t.run_id "
+            "WHERE t.sweep = ?", (name,))}
+        if not fingerprints:
+            return  # no trial yet: nothing to mix
+    was_synthetic = source == "synthetic"
+    if was_synthetic == data.is_synthetic and (was_synthetic or fingerprints == {data.fingerprint or ""}):
+        return
+
+    def describe(kind, where, fingerprint):
+        return "the synthetic demo series" if kind == "synthetic" else f"{where} (sha256 {fingerprint[:12]}…)"
+
+    then = describe(source, path, sorted(fingerprints)[0])
+    now = describe(data.source.kind, data.source.path, data.fingerprint or "")
+    changed = " (the file has changed since)" if path and path == data.source.path else ""
+    raise SweepDataChanged(f"sweep {name!r} ran on {then}, not on {now}{changed}; continue it on the same data, "
+                           "or start a new --name for this data")
 
 
 def end_sweep(store: RunStore, name: str, status: str) -> None:

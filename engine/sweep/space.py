@@ -151,6 +151,8 @@ def _range(name: str, kind: str, parts: list[str], text: str) -> Param:
 def _choices(name: str, raw: list, text: str) -> Param:
     if not raw or any(isinstance(c, str) and not c for c in raw):
         raise SpaceError(f"--param {text!r}: an empty choice; expected e.g. {name}=a,b,c")
+    if not all(isinstance(c, (str, int, float, bool)) for c in raw):
+        raise SpaceError(f"--param {text!r}: each choice must be one value (text or a number), not a list or table")
     values = tuple(_cast(name, c, text) for c in raw)
     if len(set(values)) != len(values):
         raise SpaceError(f"--param {text!r}: a choice is listed twice")
@@ -233,5 +235,57 @@ def load_toml(path: str | Path) -> tuple[SearchSpace, dict[str, Any]]:
             raise SpaceError(f"{path}: params.{name} must be a string spec or a list of choices, got {spec!r}")
         parsed.append(_param(name.replace("-", "_"), spec, f"{name}={spec}"))
     settings = {k: v for k, v in doc.items() if k not in ("params", "sweep")}
-    settings.update(doc.get("sweep", {}) if isinstance(doc.get("sweep"), dict) else {})
-    return SearchSpace(tuple(parsed)), settings
+    if "sweep" in doc and not isinstance(doc["sweep"], dict):
+        raise SpaceError(f"{path}: sweep must be a [sweep] table of settings, got {doc['sweep']!r}")
+    settings.update(doc.get("sweep", {}))
+    return SearchSpace(tuple(parsed)), check_settings(settings, path)
+
+
+MAX_TRIALS = 2**63 - 1  # SQLite's largest integer: the sweeps table stores the budget
+SETTINGS = ("trials", "timeout", "objective", "workers", "preset", "sampler", "pruner", "base")
+
+
+def check_settings(settings: dict[str, Any], where: str | Path) -> dict[str, Any]:
+    """The space file's sweep settings, each checked (SpaceError naming the key and what was
+    expected); ``base`` values cast to their training setting's type."""
+    from ..presets import PRESETS
+
+    unknown = [k for k in settings if k not in SETTINGS]
+    if unknown:
+        raise SpaceError(f"{where}: unknown setting {unknown[0]!r}; expected [params] and any of "
+                         f"{', '.join(SETTINGS)} (at the top or under [sweep])")
+    out = dict(settings)
+    for key in ("trials", "workers"):
+        if key in out:
+            value = out[key]
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TRIALS:
+                raise SpaceError(f"{where}: {key} must be a whole number >= 1, got {value!r}")
+    if "timeout" in out:
+        value = out["timeout"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise SpaceError(f"{where}: timeout must be a number of seconds > 0, got {value!r}")
+        out["timeout"] = float(value)
+    choices = {"sampler": ("tpe", "random"), "pruner": ("median", "none"), "preset": tuple(PRESETS)}
+    for key, allowed in choices.items():
+        if key in out and out[key] not in allowed:
+            raise SpaceError(f"{where}: {key} must be one of {', '.join(allowed)}, got {out[key]!r}")
+    if "objective" in out and not isinstance(out["objective"], str):
+        raise SpaceError(f"{where}: objective must be text such as \"valid\", got {out['objective']!r}")
+    if "base" in out:
+        base = out["base"]
+        if not isinstance(base, dict):
+            raise SpaceError(f"{where}: base must be a [base] table of training settings, got {base!r}")
+        for name, value in base.items():
+            if name not in FIELD_TYPES:
+                raise SpaceError(f"{where}: base.{name} is not a training setting (one of {', '.join(FIELD_TYPES)})")
+            if not isinstance(value, (str, int, float, bool)):
+                raise SpaceError(f"{where}: base.{name} must be one value, got {value!r}")
+        cast = {}
+        for name, value in base.items():
+            try:
+                cast[name] = _cast(name, value)
+            except SpaceError:
+                raise SpaceError(f"{where}: base.{name} = {value!r} is not a valid "
+                                 f"{FIELD_TYPES[name].__name__}") from None
+        out["base"] = cast
+    return out

@@ -1,0 +1,320 @@
+"""Sweeps under trouble, through `ridership sweep` in a subprocess: two stores in one folder, a lost
+study file, changed data, two starts at once, a space file with wrong settings, too many workers,
+a hang-up, every trial failing, and a disk that fills up mid-sweep."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from support import SMALL, small_args
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXED = small_args(SMALL.replace(epochs=1))  # one-epoch trials: a trial takes about a second
+
+
+def _env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+
+
+def ridership(*args, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cli", *map(str, args)], cwd=ROOT, env=_env(), text=True,
+                          capture_output=True, timeout=timeout)
+
+
+def one_line_error(proc: subprocess.CompletedProcess, code: int = 2) -> str:
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == code and len(lines) == 1 and lines[0].startswith("ridership: error: "), \
+        (proc.returncode, proc.stdout, proc.stderr)
+    return lines[0]
+
+
+def usage_error(proc: subprocess.CompletedProcess, option: str) -> str:
+    """argparse's refusal: the usage, then one line naming the option; exit 2."""
+    last = proc.stderr.strip().splitlines()[-1]
+    assert proc.returncode == 2 and f"error: argument {option}" in last and "Traceback" not in proc.stderr, \
+        (proc.returncode, proc.stderr)
+    return last
+
+
+def sweep(db: Path, data: Path, *extra, name: str = "s", trials: int = 1) -> subprocess.CompletedProcess:
+    return ridership("sweep", "--name", name, "--param", "hidden_size=4,8", "--trials", trials, "--workers", 1,
+                     "--pruner", "none", "--data", data, "--runs-db", db, *FIXED, *extra)
+
+
+def shown(db: Path, name: str = "s") -> dict:
+    proc = ridership("sweep", "show", name, "--json", "--runs-db", db)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+# -- data mixed or lost ------------------------------------------------------------------------------
+
+def test_two_stores_in_one_folder_keep_their_studies_apart(tmp_path, synthetic_csv):
+    data = synthetic_csv()
+    first = sweep(tmp_path / "a.db", data)
+    assert first.returncode == 0, first.stderr
+    second = sweep(tmp_path / "b.db", data)  # the same sweep name in another store of the folder
+    assert second.returncode == 0, second.stderr
+    assert "sweep s finished: 1 trial this time, 0 before" in second.stdout
+    assert [t["trial"] for t in shown(tmp_path / "b.db")["trials"]] == [1]
+
+
+def test_a_lost_study_file_is_rebuilt_from_the_run_store(tmp_path, synthetic_csv):
+    """Deleting the study file (or a store whose sweeps used the old shared file) continues the
+    budget and the trial numbers from the trials the run store recorded."""
+    db, data = tmp_path / "runs.db", synthetic_csv()
+    assert sweep(db, data, trials=2).returncode == 0
+    lost = [p for p in tmp_path.iterdir() if "optuna" in p.name]
+    assert lost
+    for path in lost:
+        path.unlink()
+    again = sweep(db, data, trials=3)
+    assert again.returncode == 0, again.stderr
+    assert "1 trial this time, 2 before" in again.stdout
+    assert sorted(t["trial"] for t in shown(db)["trials"]) == [1, 2, 3]
+
+
+def test_continuing_on_changed_or_other_data_is_refused(tmp_path, synthetic_csv):
+    db, data = tmp_path / "runs.db", synthetic_csv()
+    assert sweep(db, data).returncode == 0
+    other = synthetic_csv(name="other.csv", edit=lambda rows: [r[:2] + [str(int(r[2]) + 1)] + r[3:] for r in rows])
+    line = one_line_error(ridership("sweep", "--continue", "s", "--trials", 2, "--data", other, "--runs-db", db))
+    assert "sweep 's' ran on" in line and str(other) in line and "same data" in line
+    data.write_text(other.read_text())  # the recorded file itself changed
+    line = one_line_error(ridership("sweep", "--continue", "s", "--trials", 2, "--runs-db", db))
+    assert "the file has changed since" in line
+    assert len(shown(db)["trials"]) == 1  # nothing ran on the other data
+
+
+def test_two_sweeps_started_at_once_under_one_name_run_it_once(tmp_path, synthetic_csv):
+    db, data = tmp_path / "runs.db", synthetic_csv()
+    assert ridership("runs", "list", "--runs-db", db).returncode == 0  # the store exists: only the sweep races
+    argv = [sys.executable, "-m", "cli", "sweep", "--name", "s", "--param", "hidden_size=4,8", "--trials", "1",
+            "--workers", "1", "--pruner", "none", "--data", str(data), "--runs-db", str(db), *FIXED]
+    procs = [subprocess.Popen(argv, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(3)]
+    results = [(p, *p.communicate(timeout=300)) for p in procs]
+    ran = [out for p, out, err in results if p.returncode == 0 and "1 trial this time" in out]
+    assert len(ran) == 1, [(p.returncode, out, err) for p, out, err in results]
+    for p, _out, err in results:
+        assert p.returncode in (0, 2) and "Traceback" not in err
+        if p.returncode == 2:
+            assert "is still running" in err
+    assert len(shown(db)["trials"]) == 1
+
+
+# -- resources, and the space file's settings -----------------------------------------------------------
+
+def test_workers_from_the_space_file_are_honoured_and_capped_at_the_cores(tmp_path, synthetic_csv):
+    space = tmp_path / "space.toml"
+    space.write_text('workers = 10000\ntrials = 1\npruner = "none"\n[params]\nhidden_size = [4, 8]\n')
+    proc = ridership("sweep", "--name", "w", "--space", space, "--data", synthetic_csv(),
+                     "--runs-db", tmp_path / "runs.db", *FIXED)
+    assert proc.returncode == 0, proc.stderr
+    cores = os.cpu_count() or 1
+    assert f"note: 10000 workers asked for, but this machine has {cores} core" in proc.stderr
+    assert f"using {cores}" in proc.stderr and "Traceback" not in proc.stderr
+
+
+SPACE_ERRORS = [
+    ('trials = "abc"', "trials must be a whole number >= 1, got 'abc'"),
+    ('timeout = "x"', "timeout must be a number of seconds > 0, got 'x'"),
+    ("base = 5", "base must be a [base] table of training settings, got 5"),
+    ("[base]\nfrobnicate = 1", "base.frobnicate is not a training setting"),
+    ("[base]\nlr = [[0.1]]", "base.lr must be one value"),
+    ("trials = [[[1]]]", "trials must be a whole number >= 1"),
+    ("trials = -5", "trials must be a whole number >= 1, got -5"),
+    ("trials = 0", "trials must be a whole number >= 1, got 0"),
+    ("timeout = -1", "timeout must be a number of seconds > 0, got -1"),
+    ("trials = 1.5", "trials must be a whole number >= 1, got 1.5"),
+    ("trials = inf", "trials must be a whole number >= 1, got inf"),
+    ("trials = 99999999999999999999", "trials must be a whole number >= 1, got 99999999999999999999"),
+    ('sampler = "tpee"', "sampler must be one of tpe, random, got 'tpee'"),
+    ('pruner = "medain"', "pruner must be one of median, none, got 'medain'"),
+    ("trails = 5", "unknown setting 'trails'"),
+    ("[sweep]\nworkerz = 2", "unknown setting 'workerz'"),
+]
+
+
+@pytest.mark.parametrize(("setting", "message"), SPACE_ERRORS, ids=[s for s, _ in SPACE_ERRORS])
+def test_a_space_file_setting_that_cannot_be_used_is_one_line(tmp_path, synthetic_csv, setting, message):
+    space = tmp_path / "space.toml"
+    params = "[params]\nhidden_size = [4, 8]\n"
+    space.write_text(f"{setting}\n{params}" if not setting.startswith("[") else f"{params}{setting}\n")
+    proc = ridership("sweep", "--name", "x", "--space", space, "--data", synthetic_csv(),
+                     "--runs-db", tmp_path / "runs.db", *FIXED, timeout=120)
+    line = one_line_error(proc)
+    assert message in line and str(space) in line
+
+
+def test_nested_choices_in_params_are_one_line(tmp_path):
+    space = tmp_path / "space.toml"
+    space.write_text('[params]\nnormalize = [["none"], ["week"]]\n')
+    line = one_line_error(ridership("sweep", "--name", "x", "--space", space, "--runs-db", tmp_path / "runs.db"))
+    assert "each choice must be one value" in line
+
+
+def test_budgets_beyond_sqlite_integers_are_one_line(tmp_path):
+    line = usage_error(ridership("sweep", "--name", "x", "--param", "hidden_size=4,8", "--trials",
+                                 "99999999999999999999", "--runs-db", tmp_path / "runs.db"), "--trials")
+    assert "99999999999999999999" in line
+
+
+# -- continue, names ----------------------------------------------------------------------------------
+
+def test_continue_with_the_recorded_settings_is_accepted_and_other_ones_named(tmp_path, synthetic_csv):
+    db, data = tmp_path / "runs.db", synthetic_csv()
+    assert sweep(db, data).returncode == 0
+    proc = ridership("sweep", "--continue", "s", "--epochs", 1, "--runs-db", db)  # the recorded value
+    assert proc.returncode == 0, proc.stderr
+    assert "its 1 trials are done" in proc.stdout
+    line = one_line_error(ridership("sweep", "--continue", "s", "--epochs", 2, "--runs-db", db))
+    assert "other fixed settings (epochs)" in line
+
+
+@pytest.mark.parametrize("name", [" ", "   "])
+def test_a_blank_sweep_name_is_refused(tmp_path, name):
+    line = one_line_error(ridership("sweep", "--name", name, "--param", "hidden_size=4,8",
+                                    "--runs-db", tmp_path / "runs.db"))
+    assert "is blank" in line
+
+
+# -- how sweeps end -----------------------------------------------------------------------------------
+
+def test_every_trial_failing_ends_the_sweep_failed(tmp_path, synthetic_csv):
+    db = tmp_path / "runs.db"
+    proc = ridership("sweep", "--name", "f", "--param", "lr=5e35,1e36", "--trials", 2, "--workers", 1,
+                     "--data", synthetic_csv(), "--runs-db", db, *FIXED)
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    assert "sweep f failed: 2 trials this time" in proc.stdout
+    assert proc.stderr.strip().splitlines()[-1].startswith("ridership: error: every trial of sweep f failed")
+    record = shown(db, "f")
+    assert record["status"] == "failed" and record["counts"] == {"failed": 2}
+
+
+def _epochs_recorded(db: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            return conn.execute("SELECT COUNT(*) FROM epochs").fetchone()[0]
+    except sqlite3.Error:  # not created yet
+        return 0
+
+
+def _hang_up_when_training(proc: subprocess.Popen, db: Path) -> None:
+    """Wait until an epoch is recorded, then hang up on the process group (a closed terminal)."""
+    deadline = time.monotonic() + 180
+    while _epochs_recorded(db) == 0:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no epoch recorded within 180 s"
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGHUP)
+
+
+def test_a_hang_up_stops_a_sweep_like_ctrl_c(tmp_path, synthetic_csv):
+    db = tmp_path / "runs.db"
+    argv = [sys.executable, "-m", "cli", "sweep", "--name", "h", "--param", "hidden_size=4,8", "--trials", "2",
+            "--workers", "1", "--data", str(synthetic_csv()), "--runs-db", str(db), *small_args(SMALL),
+            "--epochs", "100000"]
+    proc = subprocess.Popen(argv, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        _hang_up_when_training(proc, db)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert "SIGHUP received" in err and "Traceback" not in err
+    assert "sweep h stopped" in out
+    record = shown(db, "h")
+    assert record["status"] == "stopped"
+    assert [t["status"] for t in record["trials"]] == ["stopped"]
+
+
+def test_a_hang_up_stops_training_like_ctrl_c(tmp_path, synthetic_csv):
+    db = tmp_path / "runs.db"
+    argv = [sys.executable, "-m", "cli", "train", "--data", str(synthetic_csv()), *small_args(SMALL),
+            "--epochs", "100000", "--quiet", "--runs-db", str(db)]
+    proc = subprocess.Popen(argv, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        _hang_up_when_training(proc, db)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 1 and "SIGHUP received" in err and "run stopped" in out
+    [run] = json.loads(ridership("runs", "list", "--json", "--runs-db", db).stdout)
+    assert run["status"] == "stopped" and run["checkpoint"]
+
+
+# -- a disk that fills up (a real full filesystem: a small tmpfs in a private mount namespace) ---------
+
+# Runs inside `unshare -m`: mounts a 4 MB tmpfs on the store's folder (gone with the namespace),
+# starts the sweep, fills the disk as soon as the first trial is reported, then lists the sweep.
+DISK_FULL_DRIVER = r"""
+import json, subprocess, sys
+folder, argv = sys.argv[1], sys.argv[2:]
+subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", folder], check=True)
+proc = subprocess.Popen(argv, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+out = []
+for line in proc.stdout:
+    out.append(line)
+    if line.startswith("[1/"):
+        with open(folder + "/filler", "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        break
+rest, err = proc.communicate(timeout=300)
+listed = subprocess.run(argv[:3] + ["sweep", "show", "d", "--json", "--runs-db", folder + "/runs.db"],
+                        text=True, capture_output=True)
+print(json.dumps({"code": proc.returncode, "out": "".join(out) + rest, "err": err, "show": listed.stdout}))
+"""
+
+
+def _namespaces_available() -> bool:
+    """Whether this process may mount in a private mount namespace (root, unshare, CAP_SYS_ADMIN)."""
+    import tempfile
+
+    if not shutil.which("unshare") or os.geteuid() != 0:
+        return False
+    with tempfile.TemporaryDirectory() as folder:
+        probe = subprocess.run(["unshare", "-m", "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", folder],
+                               capture_output=True)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _namespaces_available(), reason="needs root and unshare -m to mount a small tmpfs")
+def test_a_disk_that_fills_mid_sweep_is_one_line_and_the_sweep_is_not_left_running(tmp_path, synthetic_csv):
+    folder = tmp_path / "store"
+    folder.mkdir()
+    data = synthetic_csv()
+    argv = [sys.executable, "-m", "cli", "sweep", "--name", "d", "--param", "hidden_size=4,8,16", "--trials", "6",
+            "--workers", "1", "--pruner", "none", "--data", str(data), "--runs-db", str(folder / "runs.db"),
+            *small_args(SMALL)]
+    proc = subprocess.run(["unshare", "-m", sys.executable, "-c", DISK_FULL_DRIVER, str(folder), *argv],
+                          cwd=ROOT, env=_env(), text=True, capture_output=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["code"] == 2, result
+    [line] = result["err"].strip().splitlines()
+    assert line.startswith("ridership: error: no space left to record sweep 'd'") and "disk is full" in line
+    assert "--continue d" in line
+    record = json.loads(result["show"])
+    assert record["status"] != "running"  # stopped, or interrupted when even that could not be written
+    assert record["counts"].get("finished", 0) >= 1
