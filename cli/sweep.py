@@ -54,9 +54,11 @@ def add_sweep_parser(sub, add_data_options) -> None:
                    help="stop trials whose validation MAE is worse than the median at the same epoch (default median)")
     p.add_argument("--backend", choices=("local", "ray"), default="local",
                    help="local: worker processes here (default); ray: Ray Tune, local or on --address")
-    p.add_argument("--address", metavar="ADDR", help="Ray cluster to join (default: start Ray here)")
-    p.add_argument("--gpus-per-trial", type=float, default=0.0, metavar="X", help="Ray: GPUs per trial, e.g. 0.25")
-    p.add_argument("--cpus-per-trial", type=float, default=1.0, metavar="X", help="Ray: CPUs per trial")
+    p.add_argument("--address", metavar="HOST:PORT",
+                   help="Ray: the cluster's head to join, as `ray start --head` prints it, or auto "
+                        "(default: start Ray here)")
+    p.add_argument("--gpus-per-trial", type=_gpus, default=0.0, metavar="X", help="Ray: GPUs per trial, e.g. 0.25")
+    p.add_argument("--cpus-per-trial", type=_cpus, default=1.0, metavar="X", help="Ray: CPUs per trial")
     p.add_argument("--top", type=_positive_int, metavar="K", help="show: the best K trials only")
     p.add_argument("--preset", choices=list(PRESETS), default=None,
                    help="the fixed settings to start from (default: article); training options override them")
@@ -157,6 +159,10 @@ def _data_for(args, recorded):
 def _start(args) -> int:
     from engine.sweep import records
 
+    if args.backend == "ray":
+        from engine.sweep.ray_backend import parse_address
+
+        parse_address(args.address)  # a malformed address is refused before anything runs
     store = open_store(args)
     try:
         plan, recorded = _plan(args, store)
@@ -329,3 +335,5 @@ def _value(v) -> str:
 
 _positive_int = bounded(int, 1, what="a whole number >= 1")
 _positive_float = bounded(float, 0, open_low=True, what="a number of seconds > 0")
+_gpus = bounded(float, 0, what="a number of GPUs >= 0, e.g. 0.25")
+_cpus = bounded(float, 0, open_low=True, what="a number of CPUs > 0")
