@@ -219,6 +219,10 @@ class _Printer:
             if event["interrupted"]:
                 print(f"note: trial(s) {', '.join(map(str, event['interrupted']))} were left running by a sweep that "
                       "was killed: marked failed (not counted)", file=sys.stderr)
+            if event.get("resumed"):
+                print("resuming " + ", ".join(f"trial {j['trial']} (run {j['run_id']}, {j['epochs_done']} epochs done, "
+                                              f"{j['more']} to go)" for j in event["resumed"])
+                      + " from their checkpoints before new trials", flush=True)
             if event["remaining"] == 0:
                 print(f"sweep {event['name']}: its {event['done_before']} trials are done "
                       "(pass a larger --trials to run more)")

@@ -28,8 +28,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import records
-from .local import (COUNTED, SweepError, SweepOutcome, SweepPlan, make_pruner, make_sampler, prepare,
-                    storage)
+from .local import (
+    COUNTED,
+    SweepError,
+    SweepOutcome,
+    SweepPlan,
+    make_pruner,
+    make_sampler,
+    prepare,
+    storage,
+)
 from .trial import TrialOutcome
 
 RAY_HINT = 'the ray backend needs Ray: pip install -e ".[ray]"'

@@ -17,12 +17,12 @@ import time
 from pathlib import Path
 
 import pytest
+from support import SMALL, small_args
 
 from engine.store.runstore import RunStore
 from engine.sweep import records
 from engine.sweep.local import SweepError, SweepPlan
 from engine.sweep.space import parse_space
-from support import SMALL, small_args
 
 ROOT = Path(__file__).resolve().parents[2]
 SPACE = ["--param", "lr=log:0.01:0.2", "--param", "hidden_size=4,8"]
@@ -183,7 +183,7 @@ def test_a_silent_address_obeys_sigterm(tmp_path, synthetic_csv):
     proc = subprocess.Popen(_sweep("rt", db, synthetic_csv(), "--trials", "2", "--address", "192.0.2.1:6379"),
                             cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while not records_status(db, "rt") == "running":
+    while records_status(db, "rt") != "running":
         assert proc.poll() is None, proc.stderr.read()
         assert time.monotonic() < deadline
         time.sleep(0.1)
