@@ -3,7 +3,7 @@
     ridership sweep --name NAME --param lr=log:0.01:0.5 --param hidden_size=16,32,64 [--trials N]
                     [--timeout S] [--workers N] [--objective valid|test|best_valid|SPLIT.KEY]
                     [--preset P] [training options: the fixed settings] [data options]
-                    [--backend local|ray [--address ADDR] [--gpus-per-trial X]]
+                    [--backend local|ray [--address HOST:PORT] [--gpus-per-trial X]]
     ridership sweep --continue NAME [--trials N] [--workers N]   (or the same --name again)
     ridership sweep list
     ridership sweep show NAME
@@ -53,7 +53,7 @@ def add_sweep_parser(sub, add_data_options) -> None:
     p.add_argument("--pruner", choices=("median", "none"), default=None,
                    help="stop trials whose validation MAE is worse than the median at the same epoch (default median)")
     p.add_argument("--backend", choices=("local", "ray"), default="local",
-                   help="local: worker processes here (default); ray: Ray Tune, local or on --address")
+                   help="local: worker processes here (default); ray: Ray actors, started here or on --address")
     p.add_argument("--address", metavar="HOST:PORT",
                    help="Ray: the cluster's head to join, as `ray start --head` prints it, or auto "
                         "(default: start Ray here)")

@@ -1,5 +1,5 @@
-"""One trial, whatever runs it (a local worker process or a Ray Tune trial): a recorded run through
-engine.session.start_run, tagged with its sweep, scored with the sweep's objective.
+"""One trial of a local worker process (a Ray trial runs engine.session itself, ray_backend.py):
+a recorded run through engine.session.start_run, tagged with its sweep, scored with the sweep's objective.
 
 Objectives (lower is better, riders unless a ratio): ``valid`` (the default: validation MAE of the
 weights the run ends with), ``test``, ``best_valid`` (the best epoch's validation MAE), or any split
