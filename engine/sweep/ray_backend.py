@@ -12,8 +12,9 @@ share the driver's disk: it runs engine.session with a RelayStore (engine/sweep/
 epochs, scores and checkpoint bytes the driver polls and records here. One actor per slot trains
 one trial after another (no process start per trial).
 
-A trial left running by a sweep that was killed is resumed by ``--continue`` from its last
-checkpoint, as with local workers (engine/sweep/local.py's ``prepare`` finds them).
+A trial left running by a sweep that was killed is resumed by ``--continue`` from its run's last
+checkpoint, as with local workers (engine/sweep/local.py's ``prepare`` finds them): the driver
+records the new run (its parent the interrupted one) and ships the checkpoint to the actor.
 """
 
 from __future__ import annotations
@@ -89,12 +90,14 @@ class TrialRunner:
         self.relay = None
         self.halt: str | None = None  # "prune" or "stop"
 
-    def run(self, run_id: int, config, objective: str) -> dict[str, Any]:
+    def run(self, run_id: int, config, objective: str, resume: dict | None = None) -> dict[str, Any]:
+        """Train trial ``run_id`` (``resume``: {"parent": id, "more": epochs, "bytes": its checkpoint}
+        continues an interrupted trial's run instead)."""
         import tempfile
 
         import torch
 
-        from ..session import start_run
+        from ..session import resume_run, start_run
         from .relay import RelayStore
         from .trial import objective_value
 
@@ -104,7 +107,13 @@ class TrialRunner:
         with tempfile.TemporaryDirectory(prefix="ridership-trial-") as folder:
             self.relay = relay = RelayStore(run_id, folder)
             try:
-                result = start_run(config, self.data, store=relay, should_stop=lambda: self.halt is not None)
+                if resume is not None:
+                    relay.get_run(resume["parent"]).checkpoint.write_bytes(resume["bytes"])
+                    result = resume_run(relay, resume["parent"], resume["more"], self.data,
+                                        device=config.device if config.device != "auto" else None,
+                                        should_stop=lambda: self.halt is not None)
+                else:
+                    result = start_run(config, self.data, store=relay, should_stop=lambda: self.halt is not None)
             except Exception as exc:  # noqa: BLE001 - a trial's crash is its outcome
                 from ..errors import RidershipError
 
@@ -200,14 +209,16 @@ def run_ray(plan: SweepPlan, data, store_path: str | Path, *, workers: int | Non
     emit = on_event or (lambda event: None)
     store = RunStore.open(store_path)
     try:
-        study, done_before, interrupted = prepare(plan, store, data, backend="ray")
-        outcome = SweepOutcome(plan.name, "finished", done_before=done_before, interrupted=interrupted)
+        resumable: list[dict] = []
+        study, done_before, interrupted = prepare(plan, store, data, backend="ray", resumable=resumable)
+        outcome = SweepOutcome(plan.name, "finished", done_before=done_before, interrupted=interrupted,
+                               resumed=resumable)
         remaining = None if plan.trials is None else max(plan.trials - done_before, 0)
         count = workers or os.cpu_count() or 1
         if remaining is not None:
             count = min(count, remaining)
         emit({"kind": "sweep_started", "name": plan.name, "done_before": done_before, "remaining": remaining,
-              "workers": count, "interrupted": interrupted, "trials": plan.trials})
+              "workers": count, "interrupted": interrupted, "trials": plan.trials, "resumed": resumable})
         if count == 0:
             records.end_sweep(store, plan.name, "finished")
             emit({"kind": "sweep_done", "status": "finished", "ran": 0})
@@ -217,7 +228,7 @@ def run_ray(plan: SweepPlan, data, store_path: str | Path, *, workers: int | Non
             if started_ray:
                 _connect(ray, address, max(1, math.ceil(count * cpus_per_trial)), connect_timeout_s, should_stop)
             stopped = _drive(ray, plan, data, store, study, outcome, remaining, count, gpus_per_trial,
-                             cpus_per_trial, emit, should_stop, poll_s)
+                             cpus_per_trial, emit, should_stop, poll_s, list(resumable))
         except BaseException:
             try:
                 records.end_sweep(store, plan.name, "stopped")  # not left "running"
@@ -235,7 +246,8 @@ def run_ray(plan: SweepPlan, data, store_path: str | Path, *, workers: int | Non
         store.close()
 
 
-def _drive(ray, plan, data, store, study, outcome, remaining, count, gpus, cpus, emit, should_stop, poll_s) -> bool:
+def _drive(ray, plan, data, store, study, outcome, remaining, count, gpus, cpus, emit, should_stop, poll_s,
+           resumable: list[dict]) -> bool:
     """The driver's loop: fill idle slots with new trials, relay the running ones' records, end
     each one in the study and the store. Returns whether the sweep was stopped."""
     import optuna
@@ -262,7 +274,8 @@ def _drive(ray, plan, data, store, study, outcome, remaining, count, gpus, cpus,
             for slot in slots:
                 if (slot.trial is None and stopping_since is None and budget_left
                         and (deadline is None or time.time() < deadline)):
-                    _start(slot, plan, data, store, study, ask_distinct, emit)
+                    _start(slot, plan, data, store, study, ask_distinct, emit,
+                           resumable.pop(0) if resumable else None)
                     claimed += 1
                     budget_left = remaining is None or claimed < remaining
             busy = [s for s in slots if s.trial is not None]
@@ -286,18 +299,38 @@ def _drive(ray, plan, data, store, study, outcome, remaining, count, gpus, cpus,
                 pass
 
 
-def _start(slot: _Slot, plan, data, store, study, ask_distinct, emit) -> None:
-    trial = ask_distinct(study, plan.space)
-    params = dict(trial.params)
-    config = plan.space.config_for(plan.base, params)
-    run_id = store.start_run(config, data, config.device if config.device != "auto" else "cpu", torch_version="")
+def _start(slot: _Slot, plan, data, store, study, ask_distinct, emit, job: dict | None = None) -> None:
+    """A new trial in ``slot`` (or ``job``, an interrupted one resumed from its checkpoint): its run
+    recorded here first, so the trial only reports to it."""
+    import optuna
+
+    resume = None
+    if job is None:
+        trial = ask_distinct(study, plan.space)
+        params = dict(trial.params)
+        config = plan.space.config_for(plan.base, params)
+        run_id = store.start_run(config, data, config.device if config.device != "auto" else "cpu", torch_version="")
+    else:
+        from ..events import event_from_dict
+        from ..store.checkpoint import load_checkpoint
+
+        trial, params = optuna.trial.Trial(study, job["trial_id"]), dict(job["params"])
+        parent = store.get_run(job["run_id"], with_epochs=False)
+        checkpoint = load_checkpoint(parent.checkpoint, data, for_resume=True)
+        config = checkpoint.config.replace(epochs=checkpoint.epochs_done + job["more"])
+        inherited = tuple(event_from_dict(e) for e in checkpoint.resume_state["history"])
+        run_id = store.start_run(config, data, config.device if config.device != "auto" else "cpu", torch_version="",
+                                 parent_id=parent.run_id, origin="resume", inherited=inherited)
+        records.untag(store, parent.run_id)  # the trial is the new run now
+        resume = {"parent": parent.run_id, "more": job["more"], "bytes": parent.checkpoint.read_bytes()}
     number = records.tag_trial(store, run_id, plan.name, trial.number + 1, params)
     trial.set_user_attr("run_id", run_id)
     slot.trial, slot.number, slot.run_id, slot.params = trial, number, run_id, params
-    slot.halt, slot.sent_halt, slot.epochs = None, False, 0
-    slot.ref = slot.actor.run.remote(run_id, config, plan.objective)
+    slot.halt, slot.sent_halt = None, False
+    slot.epochs = checkpoint.epochs_done if job is not None else 0
+    slot.ref = slot.actor.run.remote(run_id, config, plan.objective, resume)
     emit({"kind": "trial_started", "trial": number, "trial_id": trial._trial_id, "sweep": plan.name,
-          "params": params, "run_id": run_id})
+          "params": params, "run_id": run_id, "resumed_from": job and job["run_id"]})
 
 
 def _record(slot: _Slot, store, messages, emit) -> None:

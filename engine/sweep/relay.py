@@ -39,6 +39,14 @@ class RelayStore:
     def log_epochs(self, run_id: int, events) -> None:
         self._put({"op": "epochs", "events": [asdict(e) for e in events]})
 
+    def get_run(self, run_id: int, with_epochs: bool = False):
+        """engine.session.resume_run's view of the run a resumed trial continues: its checkpoint,
+        shipped by the driver into this folder as ``parent-ID.pt``."""
+        from types import SimpleNamespace
+
+        return SimpleNamespace(run_id=run_id, checkpoint=self.folder / f"parent-{run_id}.pt", status="interrupted",
+                               reason="")
+
     def checkpoint_path(self, run_id: int) -> Path:
         return self.folder / f"{run_id}.pt"
 

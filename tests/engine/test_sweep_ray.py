@@ -156,6 +156,41 @@ def test_ctrl_c_stops_a_ray_sweep_within_seconds_leaving_nothing_running(tmp_pat
         assert records.get_sweep(store, "rs").status == "stopped"
 
 
+def test_continue_resumes_a_killed_ray_sweeps_trials_from_their_checkpoints(tmp_path, synthetic_csv):
+    pytest.importorskip("ray")
+    pytest.importorskip("psutil")
+    db, csv = tmp_path / "runs.db", synthetic_csv()
+    epochs = 60  # long enough for a checkpoint mid-run (engine.session writes one every 10 s)
+    cmd = _sweep("rk", db, csv, "--trials", "2", "--workers", "2", "--pruner", "none", epochs=epochs)
+    cmd[cmd.index("--patience") + 1] = "100"
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    seen: dict[int, float] = {}
+    deadline = time.monotonic() + 300
+    try:
+        while not (mid := [r for r in _trials(db, "rk") if r[2] == "running" and r[4]]):
+            assert proc.poll() is None and time.monotonic() < deadline, "no trial checkpointed mid-run"
+            seen.update(_descendants(proc.pid))
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the sweep and the Ray it started, killed outright
+        proc.wait()
+    assert not _wait_gone(seen, 30)
+    trial, killed_run = mid[0][0], mid[0][1]
+    done = subprocess.run([sys.executable, "-m", "cli", "sweep", "--continue", "rk", "--backend", "ray",
+                           "--runs-db", str(db)], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"resuming trial {trial} (run {killed_run}," in done.stdout
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT t.trial, r.status, r.parent_id, r.origin, (SELECT COUNT(*) FROM epochs e "
+                       "WHERE e.run_id = r.id) FROM sweep_trials t JOIN runs r ON r.id = t.run_id "
+                       "WHERE t.sweep = 'rk'").fetchall()
+    con.close()
+    assert [r[1] for r in rows].count("finished") == 2, rows
+    resumed = next(r for r in rows if r[0] == trial)
+    assert resumed[1:] == ("finished", killed_run, "resume", epochs), rows
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
