@@ -62,7 +62,9 @@ def cli_main(args) -> None:
             print(f"$ {shlex.join(cmd)}", flush=True)
             load = os.getloadavg()[0]
             started = time.perf_counter()
-            done = subprocess.run(cmd, capture_output=True, text=True)
+            # a fresh cache each: every setup fits the LightGBM reference once (engine/reference.py)
+            env = {**os.environ, "RIDERSHIP_CACHE": os.path.join(home, "cache")}
+            done = subprocess.run(cmd, capture_output=True, text=True, env=env)
             seconds[workers] = took = time.perf_counter() - started
             if done.returncode != 0:
                 raise SystemExit(done.stdout + done.stderr)

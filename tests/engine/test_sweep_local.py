@@ -121,6 +121,7 @@ def test_a_sweep_killed_with_sigkill_and_continued_loses_no_trial_and_repeats_no
     assert all(statuses[n] in ("finished", "failed", "stopped", "interrupted") for n in numbers)  # none left running
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sampler", ["random", "tpe"])
 def test_parallel_trials_never_repeat_settings_until_the_space_is_exhausted(tmp_path, synthetic_csv, sampler):
     # 12 settings in all, 12 trials on 2 workers: drawn independently, a repeat is all but certain.
@@ -135,10 +136,11 @@ def test_parallel_trials_never_repeat_settings_until_the_space_is_exhausted(tmp_
     assert len(settings) == 12 and len(set(settings)) == 12, settings
 
 
+@pytest.mark.slow
 def test_continue_resumes_trials_killed_mid_way_from_their_checkpoints(tmp_path, synthetic_csv):
     csv = synthetic_csv()
     db = tmp_path / "runs.db"
-    epochs = 60  # long enough for a checkpoint mid-run (engine.session writes one every 10 s)
+    epochs = 200  # long enough for a checkpoint mid-run (engine.session writes one every 10 s)
     cmd = [sys.executable, "-m", "cli", "sweep", "--name", "r", "--param", "lr=log:0.01:0.2", "--trials", "3",
            "--workers", "2", "--pruner", "none", "--data", str(csv), "--runs-db", str(db),
            *small_args(SMALL.replace(epochs=epochs, patience=100))]

@@ -160,7 +160,7 @@ def test_continue_resumes_a_killed_ray_sweeps_trials_from_their_checkpoints(tmp_
     pytest.importorskip("ray")
     pytest.importorskip("psutil")
     db, csv = tmp_path / "runs.db", synthetic_csv()
-    epochs = 60  # long enough for a checkpoint mid-run (engine.session writes one every 10 s)
+    epochs = 200  # long enough for a checkpoint mid-run (engine.session writes one every 10 s)
     cmd = _sweep("rk", db, csv, "--trials", "2", "--workers", "2", "--pruner", "none", epochs=epochs)
     cmd[cmd.index("--patience") + 1] = "100"
     proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -173,7 +173,8 @@ def test_continue_resumes_a_killed_ray_sweeps_trials_from_their_checkpoints(tmp_
             seen.update(_descendants(proc.pid))
             time.sleep(0.2)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the sweep and the Ray it started, killed outright
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # the sweep and the Ray it started, killed outright
         proc.wait()
     assert not _wait_gone(seen, 30)
     trial, killed_run = mid[0][0], mid[0][1]
