@@ -146,6 +146,7 @@ class _Slot:
     halt: str | None = None
     sent_halt: bool = False
     epochs: int = 0
+    polling: Any = None  # the ObjectRef of a poll() not yet collected
 
 
 def _connect(ray, address: str | None, num_cpus: int, timeout_s: float,
@@ -326,7 +327,7 @@ def _start(slot: _Slot, plan, data, store, study, ask_distinct, emit, job: dict 
     number = records.tag_trial(store, run_id, plan.name, trial.number + 1, params)
     trial.set_user_attr("run_id", run_id)
     slot.trial, slot.number, slot.run_id, slot.params = trial, number, run_id, params
-    slot.halt, slot.sent_halt = None, False
+    slot.halt, slot.sent_halt, slot.polling = None, False, None
     slot.epochs = checkpoint.epochs_done if job is not None else 0
     slot.ref = slot.actor.run.remote(run_id, config, plan.objective, resume)
     emit({"kind": "trial_started", "trial": number, "trial_id": trial._trial_id, "sweep": plan.name,
@@ -348,15 +349,21 @@ def _record(slot: _Slot, store, messages, emit) -> None:
 
 
 def _poll(ray, slot: _Slot, plan, store, emit) -> None:
+    """Collect the answer of the slot's last poll if it came (never waiting: an actor still
+    waiting for a CPU must not hold the loop up), then ask again, with the halt flag if any."""
+    if slot.polling is not None:
+        ready, _ = ray.wait([slot.polling], timeout=0)
+        if not ready:
+            return
+        try:
+            messages = ray.get(slot.polling)
+        except Exception:  # noqa: BLE001 - the actor is gone; run()'s result tells
+            messages = []
+        slot.polling = None
+        _record(slot, store, messages, emit)
     halt = slot.halt if not slot.sent_halt else None
-    try:
-        messages = ray.get(slot.actor.poll.remote(halt), timeout=30)
-    except Exception:  # noqa: BLE001 - the actor is gone or busy; run()'s result tells
-        return
+    slot.polling = slot.actor.poll.remote(halt)
     slot.sent_halt = slot.sent_halt or halt is not None
-    _record(slot, store, messages, emit)
-    if slot.halt and not slot.sent_halt:
-        _poll(ray, slot, plan, store, emit)  # the pruner spoke just now: tell the trial at once
 
 
 def _finish(ray, slot: _Slot, plan, store, study, outcome, emit, runner, data_ref, slots) -> None:
@@ -365,6 +372,12 @@ def _finish(ray, slot: _Slot, plan, store, study, outcome, emit, runner, data_re
 
     from ..store.runstore import RunStoreError
 
+    if slot.polling is not None:  # its answer holds messages older than run()'s last ones
+        try:
+            _record(slot, store, ray.get(slot.polling, timeout=30), emit)
+        except Exception:  # noqa: BLE001 - the actor is gone
+            pass
+        slot.polling = None
     try:
         result = ray.get(slot.ref)
     except Exception as exc:  # noqa: BLE001 - the actor died (node lost, killed, out of memory)

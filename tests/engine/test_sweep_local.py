@@ -140,12 +140,12 @@ def test_parallel_trials_never_repeat_settings_until_the_space_is_exhausted(tmp_
 def test_continue_resumes_trials_killed_mid_way_from_their_checkpoints(tmp_path, synthetic_csv):
     csv = synthetic_csv()
     db = tmp_path / "runs.db"
-    epochs = 200  # long enough for a checkpoint mid-run (engine.session writes one every 10 s)
+    epochs = 150  # with a checkpoint every second (RIDERSHIP_CHECKPOINT_EVERY_S), one comes mid-run
     cmd = [sys.executable, "-m", "cli", "sweep", "--name", "r", "--param", "lr=log:0.01:0.2", "--trials", "3",
            "--workers", "2", "--pruner", "none", "--data", str(csv), "--runs-db", str(db),
            *small_args(SMALL.replace(epochs=epochs, patience=100))]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            env={**os.environ, "PYTHONPATH": str(ROOT), "RIDERSHIP_CHECKPOINT_EVERY_S": "1"})
 
     def checkpointed_mid_run() -> list:
         if not db.exists():

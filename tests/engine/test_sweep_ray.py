@@ -160,11 +160,11 @@ def test_continue_resumes_a_killed_ray_sweeps_trials_from_their_checkpoints(tmp_
     pytest.importorskip("ray")
     pytest.importorskip("psutil")
     db, csv = tmp_path / "runs.db", synthetic_csv()
-    epochs = 200  # long enough for a checkpoint mid-run (engine.session writes one every 10 s)
+    epochs = 150  # with a checkpoint every second (RIDERSHIP_CHECKPOINT_EVERY_S), one comes mid-run
     cmd = _sweep("rk", db, csv, "--trials", "2", "--workers", "2", "--pruner", "none", epochs=epochs)
     cmd[cmd.index("--patience") + 1] = "100"
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(RIDERSHIP_CHECKPOINT_EVERY_S="1"), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
     seen: dict[int, float] = {}
     deadline = time.monotonic() + 300
     try:
