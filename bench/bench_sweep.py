@@ -3,6 +3,12 @@ with 1 worker and with 2), measured in one run on the same data, space and budge
 rate, its ratio to the first setup's, and the load average before and after.
 
     python -m bench.bench_sweep [--data PATH] [--trials 8] [--epochs 5] [--setups cpu:1,cpu:2]
+    python -m bench.bench_sweep --cli --data PATH [--trials 8] [--epochs 20] [--workers 1,2]
+
+``--cli`` times the user's command itself, wall clock from the shell's point of view:
+``python -m cli sweep --preset best --sampler random --pruner none --trials T --epochs E --workers N``
+(worker start-up, every trial's scoring and the last unpaired trial included), the same trials in
+each (queued in the sweep's study before the command starts), and prints the ratio 1 worker / N.
 
 On a GPU box, e.g. ``--setups cpu:8,cuda:8,cuda:16``: several trials in worker processes share the
 one GPU (each its own CUDA context), against the same trials on the CPU cores.
@@ -21,6 +27,55 @@ import tempfile
 import time
 
 
+CLI_SPACE = ["lr=log:0.001:0.01"]  # one shape (the best preset's), so the setups differ only in workers
+
+
+def cli_main(args) -> None:
+    """Wall clock of ``ridership sweep`` with 1, 2, ... workers on the same queued trials."""
+    import shlex
+    import subprocess
+    import sys
+
+    import optuna
+
+    from engine.sweep.local import OPTUNA_DB, quiet_optuna
+    from engine.sweep.space import parse_space
+
+    quiet_optuna()
+    space = parse_space(CLI_SPACE)
+    draw = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    trials = [draw.ask(space.distributions()).params for _ in range(args.trials)]
+    print("trials (the same for every worker count):", *trials, sep="\n  ")
+    seconds = {}
+    for workers in [int(w) for w in args.workers.split(",")]:
+        with tempfile.TemporaryDirectory() as home:
+            db = os.path.join(home, "runs.db")
+            name = f"bench-{workers}"
+            queued = optuna.create_study(study_name=name, storage=f"sqlite:///{os.path.join(home, OPTUNA_DB)}",
+                                         direction="minimize")
+            for params in trials:
+                queued.enqueue_trial(params)
+            cmd = [sys.executable, "-m", "cli", "sweep", "--name", name, "--preset", "best", "--sampler", "random",
+                   "--pruner", "none", "--trials", str(args.trials), "--epochs", str(args.epochs), "--workers",
+                   str(workers), "--data", args.data, "--runs-db", db, "--device", "cpu",
+                   *[x for spec in CLI_SPACE for x in ("--param", spec)]]
+            print(f"$ {shlex.join(cmd)}", flush=True)
+            load = os.getloadavg()[0]
+            started = time.perf_counter()
+            # a fresh cache each: every setup fits the LightGBM reference once (engine/reference.py)
+            env = {**os.environ, "RIDERSHIP_CACHE": os.path.join(home, "cache")}
+            done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            seconds[workers] = took = time.perf_counter() - started
+            if done.returncode != 0:
+                raise SystemExit(done.stdout + done.stderr)
+            print(f"{workers} worker{'s' if workers > 1 else ''}: {took:.1f} s wall clock "
+                  f"(load average {load:.2f} before, {os.getloadavg()[0]:.2f} after)", flush=True)
+    first = next(iter(seconds))
+    for workers, took in list(seconds.items())[1:]:
+        print(f"{workers} workers / {first}: {took / seconds[first]:.3f} of the time ({seconds[first] / took:.2f}x)")
+    print(f"cores: {os.cpu_count()}")
+
+
 def main() -> None:
     from engine.data.sources import load_path, synthetic
     from engine.presets import apply_preset
@@ -33,7 +88,11 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--setups", default="cpu:1,cpu:2", help="device:workers, comma-separated")
     ap.add_argument("--preset", default="normalized")
+    ap.add_argument("--cli", action="store_true", help="time `ridership sweep` itself (needs --data)")
+    ap.add_argument("--workers", default="1,2", help="--cli: worker counts, comma-separated")
     args = ap.parse_args()
+    if args.cli:
+        return cli_main(args)
     setups = [(device, int(workers)) for device, workers in (s.split(":") for s in args.setups.split(","))]
     data = load_path(args.data, "path") if args.data else synthetic()
     base = apply_preset(args.preset).replace(epochs=args.epochs)

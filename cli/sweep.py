@@ -3,7 +3,7 @@
     ridership sweep --name NAME --param lr=log:0.01:0.5 --param hidden_size=16,32,64 [--trials N]
                     [--timeout S] [--workers N] [--objective valid|test|best_valid|SPLIT.KEY]
                     [--preset P] [training options: the fixed settings] [data options]
-                    [--backend local|ray [--address ADDR] [--gpus-per-trial X]]
+                    [--backend local|ray [--address HOST:PORT] [--gpus-per-trial X]]
     ridership sweep --continue NAME [--trials N] [--workers N]   (or the same --name again)
     ridership sweep list
     ridership sweep show NAME
@@ -56,10 +56,12 @@ def add_sweep_parser(sub, add_data_options) -> None:
     p.add_argument("--pruner", choices=("median", "none"), default=None,
                    help="stop trials whose validation MAE is worse than the median at the same epoch (default median)")
     p.add_argument("--backend", choices=("local", "ray"), default="local",
-                   help="local: worker processes here (default); ray: Ray Tune, local or on --address")
-    p.add_argument("--address", metavar="ADDR", help="Ray cluster to join (default: start Ray here)")
-    p.add_argument("--gpus-per-trial", type=float, default=0.0, metavar="X", help="Ray: GPUs per trial, e.g. 0.25")
-    p.add_argument("--cpus-per-trial", type=float, default=1.0, metavar="X", help="Ray: CPUs per trial")
+                   help="local: worker processes here (default); ray: Ray actors, started here or on --address")
+    p.add_argument("--address", metavar="HOST:PORT",
+                   help="Ray: the cluster's head to join, as `ray start --head` prints it, or auto "
+                        "(default: start Ray here)")
+    p.add_argument("--gpus-per-trial", type=_gpus, default=0.0, metavar="X", help="Ray: GPUs per trial, e.g. 0.25")
+    p.add_argument("--cpus-per-trial", type=_cpus, default=1.0, metavar="X", help="Ray: CPUs per trial")
     p.add_argument("--top", type=_positive_int, metavar="K", help="show: the best K trials only")
     p.add_argument("--preset", choices=list(PRESETS), default=None,
                    help=f"the fixed settings to start from (default: {DEFAULT_PRESET}); training options override them")
@@ -167,6 +169,10 @@ def _data_for(args, recorded):
 def _start(args) -> int:
     from engine.sweep import records
 
+    if args.backend == "ray":
+        from engine.sweep.ray_backend import parse_address
+
+        parse_address(args.address)  # a malformed address is refused before anything runs
     store = open_store(args)
     try:
         plan, recorded = _plan(args, store)
@@ -248,6 +254,10 @@ class _Printer:
             if event["interrupted"]:
                 print(f"note: trial(s) {', '.join(map(str, event['interrupted']))} were left running by a sweep that "
                       "was killed: marked failed (not counted)", file=sys.stderr)
+            if event.get("resumed"):
+                print("resuming " + ", ".join(f"trial {j['trial']} (run {j['run_id']}, {j['epochs_done']} epochs done, "
+                                              f"{j['more']} to go)" for j in event["resumed"])
+                      + " from their checkpoints before new trials", flush=True)
             if event["remaining"] == 0:
                 print(f"sweep {safe_text(event['name'])}: its {event['done_before']} trials are done "
                       "(pass a larger --trials to run more)")
@@ -365,3 +375,5 @@ def _value(v) -> str:
 
 _positive_int = bounded(int, 1, 2**63 - 1, what="a whole number >= 1 (at most 2**63 - 1)")
 _positive_float = bounded(float, 0, open_low=True, what="a number of seconds > 0")
+_gpus = bounded(float, 0, what="a number of GPUs >= 0, e.g. 0.25")
+_cpus = bounded(float, 0, open_low=True, what="a number of CPUs > 0")

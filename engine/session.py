@@ -34,6 +34,18 @@ from .events import EpochEvent, RunStarted
 CHECKPOINT_EVERY_S = 10.0  # a run killed without warning loses at most this much training
 
 
+def _checkpoint_every_s() -> float:
+    """CHECKPOINT_EVERY_S, or $RIDERSHIP_CHECKPOINT_EVERY_S when a positive number (tests that kill
+    a run mid-way need a checkpoint sooner than a fast machine ends a small run)."""
+    import os
+
+    try:
+        value = float(os.environ.get("RIDERSHIP_CHECKPOINT_EVERY_S", ""))
+    except ValueError:
+        return CHECKPOINT_EVERY_S
+    return value if math.isfinite(value) and value > 0 else CHECKPOINT_EVERY_S
+
+
 @dataclass
 class RunResult:
     """What a run leaves: the one result type of the CLI, the app and sweeps. MAE in riders."""
@@ -200,6 +212,7 @@ class _Recorder:
         self.warnings: list[str] = []
         self.last_state: dict | None = None
         self.last_saved = time.monotonic()
+        self.every_s = _checkpoint_every_s()
         self.checkpoint: Path | None = None
 
     def _warn(self, text: str) -> None:
@@ -221,7 +234,7 @@ class _Recorder:
     def maybe_checkpoint(self, state: dict) -> None:
         """Called by fit after each epoch with the state to continue from."""
         self.last_state = state
-        if self.store is not None and time.monotonic() - self.last_saved >= CHECKPOINT_EVERY_S:
+        if self.store is not None and time.monotonic() - self.last_saved >= self.every_s:
             self._save_state(state)
 
     def _save_state(self, state: dict) -> Path | None:

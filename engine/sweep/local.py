@@ -33,6 +33,7 @@ from typing import Any, Callable
 from ..config import TrainConfig
 from ..errors import RidershipError
 from . import records
+from .asking import ask_distinct
 from .space import SearchSpace
 from .study import COUNTED, open_study, optuna_path, storage  # noqa: F401 - optuna_path: callers
 from .trial import TrialOutcome, run_trial
@@ -71,6 +72,7 @@ class SweepOutcome:
     ran: list[TrialOutcome] = field(default_factory=list)  # this session's trials, in the order they ended
     done_before: int = 0  # trials that had ended in earlier sessions
     interrupted: list[int] = field(default_factory=list)  # trial numbers found RUNNING and marked failed
+    resumed: list[dict] = field(default_factory=list)  # trials found RUNNING, resumed from their checkpoints
 
 
 def make_sampler(plan: SweepPlan, worker: int = 0):
@@ -123,9 +125,11 @@ def check_and_record(plan: SweepPlan, store, data, backend: str) -> None:
                        data=data)
 
 
-def prepare(plan: SweepPlan, store, data, backend: str = "local"):
+def prepare(plan: SweepPlan, store, data, backend: str = "local", resumable: list | None = None):
     """Record the sweep (or take it over to continue it) and open its study. Returns (study,
-    trials already done, trial numbers found left RUNNING and now marked failed)."""
+    trials already done, trial numbers found left RUNNING and now marked failed). With a
+    ``resumable`` list, a RUNNING trial whose run left a checkpoint part-way is appended to it
+    (``resume_job``) and stays RUNNING, for the sweep to finish it before it starts new ones."""
     from optuna.trial import TrialState
 
     quiet_optuna()
@@ -147,10 +151,38 @@ def prepare(plan: SweepPlan, store, data, backend: str = "local"):
             study._storage.set_trial_user_attr(t._trial_id, COUNTED, True)
             study._storage.set_trial_state_values(t._trial_id, TrialState.COMPLETE, [float(row["value"])])
             continue
+        job = resume_job(store, plan, t, data) if resumable is not None else None
+        if job is not None:
+            resumable.append(job)
+            continue
         study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
         study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
         interrupted.append(t.number + 1)
     return study, len(finished_trials(study)), interrupted
+
+
+def resume_job(store, plan: SweepPlan, trial, data) -> dict | None:
+    """What it takes to finish trial ``trial`` (left RUNNING by a killed sweep) from its run's last
+    checkpoint: its run, the epochs done and left; None when there is nothing to resume from."""
+    from ..errors import ModelFileError
+    from ..store.checkpoint import load_checkpoint
+    from ..store.runstore import RunStoreError
+
+    rows = store._read("SELECT run_id FROM sweep_trials WHERE sweep = ? AND trial = ?", (plan.name, trial.number + 1))
+    if not rows:
+        return None
+    try:
+        run = store.get_run(rows[0]["run_id"], with_epochs=False)
+        if run.status not in ("interrupted", "running") or run.checkpoint is None or not run.checkpoint.exists():
+            return None
+        done = load_checkpoint(run.checkpoint, data, for_resume=True).epochs_done
+    except (RunStoreError, ModelFileError, OSError):
+        return None
+    planned = plan.space.config_for(plan.base, dict(trial.params)).epochs
+    if not 0 < done < planned:
+        return None
+    return {"trial_id": trial._trial_id, "trial": trial.number + 1, "run_id": run.run_id, "params": dict(trial.params),
+            "epochs_done": done, "more": planned - done}
 
 
 def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | None = None,
@@ -169,15 +201,17 @@ def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | N
     emit = on_event or (lambda event: None)
     store = RunStore.open(store_path)
     try:
-        study, done_before, interrupted = prepare(plan, store, data)
-        outcome = SweepOutcome(plan.name, "finished", done_before=done_before, interrupted=interrupted)
+        resumable: list[dict] = []
+        study, done_before, interrupted = prepare(plan, store, data, resumable=resumable)
+        outcome = SweepOutcome(plan.name, "finished", done_before=done_before, interrupted=interrupted,
+                               resumed=resumable)
         remaining = None if plan.trials is None else max(plan.trials - done_before, 0)
         deadline = time.time() + plan.timeout_s if plan.timeout_s else None
         count = workers or os.cpu_count() or 1
         if remaining is not None:
             count = min(count, remaining)
         emit({"kind": "sweep_started", "name": plan.name, "done_before": done_before, "remaining": remaining,
-              "workers": count, "interrupted": interrupted, "trials": plan.trials})
+              "workers": count, "interrupted": interrupted, "trials": plan.trials, "resumed": resumable})
         if count == 0:
             records.end_sweep(store, plan.name, "finished")
             emit({"kind": "sweep_done", "status": "finished", "ran": 0})
@@ -187,11 +221,12 @@ def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | N
             from multiprocessing import resource_tracker
 
             resource_tracker.ensure_running()
-        claimed = ctx.Value("i", 0)
+        claimed = ctx.Value("i", 0)  # its lock also guards resumed_next and the study's asks
         stop = ctx.Event()
         events = ctx.Queue()
         args = dict(plan=plan, data=data, store_path=str(store.path), remaining=remaining, deadline=deadline,
-                    claimed=claimed, stop=stop, events=events, trial_hook=trial_hook,
+                    claimed=claimed, stop=stop, events=events, trial_hook=trial_hook, resumable=resumable,
+                    resumed_next=ctx.Value("i", 0, lock=False),
                     worker_log=str(worker_log) if worker_log else None)
         procs: dict[int, Any] = {}
         current: dict[int, dict] = {}  # worker index -> its trial_started event
@@ -394,7 +429,8 @@ def _worker_entry(*, events, index: int, **kwargs) -> None:
 
 
 def _worker_main(*, plan: SweepPlan, data, store_path: str, remaining: int | None, deadline: float | None,
-                 claimed, stop, events, trial_hook, index: int, worker_log: str | None = None) -> None:
+                 claimed, stop, events, trial_hook, index: int, worker_log: str | None = None,
+                 resumable: list | None = None, resumed_next=None) -> None:
     if worker_log:
         _redirect_output(worker_log)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group: the parent decides
@@ -417,23 +453,27 @@ def _worker_main(*, plan: SweepPlan, data, store_path: str, remaining: int | Non
     study = optuna.load_study(study_name=plan.name, storage=storage(store_path),
                               sampler=make_sampler(plan, index + 1 + int(time.time()) % 100000),
                               pruner=make_pruner(plan))
-    distributions = plan.space.distributions()
-
     def halted() -> bool:
         return stop.is_set() or os.getppid() != parent
 
     try:
         while not halted() and (deadline is None or time.time() < deadline):
-            with claimed.get_lock():
+            with claimed.get_lock():  # one ask at a time: each sees the others' settings (no repeats)
                 if remaining is not None and claimed.value >= remaining:
                     break
                 claimed.value += 1
-            trial = study.ask(distributions)
+                job = None
+                if resumable and resumed_next is not None and resumed_next.value < len(resumable):
+                    job = resumable[resumed_next.value]  # an interrupted trial first, from its checkpoint
+                    resumed_next.value += 1
+                    trial = optuna.trial.Trial(study, job["trial_id"])
+                else:
+                    trial = ask_distinct(study, plan.space)
             params = dict(trial.params)
             number = trial.number + 1
             trial.set_user_attr("pid", os.getpid())
             events.put({"kind": "trial_started", "worker": index, "trial": number, "trial_id": trial._trial_id,
-                        "sweep": plan.name, "params": params})
+                        "sweep": plan.name, "params": params, "resumed_from": job and job["run_id"]})
             if trial_hook is not None:
                 trial_hook(number, params)
 
@@ -447,7 +487,7 @@ def _worker_main(*, plan: SweepPlan, data, store_path: str, remaining: int | Non
 
             outcome = run_trial(store=store, data=data, base=plan.base, space=plan.space, params=params,
                                 sweep=plan.name, trial=number, objective=plan.objective, report=report,
-                                should_stop=halted, on_epoch=on_epoch)
+                                should_stop=halted, on_epoch=on_epoch, resume=job)
             if outcome.run_id is not None:
                 trial.set_user_attr("run_id", outcome.run_id)
             if outcome.state == "stopped":

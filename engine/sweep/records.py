@@ -250,6 +250,12 @@ def tag_trial(store: RunStore, run_id: int, sweep: str, trial: int | None, param
     return int(trial)
 
 
+def untag(store: RunStore, run_id: int) -> None:
+    """Run ``run_id`` is no longer a trial of its sweep (a resumed trial's interrupted run)."""
+    with store._write() as conn:
+        conn.execute("DELETE FROM sweep_trials WHERE run_id = ?", (run_id,))
+
+
 def set_value(store: RunStore, run_id: int, value: float | None) -> None:
     value = value if value is not None and math.isfinite(value) else None
     with store._write() as conn:

@@ -1,5 +1,5 @@
-"""One trial, whatever runs it (a local worker process or a Ray Tune trial): a recorded run through
-engine.session.start_run, tagged with its sweep, scored with the sweep's objective.
+"""One trial of a local worker process (a Ray trial runs engine.session itself, ray_backend.py):
+a recorded run through engine.session.start_run, tagged with its sweep, scored with the sweep's objective.
 
 Objectives (lower is better, riders unless a ratio): ``valid`` (the default: validation MAE of the
 weights the run ends with), ``test``, ``best_valid`` (the best epoch's validation MAE), or any split
@@ -67,12 +67,14 @@ class TrialOutcome:
 def run_trial(*, store, data, base: TrainConfig, space: SearchSpace, params: dict[str, Any], sweep: str,
               trial: int | None, objective: str, report: Callable[[int, float], bool] | None = None,
               should_stop: Callable[[], bool] | None = None,
-              on_epoch: Callable[[Any], None] | None = None) -> TrialOutcome:
+              on_epoch: Callable[[Any], None] | None = None, resume: dict | None = None) -> TrialOutcome:
     """Train ``base`` with ``params`` as a recorded run tagged trial ``trial`` of ``sweep``
     (None: the next number). ``report(epoch, valid_mae_riders)`` returns True to prune. An
-    exception inside the run is caught: the run is recorded failed and the outcome says why."""
+    exception inside the run is caught: the run is recorded failed and the outcome says why.
+    ``resume`` (engine.sweep.local.resume_job): the trial continues its interrupted run from that
+    run's checkpoint for the epochs left, as a new run (its child) that takes over the trial's tag."""
     from ..domain import SCALE
-    from ..session import start_run
+    from ..session import resume_run, start_run
 
     state = {"run_id": None, "pruned_at": 0, "trial": trial}
     config = space.config_for(base, params)
@@ -80,6 +82,8 @@ def run_trial(*, store, data, base: TrainConfig, space: SearchSpace, params: dic
     def started(event) -> None:
         state["run_id"] = event.run_id
         if event.run_id is not None:
+            if resume is not None:
+                records.untag(store, resume["run_id"])  # the trial is the new run now (its parent stays a run)
             state["trial"] = records.tag_trial(store, event.run_id, sweep, trial, params)
 
     def epoch_done(event) -> None:
@@ -92,7 +96,11 @@ def run_trial(*, store, data, base: TrainConfig, space: SearchSpace, params: dic
         return bool(state["pruned_at"]) or (should_stop is not None and should_stop())
 
     try:
-        result = start_run(config, data, store=store, on_start=started, on_epoch=epoch_done, should_stop=stop)
+        if resume is not None:
+            result = resume_run(store, resume["run_id"], resume["more"], data, on_start=started, on_epoch=epoch_done,
+                                should_stop=stop)
+        else:
+            result = start_run(config, data, store=store, on_start=started, on_epoch=epoch_done, should_stop=stop)
     except Exception as exc:  # noqa: BLE001 - a trial's crash is recorded, and the sweep goes on
         reason = f"{type(exc).__name__}: {exc}" if not str(exc).strip() or not _ours(exc) else str(exc)
         run_id = state["run_id"]

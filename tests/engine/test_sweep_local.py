@@ -145,3 +145,69 @@ def test_a_sweep_killed_with_sigkill_and_continued_loses_no_trial_and_repeats_no
     con.close()
     assert len(numbers) == len(set(numbers))  # no trial number twice
     assert all(statuses[n] in ("finished", "failed", "stopped", "interrupted") for n in numbers)  # none left running
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sampler", ["random", "tpe"])
+def test_parallel_trials_never_repeat_settings_until_the_space_is_exhausted(tmp_path, synthetic_csv, sampler):
+    # 12 settings in all, 12 trials on 2 workers: drawn independently, a repeat is all but certain.
+    data = load_path(synthetic_csv(), "path")
+    db = tmp_path / "runs.db"
+    plan = SweepPlan("distinct", parse_space(["hidden_size=4,6,8", "lr=0.01,0.02,0.05,0.1"]), SMALL.replace(epochs=1),
+                     trials=12, sampler=sampler, pruner="none")
+    out = run_local(plan, data, db, workers=2)
+    assert out.status == "finished" and len(out.ran) == 12
+    with RunStore.open(db) as store:
+        settings = [tuple(sorted(t.params.items())) for t in records.sweep_summary(store, "distinct").trials]
+    assert len(settings) == 12 and len(set(settings)) == 12, settings
+
+
+@pytest.mark.slow
+def test_continue_resumes_trials_killed_mid_way_from_their_checkpoints(tmp_path, synthetic_csv):
+    csv = synthetic_csv()
+    db = tmp_path / "runs.db"
+    epochs = 150  # with a checkpoint every second (RIDERSHIP_CHECKPOINT_EVERY_S), one comes mid-run
+    cmd = [sys.executable, "-m", "cli", "sweep", "--name", "r", "--param", "lr=log:0.01:0.2", "--trials", "3",
+           "--workers", "2", "--pruner", "none", "--data", str(csv), "--runs-db", str(db),
+           *small_args(SMALL.replace(epochs=epochs, patience=100))]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT), "RIDERSHIP_CHECKPOINT_EVERY_S": "1"})
+
+    def checkpointed_mid_run() -> list:
+        if not db.exists():
+            return []
+        con = sqlite3.connect(db)
+        try:
+            return con.execute("SELECT t.trial, r.id FROM sweep_trials t JOIN runs r ON r.id = t.run_id WHERE "
+                               "r.status = 'running' AND r.checkpoint IS NOT NULL").fetchall()
+        except sqlite3.OperationalError:
+            return []
+        finally:
+            con.close()
+
+    deadline = time.time() + 300
+    while not (mid := checkpointed_mid_run()):
+        assert proc.poll() is None, proc.stdout.read().decode()
+        assert time.time() < deadline, "no trial checkpointed mid-run in time"
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = subprocess.run([sys.executable, "-m", "cli", "sweep", "--continue", "r", "--runs-db", str(db)], cwd=ROOT,
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    trial, killed_run = mid[0]
+    assert f"resuming trial {trial} (run {killed_run}," in done.stdout
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT t.trial, r.id, r.status, r.parent_id, r.origin, r.config, "
+                       "(SELECT COUNT(*) FROM epochs e WHERE e.run_id = r.id) FROM sweep_trials t "
+                       "JOIN runs r ON r.id = t.run_id WHERE t.sweep = 'r' ORDER BY t.trial").fetchall()
+    killed_params = con.execute("SELECT params FROM sweep_trials WHERE run_id = ?", (killed_run,)).fetchall()
+    con.close()
+    by_trial = {r[0]: r for r in rows}
+    # the budget: 3 finished trials, each number once (a trial killed before its first checkpoint
+    # stays "interrupted", not counted, as before)
+    assert [r[2] for r in rows].count("finished") == 3 and len(by_trial) == len(rows), rows
+    assert all(r[2] in ("finished", "interrupted") for r in rows), rows
+    resumed = by_trial[trial]
+    assert resumed[3] == killed_run and resumed[4] == "resume" and resumed[6] == epochs  # the epochs left, not anew
+    assert killed_params == []  # the killed run is the resumed run's parent, no longer a trial itself
