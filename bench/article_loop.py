@@ -67,10 +67,20 @@ def evaluate_tm(model, data_loader, metric):
     return metric.compute()
 
 
-def train(model, optimizer, loss_fn, metric, train_loader, valid_loader,
-          n_epochs, patience=10, factor=0.1, verbose=True, epoch_times=None):
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="min", patience=patience, factor=factor)
+def train(
+    model,
+    optimizer,
+    loss_fn,
+    metric,
+    train_loader,
+    valid_loader,
+    n_epochs,
+    patience=10,
+    factor=0.1,
+    verbose=True,
+    epoch_times=None,
+):
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", patience=patience, factor=factor)
     history = {"train_losses": [], "train_metrics": [], "valid_metrics": []}
     for epoch in range(n_epochs):
         started = time.perf_counter()
@@ -94,10 +104,12 @@ def train(model, optimizer, loss_fn, metric, train_loader, valid_loader,
         if epoch_times is not None:
             epoch_times.append(time.perf_counter() - started)
         if verbose:
-            print(f"Epoch {epoch + 1}/{n_epochs}, "
-                  f"train loss: {history['train_losses'][-1]:.4f}, "
-                  f"train metric: {history['train_metrics'][-1]:.4f}, "
-                  f"valid metric: {history['valid_metrics'][-1]:.4f}")
+            print(
+                f"Epoch {epoch + 1}/{n_epochs}, "
+                f"train loss: {history['train_losses'][-1]:.4f}, "
+                f"train metric: {history['train_metrics'][-1]:.4f}, "
+                f"valid metric: {history['valid_metrics'][-1]:.4f}"
+            )
     return history
 
 
@@ -128,17 +140,28 @@ def run_article(path, n_epochs=50, verbose=True, epoch_times=None):
     loss_fn = nn.HuberLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.95)
     metric = torchmetrics.MeanAbsoluteError().to(device)
-    history = train(model, optimizer, loss_fn, metric, train_loader, valid_loader,
-                    n_epochs=n_epochs, patience=20, factor=0.1,
-                    verbose=verbose, epoch_times=epoch_times)
+    history = train(
+        model,
+        optimizer,
+        loss_fn,
+        metric,
+        train_loader,
+        valid_loader,
+        n_epochs=n_epochs,
+        patience=20,
+        factor=0.1,
+        verbose=verbose,
+        epoch_times=epoch_times,
+    )
     test_mae = evaluate_tm(model, test_loader, torchmetrics.MeanAbsoluteError().to(device)).item()
     if verbose:
-        print(f"Test MAE: {test_mae:.6f} ({test_mae*1e6:.2f} riders)")
+        print(f"Test MAE: {test_mae:.6f} ({test_mae * 1e6:.2f} riders)")
     return history, test_mae
 
 
 if __name__ == "__main__":
     import sys
+
     times = []
     run_article(sys.argv[1], epoch_times=times)
-    print(f"mean epoch {sum(times)/len(times):.4f}s")
+    print(f"mean epoch {sum(times) / len(times):.4f}s")

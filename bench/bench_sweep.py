@@ -26,7 +26,6 @@ import os
 import tempfile
 import time
 
-
 CLI_SPACE = ["lr=log:0.001:0.01"]  # one shape (the best preset's), so the setups differ only in workers
 
 
@@ -51,14 +50,38 @@ def cli_main(args) -> None:
         with tempfile.TemporaryDirectory() as home:
             db = os.path.join(home, "runs.db")
             name = f"bench-{workers}"
-            queued = optuna.create_study(study_name=name, storage=f"sqlite:///{os.path.join(home, OPTUNA_DB)}",
-                                         direction="minimize")
+            queued = optuna.create_study(
+                study_name=name, storage=f"sqlite:///{os.path.join(home, OPTUNA_DB)}", direction="minimize"
+            )
             for params in trials:
                 queued.enqueue_trial(params)
-            cmd = [sys.executable, "-m", "cli", "sweep", "--name", name, "--preset", "best", "--sampler", "random",
-                   "--pruner", "none", "--trials", str(args.trials), "--epochs", str(args.epochs), "--workers",
-                   str(workers), "--data", args.data, "--runs-db", db, "--device", "cpu",
-                   *[x for spec in CLI_SPACE for x in ("--param", spec)]]
+            cmd = [
+                sys.executable,
+                "-m",
+                "cli",
+                "sweep",
+                "--name",
+                name,
+                "--preset",
+                "best",
+                "--sampler",
+                "random",
+                "--pruner",
+                "none",
+                "--trials",
+                str(args.trials),
+                "--epochs",
+                str(args.epochs),
+                "--workers",
+                str(workers),
+                "--data",
+                args.data,
+                "--runs-db",
+                db,
+                "--device",
+                "cpu",
+                *[x for spec in CLI_SPACE for x in ("--param", spec)],
+            ]
             print(f"$ {shlex.join(cmd)}", flush=True)
             load = os.getloadavg()[0]
             started = time.perf_counter()
@@ -68,8 +91,11 @@ def cli_main(args) -> None:
             seconds[workers] = took = time.perf_counter() - started
             if done.returncode != 0:
                 raise SystemExit(done.stdout + done.stderr)
-            print(f"{workers} worker{'s' if workers > 1 else ''}: {took:.1f} s wall clock "
-                  f"(load average {load:.2f} before, {os.getloadavg()[0]:.2f} after)", flush=True)
+            print(
+                f"{workers} worker{'s' if workers > 1 else ''}: {took:.1f} s wall clock "
+                f"(load average {load:.2f} before, {os.getloadavg()[0]:.2f} after)",
+                flush=True,
+            )
     first = next(iter(seconds))
     for workers, took in list(seconds.items())[1:]:
         print(f"{workers} workers / {first}: {took / seconds[first]:.3f} of the time ({seconds[first] / took:.2f}x)")
@@ -110,18 +136,29 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()}")
     for device, workers in setups:
         with tempfile.TemporaryDirectory() as home:
-            plan = SweepPlan(f"bench-{device}-{workers}", space, base.replace(device=device), trials=args.trials,
-                             sampler="random", pruner="none", seed=1)
-            queued = optuna.create_study(study_name=plan.name, storage=storage(os.path.join(home, "runs.db")),
-                                         direction="minimize")
+            plan = SweepPlan(
+                f"bench-{device}-{workers}",
+                space,
+                base.replace(device=device),
+                trials=args.trials,
+                sampler="random",
+                pruner="none",
+                seed=1,
+            )
+            queued = optuna.create_study(
+                study_name=plan.name, storage=storage(os.path.join(home, "runs.db")), direction="minimize"
+            )
             for params in trials:
                 queued.enqueue_trial(params)
             started = time.perf_counter()
             out = run_local(plan, data, os.path.join(home, "runs.db"), workers=workers)
             seconds = time.perf_counter() - started
             rates[device, workers] = rate = len(out.ran) / seconds * 60
-            print(f"{device}, {workers} worker{'s' if workers > 1 else ''}: {len(out.ran)} trials in {seconds:.1f} s "
-                  f"= {rate:.2f} trials/min (load average {os.getloadavg()[0]:.2f})", flush=True)
+            print(
+                f"{device}, {workers} worker{'s' if workers > 1 else ''}: {len(out.ran)} trials in {seconds:.1f} s "
+                f"= {rate:.2f} trials/min (load average {os.getloadavg()[0]:.2f})",
+                flush=True,
+            )
     (first_device, first_workers), first = setups[0], rates[setups[0]]
     for (device, workers), rate in list(rates.items())[1:]:
         print(f"{device} x{workers} / {first_device} x{first_workers}: {rate / first:.2f}x")

@@ -85,15 +85,24 @@ def compare(article: list[tuple], engine: list[tuple], article_test: float, engi
     printed = printed and f"{article_test:.6f}" == f"{engine_test:.6f}" and len(article) == len(engine)
     worst = {n: max(abs(ra[i] - rb[i]) for ra, rb in zip(article, engine)) for i, n in enumerate(names)}
     print(f"metrics bit-identical: {'yes' if exact else 'no'}")
-    print(f"metrics identical to the printed digits ({DIGITS} decimals per epoch, test MAE to 6 decimals): "
-          f"{'yes' if printed else 'NO'}")
-    print("largest per-epoch difference: " + ", ".join(f"{n} {d:.2e}" for n, d in worst.items())
-          + f"; test MAE {abs(article_test - engine_test) * 1e6:.3f} riders")
+    print(
+        f"metrics identical to the printed digits ({DIGITS} decimals per epoch, test MAE to 6 decimals): "
+        f"{'yes' if printed else 'NO'}"
+    )
+    print(
+        "largest per-epoch difference: "
+        + ", ".join(f"{n} {d:.2e}" for n, d in worst.items())
+        + f"; test MAE {abs(article_test - engine_test) * 1e6:.3f} riders"
+    )
     last_a, last_e = article[-1], engine[-1]
-    print(f"last epoch  article: loss {last_a[0]:.4f} train {last_a[1]:.4f} valid {last_a[2]:.4f} "
-          f"test MAE {article_test * 1e6:.2f} riders")
-    print(f"last epoch  engine:  loss {last_e[0]:.4f} train {last_e[1]:.4f} valid {last_e[2]:.4f} "
-          f"test MAE {engine_test * 1e6:.2f} riders")
+    print(
+        f"last epoch  article: loss {last_a[0]:.4f} train {last_a[1]:.4f} valid {last_a[2]:.4f} "
+        f"test MAE {article_test * 1e6:.2f} riders"
+    )
+    print(
+        f"last epoch  engine:  loss {last_e[0]:.4f} train {last_e[1]:.4f} valid {last_e[2]:.4f} "
+        f"test MAE {engine_test * 1e6:.2f} riders"
+    )
     return printed
 
 
@@ -103,8 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=10, help="epochs for each loop (default: 10)")
     parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"))
     parser.add_argument("--core", default="fused", choices=("fused", "cell"), help="the engine's core (default: fused)")
-    parser.add_argument("--article-threads", type=int, default=None,
-                        help="CPU threads for the article's loop (default: torch's default, as the article runs)")
+    parser.add_argument(
+        "--article-threads",
+        type=int,
+        default=None,
+        help="CPU threads for the article's loop (default: torch's default, as the article runs)",
+    )
     args = parser.parse_args(argv)
     if args.epochs < 1:
         parser.error("--epochs must be >= 1")
@@ -114,23 +127,33 @@ def main(argv: list[str] | None = None) -> int:
         given = args.data or os.environ.get(ENV_VAR)
         path = Path(given) if given else write_synthetic_csv(Path(tmp))
         print(f"data: {path if given else 'synthetic series (engine/data/synthetic.py)'}")
-        print(f"device: {device}, epochs: {args.epochs}, torch {torch.__version__}, "
-              f"article threads {args.article_threads or torch.get_num_threads()} (torch default "
-              f"{torch.get_num_threads()}), engine threads: its own setting (engine/training.py cpu_threads)")
+        print(
+            f"device: {device}, epochs: {args.epochs}, torch {torch.__version__}, "
+            f"article threads {args.article_threads or torch.get_num_threads()} (torch default "
+            f"{torch.get_num_threads()}), engine threads: its own setting (engine/training.py cpu_threads)"
+        )
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
         if load > 0.5:
             # Other processes on the CPUs slow a multi-threaded loop far more than a one-thread one.
-            print(f"warning: load average {load:.1f} on {os.cpu_count()} CPUs before the run: timings are noisy"
-                  + ("; a multi-threaded article loop suffers most (compare --article-threads 1)"
-                     if (args.article_threads or torch.get_num_threads()) > 1 else ""))
+            print(
+                f"warning: load average {load:.1f} on {os.cpu_count()} CPUs before the run: timings are noisy"
+                + (
+                    "; a multi-threaded article loop suffers most (compare --article-threads 1)"
+                    if (args.article_threads or torch.get_num_threads()) > 1
+                    else ""
+                )
+            )
         a_times, a_rows, a_test = run_article(path, args.epochs, device, args.article_threads)
         e_times, e_rows, e_test = run_engine(path, args.epochs, device, args.core)
 
     a_mean, e_mean = statistics.fmean(a_times), statistics.fmean(e_times)
-    print(f"article loop (DataLoader + LSTMCell): mean epoch {a_mean:.4f} s "
-          f"(median {statistics.median(a_times):.4f} s)")
-    print(f"engine fit ({args.core} core):{' ' * (10 - len(args.core))}mean epoch {e_mean:.4f} s "
-          f"(median {statistics.median(e_times):.4f} s)")
+    print(
+        f"article loop (DataLoader + LSTMCell): mean epoch {a_mean:.4f} s (median {statistics.median(a_times):.4f} s)"
+    )
+    print(
+        f"engine fit ({args.core} core):{' ' * (10 - len(args.core))}mean epoch {e_mean:.4f} s "
+        f"(median {statistics.median(e_times):.4f} s)"
+    )
     print(f"speed-up (article / engine mean epoch): {a_mean / e_mean:.2f}x")
     same = compare(a_rows, e_rows, a_test, e_test)
     return 0 if same else 1

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
 import os
 import pty
 import re
@@ -29,11 +30,9 @@ import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 from pathlib import Path
-
-import fcntl
-import termios
 
 import numpy as np
 import pandas as pd
@@ -48,8 +47,10 @@ TICK = 0.010
 
 def percentiles(values: list[float]) -> str:
     ms = np.array(values) * 1e3
-    return (f"p50 {np.percentile(ms, 50):6.2f} ms  p99 {np.percentile(ms, 99):6.2f} ms  "
-            f"max {ms.max():6.2f} ms  (n={len(ms)})")
+    return (
+        f"p50 {np.percentile(ms, 50):6.2f} ms  p99 {np.percentile(ms, 99):6.2f} ms  "
+        f"max {ms.max():6.2f} ms  (n={len(ms)})"
+    )
 
 
 class LatenessProbe:
@@ -121,9 +122,16 @@ async def lateness(seconds: float) -> dict:
         while app.training:
             await asyncio.sleep(0.001)
         stopped_in = time.perf_counter() - stop_at
-        return {"idle": idle, "training": charts, "hidden": hidden, "epochs": done, "seconds": seconds,
-                "epoch_s": statistics.median(e.seconds for e in epochs), "stop_s": stopped_in,
-                "status": app.last_run.status if app.last_run else "none"}  # a stopped run is not put in use
+        return {
+            "idle": idle,
+            "training": charts,
+            "hidden": hidden,
+            "epochs": done,
+            "seconds": seconds,
+            "epoch_s": statistics.median(e.seconds for e in epochs),
+            "stop_s": stopped_in,
+            "status": app.last_run.status if app.last_run else "none",
+        }  # a stopped run is not put in use
 
 
 # -- launch in a pseudo-terminal ----------------------------------------------------------------
@@ -135,8 +143,9 @@ class Terminal:
         self.master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         self.started = time.perf_counter()
-        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT, start_new_session=True
+        )
         os.close(slave)
         self.raw = b""
 
@@ -203,10 +212,17 @@ async def scrolling(pages: int = 40) -> dict:
 
     dates = pd.date_range("1000-01-01", periods=1_000_000, freq="D", unit="s", name="date")
     rng = np.random.default_rng(0)
-    big = RidershipData(pd.DataFrame({"day_type": np.array(["W", "A", "U"])[np.arange(len(dates)) % 3],
-                                      "bus": rng.integers(0, 2_000_000, len(dates)),
-                                      "rail": rng.integers(0, 1_000_000, len(dates))}, index=dates),
-                        DataSource("path", "million rows"))
+    big = RidershipData(
+        pd.DataFrame(
+            {
+                "day_type": np.array(["W", "A", "U"])[np.arange(len(dates)) % 3],
+                "bus": rng.integers(0, 2_000_000, len(dates)),
+                "rail": rng.integers(0, 1_000_000, len(dates)),
+            },
+            index=dates,
+        ),
+        DataSource("path", "million rows"),
+    )
     out = {}
     for label, data in (("7,639 rows", sources.synthetic()), ("1,000,000 rows", big)):
         began = time.perf_counter()
@@ -239,24 +255,31 @@ def main() -> None:
     parser.add_argument("--data", help="data file for the launch test (default: synthetic)")
     args = parser.parse_args()
 
-    print(f"bench_ui: python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-          f"switch interval {sys.getswitchinterval() * 1e3:.0f} ms, load average {load()}")
+    print(
+        f"bench_ui: python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+        f"switch interval {sys.getswitchinterval() * 1e3:.0f} ms, load average {load()}"
+    )
     late = asyncio.run(lateness(args.seconds))
     print(f"\n10 ms timer lateness ({args.seconds:g} s each, same process, side by side)")
     print(f"  idle:                        {percentiles(late['idle'])}")
     print(f"  training, charts on screen:  {percentiles(late['training'])}")
     print(f"  training, Dataset pane shown:{percentiles(late['hidden'])}")
     ratio = np.percentile(late["training"], 99) / max(np.percentile(late["idle"], 99), 1e-9)
-    print(f"  p99 training/idle: {ratio:.1f}x; {late['epochs']} epochs in the window, "
-          f"median epoch {late['epoch_s']:.3f} s (article model, synthetic data, cpu)")
+    print(
+        f"  p99 training/idle: {ratio:.1f}x; {late['epochs']} epochs in the window, "
+        f"median epoch {late['epoch_s']:.3f} s (article model, synthetic data, cpu)"
+    )
     print(f"  stop -> run ended and scored: {late['stop_s'] * 1e3:.0f} ms (status {late['status']})")
     target = max(np.percentile(late["training"], 99), np.percentile(late["hidden"], 99)) * 1e3 < 50
     print(f"  target p99 < 50 ms during training: {'met' if target else 'NOT met'}")
 
     runs = launches(args.launches, args.data)
     print(f"\nLaunch in a 120x40 pty, {args.launches} times ({args.data or 'synthetic data'})")
-    for key, label in (("first_screen", "first painted screen"), ("data_shown", "data shown"),
-                       ("quit_while_training", "ctrl+q during a run -> exit")):
+    for key, label in (
+        ("first_screen", "first painted screen"),
+        ("data_shown", "data shown"),
+        ("quit_while_training", "ctrl+q during a run -> exit"),
+    ):
         values = runs[key]
         print(f"  {label:<28} median {statistics.median(values):.3f} s  min {min(values):.3f}  max {max(values):.3f}")
     print(f"  clean exits (code 0, no traceback): {sum(runs['clean'])}/{len(runs['clean'])}")

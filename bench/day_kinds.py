@@ -30,15 +30,20 @@ def ratio(a: float, b: float) -> str:
 
 
 def kind_table(tests: dict) -> list[str]:
-    lines = ["| split | kind of day | days | rail MAE | /naive | /LightGBM | bus MAE | /naive | /LightGBM |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| split | kind of day | days | rail MAE | /naive | /LightGBM | bus MAE | /naive | /LightGBM |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for name, test in tests.items():
         for kind, e in test.by_kind.items():
             cells = []
             for s in ("rail", "bus"):
                 mae = getattr(e, f"{s}_mae")
-                cells += [format_riders(mae), ratio(mae, getattr(e, f"naive_{s}_mae")),
-                          ratio(mae, getattr(e, f"gbm_{s}_mae"))]
+                cells += [
+                    format_riders(mae),
+                    ratio(mae, getattr(e, f"naive_{s}_mae")),
+                    ratio(mae, getattr(e, f"gbm_{s}_mae")),
+                ]
             split = "validation" if name == "valid" else name
             lines.append(f"| {split} | {kind} ({KIND_NAMES[kind]}) | {e.count} | " + " | ".join(cells) + " |")
     return lines
@@ -55,35 +60,56 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     data = load_path(args.data, "path")
     ranges = ratio_ranges(holiday_ratios(data.frame))
-    out = ["Real holidays from Monday to Friday, 2005-2019, over the usual weekday (the mean of the last 4 "
-           "ordinary same weekdays):", "",
-           "| weekday | holidays | rail lowest..highest | bus lowest..highest |", "|---|---:|---|---|"]
+    out = [
+        "Real holidays from Monday to Friday, 2005-2019, over the usual weekday (the mean of the last 4 "
+        "ordinary same weekdays):",
+        "",
+        "| weekday | holidays | rail lowest..highest | bus lowest..highest |",
+        "|---|---:|---|---|",
+    ]
     for d, r in sorted(ranges.items()):
-        out.append(f"| {WEEKDAY_NAMES[d]} | {r['rail'][2]} | {r['rail'][0]:.2f}..{r['rail'][1]:.2f} | "
-                   f"{r['bus'][0]:.2f}..{r['bus'][1]:.2f} |")
+        out.append(
+            f"| {WEEKDAY_NAMES[d]} | {r['rail'][2]} | {r['rail'][0]:.2f}..{r['rail'][1]:.2f} | "
+            f"{r['bus'][0]:.2f}..{r['bus'][1]:.2f} |"
+        )
     for path in args.models:
         p = Predictor.from_file(path, data)
         out += ["", f"Model {Path(path).name} (epoch {p.weights_epoch}'s weights):", ""]
         out += kind_table(p.backtest())
         check = counterfactual(p, ranges)
         s = check.summary()
-        u = check.as_u.groupby("weekday").agg(rail=("rail_ratio", "median"), inside=("rail_inside", "mean"),
-                                              bus=("bus_ratio", "median"), bus_inside=("bus_inside", "mean"),
-                                              days=("rail_ratio", "size"))
-        out += ["", f"Ordinary weekdays of both splits forecast as U ({s['as_u_days']} days): inside the real range "
-                f"of their weekday: rail {s['as_u_rail_inside']:.0%}, bus {s['as_u_bus_inside']:.0%}; median ratio "
-                f"to the W forecast rail {s['as_u_rail_median_ratio']:.2f}, bus {s['as_u_bus_median_ratio']:.2f}.", "",
-                "| weekday | days | rail median ratio | rail inside | bus median ratio | bus inside |",
-                "|---|---:|---:|---:|---:|---:|"]
+        u = check.as_u.groupby("weekday").agg(
+            rail=("rail_ratio", "median"),
+            inside=("rail_inside", "mean"),
+            bus=("bus_ratio", "median"),
+            bus_inside=("bus_inside", "mean"),
+            days=("rail_ratio", "size"),
+        )
+        out += [
+            "",
+            f"Ordinary weekdays of both splits forecast as U ({s['as_u_days']} days): inside the real range "
+            f"of their weekday: rail {s['as_u_rail_inside']:.0%}, bus {s['as_u_bus_inside']:.0%}; median ratio "
+            f"to the W forecast rail {s['as_u_rail_median_ratio']:.2f}, bus {s['as_u_bus_median_ratio']:.2f}.",
+            "",
+            "| weekday | days | rail median ratio | rail inside | bus median ratio | bus inside |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         for d, row in u.iterrows():
-            out.append(f"| {WEEKDAY_NAMES[d]} | {int(row.days)} | {row.rail:.2f} | {row.inside:.0%} | {row.bus:.2f} | "
-                       f"{row.bus_inside:.0%} |")
+            out.append(
+                f"| {WEEKDAY_NAMES[d]} | {int(row.days)} | {row.rail:.2f} | {row.inside:.0%} | {row.bus:.2f} | "
+                f"{row.bus_inside:.0%} |"
+            )
         if len(check.as_w):
-            out += ["", f"Real weekday holidays of both splits forecast as W ({s['as_w_days']} days), over the usual "
-                    f"weekday: rail median {s['as_w_rail_median_ratio']:.2f} "
-                    f"(range {s['as_w_rail_range'][0]:.2f}..{s['as_w_rail_range'][1]:.2f}), bus median "
-                    f"{s['as_w_bus_median_ratio']:.2f} (range {s['as_w_bus_range'][0]:.2f}..{s['as_w_bus_range'][1]:.2f}).",
-                    "", "| holiday | rail W / usual | bus W / usual |", "|---|---:|---:|"]
+            out += [
+                "",
+                f"Real weekday holidays of both splits forecast as W ({s['as_w_days']} days), over the usual "
+                f"weekday: rail median {s['as_w_rail_median_ratio']:.2f} "
+                f"(range {s['as_w_rail_range'][0]:.2f}..{s['as_w_rail_range'][1]:.2f}), bus median "
+                f"{s['as_w_bus_median_ratio']:.2f} (range {s['as_w_bus_range'][0]:.2f}..{s['as_w_bus_range'][1]:.2f}).",
+                "",
+                "| holiday | rail W / usual | bus W / usual |",
+                "|---|---:|---:|",
+            ]
             for _, row in check.as_w.iterrows():
                 out.append(f"| {row.date:%Y-%m-%d} ({row.date:%a}) | {row.rail_ratio:.2f} | {row.bus_ratio:.2f} |")
     print("\n".join(out))

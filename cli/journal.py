@@ -10,8 +10,10 @@ from .running import add_db_option, load_data, open_store
 
 
 def add_journal_parser(sub, add_data_options) -> None:
-    p = sub.add_parser("journal", help="the forecasts made so far and, once their days are in the data, "
-                                       "their errors beside the naive forecast")
+    p = sub.add_parser(
+        "journal",
+        help="the forecasts made so far and, once their days are in the data, their errors beside the naive forecast",
+    )
     add_data_options(p)
     add_db_option(p)
 
@@ -38,10 +40,14 @@ def journal_lines(result, data) -> list[str]:
     """The table of forecasts (newest 200), then one line per model."""
     if not result.entries:
         return ["No forecasts recorded yet: `ridership forecast` (or the app's Forecast pane) records each one."]
-    head = (f"{len(result.entries)} forecast day{'s' if len(result.entries) != 1 else ''} recorded; actual riders "
-            f"from {data.source.label}, to {data.last_date:%Y-%m-%d}")
-    columns = (f"{'made':<10}  {'model':<8}  {'for':<10}  {'h':>2}  t  {'rail':>9}  {'actual':>9}  {'error':>8}  in  "
-               f"{'bus':>9}  {'actual':>9}  {'error':>8}  in")
+    head = (
+        f"{len(result.entries)} forecast day{'s' if len(result.entries) != 1 else ''} recorded; actual riders "
+        f"from {data.source.label}, to {data.last_date:%Y-%m-%d}"
+    )
+    columns = (
+        f"{'made':<10}  {'model':<8}  {'for':<10}  {'h':>2}  t  {'rail':>9}  {'actual':>9}  {'error':>8}  in  "
+        f"{'bus':>9}  {'actual':>9}  {'error':>8}  in"
+    )
     lines = [head, columns]
     for e in result.entries[-200:]:
         cells = []
@@ -50,8 +56,10 @@ def journal_lines(result, data) -> list[str]:
             error = f"{e.error[s]:+,.0f}" if e.error else "pending"
             held = ("yes" if e.held[s] else "no") if e.held else ""
             cells.append(f"{_value(e.forecast[s]):>9}  {_value(actual):>9}  {error:>8}  {held:<3}")
-        lines.append(f"{e.made_at[:10]:<10}  {e.model_key[:8]:<8}  {e.target_date:<10}  {e.horizon:>2}  {e.day_type}  "
-                     + " ".join(cells).rstrip())
+        lines.append(
+            f"{e.made_at[:10]:<10}  {e.model_key[:8]:<8}  {e.target_date:<10}  {e.horizon:>2}  {e.day_type}  "
+            + " ".join(cells).rstrip()
+        )
     lines.append("Per model, on the days whose riders are known:")
     lines += ["  " + m.line() for m in result.models]
     return lines

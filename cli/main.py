@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from engine.domain import format_riders
 from engine.errors import RidershipError
@@ -43,20 +43,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ridership",
         description="Train and use an LSTM that forecasts next-day CTA bus and rail ridership. "
-                    "With no command, opens the terminal app.",
+        "With no command, opens the terminal app.",
     )
     parser.add_argument("--data", metavar="PATH", help="data file for the app (CSV or .tgz)")
-    parser.add_argument("--runs-db", dest="app_runs_db", metavar="PATH",
-                        help="run store the app records runs in (default: $RIDERSHIP_RUNS_DB, "
-                             "$RIDERSHIP_HOME/runs.db or runs.db in the user data folder)")
+    parser.add_argument(
+        "--runs-db",
+        dest="app_runs_db",
+        metavar="PATH",
+        help="run store the app records runs in (default: $RIDERSHIP_RUNS_DB, "
+        "$RIDERSHIP_HOME/runs.db or runs.db in the user data folder)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,forecast,data,runs,journal,sweep,serve}")
 
     train = sub.add_parser("train", help="train a model and print the article's per-epoch lines")
     add_data_options(train)
-    train.add_argument("--preset", choices=list(PRESETS), default=None,
-                       help="starting settings, which the options below override: "
-                            + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()).replace("%", "%%")
-                            + " (default: best; --preset article reproduces the article)")
+    train.add_argument(
+        "--preset",
+        choices=list(PRESETS),
+        default=None,
+        help="starting settings, which the options below override: "
+        + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()).replace("%", "%%")
+        + " (default: best; --preset article reproduces the article)",
+    )
     add_config_options(train)
     train.add_argument("--save", metavar="PATH", help="save the trained model to PATH")
     train.add_argument("--quiet", action="store_true", help="no per-epoch lines")
@@ -70,41 +78,79 @@ def build_parser() -> argparse.ArgumentParser:
     forecast = sub.add_parser("forecast", help="next-day forecast from a saved model or a recorded run")
     add_data_options(forecast)
     add_model_options(forecast)
-    forecast.add_argument("--day-type", choices=("W", "A", "U"), type=str.upper,
-                          help="day type of the first forecast day: W weekday, A Saturday, U Sunday/holiday "
-                               "(default: from the calendar)")
-    forecast.add_argument("--days", type=int, metavar="K",
-                          help="forecast the next K days (1..28), each feeding on the ones before; prints a table")
-    forecast.add_argument("--override", action="append", type=_override, metavar="YYYY-MM-DD=T", default=[],
-                          help="day type T (W, A or U) for one forecast day instead of the calendar's; "
-                               "repeatable; needs --days")
-    forecast.add_argument("--level", type=_level, default=0.8, metavar="P",
-                          help="prediction interval level, between 0 and 1 (default: 0.8)")
+    forecast.add_argument(
+        "--day-type",
+        choices=("W", "A", "U"),
+        type=str.upper,
+        help="day type of the first forecast day: W weekday, A Saturday, U Sunday/holiday (default: from the calendar)",
+    )
+    forecast.add_argument(
+        "--days",
+        type=int,
+        metavar="K",
+        help="forecast the next K days (1..28), each feeding on the ones before; prints a table",
+    )
+    forecast.add_argument(
+        "--override",
+        action="append",
+        type=_override,
+        metavar="YYYY-MM-DD=T",
+        default=[],
+        help="day type T (W, A or U) for one forecast day instead of the calendar's; repeatable; needs --days",
+    )
+    forecast.add_argument(
+        "--level",
+        type=_level,
+        default=0.8,
+        metavar="P",
+        help="prediction interval level, between 0 and 1 (default: 0.8)",
+    )
     forecast.add_argument("--no-record", action="store_true", help="do not record the forecast in the journal")
 
-    data = sub.add_parser("data", help="where the data comes from, its size and date range; --update brings it "
-                                       "up to date from the city's data portal")
+    data = sub.add_parser(
+        "data",
+        help="where the data comes from, its size and date range; --update brings it "
+        "up to date from the city's data portal",
+    )
     add_data_options(data)
-    data.add_argument("--update", action="store_true",
-                      help="fetch new and revised days from the City of Chicago's data portal (dataset 6iiy-9s97); "
-                           "the first time the whole table. Token: $RIDERSHIP_SODA_TOKEN (optional)")
-    data.add_argument("--portal", metavar="URL",
-                      help="portal address for --update (default: $RIDERSHIP_PORTAL or https://data.cityofchicago.org)")
+    data.add_argument(
+        "--update",
+        action="store_true",
+        help="fetch new and revised days from the City of Chicago's data portal (dataset 6iiy-9s97); "
+        "the first time the whole table. Token: $RIDERSHIP_SODA_TOKEN (optional)",
+    )
+    data.add_argument(
+        "--portal",
+        metavar="URL",
+        help="portal address for --update (default: $RIDERSHIP_PORTAL or https://data.cityofchicago.org)",
+    )
     runs_cli.add_runs_parser(sub, add_data_options)
     journal_cli.add_journal_parser(sub, add_data_options)
     sweep_cli.add_sweep_parser(sub, add_data_options)
     serve = sub.add_parser("serve", help="serve the app to a web browser (textual-serve; no authentication)")
-    serve.add_argument("--host", default="127.0.0.1",
-                       help="address to listen on (default 127.0.0.1; any other prints a no-authentication "
-                            "warning: prefer an SSH tunnel, ssh -L 8000:127.0.0.1:8000 host)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; any other prints a no-authentication "
+        "warning: prefer an SSH tunnel, ssh -L 8000:127.0.0.1:8000 host)",
+    )
     serve.add_argument("--port", type=_port, default=8000, help="port to listen on (default 8000)")
     serve.add_argument("--data", metavar="PATH", help="data file for the app (CSV or .tgz)")
-    serve.add_argument("--public-url", metavar="URL", type=_public_url,
-                       help="the address browsers use to reach this server, when it is not http://HOST:PORT "
-                            "(a tunnel to another port, a proxy, or --host 0.0.0.0): the page connects back "
-                            "to it, and only pages from it may start the app")
-    serve.add_argument("--max-apps", type=_max_apps, default=4, metavar="N",
-                       help="browser pages served at once, each its own app process (default 4)")
+    serve.add_argument(
+        "--public-url",
+        metavar="URL",
+        type=_public_url,
+        help="the address browsers use to reach this server, when it is not http://HOST:PORT "
+        "(a tunnel to another port, a proxy, or --host 0.0.0.0): the page connects back "
+        "to it, and only pages from it may start the app",
+    )
+    serve.add_argument(
+        "--max-apps",
+        type=_max_apps,
+        default=4,
+        metavar="N",
+        help="browser pages served at once, each its own app process (default 4)",
+    )
     add_db_option(serve)
     return parser
 
@@ -122,8 +168,14 @@ def _public_url(text: str) -> str:
         parts.port  # noqa: B018 (raises on a bad port)
     except ValueError:
         parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
-            or parts.query or parts.fragment:
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
         raise argparse.ArgumentTypeError(f"expected the page's address such as http://myhost:8000, got {text!r}")
     return text.strip().rstrip("/")
 
@@ -137,7 +189,9 @@ def cmd_serve(args) -> int:
 def _override(text: str) -> tuple[str, str]:
     date, sep, kind = text.partition("=")
     if not sep or not date.strip() or kind.strip().upper() not in ("W", "A", "U"):
-        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD=T with T one of W, A, U (e.g. 2021-12-24=U), got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected YYYY-MM-DD=T with T one of W, A, U (e.g. 2021-12-24=U), got {text!r}"
+        )
     return date.strip(), kind.strip().upper()
 
 
@@ -181,18 +235,30 @@ def cmd_evaluate(args) -> int:
     tests = predictor.backtest(tuple(scores))
     preset = preset_of(config)
     if args.json:
-        print_json({"model": label, "weights_epoch": predictor.weights_epoch, "preset": preset,
-                    "config": config.to_dict(), "scores": {k: v.to_dict() for k, v in scores.items()},
-                    "by_day_type": {k: {t: e.to_dict() for t, e in b.by_day_type.items()} for k, b in tests.items()},
-                    "by_kind": {k: {t: e.to_dict() for t, e in b.by_kind.items()} for k, b in tests.items()}})
+        print_json(
+            {
+                "model": label,
+                "weights_epoch": predictor.weights_epoch,
+                "preset": preset,
+                "config": config.to_dict(),
+                "scores": {k: v.to_dict() for k, v in scores.items()},
+                "by_day_type": {k: {t: e.to_dict() for t, e in b.by_day_type.items()} for k, b in tests.items()},
+                "by_kind": {k: {t: e.to_dict() for t, e in b.by_kind.items()} for k, b in tests.items()},
+            }
+        )
         return 0
-    framing = "" if config.normalize == "none" and config.target == "level" else \
-        f", normalize {config.normalize}, target {config.target}"
+    framing = (
+        ""
+        if config.normalize == "none" and config.target == "level"
+        else f", normalize {config.normalize}, target {config.target}"
+    )
     epoch = predictor.weights_epoch
     weights = f"epoch {epoch}'s weights" if epoch else "weights of an unknown epoch (the file does not say)"
-    print(f"model {label}: {weights}, trained with "
-          f"window {config.window_length}, hidden {config.hidden_size}{framing} "
-          f"(preset: {preset or 'none, custom settings'})")
+    print(
+        f"model {label}: {weights}, trained with "
+        f"window {config.window_length}, hidden {config.hidden_size}{framing} "
+        f"(preset: {preset or 'none, custom settings'})"
+    )
     for line in score_lines(scores) + day_type_lines(tests) + kind_lines(tests):
         print(line)
     return 0
@@ -218,38 +284,60 @@ def cmd_forecast(args) -> int:
 
     stale = stale_note(data.last_date, days[0].date)
     unrecorded = "" if args.no_record else _record(args, label, days, table.bands, trust, data)
-    live = live_score(predictor.model, data, predictor.config,
-                      seen_until(predictor.config, (predictor.payload.get("data") or {}).get("last_date")),
-                      level=args.level)
+    live = live_score(
+        predictor.model,
+        data,
+        predictor.config,
+        seen_until(predictor.config, (predictor.payload.get("data") or {}).get("last_date")),
+        level=args.level,
+    )
     if args.json:
-        print_json({"model": label, "forecasts": rows, "trust": trust.to_dict(),
-                    "live": live.to_dict() if live else None,
-                    "data_last_day": f"{data.last_date:%Y-%m-%d}", "data_age_days": age_in_days(data.last_date),
-                    "stale": bool(stale)})
+        print_json(
+            {
+                "model": label,
+                "forecasts": rows,
+                "trust": trust.to_dict(),
+                "live": live.to_dict() if live else None,
+                "data_last_day": f"{data.last_date:%Y-%m-%d}",
+                "data_age_days": age_in_days(data.last_date),
+                "stale": bool(stale),
+            }
+        )
         return 0
     if args.days is None:
         f, row = days[0], rows[0]
         how = "from the calendar" if f.inferred else "chosen"
         print(f"Forecast for {f.date:%Y-%m-%d} ({f.date:%A}), day type {f.day_type} ({how}):")
         for series in ("rail", "bus"):
-            print(f"  {series + ':':<5} {format_riders(getattr(f, series))} riders  "
-                  f"({percent(args.level)} interval {format_riders(row[series + '_low'])} to "
-                  f"{format_riders(row[series + '_high'])})")
+            print(
+                f"  {series + ':':<5} {format_riders(getattr(f, series))} riders  "
+                f"({percent(args.level)} interval {format_riders(row[series + '_low'])} to "
+                f"{format_riders(row[series + '_high'])})"
+            )
         if f.note():
             print(f"  how formed: {f.note()}")
     else:
         later = "; days 2 onwards feed on the forecasts before them" if len(days) > 1 else ""
-        print(f"Forecast for {len(days)} day{'s' if len(days) > 1 else ''} after {data.last_date:%Y-%m-%d} "
-              f"(the data's last day){later}; {percent(args.level)} intervals:")
-        print(f"{'day':>3}  {'date':<10}  {'':<9}  {'day type':<12}  {'rail':>9}  {'interval':>19}  "
-              f"{'bus':>9}  {'interval':>19}")
+        print(
+            f"Forecast for {len(days)} day{'s' if len(days) > 1 else ''} after {data.last_date:%Y-%m-%d} "
+            f"(the data's last day){later}; {percent(args.level)} intervals:"
+        )
+        print(
+            f"{'day':>3}  {'date':<10}  {'':<9}  {'day type':<12}  {'rail':>9}  {'interval':>19}  "
+            f"{'bus':>9}  {'interval':>19}"
+        )
         for f, row in zip(days, rows):
             how = "calendar" if f.inferred else "chosen"
             mark = "*" if f.note() else ""
-            print(f"{row['day']:>3}  {f.date:%Y-%m-%d}  {f.date.strftime('%A'):<9}  {f.day_type + ' ' + how:<12}  "
-                  + "  ".join(f"{format_riders(getattr(f, s)):>9}  "
-                              f"{format_riders(row[s + '_low']) + '..' + format_riders(row[s + '_high']):>19}"
-                              for s in ("rail", "bus")) + mark)
+            print(
+                f"{row['day']:>3}  {f.date:%Y-%m-%d}  {f.date.strftime('%A'):<9}  {f.day_type + ' ' + how:<12}  "
+                + "  ".join(
+                    f"{format_riders(getattr(f, s)):>9}  "
+                    f"{format_riders(row[s + '_low']) + '..' + format_riders(row[s + '_high']):>19}"
+                    for s in ("rail", "bus")
+                )
+                + mark
+            )
         for f, row in zip(days, rows):
             if f.note():
                 print(f"  * day {row['day']} ({f.date:%Y-%m-%d}): {f.note()}")
@@ -276,8 +364,16 @@ def _record(args, label: str, days, bands, trust, data) -> str:
     run_id = int(label.split()[1]) if label.startswith("run ") else None
     try:
         with open_store(args) as store:
-            record_forecast(store, run_id, days, bands, data_last=data.last_date, model=label,
-                            level=trust.intervals.level, origin="cli")
+            record_forecast(
+                store,
+                run_id,
+                days,
+                bands,
+                data_last=data.last_date,
+                model=label,
+                level=trust.intervals.level,
+                origin="cli",
+            )
     except RidershipError as exc:
         return str(exc)
     return ""
@@ -300,15 +396,21 @@ def trust_lines(trust, label: str) -> list[str]:
     lines = [f"How far to trust it ({label}; MAE in riders on the same days):"]
     for name, s in trust.scores.items():
         gbm = f", LightGBM {r(s.gbm_mae)} (model/LightGBM {s.gbm_ratio:.2f})" if s.gbm_mae == s.gbm_mae else ""
-        lines.append(f"  {'validation' if name == 'valid' else name:>10}: model {r(s.mae)}, naive {r(s.naive_mae)} "
-                     f"(model/naive {s.ratio:.2f}){gbm}")
+        lines.append(
+            f"  {'validation' if name == 'valid' else name:>10}: model {r(s.mae)}, naive {r(s.naive_mae)} "
+            f"(model/naive {s.ratio:.2f}){gbm}"
+        )
     cov = trust.intervals.coverage
     if cov:
-        lines.append(f"  {percent(trust.intervals.level)} intervals covered rail {cov['rail']:.0%} and bus {cov['bus']:.0%} "
-                     f"of {trust.intervals.coverage_days} test days")
+        lines.append(
+            f"  {percent(trust.intervals.level)} intervals covered rail {cov['rail']:.0%} and bus {cov['bus']:.0%} "
+            f"of {trust.intervals.coverage_days} test days"
+        )
     for name in trust.worse_than_naive:
-        lines.append(f"  warning: this model is worse than repeating last week on the "
-                     f"{'validation' if name == 'valid' else name} split; do not plan with it")
+        lines.append(
+            f"  warning: this model is worse than repeating last week on the "
+            f"{'validation' if name == 'valid' else name} split; do not plan with it"
+        )
     return lines
 
 
@@ -319,8 +421,11 @@ def cmd_update(args) -> int:
 
     client = portal.Client.from_env(args.portal)
     base = load_path(args.data, "path") if args.data and not portal.portal_csv().is_file() else None
-    progress = None if args.json else (
-        lambda n: print(f"\rfetching from {client.base}: {n:,} rows", end="", file=sys.stderr, flush=True))
+    progress = (
+        None
+        if args.json
+        else (lambda n: print(f"\rfetching from {client.base}: {n:,} rows", end="", file=sys.stderr, flush=True))
+    )
     try:
         result = portal.update(client, base, progress=progress)
     finally:
@@ -355,9 +460,14 @@ def cmd_data(args) -> int:
     data = load_data(args)
     frame = data.frame
     summary = {
-        "source": data.source.kind, "path": data.source.path, "synthetic": data.is_synthetic,
-        "rows": len(frame), "first_date": f"{data.first_date:%Y-%m-%d}", "last_date": f"{data.last_date:%Y-%m-%d}",
-        "filled_dates": list(data.filled_dates), "sha256": data.fingerprint,
+        "source": data.source.kind,
+        "path": data.source.path,
+        "synthetic": data.is_synthetic,
+        "rows": len(frame),
+        "first_date": f"{data.first_date:%Y-%m-%d}",
+        "last_date": f"{data.last_date:%Y-%m-%d}",
+        "filled_dates": list(data.filled_dates),
+        "sha256": data.fingerprint,
         "age_days": age_in_days(data.last_date),
     }
     if args.json:
@@ -378,9 +488,16 @@ def cmd_data(args) -> int:
     return 0
 
 
-COMMANDS: dict[str, Callable] = {"train": cmd_train, "evaluate": cmd_evaluate, "forecast": cmd_forecast,
-                                 "data": cmd_data, "runs": runs_cli.cmd_runs,
-                                 "sweep": sweep_cli.cmd_sweep, "serve": cmd_serve, "journal": journal_cli.cmd_journal}
+COMMANDS: dict[str, Callable] = {
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "forecast": cmd_forecast,
+    "data": cmd_data,
+    "runs": runs_cli.cmd_runs,
+    "sweep": sweep_cli.cmd_sweep,
+    "serve": cmd_serve,
+    "journal": journal_cli.cmd_journal,
+}
 
 
 def open_app(data_path: str | None = None, runs_db: str | None = None) -> int:
@@ -414,8 +531,10 @@ def main(argv: list[str] | None = None, open_app: Callable[..., int] | None = op
     except Exception as exc:  # last resort: a bug, still no traceback unless asked for
         if os.environ.get("RIDERSHIP_DEBUG"):
             raise
-        print(f"ridership: internal error: {type(exc).__name__}: {exc} "
-              "(set RIDERSHIP_DEBUG=1 to see the traceback)", file=sys.stderr)
+        print(
+            f"ridership: internal error: {type(exc).__name__}: {exc} (set RIDERSHIP_DEBUG=1 to see the traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 

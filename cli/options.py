@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from engine.config import TrainConfig
 from engine.presets import DEFAULT_PRESET, apply_preset
@@ -27,8 +28,10 @@ def _kind(f: dataclasses.Field) -> type:
 def add_config_options(parser: argparse.ArgumentParser, *, skip: tuple[str, ...] = ()) -> None:
     """One option per TrainConfig field. Every option defaults to None ("not given"), so a preset's
     value (or the article's) applies unless the option is on the command line."""
-    group = parser.add_argument_group(f"training settings (default: the {DEFAULT_PRESET} preset's, or --preset's; "
-                                      "where the article's differs, it is named)")
+    group = parser.add_argument_group(
+        f"training settings (default: the {DEFAULT_PRESET} preset's, or --preset's; "
+        "where the article's differs, it is named)"
+    )
     for f in TrainConfig.settings():
         if f.name in skip:
             continue
@@ -37,12 +40,23 @@ def add_config_options(parser: argparse.ArgumentParser, *, skip: tuple[str, ...]
         if getattr(DEFAULTS, f.name) != getattr(STARTS, f.name):
             shown += f"; the article's: {_shown(getattr(DEFAULTS, f.name))}"
         if kind is bool:
-            group.add_argument(option_name(f.name), dest=f.name, action=argparse.BooleanOptionalAction,
-                               default=None, help=f"{text} (default: {shown})")
+            group.add_argument(
+                option_name(f.name),
+                dest=f.name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=f"{text} (default: {shown})",
+            )
             continue
-        group.add_argument(option_name(f.name), dest=f.name, type=kind, default=None,
-                           choices=f.metadata.get("choices"), metavar=None if "choices" in f.metadata else "X",
-                           help=f"{text} (default: {shown})")
+        group.add_argument(
+            option_name(f.name),
+            dest=f.name,
+            type=kind,
+            default=None,
+            choices=f.metadata.get("choices"),
+            metavar=None if "choices" in f.metadata else "X",
+            help=f"{text} (default: {shown})",
+        )
 
 
 def _shown(value: Any) -> str:
@@ -57,11 +71,20 @@ def given_settings(args: argparse.Namespace) -> dict[str, Any]:
     return {f.name: getattr(args, f.name) for f in TrainConfig.settings() if getattr(args, f.name, None) is not None}
 
 
-def bounded(kind: type, low: float | None = None, high: float | None = None, *, open_low: bool = False,
-            open_high: bool = False, what: str, hint: str = "") -> Callable[[str], Any]:
+def bounded(
+    kind: type,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    open_low: bool = False,
+    open_high: bool = False,
+    what: str,
+    hint: str = "",
+) -> Callable[[str], Any]:
     """An argparse ``type``: a finite ``kind`` (int or float) from ``low`` to ``high`` (each end
     excluded when ``open_low`` / ``open_high``); anything else is one line, "expected <what>, got
     '<text>'" (+ ``hint``)."""
+
     def fits(value) -> bool:
         if value is None or not math.isfinite(value):
             return False

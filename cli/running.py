@@ -14,9 +14,12 @@ from .output import note, print_json, score_lines
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--runs-db", metavar="PATH",
-                        help="run store database (default: $RIDERSHIP_RUNS_DB, $RIDERSHIP_HOME/runs.db "
-                             "or runs.db in the user data folder)")
+    parser.add_argument(
+        "--runs-db",
+        metavar="PATH",
+        help="run store database (default: $RIDERSHIP_RUNS_DB, $RIDERSHIP_HOME/runs.db "
+        "or runs.db in the user data folder)",
+    )
 
 
 def open_store(args, hint: bool = False):
@@ -36,8 +39,10 @@ def load_data(args):
     progress = None if args.json else _progress
     data = resolve(args.data, allow_download=args.download, fill_gaps=args.fill_gaps, progress=progress)
     if data.is_synthetic and not args.json:
-        note("no data file found; using the synthetic demo series (not the CTA's numbers). "
-             "Pass --data PATH, set RIDERSHIP_DATA or use --download.")
+        note(
+            "no data file found; using the synthetic demo series (not the CTA's numbers). "
+            "Pass --data PATH, set RIDERSHIP_DATA or use --download."
+        )
     if data.filled_dates and not args.json:
         note(f"filled {len(data.filled_dates)} missing dates by interpolation")
     return data
@@ -59,8 +64,12 @@ def stop_on_signals():
             raise KeyboardInterrupt
         stop.set()
         try:  # after a hang-up the terminal may be gone: stopping matters, the message does not
-            print(f"\nridership: {signal.Signals(signum).name} received: stopping after this batch "
-                  "(Ctrl+C again to interrupt at once)", file=sys.stderr, flush=True)
+            print(
+                f"\nridership: {signal.Signals(signum).name} received: stopping after this batch "
+                "(Ctrl+C again to interrupt at once)",
+                file=sys.stderr,
+                flush=True,
+            )
         except (OSError, ValueError):
             pass
 
@@ -84,8 +93,15 @@ def report_run(args, run, data, *, save: str | None = None) -> int:
     saved = None
     if run.model is None:  # diverged (or stopped) in epoch 1: no weights worth scoring or saving
         if args.json:
-            print_json({"status": run.status, "reason": run.reason, "config": run.config.to_dict(),
-                        "history": [], "run": _record_summary(run)})
+            print_json(
+                {
+                    "status": run.status,
+                    "reason": run.reason,
+                    "config": run.config.to_dict(),
+                    "history": [],
+                    "run": _record_summary(run),
+                }
+            )
         else:
             print(f"run {run.status}: {run.reason}; no epoch finished, so nothing is scored or saved")
         return 1
@@ -97,9 +113,12 @@ def report_run(args, run, data, *, save: str | None = None) -> int:
         try:
             saved = str(save_model(save, run.fit, data))
         except RidershipError as exc:  # disk full, no permission: the run itself is not lost
-            kept = (f"; the model is kept as run {run.run_id} (ridership runs show {run.run_id}; "
-                    f"--run {run.run_id} where --model is taken)" if run.run_id is not None and run.checkpoint
-                    else "; the run was not recorded, so this model is lost")
+            kept = (
+                f"; the model is kept as run {run.run_id} (ridership runs show {run.run_id}; "
+                f"--run {run.run_id} where --model is taken)"
+                if run.run_id is not None and run.checkpoint
+                else "; the run was not recorded, so this model is lost"
+            )
             save_error = f"{exc}{kept}"
     code = _report(args, run, data, saved)
     if save_error:
@@ -110,23 +129,34 @@ def report_run(args, run, data, *, save: str | None = None) -> int:
 
 def _report(args, run, data, saved: str | None) -> int:
     if args.json:
-        print_json({
-            "status": run.status, "reason": run.reason, "preset": getattr(args, "preset", None) or _preset(run.config),
-            "config": run.config.to_dict(),
-            "data": {"source": data.source.kind, "path": data.source.path, "synthetic": data.is_synthetic},
-            "device": run.device, "epochs": len(run.history), "best_epoch": run.best_epoch,
-            "best_valid_mae": run.best_valid_mae,
-            "weights_epoch": run.weights_epoch, "history": [e.riders_dict() for e in run.history],
-            "scores": {k: v.to_dict() for k, v in run.scores.items()}, "saved": saved,
-            "run": _record_summary(run), "warnings": run.warnings,
-        })
+        print_json(
+            {
+                "status": run.status,
+                "reason": run.reason,
+                "preset": getattr(args, "preset", None) or _preset(run.config),
+                "config": run.config.to_dict(),
+                "data": {"source": data.source.kind, "path": data.source.path, "synthetic": data.is_synthetic},
+                "device": run.device,
+                "epochs": len(run.history),
+                "best_epoch": run.best_epoch,
+                "best_valid_mae": run.best_valid_mae,
+                "weights_epoch": run.weights_epoch,
+                "history": [e.riders_dict() for e in run.history],
+                "scores": {k: v.to_dict() for k, v in run.scores.items()},
+                "saved": saved,
+                "run": _record_summary(run),
+                "warnings": run.warnings,
+            }
+        )
         return 0 if run.status == "finished" else 1
     if run.status != "finished":
         print(f"run {run.status}: {run.reason}")
     which = "last" if run.weights_epoch == len(run.history) else "best"
-    print(f"Best epoch: {run.best_epoch} (valid metric {millions(run.best_valid_mae):.4f} = "
-          f"{run.best_valid_mae:,.0f} riders); the model ends with epoch {run.weights_epoch}'s "
-          f"weights ({which}), and the scores below come from them")
+    print(
+        f"Best epoch: {run.best_epoch} (valid metric {millions(run.best_valid_mae):.4f} = "
+        f"{run.best_valid_mae:,.0f} riders); the model ends with epoch {run.weights_epoch}'s "
+        f"weights ({which}), and the scores below come from them"
+    )
     if "test" in run.scores:
         test_mae = millions(run.scores["test"].mae)  # the article's own line: millions, then riders
         print(f"Test MAE: {test_mae:.6f} ({riders(test_mae):.2f} riders)")
@@ -148,8 +178,13 @@ def _preset(config) -> str | None:
 def _record_summary(run) -> dict | None:
     if run.run_id is None:
         return None
-    return {"run_id": run.run_id, "parent_id": run.parent_id, "origin": run.origin, "db": str(run.store_path),
-            "checkpoint": str(run.checkpoint) if run.checkpoint else None}
+    return {
+        "run_id": run.run_id,
+        "parent_id": run.parent_id,
+        "origin": run.origin,
+        "db": str(run.store_path),
+        "checkpoint": str(run.checkpoint) if run.checkpoint else None,
+    }
 
 
 def load_predictor(args, data):
@@ -160,5 +195,3 @@ def load_predictor(args, data):
         return Predictor.from_file(args.model, data)
     with open_store(args) as store:
         return Predictor.from_run(store, args.run, data)
-
-

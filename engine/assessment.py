@@ -20,12 +20,16 @@ class Assessment:
         return [name for name, s in self.scores.items() if s.ratio > 1]
 
     def to_dict(self) -> dict:
-        return {"scores": {k: v.to_dict() for k, v in self.scores.items()}, "intervals": self.intervals.to_dict(),
-                "worse_than_naive": self.worse_than_naive}
+        return {
+            "scores": {k: v.to_dict() for k, v in self.scores.items()},
+            "intervals": self.intervals.to_dict(),
+            "worse_than_naive": self.worse_than_naive,
+        }
 
 
-def assess(model, data, config, *, level: float = DEFAULT_LEVEL, horizon: int = 1, splits: dict | None = None,
-           gbm=False) -> Assessment:
+def assess(
+    model, data, config, *, level: float = DEFAULT_LEVEL, horizon: int = 1, splits: dict | None = None, gbm=False
+) -> Assessment:
     """Scores beside naive and LightGBM, and intervals up to ``horizon`` days ahead, on the CPU
     (``model`` must be there). ``splits`` and ``gbm`` (the reference's predictions): already computed
     (engine.predictor.Predictor keeps them), else cut and fitted here."""

@@ -24,6 +24,7 @@ OPTIMIZERS = ("sgd", "adam")
 LOSSES = ("huber", "l1")
 SCHEDULES = ("plateau", "cosine")
 
+
 def setting(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
     """A TrainConfig field with its help text and choices: the one source for the CLI's options
     (cli/options.py) and the app's form (tui/widgets/hyperparams.py). A field added with this
@@ -51,56 +52,76 @@ class TrainConfig:
     valid_end: str = setting("2019-05", "last month/day of the validation split")
     test_start: str = setting("2019-06", "first month/day of the test split")
     test_end: str = setting("", "last month/day of the test split (empty: to the end of the data)")
-    core: str = setting("fused", "recurrent core: fused (nn.LSTM) or cell (LSTMCell unrolled, as the article)",
-                        CORES)
+    core: str = setting("fused", "recurrent core: fused (nn.LSTM) or cell (LSTMCell unrolled, as the article)", CORES)
     device: str = setting("auto", "auto, cpu, cuda or mps", DEVICES)
     # The article ends with the last epoch's weights; True ends with the best validation epoch's.
     restore_best: bool = setting(False, "end with the best validation epoch's weights instead of the last")
     # Reframings inside the model (engine/model.py); the defaults are the article's.
-    normalize: str = setting("none", "none (the article), window or week: divide each window by its mean level "
-                                     "(all of it, or its last 7 days)", NORMALIZE)
-    target: str = setting("level", "level (the article) or weekly_change: predict the change from the same day "
-                                   "last week", TARGET_KINDS)
+    normalize: str = setting(
+        "none",
+        "none (the article), window or week: divide each window by its mean level (all of it, or its last 7 days)",
+        NORMALIZE,
+    )
+    target: str = setting(
+        "level", "level (the article) or weekly_change: predict the change from the same day last week", TARGET_KINDS
+    )
     # Beyond the article (the "best" preset, engine/presets.py); the defaults keep the article's run.
-    inputs: str = setting("article", "article (rail, bus, next day's type), calendar (also the next day's "
-                                     "weekday and CTA holiday flag) or holidays (also minor holidays and school "
-                                     "breaks)", INPUTS)
+    inputs: str = setting(
+        "article",
+        "article (rail, bus, next day's type), calendar (also the next day's "
+        "weekday and CTA holiday flag) or holidays (also minor holidays and school "
+        "breaks)",
+        INPUTS,
+    )
     optimizer: str = setting("sgd", "sgd (with momentum, the article) or adam", OPTIMIZERS)
     loss: str = setting("huber", "training loss: huber (the article) or l1 (the MAE itself)", LOSSES)
-    schedule: str = setting("plateau", "plateau (the article: lr times factor after patience epochs without "
-                                       "improvement) or cosine (lr decays to 0 over the run, per batch)", SCHEDULES)
+    schedule: str = setting(
+        "plateau",
+        "plateau (the article: lr times factor after patience epochs without "
+        "improvement) or cosine (lr decays to 0 over the run, per batch)",
+        SCHEDULES,
+    )
     clip: float = setting(0.0, "clip the gradient norm to this (0: no clipping, the article)")
-    highway_days: int = setting(0, "a linear path over the last N normalized days, weighted per next-day "
-                                   "calendar column, added to the LSTM's output (0: none; needs normalize)")
+    highway_days: int = setting(
+        0,
+        "a linear path over the last N normalized days, weighted per next-day "
+        "calendar column, added to the LSTM's output (0: none; needs normalize)",
+    )
     lstm_days: int = setting(0, "the LSTM reads only the window's last N days (0: all of it)")
-    norm_clip: float = setting(0.0, "cap the normalized rail and bus inputs at this many times the window's "
-                                    "level, so days before a collapse are not extrapolated (0: no cap; needs "
-                                    "normalize)")
+    norm_clip: float = setting(
+        0.0,
+        "cap the normalized rail and bus inputs at this many times the window's "
+        "level, so days before a collapse are not extrapolated (0: no cap; needs "
+        "normalize)",
+    )
     weight_decay: float = setting(0.0, "decoupled weight decay (AdamW; L2 with sgd) (0: none, the article)")
-    log_scale: bool = setting(False, "read the normalized days as logs and predict the log of the next day's "
-                                     "ratio to the level, so weekly and holiday effects add up rather than "
-                                     "multiply (needs normalize)")
+    log_scale: bool = setting(
+        False,
+        "read the normalized days as logs and predict the log of the next day's "
+        "ratio to the level, so weekly and holiday effects add up rather than "
+        "multiply (needs normalize)",
+    )
 
     @classmethod
     def settings(cls) -> tuple[dataclasses.Field, ...]:
         """The fields, each with ``metadata["help"]`` (and ``["choices"]`` where the value is one of a set)."""
         return fields(cls)
 
-    def replace(self, **changes: Any) -> "TrainConfig":
+    def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(unknown[0], "is not a training setting")
         return cls(**values)
 
-    def split_bounds(self) -> "dict[str, tuple[pd.Timestamp | None, pd.Timestamp | None]]":
+    def split_bounds(self) -> dict[str, tuple[pd.Timestamp | None, pd.Timestamp | None]]:
         """Each split's first and last instant, resolving partial dates like pandas slicing."""
         out = {}
         for split in ("train", "valid", "test"):
@@ -112,7 +133,7 @@ class TrainConfig:
             )
         return out
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         """Raise ConfigError naming the first invalid field; return self when all is well."""
         _positive_int(self, "window_length")
         _positive_int(self, "hidden_size")
@@ -138,8 +159,7 @@ class TrainConfig:
             raise ConfigError("normalize", f"must be one of {', '.join(NORMALIZE)}, got {self.normalize!r}")
         if self.target not in TARGET_KINDS:
             raise ConfigError("target", f"must be one of {', '.join(TARGET_KINDS)}, got {self.target!r}")
-        for name, choices in (("inputs", INPUTS), ("optimizer", OPTIMIZERS), ("loss", LOSSES),
-                              ("schedule", SCHEDULES)):
+        for name, choices in (("inputs", INPUTS), ("optimizer", OPTIMIZERS), ("loss", LOSSES), ("schedule", SCHEDULES)):
             if getattr(self, name) not in choices:
                 raise ConfigError(name, f"must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
         if not _finite(self.clip) or self.clip < 0:
@@ -161,8 +181,11 @@ class TrainConfig:
         if self.highway_days and self.normalize == "none":
             raise ConfigError("highway_days", "needs normalize window or week (the path reads normalized days)")
         if self.target == "weekly_change" and self.window_length < 7:
-            raise ConfigError("window_length", f"must be at least 7 with target weekly_change (the same day "
-                                               f"last week must be in the window), got {self.window_length}")
+            raise ConfigError(
+                "window_length",
+                f"must be at least 7 with target weekly_change (the same day "
+                f"last week must be in the window), got {self.window_length}",
+            )
         for name in ("train_start", "train_end", "valid_start", "valid_end", "test_start"):
             if not getattr(self, name):
                 raise ConfigError(name, "is required (a date such as 2019-01 or 2019-01-15)")
@@ -185,7 +208,7 @@ class TrainConfig:
 _DATE_FORM = re.compile(r"\d{4}(-\d{1,2}(-\d{1,2})?)?")
 
 
-def _period(field: str, text: str) -> "pd.Period":
+def _period(field: str, text: str) -> pd.Period:
     import pandas as pd
 
     try:
@@ -196,7 +219,7 @@ def _period(field: str, text: str) -> "pd.Period":
         raise ConfigError(field, f"{text!r} is not a date (expected YYYY, YYYY-MM or YYYY-MM-DD)") from None
 
 
-def _day(ts: "pd.Timestamp") -> str:
+def _day(ts: pd.Timestamp) -> str:
     return ts.strftime("%Y-%m-%d")
 
 

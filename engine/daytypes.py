@@ -36,8 +36,14 @@ WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturd
 SATURDAY, SUNDAY, FRIDAY, MONDAY = 5, 6, 4, 0
 # The kinds of real days errors are reported on: the three day types, then three subsets of them.
 KINDS = ("W", "A", "U", "U weekday", "minor", "school")
-KIND_NAMES = {"W": "weekdays", "A": "Saturdays", "U": "Sundays/holidays", "U weekday": "holidays on a weekday",
-              "minor": "minor holidays", "school": "school-break weekdays"}
+KIND_NAMES = {
+    "W": "weekdays",
+    "A": "Saturdays",
+    "U": "Sundays/holidays",
+    "U weekday": "holidays on a weekday",
+    "minor": "minor holidays",
+    "school": "school-break weekdays",
+}
 # The interval group of a forecast day that is not an ordinary day of its type: a holiday on a
 # weekday or a Saturday (real or chosen) and any what-if the training data never saw.
 HOLIDAY_GROUP = "holiday"
@@ -71,8 +77,9 @@ class DayInputs:
         names = INPUTS[inputs][2:]
         values = {f"next_day_type_{k}": float(k == self.day_type) for k in DAY_TYPES}
         values.update({f"next_weekday_{d}": float(d == self.weekday) for d in range(7)})
-        values.update(next_holiday=float(self.holiday), next_minor_holiday=float(self.minor),
-                      next_school_break=float(self.school))
+        values.update(
+            next_holiday=float(self.holiday), next_minor_holiday=float(self.minor), next_school_break=float(self.school)
+        )
         return np.array([values[n] for n in names])
 
 
@@ -98,18 +105,49 @@ def day_inputs(date, day_type: str | None = None) -> DayInputs:
     if kind == real:
         return DayInputs(date, kind, real, weekday, holiday, minor, school, "")
     if kind == "U":
-        return DayInputs(date, kind, real, weekday, True, False, school,
-                         f"run as a Sunday/holiday service: the inputs of a CTA holiday falling on a {name}")
+        return DayInputs(
+            date,
+            kind,
+            real,
+            weekday,
+            True,
+            False,
+            school,
+            f"run as a Sunday/holiday service: the inputs of a CTA holiday falling on a {name}",
+        )
     if kind == "A":
-        return DayInputs(date, kind, real, SATURDAY, False, False, school,
-                         f"run as a Saturday service: the inputs of an ordinary Saturday (the {name}'s own "
-                         "weekday is not used)")
+        return DayInputs(
+            date,
+            kind,
+            real,
+            SATURDAY,
+            False,
+            False,
+            school,
+            f"run as a Saturday service: the inputs of an ordinary Saturday (the {name}'s own weekday is not used)",
+        )
     if weekday < SATURDAY:
-        return DayInputs(date, kind, real, weekday, False, False, school,
-                         f"run as a weekday: the inputs of an ordinary {name} (no holiday)")
+        return DayInputs(
+            date,
+            kind,
+            real,
+            weekday,
+            False,
+            False,
+            school,
+            f"run as a weekday: the inputs of an ordinary {name} (no holiday)",
+        )
     near = FRIDAY if weekday == SATURDAY else MONDAY
-    return DayInputs(date, kind, real, near, False, False, school,
-                     f"run as a weekday: the inputs of an ordinary {WEEKDAY_NAMES[near]}, the nearest weekday")
+    return DayInputs(
+        date,
+        kind,
+        real,
+        near,
+        False,
+        False,
+        school,
+        f"run as a weekday: the inputs of an ordinary {WEEKDAY_NAMES[near]}, the nearest weekday",
+    )
 
 
 def kinds_of(frame: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -121,8 +159,14 @@ def kinds_of(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     weekday = dates.day_of_week.to_numpy() < SATURDAY
     minor = dates.isin(minor_holidays(dates.min(), dates.max())) if len(dates) else np.zeros(0, bool)
     school = school_break(dates) if len(dates) else np.zeros(0, bool)
-    return {"W": types == "W", "A": types == "A", "U": types == "U", "U weekday": (types == "U") & weekday,
-            "minor": (types != "U") & np.asarray(minor), "school": (types == "W") & np.asarray(school) & ~np.asarray(minor)}
+    return {
+        "W": types == "W",
+        "A": types == "A",
+        "U": types == "U",
+        "U weekday": (types == "U") & weekday,
+        "minor": (types != "U") & np.asarray(minor),
+        "school": (types == "W") & np.asarray(school) & ~np.asarray(minor),
+    }
 
 
 def holiday_group_mask(frame: pd.DataFrame) -> np.ndarray:

@@ -12,11 +12,10 @@ made once per model shape and device set, and remembered in memory and in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import json
 import threading
 import time
+from dataclasses import dataclass
 
 import torch
 
@@ -97,8 +96,10 @@ def shape_key(config, kinds: list[str]) -> str:
     """What the speed of a training step depends on (not the learning rate or the dates)."""
     from .domain import features_for
 
-    return (f"{'+'.join(kinds)}|in{len(features_for(config.inputs))}|h{config.hidden_size}|w{config.window_length}"
-            f"|b{config.batch_size}|{config.core}|{config.normalize}|hw{config.highway_days}|l{config.lstm_days}")
+    return (
+        f"{'+'.join(kinds)}|in{len(features_for(config.inputs))}|h{config.hidden_size}|w{config.window_length}"
+        f"|b{config.batch_size}|{config.core}|{config.normalize}|hw{config.highway_days}|l{config.lstm_days}"
+    )
 
 
 def fastest_device(config, kinds: list[str], *, measure=None, cache_file=None) -> str:

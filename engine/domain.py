@@ -54,8 +54,9 @@ def unit_named(value):
     """A JSON-ready structure whose MAE fields (names ending in ``mae``, all in riders) are renamed
     ``..._riders``, so exported field names say their unit. Other keys are left alone."""
     if isinstance(value, dict):
-        return {(f"{k}_riders" if isinstance(k, str) and k.endswith("mae") else k): unit_named(v)
-                for k, v in value.items()}
+        return {
+            (f"{k}_riders" if isinstance(k, str) and k.endswith("mae") else k): unit_named(v) for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [unit_named(v) for v in value]
     return value

@@ -38,9 +38,14 @@ class EpochEvent:
         """The epoch as a person reads or exports it: MAE in riders, field names with their unit.
         ``train_loss`` stays in the loss's own unit (on millions of riders, as the article)."""
         return {
-            "epoch": self.epoch, "epochs": self.epochs, "train_loss": self.train_loss,
-            "train_mae_riders": self.train_mae_riders, "valid_mae_riders": self.valid_mae_riders,
-            "lr": self.lr, "seconds": self.seconds, "best_epoch": self.best_epoch,
+            "epoch": self.epoch,
+            "epochs": self.epochs,
+            "train_loss": self.train_loss,
+            "train_mae_riders": self.train_mae_riders,
+            "valid_mae_riders": self.valid_mae_riders,
+            "lr": self.lr,
+            "seconds": self.seconds,
+            "best_epoch": self.best_epoch,
             "best_valid_mae_riders": self.best_valid_mae_riders,
         }
 
@@ -70,4 +75,3 @@ class RunStarted:
 
 def event_from_dict(values: dict[str, Any]) -> EpochEvent:
     return EpochEvent(**{k: values[k] for k in EpochEvent.__dataclass_fields__})
-

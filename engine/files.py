@@ -12,8 +12,13 @@ from pathlib import Path
 
 from .errors import printable
 
-KINDS = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a device (such as /dev/zero or a terminal)"),
-         (stat.S_ISBLK, "a disk device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+KINDS = (
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a device (such as /dev/zero or a terminal)"),
+    (stat.S_ISBLK, "a disk device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
+)
 
 
 def not_a_file(path: str | Path) -> str | None:

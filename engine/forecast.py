@@ -46,19 +46,29 @@ class Forecast:
         data ever had such a day ("" for an ordinary day)."""
         parts = [self.basis] if self.basis else []
         if self.unseen:
-            parts.append(f"no {self.date:%A} in the training data ran this service: an extrapolation, "
-                         "its interval widened to the errors of real holidays on weekdays")
+            parts.append(
+                f"no {self.date:%A} in the training data ran this service: an extrapolation, "
+                "its interval widened to the errors of real holidays on weekdays"
+            )
         elif self.group and self.seen is not None:
-            parts.append(f"{self.seen} such day{'s' if self.seen != 1 else ''} in the training data, "
-                         "interval from real holidays' errors")
+            parts.append(
+                f"{self.seen} such day{'s' if self.seen != 1 else ''} in the training data, "
+                "interval from real holidays' errors"
+            )
         if self.beside:
             parts.append(self.beside)
         return "; ".join(parts)
 
     def to_dict(self) -> dict:
-        return {"date": f"{self.date:%Y-%m-%d}", "day_type": self.day_type, "day_type_inferred": self.inferred,
-                "rail": round(self.rail), "bus": round(self.bus), "how_formed": self.note() or None,
-                "seen_in_training": self.seen}
+        return {
+            "date": f"{self.date:%Y-%m-%d}",
+            "day_type": self.day_type,
+            "day_type_inferred": self.inferred,
+            "rail": round(self.rail),
+            "bus": round(self.bus),
+            "how_formed": self.note() or None,
+            "seen_in_training": self.seen,
+        }
 
 
 def set_next_day_type(window: np.ndarray, day_type: str, date: pd.Timestamp | None = None) -> np.ndarray:
@@ -109,15 +119,23 @@ def _predict_one(model, window: np.ndarray, device) -> tuple[float, float]:
     return rail, bus
 
 
-def forecast_next_day(model, data: RidershipData, window_length: int, day_type: str | None = None,
-                      device="cpu", seen=None) -> Forecast:
+def forecast_next_day(
+    model, data: RidershipData, window_length: int, day_type: str | None = None, device="cpu", seen=None
+) -> Forecast:
     """The day after the data: the first day of ``forecast_days``, so both agree exactly."""
     overrides = {1: day_type} if day_type is not None else None
     return forecast_days(model, data, window_length, 1, overrides, device, seen)[0]
 
 
-def forecast_days(model, data: RidershipData, window_length: int, days: int = 1,
-                  overrides: dict | None = None, device="cpu", seen=None) -> list[Forecast]:
+def forecast_days(
+    model,
+    data: RidershipData,
+    window_length: int,
+    days: int = 1,
+    overrides: dict | None = None,
+    device="cpu",
+    seen=None,
+) -> list[Forecast]:
     """Forecast the ``days`` days after the data (1..MAX_FORECAST_DAYS), feeding each forecast back as the
     next window's last row. Day types come from the calendar unless ``overrides`` sets them:
     keys are dates (``YYYY-MM-DD`` text, date or Timestamp) or day numbers (1 = the first day).
@@ -139,9 +157,18 @@ def forecast_days(model, data: RidershipData, window_length: int, days: int = 1,
         else:
             window = set_day_inputs(window, day)
         rail, bus = _predict_one(model, window, device)
-        out.append(Forecast(date=date, day_type=day.day_type, inferred=number not in chosen,
-                            rail=rail * SCALE, bus=bus * SCALE, basis=basis,
-                            seen=None if seen is None else seen(day), group=day.interval_group))
+        out.append(
+            Forecast(
+                date=date,
+                day_type=day.day_type,
+                inferred=number not in chosen,
+                rail=rail * SCALE,
+                bus=bus * SCALE,
+                basis=basis,
+                seen=None if seen is None else seen(day),
+                group=day.interval_group,
+            )
+        )
         # The forecast day becomes the newest row; its next-day type is set on the next step.
         window = np.vstack([window[1:], [[rail, bus] + [0.0] * (window.shape[1] - 2)]])
     return out
@@ -155,8 +182,9 @@ def resolve_overrides(overrides: dict, dates: list[pd.Timestamp]) -> dict[int, s
     for key, day_type in overrides.items():
         kind = str(day_type).strip().upper()
         if kind not in DAY_TYPES:
-            raise RidershipError(f"day type {day_type!r} for {key} is not one of W (weekday), A (Saturday), "
-                                 "U (Sunday/holiday)")
+            raise RidershipError(
+                f"day type {day_type!r} for {key} is not one of W (weekday), A (Saturday), U (Sunday/holiday)"
+            )
         if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
             number = int(key)
             if not 1 <= number <= len(dates):
@@ -172,7 +200,8 @@ def resolve_overrides(overrides: dict, dates: list[pd.Timestamp]) -> dict[int, s
                 raise RidershipError(f"{key} is outside the forecast ({span})")
             number = numbers[date]
         if number in out and out[number] != kind:
-            raise RidershipError(f"day {number} ({dates[number - 1]:%Y-%m-%d}) is given two day types: "
-                                 f"{out[number]} and {kind}")
+            raise RidershipError(
+                f"day {number} ({dates[number - 1]:%Y-%m-%d}) is given two day types: {out[number]} and {kind}"
+            )
         out[number] = kind
     return out

@@ -26,8 +26,9 @@ def cpu_threads(device: torch.device, hidden_size: int):
         torch.set_num_threads(before)
 
 
-def evaluate_mae(model: nn.Module, windows: torch.Tensor, targets: torch.Tensor, batch_size: int,
-                 device: torch.device) -> float:
+def evaluate_mae(
+    model: nn.Module, windows: torch.Tensor, targets: torch.Tensor, batch_size: int, device: torch.device
+) -> float:
     """torchmetrics' MAE over batches in order, exactly as the article's ``evaluate_tm``."""
     metric = torchmetrics.MeanAbsoluteError().to(device)
     model.eval()

@@ -62,8 +62,9 @@ class Intervals:
     relative: dict[int, dict[str, float]] = field(default_factory=dict)
     holiday_days: int = 0
 
-    def half_width(self, horizon: int, series: str, day_type: str, value: float | None = None,
-                   group: str | None = None) -> float:
+    def half_width(
+        self, horizon: int, series: str, day_type: str, value: float | None = None, group: str | None = None
+    ) -> float:
         """The half-width for a forecast ``value`` h days ahead; ``group`` (engine.daytypes.HOLIDAY_GROUP)
         widens it to the holidays' relative errors."""
         by_type = self.width[min(horizon, max(self.width))][series]
@@ -75,16 +76,22 @@ class Intervals:
         return half
 
     def to_dict(self) -> dict:
-        return {"level": self.level, "coverage_on_test": self.coverage, "coverage_days": self.coverage_days,
-                "rolling_days": ROLLING_DAYS, "holiday_days": self.holiday_days}
+        return {
+            "level": self.level,
+            "coverage_on_test": self.coverage,
+            "coverage_days": self.coverage_days,
+            "rolling_days": ROLLING_DAYS,
+            "holiday_days": self.holiday_days,
+        }
 
 
-def step_errors(model, values: np.ndarray, day_types: np.ndarray, window_length: int,
-                horizon: int, since: int = 0) -> dict[int, StepErrors]:
+def step_errors(
+    model, values: np.ndarray, day_types: np.ndarray, window_length: int, horizon: int, since: int = 0
+) -> dict[int, StepErrors]:
     """For every day from row ``since`` with a full window before it: the errors of forecasting
     1..horizon days ahead."""
     starts = np.arange(max(window_length, since), len(values))
-    windows = np.stack([values[p - window_length:p] for p in starts])  # (n, window, features)
+    windows = np.stack([values[p - window_length : p] for p in starts])  # (n, window, features)
     model.eval()
     out = {}
     for h in range(1, horizon + 1):
@@ -120,8 +127,15 @@ def _recent(steps: StepErrors, before: int, day_type: str, series: int) -> np.nd
     return steps.errors[rows, series][-ROLLING_DAYS:]
 
 
-def calibrate(model, data, splits: dict, window_length: int, inputs: str = "article", level: float = DEFAULT_LEVEL,
-              horizon: int = 1) -> Intervals:
+def calibrate(
+    model,
+    data,
+    splits: dict,
+    window_length: int,
+    inputs: str = "article",
+    level: float = DEFAULT_LEVEL,
+    horizon: int = 1,
+) -> Intervals:
     """Intervals for forecasts after the data's end, and their next-day coverage on the test split."""
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level!r}")
@@ -136,8 +150,13 @@ def calibrate(model, data, splits: dict, window_length: int, inputs: str = "arti
     # HOLIDAY_DAYS holidays off Sunday before the end.
     since = min(first - LOOKBACK_DAYS, end - HOLIDAY_LOOKBACK_DAYS)
     steps = step_errors(model, values, day_types, window_length, horizon, since=since)
-    width = {h: {series: {kind: conformal_quantile(_recent(st, end, kind, s), level) for kind in ("W", "A", "U")}
-                 for s, series in enumerate(TARGETS)} for h, st in steps.items()}
+    width = {
+        h: {
+            series: {kind: conformal_quantile(_recent(st, end, kind, s), level) for kind in ("W", "A", "U")}
+            for s, series in enumerate(TARGETS)
+        }
+        for h, st in steps.items()
+    }
     holidays = holiday_group_mask(data.frame)
     relative, holiday_days = {}, 0
     for h, st in steps.items():
@@ -151,8 +170,10 @@ def calibrate(model, data, splits: dict, window_length: int, inputs: str = "arti
         one = steps[1]
         rows = np.flatnonzero(np.isin(one.targets, test.target_positions))
         for s, series in enumerate(TARGETS):
-            hits = [one.errors[i, s] <= conformal_quantile(_recent(one, one.targets[i], one.day_types[i], s), level)
-                    for i in rows]
+            hits = [
+                one.errors[i, s] <= conformal_quantile(_recent(one, one.targets[i], one.day_types[i], s), level)
+                for i in rows
+            ]
             coverage[series] = float(np.mean(hits)) if hits else math.nan
         days = len(rows)
     return Intervals(level, width, coverage, days, relative, holiday_days)

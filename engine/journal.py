@@ -22,8 +22,18 @@ from .domain import format_riders
 SERIES = ("rail", "bus")
 
 
-def record_forecast(store, run_id: int | None, forecasts, bands=None, *, data_last, model: str = "",
-                    level: float | None = None, origin: str = "cli", made_at: str | None = None) -> list[int]:
+def record_forecast(
+    store,
+    run_id: int | None,
+    forecasts,
+    bands=None,
+    *,
+    data_last,
+    model: str = "",
+    level: float | None = None,
+    origin: str = "cli",
+    made_at: str | None = None,
+) -> list[int]:
     """Record ``forecasts`` (engine.forecast.Forecast, day 1 first) with their intervals ``bands``
     (engine.assessment.bounds per day) in one transaction; return the journal ids. A forecast
     already recorded (same model, data, day, day type and values) is not recorded twice."""
@@ -33,21 +43,40 @@ def record_forecast(store, run_id: int | None, forecasts, bands=None, *, data_la
     ids = []
     with store._write() as conn:  # the store's one-transaction writer (engine/store/runstore.py)
         for f, band in zip(forecasts, bands):
-            key = (model or (f"run {run_id}" if run_id is not None else ""), f"{data_last:%Y-%m-%d}",
-                   f"{f.date:%Y-%m-%d}", f.day_type, float(f.rail), float(f.bus))
+            key = (
+                model or (f"run {run_id}" if run_id is not None else ""),
+                f"{data_last:%Y-%m-%d}",
+                f"{f.date:%Y-%m-%d}",
+                f.day_type,
+                float(f.rail),
+                float(f.bus),
+            )
             same = conn.execute(  # the same forecast made again (the app re-forecasts on each view) is kept once
                 "SELECT id FROM forecasts WHERE model = ? AND data_last = ? AND target_date = ? AND day_type = ? "
-                "AND rail = ? AND bus = ?", key).fetchone()
+                "AND rail = ? AND bus = ?",
+                key,
+            ).fetchone()
             if same:
                 ids.append(same[0])
                 continue
             cur = conn.execute(
                 "INSERT INTO forecasts (made_at, run_id, model, origin, data_last, target_date, horizon, day_type, "
                 "rail, bus, level, rail_low, rail_high, bus_low, bus_high) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (made_at, run_id, model or (f"run {run_id}" if run_id is not None else ""), origin,
-                 f"{data_last:%Y-%m-%d}", f"{f.date:%Y-%m-%d}", int((f.date - data_last).days), f.day_type,
-                 float(f.rail), float(f.bus), level, *(band.get(k) for k in ("rail_low", "rail_high",
-                                                                              "bus_low", "bus_high"))))
+                (
+                    made_at,
+                    run_id,
+                    model or (f"run {run_id}" if run_id is not None else ""),
+                    origin,
+                    f"{data_last:%Y-%m-%d}",
+                    f"{f.date:%Y-%m-%d}",
+                    int((f.date - data_last).days),
+                    f.day_type,
+                    float(f.rail),
+                    float(f.bus),
+                    level,
+                    *(band.get(k) for k in ("rail_low", "rail_high", "bus_low", "bus_high")),
+                ),
+            )
             ids.append(cur.lastrowid)
     return ids
 
@@ -108,9 +137,11 @@ class ModelScore:
         ratio = f" (model/naive {self.ratio:.2f})" if not math.isnan(self.ratio) else ""
         pending = f", {self.pending} pending" if self.pending else ""
         worse = "; worse than naive" if self.ratio > 1 else ""
-        return (f"{self.model}: {self.days} day{'s' if self.days != 1 else ''}{pending}: MAE {r(self.mae)} "
-                f"(rail {r(self.rail_mae)}, bus {r(self.bus_mae)}), naive {r(self.naive_mae)} on the same days"
-                f"{ratio}{cov}{worse}")
+        return (
+            f"{self.model}: {self.days} day{'s' if self.days != 1 else ''}{pending}: MAE {r(self.mae)} "
+            f"(rail {r(self.rail_mae)}, bus {r(self.bus_mae)}), naive {r(self.naive_mae)} on the same days"
+            f"{ratio}{cov}{worse}"
+        )
 
 
 @dataclass
@@ -122,8 +153,10 @@ class Journal:
         def clean(d: dict) -> dict:
             return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in d.items()}
 
-        return {"forecasts": [asdict(e) for e in self.entries],
-                "models": [clean({**asdict(m), "ratio": m.ratio}) for m in self.models]}
+        return {
+            "forecasts": [asdict(e) for e in self.entries],
+            "models": [clean({**asdict(m), "ratio": m.ratio}) for m in self.models],
+        }
 
 
 def naive_lag(horizon: int) -> int:
@@ -148,10 +181,23 @@ def evaluate(rows: list[dict], frame: pd.DataFrame) -> Journal:
             before = target - pd.Timedelta(days=naive_lag(int(row["horizon"])))
             if before in frame.index:
                 extra["naive"] = {s: float(frame.at[before, s]) for s in SERIES}
-        entries.append(Entry(
-            id=row["id"], made_at=row["made_at"], run_id=row["run_id"], model=row["model"], origin=row["origin"],
-            data_last=row["data_last"], target_date=row["target_date"], horizon=int(row["horizon"]),
-            day_type=row["day_type"], forecast=forecast, interval=interval, level=row["level"], **extra))
+        entries.append(
+            Entry(
+                id=row["id"],
+                made_at=row["made_at"],
+                run_id=row["run_id"],
+                model=row["model"],
+                origin=row["origin"],
+                data_last=row["data_last"],
+                target_date=row["target_date"],
+                horizon=int(row["horizon"]),
+                day_type=row["day_type"],
+                forecast=forecast,
+                interval=interval,
+                level=row["level"],
+                **extra,
+            )
+        )
     return Journal(entries, summarize(entries))
 
 
@@ -171,8 +217,18 @@ def summarize(entries: list[Entry]) -> list[ModelScore]:
         per = {s: sum(abs(e.error[s]) for e in scored) / len(scored) for s in SERIES}
         naive = sum(abs(e.naive[s] - e.actual[s]) for e in scored for s in SERIES) / (2 * len(scored))
         held = [v for e in scored if e.held for v in e.held.values()]
-        out.append(ModelScore(model, len(scored), pending, (per["rail"] + per["bus"]) / 2, per["rail"], per["bus"],
-                              naive, sum(held) / len(held) if held else None))
+        out.append(
+            ModelScore(
+                model,
+                len(scored),
+                pending,
+                (per["rail"] + per["bus"]) / 2,
+                per["rail"],
+                per["bus"],
+                naive,
+                sum(held) / len(held) if held else None,
+            )
+        )
     return out
 
 

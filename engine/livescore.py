@@ -37,20 +37,31 @@ class LiveScore:
         s = self.score
         gbm = f", LightGBM {r(s.gbm_mae)} (model/LightGBM {s.gbm_ratio:.2f})" if s.gbm_mae == s.gbm_mae else ""
         cov = self.intervals.coverage
-        covered = (f"; {self.intervals.level:.0%} intervals covered rail {cov['rail']:.0%} and bus {cov['bus']:.0%}"
-                   if cov else "")
-        return (f"on the {self.days:,} days since {self.since:%Y-%m-%d} (never seen in training): model {r(s.mae)}, "
-                f"naive {r(s.naive_mae)} (model/naive {s.ratio:.2f}){gbm}{covered}")
+        covered = (
+            f"; {self.intervals.level:.0%} intervals covered rail {cov['rail']:.0%} and bus {cov['bus']:.0%}"
+            if cov
+            else ""
+        )
+        return (
+            f"on the {self.days:,} days since {self.since:%Y-%m-%d} (never seen in training): model {r(s.mae)}, "
+            f"naive {r(s.naive_mae)} (model/naive {s.ratio:.2f}){gbm}{covered}"
+        )
 
     def warning(self) -> str:
         if not self.worse_than_naive:
             return ""
-        return (f"since {self.since:%Y-%m-%d} this model does worse than repeating last week; do not plan with it"
-                + (" (train it again on splits moved forward: F in the app)" if self.fork_worthwhile else ""))
+        return f"since {self.since:%Y-%m-%d} this model does worse than repeating last week; do not plan with it" + (
+            " (train it again on splits moved forward: F in the app)" if self.fork_worthwhile else ""
+        )
 
     def to_dict(self) -> dict:
-        return {"since": f"{self.since:%Y-%m-%d}", "days": self.days, "score": self.score.to_dict(),
-                "intervals": self.intervals.to_dict(), "worse_than_naive": self.worse_than_naive}
+        return {
+            "since": f"{self.since:%Y-%m-%d}",
+            "days": self.days,
+            "score": self.score.to_dict(),
+            "intervals": self.intervals.to_dict(),
+            "worse_than_naive": self.worse_than_naive,
+        }
 
 
 def seen_until(config, trained_last: str | None) -> pd.Timestamp | None:

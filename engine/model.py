@@ -33,15 +33,24 @@ from torch import nn
 from .config import CORES, NORMALIZE, TARGET_KINDS
 from .domain import SEASON, SERIES, TARGETS, features_for
 
-
 LOG_FLOOR = 0.05  # log_scale: normalized days below this (closures) read as this
 LOG_RANGE = (-5.0, 2.0)  # log_scale: the predicted ratio to the level stays within exp(-5)..exp(2)
 
 
 class LstmModel(nn.Module):
-    def __init__(self, input_size: int = 5, hidden_size: int = 32, output_size: int = 2, core: str = "fused",
-                 normalize: str = "none", target: str = "level", highway_days: int = 0, lstm_days: int = 0,
-                 norm_clip: float = 0.0, log_scale: bool = False):
+    def __init__(
+        self,
+        input_size: int = 5,
+        hidden_size: int = 32,
+        output_size: int = 2,
+        core: str = "fused",
+        normalize: str = "none",
+        target: str = "level",
+        highway_days: int = 0,
+        lstm_days: int = 0,
+        norm_clip: float = 0.0,
+        log_scale: bool = False,
+    ):
         super().__init__()
         if normalize not in NORMALIZE:
             raise ValueError(f"normalize must be one of {NORMALIZE}, got {normalize!r}")
@@ -90,7 +99,7 @@ class LstmModel(nn.Module):
             if self.log_scale:  # a closed day (0 riders) reads as LOG_FLOOR of the level, not -inf
                 scaled = torch.log(scaled.clamp_min(LOG_FLOOR))
             X = torch.cat([scaled, X[:, :, SERIES:]], dim=2)
-        out = self._raw(X[:, -self.lstm_days:] if self.lstm_days else X)
+        out = self._raw(X[:, -self.lstm_days :] if self.lstm_days else X)
         if self.highway_days:
             out = out + self._highway(X)
         if self.target == "weekly_change":
@@ -100,7 +109,7 @@ class LstmModel(nn.Module):
         return out * level.squeeze(1) if level is not None else out
 
     def _highway(self, X: torch.Tensor) -> torch.Tensor:
-        days = X[:, -self.highway_days:, :SERIES].reshape(len(X), -1)
+        days = X[:, -self.highway_days :, :SERIES].reshape(len(X), -1)
         weights = self.highway(torch.cat([days, days.new_ones(len(X), 1)], dim=1)).view(len(X), SERIES, -1)
         calendar = X[:, -1, SERIES:]  # the target day's type (and weekday, holiday) columns
         return (weights * calendar[:, None, :]).sum(dim=2)
@@ -116,9 +125,7 @@ class LstmModel(nn.Module):
         H = torch.zeros(X.shape[0], self.hidden_size, device=X.device, dtype=X.dtype)
         C = torch.zeros_like(H)
         for X_t in X.transpose(0, 1):
-            H, C = torch.lstm_cell(
-                X_t, (H, C), lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0
-            )
+            H, C = torch.lstm_cell(X_t, (H, C), lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
         return H
 
 
@@ -139,8 +146,15 @@ def build_model(config, generator: torch.Generator) -> LstmModel:
 
 def model_for(config) -> LstmModel:
     """An untrained model shaped for ``config``, to load saved weights into."""
-    return LstmModel(len(features_for(config.inputs)), config.hidden_size, len(TARGETS), core=config.core,
-                     normalize=config.normalize, target=config.target,
-                     highway_days=min(config.highway_days, config.window_length),
-                     lstm_days=min(config.lstm_days, config.window_length),
-                     norm_clip=config.norm_clip, log_scale=config.log_scale)
+    return LstmModel(
+        len(features_for(config.inputs)),
+        config.hidden_size,
+        len(TARGETS),
+        core=config.core,
+        normalize=config.normalize,
+        target=config.target,
+        highway_days=min(config.highway_days, config.window_length),
+        lstm_days=min(config.lstm_days, config.window_length),
+        norm_clip=config.norm_clip,
+        log_scale=config.log_scale,
+    )

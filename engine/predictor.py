@@ -43,8 +43,10 @@ class ForecastTable:
 
     def rows(self) -> list[dict]:
         """JSON-ready rows: day number, the forecast, its bounds rounded to riders."""
-        return [{"day": n, **f.to_dict(), **{k: round(v) for k, v in band.items()}}
-                for n, (f, band) in enumerate(zip(self.forecasts, self.bands), start=1)]
+        return [
+            {"day": n, **f.to_dict(), **{k: round(v) for k, v in band.items()}}
+            for n, (f, band) in enumerate(zip(self.forecasts, self.bands), start=1)
+        ]
 
 
 @dataclass
@@ -65,30 +67,38 @@ class Predictor:
 
     # -- building one ---------------------------------------------------------------------------
     @classmethod
-    def from_file(cls, path, data: RidershipData) -> "Predictor":
+    def from_file(cls, path, data: RidershipData) -> Predictor:
         """A saved model file (``train --save``) or a run's checkpoint."""
         from .store.modelfile import load_model
 
         model, config, payload = load_model(path, data)
-        return cls(model.eval(), config, data, label=str(path), weights_epoch=payload.get("weights_epoch"),
-                   payload=payload)
+        return cls(
+            model.eval(), config, data, label=str(path), weights_epoch=payload.get("weights_epoch"), payload=payload
+        )
 
     @classmethod
-    def from_run(cls, store, ref: str | int, data: RidershipData) -> "Predictor":
+    def from_run(cls, store, ref: str | int, data: RidershipData) -> Predictor:
         """A recorded run's kept model: ``ref`` is its id or "latest"."""
         from .session import load_recorded_run
 
         return cls.from_result(load_recorded_run(store, ref, data), data)
 
     @classmethod
-    def from_result(cls, run, data: RidershipData) -> "Predictor":
+    def from_result(cls, run, data: RidershipData) -> Predictor:
         """An engine.session.RunResult (a run just trained, or loaded from the store)."""
         if run.model is None:
             from .errors import RidershipError
 
             raise RidershipError(f"{run.name} has no model: no epoch finished")
-        return cls(run.model, run.config, data, label=run.name, device=run.device, weights_epoch=run.weights_epoch,
-                   payload={"weights_epoch": run.weights_epoch})
+        return cls(
+            run.model,
+            run.config,
+            data,
+            label=run.name,
+            device=run.device,
+            weights_epoch=run.weights_epoch,
+            payload={"weights_epoch": run.weights_epoch},
+        )
 
     # -- what it is computed from ----------------------------------------------------------------
     def _threads(self):
@@ -117,14 +127,22 @@ class Predictor:
     def score(self, names=("valid", "test")) -> dict[str, SplitScore]:
         """MAE per split in riders, beside the naive forecast and the LightGBM reference."""
         with self._threads():
-            return score_all(self.model, self.splits, self.data.feature_values(), self.config.batch_size,
-                             self.device, names, gbm=self.reference())
+            return score_all(
+                self.model,
+                self.splits,
+                self.data.feature_values(),
+                self.config.batch_size,
+                self.device,
+                names,
+                gbm=self.reference(),
+            )
 
     def backtest(self, names=("valid", "test")) -> dict[str, SplitBacktest]:
         """Every day of the named splits, with errors per day type and per kind of day."""
         with self._threads():
-            return backtest(self.model, self.data, self.config, names, self.device, made=self.splits,
-                            gbm=self.reference())
+            return backtest(
+                self.model, self.data, self.config, names, self.device, made=self.splits, gbm=self.reference()
+            )
 
     def assess(self, level: float = DEFAULT_LEVEL, horizon: int = 1) -> Assessment:
         """Scores and prediction intervals up to ``horizon`` days ahead, on the CPU; kept while the
@@ -133,8 +151,15 @@ class Predictor:
             kept = self._assessment
             if kept is not None and kept[0] == level and kept[1] >= horizon:
                 return kept[2]
-            result = assess(self._cpu_model(), self.data, self.config, level=level, horizon=horizon,
-                            splits=self.splits, gbm=self.reference())
+            result = assess(
+                self._cpu_model(),
+                self.data,
+                self.config,
+                level=level,
+                horizon=horizon,
+                splits=self.splits,
+                gbm=self.reference(),
+            )
             self._assessment = (level, horizon, result)
             return result
 
@@ -149,8 +174,9 @@ class Predictor:
     def forecasts(self, days: int = 1, overrides: dict | None = None) -> list[Forecast]:
         """The ``days`` days after the data (engine.forecast.forecast_days), without intervals."""
         with self._threads():
-            return forecast_days(self.model, self.data, self.config.window_length, days, overrides, self.device,
-                                 seen=self.seen)
+            return forecast_days(
+                self.model, self.data, self.config.window_length, days, overrides, self.device, seen=self.seen
+            )
 
     def forecast(self, days: int = 1, overrides: dict | None = None, level: float = DEFAULT_LEVEL) -> ForecastTable:
         """The ``days`` days after the data with their intervals and the assessment. ``overrides``:
@@ -165,8 +191,9 @@ class Predictor:
         forecasts = [replace(f, band=band) for f, band in zip(forecasts, bands)]
         return ForecastTable(forecasts, bands, trust)
 
-    def rolling_origin(self, out, years: str = "2013-2019", seeds=(1, 2, 3), kinds: bool = True,
-                       log=print) -> list[str]:
+    def rolling_origin(
+        self, out, years: str = "2013-2019", seeds=(1, 2, 3), kinds: bool = True, log=print
+    ) -> list[str]:
         """engine.rolling_origin: retrain these settings on each yearly fold x seed (results kept in
         the folder ``out``: a fold already there is not retrained), and the report's lines."""
         from pathlib import Path
@@ -206,6 +233,8 @@ class Predictor:
             ratios.append(f"{series} {getattr(f, series) / base:.2f}")
             spans.append(f"{series} {low:.2f}..{high:.2f}")
         name = WEEKDAY_NAMES[f.date.day_of_week]
-        beside = (f"{' and '.join(ratios)} of this day as a weekday; the {real['rail'][2]} real holidays on a {name} "
-                  f"in 2005-2019 ran {', '.join(spans)} of a usual {name}, and the interval covers that range")
+        beside = (
+            f"{' and '.join(ratios)} of this day as a weekday; the {real['rail'][2]} real holidays on a {name} "
+            f"in 2005-2019 ran {', '.join(spans)} of a usual {name}, and the interval covers that range"
+        )
         return replace(f, beside=beside), band

@@ -24,19 +24,34 @@ PRESETS: dict[str, dict[str, Any]] = {
     # week's level (capped at 1.6x) in log space, a 28-day linear "highway" beside a 24-unit LSTM over
     # 14 days, L1, AdamW with a cosine decay, trained from 2005. How each setting was found and what
     # it bought, round by round: research/RESULTS.md. Trains in about 1.7x the article's time.
-    "best": {"normalize": "week", "inputs": "holidays", "optimizer": "adam", "loss": "l1", "schedule": "cosine",
-             "lr": 0.003, "clip": 1.0, "epochs": 60, "batch_size": 128, "hidden_size": 24, "highway_days": 28,
-             "lstm_days": 14, "norm_clip": 1.6, "weight_decay": 0.01, "restore_best": True,
-             "train_start": "2005-01", "log_scale": True},
+    "best": {
+        "normalize": "week",
+        "inputs": "holidays",
+        "optimizer": "adam",
+        "loss": "l1",
+        "schedule": "cosine",
+        "lr": 0.003,
+        "clip": 1.0,
+        "epochs": 60,
+        "batch_size": 128,
+        "hidden_size": 24,
+        "highway_days": 28,
+        "lstm_days": 14,
+        "norm_clip": 1.6,
+        "weight_decay": 0.01,
+        "restore_best": True,
+        "train_start": "2005-01",
+        "log_scale": True,
+    },
 }
 
 PRESET_HELP = {
     "article": "the article's settings, unchanged (test MAE about 4x the naive forecast)",
     "normalized": "windows scaled by their last week's level, lr 0.2, training from 2010-01 "
-                  "(beats the naive forecast by about 25%; same validation and test splits)",
+    "(beats the naive forecast by about 25%; same validation and test splits)",
     "best": "windows scaled by their last week's level (capped at 1.6x), calendar, minor-holiday and "
-            "school-break inputs, in log space, a 4-week linear path beside a small LSTM, L1, AdamW, 60 epochs "
-            "from 2005-01",
+    "school-break inputs, in log space, a 4-week linear path beside a small LSTM, L1, AdamW, 60 epochs "
+    "from 2005-01",
 }
 
 

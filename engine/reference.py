@@ -39,8 +39,9 @@ def available() -> bool:
     return True
 
 
-def reference_predictions(data, splits: dict, window_length: int, names=("valid", "test"),
-                          cache_dir: Path | None = None) -> dict[str, np.ndarray] | None:
+def reference_predictions(
+    data, splits: dict, window_length: int, names=("valid", "test"), cache_dir: Path | None = None
+) -> dict[str, np.ndarray] | None:
     """LightGBM's predictions (rows, 2) in millions (the model's unit) for each named split's
     targets, trained on ``splits["train"]``; None when lightgbm is not installed."""
     if not available():
@@ -85,14 +86,22 @@ def _key(data, splits: dict, window_length: int, names) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def _inputs(riders: np.ndarray, day_types: np.ndarray, weekdays: np.ndarray, positions: np.ndarray,
-            window_length: int) -> tuple[np.ndarray, np.ndarray]:
+def _inputs(
+    riders: np.ndarray, day_types: np.ndarray, weekdays: np.ndarray, positions: np.ndarray, window_length: int
+) -> tuple[np.ndarray, np.ndarray]:
     window = riders[positions[:, None] + np.arange(-window_length, 0)[None, :]]  # (N, window, 2)
     level = np.maximum(window[:, -SEASON:, :].mean(axis=1), 1.0)  # (N, 2), riders
     scaled = window / level[:, None, :]
     codes = np.array([DAY_CODE.get(d, 2) for d in day_types[positions]], dtype=np.float64)
-    X = np.hstack([scaled[:, :, 0], scaled[:, :, 1], codes[:, None],
-                   weekdays[positions].astype(np.float64)[:, None], np.log(level)])
+    X = np.hstack(
+        [
+            scaled[:, :, 0],
+            scaled[:, :, 1],
+            codes[:, None],
+            weekdays[positions].astype(np.float64)[:, None],
+            np.log(level),
+        ]
+    )
     return X, level
 
 
@@ -106,12 +115,24 @@ def _fit(data, splits: dict, window_length: int, names) -> dict[str, np.ndarray]
     train_at = splits["train"].target_positions
     X, level = _inputs(riders, day_types, weekdays, train_at, window_length)
     y = riders[train_at] / level
-    params = {"objective": SETTINGS["objective"], "num_leaves": SETTINGS["num_leaves"],
-              "learning_rate": SETTINGS["learning_rate"], "num_threads": 1, "verbose": -1,
-              "deterministic": True, "force_row_wise": True}
+    params = {
+        "objective": SETTINGS["objective"],
+        "num_leaves": SETTINGS["num_leaves"],
+        "learning_rate": SETTINGS["learning_rate"],
+        "num_threads": 1,
+        "verbose": -1,
+        "deterministic": True,
+        "force_row_wise": True,
+    }
     categorical = [2 * window_length, 2 * window_length + 1]
-    models = [lgb.train({**params, "seed": s}, lgb.Dataset(X, y[:, s], categorical_feature=categorical),
-                        num_boost_round=SETTINGS["rounds"]) for s in range(2)]
+    models = [
+        lgb.train(
+            {**params, "seed": s},
+            lgb.Dataset(X, y[:, s], categorical_feature=categorical),
+            num_boost_round=SETTINGS["rounds"],
+        )
+        for s in range(2)
+    ]
     out = {}
     for name in names:
         at = splits[name].target_positions

@@ -18,8 +18,8 @@ settings; ``bench/rolling_origin.py`` is the command line.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -30,8 +30,13 @@ YEARS = "2013-2019"
 
 
 def fold_dates(year: int) -> dict:
-    return dict(train_end=f"{year - 1}-12", valid_start=f"{year}-01", valid_end=f"{year}-06",
-                test_start=f"{year}-07", test_end=f"{year + 1}-06")
+    return dict(
+        train_end=f"{year - 1}-12",
+        valid_start=f"{year}-01",
+        valid_end=f"{year}-06",
+        test_start=f"{year}-07",
+        test_end=f"{year + 1}-06",
+    )
 
 
 def years_of(text: str) -> list[int]:
@@ -71,8 +76,15 @@ def ratio(saved, name: str) -> float:
     return float(day_errors(saved, name, "model").sum() / day_errors(saved, name, "gbm").sum())
 
 
-def run_folds(data, base, out: Path, years: list[int], seeds: list[int], augment: Callable | None = None,
-              log: Callable[[str], None] = print) -> None:
+def run_folds(
+    data,
+    base,
+    out: Path,
+    years: list[int],
+    seeds: list[int],
+    augment: Callable | None = None,
+    log: Callable[[str], None] = print,
+) -> None:
     """Train each fold x seed of ``base`` (a TrainConfig) not yet saved in ``out`` (one .npz each)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -84,8 +96,10 @@ def run_folds(data, base, out: Path, years: list[int], seeds: list[int], augment
             config = base.replace(device="cpu", seed=seed, **fold_dates(year))
             saved = train_fold(data, config, augment)
             np.savez(path, **saved)
-            log(f"{year} seed {seed}: valid/gbm {ratio(saved, 'valid'):.3f} test/gbm {ratio(saved, 'test'):.3f} "
-                f"({saved['seconds']:.1f} s)")
+            log(
+                f"{year} seed {seed}: valid/gbm {ratio(saved, 'valid'):.3f} test/gbm {ratio(saved, 'test'):.3f} "
+                f"({saved['seconds']:.1f} s)"
+            )
 
 
 def day_errors(saved, name: str, what: str, pred: np.ndarray | None = None) -> np.ndarray:
@@ -94,8 +108,9 @@ def day_errors(saved, name: str, what: str, pred: np.ndarray | None = None) -> n
     return np.abs(pred - saved[f"{name}_y"]).sum(axis=1) * SCALE
 
 
-def bootstrap_ratio(model: np.ndarray, ref: np.ndarray, weeks: np.ndarray, draws: int = 2000,
-                    seed: int = 0) -> tuple[float, float]:
+def bootstrap_ratio(
+    model: np.ndarray, ref: np.ndarray, weeks: np.ndarray, draws: int = 2000, seed: int = 0
+) -> tuple[float, float]:
     """A 90% interval for sum(model) / sum(ref), resampling whole weeks, paired."""
     rng = np.random.default_rng(seed)
     ids, inverse = np.unique(weeks, return_inverse=True)
@@ -132,15 +147,27 @@ def report(cells: dict, title: str, kinds: bool = False) -> list[str]:
     """The report's lines for ``load_cells``' results (``kinds``: add the pooled errors per kind of day)."""
     years = sorted({y for y, _ in cells})
     seeds = sorted({s for _, s in cells})
-    lines = [f"# {title}: {len(years)} folds x {len(seeds)} seeds",
-             "# fold Y: train to Y-1 December, valid Jan-Jun Y, test Jul Y-Jun Y+1; MAE is rail + bus, in riders;",
-             "# ratios are model/LightGBM; the ensemble column averages the seeds' predictions",
-             f"{'fold':<5} {'split':<6} {'days':>4} {'gbm':>7} {'naive':>7}  "
-             + " ".join(f"seed {s:>2}" for s in seeds) + "  ensemble"]
+    lines = [
+        f"# {title}: {len(years)} folds x {len(seeds)} seeds",
+        "# fold Y: train to Y-1 December, valid Jan-Jun Y, test Jul Y-Jun Y+1; MAE is rail + bus, in riders;",
+        "# ratios are model/LightGBM; the ensemble column averages the seeds' predictions",
+        f"{'fold':<5} {'split':<6} {'days':>4} {'gbm':>7} {'naive':>7}  "
+        + " ".join(f"seed {s:>2}" for s in seeds)
+        + "  ensemble",
+    ]
     # per split: each fold x seed cell's day errors (model, LightGBM) and weeks, for the paired bootstrap;
     # each seed's sums over folds; the seeds' averaged prediction and LightGBM over each fold's days once
-    acc = {name: {"model": [], "gbm": [], "weeks": [], "seed": {s: [0.0, 0.0] for s in seeds},
-                  "ens": [0.0, 0.0], "beat": 0} for name in NAMES}
+    acc = {
+        name: {
+            "model": [],
+            "gbm": [],
+            "weeks": [],
+            "seed": {s: [0.0, 0.0] for s in seeds},
+            "ens": [0.0, 0.0],
+            "beat": 0,
+        }
+        for name in NAMES
+    }
     for year in years:
         present = [s for s in seeds if (year, s) in cells]
         first = cells[year, present[0]]
@@ -161,16 +188,21 @@ def report(cells: dict, title: str, kinds: bool = False) -> list[str]:
             ens = day_errors(first, name, "model", np.mean([cells[year, s][f"{name}_model"] for s in present], axis=0))
             a["ens"][0] += ens.sum()
             a["ens"][1] += gbm.sum()
-            lines.append(f"{year:<5} {name:<6} {len(gbm):>4} {gbm.mean() / 2:7.0f} {naive.mean() / 2:7.0f}  "
-                         + " ".join(f"{r:7.3f}" for r in ratios) + f"  {ens.sum() / gbm.sum():8.3f}")
+            lines.append(
+                f"{year:<5} {name:<6} {len(gbm):>4} {gbm.mean() / 2:7.0f} {naive.mean() / 2:7.0f}  "
+                + " ".join(f"{r:7.3f}" for r in ratios)
+                + f"  {ens.sum() / gbm.sum():8.3f}"
+            )
     for name, a in acc.items():
         model, gbm, weeks = (np.concatenate(a[k]) for k in ("model", "gbm", "weeks"))
         lo, hi = bootstrap_ratio(model, gbm, weeks)
-        lines.append(f"# pooled {name}: model/LightGBM {model.sum() / gbm.sum():.3f} (90% interval "
-                     f"{lo:.3f}-{hi:.3f}, paired bootstrap over weeks), per seed "
-                     + " ".join(f"{m / g:.3f}" for m, g in a["seed"].values())
-                     + f"; seeds' ensemble {a['ens'][0] / a['ens'][1]:.3f}; "
-                     f"fold x seed cells beating LightGBM: {a['beat']} of {len(cells)}")
+        lines.append(
+            f"# pooled {name}: model/LightGBM {model.sum() / gbm.sum():.3f} (90% interval "
+            f"{lo:.3f}-{hi:.3f}, paired bootstrap over weeks), per seed "
+            + " ".join(f"{m / g:.3f}" for m, g in a["seed"].values())
+            + f"; seeds' ensemble {a['ens'][0] / a['ens'][1]:.3f}; "
+            f"fold x seed cells beating LightGBM: {a['beat']} of {len(cells)}"
+        )
     if kinds:
         lines += kind_lines(cells)
     return lines
@@ -184,13 +216,15 @@ def kind_lines(cells: dict) -> list[str]:
     from .data.calendar import infer_day_types
     from .daytypes import kinds_of
 
-    lines = ["# by kind of day, pooled over folds and seeds (MAE per series in riders; model/naive, model/LightGBM)",
-             f"{'split':<6} {'kind':<10} {'days':>5} {'rail':>7} {'/naive':>6} {'/gbm':>6} {'bus':>7} {'/naive':>6} "
-             f"{'/gbm':>6}"]
+    lines = [
+        "# by kind of day, pooled over folds and seeds (MAE per series in riders; model/naive, model/LightGBM)",
+        f"{'split':<6} {'kind':<10} {'days':>5} {'rail':>7} {'/naive':>6} {'/gbm':>6} {'bus':>7} {'/naive':>6} "
+        f"{'/gbm':>6}",
+    ]
     for name in NAMES:
         sums: dict[str, np.ndarray] = {}
         counts: dict[str, int] = {}
-        for (year, seed), saved in sorted(cells.items()):
+        for (_year, _seed), saved in sorted(cells.items()):
             dates = pd.DatetimeIndex(saved[f"{name}_dates"].astype("datetime64[D]"))
             frame = pd.DataFrame({"day_type": infer_day_types(dates)}, index=dates)
             y = saved[f"{name}_y"]
@@ -204,7 +238,8 @@ def kind_lines(cells: dict) -> list[str]:
             if not counts[kind]:
                 continue
             mae = total / counts[kind]
-            cells_text = " ".join(f"{mae[0, s]:7.0f} {mae[0, s] / mae[1, s]:6.2f} {mae[0, s] / mae[2, s]:6.2f}"
-                                  for s in range(2))
+            cells_text = " ".join(
+                f"{mae[0, s]:7.0f} {mae[0, s] / mae[1, s]:6.2f} {mae[0, s] / mae[2, s]:6.2f}" for s in range(2)
+            )
             lines.append(f"{name:<6} {kind:<10} {counts[kind] // seeds:>5} {cells_text}")
     return lines

@@ -47,19 +47,26 @@ class ModelVsNaive:
         return {**asdict(self), "ratio": self.ratio, "gbm_ratio": self.gbm_ratio}
 
 
-def error_fields(truth: np.ndarray, pred: np.ndarray, naive: np.ndarray,
-                 gbm: np.ndarray | None = None) -> dict[str, float]:
+def error_fields(
+    truth: np.ndarray, pred: np.ndarray, naive: np.ndarray, gbm: np.ndarray | None = None
+) -> dict[str, float]:
     """The ModelVsNaive fields for (rows, 2) arrays, columns rail and bus, in the arrays' unit."""
     model_err, naive_err = np.abs(pred - truth), np.abs(naive - truth)
     out = dict(
-        mae=float(model_err.mean()), naive_mae=float(naive_err.mean()),
-        rail_mae=float(model_err[:, 0].mean()), bus_mae=float(model_err[:, 1].mean()),
-        naive_rail_mae=float(naive_err[:, 0].mean()), naive_bus_mae=float(naive_err[:, 1].mean()),
+        mae=float(model_err.mean()),
+        naive_mae=float(naive_err.mean()),
+        rail_mae=float(model_err[:, 0].mean()),
+        bus_mae=float(model_err[:, 1].mean()),
+        naive_rail_mae=float(naive_err[:, 0].mean()),
+        naive_bus_mae=float(naive_err[:, 1].mean()),
     )
     if gbm is not None:
         gbm_err = np.abs(gbm - truth)
-        out.update(gbm_mae=float(gbm_err.mean()), gbm_rail_mae=float(gbm_err[:, 0].mean()),
-                   gbm_bus_mae=float(gbm_err[:, 1].mean()))
+        out.update(
+            gbm_mae=float(gbm_err.mean()),
+            gbm_rail_mae=float(gbm_err[:, 0].mean()),
+            gbm_bus_mae=float(gbm_err[:, 1].mean()),
+        )
     return out
 
 
@@ -84,8 +91,9 @@ def naive_mae(data: RidershipData, split: Split) -> float:
     return float(riders(np.abs(naive_predictions(data.feature_values(), split) - truth).mean()))
 
 
-def score_split(model, split: Split, features_values: np.ndarray, batch_size: int, device,
-                gbm: np.ndarray | None = None) -> SplitScore:
+def score_split(
+    model, split: Split, features_values: np.ndarray, batch_size: int, device, gbm: np.ndarray | None = None
+) -> SplitScore:
     """``gbm``: the reference's predictions on the split's targets, in millions (engine/reference.py)."""
     device = torch.device(device)
     X, y = split.windows.to(device), split.targets.to(device)
@@ -98,12 +106,21 @@ def score_split(model, split: Split, features_values: np.ndarray, batch_size: in
     return SplitScore(split=split.name, windows=len(split), **errors)
 
 
-def score_all(model, splits: dict[str, Split], features_values: np.ndarray, batch_size: int, device,
-              names=("valid", "test"), gbm: dict[str, np.ndarray] | None = None) -> dict[str, SplitScore]:
+def score_all(
+    model,
+    splits: dict[str, Split],
+    features_values: np.ndarray,
+    batch_size: int,
+    device,
+    names=("valid", "test"),
+    gbm: dict[str, np.ndarray] | None = None,
+) -> dict[str, SplitScore]:
     # The training thread setting: torch's default threads fight a UI thread for the cores.
     with cpu_threads(torch.device(device), model.hidden_size):
-        return {name: score_split(model, splits[name], features_values, batch_size, device,
-                                  (gbm or {}).get(name)) for name in names}
+        return {
+            name: score_split(model, splits[name], features_values, batch_size, device, (gbm or {}).get(name))
+            for name in names
+        }
 
 
 def reference_for(data: RidershipData, splits: dict[str, Split], config, names=("valid", "test")):
@@ -114,6 +131,7 @@ def reference_for(data: RidershipData, splits: dict[str, Split], config, names=(
 
 
 # -- backtests: every day of a split, and the errors per day type --------------------------------
+
 
 @dataclass(frozen=True)
 class ErrorSummary(ModelVsNaive):
@@ -143,26 +161,48 @@ class SplitBacktest:
         return len(self.dates)
 
     def to_dict(self) -> dict:
-        out = {k: getattr(self, k) for k in ("split", "dates", "day_types", "actual_rail", "actual_bus",
-                                             "pred_rail", "pred_bus", "naive_rail", "naive_bus")}
+        out = {
+            k: getattr(self, k)
+            for k in (
+                "split",
+                "dates",
+                "day_types",
+                "actual_rail",
+                "actual_bus",
+                "pred_rail",
+                "pred_bus",
+                "naive_rail",
+                "naive_bus",
+            )
+        }
         out["overall"] = self.overall.to_dict()
         out["by_day_type"] = {k: v.to_dict() for k, v in self.by_day_type.items()}
         out["by_kind"] = {k: v.to_dict() for k, v in self.by_kind.items()}
         return out
 
 
-def summarize(day_type: str, truth: np.ndarray, pred: np.ndarray, naive: np.ndarray,
-              gbm: np.ndarray | None = None) -> ErrorSummary:
+def summarize(
+    day_type: str, truth: np.ndarray, pred: np.ndarray, naive: np.ndarray, gbm: np.ndarray | None = None
+) -> ErrorSummary:
     """Errors over the rows given; arrays are (days, 2) in riders, columns rail, bus."""
     if len(truth) == 0:
         nan = float("nan")
-        return ErrorSummary(day_type=day_type, count=0, mae=nan, naive_mae=nan, rail_mae=nan, bus_mae=nan,
-                            naive_rail_mae=nan, naive_bus_mae=nan)
+        return ErrorSummary(
+            day_type=day_type,
+            count=0,
+            mae=nan,
+            naive_mae=nan,
+            rail_mae=nan,
+            bus_mae=nan,
+            naive_rail_mae=nan,
+            naive_bus_mae=nan,
+        )
     return ErrorSummary(day_type=day_type, count=len(truth), **error_fields(truth, pred, naive, gbm))
 
 
-def backtest_split(model, split: Split, data: RidershipData, device="cpu",
-                   gbm: np.ndarray | None = None) -> SplitBacktest:
+def backtest_split(
+    model, split: Split, data: RidershipData, device="cpu", gbm: np.ndarray | None = None
+) -> SplitBacktest:
     """``gbm``: the reference's predictions on the split's targets, in millions (or None)."""
     features = data.feature_values()
     gbm = riders(gbm)
@@ -175,24 +215,36 @@ def backtest_split(model, split: Split, data: RidershipData, device="cpu",
     for kind in DAY_TYPE_ORDER:
         rows = kinds == kind
         if rows.any():
-            by_type[kind] = summarize(kind, truth[rows], pred[rows], naive[rows],
-                                      None if gbm is None else gbm[rows])
+            by_type[kind] = summarize(kind, truth[rows], pred[rows], naive[rows], None if gbm is None else gbm[rows])
     by_kind = {}
     for kind, rows in kinds_of(data.frame.iloc[split.target_positions]).items():
         if rows.any():
             by_kind[kind] = summarize(kind, truth[rows], pred[rows], naive[rows], None if gbm is None else gbm[rows])
     return SplitBacktest(
-        split=split.name, dates=[f"{d:%Y-%m-%d}" for d in split.target_dates], day_types=kinds.tolist(),
-        actual_rail=truth[:, 0].tolist(), actual_bus=truth[:, 1].tolist(),
-        pred_rail=pred[:, 0].tolist(), pred_bus=pred[:, 1].tolist(),
-        naive_rail=naive[:, 0].tolist(), naive_bus=naive[:, 1].tolist(),
-        overall=summarize("all", truth, pred, naive, gbm), by_day_type=by_type, by_kind=by_kind,
+        split=split.name,
+        dates=[f"{d:%Y-%m-%d}" for d in split.target_dates],
+        day_types=kinds.tolist(),
+        actual_rail=truth[:, 0].tolist(),
+        actual_bus=truth[:, 1].tolist(),
+        pred_rail=pred[:, 0].tolist(),
+        pred_bus=pred[:, 1].tolist(),
+        naive_rail=naive[:, 0].tolist(),
+        naive_bus=naive[:, 1].tolist(),
+        overall=summarize("all", truth, pred, naive, gbm),
+        by_day_type=by_type,
+        by_kind=by_kind,
     )
 
 
-def backtest(model, data: RidershipData, config, splits=("valid", "test"), device="cpu",
-             made: dict[str, Split] | None = None, gbm: dict[str, np.ndarray] | None = None
-             ) -> dict[str, SplitBacktest]:
+def backtest(
+    model,
+    data: RidershipData,
+    config,
+    splits=("valid", "test"),
+    device="cpu",
+    made: dict[str, Split] | None = None,
+    gbm: dict[str, np.ndarray] | None = None,
+) -> dict[str, SplitBacktest]:
     """Backtest ``model`` on the named splits of ``data`` cut with ``config``'s dates and window
     (``made``: splits already cut, to skip recutting; ``gbm``: the reference's predictions)."""
     made = made if made is not None else make_splits(data, config)

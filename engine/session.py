@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .config import TrainConfig
 from .data.loading import RidershipData
@@ -78,21 +79,45 @@ class RunResult:
         return len(self.history)
 
 
-def start_run(config: TrainConfig, data: RidershipData, *, store=None, parent_id: int | None = None,
-              origin: str = "new", on_start: Callable[[RunStarted], None] | None = None,
-              on_epoch: Callable[[EpochEvent], None] | None = None,
-              should_stop: Callable[[], bool] | None = None,
-              abandoned: Callable[[], bool] | None = None) -> RunResult:
+def start_run(
+    config: TrainConfig,
+    data: RidershipData,
+    *,
+    store=None,
+    parent_id: int | None = None,
+    origin: str = "new",
+    on_start: Callable[[RunStarted], None] | None = None,
+    on_epoch: Callable[[EpochEvent], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    abandoned: Callable[[], bool] | None = None,
+) -> RunResult:
     """Train ``config`` on ``data``: recorded in ``store`` (engine.store.RunStore) when given."""
-    return _run(config, data, store=store, parent_id=parent_id, origin=origin, resume_state=None,
-                on_start=on_start, on_epoch=on_epoch, should_stop=should_stop, abandoned=abandoned)
+    return _run(
+        config,
+        data,
+        store=store,
+        parent_id=parent_id,
+        origin=origin,
+        resume_state=None,
+        on_start=on_start,
+        on_epoch=on_epoch,
+        should_stop=should_stop,
+        abandoned=abandoned,
+    )
 
 
-def resume_run(store, run_id: int, more: int, data: RidershipData, *, device: str | None = None,
-               on_start: Callable[[RunStarted], None] | None = None,
-               on_epoch: Callable[[EpochEvent], None] | None = None,
-               should_stop: Callable[[], bool] | None = None,
-               abandoned: Callable[[], bool] | None = None) -> RunResult:
+def resume_run(
+    store,
+    run_id: int,
+    more: int,
+    data: RidershipData,
+    *,
+    device: str | None = None,
+    on_start: Callable[[RunStarted], None] | None = None,
+    on_epoch: Callable[[EpochEvent], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    abandoned: Callable[[], bool] | None = None,
+) -> RunResult:
     """Continue recorded run ``run_id`` for ``more`` epochs from its checkpoint, as a new run whose
     parent it is (the parent stays as it was). Same data, same seed: with the article's plateau
     schedule 25 + 25 epochs give what 50 at once give; a cosine schedule, planned over the first 25,
@@ -117,8 +142,18 @@ def resume_run(store, run_id: int, more: int, data: RidershipData, *, device: st
     if device:
         changes["device"] = device
     config = checkpoint.config.replace(**changes)
-    return _run(config, data, store=store, parent_id=run_id, origin="resume", resume_state=checkpoint.resume_state,
-                on_start=on_start, on_epoch=on_epoch, should_stop=should_stop, abandoned=abandoned)
+    return _run(
+        config,
+        data,
+        store=store,
+        parent_id=run_id,
+        origin="resume",
+        resume_state=checkpoint.resume_state,
+        on_start=on_start,
+        on_epoch=on_epoch,
+        should_stop=should_stop,
+        abandoned=abandoned,
+    )
 
 
 def load_recorded_run(store, ref: str | int, data: RidershipData | None = None) -> RunResult:
@@ -140,16 +175,28 @@ def load_recorded_run(store, ref: str | int, data: RidershipData | None = None) 
     weights = payload.get("weights_epoch") or record.weights_epoch or 0
     best = record.best_epoch or payload.get("best_epoch") or 0
     return RunResult(
-        run_id=record.run_id, status=record.status, reason=record.reason, config=config, device="cpu",
-        data_label=label, history=list(store.epochs(record.run_id)), best_epoch=best,
+        run_id=record.run_id,
+        status=record.status,
+        reason=record.reason,
+        config=config,
+        device="cpu",
+        data_label=label,
+        history=list(store.epochs(record.run_id)),
+        best_epoch=best,
         best_valid_mae=record.best_valid_mae if record.best_valid_mae is not None else math.nan,
-        weights_epoch=int(weights), scores=dict(record.scores or {}), model=model.eval(),
-        checkpoint=record.checkpoint, store_path=Path(store.path), parent_id=record.parent_id, origin=record.origin,
+        weights_epoch=int(weights),
+        scores=dict(record.scores or {}),
+        model=model.eval(),
+        checkpoint=record.checkpoint,
+        store_path=Path(store.path),
+        parent_id=record.parent_id,
+        origin=record.origin,
     )
 
 
-def _run(config, data, *, store, parent_id, origin, resume_state, on_start, on_epoch, should_stop,
-         abandoned) -> RunResult:
+def _run(
+    config, data, *, store, parent_id, origin, resume_state, on_start, on_epoch, should_stop, abandoned
+) -> RunResult:
     import torch
 
     from .data.windows import make_splits
@@ -165,15 +212,32 @@ def _run(config, data, *, store, parent_id, origin, resume_state, on_start, on_e
     inherited = tuple(event_from_dict(e) for e in resume_state["history"]) if resume_state else ()
     run_id = None
     if store is not None:
-        run_id = store.start_run(config, data, device.type, device_name=describe(device).name,
-                                 parent_id=parent_id, origin=origin, inherited=inherited,
-                                 torch_version=torch.__version__)
+        run_id = store.start_run(
+            config,
+            data,
+            device.type,
+            device_name=describe(device).name,
+            parent_id=parent_id,
+            origin=origin,
+            inherited=inherited,
+            torch_version=torch.__version__,
+        )
     recorder = _Recorder(store, run_id, config, data)
     if on_start is not None:
-        on_start(RunStarted(run_id=run_id, config=config, device=str(device), epochs=config.epochs,
-                            naive_valid_mae=naive_mae(data, splits["valid"]),
-                            train_windows=len(splits["train"]), valid_windows=len(splits["valid"]),
-                            parent_id=parent_id, origin=origin, inherited=inherited))
+        on_start(
+            RunStarted(
+                run_id=run_id,
+                config=config,
+                device=str(device),
+                epochs=config.epochs,
+                naive_valid_mae=naive_mae(data, splits["valid"]),
+                train_windows=len(splits["train"]),
+                valid_windows=len(splits["valid"]),
+                parent_id=parent_id,
+                origin=origin,
+                inherited=inherited,
+            )
+        )
 
     def epoch_done(event: EpochEvent) -> None:
         recorder.log(event)
@@ -182,24 +246,48 @@ def _run(config, data, *, store, parent_id, origin, resume_state, on_start, on_e
 
     try:
         with cpu_threads(device, config.hidden_size):
-            result = fit(config, splits, device, on_epoch=epoch_done, should_stop=should_stop,
-                         resume=resume_state, on_state=recorder.maybe_checkpoint)
+            result = fit(
+                config,
+                splits,
+                device,
+                on_epoch=epoch_done,
+                should_stop=should_stop,
+                resume=resume_state,
+                on_state=recorder.maybe_checkpoint,
+            )
             scores = {}
             if result.weights_epoch > 0 and not (abandoned and abandoned()):
-                scores = score_all(result.model, splits, data.feature_values(), config.batch_size, result.device,
-                                   gbm=reference_for(data, splits, config))
+                scores = score_all(
+                    result.model,
+                    splits,
+                    data.feature_values(),
+                    config.batch_size,
+                    result.device,
+                    gbm=reference_for(data, splits, config),
+                )
     except BaseException as exc:
         recorder.abort(exc)
         raise
     checkpoint = recorder.finish(result, scores)
     return RunResult(
-        run_id=run_id, status=result.status, reason=result.reason, config=config, device=result.device,
-        data_label=data.source.label, history=list(result.history), best_epoch=result.best_epoch,
+        run_id=run_id,
+        status=result.status,
+        reason=result.reason,
+        config=config,
+        device=result.device,
+        data_label=data.source.label,
+        history=list(result.history),
+        best_epoch=result.best_epoch,
         best_valid_mae=riders(result.best_valid_mae) if result.best_epoch else math.nan,
-        weights_epoch=result.weights_epoch, scores=scores,
-        model=result.model if result.weights_epoch > 0 else None, checkpoint=checkpoint,
-        store_path=store.path if store is not None else None, parent_id=parent_id, origin=origin,
-        warnings=recorder.warnings, fit=result,
+        weights_epoch=result.weights_epoch,
+        scores=scores,
+        model=result.model if result.weights_epoch > 0 else None,
+        checkpoint=checkpoint,
+        store_path=store.path if store is not None else None,
+        parent_id=parent_id,
+        origin=origin,
+        warnings=recorder.warnings,
+        fit=result,
     )
 
 
@@ -277,10 +365,18 @@ class _Recorder:
             except (OSError, RidershipError) as exc:
                 self._warn(f"{path}: the checkpoint could not be written ({getattr(exc, 'strerror', None) or exc})")
                 checkpoint = self.checkpoint  # an earlier one, if any, is still whole
-        self._quietly(lambda: self.store.finish_run(
-            self.run_id, result.status, result.reason, scores=scores, checkpoint=checkpoint,
-            best_epoch=result.best_epoch or None, best_valid_mae=riders(result.best_valid_mae),
-            weights_epoch=result.weights_epoch or None))
+        self._quietly(
+            lambda: self.store.finish_run(
+                self.run_id,
+                result.status,
+                result.reason,
+                scores=scores,
+                checkpoint=checkpoint,
+                best_epoch=result.best_epoch or None,
+                best_valid_mae=riders(result.best_valid_mae),
+                weights_epoch=result.weights_epoch or None,
+            )
+        )
         return checkpoint
 
     def abort(self, exc: BaseException) -> None:
@@ -294,7 +390,8 @@ class _Recorder:
         try:
             if self.pending:
                 self.store.log_epochs(self.run_id, self.pending)
-            self.store.finish_run(self.run_id, "interrupted" if interrupted else "failed", reason,
-                                  checkpoint=self.checkpoint)
+            self.store.finish_run(
+                self.run_id, "interrupted" if interrupted else "failed", reason, checkpoint=self.checkpoint
+            )
         except RidershipError:
             pass  # the store itself is failing; the original error matters more

@@ -24,6 +24,7 @@ def check_label(text: str, what: str) -> str:
     (e.g. "sweep name") and the first offending character."""
     bad = next((c for c in text if not c.isprintable() and c != " "), None)
     if bad is not None:
-        raise RidershipError(f"{what} {quoted(text)}: contains the control character {printable(bad)}; "
-                             "use printable characters only")
+        raise RidershipError(
+            f"{what} {quoted(text)}: contains the control character {printable(bad)}; use printable characters only"
+        )
     return text

@@ -17,8 +17,9 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torchmetrics
@@ -144,8 +145,14 @@ def fit(
         total_loss = 0.0
         for number, (X, y) in enumerate(batches, start=1):
             if why := should_stop():  # True, or a string naming who stopped it (a closed browser page)
-                status, reason = "stopped", (f"stopped: {why} during epoch {epoch}" if isinstance(why, str)
-                                             else f"stopped by the user during epoch {epoch}")
+                status, reason = (
+                    "stopped",
+                    (
+                        f"stopped: {why} during epoch {epoch}"
+                        if isinstance(why, str)
+                        else f"stopped by the user during epoch {epoch}"
+                    ),
+                )
                 break
             y_pred = model(X)
             loss = loss_fn(y_pred, y)
@@ -154,8 +161,10 @@ def fit(
             diverged = _divergence(value, lowest_loss)
             if diverged:
                 status = "failed"
-                reason = (f"the loss {diverged} at epoch {epoch}, batch {number}: training diverged "
-                          f"(try a smaller lr than {config.lr:g})")
+                reason = (
+                    f"the loss {diverged} at epoch {epoch}, batch {number}: training diverged "
+                    f"(try a smaller lr than {config.lr:g})"
+                )
                 break
             total_loss += value
             loss.backward()
@@ -173,17 +182,25 @@ def fit(
         valid_mae = evaluate_mae(model, valid_X, valid_y, config.batch_size, device)
         if not math.isfinite(valid_mae):
             status = "failed"
-            reason = (f"the validation MAE became {valid_mae} at epoch {epoch}: training diverged "
-                      f"(try a smaller lr than {config.lr:g})")
+            reason = (
+                f"the validation MAE became {valid_mae} at epoch {epoch}: training diverged "
+                f"(try a smaller lr than {config.lr:g})"
+            )
             break
         if not per_batch:
             scheduler.step(valid_mae)
         if valid_mae < best_mae:
             best_epoch, best_mae, best_state = epoch, valid_mae, _clone_state(model)
         event = EpochEvent(
-            epoch=epoch, epochs=config.epochs, train_loss=total_loss / len(batches), train_mae=train_mae,
-            valid_mae=valid_mae, lr=lr, seconds=time.perf_counter() - started,
-            best_epoch=best_epoch, best_valid_mae=best_mae,
+            epoch=epoch,
+            epochs=config.epochs,
+            train_loss=total_loss / len(batches),
+            train_mae=train_mae,
+            valid_mae=valid_mae,
+            lr=lr,
+            seconds=time.perf_counter() - started,
+            best_epoch=best_epoch,
+            best_valid_mae=best_mae,
         )
         history.append(event)
         resume_state = boundary_state()
@@ -201,22 +218,30 @@ def fit(
     elif status != "finished":
         weights_epoch = 0  # no epoch finished: the weights are half an epoch's, not a model
     return FitResult(
-        model=model, config=config, device=str(device), history=history, status=status, reason=reason,
-        best_epoch=best_epoch, best_valid_mae=best_mae, weights_epoch=weights_epoch,
-        best_state=best_state, resume_state=resume_state,
+        model=model,
+        config=config,
+        device=str(device),
+        history=history,
+        status=status,
+        reason=reason,
+        best_epoch=best_epoch,
+        best_valid_mae=best_mae,
+        weights_epoch=weights_epoch,
+        best_state=best_state,
+        resume_state=resume_state,
     )
 
 
 def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
         if config.weight_decay:  # decoupled from the gradient's scale, as AdamW
-            return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
-                                     foreach=True)
+            return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, foreach=True)
         return torch.optim.Adam(model.parameters(), lr=config.lr, foreach=True)
     # foreach: one call per step for all parameters instead of a Python loop; the same arithmetic.
     # weight_decay 0 (the article) skips the decay term: the article's arithmetic, unchanged.
-    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                           weight_decay=config.weight_decay, foreach=True)
+    return torch.optim.SGD(
+        model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay, foreach=True
+    )
 
 
 def stretch_cosine(scheduler, optimizer, total_steps: int) -> None:
@@ -226,7 +251,9 @@ def stretch_cosine(scheduler, optimizer, total_steps: int) -> None:
     scheduler.T_max = max(1, total_steps)
     step = scheduler.last_epoch
     for group, base in zip(optimizer.param_groups, scheduler.base_lrs):
-        group["lr"] = scheduler.eta_min + (base - scheduler.eta_min) * (1 + math.cos(math.pi * step / scheduler.T_max)) / 2
+        group["lr"] = (
+            scheduler.eta_min + (base - scheduler.eta_min) * (1 + math.cos(math.pi * step / scheduler.T_max)) / 2
+        )
     scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]
 
 
@@ -234,8 +261,9 @@ def make_scheduler(config: TrainConfig, optimizer, batches_per_epoch: int):
     """The article's ReduceLROnPlateau on the validation MAE, or a cosine decay to 0 per batch."""
     if config.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, batches_per_epoch * config.epochs))
-    return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", patience=config.patience,
-                                                      factor=config.factor)
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min", patience=config.patience, factor=config.factor
+    )
 
 
 # A batch loss this many times the lowest seen so far is divergence even while it is finite

@@ -50,8 +50,13 @@ def holiday_ratios(frame: pd.DataFrame, first: str = "2005-01-01", last: str = "
         if usual is None:
             continue
         actual = frame[list(SERIES)].to_numpy(dtype=np.float64)[p]
-        rows.append({"date": dates[p], "weekday": int(dates[p].day_of_week),
-                     **{f"{s}_ratio": float(actual[i] / usual[i]) for i, s in enumerate(SERIES)}})
+        rows.append(
+            {
+                "date": dates[p],
+                "weekday": int(dates[p].day_of_week),
+                **{f"{s}_ratio": float(actual[i] / usual[i]) for i, s in enumerate(SERIES)},
+            }
+        )
     return pd.DataFrame(rows, columns=["date", "weekday", "rail_ratio", "bus_ratio"])
 
 
@@ -59,8 +64,9 @@ def ratio_ranges(ratios: pd.DataFrame) -> dict[int, dict[str, tuple[float, float
     """Per weekday (Monday = 0) and series: (lowest, highest, days) of the real holiday ratios."""
     out = {}
     for weekday, group in ratios.groupby("weekday"):
-        out[int(weekday)] = {s: (float(group[f"{s}_ratio"].min()), float(group[f"{s}_ratio"].max()), len(group))
-                             for s in SERIES}
+        out[int(weekday)] = {
+            s: (float(group[f"{s}_ratio"].min()), float(group[f"{s}_ratio"].max()), len(group)) for s in SERIES
+        }
     return out
 
 
@@ -125,11 +131,20 @@ def counterfactual(predictor, ranges: dict, names=("valid", "test")) -> WhatIfCh
             elif weekday_holiday[p]:
                 usual = usual_weekday(frame, ordinary, p)
                 if usual is not None:
-                    as_w.append({"date": date, "weekday": int(date.day_of_week), "actual_rail": actual[p, 0],
-                                 **{f"{s}_ratio": w[i, k] / usual[k] for k, s in enumerate(SERIES)}})
+                    as_w.append(
+                        {
+                            "date": date,
+                            "weekday": int(date.day_of_week),
+                            "actual_rail": actual[p, 0],
+                            **{f"{s}_ratio": w[i, k] / usual[k] for k, s in enumerate(SERIES)},
+                        }
+                    )
     return WhatIfCheck(pd.DataFrame(as_u), pd.DataFrame(as_w))
 
 
 def range_lines(ranges: dict) -> list[str]:
-    return [f"{WEEKDAY_NAMES[d]:<9} {r['rail'][2]:>3} holidays: rail {r['rail'][0]:.2f}..{r['rail'][1]:.2f}, "
-            f"bus {r['bus'][0]:.2f}..{r['bus'][1]:.2f}" for d, r in sorted(ranges.items())]
+    return [
+        f"{WEEKDAY_NAMES[d]:<9} {r['rail'][2]:>3} holidays: rail {r['rail'][0]:.2f}..{r['rail'][1]:.2f}, "
+        f"bus {r['bus'][0]:.2f}..{r['bus'][1]:.2f}"
+        for d, r in sorted(ranges.items())
+    ]

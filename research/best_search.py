@@ -28,12 +28,11 @@ from engine.session import start_run
 
 # Split dates (train_start is the preset's): the article's, one two years earlier, one across 2020.
 SPLITS = {
-    "article": dict(train_end="2018-12", valid_start="2019-01", valid_end="2019-05", test_start="2019-06",
-                    test_end=""),
-    "2017": dict(train_end="2016-12", valid_start="2017-01", valid_end="2017-06", test_start="2017-07",
-                 test_end="2018-06"),
-    "2020": dict(train_end="2019-06", valid_start="2019-07", valid_end="2019-12", test_start="2020-01",
-                 test_end=""),
+    "article": dict(train_end="2018-12", valid_start="2019-01", valid_end="2019-05", test_start="2019-06", test_end=""),
+    "2017": dict(
+        train_end="2016-12", valid_start="2017-01", valid_end="2017-06", test_start="2017-07", test_end="2018-06"
+    ),
+    "2020": dict(train_end="2019-06", valid_start="2019-07", valid_end="2019-12", test_start="2020-01", test_end=""),
 }
 
 
@@ -82,8 +81,10 @@ def main(argv: list[str]) -> int:
     data = load_path(args.data, "path")
     base = apply_preset(args.preset).replace(device="cpu", **overrides)
     changed = {k: v for k, v in base.to_dict().items() if v != getattr(TrainConfig, k) and k != "device"}
-    say(f"# python -m research.best_search --preset {args.preset} --splits {args.splits} --seeds {args.seeds} "
-        + " ".join(args.overrides))
+    say(
+        f"# python -m research.best_search --preset {args.preset} --splits {args.splits} --seeds {args.seeds} "
+        + " ".join(args.overrides)
+    )
     say(f"# config (fields not at the article's values): {changed}")
     article_s = float("nan")
     if not args.no_article_time:
@@ -91,8 +92,10 @@ def main(argv: list[str]) -> int:
         run = start_run(TrainConfig(device="cpu"), data)
         article_s = train_seconds(run)
         say(f"# article preset: training {article_s:.1f} s ({time.perf_counter() - started:.1f} s with scoring)")
-    say(f"{'split':<8} {'seed':>4} {'valid':>7} {'v/nv':>6} {'v/gbm':>6} {'test':>7} {'t/nv':>6} {'t/gbm':>6} "
-        f"{'train_s':>7} {'x_art':>5} best_ep")
+    say(
+        f"{'split':<8} {'seed':>4} {'valid':>7} {'v/nv':>6} {'v/gbm':>6} {'test':>7} {'t/nv':>6} {'t/gbm':>6} "
+        f"{'train_s':>7} {'x_art':>5} best_ep"
+    )
     times = []
     for split in splits:
         gbm_done = False
@@ -101,18 +104,24 @@ def main(argv: list[str]) -> int:
             run = start_run(config, data)
             v, t = run.scores["valid"], run.scores["test"]
             if not gbm_done:
-                say(f"{split:<8} {'gbm':>4} {v.gbm_mae:7.0f} {v.gbm_mae / v.naive_mae:6.3f} {'':>6} "
+                say(
+                    f"{split:<8} {'gbm':>4} {v.gbm_mae:7.0f} {v.gbm_mae / v.naive_mae:6.3f} {'':>6} "
                     f"{t.gbm_mae:7.0f} {t.gbm_mae / t.naive_mae:6.3f} {'':>6}   naive valid {v.naive_mae:.0f} "
-                    f"test {t.naive_mae:.0f}")
+                    f"test {t.naive_mae:.0f}"
+                )
                 gbm_done = True
             seconds = train_seconds(run)
             if split == "article":
                 times.append(seconds)
-            say(f"{split:<8} {seed:>4} {v.mae:7.0f} {v.ratio:6.3f} {v.gbm_ratio:6.3f} {t.mae:7.0f} {t.ratio:6.3f} "
-                f"{t.gbm_ratio:6.3f} {seconds:7.1f} {seconds / article_s:5.2f} {run.weights_epoch}")
+            say(
+                f"{split:<8} {seed:>4} {v.mae:7.0f} {v.ratio:6.3f} {v.gbm_ratio:6.3f} {t.mae:7.0f} {t.ratio:6.3f} "
+                f"{t.gbm_ratio:6.3f} {seconds:7.1f} {seconds / article_s:5.2f} {run.weights_epoch}"
+            )
     if times and article_s == article_s:
         mean = sum(times) / len(times)
-        say(f"# article split: mean training {mean:.1f} s = {mean / article_s:.2f}x the article preset ({article_s:.1f} s)")
+        say(
+            f"# article split: mean training {mean:.1f} s = {mean / article_s:.2f}x the article preset ({article_s:.1f} s)"
+        )
     if log:
         log.close()
     return 0

@@ -17,9 +17,9 @@ import time
 
 from engine.config import TrainConfig
 from engine.data import make_splits
-from engine.scoring import score_all
-from engine.presets import PRESETS
 from engine.data.sources import load_path
+from engine.presets import PRESETS
+from engine.scoring import score_all
 from engine.training import fit
 
 BASE = TrainConfig(device="cpu")
@@ -47,8 +47,7 @@ CANDIDATES = {
     "norm_lr0.2_best": ("window level, lr 0.2, best epoch", {**NORM, "lr": 0.2, "restore_best": True}),
     "norm_lr0.2_e100": ("window level, lr 0.2, 100 epochs", {**NORM, "lr": 0.2, "epochs": 100}),
     "norm_lr0.2_2010": ("window level, lr 0.2, train from 2010", {**NORM, **LONG, "lr": 0.2}),
-    "norm_wc_lr0.5_2010": ("window level + weekly change, lr 0.5, train from 2010",
-                           {**NORM, **WC, **LONG, "lr": 0.5}),
+    "norm_wc_lr0.5_2010": ("window level + weekly change, lr 0.5, train from 2010", {**NORM, **WC, **LONG, "lr": 0.5}),
     "week_lr0.2": ("week level, lr 0.2", {**WEEK, "lr": 0.2}),
     "week_lr0.2_s1": ("week level, lr 0.2, seed 1", {**WEEK, "lr": 0.2, "seed": 1}),
     "week_lr0.2_s2": ("week level, lr 0.2, seed 2", {**WEEK, "lr": 0.2, "seed": 2}),
@@ -61,13 +60,10 @@ CANDIDATES = {
     "week_lr0.2_2010_e30": ("the preset, 30 epochs", {**WEEK, **LONG, "lr": 0.2, "epochs": 30}),
     "week_lr0.2_2010_h64": ("the preset, hidden 64", {**WEEK, **LONG, "lr": 0.2, "hidden_size": 64}),
     "week_lr0.2_2001": ("week level, lr 0.2, train from 2001", {**WEEK, "train_start": "2001-01", "lr": 0.2}),
-    "week_wc_lr0.2_2010": ("week level + weekly change, lr 0.2, train from 2010",
-                           {**WEEK, **WC, **LONG, "lr": 0.2}),
-    "week_wc_lr0.5_2010": ("week level + weekly change, lr 0.5, train from 2010",
-                           {**WEEK, **WC, **LONG, "lr": 0.5}),
+    "week_wc_lr0.2_2010": ("week level + weekly change, lr 0.2, train from 2010", {**WEEK, **WC, **LONG, "lr": 0.2}),
+    "week_wc_lr0.5_2010": ("week level + weekly change, lr 0.5, train from 2010", {**WEEK, **WC, **LONG, "lr": 0.5}),
     # Window 28 moves every split's first target, so its naive baseline is on other targets.
-    "week_lr0.2_2010_w28": ("the preset, window 28 (other targets!)",
-                            {**WEEK, **LONG, "lr": 0.2, "window_length": 28}),
+    "week_lr0.2_2010_w28": ("the preset, window 28 (other targets!)", {**WEEK, **LONG, "lr": 0.2, "window_length": 28}),
 }
 assert CANDIDATES["week_lr0.2_2010"][1] == PRESETS["normalized"]
 
@@ -103,15 +99,19 @@ def main(names: list[str]) -> int:
     if unknown:
         print(f"unknown candidates {unknown}; known: {', '.join(CANDIDATES)}", file=sys.stderr)
         return 2
-    print(f"{'candidate':<22} {'valid':>8} {'naive':>8} {'ratio':>6} {'test':>8} {'naive':>8} {'ratio':>6} "
-          f"{'rail/n':>6} {'bus/n':>6} {'s':>5}  what")
+    print(
+        f"{'candidate':<22} {'valid':>8} {'naive':>8} {'ratio':>6} {'test':>8} {'naive':>8} {'ratio':>6} "
+        f"{'rail/n':>6} {'bus/n':>6} {'s':>5}  what"
+    )
     for name in names or list(CANDIDATES):
         row = run(name, data)
         v, t = row["scores"]["valid"], row["scores"]["test"]
-        print(f"{name[:22]:<22} {v.mae:8.0f} {v.naive_mae:8.0f} {v.ratio:6.3f} {t.mae:8.0f} {t.naive_mae:8.0f} "
-              f"{t.ratio:6.3f} {t.rail_mae / t.naive_rail_mae:6.3f} {t.bus_mae / t.naive_bus_mae:6.3f} "
-              f"{row['seconds']:5.1f}  {row['what']}" + ("" if row["status"] == "finished" else f" [{row['status']}]"),
-              flush=True)
+        print(
+            f"{name[:22]:<22} {v.mae:8.0f} {v.naive_mae:8.0f} {v.ratio:6.3f} {t.mae:8.0f} {t.naive_mae:8.0f} "
+            f"{t.ratio:6.3f} {t.rail_mae / t.naive_rail_mae:6.3f} {t.bus_mae / t.naive_bus_mae:6.3f} "
+            f"{row['seconds']:5.1f}  {row['what']}" + ("" if row["status"] == "finished" else f" [{row['status']}]"),
+            flush=True,
+        )
     return 0
 
 

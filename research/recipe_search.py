@@ -24,9 +24,9 @@ import sys
 import optuna
 
 from engine.data.sources import load_path
-from research.best_search import SPLITS
 from engine.presets import apply_preset  # noqa: E402
 from engine.session import start_run  # noqa: E402
+from research.best_search import SPLITS
 
 SEARCH_SPLITS = ("article", "2017")
 
@@ -56,18 +56,27 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--objective", choices=("splits", "rolling"), default="splits")
     args = parser.parse_args(argv)
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(args.journal))
-    study = optuna.create_study(study_name=args.study, storage=storage, direction="minimize",
-                                load_if_exists=True, sampler=optuna.samplers.TPESampler(seed=os.getpid()))
+    study = optuna.create_study(
+        study_name=args.study,
+        storage=storage,
+        direction="minimize",
+        load_if_exists=True,
+        sampler=optuna.samplers.TPESampler(seed=os.getpid()),
+    )
     if args.show:
         done = [t for t in study.trials if t.value is not None]
         for t in sorted(done, key=lambda t: t.value)[:15]:
-            print(f"{t.number:3d} {t.value:.4f} " + " ".join(f"{k}={v:.2f}" for k, v in t.user_attrs.items())
-                  + f" {t.params}")
+            print(
+                f"{t.number:3d} {t.value:.4f} "
+                + " ".join(f"{k}={v:.2f}" for k, v in t.user_attrs.items())
+                + f" {t.params}"
+            )
         return 0
     data = load_path(os.environ["RIDERSHIP_DATA"], "path")
 
     def rolling(trial: optuna.Trial) -> float:
         import torch
+
         from research.rolling_origin import day_errors, fold_dates, train_fold
 
         torch.set_num_threads(1)

@@ -23,7 +23,16 @@ from pathlib import Path
 
 # Re-exported for research/recipe_search.py. No torch at import: the report step stays light.
 from engine.rolling_origin import (  # noqa: F401
-    NAMES, bootstrap_ratio, day_errors, fold_dates, load_cells, ratio, report, run_folds, train_fold, years_of,
+    NAMES,
+    bootstrap_ratio,
+    day_errors,
+    fold_dates,
+    load_cells,
+    ratio,
+    report,
+    run_folds,
+    train_fold,
+    years_of,
 )
 
 
@@ -44,15 +53,22 @@ def _probe_augment(data):
 def run(args) -> None:
     import torch
 
-    from research.best_search import parse_overrides
     from engine.data.sources import load_path
     from engine.presets import apply_preset
+    from research.best_search import parse_overrides
 
     torch.set_num_threads(1)
     data = load_path(args.data, "path")
     base = apply_preset(args.preset).replace(**parse_overrides(args.overrides))
-    run_folds(data, base, Path(args.out), years_of(args.years), [int(s) for s in args.seeds.split(",")],
-              _probe_augment(data), log=lambda line: print(line, flush=True))
+    run_folds(
+        data,
+        base,
+        Path(args.out),
+        years_of(args.years),
+        [int(s) for s in args.seeds.split(",")],
+        _probe_augment(data),
+        log=lambda line: print(line, flush=True),
+    )
 
 
 def report_step(args) -> None:

@@ -11,11 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support import CSV_HEADER, REAL_DATA, SMALL, SMALL_FIRST, SMALL_LAST, csv_rows, write_csv
 
 from engine.config import TrainConfig
 from engine.data.synthetic import synthetic_frame
-from support import CSV_HEADER, REAL_DATA, SMALL, SMALL_FIRST, SMALL_LAST, csv_rows, write_csv
-
 
 ACCEPTANCE = Path(__file__).parent / "acceptance"
 
@@ -58,8 +57,13 @@ def synthetic_csv(tmp_path):
     """``synthetic_csv(first=..., last=..., name=..., edit=fn)`` writes the synthetic series in the CTA
     format and returns its path; ``edit(rows)`` may change the rows (lists of strings) first."""
 
-    def make(first: str = SMALL_FIRST, last: str = SMALL_LAST, name: str = "ridership.csv", edit=None,
-             header: list[str] = CSV_HEADER) -> Path:
+    def make(
+        first: str = SMALL_FIRST,
+        last: str = SMALL_LAST,
+        name: str = "ridership.csv",
+        edit=None,
+        header: list[str] = CSV_HEADER,
+    ) -> Path:
         rows = csv_rows(synthetic_frame(first, last))
         if edit is not None:
             rows = edit(rows) or rows

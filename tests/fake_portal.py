@@ -22,9 +22,16 @@ RESOURCE = "/resource/6iiy-9s97.json"
 
 def soda_rows(frame: pd.DataFrame) -> list[dict]:
     """A clean frame as the portal's JSON rows (numbers as text, floating timestamps)."""
-    return [{"service_date": f"{d:%Y-%m-%d}T00:00:00.000", "day_type": r.day_type, "bus": str(int(r.bus)),
-             "rail_boardings": str(int(r.rail)), "total_rides": str(int(r.bus + r.rail))}
-            for d, r in zip(frame.index, frame.itertuples())]
+    return [
+        {
+            "service_date": f"{d:%Y-%m-%d}T00:00:00.000",
+            "day_type": r.day_type,
+            "bus": str(int(r.bus)),
+            "rail_boardings": str(int(r.rail)),
+            "total_rides": str(int(r.bus + r.rail)),
+        }
+        for d, r in zip(frame.index, frame.itertuples())
+    ]
 
 
 def table(first: str, last: str) -> list[dict]:
@@ -57,7 +64,7 @@ class FakePortal:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def __enter__(self) -> "FakePortal":
+    def __enter__(self) -> FakePortal:
         self.thread.start()
         return self
 
@@ -70,8 +77,9 @@ class FakePortal:
         parts = urllib.parse.urlsplit(handler.path)
         query = dict(urllib.parse.parse_qsl(parts.query))
         with self.lock:
-            self.requests.append({"path": parts.path, "query": query, "headers": dict(handler.headers),
-                                  "at": time.monotonic()})
+            self.requests.append(
+                {"path": parts.path, "query": query, "headers": dict(handler.headers), "at": time.monotonic()}
+            )
             action = self.script.pop(0) if self.script else None
         if action is not None:
             kind = action[0]
@@ -109,7 +117,7 @@ class FakePortal:
         if self.hold_at is not None and offset == self.hold_at:
             self.holding.set()
             self.release.wait(30)
-        self._send(handler, 200, json.dumps(rows[offset:offset + limit]).encode())
+        self._send(handler, 200, json.dumps(rows[offset : offset + limit]).encode())
 
     @staticmethod
     def _send(handler, code: int, body: bytes, headers: dict | None = None) -> None:

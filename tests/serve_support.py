@@ -59,9 +59,23 @@ class Served:
         self.out_path, self.err_path = tmp_path / "serve.out", tmp_path / "serve.err"
         self._out, self._err = open(self.out_path, "w"), open(self.err_path, "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--runs-db", str(self.db), *args],
-            cwd=ROOT, env=env, stdout=self._out, stderr=self._err,
+            [
+                sys.executable,
+                "-m",
+                "cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--runs-db",
+                str(self.db),
+                *args,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._out,
+            stderr=self._err,
             start_new_session=True,  # its own group: cleanup can end what a failing test left
         )
         self.seen: set[int] = set()  # every app process PID ever seen
@@ -89,8 +103,7 @@ class Served:
         return pids
 
     def wait_no_apps(self, what: str = "every app process to end", pause=time.sleep) -> None:
-        wait_until(lambda: not self.app_pids() and not any(alive(p) for p in self.seen), END_S, what,
-                   pause=pause)
+        wait_until(lambda: not self.app_pids() and not any(alive(p) for p in self.seen), END_S, what, pause=pause)
 
     def stop(self) -> None:
         """Cleanup only (the tests check the real ends): SIGKILL whatever is left of the group."""

@@ -14,16 +14,38 @@ CSV_HEADER = ["service_date", "day_type", "bus", "rail_boardings", "total_rides"
 # Small enough for a few epochs in well under a second on one core; splits inside
 # synthetic_csv's default date range.
 SMALL = TrainConfig(
-    window_length=14, hidden_size=8, batch_size=32, epochs=2, patience=2, factor=0.5,
-    train_start="2018-01", train_end="2018-06", valid_start="2018-07", valid_end="2018-08",
-    test_start="2018-09", test_end="2018-10", device="cpu",
+    window_length=14,
+    hidden_size=8,
+    batch_size=32,
+    epochs=2,
+    patience=2,
+    factor=0.5,
+    train_start="2018-01",
+    train_end="2018-06",
+    valid_start="2018-07",
+    valid_end="2018-08",
+    test_start="2018-09",
+    test_end="2018-10",
+    device="cpu",
 )
 SMALL_FIRST, SMALL_LAST = "2017-12-01", "2018-10-31"
 # The `best` preset's mechanics (calendar inputs, normalized windows, highway, capped inputs, AdamW)
 # at SMALL's size: tests/engine/test_best_recipe.py and test_log_scale.py train and probe it.
-SMALL_RECIPE = SMALL.replace(inputs="calendar", normalize="week", optimizer="adam", loss="l1", schedule="cosine",
-                             lr=0.01, clip=1.0, highway_days=7, lstm_days=10, restore_best=True, epochs=2,
-                             norm_clip=1.6, weight_decay=0.01)
+SMALL_RECIPE = SMALL.replace(
+    inputs="calendar",
+    normalize="week",
+    optimizer="adam",
+    loss="l1",
+    schedule="cosine",
+    lr=0.01,
+    clip=1.0,
+    highway_days=7,
+    lstm_days=10,
+    restore_best=True,
+    epochs=2,
+    norm_clip=1.6,
+    weight_decay=0.01,
+)
 
 
 def csv_rows(frame) -> list[list[str]]:
@@ -42,13 +64,34 @@ def write_csv(path: Path, rows: list[list[str]], header: list[str] = CSV_HEADER)
 def small_args(config: TrainConfig = SMALL) -> list[str]:
     """The CLI options that select ``config``'s hyperparameters and splits."""
     return [
-        "--preset", "article",  # the mechanics under test, not the default preset's training recipe
-        "--window-length", str(config.window_length), "--hidden-size", str(config.hidden_size),
-        "--batch-size", str(config.batch_size), "--epochs", str(config.epochs),
-        "--patience", str(config.patience), "--factor", str(config.factor),
-        "--train-start", config.train_start, "--train-end", config.train_end,
-        "--valid-start", config.valid_start, "--valid-end", config.valid_end,
-        "--test-start", config.test_start, "--test-end", config.test_end, "--device", "cpu",
+        "--preset",
+        "article",  # the mechanics under test, not the default preset's training recipe
+        "--window-length",
+        str(config.window_length),
+        "--hidden-size",
+        str(config.hidden_size),
+        "--batch-size",
+        str(config.batch_size),
+        "--epochs",
+        str(config.epochs),
+        "--patience",
+        str(config.patience),
+        "--factor",
+        str(config.factor),
+        "--train-start",
+        config.train_start,
+        "--train-end",
+        config.train_end,
+        "--valid-start",
+        config.valid_start,
+        "--valid-end",
+        config.valid_end,
+        "--test-start",
+        config.test_start,
+        "--test-end",
+        config.test_end,
+        "--device",
+        "cpu",
     ]
 
 

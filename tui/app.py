@@ -26,9 +26,10 @@ from __future__ import annotations
 import functools
 import gc
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
@@ -42,12 +43,39 @@ from engine.domain import DAY_TYPE_NAMES, format_riders
 from engine.errors import RidershipError
 
 from . import jobs, parts, terminal_watch
-from .format import (HISTORY_DAYS, backtest_label, device_label, explain, model_label, run_title, summarise,
-                     trust_summary)
-from .messages import (BacktestMade, DataLoaded, DaysForecastMade, DeviceDescribed, DownloadProgress,
-                       EpochCompleted, ForecastMade, JobEnded, ModelLoaded, RunEnded, RunExported, RunsDeleted,
-                       RunsListed, RunsRead, StoreOpened, SweepBoardRead, SweepEnded, SweepProgress,
-                       TrainingStarted, TrialRunRead, pane_may_be_gone)
+from .format import (
+    HISTORY_DAYS,
+    backtest_label,
+    device_label,
+    explain,
+    model_label,
+    run_title,
+    summarise,
+    trust_summary,
+)
+from .messages import (
+    BacktestMade,
+    DataLoaded,
+    DaysForecastMade,
+    DeviceDescribed,
+    DownloadProgress,
+    EpochCompleted,
+    ForecastMade,
+    JobEnded,
+    ModelLoaded,
+    RunEnded,
+    RunExported,
+    RunsDeleted,
+    RunsListed,
+    RunsRead,
+    StoreOpened,
+    SweepBoardRead,
+    SweepEnded,
+    SweepProgress,
+    TrainingStarted,
+    TrialRunRead,
+    pane_may_be_gone,
+)
 from .system_metrics import SystemSampler
 from .widgets.backtest import BacktestPane
 from .widgets.dataset import DatasetPane
@@ -85,8 +113,13 @@ DEVICE_REFRESH_S = 1.0
 SYSTEM_SAMPLE_S = 1.0  # the Device pane's sparklines, while it is shown or a run trains
 # Where the focus goes when a pane is shown (the widget whose keys the pane's footer lists).
 PANE_FOCUS = {
-    "dataset": "#dataset-pane RowTable", "hyperparams": "#form", "training": "#training-pane",
-    "device": "#device-pane", "runs": "#runs-table", "backtest": "#backtest-pane", "sweeps": "#sweeps-table",
+    "dataset": "#dataset-pane RowTable",
+    "hyperparams": "#form",
+    "training": "#training-pane",
+    "device": "#device-pane",
+    "runs": "#runs-table",
+    "backtest": "#backtest-pane",
+    "sweeps": "#sweeps-table",
 }
 
 
@@ -124,9 +157,7 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-
-
-def replaced(previous: int | None, unrecorded: "RunResult | None", now: "RunResult") -> str:
+def replaced(previous: int | None, unrecorded: RunResult | None, now: RunResult) -> str:
     """The end of "run N is now the model in use": the model it replaced (recorded run
     ``previous``, or the ``unrecorded`` one) and the way back."""
     if unrecorded is not None:
@@ -162,7 +193,7 @@ class RidershipApp(App[int]):
     def __init__(
         self,
         data_path: str | None = None,
-        data: "RidershipData | None" = None,
+        data: RidershipData | None = None,
         config: TrainConfig | None = None,
         describe_device: Callable[[str], tuple[Any, list[str]]] | None = None,
         runs_db: str | None = None,
@@ -181,7 +212,7 @@ class RidershipApp(App[int]):
             config = apply_preset(DEFAULT_PRESET)
         self._initial_config = config
         self._describe_device = describe_device or jobs.describe_device
-        self.data: "RidershipData | None" = None
+        self.data: RidershipData | None = None
         self.last_run: RunResult | None = None  # the run started here that ended last (in use or not)
         self.job = 0  # how many runs this app has started; messages of an earlier one are ignored
         self.run_id: int | None = None  # the id in the run store of the run started last (None: not yet, or unrecorded)
@@ -202,7 +233,7 @@ class RidershipApp(App[int]):
 
     # The app's state as tests and panes read it (the parts hold it).
     @property
-    def store(self) -> "RunStore | None":
+    def store(self) -> RunStore | None:
         return self.link.store
 
     @property
@@ -210,11 +241,11 @@ class RidershipApp(App[int]):
         return self.link.note
 
     @property
-    def recording_store(self) -> "RunStore | None":
+    def recording_store(self) -> RunStore | None:
         return self.link.recording
 
     @property
-    def active(self) -> "RunResult | None":
+    def active(self) -> RunResult | None:
         """The model in use (None: none)."""
         return self.model.run
 
@@ -271,11 +302,19 @@ class RidershipApp(App[int]):
             self.sweep.stop.set()
             self.exit(return_code=129)  # 128 + SIGHUP, what a hang-up would have given
 
-    def _start(self, work: Callable[[], Any], ended: Callable[..., Message], *, group: str, name: str = "",
-               exclusive: bool = True) -> None:
+    def _start(
+        self,
+        work: Callable[[], Any],
+        ended: Callable[..., Message],
+        *,
+        group: str,
+        name: str = "",
+        exclusive: bool = True,
+    ) -> None:
         """Run ``work`` (a tui.jobs call) in a thread worker that ends by posting ``ended(result)``,
         or ``ended(error=exc)`` when it raised: a typed JobEnded message, handled with @on below.
         ``exclusive``: a newer worker of the group supersedes the last (its message is dropped)."""
+
         def body() -> None:
             from textual.worker import get_current_worker
 
@@ -287,8 +326,7 @@ class RidershipApp(App[int]):
             if not worker.is_cancelled:
                 self.post_message(message)
 
-        self.run_worker(body, name=name or group, group=group, thread=True, exclusive=exclusive,
-                        exit_on_error=False)
+        self.run_worker(body, name=name or group, group=group, thread=True, exclusive=exclusive, exit_on_error=False)
 
     def _load_startup_data(self) -> None:
         path = self._data_path
@@ -356,15 +394,21 @@ class RidershipApp(App[int]):
 
     def load_file(self, path: str, how: str = "open") -> None:
         self.query_one(DatasetPane).show_status(f"Loading {path}…")  # plain text: a path may hold [ ]
-        self._start(lambda: jobs.open_file(path), functools.partial(DataLoaded, how=how), group="data",
-                    name=f"{how} {path}", exclusive=how != "remembered")
+        self._start(
+            lambda: jobs.open_file(path),
+            functools.partial(DataLoaded, how=how),
+            group="data",
+            name=f"{how} {path}",
+            exclusive=how != "remembered",
+        )
 
     def action_download(self) -> None:
         self.action_show_pane("dataset")
         self.query_one(DatasetPane).show_status("Downloading the CTA data…")
         post = self.post_message
-        self._start(lambda: jobs.download(post), functools.partial(DataLoaded, how="download"), group="data",
-                    name="download")
+        self._start(
+            lambda: jobs.download(post), functools.partial(DataLoaded, how="download"), group="data", name="download"
+        )
 
     def action_update_data(self) -> None:
         from .app_portal import update_data
@@ -387,7 +431,7 @@ class RidershipApp(App[int]):
         share = f" ({msg.done / msg.total:.0%})" if msg.total else ""
         self.query_one(DatasetPane).show_status(f"Downloading the CTA data: {msg.done / 1e6:.1f} MB{share}")
 
-    def _use_data(self, data: "RidershipData") -> None:
+    def _use_data(self, data: RidershipData) -> None:
         self.data = data
         bar = self.query_one(HeaderBar)
         if data.is_synthetic:
@@ -424,8 +468,12 @@ class RidershipApp(App[int]):
         if msg.how == "remembered":
             self._remembered_data = None
             if msg.error is not None and self.data is None and self._startup_data is not None:
-                self.notify(explain(msg.error), title="The data file opened last time could not be read",
-                            severity="warning", timeout=10)
+                self.notify(
+                    explain(msg.error),
+                    title="The data file opened last time could not be read",
+                    severity="warning",
+                    timeout=10,
+                )
                 msg = self._startup_data  # the usual sources' data, as without it
         if msg.error is None:
             self._data_how = msg.how
@@ -463,12 +511,13 @@ class RidershipApp(App[int]):
     # -- training -------------------------------------------------------------------------------
     def _can_start(self) -> bool:
         if self.training:
-            self.notify(f"{self._run_name} is still training: s stops it, then t starts another.",
-                        severity="warning")
+            self.notify(f"{self._run_name} is still training: s stops it, then t starts another.", severity="warning")
             return False
         if self.sweeping:
-            self.notify("A sweep is running: s stops it, then t starts a run (both at once would share the cores).",
-                        severity="warning")
+            self.notify(
+                "A sweep is running: s stops it, then t starts a run (both at once would share the cores).",
+                severity="warning",
+            )
             return False
         if self.data is None:
             self.notify("The data is still loading.", severity="warning")
@@ -493,8 +542,11 @@ class RidershipApp(App[int]):
             self.action_show_pane("hyperparams")
             if first:
                 self.form.focus_field(first)
-            self.notify(f"Fix the hyperparameters first ({first}: {self.form.errors.get(first, '')}).",
-                        title="Cannot start a run", severity="error")
+            self.notify(
+                f"Fix the hyperparameters first ({first}: {self.form.errors.get(first, '')}).",
+                title="Cannot start a run",
+                severity="error",
+            )
             return
         self._save_state(form=self._last_form)  # the settings of the last run started are the ones to come back to
         parent, self._fork_parent = self._fork_parent, None
@@ -502,13 +554,17 @@ class RidershipApp(App[int]):
             self.form.show_note(None)
         data, store, post = self.data, self.recording_store, self.post_message
         what = f"A fork of run {parent}" if parent else "A new run"
-        self._launch(config, f"{what}: preparing the windows (and loading torch the first time)…",
-                     lambda job, should_stop, abandoned: jobs.train(
-                         config, data, job, post, store=store, parent_id=parent, should_stop=should_stop,
-                         abandoned=abandoned))
+        self._launch(
+            config,
+            f"{what}: preparing the windows (and loading torch the first time)…",
+            lambda job, should_stop, abandoned: jobs.train(
+                config, data, job, post, store=store, parent_id=parent, should_stop=should_stop, abandoned=abandoned
+            ),
+        )
 
-    def _launch(self, config: TrainConfig, text: str,
-                body: Callable[[int, Callable[[], bool], Callable[[], bool]], "RunResult"]) -> None:
+    def _launch(
+        self, config: TrainConfig, text: str, body: Callable[[int, Callable[[], bool], Callable[[], bool]], RunResult]
+    ) -> None:
         """Run ``body(job, should_stop, abandoned)`` (tui.jobs.train or resume) in the training
         worker, the Training pane showing it."""
         self.job += 1
@@ -520,13 +576,16 @@ class RidershipApp(App[int]):
         self.query_one(TrainingPane).starting(self.job, config.epochs, text, loss=config.loss)
         job, stop = self.job, self._stop
 
-        def work() -> "RunResult":  # stops with the user's s, or when the worker is cancelled (the app quits)
+        def work() -> RunResult:  # stops with the user's s, or when the worker is cancelled (the app quits)
             from textual.worker import get_current_worker
 
             worker = get_current_worker()
             # A stop names its cause when the app was told to exit (a closed browser page, a signal).
-            return body(job, lambda: (stop.is_set() and (getattr(self, "exit_reason", None) or True))
-                        or worker.is_cancelled, lambda: worker.is_cancelled)
+            return body(
+                job,
+                lambda: (stop.is_set() and (getattr(self, "exit_reason", None) or True)) or worker.is_cancelled,
+                lambda: worker.is_cancelled,
+            )
 
         self._start(work, functools.partial(RunEnded, job=job), group="train", name=f"run {job}")
         self._device_timer.resume()
@@ -581,7 +640,7 @@ class RidershipApp(App[int]):
             self.notify(warning, title=f"{run_title(run.run_id)}: the run store", severity="warning", timeout=10)
         self.query_one(RunsPane).reload()
 
-    def _offer_model(self, run: "RunResult") -> None:
+    def _offer_model(self, run: RunResult) -> None:
         """A run the user started here ended: a finished one becomes the model in use (saying which
         it replaced and how to go back); a stopped or failed one never replaces it."""
         if run.model is None:
@@ -592,16 +651,27 @@ class RidershipApp(App[int]):
             self.use_model(run)
             if previous is not None or kept is not None:
                 unrecorded = kept if kept is not None and kept.run_id is None else None
-                self.notify(f"{name} is now the model in use{replaced(previous, unrecorded, run)}.",
-                            title="Model in use changed", timeout=10)
+                self.notify(
+                    f"{name} is now the model in use{replaced(previous, unrecorded, run)}.",
+                    title="Model in use changed",
+                    timeout=10,
+                )
             return
-        now = (f"the model in use is still {model_label(kept)}" if kept is not None else
-               f"the model in use is still run {previous}'s" if previous is not None else
-               "there is no model in use")
-        how = (f"Runs (6), u on run {run.run_id} uses it" if run.run_id is not None else
-               "it was not recorded, so it cannot be used")
-        self.notify(f"{name} {run.status}: {now}. Its best weights are kept: {how}.",
-                    title="Model in use unchanged", timeout=10)
+        now = (
+            f"the model in use is still {model_label(kept)}"
+            if kept is not None
+            else f"the model in use is still run {previous}'s"
+            if previous is not None
+            else "there is no model in use"
+        )
+        how = (
+            f"Runs (6), u on run {run.run_id} uses it"
+            if run.run_id is not None
+            else "it was not recorded, so it cannot be used"
+        )
+        self.notify(
+            f"{name} {run.status}: {now}. Its best weights are kept: {how}.", title="Model in use unchanged", timeout=10
+        )
         self._show_no_model()
 
     # -- help -------------------------------------------------------------------------------------
@@ -612,14 +682,15 @@ class RidershipApp(App[int]):
         if isinstance(self.screen, ModalScreen):
             return  # a dialog is open: its own keys are on its buttons
         pane_keys, app_keys, seen = [], [], set()
-        for key, active in self.active_bindings.items():
+        for _key, active in self.active_bindings.items():
             binding = active.binding
             if not binding.description or (binding.action, binding.description) in seen:
                 continue
             seen.add((binding.action, binding.description))
             shown = binding.key_display or self.get_key_display(binding)
             (app_keys if active.node is self or isinstance(active.node, Screen) else pane_keys).append(
-                (shown, binding.description))
+                (shown, binding.description)
+            )
         label = dict((pane, label) for pane, _, label in PANES).get(self.active_pane, self.active_pane)
         self.push_screen(HelpScreen(label, pane_keys, app_keys))
 
@@ -634,16 +705,27 @@ class RidershipApp(App[int]):
             folder.mkdir(parents=True, exist_ok=True)
             path = self.save_screenshot(path=str(folder))
         except OSError as exc:
-            self.notify(f"{exc.filename or folder}: {exc.strerror or exc}", title="Could not save the screenshot",
-                        severity="error", timeout=10)
+            self.notify(
+                f"{exc.filename or folder}: {exc.strerror or exc}",
+                title="Could not save the screenshot",
+                severity="error",
+                timeout=10,
+            )
             return
         self.notify(f"Saved to {Path(path).resolve()}", title="Screenshot saved (SVG)", timeout=10)
 
-    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
-               markup: bool = True) -> None:
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity="information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
         """Every notification is plain text: messages carry paths, CSV cells and engine errors, and
         a ``[/]`` in them must show as written, not raise MarkupError (``markup`` is ignored)."""
-        for old in list(self._notifications)[:-(MAX_TOASTS - 1)]:  # toasts never pile up over a pane
+        for old in list(self._notifications)[: -(MAX_TOASTS - 1)]:  # toasts never pile up over a pane
             self._unnotify(old, refresh=False)
         super().notify(str(message), title=str(title), severity=severity, timeout=timeout, markup=False)
 
@@ -653,8 +735,12 @@ class RidershipApp(App[int]):
         choice = config.device if config is not None else "auto"
         self._device_choice = choice
         describe = self._describe_device
-        self._start(lambda: jobs.DeviceReading(choice, *describe(choice)), DeviceDescribed, group="device",
-                    name=f"device {choice}")
+        self._start(
+            lambda: jobs.DeviceReading(choice, *describe(choice)),
+            DeviceDescribed,
+            group="device",
+            name=f"device {choice}",
+        )
 
     @on(DeviceDescribed)
     @pane_may_be_gone
@@ -677,7 +763,7 @@ class RidershipApp(App[int]):
     # -- the model in use ---------------------------------------------------------------------------
     # It changes only when the user says so: u (Runs, Sweeps), a finished run the user started here,
     # or deleting it (tui/parts.py ModelInUse). A stopped or failed run never replaces it.
-    def use_model(self, run: "RunResult", *, save: bool = True) -> None:
+    def use_model(self, run: RunResult, *, save: bool = True) -> None:
         """``run``'s model is the one in use: the forecasts and the backtest follow it, the Runs
         pane marks it, and (``save``: the user chose it) the app remembers it for the next session."""
         self.model.run, self.model.remembered = run, None  # chosen now: nothing older to load
@@ -703,8 +789,10 @@ class RidershipApp(App[int]):
         if self.model.remembered is not None:
             return f"Loading run {self.model.remembered}'s model, the one in use when the app last closed…"
         if any(r.checkpoint is not None and r.run_id not in gone for r in self.query_one(RunsPane).runs):
-            return ("No model in use: pick a run in Runs (6) and press u, or train one (3, then t). "
-                    "A forecast needs a run that finished at least one epoch.")
+            return (
+                "No model in use: pick a run in Runs (6) and press u, or train one (3, then t). "
+                "A forecast needs a run that finished at least one epoch."
+            )
         return MultiDayView.NO_MODEL
 
     def _show_no_model(self, gone: set[int] = frozenset()) -> None:
@@ -720,16 +808,20 @@ class RidershipApp(App[int]):
         """Load recorded run ``run_id``'s kept model (its checkpoint, in a worker) and use it.
         ``remembered``: the run in use when the app last closed (a failure is a warning then)."""
         if self.store is None:
-            self.notify(self.store_note or "The run store is not open yet.", title="Cannot use the run",
-                        severity="error")
+            self.notify(
+                self.store_note or "The run store is not open yet.", title="Cannot use the run", severity="error"
+            )
             return
         if self.data is None:
             self.notify("The data is still loading.", severity="warning")
             return
         store, data = self.store, self.data
-        self._start(lambda: jobs.use_run(store, run_id, data),
-                    functools.partial(ModelLoaded, run_id=run_id, remembered=remembered), group="use-run",
-                    name=f"{'remembered' if remembered else 'use'} {run_id}")
+        self._start(
+            lambda: jobs.use_run(store, run_id, data),
+            functools.partial(ModelLoaded, run_id=run_id, remembered=remembered),
+            group="use-run",
+            name=f"{'remembered' if remembered else 'use'} {run_id}",
+        )
 
     @on(ModelLoaded)
     @pane_may_be_gone
@@ -739,8 +831,12 @@ class RidershipApp(App[int]):
         if msg.error is not None:
             if msg.remembered:
                 self.model.remembered = None  # not loaded; the file keeps it (only a user action changes it)
-                self.notify(f"{explain(msg.error)}. Pick a run in Runs (6, then u) or train one to forecast.",
-                            title="The model in use last time could not be loaded", severity="warning", timeout=10)
+                self.notify(
+                    f"{explain(msg.error)}. Pick a run in Runs (6, then u) or train one to forecast.",
+                    title="The model in use last time could not be loaded",
+                    severity="warning",
+                    timeout=10,
+                )
                 self._show_no_model()
             else:
                 self.notify(explain(msg.error), title="Cannot use the run", severity="error", timeout=10)
@@ -753,8 +849,10 @@ class RidershipApp(App[int]):
         else:
             unrecorded = kept if kept is not None and kept.run_id is None else None
             what = "now the model in use" + replaced(previous, unrecorded, run)
-        self.notify(f"{model_label(run)}, trained on {run.data_label}, is {what}: Forecast (5) and "
-                    "Backtest (7) follow it.", title=f"Using {run_title(run.run_id).lower()}")
+        self.notify(
+            f"{model_label(run)}, trained on {run.data_label}, is {what}: Forecast (5) and Backtest (7) follow it.",
+            title=f"Using {run_title(run.run_id).lower()}",
+        )
 
     def _load_remembered(self) -> None:
         """Once the store is open and the data loaded: load the model that was in use last time."""
@@ -768,7 +866,7 @@ class RidershipApp(App[int]):
         if problem:
             self.log.warning(f"app state not saved: {problem}")
 
-    def _restore(self, store: "RunStore") -> None:
+    def _restore(self, store: RunStore) -> None:
         """Read what the app remembered: the form's settings (unless the caller chose some) and the
         model to load once the data is in."""
         state = self.model.restore(store.path)
@@ -778,12 +876,21 @@ class RidershipApp(App[int]):
             try:
                 self.form.set_config(TrainConfig.from_dict(state.form))
             except (RidershipError, TypeError, ValueError) as exc:
-                self.notify(f"the remembered settings do not load ({exc}); the form holds the best preset",
-                            title="Settings not restored", severity="warning", timeout=10)
+                self.notify(
+                    f"the remembered settings do not load ({exc}); the form holds the best preset",
+                    title="Settings not restored",
+                    severity="warning",
+                    timeout=10,
+                )
         path = state.data_path
         loaded = self.data.source.path if self.data is not None else None
-        if (path and self._data_path is None and self._initial_data is None and str(loaded or "") != path
-                and Path(path).is_file()):  # the file the user opened last time, unless told another
+        if (
+            path
+            and self._data_path is None
+            and self._initial_data is None
+            and str(loaded or "") != path
+            and Path(path).is_file()
+        ):  # the file the user opened last time, unless told another
             self._remembered_data = path
             self.load_file(path, how="remembered")
         if self.model.remembered is not None:
@@ -811,8 +918,9 @@ class RidershipApp(App[int]):
         if msg.error is None:
             link.store, link.note = msg.result, ""
             if link.store.read_only:
-                link.note = (f"{link.store.path} is read-only here: its runs are listed, "
-                             "runs started here are not recorded")
+                link.note = (
+                    f"{link.store.path} is read-only here: its runs are listed, runs started here are not recorded"
+                )
                 self.notify(link.note, title="Run store opened read-only", severity="warning", timeout=10)
             pane.set_store(link.store, link.note)
             self._restore(link.store)
@@ -837,11 +945,14 @@ class RidershipApp(App[int]):
     def _fork_requested(self, msg: RunsPane.ForkRequested) -> None:
         self.form.set_config(TrainConfig.from_dict(msg.config))
         self._fork_parent = msg.run_id
-        self.form.show_note(f"Fork of run {msg.run_id}: its settings, to edit. t starts the new run, "
-                            "recorded as its child.")
+        self.form.show_note(
+            f"Fork of run {msg.run_id}: its settings, to edit. t starts the new run, recorded as its child."
+        )
         self.action_show_pane("hyperparams")
-        self.notify(f"The form holds run {msg.run_id}'s settings: edit them, then t starts the fork.",
-                    title=f"Fork of run {msg.run_id}")
+        self.notify(
+            f"The form holds run {msg.run_id}'s settings: edit them, then t starts the fork.",
+            title=f"Fork of run {msg.run_id}",
+        )
 
     @on(RunsPane.UseRequested)
     @on(SweepsPane.UseRequested)
@@ -857,8 +968,9 @@ class RidershipApp(App[int]):
         if not self._can_start() or self.store is None:
             return
         if self.recording_store is None:
-            self.notify(self.store_note or "The run store is read-only.", title="Cannot resume", severity="error",
-                        timeout=10)
+            self.notify(
+                self.store_note or "The run store is read-only.", title="Cannot resume", severity="error", timeout=10
+            )
             return
         store, data, post = self.store, self.data, self.post_message
         try:  # one row of SQLite: the epochs to show until the run starts (and its settings still load)
@@ -867,9 +979,13 @@ class RidershipApp(App[int]):
         except RidershipError as exc:
             self.notify(str(exc), title="Cannot resume", severity="error", timeout=10)
             return
-        self._launch(config, f"Resuming run {run_id} for {more} more epochs: loading its checkpoint…",
-                     lambda job, should_stop, abandoned: jobs.resume(
-                         store, run_id, more, data, job, post, should_stop=should_stop, abandoned=abandoned))
+        self._launch(
+            config,
+            f"Resuming run {run_id} for {more} more epochs: loading its checkpoint…",
+            lambda job, should_stop, abandoned: jobs.resume(
+                store, run_id, more, data, job, post, should_stop=should_stop, abandoned=abandoned
+            ),
+        )
 
     # Every store access of the Runs pane runs in a worker (the database may be busy).
     @on(RunsPane.ListRequested)
@@ -882,8 +998,11 @@ class RidershipApp(App[int]):
     def _curves_requested(self, msg: RunsPane.CurvesRequested) -> None:
         store, colors = self.store, msg.colors
         if store is not None:
-            self._start(lambda: jobs.read_runs(store, list(colors)), functools.partial(RunsRead, colors=colors),
-                        group="runs-curves")
+            self._start(
+                lambda: jobs.read_runs(store, list(colors)),
+                functools.partial(RunsRead, colors=colors),
+                group="runs-curves",
+            )
 
     @on(RunsPane.DeleteRequested)
     def _delete_requested(self, msg: RunsPane.DeleteRequested) -> None:
@@ -895,8 +1014,9 @@ class RidershipApp(App[int]):
     def _export_requested(self, msg: RunsPane.ExportRequested) -> None:
         store, run_id, target = self.store, msg.run_id, msg.target
         if store is not None:
-            self._start(lambda: jobs.export_run(store, run_id, target), RunExported, group="runs-export",
-                        exclusive=False)
+            self._start(
+                lambda: jobs.export_run(store, run_id, target), RunExported, group="runs-export", exclusive=False
+            )
 
     @on(RunsListed)
     @on(RunsRead)
@@ -955,19 +1075,30 @@ class RidershipApp(App[int]):
         how = "from the calendar" if result.inferred else "chosen"
         band = result.band  # its interval, from engine.predictor (as the CLI's)
         level = f"{trust.intervals.level:.0%}"
-        text = (f"{result.date:%Y-%m-%d} ({result.date:%A}), day type {result.day_type} "
-                f"({DAY_TYPE_NAMES[result.day_type]}, {how})\n"
-                f"rail {format_riders(result.rail)} ({level}: {format_riders(band['rail_low'])}.."
-                f"{format_riders(band['rail_high'])})   bus {format_riders(result.bus)} "
-                f"({format_riders(band['bus_low'])}..{format_riders(band['bus_high'])}) riders\n"
-                + (f"How formed: {result.note()}\n" if result.note() else "")
-                + trust_summary(trust) + "\n"
-                + (f"Since: {live.line()}\n" + (f"Warning: {live.warning()}\n" if live.warning() else "")
-                   + (f"F trains the same settings on splits moved forward {live.days:,} days\n"
-                      if live.fork_worthwhile else "")
-                   if live else "")
-                + (stale_note(data.last_date, result.date) or last_day_line(data.last_date)) + "\n"
-                f"Model of {run.name}: epoch {run.weights_epoch}'s weights, trained on {run.data_label}")
+        text = (
+            f"{result.date:%Y-%m-%d} ({result.date:%A}), day type {result.day_type} "
+            f"({DAY_TYPE_NAMES[result.day_type]}, {how})\n"
+            f"rail {format_riders(result.rail)} ({level}: {format_riders(band['rail_low'])}.."
+            f"{format_riders(band['rail_high'])})   bus {format_riders(result.bus)} "
+            f"({format_riders(band['bus_low'])}..{format_riders(band['bus_high'])}) riders\n"
+            + (f"How formed: {result.note()}\n" if result.note() else "")
+            + trust_summary(trust)
+            + "\n"
+            + (
+                f"Since: {live.line()}\n"
+                + (f"Warning: {live.warning()}\n" if live.warning() else "")
+                + (
+                    f"F trains the same settings on splits moved forward {live.days:,} days\n"
+                    if live.fork_worthwhile
+                    else ""
+                )
+                if live
+                else ""
+            )
+            + (stale_note(data.last_date, result.date) or last_day_line(data.last_date))
+            + "\n"
+            f"Model of {run.name}: epoch {run.weights_epoch}'s weights, trained on {run.data_label}"
+        )
         pane.show_forecast(text, msg.data.frame.iloc[-HISTORY_DAYS:], result.date, result.rail, result.bus, band)
 
     @on(MultiDayView.Requested)
@@ -1011,8 +1142,9 @@ class RidershipApp(App[int]):
             return
         run, data = self.model.run, self.data
         pane.show_status(f"Backtesting {run_title(run.run_id)} on its validation and test splits…")
-        self._start(lambda: jobs.backtest(run, data), functools.partial(BacktestMade, run=run, data=data),
-                    group="backtest")
+        self._start(
+            lambda: jobs.backtest(run, data), functools.partial(BacktestMade, run=run, data=data), group="backtest"
+        )
 
     @on(BacktestMade)
     @pane_may_be_gone
@@ -1064,8 +1196,11 @@ class RidershipApp(App[int]):
         if self.data is None:
             return "the data is still loading"
         if self.store is None:
-            return ("the run store is still opening" if self.link.opening else
-                    f"sweeps need the run store, and it is not open ({self.store_note or 'no run store'})")
+            return (
+                "the run store is still opening"
+                if self.link.opening
+                else f"sweeps need the run store, and it is not open ({self.store_note or 'no run store'})"
+            )
         if self.recording_store is None:
             return f"sweeps record every trial, and {self.store_note or 'the run store is read-only'}"
         if self.form.config is None:
@@ -1075,8 +1210,7 @@ class RidershipApp(App[int]):
 
     def _stop_sweep(self) -> None:
         self.sweep.stop.set()
-        self.notify("Stopping the sweep: its running trials stop within a batch; finished ones are kept.",
-                    timeout=5)
+        self.notify("Stopping the sweep: its running trials stop within a batch; finished ones are kept.", timeout=5)
 
     @on(SweepProgress)
     @pane_may_be_gone
@@ -1091,9 +1225,11 @@ class RidershipApp(App[int]):
         if msg.error is None:
             outcome = msg.result
             pane.ended(outcome.status)
-            self.notify(f"Sweep {outcome.name} {outcome.status}: {len(outcome.ran)} trial"
-                        f"{'s' if len(outcome.ran) != 1 else ''} ran; every trial is a run in the Runs pane (6).",
-                        title="Sweep ended")
+            self.notify(
+                f"Sweep {outcome.name} {outcome.status}: {len(outcome.ran)} trial"
+                f"{'s' if len(outcome.ran) != 1 else ''} ran; every trial is a run in the Runs pane (6).",
+                title="Sweep ended",
+            )
         else:
             pane.ended("failed", f"The sweep could not run: {explain(msg.error)}")
         self.query_one(RunsPane).reload()
@@ -1108,8 +1244,11 @@ class RidershipApp(App[int]):
     def _trial_curve_requested(self, msg: SweepsPane.CurvesRequested) -> None:
         store, run_id = self.store, msg.run_id
         if store is not None:
-            self._start(lambda: jobs.read_runs(store, [run_id])[0], functools.partial(TrialRunRead, trial=msg.trial),
-                        group="sweep-curves")
+            self._start(
+                lambda: jobs.read_runs(store, [run_id])[0],
+                functools.partial(TrialRunRead, trial=msg.trial),
+                group="sweep-curves",
+            )
 
     @on(SweepBoardRead)
     @on(TrialRunRead)
@@ -1127,32 +1266,53 @@ class RidershipApp(App[int]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for pane, key, label in PANES:
-            yield SystemCommand(f"Show {label}", f"Switch to the {label} pane (key {key})",
-                                lambda pane=pane: self.action_show_pane(pane))
-        yield SystemCommand("Start training", "Train with the Hyperparameters pane's settings (t)",
-                            self.action_start_training)
-        yield SystemCommand("Stop training", "Stop the run within one batch, keeping its best weights (s)",
-                            self.action_stop_training)
-        yield SystemCommand("Start a sweep", "Search the form's settings over the Sweeps pane's ranges (g there)",
-                            self._palette_sweep)
+            yield SystemCommand(
+                f"Show {label}",
+                f"Switch to the {label} pane (key {key})",
+                lambda pane=pane: self.action_show_pane(pane),
+            )
+        yield SystemCommand(
+            "Start training", "Train with the Hyperparameters pane's settings (t)", self.action_start_training
+        )
+        yield SystemCommand(
+            "Stop training", "Stop the run within one batch, keeping its best weights (s)", self.action_stop_training
+        )
+        yield SystemCommand(
+            "Start a sweep", "Search the form's settings over the Sweeps pane's ranges (g there)", self._palette_sweep
+        )
         yield SystemCommand("Open a data file", "Load a CTA ridership CSV or .tgz (o)", self.action_open_file)
-        yield SystemCommand("Download the CTA data", "Fetch and verify the real data into the cache (d)",
-                            self.action_download)
-        yield SystemCommand("Reset hyperparameters", "Back to the default preset's settings (r in the form)",
-                            self.form.action_reset)
+        yield SystemCommand(
+            "Download the CTA data", "Fetch and verify the real data into the cache (d)", self.action_download
+        )
+        yield SystemCommand(
+            "Reset hyperparameters", "Back to the default preset's settings (r in the form)", self.form.action_reset
+        )
         for code, label in ((None, "the calendar's day type"), *DAY_TYPE_NAMES.items()):
-            yield SystemCommand(f"Forecast: {label if code is None else f'{code} ({label})'}",
-                                "Forecast the day after the data with the trained model",
-                                lambda code=code: self._palette_forecast(code))
-        yield SystemCommand("Forecast several days", "The next 1 to 28 days, each fed back as the next input (m in "
-                            "the Forecast pane)", lambda: self.action_forecast_view("multiday"))
-        yield SystemCommand("Backtest the last model", "Its forecasts against the actual riders over the "
-                            "validation and test splits, beside the naive forecast (7)", self._palette_backtest)
+            yield SystemCommand(
+                f"Forecast: {label if code is None else f'{code} ({label})'}",
+                "Forecast the day after the data with the trained model",
+                lambda code=code: self._palette_forecast(code),
+            )
+        yield SystemCommand(
+            "Forecast several days",
+            "The next 1 to 28 days, each fed back as the next input (m in the Forecast pane)",
+            lambda: self.action_forecast_view("multiday"),
+        )
+        yield SystemCommand(
+            "Backtest the last model",
+            "Its forecasts against the actual riders over the "
+            "validation and test splits, beside the naive forecast (7)",
+            self._palette_backtest,
+        )
         yield SystemCommand("Keys", "Every key of the pane shown and of the app (? or F1)", self.action_help)
-        yield SystemCommand("Save an SVG screenshot", "The current screen as an SVG file in the user data "
-                            "folder's screenshots/ (ctrl+s)", self.action_save_svg)
-        yield SystemCommand("Toggle light/dark theme", "Switch between textual-light and textual-dark",
-                            self.action_toggle_theme)
+        yield SystemCommand(
+            "Save an SVG screenshot",
+            "The current screen as an SVG file in the user data folder's screenshots/ (ctrl+s)",
+            self.action_save_svg,
+        )
+        yield SystemCommand(
+            "Toggle light/dark theme", "Switch between textual-light and textual-dark", self.action_toggle_theme
+        )
 
     def _palette_sweep(self) -> None:
         self.action_show_pane("sweeps")
@@ -1170,18 +1330,23 @@ class RidershipApp(App[int]):
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
 
-def make_app(data_path: str | None = None, data: "RidershipData | None" = None,
-             config: TrainConfig | None = None,
-             describe_device: Callable[[str], tuple[Any, list[str]]] | None = None,
-             runs_db: str | None = None, sampler: SystemSampler | None = None) -> RidershipApp:
+def make_app(
+    data_path: str | None = None,
+    data: RidershipData | None = None,
+    config: TrainConfig | None = None,
+    describe_device: Callable[[str], tuple[Any, list[str]]] | None = None,
+    runs_db: str | None = None,
+    sampler: SystemSampler | None = None,
+) -> RidershipApp:
     """The one factory: the CLI and the tests build the app here.
 
     ``data`` skips the loading step (tests); ``describe_device`` replaces the torch query (snapshots
     need a fixed device description, and then get no live system samples unless ``sampler`` is
     given); ``runs_db`` is the run store (default: engine.store.default_db_path).
     """
-    return RidershipApp(data_path=data_path, data=data, config=config, describe_device=describe_device,
-                        runs_db=runs_db, sampler=sampler)
+    return RidershipApp(
+        data_path=data_path, data=data, config=config, describe_device=describe_device, runs_db=runs_db, sampler=sampler
+    )
 
 
 def run_app(data_path: str | None = None, runs_db: str | None = None) -> int:

@@ -29,8 +29,12 @@ def update_data(app) -> None:
 
         app.call_from_thread(show)
 
-    app._start(lambda: jobs.update_from_portal(start, say), functools.partial(DataLoaded, how="update"),
-               group="data", name="update")
+    app._start(
+        lambda: jobs.update_from_portal(start, say),
+        functools.partial(DataLoaded, how="update"),
+        group="data",
+        name="update",
+    )
 
 
 def open_journal(app) -> None:
@@ -44,13 +48,22 @@ def fork_forward(app) -> None:
 
     live = getattr(app, "live_score", None)
     run = app.model.run
-    if run is None or live is None or not live.fork_worthwhile or live is not jobs._live.get(run.model, (None, None))[1]:
-        app.notify("Nothing to move forward: forecast with a model whose data has grown by more than 60 days first.",
-                   severity="warning")
+    if (
+        run is None
+        or live is None
+        or not live.fork_worthwhile
+        or live is not jobs._live.get(run.model, (None, None))[1]
+    ):
+        app.notify(
+            "Nothing to move forward: forecast with a model whose data has grown by more than 60 days first.",
+            severity="warning",
+        )
         return
     config = moved_forward(run.config, live)
     app.form.set_config(config)
     app._fork_parent = run.run_id
-    app.form.show_note(f"Fork of {run.name} on splits moved forward {live.days:,} days "
-                       f"(test {config.test_start}..{config.test_end or 'end'}).")
+    app.form.show_note(
+        f"Fork of {run.name} on splits moved forward {live.days:,} days "
+        f"(test {config.test_start}..{config.test_end or 'end'})."
+    )
     app.action_start_training()

@@ -48,8 +48,11 @@ def load_state(db_path: str | Path) -> AppState:
     run = raw.get("active_run")
     form = raw.get("form")
     data = raw.get("data_path")
-    return AppState(active_run=run if isinstance(run, int) and not isinstance(run, bool) and run > 0 else None,
-                    form=form if isinstance(form, dict) else {}, data_path=data if isinstance(data, str) else None)
+    return AppState(
+        active_run=run if isinstance(run, int) and not isinstance(run, bool) and run > 0 else None,
+        form=form if isinstance(form, dict) else {},
+        data_path=data if isinstance(data, str) else None,
+    )
 
 
 def save_state(db_path: str | Path, state: AppState) -> str | None:
@@ -59,8 +62,10 @@ def save_state(db_path: str | Path, state: AppState) -> str | None:
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")  # the store's temp pattern
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(json.dumps({"active_run": state.active_run, "form": state.form, "data_path": state.data_path}, indent=1),
-                             encoding="utf-8")
+        temporary.write_text(
+            json.dumps({"active_run": state.active_run, "form": state.form, "data_path": state.data_path}, indent=1),
+            encoding="utf-8",
+        )
         os.replace(temporary, path)
     except OSError as exc:
         temporary.unlink(missing_ok=True)

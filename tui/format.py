@@ -46,14 +46,14 @@ def middle_ellipsis(text: str, width: int) -> str:
         return "…"
     keep = width - 1
     head = keep // 2
-    return text[:head] + "…" + text[len(text) - (keep - head):]
+    return text[:head] + "…" + text[len(text) - (keep - head) :]
 
 
 def short_path(path: str, width: int) -> str:
     """A path for a header line: the home folder as ~, the middle ellipsized to fit ``width``."""
     home = os.path.expanduser("~")
     if home not in ("", "/") and (path == home or path.startswith(home + os.sep)):
-        path = "~" + path[len(home):]
+        path = "~" + path[len(home) :]
     return middle_ellipsis(path, width)
 
 
@@ -102,15 +102,13 @@ def run_title(run_id: int | None) -> str:
     return f"Run {run_id}" if run_id is not None else "The unrecorded run"
 
 
-def model_label(run: "RunResult") -> str:
+def model_label(run: RunResult) -> str:
     """Whose model a forecast or backtest uses: "Run 3's model (epoch 12's weights)"."""
     return f"{run_title(run.run_id)}'s model (epoch {run.weights_epoch}'s weights)"
 
 
-def backtest_label(run: "RunResult", data_label: str) -> str:
+def backtest_label(run: RunResult, data_label: str) -> str:
     return f"Backtest of {run_title(run.run_id)} (epoch {run.weights_epoch}'s weights) on {data_label}"
-
-
 
 
 def _fields(score: Any) -> dict:
@@ -118,7 +116,7 @@ def _fields(score: Any) -> dict:
     return score.to_dict() if hasattr(score, "to_dict") else dict(score)
 
 
-def summarise(run: "RunResult") -> tuple[str, str]:
+def summarise(run: RunResult) -> tuple[str, str]:
     """The status line and the result lines of a run that ended (engine.session.RunResult)."""
     name = run_title(run.run_id)
     if run.status == "finished":
@@ -138,15 +136,22 @@ def summarise(run: "RunResult") -> tuple[str, str]:
         if not score:
             continue
         s = _fields(score)
-        totals.append(f"{label:>10} MAE {format_riders(s['mae']):>9} riders · naive "
-                      f"{format_riders(s['naive_mae']):>9} · model/naive {s['ratio']:.2f}")
+        totals.append(
+            f"{label:>10} MAE {format_riders(s['mae']):>9} riders · naive "
+            f"{format_riders(s['naive_mae']):>9} · model/naive {s['ratio']:.2f}"
+        )
         for series in ("rail", "bus"):  # each series beside its own naive error
             mae, naive = s.get(f"{series}_mae"), s.get(f"naive_{series}_mae")
             if mae is not None and naive:
-                details.append(f"{label[:5]:>5} {series:>4} MAE {format_riders(mae):>9} riders · naive "
-                               f"{format_riders(naive):>9} · model/naive {mae / naive:.2f}")
-    lines = [*totals, f"Scores use epoch {run.weights_epoch}'s weights ({which}); naive = same day last week.",
-             *details]
+                details.append(
+                    f"{label[:5]:>5} {series:>4} MAE {format_riders(mae):>9} riders · naive "
+                    f"{format_riders(naive):>9} · model/naive {mae / naive:.2f}"
+                )
+    lines = [
+        *totals,
+        f"Scores use epoch {run.weights_epoch}'s weights ({which}); naive = same day last week.",
+        *details,
+    ]
     if run.run_id is not None:
         lines.append(f"Recorded as run {run.run_id} with its checkpoint (6 Runs: compare, fork, resume, export).")
     lines += [f"Warning: {warning}" for warning in run.warnings]
@@ -161,7 +166,7 @@ def beside_naive(mae: float, naive: float) -> str:
 
 
 # -- dates ------------------------------------------------------------------------------------------
-def parse_bound(text: str, end: bool) -> "pd.Timestamp":
+def parse_bound(text: str, end: bool) -> pd.Timestamp:
     """A date or a partial date (YYYY, YYYY-MM, YYYY-MM-DD), read as the split dates of the
     settings are (engine.config): its first day, or its last with ``end``. ValueError says why not."""
     from engine.config import _period  # the settings' own date check, so both accept the same dates
@@ -186,13 +191,12 @@ def epoch_ticks(epochs: list[int], count: int = 6) -> tuple[list[int], list[str]
     return ticks, [str(t) for t in ticks]
 
 
-def date_ticks(dates: "pd.DatetimeIndex", count: int = 4) -> tuple[list[int], list[str]]:
+def date_ticks(dates: pd.DatetimeIndex, count: int = 4) -> tuple[list[int], list[str]]:
     """Ticks at row positions, labelled with those rows' dates."""
     import numpy as np
 
     positions = sorted({int(round(p)) for p in np.linspace(0, len(dates) - 1, count)})
     return positions, [f"{dates[p]:%Y-%m-%d}" for p in positions]
-
 
 
 def trust_summary(trust) -> str:
@@ -210,11 +214,15 @@ def trust_summary(trust) -> str:
         parts.append("MAE " + ", ".join(scores))
     cov = trust.intervals.coverage
     if cov:
-        parts.append(f"{trust.intervals.level:.0%} intervals covered {cov['rail']:.0%} rail, {cov['bus']:.0%} bus "
-                     "of test days")
+        parts.append(
+            f"{trust.intervals.level:.0%} intervals covered {cov['rail']:.0%} rail, {cov['bus']:.0%} bus of test days"
+        )
     line = "Trust: " + "; ".join(parts)
     worse = trust.worse_than_naive
     if worse:
-        line += ("\nWarning: worse than repeating last week on the "
-                 + " and ".join("validation" if w == "valid" else w for w in worse) + " split")
+        line += (
+            "\nWarning: worse than repeating last week on the "
+            + " and ".join("validation" if w == "valid" else w for w in worse)
+            + " split"
+        )
     return line

@@ -18,10 +18,10 @@ import copy
 import os
 import threading
 import weakref
-
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from engine.domain import SCALE
 
@@ -41,7 +41,7 @@ EXPORT_FORMATS = ("csv", "json")
 
 
 # -- data -------------------------------------------------------------------------------------------
-def load_data(path: str | None) -> "RidershipData":
+def load_data(path: str | None) -> RidershipData:
     """A path the user gave, else $RIDERSHIP_DATA, the cache, or the synthetic series."""
     from engine.data import sources
 
@@ -49,7 +49,7 @@ def load_data(path: str | None) -> "RidershipData":
     return sources.resolve(path)
 
 
-def open_file(path: str) -> "RidershipData":
+def open_file(path: str) -> RidershipData:
     from engine.data import sources
 
     _refuse_pipes(path)
@@ -67,26 +67,28 @@ def _refuse_pipes(path: str | None) -> None:
         raise DataError(why)  # (a folder: the engine's own words)
 
 
-def download(post: Post) -> "RidershipData":
+def download(post: Post) -> RidershipData:
     from engine.data import sources
 
     csv = sources.download(progress=lambda done, total: post(DownloadProgress(done, total)))
     return sources.load_path(csv, "download")
 
 
-def update_from_portal(start: "RidershipData | None", say: Callable[[str, bool], None]) -> "RidershipData":
+def update_from_portal(start: RidershipData | None, say: Callable[[str, bool], None]) -> RidershipData:
     """engine.data.portal.update (from the last update's table, the cached snapshot, or ``start``), then
     the updated table; ``say(text, done)`` reports progress and, at the end, the outcome line."""
     from engine.data import portal, sources
 
     client = portal.Client.from_env()
     base = portal.base_data() or (start if start is not None and not start.is_synthetic else None)
-    result = portal.update(client, base, progress=lambda rows: say(f"Updating from {client.base}: {rows:,} rows", False))
+    result = portal.update(
+        client, base, progress=lambda rows: say(f"Updating from {client.base}: {rows:,} rows", False)
+    )
     say(f"Updated from {client.base}: {result.line()}", True)
     return sources.load_path(result.path, "portal")
 
 
-def synthetic() -> "RidershipData":
+def synthetic() -> RidershipData:
     """The demo series (quick: no file, no torch)."""
     from engine.data import sources
 
@@ -101,43 +103,97 @@ class _Reporter:
         self.job, self.post = job, post
         self.run_id: int | None = None
 
-    def started(self, started: "RunStarted") -> None:
+    def started(self, started: RunStarted) -> None:
         self.run_id = started.run_id
-        self.post(TrainingStarted(self.job, started.run_id, started.epochs, started.device, started.naive_valid_mae,
-                                  started.train_windows, started.valid_windows))
+        self.post(
+            TrainingStarted(
+                self.job,
+                started.run_id,
+                started.epochs,
+                started.device,
+                started.naive_valid_mae,
+                started.train_windows,
+                started.valid_windows,
+            )
+        )
         for event in started.inherited:  # a resume: the parent's epochs first, out of the new total
             self.epoch(replace(event, epochs=started.epochs))
 
-    def epoch(self, e: "EpochEvent") -> None:
-        self.post(EpochCompleted(self.job, self.run_id, e.epoch, e.epochs, e.train_loss, e.train_mae * SCALE,
-                                 e.valid_mae * SCALE, e.lr, e.seconds, e.best_epoch, e.best_valid_mae * SCALE))
+    def epoch(self, e: EpochEvent) -> None:
+        self.post(
+            EpochCompleted(
+                self.job,
+                self.run_id,
+                e.epoch,
+                e.epochs,
+                e.train_loss,
+                e.train_mae * SCALE,
+                e.valid_mae * SCALE,
+                e.lr,
+                e.seconds,
+                e.best_epoch,
+                e.best_valid_mae * SCALE,
+            )
+        )
 
 
-def train(config: "TrainConfig", data: "RidershipData", job: int, post: Post, *, store: "RunStore | None" = None,
-          parent_id: int | None = None, should_stop: Callable[[], bool] | None = None,
-          abandoned: Callable[[], bool] | None = None) -> "RunResult":
+def train(
+    config: TrainConfig,
+    data: RidershipData,
+    job: int,
+    post: Post,
+    *,
+    store: RunStore | None = None,
+    parent_id: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    abandoned: Callable[[], bool] | None = None,
+) -> RunResult:
     """engine.session.start_run: a new run (a fork of ``parent_id`` when given), recorded in
     ``store`` when there is one. ``should_stop`` (the user's stop, or the app quitting) is checked
     every batch; ``abandoned`` (the app is quitting) skips the scoring."""
     from engine import session
 
     reporter = _Reporter(job, post)
-    return session.start_run(config, data, store=store, parent_id=parent_id,
-                             origin="fork" if parent_id is not None else "new", on_start=reporter.started,
-                             on_epoch=reporter.epoch, should_stop=should_stop, abandoned=abandoned)
+    return session.start_run(
+        config,
+        data,
+        store=store,
+        parent_id=parent_id,
+        origin="fork" if parent_id is not None else "new",
+        on_start=reporter.started,
+        on_epoch=reporter.epoch,
+        should_stop=should_stop,
+        abandoned=abandoned,
+    )
 
 
-def resume(store: "RunStore", run_id: int, more: int, data: "RidershipData", job: int, post: Post, *,
-           should_stop: Callable[[], bool] | None = None,
-           abandoned: Callable[[], bool] | None = None) -> "RunResult":
+def resume(
+    store: RunStore,
+    run_id: int,
+    more: int,
+    data: RidershipData,
+    job: int,
+    post: Post,
+    *,
+    should_stop: Callable[[], bool] | None = None,
+    abandoned: Callable[[], bool] | None = None,
+) -> RunResult:
     """engine.session.resume_run: recorded run ``run_id`` trained ``more`` epochs from its
     checkpoint, as a new recorded run. Its parent's epochs are posted first, so the charts show the
     whole history and the new epochs continue it."""
     from engine import session
 
     reporter = _Reporter(job, post)
-    return session.resume_run(store, run_id, more, data, on_start=reporter.started, on_epoch=reporter.epoch,
-                              should_stop=should_stop, abandoned=abandoned)
+    return session.resume_run(
+        store,
+        run_id,
+        more,
+        data,
+        on_start=reporter.started,
+        on_epoch=reporter.epoch,
+        should_stop=should_stop,
+        abandoned=abandoned,
+    )
 
 
 # -- using a model ----------------------------------------------------------------------------------
@@ -150,7 +206,7 @@ _predicting = threading.Lock()
 KEPT_PREDICTORS = 2  # the model in use and the one before it (each holds its splits: megabytes)
 
 
-def predictor(run: "RunResult", data: "RidershipData"):
+def predictor(run: RunResult, data: RidershipData):
     """The engine.predictor.Predictor of the run's model on ``data`` (one per model, settings and data)."""
     from engine.predictor import Predictor
 
@@ -164,21 +220,23 @@ def predictor(run: "RunResult", data: "RidershipData"):
         return kept
 
 
-def assessment(run: "RunResult", data: "RidershipData", horizon: int = 1):
+def assessment(run: RunResult, data: RidershipData, horizon: int = 1):
     """engine.assessment.Assessment of the run's model on ``data`` with intervals up to ``horizon``
     days ahead, reused while the model and the data are the same."""
     return predictor(run, data).assess(horizon=horizon)
 
 
-_live: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_live: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_assessing = threading.Lock()  # two live scores asked at once compute once
 
 
-def live_score(store: "RunStore | None", run: "RunResult", data: "RidershipData"):
+def live_score(store: RunStore | None, run: RunResult, data: RidershipData):
     """engine.livescore.live_score of the run's model on the days after its test split (or after the
     data it was trained on, from the store), kept while the model and the data are the same; None
     when there are no such days."""
     from engine.errors import RidershipError
-    from engine.livescore import live_score as score, seen_until
+    from engine.livescore import live_score as score
+    from engine.livescore import seen_until
 
     kept = _live.get(run.model)
     if kept is not None and kept[0] is data:
@@ -195,7 +253,7 @@ def live_score(store: "RunStore | None", run: "RunResult", data: "RidershipData"
     return result
 
 
-def record_forecasts(store: "RunStore | None", run: "RunResult", data: "RidershipData", forecasts, bands, trust) -> str:
+def record_forecasts(store: RunStore | None, run: RunResult, data: RidershipData, forecasts, bands, trust) -> str:
     """engine.journal.record_forecast for a forecast made in the app; "" when recorded, else why not
     (the forecast itself stands: an unwritable store only loses the journal line)."""
     from engine.errors import RidershipError
@@ -204,8 +262,16 @@ def record_forecasts(store: "RunStore | None", run: "RunResult", data: "Ridershi
     if store is None or getattr(store, "read_only", False):
         return "the run store is not open for writing"
     try:
-        record_forecast(store, run.run_id, forecasts, bands, data_last=data.last_date, model=run.name,
-                        level=trust.intervals.level, origin="app")
+        record_forecast(
+            store,
+            run.run_id,
+            forecasts,
+            bands,
+            data_last=data.last_date,
+            model=run.name,
+            level=trust.intervals.level,
+            origin="app",
+        )
     except RidershipError as exc:
         return str(exc)
     return ""
@@ -221,7 +287,7 @@ class NextDay:
     live: Any = None  # engine.livescore.LiveScore on the days after its test split, when the data holds some
 
 
-def forecast(run: "RunResult", data: "RidershipData", day_type: str | None) -> NextDay:
+def forecast(run: RunResult, data: RidershipData, day_type: str | None) -> NextDay:
     """engine.forecast.Forecast of the day after the data (``day_type`` None: the calendar's), and
     how far to trust it (engine.assessment.Assessment: scores beside naive and LightGBM, intervals).
     The first row of the multi-day forecast, so both views agree."""
@@ -229,19 +295,19 @@ def forecast(run: "RunResult", data: "RidershipData", day_type: str | None) -> N
     return NextDay(table.forecasts[0], table.trust)
 
 
-def forecast_days(run: "RunResult", data: "RidershipData", days: int, overrides: dict[str, str]):
+def forecast_days(run: RunResult, data: RidershipData, days: int, overrides: dict[str, str]):
     """engine.predictor.ForecastTable: ``days`` days after the data, each fed back as the next input,
     with the interval of each (h days ahead: the errors of forecasts h days ahead)."""
     return predictor(run, data).forecast(days, overrides)
 
 
-def backtest(run: "RunResult", data: "RidershipData") -> dict:
+def backtest(run: RunResult, data: RidershipData) -> dict:
     """engine.predictor.Predictor.backtest on the validation and test splits cut with the run's own
     settings: split name -> SplitBacktest."""
     return predictor(run, data).backtest()
 
 
-def use_run(store: "RunStore", run_id: int, data: "RidershipData") -> "RunResult":
+def use_run(store: RunStore, run_id: int, data: RidershipData) -> RunResult:
     """engine.session.load_recorded_run: recorded run ``run_id``'s kept model, to forecast with."""
     from engine.session import load_recorded_run
 
@@ -265,7 +331,7 @@ def describe_device(choice: str):
     return describe(resolve_device(choice)), available()
 
 
-def split_days(data: "RidershipData", config: "TrainConfig") -> dict[str, int]:
+def split_days(data: RidershipData, config: TrainConfig) -> dict[str, int]:
     """Days of ``data`` in each split of ``config`` (the form checks the window length against them)."""
     index = data.frame.index
     days = {}
@@ -283,7 +349,7 @@ class RunListing:
     diff: dict[str, list[Any]]  # RunStore.config_diff of the picked runs (or of all runs)
 
 
-def open_store(path: str | None, timeout: float) -> "RunStore":
+def open_store(path: str | None, timeout: float) -> RunStore:
     """engine.store.RunStore.open, waiting at most ``timeout`` seconds for another process's lock
     (read-only when the file or folder cannot be written)."""
     from engine.store import RunStore
@@ -297,7 +363,7 @@ def store_is_busy(error: BaseException | None) -> bool:
     return "database is locked" in text or "database is busy" in text
 
 
-def list_runs(store: "RunStore", selected: list[int]) -> RunListing:
+def list_runs(store: RunStore, selected: list[int]) -> RunListing:
     """Every run with its epochs (for its training time), and the settings that differ between the
     picked runs (between all runs while fewer than two are picked)."""
     from engine.store import RunStoreError
@@ -316,7 +382,7 @@ def list_runs(store: "RunStore", selected: list[int]) -> RunListing:
     return RunListing(runs, diff)
 
 
-def read_runs(store: "RunStore", ids: list[int]) -> list["RunRecord"]:
+def read_runs(store: RunStore, ids: list[int]) -> list[RunRecord]:
     """These runs with their epochs, in the order given."""
     return [store.get_run(i) for i in ids]
 
@@ -327,7 +393,7 @@ class Deleted:
     errors: list[str]  # why the others could not be
 
 
-def delete_runs(store: "RunStore", ids: list[int]) -> Deleted:
+def delete_runs(store: RunStore, ids: list[int]) -> Deleted:
     """Delete each run and its checkpoint: the ids deleted, and why the others could not be."""
     from .format import explain
 
@@ -341,7 +407,7 @@ def delete_runs(store: "RunStore", ids: list[int]) -> Deleted:
     return Deleted(deleted, errors)
 
 
-def export_run(store: "RunStore", run_id: int, target: str) -> list[Path]:
+def export_run(store: RunStore, run_id: int, target: str) -> list[Path]:
     """Run ``run_id`` as NAME.csv and NAME.json (a name ending in .csv or .json: that one file); a
     relative name goes next to the runs database."""
     from engine.store.export import export_run as engine_export_run
@@ -357,8 +423,14 @@ def export_run(store: "RunStore", run_id: int, target: str) -> list[Path]:
 
 
 # -- sweeps (Sweeps pane) ---------------------------------------------------------------------------
-def sweep(plan: "SweepPlan", data: "RidershipData", store_path: str | Path, workers: int, post: Post,
-          should_stop: Callable[[], bool]) -> "SweepOutcome":
+def sweep(
+    plan: SweepPlan,
+    data: RidershipData,
+    store_path: str | Path,
+    workers: int,
+    post: Post,
+    should_stop: Callable[[], bool],
+) -> SweepOutcome:
     """engine.sweep.local.run_local, each of its events posted as a SweepProgress (its typed
     engine.sweep.events dataclass). The trial processes
     write to a log beside the store (sweep-logs/NAME.log): the app owns the terminal. A recorded
@@ -373,10 +445,13 @@ def sweep(plan: "SweepPlan", data: "RidershipData", store_path: str | Path, work
         recorded = records.get_sweep(store, plan.name)
     searched = set(plan.space.names)
     fixed = {k: v for k, v in plan.base.to_dict().items() if k not in searched}
-    if recorded is not None and (recorded.space != plan.space.specs()
-                                 or any(recorded.base.to_dict().get(k) != v for k, v in fixed.items())):
-        raise SweepError(f"a sweep named {plan.name!r} is already recorded with other ranges or settings: "
-                         "give the new one another name (or the same ranges and form to continue it)")
+    if recorded is not None and (
+        recorded.space != plan.space.specs() or any(recorded.base.to_dict().get(k) != v for k, v in fixed.items())
+    ):
+        raise SweepError(
+            f"a sweep named {plan.name!r} is already recorded with other ranges or settings: "
+            "give the new one another name (or the same ranges and form to continue it)"
+        )
     log = Path(store_path).parent / "sweep-logs" / f"{_file_name(plan.name)}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     _start_resource_tracker(log)
@@ -386,8 +461,9 @@ def sweep(plan: "SweepPlan", data: "RidershipData", store_path: str | Path, work
         if typed is not None:
             post(SweepProgress(typed))
 
-    return run_local(plan, data, store_path, workers=workers, on_event=on_event, should_stop=should_stop,
-                     worker_log=log)
+    return run_local(
+        plan, data, store_path, workers=workers, on_event=on_event, should_stop=should_stop, worker_log=log
+    )
 
 
 def _start_resource_tracker(log: Path) -> None:
@@ -412,7 +488,7 @@ def _file_name(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "sweep"
 
 
-def sweep_board(store: "RunStore", name: str | None) -> "SweepSummary | None":
+def sweep_board(store: RunStore, name: str | None) -> SweepSummary | None:
     """Sweep ``name`` (None: the one started last) as stored now, with its trials
     (engine.sweep.records.sweep_summary); None when no sweep is recorded."""
     from engine.sweep import records

@@ -13,9 +13,10 @@ a message can arrive while the app closes, after its panes were taken down.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from textual.css.query import NoMatches
 from textual.message import Message
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 def pane_may_be_gone(handler: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
     """For messages a worker posts: one can arrive while the app closes, after its panes were taken
     down. There is nothing left to show then."""
+
     @functools.wraps(handler)
     def tolerant(self, msg) -> None:
         try:
@@ -94,7 +96,7 @@ class SweepProgress(Message):
     """One event of a running sweep (engine.sweep.events: SweepStarted, TrialStarted, TrialEpoch,
     TrialDone, WorkerDied, SweepStopping or SweepDone)."""
 
-    event: "SweepEvent"
+    event: SweepEvent
 
 
 # -- endings: each worker posts one ------------------------------------------------------------------
@@ -109,7 +111,7 @@ class JobEnded(Message):
 
 @dataclass
 class DataLoaded(JobEnded):
-    result: "RidershipData | None" = None
+    result: RidershipData | None = None
     how: str = "startup"  # startup | open | download
 
 
@@ -122,20 +124,20 @@ class DeviceDescribed(JobEnded):
 class RunEnded(JobEnded):
     """The training worker's end: engine.session.RunResult (finished, stopped or failed)."""
 
-    result: "RunResult | None" = None
+    result: RunResult | None = None
     job: int = 0
 
 
 @dataclass
 class StoreOpened(JobEnded):
-    result: "RunStore | None" = None
+    result: RunStore | None = None
 
 
 @dataclass
 class ModelLoaded(JobEnded):
     """A recorded run's model, loaded to be the model in use (``remembered``: last session's)."""
 
-    result: "RunResult | None" = None
+    result: RunResult | None = None
     run_id: int = 0
     remembered: bool = False
 
@@ -149,7 +151,7 @@ class RunsListed(JobEnded):
 class RunsRead(JobEnded):
     """Runs read for their curves; ``colors``: run id -> the colour it is drawn in."""
 
-    result: "list[RunRecord] | None" = None
+    result: list[RunRecord] | None = None
     colors: dict[int, str] = field(default_factory=dict)
 
 
@@ -160,7 +162,7 @@ class RunsDeleted(JobEnded):
 
 @dataclass
 class RunExported(JobEnded):
-    result: "list[Path] | None" = None
+    result: list[Path] | None = None
 
 
 @dataclass
@@ -168,40 +170,40 @@ class ForecastMade(JobEnded):
     """The next day's forecast by ``run``'s model on ``data``."""
 
     result: Any = None  # tui.jobs.NextDay
-    run: "RunResult | None" = None
-    data: "RidershipData | None" = None
+    run: RunResult | None = None
+    data: RidershipData | None = None
 
 
 @dataclass
 class DaysForecastMade(JobEnded):
     result: Any = None  # engine.predictor.ForecastTable
-    run: "RunResult | None" = None
+    run: RunResult | None = None
 
 
 @dataclass
 class BacktestMade(JobEnded):
     """split name -> engine.scoring.SplitBacktest of ``run``'s model on ``data``."""
 
-    result: "dict | None" = None
-    run: "RunResult | None" = None
-    data: "RidershipData | None" = None
+    result: dict | None = None
+    run: RunResult | None = None
+    data: RidershipData | None = None
 
 
 @dataclass
 class SweepEnded(JobEnded):
-    result: "SweepOutcome | None" = None
+    result: SweepOutcome | None = None
 
 
 @dataclass
 class SweepBoardRead(JobEnded):
     """The sweep as stored (None: no sweep recorded)."""
 
-    result: "SweepSummary | None" = None
+    result: SweepSummary | None = None
 
 
 @dataclass
 class TrialRunRead(JobEnded):
     """Trial ``trial``'s run, read for its curve."""
 
-    result: "RunRecord | None" = None
+    result: RunRecord | None = None
     trial: int = 0

@@ -10,9 +10,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .app_state import AppState
     from engine.session import RunResult
     from engine.store import RunStore
+
+    from .app_state import AppState
 
 STORE_RETRY_S = 5.0  # a locked run store is tried again this often
 STORE_OPEN_TIMEOUT_S = 2.0  # how long one try waits for another process's lock (in a worker)
@@ -30,7 +31,7 @@ class StoreLink:
         self.start_run_when_open = False  # t was pressed while it opened: start the run once it answers
 
     @property
-    def recording(self) -> "RunStore | None":
+    def recording(self) -> RunStore | None:
         """The store new runs are recorded in: None while it is not open, or open read-only."""
         store = self.store
         return store if store is not None and not getattr(store, "read_only", False) else None
@@ -70,7 +71,7 @@ class ModelInUse:
             self.remembered = self.state.active_run
         return self.state
 
-    def save(self, store: "RunStore | None", **changes) -> str | None:
+    def save(self, store: RunStore | None, **changes) -> str | None:
         """Write the remembered state with ``changes`` (AppState fields) made by a user action;
         None, or why it could not be written. Nothing is written before the state was read, nor
         into a store that records nothing."""

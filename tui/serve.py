@@ -37,8 +37,10 @@ import sys
 from typing import TextIO
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
-NO_AUTH_WARNING = ("warning: textual-serve has no authentication; anyone who can reach {host}:{port} "
-                   "can use this app with your files (prefer 127.0.0.1 and an SSH tunnel)")
+NO_AUTH_WARNING = (
+    "warning: textual-serve has no authentication; anyone who can reach {host}:{port} "
+    "can use this app with your files (prefer 127.0.0.1 and an SSH tunnel)"
+)
 DEFAULT_MAX_APPS = 4
 QUIT_GRACE_S = 5.0  # an app asked to quit stops its run within a batch and records it
 TERM_GRACE_S = 3.0  # then SIGTERM (the same clean exit, for an app that missed the quit), then SIGKILL
@@ -77,8 +79,7 @@ def app_argv(data_path: str | None = None, runs_db: str | None = None, python: s
     return parts
 
 
-def app_command(data_path: str | None = None, runs_db: str | None = None,
-                python: str | None = None) -> str:
+def app_command(data_path: str | None = None, runs_db: str | None = None, python: str | None = None) -> str:
     """The app's command line as one shell-quoted string (what the banner shows)."""
     return shlex.join(app_argv(data_path, runs_db, python))
 
@@ -155,8 +156,15 @@ def _kill_group(pid: int, signum: int) -> bool:
         return False
 
 
-def make_server(argv: list[str], host: str, port: int, *, url: str | None = None,
-                max_apps: int = DEFAULT_MAX_APPS, out: TextIO | None = None):
+def make_server(
+    argv: list[str],
+    host: str,
+    port: int,
+    *,
+    url: str | None = None,
+    max_apps: int = DEFAULT_MAX_APPS,
+    out: TextIO | None = None,
+):
     """The aiohttp-backed server (textual-serve's Server, with the additions above)."""
     import aiohttp_jinja2
     from aiohttp import web
@@ -179,9 +187,14 @@ def make_server(argv: list[str], host: str, port: int, *, url: str | None = None
             environment = self._build_environment(width=width, height=height)
             environment["TEXTUAL_DRIVER"] = DRIVER
             self._process = process = await asyncio.create_subprocess_exec(
-                *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE, env=environment,
-                start_new_session=True, preexec_fn=_die_with_parent)
+                *argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=environment,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
             self._stdin = process.stdin
             return process
 
@@ -223,8 +236,13 @@ def make_server(argv: list[str], host: str, port: int, *, url: str | None = None
 
     class RidershipServer(Server):
         def __init__(self) -> None:
-            super().__init__(app_command(), host=host, port=port, title="Ridership",
-                             public_url=url or (None if is_unspecified(host) else public_url(host, port)))
+            super().__init__(
+                app_command(),
+                host=host,
+                port=port,
+                title="Ridership",
+                public_url=url or (None if is_unspecified(host) else public_url(host, port)),
+            )
             if not url and is_unspecified(host):
                 self.public_url = ""  # from each request's Host (see handle_index)
             self.origins = allowed_origins(host, port, url)
@@ -239,13 +257,15 @@ def make_server(argv: list[str], host: str, port: int, *, url: str | None = None
 
         async def on_startup(self, app: web.Application) -> None:
             shown = self.public_url or f"http://{socket.gethostname()}:{port} (or any address of this machine)"
-            print(f"Serving the Ridership app on {shown} (at most {self.max_apps} browser pages at once; "
-                  "Ctrl+C to stop)", file=out or sys.stdout, flush=True)
+            print(
+                f"Serving the Ridership app on {shown} (at most {self.max_apps} browser pages at once; Ctrl+C to stop)",
+                file=out or sys.stdout,
+                flush=True,
+            )
 
         async def end_all(self, app: web.Application | None = None) -> None:
             """Shutting down: every app process ended, every page's websocket closed."""
-            await asyncio.gather(*(service.stop(SERVER_STOPPED) for service in list(self.apps)),
-                                 return_exceptions=True)
+            await asyncio.gather(*(service.stop(SERVER_STOPPED) for service in list(self.apps)), return_exceptions=True)
             await asyncio.gather(*(ws.close() for ws in list(self.sockets)), return_exceptions=True)
 
         def base_url(self, request: web.Request) -> str:
@@ -262,7 +282,9 @@ def make_server(argv: list[str], host: str, port: int, *, url: str | None = None
             return {
                 "font_size": to_int(request.query.get("fontsize", "16"), 16),
                 "app_websocket_url": ws_url + str(request.app.router["websocket"].url_for()),
-                "config": {"static": {"url": f"{base}{request.app.router['static'].url_for(filename='/')}".rstrip("/") + "/"}},
+                "config": {
+                    "static": {"url": f"{base}{request.app.router['static'].url_for(filename='/')}".rstrip("/") + "/"}
+                },
                 "application": {"name": self.title},
             }
 
@@ -282,13 +304,19 @@ def make_server(argv: list[str], host: str, port: int, *, url: str | None = None
             if len(self.apps) >= self.max_apps:
                 await websocket.send_bytes(
                     f"\r\nThis server already runs {len(self.apps)} app processes, its limit "
-                    f"(ridership serve --max-apps). Close another page and reload this one.\r\n".encode())
+                    f"(ridership serve --max-apps). Close another page and reload this one.\r\n".encode()
+                )
                 await websocket.close(code=1013)  # try again later
                 return websocket
             width = to_int(request.query.get("width", "80"), 80)
             height = to_int(request.query.get("height", "24"), 24)
-            service = AppProcess(app_command(), write_bytes=websocket.send_bytes, write_str=websocket.send_str,
-                                 close=websocket.close, download_manager=self.download_manager)
+            service = AppProcess(
+                app_command(),
+                write_bytes=websocket.send_bytes,
+                write_str=websocket.send_str,
+                close=websocket.close,
+                download_manager=self.download_manager,
+            )
             self.apps.add(service)
             self.sockets.add(websocket)
             try:
@@ -309,8 +337,15 @@ def make_server(argv: list[str], host: str, port: int, *, url: str | None = None
     return RidershipServer()
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, data_path: str | None = None,
-          runs_db: str | None = None, *, url: str | None = None, max_apps: int = DEFAULT_MAX_APPS) -> int:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    data_path: str | None = None,
+    runs_db: str | None = None,
+    *,
+    url: str | None = None,
+    max_apps: int = DEFAULT_MAX_APPS,
+) -> int:
     """Serve the app on http://host:port until Ctrl+C (or SIGTERM). Returns an exit status.
 
     ``url`` is the address browsers use to reach the server, when it differs from host:port (a
@@ -333,8 +368,15 @@ def serve(host: str = "127.0.0.1", port: int = 8000, data_path: str | None = Non
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, server.request_exit)
     try:
-        web.run_app(server._make_app(), sock=sock, handle_signals=False, loop=loop, print=None,
-                    shutdown_timeout=QUIT_GRACE_S + TERM_GRACE_S + 2, access_log=None)
+        web.run_app(
+            server._make_app(),
+            sock=sock,
+            handle_signals=False,
+            loop=loop,
+            print=None,
+            shutdown_timeout=QUIT_GRACE_S + TERM_GRACE_S + 2,
+            access_log=None,
+        )
     finally:
         for service in list(server.apps):  # the loop ended some other way: nothing may outlive us
             if service.pid is not None:
@@ -354,8 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000, help="port (0: any free one)")
     parser.add_argument("--data", metavar="PATH", help="data file for the app (CSV or .tgz)")
     parser.add_argument("--runs-db", metavar="PATH", help="run store for the app")
-    parser.add_argument("--public-url", "--url", dest="url", metavar="URL",
-                        help="address browsers use, if not http://host:port")
+    parser.add_argument(
+        "--public-url", "--url", dest="url", metavar="URL", help="address browsers use, if not http://host:port"
+    )
     parser.add_argument("--max-apps", type=int, default=DEFAULT_MAX_APPS, help="app processes at most")
     args = parser.parse_args(argv)
     return serve(args.host, args.port, args.data, args.runs_db, url=args.url, max_apps=args.max_apps)

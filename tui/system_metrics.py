@@ -15,8 +15,9 @@ import os
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Any, Callable
+from typing import Any
 
 HISTORY = 120  # samples kept per metric: two minutes at one a second
 METRICS = ("cpu_percent", "rss_bytes", "gpu_util_percent", "gpu_mem_used")
@@ -101,9 +102,14 @@ class SystemSampler:
     sample (or since the sampler was made): 100 is one core busy, more with several threads.
     """
 
-    def __init__(self, history: int = HISTORY, *, gpu: bool = True,
-                 clock: Callable[[], float] = time.monotonic,
-                 cpu_clock: Callable[[], float] = time.process_time) -> None:
+    def __init__(
+        self,
+        history: int = HISTORY,
+        *,
+        gpu: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+        cpu_clock: Callable[[], float] = time.process_time,
+    ) -> None:
         self._clock, self._cpu_clock = clock, cpu_clock
         self._last_wall, self._last_cpu = clock(), cpu_clock()
         self._gpu = gpu

@@ -7,5 +7,16 @@ from ..domain import DAY_TYPES, FEATURES, SCALE, TARGETS
 from .loading import DataSource, RidershipData, load_csv
 from .windows import Split, build_features, make_splits, make_windows
 
-__all__ = ["DAY_TYPES", "FEATURES", "SCALE", "TARGETS", "DataSource", "RidershipData", "Split", "build_features",
-           "load_csv", "make_splits", "make_windows"]
+__all__ = [
+    "DAY_TYPES",
+    "FEATURES",
+    "SCALE",
+    "TARGETS",
+    "DataSource",
+    "RidershipData",
+    "Split",
+    "build_features",
+    "load_csv",
+    "make_splits",
+    "make_windows",
+]

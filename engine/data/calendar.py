@@ -89,8 +89,9 @@ class MinorHolidayCalendar(AbstractHolidayCalendar):
         USColumbusDay,
         Holiday("Veterans Day", month=11, day=11),
         Holiday("Juneteenth", month=6, day=19, start_date="2021-06-19"),
-        Holiday("Day after Thanksgiving", month=11, day=1,
-                offset=[pd.DateOffset(weekday=TH(4)), pd.DateOffset(days=1)]),
+        Holiday(
+            "Day after Thanksgiving", month=11, day=1, offset=[pd.DateOffset(weekday=TH(4)), pd.DateOffset(days=1)]
+        ),
         GoodFriday,
         Holiday("Christmas Eve", month=12, day=24),
         Holiday("New Year's Eve", month=12, day=31),

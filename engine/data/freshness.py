@@ -39,10 +39,12 @@ def last_day_line(last_day, today=None) -> str:
 
 
 def stale_note(last_day, target, today=None) -> str:
-    """"" when the data is recent; else which day the forecast is for, and that it is not tomorrow."""
+    """ "" when the data is recent; else which day the forecast is for, and that it is not tomorrow."""
     if age_in_days(last_day, today) <= STALE_DAYS:
         return ""
     today = pd.Timestamp(today) if today is not None else current_day()
-    return (f"the data ends {pd.Timestamp(last_day):%Y-%m-%d} ({age_words(last_day, today)}): this forecast is for "
-            f"{pd.Timestamp(target):%Y-%m-%d}, not tomorrow ({today + pd.Timedelta(days=1):%Y-%m-%d}); "
-            "`ridership data --update` brings the data up to date")
+    return (
+        f"the data ends {pd.Timestamp(last_day):%Y-%m-%d} ({age_words(last_day, today)}): this forecast is for "
+        f"{pd.Timestamp(target):%Y-%m-%d}, not tomorrow ({today + pd.Timedelta(days=1):%Y-%m-%d}); "
+        "`ridership data --update` brings the data up to date"
+    )

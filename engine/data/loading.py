@@ -20,6 +20,7 @@ from ..domain import DAY_TYPES
 from ..errors import DataError, printable, quoted
 from .calendar import infer_day_types
 from .windows import build_features
+
 CSV_COLUMNS = {"service_date": "date", "day_type": "day_type", "bus": "bus", "rail_boardings": "rail"}
 OPTIONAL_COLUMNS = {"total_rides": "total"}
 
@@ -79,8 +80,11 @@ def _line(index: int) -> int:
 
 MAX_BYTES = 256 << 20  # the real file is about 270 KB
 _BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
-    (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
-    (b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
 )
 _EMPTY = "the file is empty, expected a CSV with a header and daily rows"
 
@@ -109,7 +113,7 @@ def _sniff(path: Path, data: bytes | None = None, name: str | None = None) -> st
     encoding = "utf-8"
     for bom, codec in _BOMS:
         if data.startswith(bom):
-            data, encoding = data[len(bom):], codec
+            data, encoding = data[len(bom) :], codec
             break
     if encoding == "utf-8" and (b"\x00" in data or data[:2] == b"\x1f\x8b"):
         raise DataError(f"{name}: is not a CSV text file (binary content)")
@@ -158,7 +162,7 @@ def _read_raw(path: Path, text: str | None = None, name: str | None = None) -> p
                 _check_header(name, header, first)
                 continue
             if len(fields) != len(header):
-                extra = fields[len(header):]
+                extra = fields[len(header) :]
                 if len(fields) < len(header) or any(f.strip() for f in extra):
                     raise DataError(
                         f"{name}: is not a readable CSV file (Expected {len(header)} fields in line {first}, "
@@ -183,7 +187,9 @@ def _read_raw(path: Path, text: str | None = None, name: str | None = None) -> p
 
 
 def _check_header(name: str, header: list[str], line: int) -> None:
-    twice = [c for c in [*CSV_COLUMNS, *OPTIONAL_COLUMNS, "line"] if header.count(c) > 1 or (c == "line" and c in header)]
+    twice = [
+        c for c in [*CSV_COLUMNS, *OPTIONAL_COLUMNS, "line"] if header.count(c) > 1 or (c == "line" and c in header)
+    ]
     if twice:
         raise DataError(
             f"{name}: line {line}: column {quoted(twice[0])} appears {header.count(twice[0])} times "

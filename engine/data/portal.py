@@ -23,10 +23,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
@@ -82,6 +82,7 @@ def read_provenance() -> dict:
 
 # -- the client ----------------------------------------------------------------------------------
 
+
 @dataclass
 class Client:
     """A SODA 2.1 reader of one dataset. ``sleep`` is injectable so tests wait on nothing real."""
@@ -97,12 +98,16 @@ class Client:
     sleep: Callable[[float], None] = time.sleep
 
     @classmethod
-    def from_env(cls, base: str | None = None, **kwargs) -> "Client":
+    def from_env(cls, base: str | None = None, **kwargs) -> Client:
         base = (base or os.environ.get(PORTAL_ENV) or DEFAULT_BASE).rstrip("/")
         if urllib.parse.urlsplit(base).scheme not in ("http", "https"):
             raise PortalError(f"portal {quoted(base)} is not an http(s) address (expected e.g. {DEFAULT_BASE})")
-        for env, key, kind in ((TIMEOUT_ENV, "timeout", float), (BACKOFF_ENV, "backoff", float),
-                               (PAGE_ENV, "page_rows", int), (MAX_BYTES_ENV, "max_bytes", int)):
+        for env, key, kind in (
+            (TIMEOUT_ENV, "timeout", float),
+            (BACKOFF_ENV, "backoff", float),
+            (PAGE_ENV, "page_rows", int),
+            (MAX_BYTES_ENV, "max_bytes", int),
+        ):
             text = os.environ.get(env)
             if text and key not in kwargs:
                 try:
@@ -160,9 +165,11 @@ class Client:
             except urllib.error.HTTPError as exc:
                 retry = exc.code == 429 or 500 <= exc.code < 600
                 if not retry or attempt >= self.retries:
-                    raise PortalUnreachable(f"the portal answered HTTP {exc.code} ({self._clean(exc.reason)})") from None
+                    raise PortalUnreachable(
+                        f"the portal answered HTTP {exc.code} ({self._clean(exc.reason)})"
+                    ) from None
                 wait = _retry_after(exc.headers.get("Retry-After"))
-                wait = self.backoff * 2 ** attempt if wait is None else wait
+                wait = self.backoff * 2**attempt if wait is None else wait
             except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
                 # refused, timed out, or an answer cut short (IncompleteRead): try again
                 if attempt >= self.retries:
@@ -170,7 +177,7 @@ class Client:
                     if isinstance(exc, http.client.IncompleteRead):
                         reason = f"the answer was cut short after {len(exc.partial):,} bytes"
                     raise PortalUnreachable(self._clean(reason) or type(exc).__name__) from None
-                wait = self.backoff * 2 ** attempt
+                wait = self.backoff * 2**attempt
             self.sleep(min(max(wait, 0.0), self.max_wait))
             attempt += 1
 
@@ -212,6 +219,7 @@ def _retry_after(text: str | None) -> float | None:
 
 # -- rows ----------------------------------------------------------------------------------------
 
+
 def rows_frame(rows: list[dict], where: str) -> pd.DataFrame:
     """SODA rows -> a clean frame (index date; day_type, bus, rail), each row checked like a file's:
     the first bad one is named by its date, field and value."""
@@ -221,16 +229,20 @@ def rows_frame(rows: list[dict], where: str) -> pd.DataFrame:
         day = pd.Series([str(text or "").strip()]).str.replace(_ISO_MIDNIGHT, r"\1", regex=True).iloc[0]
         date = pd.to_datetime(day, format="%Y-%m-%d", errors="coerce")
         if pd.isna(date):
-            raise DataError(f"{where}: row {number}, field service_date: {quoted(text)} is not a date "
-                            "(expected a day such as 2021-11-30T00:00:00.000)")
+            raise DataError(
+                f"{where}: row {number}, field service_date: {quoted(text)} is not a date "
+                "(expected a day such as 2021-11-30T00:00:00.000)"
+            )
         label = f"{where}: the row for {date:%Y-%m-%d}"
         for name in FIELDS[1:]:
             if name not in row:
                 raise DataError(f"{label} has no field {name} (expected {', '.join(FIELDS)})")
         kind = str(row["day_type"]).strip()
         if kind not in DAY_TYPES:
-            raise DataError(f"{label}, field day_type: {quoted(row['day_type'])} is not a day type "
-                            "(expected W for weekday, A for Saturday or U for Sunday/holiday)")
+            raise DataError(
+                f"{label}, field day_type: {quoted(row['day_type'])} is not a day type "
+                "(expected W for weekday, A for Saturday or U for Sunday/holiday)"
+            )
         counts = []
         for name in ("bus", "rail_boardings"):
             value = row[name]
@@ -239,8 +251,10 @@ def rows_frame(rows: list[dict], where: str) -> pd.DataFrame:
             except ValueError:
                 number_ = float("nan")
             if not math.isfinite(number_) or isinstance(value, bool):
-                raise DataError(f"{label}, field {name}: {quoted(value)} is not a number "
-                                "(expected a count of riders such as 412345)")
+                raise DataError(
+                    f"{label}, field {name}: {quoted(value)} is not a number "
+                    "(expected a count of riders such as 412345)"
+                )
             if number_ < 0:
                 raise DataError(f"{label}, field {name}: {quoted(value)} is negative (expected a count of riders >= 0)")
             counts.append(number_)
@@ -248,18 +262,19 @@ def rows_frame(rows: list[dict], where: str) -> pd.DataFrame:
         kinds.append(kind)
         bus.append(counts[0])
         rail.append(counts[1])
-    frame = pd.DataFrame({"day_type": kinds, "bus": bus, "rail": rail},
-                         index=pd.DatetimeIndex(dates, name="date"))
+    frame = pd.DataFrame({"day_type": kinds, "bus": bus, "rail": rail}, index=pd.DatetimeIndex(dates, name="date"))
     # identical repeats go, like the file loader's drop_duplicates; a date twice with different values is refused
     frame = frame.reset_index().drop_duplicates().set_index("date")
     twice = frame.index[frame.index.duplicated()]
     if len(twice):
-        raise DataError(f"{where}: {twice[0]:%Y-%m-%d} appears more than once with different values; "
-                        "expected one row per date")
+        raise DataError(
+            f"{where}: {twice[0]:%Y-%m-%d} appears more than once with different values; expected one row per date"
+        )
     return frame.sort_index()
 
 
 # -- the update ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class UpdateResult:
@@ -280,12 +295,21 @@ class UpdateResult:
         if self.largest:
             date, series, old, new = self.largest
             largest = f" (largest: {series} on {date:%Y-%m-%d}, {old:,.0f} -> {new:,.0f})"
-        return (f"{self.new_days} new day{'s' if self.new_days != 1 else ''}, {self.revised} revised{largest}; "
-                f"last day {self.last_day:%Y-%m-%d} ({age_words(self.last_day)})")
+        return (
+            f"{self.new_days} new day{'s' if self.new_days != 1 else ''}, {self.revised} revised{largest}; "
+            f"last day {self.last_day:%Y-%m-%d} ({age_words(self.last_day)})"
+        )
 
     def to_dict(self) -> dict:
-        out = {"new_days": self.new_days, "revised": self.revised, "last_day": f"{self.last_day:%Y-%m-%d}",
-               "age_days": self.age_days, "path": str(self.path), "source": self.source, "rows": self.rows}
+        out = {
+            "new_days": self.new_days,
+            "revised": self.revised,
+            "last_day": f"{self.last_day:%Y-%m-%d}",
+            "age_days": self.age_days,
+            "path": str(self.path),
+            "source": self.source,
+            "rows": self.rows,
+        }
         if self.largest:
             date, series, old, new = self.largest
             out["largest_revision"] = {"date": f"{date:%Y-%m-%d}", "series": series, "old": old, "new": new}
@@ -300,8 +324,9 @@ def base_data() -> RidershipData | None:
     return None
 
 
-def update(client: Client | None = None, base: RidershipData | None = None, *,
-           progress: Callable[[int], None] | None = None) -> UpdateResult:
+def update(
+    client: Client | None = None, base: RidershipData | None = None, *, progress: Callable[[int], None] | None = None
+) -> UpdateResult:
     """Fetch what is new (and the last REVISE_DAYS days again), check it, merge it, write it atomically."""
     client = client or Client.from_env()
     remove_stale_temporaries()
@@ -311,8 +336,9 @@ def update(client: Client | None = None, base: RidershipData | None = None, *,
     if old is not None:
         since = old.index[-1] - pd.Timedelta(days=REVISE_DAYS)
         where = f"service_date > '{since:%Y-%m-%d}T00:00:00.000'"
-    unchanged = (f"your data is unchanged (last day {old.index[-1]:%Y-%m-%d})" if old is not None
-                 else "no data was saved")
+    unchanged = (
+        f"your data is unchanged (last day {old.index[-1]:%Y-%m-%d})" if old is not None else "no data was saved"
+    )
     try:
         rows = client.fetch(where, progress)
     except PortalUnreachable as exc:
@@ -328,11 +354,20 @@ def update(client: Client | None = None, base: RidershipData | None = None, *,
     merged, new_days, revised, largest = merge(old, fresh)
     path = portal_csv()
     _write_checked(merged, path, unchanged)
-    _write_json(provenance_path(), {
-        "source": client.resource, "dataset": DATASET, "updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "first_day": f"{merged.index[0]:%Y-%m-%d}", "last_day": f"{merged.index[-1]:%Y-%m-%d}", "rows": len(merged),
-        "started_from": base.source.label if old is not None else "nothing (the whole table)",
-        "new_days": new_days, "revised": revised})
+    _write_json(
+        provenance_path(),
+        {
+            "source": client.resource,
+            "dataset": DATASET,
+            "updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "first_day": f"{merged.index[0]:%Y-%m-%d}",
+            "last_day": f"{merged.index[-1]:%Y-%m-%d}",
+            "rows": len(merged),
+            "started_from": base.source.label if old is not None else "nothing (the whole table)",
+            "new_days": new_days,
+            "revised": revised,
+        },
+    )
     return UpdateResult(new_days, revised, largest, merged.index[-1], path, client.resource, len(merged))
 
 
@@ -343,8 +378,9 @@ def merge(old: pd.DataFrame | None, fresh: pd.DataFrame):
     old = old[["day_type", "bus", "rail"]]
     common = fresh.index.intersection(old.index)
     before, after = old.loc[common], fresh.loc[common]
-    changed = ((before["day_type"] != after["day_type"]) | (before["bus"] != after["bus"])
-               | (before["rail"] != after["rail"]))
+    changed = (
+        (before["day_type"] != after["day_type"]) | (before["bus"] != after["bus"]) | (before["rail"] != after["rail"])
+    )
     largest = None
     if changed.any():
         diff = pd.DataFrame({s: (after[s] - before[s]).abs() for s in ("bus", "rail")})[changed]
@@ -359,8 +395,10 @@ def _write_checked(frame: pd.DataFrame, path: Path, unchanged: str) -> None:
     """Write the CTA file format to a temporary file, read it back through the file loader (gaps,
     duplicates, counts), then move it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [HEADER] + [f"{d:%m/%d/%Y},{r.day_type},{r.bus:.0f},{r.rail:.0f},{r.bus + r.rail:.0f}"
-                        for d, r in zip(frame.index, frame.itertuples())]
+    lines = [HEADER] + [
+        f"{d:%m/%d/%Y},{r.day_type},{r.bus:.0f},{r.rail:.0f},{r.bus + r.rail:.0f}"
+        for d, r in zip(frame.index, frame.itertuples())
+    ]
     fd, tmp = tempfile.mkstemp(prefix=".portal-", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as out:
@@ -401,5 +439,14 @@ def remove_stale_temporaries(older_than_s: float = 3600.0) -> None:
                 pass
 
 
-__all__ = ["Client", "DataSource", "PortalError", "UpdateResult", "update", "portal_csv", "read_provenance",
-           "age_in_days", "age_words"]
+__all__ = [
+    "Client",
+    "DataSource",
+    "PortalError",
+    "UpdateResult",
+    "update",
+    "portal_csv",
+    "read_provenance",
+    "age_in_days",
+    "age_words",
+]

@@ -16,8 +16,8 @@ import tempfile
 import urllib.error
 import urllib.request
 import zlib
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Callable
 
 from ..errors import DataError, DownloadError, printable, quoted
 from ..files import refusal
@@ -107,8 +107,11 @@ def _pick_member(name: str, tar: tarfile.TarFile) -> tarfile.TarInfo:
         count += 1
         total += max(member.size, 0)
         if total > MAX_EXTRACT_BYTES or count > MAX_MEMBERS:
-            what = (f"more than {MAX_MEMBERS} files" if count > MAX_MEMBERS
-                    else f"its files add up to more than {MAX_EXTRACT_BYTES >> 20} MB")
+            what = (
+                f"more than {MAX_MEMBERS} files"
+                if count > MAX_MEMBERS
+                else f"its files add up to more than {MAX_EXTRACT_BYTES >> 20} MB"
+            )
             raise DataError(f"{name}: the archive is too large ({what}); expected a small archive holding {CSV_NAME}")
         if member.isfile() and member.name.lower().endswith(".csv"):
             csvs.append(member)
@@ -120,7 +123,9 @@ def _pick_member(name: str, tar: tarfile.TarFile) -> tarfile.TarInfo:
         if len(group) == 1:
             return group[0]
         if len(group) > 1:
-            shown = ", ".join(quoted(m.name) for m in group[:5]) + (f" and {len(group) - 5} more" if len(group) > 5 else "")
+            shown = ", ".join(quoted(m.name) for m in group[:5]) + (
+                f" and {len(group) - 5} more" if len(group) > 5 else ""
+            )
             raise DataError(
                 f"{name}: the archive holds {len(group)} CSV files ({shown}) and none is {MEMBER}: "
                 "cannot tell which one is the ridership data"
@@ -177,8 +182,7 @@ def download(
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
             raise DownloadError(
-                f"could not download {url} ({reason}). Offline? Pass --data PATH to a local copy "
-                f"or set {ENV_VAR}"
+                f"could not download {url} ({reason}). Offline? Pass --data PATH to a local copy or set {ENV_VAR}"
             ) from None
         actual = sha256_of(archive)
         if actual != sha256:

@@ -108,8 +108,13 @@ def make_splits(data, config) -> dict[str, Split]:
         tensor = torch.tensor(values[start:stop], dtype=torch.float32)
         windows, targets = make_windows(tensor, config.window_length)
         splits[name] = Split(
-            name=name, start=start, stop=stop, first_date=index[start], last_date=index[stop - 1],
-            windows=windows, targets=targets,
+            name=name,
+            start=start,
+            stop=stop,
+            first_date=index[start],
+            last_date=index[stop - 1],
+            windows=windows,
+            targets=targets,
             target_positions=np.arange(start + config.window_length, stop),
         )
     return splits

@@ -22,9 +22,9 @@ from ..config import TrainConfig
 from ..data.loading import RidershipData
 from ..domain import SCALE
 from ..errors import ModelFileError
+from ..events import EpochEvent
 from ..model import LstmModel, model_for
 from .modelfile import atomic_save, load_model, model_payload
-from ..events import EpochEvent
 
 KIND = "run-checkpoint"
 RESUME_KEYS = ("epoch", "model", "optimizer", "scheduler", "generator", "history", "best_epoch", "best_valid_mae")
@@ -78,17 +78,23 @@ def save_checkpoint(path: str | Path, result, data: RidershipData, run_id: int |
     return atomic_save(payload, path)
 
 
-def save_state(path: str | Path, config: TrainConfig, state: dict, data: RidershipData,
-               run_id: int | None = None) -> Path:
+def save_state(
+    path: str | Path, config: TrainConfig, state: dict, data: RidershipData, run_id: int | None = None
+) -> Path:
     """A checkpoint written mid-run from ``fit``'s state after an epoch: the model it holds has the
     best epoch's weights (what a run that ended now would keep), and it resumes from that epoch."""
     model = model_for(config)
     best = state.get("best_model")
     model.load_state_dict(best if best is not None else state["model"])
-    snapshot = _Snapshot(model=model, config=config, best_epoch=state["best_epoch"],
-                         best_valid_mae=state["best_valid_mae"],
-                         weights_epoch=state["best_epoch"] if best is not None else state["epoch"],
-                         best_state=best, resume_state=state)
+    snapshot = _Snapshot(
+        model=model,
+        config=config,
+        best_epoch=state["best_epoch"],
+        best_valid_mae=state["best_valid_mae"],
+        weights_epoch=state["best_epoch"] if best is not None else state["epoch"],
+        best_state=best,
+        resume_state=state,
+    )
     return save_checkpoint(path, snapshot, data, run_id=run_id)
 
 
@@ -137,9 +143,12 @@ def _check_resume(checkpoint: Checkpoint) -> None:
         raise ModelFileError(f"{path}: the training state is incomplete (missing {', '.join(missing)})")
     history = state["history"]
     keys = {f.name for f in fields(EpochEvent)}
-    if (not isinstance(history, list) or len(history) != state["epoch"]
-            or any(not isinstance(e, dict) or set(e) != keys for e in history)
-            or [e["epoch"] for e in history] != list(range(1, len(history) + 1))):
+    if (
+        not isinstance(history, list)
+        or len(history) != state["epoch"]
+        or any(not isinstance(e, dict) or set(e) != keys for e in history)
+        or [e["epoch"] for e in history] != list(range(1, len(history) + 1))
+    ):
         raise ModelFileError(f"{path}: the training history is damaged (expected epochs 1..{state['epoch']})")
     generator = state["generator"]
     if not isinstance(generator, torch.Tensor) or generator.dtype != torch.uint8:
@@ -147,7 +156,9 @@ def _check_resume(checkpoint: Checkpoint) -> None:
     try:
         copy.deepcopy(checkpoint.model).load_state_dict(state["model"])
     except (RuntimeError, TypeError, AttributeError) as exc:
-        raise ModelFileError(f"{path}: the training weights do not fit the model ({str(exc).splitlines()[0]})") from None
+        raise ModelFileError(
+            f"{path}: the training weights do not fit the model ({str(exc).splitlines()[0]})"
+        ) from None
 
 
 def _check_same_data(checkpoint: Checkpoint, data: RidershipData) -> None:
@@ -158,6 +169,7 @@ def _check_same_data(checkpoint: Checkpoint, data: RidershipData) -> None:
         not was_synthetic and not is_synthetic and saved.get("fingerprint") == data.fingerprint
     )
     if not same:
+
         def describe(kind, path, fingerprint):
             return "the synthetic demo series" if kind == "synthetic" else f"{path} (sha256 {fingerprint[:12]}…)"
 

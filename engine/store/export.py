@@ -16,8 +16,17 @@ from ..domain import finite
 from .runstore import RunRecord, RunStoreError
 
 # EpochEvent.riders_dict's keys: MAE in riders, seconds of wall time, the loss in its own unit.
-CSV_COLUMNS = ("epoch", "epochs", "train_loss", "train_mae_riders", "valid_mae_riders", "lr", "seconds",
-               "best_epoch", "best_valid_mae_riders")
+CSV_COLUMNS = (
+    "epoch",
+    "epochs",
+    "train_loss",
+    "train_mae_riders",
+    "valid_mae_riders",
+    "lr",
+    "seconds",
+    "best_epoch",
+    "best_valid_mae_riders",
+)
 
 
 def history_csv(run: RunRecord) -> str:
@@ -103,7 +112,7 @@ def _write_through(path: Path, text: str, mode: int) -> None:
         os.set_blocking(fd, True)  # then write it all, at the reader's pace
         data = text.encode("utf-8")
         while data:
-            data = data[os.write(fd, data):]
+            data = data[os.write(fd, data) :]
     except OSError as exc:
         raise RunStoreError(f"{path}: cannot write the export ({exc.strerror or exc})") from None
     finally:

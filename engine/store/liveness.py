@@ -22,7 +22,7 @@ def process_token(pid: int) -> str:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return ""
-    rest = stat[stat.rfind(")") + 2:].split()  # the command name may contain spaces and ')'
+    rest = stat[stat.rfind(")") + 2 :].split()  # the command name may contain spaces and ')'
     if len(rest) < 20 or rest[0] in ("Z", "X"):  # zombie or dead: it will never log again
         return ""
     return f"{_boot_id()}:{rest[19]}"

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import secrets
-import time
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +100,9 @@ def load_model(path, data: RidershipData | None = None) -> tuple[LstmModel, Trai
     path = Path(path).expanduser()
     name = printable(path)
     if path.is_dir():
-        raise ModelFileError(f"{name}: is a folder; model file not found (expected a file saved by `ridership train --save`)")
+        raise ModelFileError(
+            f"{name}: is a folder; model file not found (expected a file saved by `ridership train --save`)"
+        )
     if not path.is_file():
         raise ModelFileError(f"{name}: model file not found")
     try:
@@ -113,7 +113,9 @@ def load_model(path, data: RidershipData | None = None) -> tuple[LstmModel, Trai
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelFileError(f"{name}: not a ridership model file (saved by `ridership train --save`)")
     if payload.get("version") != VERSION:
-        raise ModelFileError(f"{name}: model file version {quoted(payload.get('version'))}, this program reads {VERSION}")
+        raise ModelFileError(
+            f"{name}: model file version {quoted(payload.get('version'))}, this program reads {VERSION}"
+        )
     payload = _check_payload(name, payload)
     try:
         config = TrainConfig.from_dict(payload["config"]).validate()
@@ -130,13 +132,17 @@ def load_model(path, data: RidershipData | None = None) -> tuple[LstmModel, Trai
             f"{list(features_for(config.inputs))} for inputs={config.inputs}"
         )
     if payload["targets"] != list(TARGETS):
-        raise ModelFileError(f"{name}: the model predicts {printable(payload['targets'])}, this program {list(TARGETS)}")
+        raise ModelFileError(
+            f"{name}: the model predicts {printable(payload['targets'])}, this program {list(TARGETS)}"
+        )
     _check_weights(name, payload["state_dict"], config)
     model = model_for(config)
     try:
         model.load_state_dict(payload["state_dict"])
     except (RuntimeError, KeyError) as exc:
-        raise ModelFileError(f"{name}: the weights do not fit the model ({printable(str(exc).splitlines()[0])})") from None
+        raise ModelFileError(
+            f"{name}: the weights do not fit the model ({printable(str(exc).splitlines()[0])})"
+        ) from None
     if data is not None and len(data.frame) < config.window_length:
         raise ModelFileError(
             f"{name}: the model needs windows of {config.window_length} days; the data has {len(data.frame)} rows"
@@ -154,7 +160,9 @@ def _check_payload(name: str, payload: dict) -> dict:
         if key not in payload:
             raise ModelFileError(f"{name}: the model file has no {key!r} (saved by an incompatible program?)")
         if not isinstance(payload[key], kind):
-            raise ModelFileError(f"{name}: the model file's {key!r} is a {type(payload[key]).__name__}, expected a {kind.__name__}")
+            raise ModelFileError(
+                f"{name}: the model file's {key!r} is a {type(payload[key]).__name__}, expected a {kind.__name__}"
+            )
     out = dict(payload)
     for key, default in _OPTIONAL.items():
         out.setdefault(key, default)
@@ -179,21 +187,30 @@ def _check_weights(name: str, state: dict, config: TrainConfig) -> None:
     missing = [k for k in expected if k not in state]
     extra = [k for k in state if k not in expected]
     if missing or extra:
-        what = "; ".join(part for part in (
-            f"missing {', '.join(map(printable, missing))}" if missing else "",
-            f"unexpected {', '.join(map(printable, extra[:5]))}" if extra else "") if part)
+        what = "; ".join(
+            part
+            for part in (
+                f"missing {', '.join(map(printable, missing))}" if missing else "",
+                f"unexpected {', '.join(map(printable, extra[:5]))}" if extra else "",
+            )
+            if part
+        )
         raise ModelFileError(f"{name}: the weights do not fit the model ({what})")
     for key, shape in expected.items():
         tensor = state[key]
         if not isinstance(tensor, torch.Tensor):
-            raise ModelFileError(f"{name}: the weights do not fit the model ({key} is a {type(tensor).__name__}, not a tensor)")
+            raise ModelFileError(
+                f"{name}: the weights do not fit the model ({key} is a {type(tensor).__name__}, not a tensor)"
+            )
         if tuple(tensor.shape) != shape:
             raise ModelFileError(
                 f"{name}: the weights do not fit the model ({key} has shape {tuple(tensor.shape)}; "
                 f"hidden_size={config.hidden_size} needs {shape})"
             )
         if not tensor.is_floating_point():
-            raise ModelFileError(f"{name}: the weights do not fit the model ({key} holds {tensor.dtype}, not floating point)")
+            raise ModelFileError(
+                f"{name}: the weights do not fit the model ({key} holds {tensor.dtype}, not floating point)"
+            )
         if not bool(torch.isfinite(tensor).all()):
             bad = int((~torch.isfinite(tensor)).sum())
             raise ModelFileError(

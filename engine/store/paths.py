@@ -52,8 +52,11 @@ def remove_stale_temporaries(folder: str | Path, older_than_s: float = STALE_AFT
         return removed
     for entry in entries:
         try:
-            if (TEMP_NAME.match(entry.name) and entry.is_file(follow_symlinks=False)
-                    and entry.stat(follow_symlinks=False).st_mtime < cutoff):
+            if (
+                TEMP_NAME.match(entry.name)
+                and entry.is_file(follow_symlinks=False)
+                and entry.stat(follow_symlinks=False).st_mtime < cutoff
+            ):
                 os.unlink(entry.path)
                 removed.append(folder / entry.name)
         except OSError:

@@ -24,11 +24,12 @@ import os
 import socket
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from ..config import TrainConfig
 from ..domain import millions, riders, unit_named
@@ -41,7 +42,11 @@ from .schema import MIGRATIONS, SCHEMA_VERSION
 STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
 BUSY_TIMEOUT_MS = 30_000
 EPOCH_FIELDS = ("train_loss", "train_mae", "valid_mae", "lr", "seconds", "best_epoch", "best_valid_mae")
-EPOCH_MAE = ("train_mae", "valid_mae", "best_valid_mae")  # stored in riders (schema version 4), EpochEvent's in millions
+EPOCH_MAE = (
+    "train_mae",
+    "valid_mae",
+    "best_valid_mae",
+)  # stored in riders (schema version 4), EpochEvent's in millions
 
 
 class RunStoreError(RidershipError):
@@ -53,6 +58,7 @@ def _now() -> str:
 
 
 # -- records -------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RunRecord:
@@ -138,7 +144,7 @@ class RunStore:
     # -- opening -------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path | None = None, *, timeout: float | None = None) -> "RunStore":
+    def open(cls, path: str | Path | None = None, *, timeout: float | None = None) -> RunStore:
         """Open (creating if needed) the database, migrate it, and mark runs whose process died
         as interrupted.
 
@@ -159,8 +165,7 @@ class RunStore:
             raise RunStoreError(f"{path.parent}: cannot create the runs folder ({exc.strerror or exc})") from None
         wait_ms = BUSY_TIMEOUT_MS if timeout is None else max(0, int(timeout * 1000))
         try:
-            conn = sqlite3.connect(path, timeout=wait_ms / 1000, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(path, timeout=wait_ms / 1000, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise RunStoreError(f"{path}: cannot open the runs database ({exc})") from None
         store = cls(path, conn)
@@ -187,7 +192,7 @@ class RunStore:
         return store
 
     @classmethod
-    def _open_read_only(cls, path: Path) -> "RunStore":
+    def _open_read_only(cls, path: Path) -> RunStore:
         """The database opened for reading only (sqlite's mode=ro), for a file or folder this process
         may not write. A schema older or newer than this program's cannot be read this way."""
         from urllib.request import pathname2url
@@ -195,8 +200,9 @@ class RunStore:
         uri = f"file:{pathname2url(str(path.resolve()))}?mode=ro"
 
         def connect(uri: str):
-            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
             try:
                 return conn, conn.execute("PRAGMA user_version").fetchone()[0]
             except BaseException:
@@ -218,8 +224,10 @@ class RunStore:
             raise RunStoreError(f"{path}: cannot open the runs database read-only ({exc})") from None
         if version != SCHEMA_VERSION:
             conn.close()
-            raise RunStoreError(f"{path}: the runs database (schema version {version}, this program's is "
-                                f"{SCHEMA_VERSION}) is read-only here, so it cannot be upgraded")
+            raise RunStoreError(
+                f"{path}: the runs database (schema version {version}, this program's is "
+                f"{SCHEMA_VERSION}) is read-only here, so it cannot be upgraded"
+            )
         store = cls(path, conn)
         store.read_only = True
         return store
@@ -228,7 +236,7 @@ class RunStore:
         with self._lock:
             self._conn.close()
 
-    def __enter__(self) -> "RunStore":
+    def __enter__(self) -> RunStore:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -272,8 +280,12 @@ class RunStore:
         this program knows with its ``runs`` and ``epochs`` tables."""
         with self._lock:
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = {name for (name,) in self._conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+            tables = {
+                name
+                for (name,) in self._conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                )
+            }
         if version == 0 and not tables:
             return
         if version > SCHEMA_VERSION:
@@ -314,7 +326,8 @@ class RunStore:
             rows = conn.execute(
                 "SELECT id, pid, process_token, heartbeat_at, "
                 "(SELECT COUNT(*) FROM epochs WHERE run_id = runs.id) "
-                "FROM runs WHERE status = 'running' AND host = ?", (self._host,)
+                "FROM runs WHERE status = 'running' AND host = ?",
+                (self._host,),
             ).fetchall()
             stale = []
             for run_id, pid, token, heartbeat, done in rows:
@@ -322,18 +335,30 @@ class RunStore:
                     continue
                 conn.execute(
                     "UPDATE runs SET status = 'interrupted', ended_at = ?, reason = ? WHERE id = ?",
-                    (heartbeat, f"the process (pid {pid}) ended without finishing the run; "
-                                f"{done} epoch{'s' if done != 1 else ''} recorded, last sign of life {heartbeat}",
-                     run_id),
+                    (
+                        heartbeat,
+                        f"the process (pid {pid}) ended without finishing the run; "
+                        f"{done} epoch{'s' if done != 1 else ''} recorded, last sign of life {heartbeat}",
+                        run_id,
+                    ),
                 )
                 stale.append(run_id)
         return stale
 
     # -- writing -------------------------------------------------------------------------
 
-    def start_run(self, config: TrainConfig, data, device: str, *, device_name: str = "",
-                  parent_id: int | None = None, origin: str = "new", inherited: Sequence = (),
-                  torch_version: str | None = None) -> int:
+    def start_run(
+        self,
+        config: TrainConfig,
+        data,
+        device: str,
+        *,
+        device_name: str = "",
+        parent_id: int | None = None,
+        origin: str = "new",
+        inherited: Sequence = (),
+        torch_version: str | None = None,
+    ) -> int:
         """Record a new "running" run and return its id.
 
         ``data`` is the RidershipData it trains on; ``device`` the resolved device ("cpu",
@@ -348,18 +373,37 @@ class RunStore:
         frame = data.frame
         now = _now()
         with self._write() as conn:
-            if parent_id is not None and conn.execute("SELECT 1 FROM runs WHERE id = ?", (parent_id,)).fetchone() is None:
+            if (
+                parent_id is not None
+                and conn.execute("SELECT 1 FROM runs WHERE id = ?", (parent_id,)).fetchone() is None
+            ):
                 raise RunStoreError(f"run {parent_id} not found in {self.path} (the parent of the new run)")
             cur = conn.execute(
                 "INSERT INTO runs (parent_id, origin, resumed_from_epoch, config, epochs_planned, data_source, "
                 "data_path, data_fingerprint, data_rows, data_first, data_last, device, device_name, "
                 "torch_version, host, pid, process_token, started_at, heartbeat_at, status) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')",
-                (parent_id, origin, len(inherited) if origin == "resume" else None,
-                 json.dumps(config.to_dict()), config.epochs, data.source.kind, data.source.path,
-                 data.fingerprint or "", len(frame), f"{frame.index[0]:%Y-%m-%d}" if len(frame) else None,
-                 f"{frame.index[-1]:%Y-%m-%d}" if len(frame) else None, str(device), device_name,
-                 torch_version, self._host, self._pid, self._token, now, now),
+                (
+                    parent_id,
+                    origin,
+                    len(inherited) if origin == "resume" else None,
+                    json.dumps(config.to_dict()),
+                    config.epochs,
+                    data.source.kind,
+                    data.source.path,
+                    data.fingerprint or "",
+                    len(frame),
+                    f"{frame.index[0]:%Y-%m-%d}" if len(frame) else None,
+                    f"{frame.index[-1]:%Y-%m-%d}" if len(frame) else None,
+                    str(device),
+                    device_name,
+                    torch_version,
+                    self._host,
+                    self._pid,
+                    self._token,
+                    now,
+                    now,
+                ),
             )
             run_id = cur.lastrowid
             for event in inherited:
@@ -377,8 +421,14 @@ class RunStore:
         conn.execute(
             "INSERT OR REPLACE INTO epochs (run_id, epoch, epochs, train_loss, train_mae, valid_mae, lr, "
             "seconds, best_epoch, best_valid_mae) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, int(get("epoch")), int(epochs if epochs is not None else get("epochs")),
-             *(float(get(k)) for k in EPOCH_FIELDS[:5]), int(get("best_epoch")), float(get("best_valid_mae"))),
+            (
+                run_id,
+                int(get("epoch")),
+                int(epochs if epochs is not None else get("epochs")),
+                *(float(get(k)) for k in EPOCH_FIELDS[:5]),
+                int(get("best_epoch")),
+                float(get("best_valid_mae")),
+            ),
         )
 
     def log_epoch(self, run_id: int, event) -> None:
@@ -390,14 +440,22 @@ class RunStore:
         with self._write() as conn:
             for event in events:
                 self._insert_epoch(conn, run_id, event)
-            cur = conn.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'",
-                               (_now(), run_id))
+            cur = conn.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'", (_now(), run_id))
             if cur.rowcount == 0:
                 raise RunStoreError(f"run {run_id} is not a running run in {self.path}")
 
-    def finish_run(self, run_id: int, status: str, reason: str = "", *, scores: dict | None = None,
-                   checkpoint: str | Path | None = None, best_epoch: int | None = None,
-                   best_valid_mae: float | None = None, weights_epoch: int | None = None) -> None:
+    def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        reason: str = "",
+        *,
+        scores: dict | None = None,
+        checkpoint: str | Path | None = None,
+        best_epoch: int | None = None,
+        best_valid_mae: float | None = None,
+        weights_epoch: int | None = None,
+    ) -> None:
         """Close a run: its status (finished, stopped, failed or interrupted), why, its scores
         (SplitScore objects or dicts by split name, in riders), ``best_valid_mae`` in riders and its
         checkpoint file."""
@@ -416,10 +474,22 @@ class RunStore:
                 "UPDATE runs SET status = ?, reason = ?, ended_at = ?, heartbeat_at = ?, best_epoch = ?, "
                 "best_valid_mae = ?, weights_epoch = ?, valid_mae = ?, valid_naive_mae = ?, test_mae = ?, "
                 "test_naive_mae = ?, scores = ?, checkpoint = ? WHERE id = ?",
-                (status, reason, _now(), _now(), best_epoch, best_valid_mae, weights_epoch,
-                 score("valid", "mae"), score("valid", "naive_mae"), score("test", "mae"),
-                 score("test", "naive_mae"), json.dumps(scores_dict) if scores_dict else None,
-                 self._relative(checkpoint), run_id),
+                (
+                    status,
+                    reason,
+                    _now(),
+                    _now(),
+                    best_epoch,
+                    best_valid_mae,
+                    weights_epoch,
+                    score("valid", "mae"),
+                    score("valid", "naive_mae"),
+                    score("test", "mae"),
+                    score("test", "naive_mae"),
+                    json.dumps(scores_dict) if scores_dict else None,
+                    self._relative(checkpoint),
+                    run_id,
+                ),
             )
             if cur.rowcount == 0:
                 raise RunStoreError(f"run {run_id} not found in {self.path}")
@@ -511,8 +581,15 @@ class RunStore:
         row["name"], row["note"] = str(row.get("name") or ""), str(row.get("note") or "")
         return RunRecord(**row, epochs=epochs)
 
-    def label_run(self, run_id: int, *, name: str | None = None, add_tags: Sequence[str] = (),
-                  remove_tags: Sequence[str] = (), note: str | None = None) -> RunRecord:
+    def label_run(
+        self,
+        run_id: int,
+        *,
+        name: str | None = None,
+        add_tags: Sequence[str] = (),
+        remove_tags: Sequence[str] = (),
+        note: str | None = None,
+    ) -> RunRecord:
         """Name, tag (tags are words without commas) or annotate a run; returns it as it is now."""
         run = self.get_run(run_id, with_epochs=False)
         for tag in add_tags:
@@ -521,13 +598,24 @@ class RunStore:
         tags = [t for t in run.tags if t not in remove_tags]
         tags += [t.strip() for t in add_tags if t.strip() not in tags]
         with self._write() as conn:
-            conn.execute("UPDATE runs SET name = ?, tags = ?, note = ? WHERE id = ?",
-                         (run.name if name is None else name.strip(), ",".join(tags),
-                          run.note if note is None else note.strip(), run_id))
+            conn.execute(
+                "UPDATE runs SET name = ?, tags = ?, note = ? WHERE id = ?",
+                (
+                    run.name if name is None else name.strip(),
+                    ",".join(tags),
+                    run.note if note is None else note.strip(),
+                    run_id,
+                ),
+            )
         return self.get_run(run_id, with_epochs=False)
 
-    def list_runs(self, *, status: str | None = None, limit: int | None = None,
-                  on_damaged: Callable[[int, str], None] | None = None) -> list[RunRecord]:
+    def list_runs(
+        self,
+        *,
+        status: str | None = None,
+        limit: int | None = None,
+        on_damaged: Callable[[int, str], None] | None = None,
+    ) -> list[RunRecord]:
         """Runs, newest first, without their epochs (``epochs_done`` counts them).
 
         A damaged row is left out of the list, and ``on_damaged(run_id, reason)`` is told."""
@@ -549,7 +637,7 @@ class RunStore:
         return runs
 
     def get_run(self, run_id: int, *, with_epochs: bool = True) -> RunRecord:
-        if not -2**63 <= int(run_id) < 2**63:  # beyond SQLite's integer: no such run (not an overflow)
+        if not -(2**63) <= int(run_id) < 2**63:  # beyond SQLite's integer: no such run (not an overflow)
             raise RunStoreError(f"run {run_id} not found in {self.path} (run ids are at most 2**63 - 1)")
         rows = self._read(self._SUMMARY + " WHERE id = ?", (int(run_id),))
         if not rows:
@@ -571,19 +659,25 @@ class RunStore:
                 raise RunStoreError(f"--run {ref!r}: expected a run id (a whole number) or latest") from None
             run = self.get_run(run_id, with_epochs=False)
         if run.checkpoint is not None and not run.checkpoint.is_file():
-            raise RunStoreError(f"run {run.run_id}'s model file {run.checkpoint} is missing (deleted or moved); "
-                                "train the run again, or pick another with `ridership runs list`")
+            raise RunStoreError(
+                f"run {run.run_id}'s model file {run.checkpoint} is missing (deleted or moved); "
+                "train the run again, or pick another with `ridership runs list`"
+            )
         if run.checkpoint is None:
             raise RunStoreError(f"run {run.run_id} has no model ({run.status}: {run.reason or 'no epoch finished'})")
         return run
 
     def epochs(self, run_id: int) -> tuple:
         """The run's epochs in order, as EpochEvent (the training loop's event: MAE in millions)."""
-        rows = self._read("SELECT epoch, epochs, " + ", ".join(EPOCH_FIELDS) +
-                          " FROM epochs WHERE run_id = ? ORDER BY epoch", (int(run_id),))
+        rows = self._read(
+            "SELECT epoch, epochs, " + ", ".join(EPOCH_FIELDS) + " FROM epochs WHERE run_id = ? ORDER BY epoch",
+            (int(run_id),),
+        )
         # SQLite stores NaN as NULL (a diverged validation pass): read it back as NaN.
-        return tuple(EpochEvent(**{k: math.nan if v is None else (millions(v) if k in EPOCH_MAE else v)
-                                   for k, v in r.items()}) for r in rows)
+        return tuple(
+            EpochEvent(**{k: math.nan if v is None else (millions(v) if k in EPOCH_MAE else v) for k, v in r.items()})
+            for r in rows
+        )
 
     def get_config(self, run_id: int) -> TrainConfig:
         """A run's settings, e.g. to pre-fill the form of a fork."""
@@ -596,7 +690,8 @@ class RunStore:
         """The settings that differ between runs: {field: [value per run, in the order given]}."""
         configs = [self.get_run(i, with_epochs=False).config_dict for i in run_ids]
         names = list(TrainConfig.__dataclass_fields__) + sorted(
-            {k for c in configs for k in c} - set(TrainConfig.__dataclass_fields__))
+            {k for c in configs for k in c} - set(TrainConfig.__dataclass_fields__)
+        )
         defaults = TrainConfig().to_dict()  # a field added later: older runs used its default
         diff = {}
         for name in names:

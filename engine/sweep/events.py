@@ -70,8 +70,13 @@ class SweepDone:
 SweepEvent = SweepStarted | TrialStarted | TrialEpoch | TrialDone | WorkerDied | SweepStopping | SweepDone
 
 KINDS: dict[str, type] = {
-    "sweep_started": SweepStarted, "trial_started": TrialStarted, "epoch": TrialEpoch, "trial_done": TrialDone,
-    "worker_died": WorkerDied, "stopping": SweepStopping, "sweep_done": SweepDone,
+    "sweep_started": SweepStarted,
+    "trial_started": TrialStarted,
+    "epoch": TrialEpoch,
+    "trial_done": TrialDone,
+    "worker_died": WorkerDied,
+    "stopping": SweepStopping,
+    "sweep_done": SweepDone,
 }
 
 

@@ -25,10 +25,11 @@ import os
 import queue
 import signal
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..config import TrainConfig
 from ..errors import RidershipError
@@ -107,8 +108,11 @@ def finished_trials(study) -> list:
     """Trials that count against the budget (ended on their own, in any session)."""
     from optuna.trial import TrialState
 
-    return [t for t in study.get_trials(deepcopy=False)
-            if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL) and t.user_attrs.get(COUNTED)]
+    return [
+        t
+        for t in study.get_trials(deepcopy=False)
+        if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL) and t.user_attrs.get(COUNTED)
+    ]
 
 
 def check_and_record(plan: SweepPlan, store, data, backend: str) -> None:
@@ -120,9 +124,18 @@ def check_and_record(plan: SweepPlan, store, data, backend: str) -> None:
     if plan.trials is None and plan.timeout_s is None:
         raise SweepError("a sweep needs a budget: --trials N and/or --timeout SECONDS")
     plan.space.check(plan.base)
-    records.save_sweep(store, name=plan.name, backend=backend, objective=plan.objective, space=plan.space.specs(),
-                       base=plan.base, trials=plan.trials, timeout_s=plan.timeout_s, settings=plan.settings(),
-                       data=data)
+    records.save_sweep(
+        store,
+        name=plan.name,
+        backend=backend,
+        objective=plan.objective,
+        space=plan.space.specs(),
+        base=plan.base,
+        trials=plan.trials,
+        timeout_s=plan.timeout_s,
+        settings=plan.settings(),
+        data=data,
+    )
 
 
 def prepare(plan: SweepPlan, store, data, backend: str = "local", resumable: list | None = None):
@@ -140,8 +153,11 @@ def prepare(plan: SweepPlan, store, data, backend: str = "local", resumable: lis
         # Nobody runs this sweep now (checked above): a RUNNING trial's process was killed. If its
         # run had already ended and been scored in the run store (killed between the two writes),
         # it finished: tell the study so, counted, rather than run the budget's trial again.
-        ended = store._read("SELECT t.value, t.pruned, r.status FROM sweep_trials t JOIN runs r ON r.id = t.run_id "
-                            "WHERE t.sweep = ? AND t.trial = ?", (study.study_name, t.number + 1))
+        ended = store._read(
+            "SELECT t.value, t.pruned, r.status FROM sweep_trials t JOIN runs r ON r.id = t.run_id "
+            "WHERE t.sweep = ? AND t.trial = ?",
+            (study.study_name, t.number + 1),
+        )
         row = ended[0] if ended else None
         if row and row["pruned"]:
             study._storage.set_trial_user_attr(t._trial_id, COUNTED, True)
@@ -181,14 +197,28 @@ def resume_job(store, plan: SweepPlan, trial, data) -> dict | None:
     planned = plan.space.config_for(plan.base, dict(trial.params)).epochs
     if not 0 < done < planned:
         return None
-    return {"trial_id": trial._trial_id, "trial": trial.number + 1, "run_id": run.run_id, "params": dict(trial.params),
-            "epochs_done": done, "more": planned - done}
+    return {
+        "trial_id": trial._trial_id,
+        "trial": trial.number + 1,
+        "run_id": run.run_id,
+        "params": dict(trial.params),
+        "epochs_done": done,
+        "more": planned - done,
+    }
 
 
-def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | None = None,
-              on_event: Callable[[dict], None] | None = None, should_stop: Callable[[], bool] | None = None,
-              trial_hook: Callable[[int, dict], None] | None = None, poll_s: float = 0.2,
-              worker_log: str | Path | None = None) -> SweepOutcome:
+def run_local(
+    plan: SweepPlan,
+    data,
+    store_path: str | Path,
+    *,
+    workers: int | None = None,
+    on_event: Callable[[dict], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    trial_hook: Callable[[int, dict], None] | None = None,
+    poll_s: float = 0.2,
+    worker_log: str | Path | None = None,
+) -> SweepOutcome:
     """Run (or continue) ``plan`` in worker processes; ``on_event`` gets plain dicts in this process:
     {"kind": "sweep_started"|"trial_started"|"epoch"|"trial_done"|"worker_died"|"sweep_done", ...}.
     ``trial_hook(trial, params)`` runs in the worker before each trial (tests use it to crash one).
@@ -203,15 +233,26 @@ def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | N
     try:
         resumable: list[dict] = []
         study, done_before, interrupted = prepare(plan, store, data, resumable=resumable)
-        outcome = SweepOutcome(plan.name, "finished", done_before=done_before, interrupted=interrupted,
-                               resumed=resumable)
+        outcome = SweepOutcome(
+            plan.name, "finished", done_before=done_before, interrupted=interrupted, resumed=resumable
+        )
         remaining = None if plan.trials is None else max(plan.trials - done_before, 0)
         deadline = time.time() + plan.timeout_s if plan.timeout_s else None
         count = workers or os.cpu_count() or 1
         if remaining is not None:
             count = min(count, remaining)
-        emit({"kind": "sweep_started", "name": plan.name, "done_before": done_before, "remaining": remaining,
-              "workers": count, "interrupted": interrupted, "trials": plan.trials, "resumed": resumable})
+        emit(
+            {
+                "kind": "sweep_started",
+                "name": plan.name,
+                "done_before": done_before,
+                "remaining": remaining,
+                "workers": count,
+                "interrupted": interrupted,
+                "trials": plan.trials,
+                "resumed": resumable,
+            }
+        )
         if count == 0:
             records.end_sweep(store, plan.name, "finished")
             emit({"kind": "sweep_done", "status": "finished", "ran": 0})
@@ -224,10 +265,20 @@ def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | N
         claimed = ctx.Value("i", 0)  # its lock also guards resumed_next and the study's asks
         stop = ctx.Event()
         events = ctx.Queue()
-        args = dict(plan=plan, data=data, store_path=str(store.path), remaining=remaining, deadline=deadline,
-                    claimed=claimed, stop=stop, events=events, trial_hook=trial_hook, resumable=resumable,
-                    resumed_next=ctx.Value("i", 0, lock=False),
-                    worker_log=str(worker_log) if worker_log else None)
+        args = dict(
+            plan=plan,
+            data=data,
+            store_path=str(store.path),
+            remaining=remaining,
+            deadline=deadline,
+            claimed=claimed,
+            stop=stop,
+            events=events,
+            trial_hook=trial_hook,
+            resumable=resumable,
+            resumed_next=ctx.Value("i", 0, lock=False),
+            worker_log=str(worker_log) if worker_log else None,
+        )
         procs: dict[int, Any] = {}
         current: dict[int, dict] = {}  # worker index -> its trial_started event
         errors: list[str] = []  # what made workers end early (worker_error events), one line each
@@ -235,8 +286,12 @@ def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | N
 
         def spawn() -> None:
             nonlocal next_index
-            proc = ctx.Process(target=_worker_entry, kwargs={**args, "index": next_index}, daemon=True,
-                               name=f"sweep-{plan.name}-{next_index}")
+            proc = ctx.Process(
+                target=_worker_entry,
+                kwargs={**args, "index": next_index},
+                daemon=True,
+                name=f"sweep-{plan.name}-{next_index}",
+            )
             with _hangups_held():
                 proc.start()
             procs[next_index] = proc
@@ -276,9 +331,11 @@ def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | N
                 drain(poll_s)
                 full = next((e for e in errors if disk_full(e)), None)
                 if full is not None:  # every further trial would fail the same way: stop, say it once
-                    raise SweepError(f"no space left to record sweep {plan.name!r} ({full}): stopped after "
-                                     f"{len(outcome.ran)} trial{'s' if len(outcome.ran) != 1 else ''} this time; "
-                                     f"free some space, then `ridership sweep --continue {plan.name}`")
+                    raise SweepError(
+                        f"no space left to record sweep {plan.name!r} ({full}): stopped after "
+                        f"{len(outcome.ran)} trial{'s' if len(outcome.ran) != 1 else ''} this time; "
+                        f"free some space, then `ridership sweep --continue {plan.name}`"
+                    )
                 for index, proc in list(procs.items()):
                     if proc.is_alive():
                         continue
@@ -297,8 +354,10 @@ def run_local(plan: SweepPlan, data, store_path: str | Path, *, workers: int | N
                             if early_deaths > EARLY_DEATHS_PER_WORKER * count:
                                 raise SweepError(
                                     f"the sweep's worker processes die before their first trial (exit code "
-                                    f"{proc.exitcode}, {early_deaths} times" + (f": {errors[-1]})" if errors else ")")
-                                    + (f"; their output is in {worker_log}" if worker_log else ""))
+                                    f"{proc.exitcode}, {early_deaths} times"
+                                    + (f": {errors[-1]})" if errors else ")")
+                                    + (f"; their output is in {worker_log}" if worker_log else "")
+                                )
                         budget_left = remaining is None or claimed.value < remaining
                         if not stop.is_set() and budget_left and (deadline is None or time.time() < deadline):
                             spawn()  # the sweep goes on
@@ -338,7 +397,9 @@ def _worker_died(store, study, pid: int, exitcode: int) -> list[TrialOutcome]:
         except Exception:  # noqa: BLE001 - it ended meanwhile
             continue
         number, run_id = t.number + 1, None
-        for row in store._read("SELECT run_id FROM sweep_trials WHERE sweep = ? AND trial = ?", (study.study_name, number)):
+        for row in store._read(
+            "SELECT run_id FROM sweep_trials WHERE sweep = ? AND trial = ?", (study.study_name, number)
+        ):
             run_id = row["run_id"]
             try:
                 store.finish_run(run_id, "failed", reason)
@@ -349,6 +410,7 @@ def _worker_died(store, study, pid: int, exitcode: int) -> list[TrialOutcome]:
 
 
 # -- the worker process ---------------------------------------------------------------------------
+
 
 def _die_with_parent() -> None:
     """Linux: SIGKILL this process when the one that started it dies (a sweep killed with SIGKILL)."""
@@ -428,9 +490,22 @@ def _worker_entry(*, events, index: int, **kwargs) -> None:
             raise SystemExit(1) from None
 
 
-def _worker_main(*, plan: SweepPlan, data, store_path: str, remaining: int | None, deadline: float | None,
-                 claimed, stop, events, trial_hook, index: int, worker_log: str | None = None,
-                 resumable: list | None = None, resumed_next=None) -> None:
+def _worker_main(
+    *,
+    plan: SweepPlan,
+    data,
+    store_path: str,
+    remaining: int | None,
+    deadline: float | None,
+    claimed,
+    stop,
+    events,
+    trial_hook,
+    index: int,
+    worker_log: str | None = None,
+    resumable: list | None = None,
+    resumed_next=None,
+) -> None:
     if worker_log:
         _redirect_output(worker_log)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group: the parent decides
@@ -450,9 +525,13 @@ def _worker_main(*, plan: SweepPlan, data, store_path: str, remaining: int | Non
     torch.set_num_threads(1)
     quiet_optuna()
     store = RunStore.open(store_path)
-    study = optuna.load_study(study_name=plan.name, storage=storage(store_path),
-                              sampler=make_sampler(plan, index + 1 + int(time.time()) % 100000),
-                              pruner=make_pruner(plan))
+    study = optuna.load_study(
+        study_name=plan.name,
+        storage=storage(store_path),
+        sampler=make_sampler(plan, index + 1 + int(time.time()) % 100000),
+        pruner=make_pruner(plan),
+    )
+
     def halted() -> bool:
         return stop.is_set() or os.getppid() != parent
 
@@ -472,8 +551,17 @@ def _worker_main(*, plan: SweepPlan, data, store_path: str, remaining: int | Non
             params = dict(trial.params)
             number = trial.number + 1
             trial.set_user_attr("pid", os.getpid())
-            events.put({"kind": "trial_started", "worker": index, "trial": number, "trial_id": trial._trial_id,
-                        "sweep": plan.name, "params": params, "resumed_from": job and job["run_id"]})
+            events.put(
+                {
+                    "kind": "trial_started",
+                    "worker": index,
+                    "trial": number,
+                    "trial_id": trial._trial_id,
+                    "sweep": plan.name,
+                    "params": params,
+                    "resumed_from": job and job["run_id"],
+                }
+            )
             if trial_hook is not None:
                 trial_hook(number, params)
 
@@ -482,12 +570,31 @@ def _worker_main(*, plan: SweepPlan, data, store_path: str, remaining: int | Non
                 return trial.should_prune()
 
             def on_epoch(event, number=number) -> None:
-                events.put({"kind": "epoch", "worker": index, "trial": number, "epoch": event.epoch,
-                            "epochs": event.epochs, "valid_mae": event.valid_mae * SCALE})
+                events.put(
+                    {
+                        "kind": "epoch",
+                        "worker": index,
+                        "trial": number,
+                        "epoch": event.epoch,
+                        "epochs": event.epochs,
+                        "valid_mae": event.valid_mae * SCALE,
+                    }
+                )
 
-            outcome = run_trial(store=store, data=data, base=plan.base, space=plan.space, params=params,
-                                sweep=plan.name, trial=number, objective=plan.objective, report=report,
-                                should_stop=halted, on_epoch=on_epoch, resume=job)
+            outcome = run_trial(
+                store=store,
+                data=data,
+                base=plan.base,
+                space=plan.space,
+                params=params,
+                sweep=plan.name,
+                trial=number,
+                objective=plan.objective,
+                report=report,
+                should_stop=halted,
+                on_epoch=on_epoch,
+                resume=job,
+            )
             if outcome.run_id is not None:
                 trial.set_user_attr("run_id", outcome.run_id)
             if outcome.state == "stopped":

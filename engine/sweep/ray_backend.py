@@ -24,9 +24,10 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import records
 from .local import (
@@ -63,8 +64,10 @@ def parse_address(address: str | None) -> tuple[str, int] | None:
     host = host.strip("[]")
     ok_host = bool(host) and all(c.isalnum() or c in ".-_:" for c in host)
     if not sep or not ok_host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise SweepError(f"--address {address!r}: expected HOST:PORT of a Ray cluster's head "
-                         "(e.g. 10.0.0.5:6379, as `ray start --head` prints it) or auto")
+        raise SweepError(
+            f"--address {address!r}: expected HOST:PORT of a Ray cluster's head "
+            "(e.g. 10.0.0.5:6379, as `ray start --head` prints it) or auto"
+        )
     return host, int(port)
 
 
@@ -76,6 +79,7 @@ def check_resources(gpus_per_trial: float, cpus_per_trial: float) -> None:
 
 
 # -- the actor (runs on a Ray worker) -------------------------------------------------------------
+
 
 class TrialRunner:
     """One slot: trains the trials it is given, one at a time. ``poll`` runs beside ``run``
@@ -109,22 +113,34 @@ class TrialRunner:
             try:
                 if resume is not None:
                     relay.get_run(resume["parent"]).checkpoint.write_bytes(resume["bytes"])
-                    result = resume_run(relay, resume["parent"], resume["more"], self.data,
-                                        device=config.device if config.device != "auto" else None,
-                                        should_stop=lambda: self.halt is not None)
+                    result = resume_run(
+                        relay,
+                        resume["parent"],
+                        resume["more"],
+                        self.data,
+                        device=config.device if config.device != "auto" else None,
+                        should_stop=lambda: self.halt is not None,
+                    )
                 else:
                     result = start_run(config, self.data, store=relay, should_stop=lambda: self.halt is not None)
             except Exception as exc:  # noqa: BLE001 - a trial's crash is its outcome
                 from ..errors import RidershipError
 
-                reason = str(exc) if isinstance(exc, RidershipError) and str(exc).strip() else \
-                    f"{type(exc).__name__}: {exc}"
+                reason = (
+                    str(exc) if isinstance(exc, RidershipError) and str(exc).strip() else f"{type(exc).__name__}: {exc}"
+                )
                 return {"status": "failed", "reason": reason, "messages": relay.take()}
             valid, test = result.scores.get("valid"), result.scores.get("test")
-            return {"status": result.status, "reason": result.reason, "halt": self.halt,
-                    "value": objective_value(objective, result) if result.status == "finished" else None,
-                    "valid_mae": valid.mae if valid else None, "test_mae": test.mae if test else None,
-                    "epochs_done": len(result.history), "messages": relay.take()}
+            return {
+                "status": result.status,
+                "reason": result.reason,
+                "halt": self.halt,
+                "value": objective_value(objective, result) if result.status == "finished" else None,
+                "valid_mae": valid.mae if valid else None,
+                "test_mae": test.mae if test else None,
+                "epochs_done": len(result.history),
+                "messages": relay.take(),
+            }
 
     def poll(self, halt: str | None = None) -> list[dict[str, Any]]:
         if halt and self.halt is None:
@@ -134,6 +150,7 @@ class TrialRunner:
 
 
 # -- the driver -----------------------------------------------------------------------------------
+
 
 @dataclass
 class _Slot:
@@ -149,8 +166,7 @@ class _Slot:
     polling: Any = None  # the ObjectRef of a poll() not yet collected
 
 
-def _connect(ray, address: str | None, num_cpus: int, timeout_s: float,
-             should_stop: Callable[[], bool] | None) -> None:
+def _connect(ray, address: str | None, num_cpus: int, timeout_s: float, should_stop: Callable[[], bool] | None) -> None:
     """Start Ray here, or join ``address``: refused or unanswered within ``timeout_s`` is one
     line, and a stop asked meanwhile is obeyed."""
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
@@ -170,12 +186,16 @@ def _connect(ray, address: str | None, num_cpus: int, timeout_s: float,
                 socket.create_connection((host, port), timeout=max(0.1, min(1.0, left))).close()
                 break
             except ConnectionRefusedError:
-                raise SweepError(f"cannot reach the Ray cluster at {address}: connection refused "
-                                 "(is `ray start --head` running there, on that port?)") from None
+                raise SweepError(
+                    f"cannot reach the Ray cluster at {address}: connection refused "
+                    "(is `ray start --head` running there, on that port?)"
+                ) from None
             except OSError as exc:
                 if time.monotonic() >= deadline:
-                    raise SweepError(f"cannot reach the Ray cluster at {address}: no answer within "
-                                     f"{timeout_s:g} s ({exc.strerror or exc})") from None
+                    raise SweepError(
+                        f"cannot reach the Ray cluster at {address}: no answer within "
+                        f"{timeout_s:g} s ({exc.strerror or exc})"
+                    ) from None
                 time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))  # unreachable at once: retry
     failure: list[BaseException] = []
 
@@ -197,10 +217,20 @@ def _connect(ray, address: str | None, num_cpus: int, timeout_s: float,
         raise SweepError(f"cannot join the Ray cluster at {address}: {str(failure[0]).splitlines()[0]}")
 
 
-def run_ray(plan: SweepPlan, data, store_path: str | Path, *, workers: int | None = None, address: str | None = None,
-            gpus_per_trial: float = 0.0, cpus_per_trial: float = 1.0,
-            on_event: Callable[[dict], None] | None = None, should_stop: Callable[[], bool] | None = None,
-            connect_timeout_s: float = CONNECT_TIMEOUT_S, poll_s: float = 0.2) -> SweepOutcome:
+def run_ray(
+    plan: SweepPlan,
+    data,
+    store_path: str | Path,
+    *,
+    workers: int | None = None,
+    address: str | None = None,
+    gpus_per_trial: float = 0.0,
+    cpus_per_trial: float = 1.0,
+    on_event: Callable[[dict], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    connect_timeout_s: float = CONNECT_TIMEOUT_S,
+    poll_s: float = 0.2,
+) -> SweepOutcome:
     """Run (or continue) ``plan`` on Ray; the same events as ``run_local``."""
     ray = _ray()
     from ..store.runstore import RunStore
@@ -212,14 +242,25 @@ def run_ray(plan: SweepPlan, data, store_path: str | Path, *, workers: int | Non
     try:
         resumable: list[dict] = []
         study, done_before, interrupted = prepare(plan, store, data, backend="ray", resumable=resumable)
-        outcome = SweepOutcome(plan.name, "finished", done_before=done_before, interrupted=interrupted,
-                               resumed=resumable)
+        outcome = SweepOutcome(
+            plan.name, "finished", done_before=done_before, interrupted=interrupted, resumed=resumable
+        )
         remaining = None if plan.trials is None else max(plan.trials - done_before, 0)
         count = workers or os.cpu_count() or 1
         if remaining is not None:
             count = min(count, remaining)
-        emit({"kind": "sweep_started", "name": plan.name, "done_before": done_before, "remaining": remaining,
-              "workers": count, "interrupted": interrupted, "trials": plan.trials, "resumed": resumable})
+        emit(
+            {
+                "kind": "sweep_started",
+                "name": plan.name,
+                "done_before": done_before,
+                "remaining": remaining,
+                "workers": count,
+                "interrupted": interrupted,
+                "trials": plan.trials,
+                "resumed": resumable,
+            }
+        )
         if count == 0:
             records.end_sweep(store, plan.name, "finished")
             emit({"kind": "sweep_done", "status": "finished", "ran": 0})
@@ -228,8 +269,22 @@ def run_ray(plan: SweepPlan, data, store_path: str | Path, *, workers: int | Non
         try:
             if started_ray:
                 _connect(ray, address, max(1, math.ceil(count * cpus_per_trial)), connect_timeout_s, should_stop)
-            stopped = _drive(ray, plan, data, store, study, outcome, remaining, count, gpus_per_trial,
-                             cpus_per_trial, emit, should_stop, poll_s, list(resumable))
+            stopped = _drive(
+                ray,
+                plan,
+                data,
+                store,
+                study,
+                outcome,
+                remaining,
+                count,
+                gpus_per_trial,
+                cpus_per_trial,
+                emit,
+                should_stop,
+                poll_s,
+                list(resumable),
+            )
         except BaseException:
             try:
                 records.end_sweep(store, plan.name, "stopped")  # not left "running"
@@ -247,16 +302,34 @@ def run_ray(plan: SweepPlan, data, store_path: str | Path, *, workers: int | Non
         store.close()
 
 
-def _drive(ray, plan, data, store, study, outcome, remaining, count, gpus, cpus, emit, should_stop, poll_s,
-           resumable: list[dict]) -> bool:
+def _drive(
+    ray,
+    plan,
+    data,
+    store,
+    study,
+    outcome,
+    remaining,
+    count,
+    gpus,
+    cpus,
+    emit,
+    should_stop,
+    poll_s,
+    resumable: list[dict],
+) -> bool:
     """The driver's loop: fill idle slots with new trials, relay the running ones' records, end
     each one in the study and the store. Returns whether the sweep was stopped."""
     import optuna
 
     from .asking import ask_distinct
 
-    study = optuna.load_study(study_name=plan.name, storage=storage(store.path),
-                              sampler=make_sampler(plan, len(study.trials)), pruner=make_pruner(plan))
+    study = optuna.load_study(
+        study_name=plan.name,
+        storage=storage(store.path),
+        sampler=make_sampler(plan, len(study.trials)),
+        pruner=make_pruner(plan),
+    )
     deadline = time.time() + plan.timeout_s if plan.timeout_s else None
     data_ref = ray.put(data)
     runner = ray.remote(TrialRunner).options(num_cpus=cpus, num_gpus=gpus, max_concurrency=2)
@@ -273,10 +346,13 @@ def _drive(ray, plan, data, store, study, outcome, remaining, count, gpus, cpus,
                         slot.halt = "stop"
             budget_left = remaining is None or claimed < remaining
             for slot in slots:
-                if (slot.trial is None and stopping_since is None and budget_left
-                        and (deadline is None or time.time() < deadline)):
-                    _start(slot, plan, data, store, study, ask_distinct, emit,
-                           resumable.pop(0) if resumable else None)
+                if (
+                    slot.trial is None
+                    and stopping_since is None
+                    and budget_left
+                    and (deadline is None or time.time() < deadline)
+                ):
+                    _start(slot, plan, data, store, study, ask_distinct, emit, resumable.pop(0) if resumable else None)
                     claimed += 1
                     budget_left = remaining is None or claimed < remaining
             busy = [s for s in slots if s.trial is not None]
@@ -320,8 +396,15 @@ def _start(slot: _Slot, plan, data, store, study, ask_distinct, emit, job: dict 
         checkpoint = load_checkpoint(parent.checkpoint, data, for_resume=True)
         config = checkpoint.config.replace(epochs=checkpoint.epochs_done + job["more"])
         inherited = tuple(event_from_dict(e) for e in checkpoint.resume_state["history"])
-        run_id = store.start_run(config, data, config.device if config.device != "auto" else "cpu", torch_version="",
-                                 parent_id=parent.run_id, origin="resume", inherited=inherited)
+        run_id = store.start_run(
+            config,
+            data,
+            config.device if config.device != "auto" else "cpu",
+            torch_version="",
+            parent_id=parent.run_id,
+            origin="resume",
+            inherited=inherited,
+        )
         records.untag(store, parent.run_id)  # the trial is the new run now
         resume = {"parent": parent.run_id, "more": job["more"], "bytes": parent.checkpoint.read_bytes()}
     number = records.tag_trial(store, run_id, plan.name, trial.number + 1, params)
@@ -330,8 +413,17 @@ def _start(slot: _Slot, plan, data, store, study, ask_distinct, emit, job: dict 
     slot.halt, slot.sent_halt, slot.polling = None, False, None
     slot.epochs = checkpoint.epochs_done if job is not None else 0
     slot.ref = slot.actor.run.remote(run_id, config, plan.objective, resume)
-    emit({"kind": "trial_started", "trial": number, "trial_id": trial._trial_id, "sweep": plan.name,
-          "params": params, "run_id": run_id, "resumed_from": job and job["run_id"]})
+    emit(
+        {
+            "kind": "trial_started",
+            "trial": number,
+            "trial_id": trial._trial_id,
+            "sweep": plan.name,
+            "params": params,
+            "run_id": run_id,
+            "resumed_from": job and job["run_id"],
+        }
+    )
 
 
 def _record(slot: _Slot, store, messages, emit) -> None:
@@ -340,8 +432,15 @@ def _record(slot: _Slot, store, messages, emit) -> None:
 
     for event in apply(store, slot.run_id, messages):
         slot.epochs = event.epoch
-        emit({"kind": "epoch", "trial": slot.number, "epoch": event.epoch, "epochs": event.epochs,
-              "valid_mae": event.valid_mae * SCALE})
+        emit(
+            {
+                "kind": "epoch",
+                "trial": slot.number,
+                "epoch": event.epoch,
+                "epochs": event.epochs,
+                "valid_mae": event.valid_mae * SCALE,
+            }
+        )
         if slot.halt is None:
             slot.trial.report(event.valid_mae * SCALE, event.epoch)
             if event.epoch < event.epochs and slot.trial.should_prune():
@@ -382,8 +481,12 @@ def _finish(ray, slot: _Slot, plan, store, study, outcome, emit, runner, data_re
         result = ray.get(slot.ref)
     except Exception as exc:  # noqa: BLE001 - the actor died (node lost, killed, out of memory)
         text = str(exc).strip().splitlines()
-        result = {"status": "failed", "messages": [], "lost": True,
-                  "reason": f"the trial's Ray worker died: {text[0] if text else type(exc).__name__}"}
+        result = {
+            "status": "failed",
+            "messages": [],
+            "lost": True,
+            "reason": f"the trial's Ray worker died: {text[0] if text else type(exc).__name__}",
+        }
         slot.actor = runner.remote(data_ref)  # a fresh one for the next trial
     _record(slot, store, result["messages"], emit)
     status, reason = result["status"], result["reason"]
@@ -419,8 +522,17 @@ def _finish(ray, slot: _Slot, plan, store, study, outcome, emit, runner, data_re
         trial.set_user_attr(COUNTED, True)
         trial.set_user_attr("reason", str(reason)[:500])
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
-    done = TrialOutcome(slot.number, slot.run_id, state, value, reason, slot.params,
-                        result.get("valid_mae"), result.get("test_mae"), result.get("epochs_done", slot.epochs))
+    done = TrialOutcome(
+        slot.number,
+        slot.run_id,
+        state,
+        value,
+        reason,
+        slot.params,
+        result.get("valid_mae"),
+        result.get("test_mae"),
+        result.get("epochs_done", slot.epochs),
+    )
     outcome.ran.append(done)
     emit(done.to_event())
     slot.trial, slot.ref = None, None

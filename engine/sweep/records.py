@@ -77,13 +77,22 @@ class TrialRow:
     def to_dict(self) -> dict[str, Any]:
         r = self.run
         naive = r.valid_naive_mae
-        return {"trial": self.trial, "run_id": r.run_id, "status": self.status, "reason": r.reason,
-                "params": self.params, "objective_riders": self.value,
-                "valid_mae_riders": r.valid_mae, "test_mae_riders": r.test_mae,
-                "best_valid_mae_riders": r.best_valid_mae, "valid_naive_mae_riders": naive,
-                "valid_ratio": (r.valid_mae / naive) if r.valid_mae is not None and naive else None,
-                "test_ratio": (r.test_mae / r.test_naive_mae) if r.test_mae is not None and r.test_naive_mae else None,
-                "epochs_done": r.epochs_done, "epochs_planned": r.epochs_planned}
+        return {
+            "trial": self.trial,
+            "run_id": r.run_id,
+            "status": self.status,
+            "reason": r.reason,
+            "params": self.params,
+            "objective_riders": self.value,
+            "valid_mae_riders": r.valid_mae,
+            "test_mae_riders": r.test_mae,
+            "best_valid_mae_riders": r.best_valid_mae,
+            "valid_naive_mae_riders": naive,
+            "valid_ratio": (r.valid_mae / naive) if r.valid_mae is not None and naive else None,
+            "test_ratio": (r.test_mae / r.test_naive_mae) if r.test_mae is not None and r.test_naive_mae else None,
+            "epochs_done": r.epochs_done,
+            "epochs_planned": r.epochs_planned,
+        }
 
 
 @dataclass
@@ -105,8 +114,10 @@ class SweepSummary:
 
 def leaderboard(summary, top: int | None = None):
     """The trials, best objective first (those without one after, by trial number)."""
-    ranked = sorted(summary.trials, key=lambda t: (t.value is None or not math.isfinite(t.value),
-                                                   t.value if t.value is not None else 0.0, t.trial))
+    ranked = sorted(
+        summary.trials,
+        key=lambda t: (t.value is None or not math.isfinite(t.value), t.value if t.value is not None else 0.0, t.trial),
+    )
     return ranked[:top] if top else ranked
 
 
@@ -120,11 +131,22 @@ def varying(summary) -> list[str]:
 
 def _row_to_record(row: dict) -> SweepRecord:
     return SweepRecord(
-        name=row["name"], backend=row["backend"], objective=row["objective"], space=json.loads(row["space"]),
-        base_config=json.loads(row["base_config"]), trials=row["trials"], timeout_s=row["timeout_s"],
-        settings=json.loads(row["settings"] or "{}"), data_source=row["data_source"], data_path=row["data_path"],
-        created_at=row["created_at"], updated_at=row["updated_at"], status=row["status"], host=row["host"],
-        pid=row["pid"])
+        name=row["name"],
+        backend=row["backend"],
+        objective=row["objective"],
+        space=json.loads(row["space"]),
+        base_config=json.loads(row["base_config"]),
+        trials=row["trials"],
+        timeout_s=row["timeout_s"],
+        settings=json.loads(row["settings"] or "{}"),
+        data_source=row["data_source"],
+        data_path=row["data_path"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        status=row["status"],
+        host=row["host"],
+        pid=row["pid"],
+    )
 
 
 def _as_left(row: dict) -> SweepRecord:
@@ -133,8 +155,12 @@ def _as_left(row: dict) -> SweepRecord:
     import dataclasses
 
     record = _row_to_record(row)
-    if (record.status == "running" and record.pid is not None and record.host == socket.gethostname()
-            and not process_alive(record.pid, row.get("process_token", ""))):
+    if (
+        record.status == "running"
+        and record.pid is not None
+        and record.host == socket.gethostname()
+        and not process_alive(record.pid, row.get("process_token", ""))
+    ):
         record = dataclasses.replace(record, status="interrupted")
     return record
 
@@ -156,11 +182,23 @@ def latest_sweep(store: RunStore) -> str | None:
     return rows[0]["name"] if rows else None
 
 
-def save_sweep(store: RunStore, *, name: str, backend: str, objective: str, space: list[str], base: TrainConfig,
-               trials: int | None, timeout_s: float | None, settings: dict[str, Any], data) -> SweepRecord:
+def save_sweep(
+    store: RunStore,
+    *,
+    name: str,
+    backend: str,
+    objective: str,
+    space: list[str],
+    base: TrainConfig,
+    trials: int | None,
+    timeout_s: float | None,
+    settings: dict[str, Any],
+    data,
+) -> SweepRecord:
     """Create the sweep's row, or take it over (a continue): status running, this process."""
-    from ..store.liveness import process_token
     import os
+
+    from ..store.liveness import process_token
 
     now = _now()
     pid = os.getpid()
@@ -179,9 +217,24 @@ def save_sweep(store: RunStore, *, name: str, backend: str, objective: str, spac
             "ON CONFLICT(name) DO UPDATE SET backend = excluded.backend, trials = excluded.trials, "
             "timeout_s = excluded.timeout_s, settings = excluded.settings, updated_at = excluded.updated_at, "
             "status = 'running', host = excluded.host, pid = excluded.pid, process_token = excluded.process_token",
-            (name, backend, objective, json.dumps(space), json.dumps(base.to_dict()), trials, timeout_s,
-             json.dumps(settings), data.source.kind, data.source.path, now, now, socket.gethostname(), pid,
-             process_token(pid)))
+            (
+                name,
+                backend,
+                objective,
+                json.dumps(space),
+                json.dumps(base.to_dict()),
+                trials,
+                timeout_s,
+                json.dumps(settings),
+                data.source.kind,
+                data.source.path,
+                now,
+                now,
+                socket.gethostname(),
+                pid,
+                process_token(pid),
+            ),
+        )
     return get_sweep(store, name)
 
 
@@ -213,9 +266,14 @@ def _check_same_data(conn, name: str, data) -> None:
     source, path, settings = row
     fingerprints = {json.loads(settings or "{}").get("data_fingerprint")} - {None}
     if not fingerprints:
-        fingerprints = {fp for (fp,) in conn.execute(
-            "SELECT DISTINCT r.data_fingerprint FROM sweep_trials t JOIN runs r ON r.id = t.run_id "
-            "WHERE t.sweep = ?", (name,))}
+        fingerprints = {
+            fp
+            for (fp,) in conn.execute(
+                "SELECT DISTINCT r.data_fingerprint FROM sweep_trials t JOIN runs r ON r.id = t.run_id "
+                "WHERE t.sweep = ?",
+                (name,),
+            )
+        }
         if not fingerprints:
             return  # no trial yet: nothing to mix
     was_synthetic = source == "synthetic"
@@ -228,8 +286,10 @@ def _check_same_data(conn, name: str, data) -> None:
     then = describe(source, path, sorted(fingerprints)[0])
     now = describe(data.source.kind, data.source.path, data.fingerprint or "")
     changed = " (the file has changed since)" if path and path == data.source.path else ""
-    raise SweepDataChanged(f"sweep {name!r} ran on {then}, not on {now}{changed}; continue it on the same data, "
-                           "or start a new --name for this data")
+    raise SweepDataChanged(
+        f"sweep {name!r} ran on {then}, not on {now}{changed}; continue it on the same data, "
+        "or start a new --name for this data"
+    )
 
 
 def end_sweep(store: RunStore, name: str, status: str) -> None:
@@ -243,10 +303,13 @@ def tag_trial(store: RunStore, run_id: int, sweep: str, trial: int | None, param
     """Tag run ``run_id`` as trial ``trial`` of ``sweep`` (None: the next number); return the number."""
     with store._write() as conn:
         if trial is None:
-            trial = conn.execute("SELECT COALESCE(MAX(trial), 0) + 1 FROM sweep_trials WHERE sweep = ?",
-                                 (sweep,)).fetchone()[0]
-        conn.execute("INSERT OR REPLACE INTO sweep_trials (run_id, sweep, trial, params) VALUES (?, ?, ?, ?)",
-                     (run_id, sweep, int(trial), json.dumps(params)))
+            trial = conn.execute(
+                "SELECT COALESCE(MAX(trial), 0) + 1 FROM sweep_trials WHERE sweep = ?", (sweep,)
+            ).fetchone()[0]
+        conn.execute(
+            "INSERT OR REPLACE INTO sweep_trials (run_id, sweep, trial, params) VALUES (?, ?, ?, ?)",
+            (run_id, sweep, int(trial), json.dumps(params)),
+        )
     return int(trial)
 
 
@@ -269,8 +332,11 @@ def mark_pruned(store: RunStore, run_id: int, reason: str) -> None:
         cur = conn.execute("UPDATE sweep_trials SET pruned = 1, value = NULL WHERE run_id = ?", (run_id,))
         if cur.rowcount == 0:
             raise RunStoreError(f"run {run_id} is not a sweep trial in {store.path}")
-        conn.execute("UPDATE runs SET status = 'stopped', reason = ?, ended_at = COALESCE(ended_at, ?) "
-                     "WHERE id = ? AND status IN ('running', 'stopped', 'interrupted')", (reason, _now(), run_id))
+        conn.execute(
+            "UPDATE runs SET status = 'stopped', reason = ?, ended_at = COALESCE(ended_at, ?) "
+            "WHERE id = ? AND status IN ('running', 'stopped', 'interrupted')",
+            (reason, _now(), run_id),
+        )
 
 
 def sweep_summary(store: RunStore, name: str, record: SweepRecord | None = None) -> SweepSummary:
@@ -279,8 +345,9 @@ def sweep_summary(store: RunStore, name: str, record: SweepRecord | None = None)
         names = [r["name"] for r in store._read("SELECT name FROM sweeps ORDER BY created_at DESC LIMIT 5")]
         known = f" (sweeps: {', '.join(names)})" if names else " (no sweep recorded yet)"
         raise RunStoreError(f"no sweep named {name!r} in {store.path}{known}")
-    rows = store._read("SELECT run_id, trial, params, pruned, value FROM sweep_trials WHERE sweep = ? "
-                       "ORDER BY trial, run_id", (name,))
+    rows = store._read(
+        "SELECT run_id, trial, params, pruned, value FROM sweep_trials WHERE sweep = ? ORDER BY trial, run_id", (name,)
+    )
     trials = []
     for row in rows:
         try:

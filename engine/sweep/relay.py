@@ -44,8 +44,9 @@ class RelayStore:
         shipped by the driver into this folder as ``parent-ID.pt``."""
         from types import SimpleNamespace
 
-        return SimpleNamespace(run_id=run_id, checkpoint=self.folder / f"parent-{run_id}.pt", status="interrupted",
-                               reason="")
+        return SimpleNamespace(
+            run_id=run_id, checkpoint=self.folder / f"parent-{run_id}.pt", status="interrupted", reason=""
+        )
 
     def checkpoint_path(self, run_id: int) -> Path:
         return self.folder / f"{run_id}.pt"
@@ -53,12 +54,31 @@ class RelayStore:
     def set_checkpoint(self, run_id: int, path) -> None:
         pass  # take() ships the file whenever it changed
 
-    def finish_run(self, run_id: int, status: str, reason: str = "", *, scores: dict | None = None,
-                   checkpoint=None, best_epoch=None, best_valid_mae=None, weights_epoch=None) -> None:
+    def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        reason: str = "",
+        *,
+        scores: dict | None = None,
+        checkpoint=None,
+        best_epoch=None,
+        best_valid_mae=None,
+        weights_epoch=None,
+    ) -> None:
         scores = {k: (v.to_dict() if hasattr(v, "to_dict") else dict(v)) for k, v in (scores or {}).items()}
-        self._put({"op": "finish", "status": status, "reason": reason, "scores": scores,
-                   "checkpoint": checkpoint is not None, "best_epoch": best_epoch,
-                   "best_valid_mae": best_valid_mae, "weights_epoch": weights_epoch})
+        self._put(
+            {
+                "op": "finish",
+                "status": status,
+                "reason": reason,
+                "scores": scores,
+                "checkpoint": checkpoint is not None,
+                "best_epoch": best_epoch,
+                "best_valid_mae": best_valid_mae,
+                "weights_epoch": weights_epoch,
+            }
+        )
 
     # -- what the driver collects -------------------------------------------------------------
     def take(self) -> list[dict[str, Any]]:
@@ -87,8 +107,9 @@ def apply(store, run_id: int, messages: list[dict[str, Any]]) -> list:
         op = m["op"]
         if op == "device":
             with store._write() as conn:
-                conn.execute("UPDATE runs SET device = ?, device_name = ? WHERE id = ?",
-                             (m["device"], m["device_name"], run_id))
+                conn.execute(
+                    "UPDATE runs SET device = ?, device_name = ? WHERE id = ?", (m["device"], m["device_name"], run_id)
+                )
         elif op == "epochs":
             events = [event_from_dict(e) for e in m["events"]]
             store.log_epochs(run_id, events)
@@ -97,10 +118,16 @@ def apply(store, run_id: int, messages: list[dict[str, Any]]) -> list:
             _write_checkpoint(store, run_id, m["bytes"])
         elif op == "finish":
             path = store.checkpoint_path(run_id)
-            store.finish_run(run_id, m["status"], m["reason"], scores=m["scores"],
-                             checkpoint=path if m["checkpoint"] and path.exists() else None,
-                             best_epoch=m["best_epoch"], best_valid_mae=m["best_valid_mae"],
-                             weights_epoch=m["weights_epoch"])
+            store.finish_run(
+                run_id,
+                m["status"],
+                m["reason"],
+                scores=m["scores"],
+                checkpoint=path if m["checkpoint"] and path.exists() else None,
+                best_epoch=m["best_epoch"],
+                best_valid_mae=m["best_valid_mae"],
+                weights_epoch=m["weights_epoch"],
+            )
     return epochs
 
 

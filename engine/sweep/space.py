@@ -48,8 +48,9 @@ class Param:
         """The spec string this parameter is parsed from (round-trips through ``parse_param``)."""
         if self.kind == "choice":
             return f"{self.name}=" + ",".join(_text(c) for c in self.choices)
-        prefix = {("float", True): "log", ("float", False): "float", ("int", True): "intlog",
-                  ("int", False): "int"}[(self.kind, self.log)]
+        prefix = {("float", True): "log", ("float", False): "float", ("int", True): "intlog", ("int", False): "int"}[
+            (self.kind, self.log)
+        ]
         step = f":{self.step}" if self.step else ""
         return f"{self.name}={prefix}:{_text(self.low)}:{_text(self.high)}{step}"
 
@@ -60,8 +61,9 @@ class Param:
         if self.kind == "choice":
             return optuna.distributions.CategoricalDistribution(list(self.choices))
         if self.kind == "int":
-            return optuna.distributions.IntDistribution(int(self.low), int(self.high), log=self.log,
-                                                        step=self.step or 1)
+            return optuna.distributions.IntDistribution(
+                int(self.low), int(self.high), log=self.log, step=self.step or 1
+            )
         return optuna.distributions.FloatDistribution(float(self.low), float(self.high), log=self.log)
 
 
@@ -91,7 +93,9 @@ class SearchSpace:
                 try:
                     self.config_for(base, {p.name: v}).validate()
                 except RidershipError as exc:
-                    raise SpaceError(f"--param {p.spec()}: the value {_text(v)} gives invalid settings ({exc})") from None
+                    raise SpaceError(
+                        f"--param {p.spec()}: the value {_text(v)} gives invalid settings ({exc})"
+                    ) from None
 
 
 def parse_param(text: str) -> Param:
@@ -99,23 +103,26 @@ def parse_param(text: str) -> Param:
     name, sep, spec = str(text).partition("=")
     name, spec = name.strip().replace("-", "_"), spec.strip()
     if not sep or not name or not spec:
-        raise SpaceError(f"--param {text!r}: expected NAME=SPEC, e.g. lr=log:0.01:0.5, hidden_size=16,32,64 "
-                         "or window_length=int:28:84")
+        raise SpaceError(
+            f"--param {text!r}: expected NAME=SPEC, e.g. lr=log:0.01:0.5, hidden_size=16,32,64 "
+            "or window_length=int:28:84"
+        )
     return _param(name, spec, text)
 
 
 def _param(name: str, spec: Any, text: str) -> Param:
     if name not in FIELD_TYPES:
-        raise SpaceError(f"--param {text!r}: {name!r} is not a training setting "
-                         f"(one of {', '.join(FIELD_TYPES)})")
+        raise SpaceError(f"--param {text!r}: {name!r} is not a training setting (one of {', '.join(FIELD_TYPES)})")
     if isinstance(spec, (list, tuple)):
         return _choices(name, list(spec), text)
     head, colon, rest = spec.partition(":")
     if colon and head.strip().lower() in RANGE_KINDS:
         return _range(name, head.strip().lower(), rest.split(":"), text)
     if colon:
-        raise SpaceError(f"--param {text!r}: unknown range kind {head!r}; use log:, float:, int: or intlog: "
-                         "(LOW:HIGH), or a comma-separated list of choices")
+        raise SpaceError(
+            f"--param {text!r}: unknown range kind {head!r}; use log:, float:, int: or intlog: "
+            "(LOW:HIGH), or a comma-separated list of choices"
+        )
     return _choices(name, [c.strip() for c in spec.split(",")], text)
 
 
@@ -123,8 +130,9 @@ def _range(name: str, kind: str, parts: list[str], text: str) -> Param:
     field_type = FIELD_TYPES[name]
     is_int = kind in ("int", "intlog")
     if field_type not in (int, float):
-        raise SpaceError(f"--param {text!r}: {name} is {field_type.__name__}; give a list of choices "
-                         f"(e.g. {name}=a,b), not a range")
+        raise SpaceError(
+            f"--param {text!r}: {name} is {field_type.__name__}; give a list of choices (e.g. {name}=a,b), not a range"
+        )
     if is_int != (field_type is int):
         want = "an int: or intlog:" if field_type is int else "a log: or float:"
         raise SpaceError(f"--param {text!r}: {name} is {field_type.__name__}; use {want} range, not {kind}:")
@@ -133,8 +141,9 @@ def _range(name: str, kind: str, parts: list[str], text: str) -> Param:
     try:
         nums = [int(p) if is_int else float(p) for p in parts]
     except ValueError:
-        raise SpaceError(f"--param {text!r}: LOW and HIGH must be {'whole ' if is_int else ''}numbers, "
-                         f"got {':'.join(parts)!r}") from None
+        raise SpaceError(
+            f"--param {text!r}: LOW and HIGH must be {'whole ' if is_int else ''}numbers, got {':'.join(parts)!r}"
+        ) from None
     low, high, step = nums[0], nums[1], (nums[2] if len(nums) == 3 else None)
     if not all(math.isfinite(v) for v in nums):
         raise SpaceError(f"--param {text!r}: LOW and HIGH must be finite numbers")
@@ -228,7 +237,7 @@ def load_toml(path: str | Path) -> tuple[SearchSpace, dict[str, Any]]:
         raise SpaceError(f"{path}: not valid TOML ({exc})") from None
     params = doc.get("params")
     if not isinstance(params, dict) or not params:
-        raise SpaceError(f"{path}: expected a [params] table, e.g. lr = \"log:0.01:0.5\"")
+        raise SpaceError(f'{path}: expected a [params] table, e.g. lr = "log:0.01:0.5"')
     parsed = []
     for name, spec in params.items():
         if not isinstance(spec, (str, list)):
@@ -252,8 +261,10 @@ def check_settings(settings: dict[str, Any], where: str | Path) -> dict[str, Any
 
     unknown = [k for k in settings if k not in SETTINGS]
     if unknown:
-        raise SpaceError(f"{where}: unknown setting {unknown[0]!r}; expected [params] and any of "
-                         f"{', '.join(SETTINGS)} (at the top or under [sweep])")
+        raise SpaceError(
+            f"{where}: unknown setting {unknown[0]!r}; expected [params] and any of "
+            f"{', '.join(SETTINGS)} (at the top or under [sweep])"
+        )
     out = dict(settings)
     for key in ("trials", "workers"):
         if key in out:
@@ -270,7 +281,7 @@ def check_settings(settings: dict[str, Any], where: str | Path) -> dict[str, Any
         if key in out and out[key] not in allowed:
             raise SpaceError(f"{where}: {key} must be one of {', '.join(allowed)}, got {out[key]!r}")
     if "objective" in out and not isinstance(out["objective"], str):
-        raise SpaceError(f"{where}: objective must be text such as \"valid\", got {out['objective']!r}")
+        raise SpaceError(f'{where}: objective must be text such as "valid", got {out["objective"]!r}')
     if "base" in out:
         base = out["base"]
         if not isinstance(base, dict):
@@ -285,7 +296,8 @@ def check_settings(settings: dict[str, Any], where: str | Path) -> dict[str, Any
             try:
                 cast[name] = _cast(name, value)
             except SpaceError:
-                raise SpaceError(f"{where}: base.{name} = {value!r} is not a valid "
-                                 f"{FIELD_TYPES[name].__name__}") from None
+                raise SpaceError(
+                    f"{where}: base.{name} = {value!r} is not a valid {FIELD_TYPES[name].__name__}"
+                ) from None
         out["base"] = cast
     return out

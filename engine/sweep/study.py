@@ -40,8 +40,7 @@ def open_study(name: str, space, store):
     runs it)."""
     import optuna
 
-    study = optuna.create_study(study_name=name, storage=storage(store.path), direction="minimize",
-                                load_if_exists=True)
+    study = optuna.create_study(study_name=name, storage=storage(store.path), direction="minimize", load_if_exists=True)
     if not study.get_trials(deepcopy=False):
         trials = rebuilt_trials(store, name, space)
         if trials:
@@ -58,7 +57,9 @@ def rebuilt_trials(store, name: str, space) -> list:
 
     rows = store._read(
         "SELECT t.run_id, t.trial, t.params, t.pruned, t.value, r.status FROM sweep_trials t "
-        "JOIN runs r ON r.id = t.run_id WHERE t.sweep = ? ORDER BY t.trial, t.run_id", (name,))
+        "JOIN runs r ON r.id = t.run_id WHERE t.sweep = ? ORDER BY t.trial, t.run_id",
+        (name,),
+    )
     by_number = {row["trial"]: row for row in rows}  # a number given twice: the later run
     if not by_number:
         return []
@@ -71,11 +72,15 @@ def rebuilt_trials(store, name: str, space) -> list:
             continue
         params = json.loads(row["params"] or "{}")
         if set(params) != set(distributions) or not all(
-                distributions[k]._contains(distributions[k].to_internal_repr(v)) for k, v in params.items()):
+            distributions[k]._contains(distributions[k].to_internal_repr(v)) for k, v in params.items()
+        ):
             params = {}  # recorded under another space: keep its number and its count, not its values
         dists = {k: distributions[k] for k in params}
-        steps = {e.epoch: e.valid_mae * SCALE for e in store.epochs(row["run_id"])
-                 if e.valid_mae is not None and math.isfinite(e.valid_mae)}
+        steps = {
+            e.epoch: e.valid_mae * SCALE
+            for e in store.epochs(row["run_id"])
+            if e.valid_mae is not None and math.isfinite(e.valid_mae)
+        }
         attrs = {"run_id": row["run_id"], "rebuilt": True}
         value = row["value"]
         if row["pruned"]:
@@ -91,7 +96,14 @@ def rebuilt_trials(store, name: str, space) -> list:
             attrs["stopped"] = True
         else:
             attrs["interrupted"] = True
-        out.append(create_trial(state=state, params=params, distributions=dists,
-                                value=float(value) if state == TrialState.COMPLETE else None,
-                                intermediate_values=steps, user_attrs=attrs))
+        out.append(
+            create_trial(
+                state=state,
+                params=params,
+                distributions=dists,
+                value=float(value) if state == TrialState.COMPLETE else None,
+                intermediate_values=steps,
+                user_attrs=attrs,
+            )
+        )
     return out

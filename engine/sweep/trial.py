@@ -9,8 +9,9 @@ score as ``SPLIT.KEY`` with KEY one of mae, rail_mae, bus_mae, ratio (e.g. ``tes
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..config import TrainConfig
 from ..errors import ConfigError
@@ -29,8 +30,11 @@ def parse_objective(text: str) -> str:
     split, _, key = name.partition(".")
     if split in SPLITS and (not key or key in SCORE_KEYS):
         return f"{split}.{key}" if key and key != "mae" else split
-    raise ConfigError("objective", f"{text!r} is not an objective; use valid (default), test, best_valid or "
-                                   f"SPLIT.KEY with SPLIT valid|test and KEY {'|'.join(SCORE_KEYS)}")
+    raise ConfigError(
+        "objective",
+        f"{text!r} is not an objective; use valid (default), test, best_valid or "
+        f"SPLIT.KEY with SPLIT valid|test and KEY {'|'.join(SCORE_KEYS)}",
+    )
 
 
 def objective_value(objective: str, run) -> float | None:
@@ -59,15 +63,35 @@ class TrialOutcome:
     epochs_done: int = 0
 
     def to_event(self) -> dict[str, Any]:
-        return {"kind": "trial_done", "trial": self.trial, "run_id": self.run_id, "state": self.state,
-                "value": self.value, "reason": self.reason, "params": self.params, "valid_mae": self.valid_mae,
-                "test_mae": self.test_mae, "epochs_done": self.epochs_done}
+        return {
+            "kind": "trial_done",
+            "trial": self.trial,
+            "run_id": self.run_id,
+            "state": self.state,
+            "value": self.value,
+            "reason": self.reason,
+            "params": self.params,
+            "valid_mae": self.valid_mae,
+            "test_mae": self.test_mae,
+            "epochs_done": self.epochs_done,
+        }
 
 
-def run_trial(*, store, data, base: TrainConfig, space: SearchSpace, params: dict[str, Any], sweep: str,
-              trial: int | None, objective: str, report: Callable[[int, float], bool] | None = None,
-              should_stop: Callable[[], bool] | None = None,
-              on_epoch: Callable[[Any], None] | None = None, resume: dict | None = None) -> TrialOutcome:
+def run_trial(
+    *,
+    store,
+    data,
+    base: TrainConfig,
+    space: SearchSpace,
+    params: dict[str, Any],
+    sweep: str,
+    trial: int | None,
+    objective: str,
+    report: Callable[[int, float], bool] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    on_epoch: Callable[[Any], None] | None = None,
+    resume: dict | None = None,
+) -> TrialOutcome:
     """Train ``base`` with ``params`` as a recorded run tagged trial ``trial`` of ``sweep``
     (None: the next number). ``report(epoch, valid_mae_riders)`` returns True to prune. An
     exception inside the run is caught: the run is recorded failed and the outcome says why.
@@ -97,8 +121,9 @@ def run_trial(*, store, data, base: TrainConfig, space: SearchSpace, params: dic
 
     try:
         if resume is not None:
-            result = resume_run(store, resume["run_id"], resume["more"], data, on_start=started, on_epoch=epoch_done,
-                                should_stop=stop)
+            result = resume_run(
+                store, resume["run_id"], resume["more"], data, on_start=started, on_epoch=epoch_done, should_stop=stop
+            )
         else:
             result = start_run(config, data, store=store, on_start=started, on_epoch=epoch_done, should_stop=stop)
     except Exception as exc:  # noqa: BLE001 - a trial's crash is recorded, and the sweep goes on
@@ -111,8 +136,17 @@ def run_trial(*, store, data, base: TrainConfig, space: SearchSpace, params: dic
     run_id = result.run_id
     valid = result.scores.get("valid")
     test = result.scores.get("test")
-    outcome = TrialOutcome(state["trial"], run_id, "failed", None, result.reason, params,
-                           valid.mae if valid else None, test.mae if test else None, len(result.history))
+    outcome = TrialOutcome(
+        state["trial"],
+        run_id,
+        "failed",
+        None,
+        result.reason,
+        params,
+        valid.mae if valid else None,
+        test.mae if test else None,
+        len(result.history),
+    )
     if state["pruned_at"] and result.status == "stopped":
         outcome.state, outcome.reason = "pruned", f"pruned by the sweep after epoch {state['pruned_at']}"
         records.mark_pruned(store, run_id, outcome.reason)

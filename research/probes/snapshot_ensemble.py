@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -50,15 +49,21 @@ def main(seeds: list[int]) -> None:
             return {n: predict(model, splits[n].windows).numpy().astype(np.float64) for n in ys}
 
         best = preds(result.best_state)
-        line = [f"seed {seed} ({seconds:.0f} s, best epoch {result.best_epoch}): best "
-                + " / ".join(f"{mae(best[n], ys[n]):,.0f}" for n in ys)]
+        line = [
+            f"seed {seed} ({seconds:.0f} s, best epoch {result.best_epoch}): best "
+            + " / ".join(f"{mae(best[n], ys[n]):,.0f}" for n in ys)
+        ]
         every = [preds(s) for s in states]
         for k in KS:
             ens = {n: np.mean([p[n] for p in every[-k:]], axis=0) for n in ys}
             avg = {key: torch.stack([s[key] for s in states[-k:]]).mean(0) for key in states[-1]}
             swa = preds(avg)
-            line.append(f"last {k}: ensemble " + " / ".join(f"{mae(ens[n], ys[n]):,.0f}" for n in ys)
-                        + ", averaged weights " + " / ".join(f"{mae(swa[n], ys[n]):,.0f}" for n in ys))
+            line.append(
+                f"last {k}: ensemble "
+                + " / ".join(f"{mae(ens[n], ys[n]):,.0f}" for n in ys)
+                + ", averaged weights "
+                + " / ".join(f"{mae(swa[n], ys[n]):,.0f}" for n in ys)
+            )
         print("; ".join(line), flush=True)
 
 

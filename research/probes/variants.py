@@ -1,7 +1,12 @@
 """Probe variants: monkeypatch engine.training.build_model with a subclass."""
-import os, torch
+
+import os
+
+import torch
 from torch import nn
-import engine.model as em, engine.training as et
+
+import engine.model as em
+import engine.training as et
 from engine.domain import SEASON, SERIES
 
 PROBE = os.environ.get("PROBE", "")
@@ -9,20 +14,25 @@ TRAIN_LEVEL = {}  # filled by the harness: lo, hi, mean, std of log level per se
 
 AUX = {"loss": 0.0}
 
+
 class AuxL1(nn.L1Loss):
     def forward(self, a, b):
         extra, AUX["loss"] = AUX["loss"], 0.0
         return super().forward(a, b) + extra
 
+
 REL = {}  # relloss: each training row's weight, 1 / its series' level (normalized to mean 1)
+
 
 class RelL1(nn.L1Loss):
     """L1 on the level-scaled errors (as LightGBM's ratio target), not on riders."""
+
     def forward(self, a, b):
         w = REL.pop("w", None)
         if w is None:
             return super().forward(a, b)
         return ((a - b).abs() * w).mean()
+
 
 class Probe(em.LstmModel):
     def __init__(self, input_size, hidden_size, output_size, **kw):
@@ -40,20 +50,24 @@ class Probe(em.LstmModel):
         if "sorted" in PROBE:
             calendar = input_size - SERIES
             self.sorthead = nn.Linear(SERIES * 8, SERIES * calendar)
-            nn.init.zeros_(self.sorthead.weight); nn.init.zeros_(self.sorthead.bias)
+            nn.init.zeros_(self.sorthead.weight)
+            nn.init.zeros_(self.sorthead.bias)
         if "ord4" in PROBE or "med4" in PROBE:  # order statistics of the last 4 same-weekday days
             calendar = input_size - SERIES
             self.sort4 = nn.Linear(SERIES * 4, SERIES * calendar)
-            nn.init.zeros_(self.sort4.weight); nn.init.zeros_(self.sort4.bias)
+            nn.init.zeros_(self.sort4.weight)
+            nn.init.zeros_(self.sort4.bias)
         if "mlp" in PROBE:  # a small nonlinear path over the last 28 scaled days and the target's calendar
             calendar = input_size - SERIES
             width = int(os.environ.get("MLPW", "32"))
             self.mlp = nn.Sequential(nn.Linear(SERIES * 28 + calendar, width), nn.ReLU(), nn.Linear(width, SERIES))
-            nn.init.zeros_(self.mlp[2].weight); nn.init.zeros_(self.mlp[2].bias)
+            nn.init.zeros_(self.mlp[2].weight)
+            nn.init.zeros_(self.mlp[2].bias)
         if "levhead" in PROBE:
             calendar = input_size - SERIES
             self.levhead = nn.Linear(2, SERIES * calendar)
-            nn.init.zeros_(self.levhead.weight); nn.init.zeros_(self.levhead.bias)
+            nn.init.zeros_(self.levhead.weight)
+            nn.init.zeros_(self.levhead.bias)
             for k in ("lo", "hi", "mu", "sd"):
                 self.register_buffer(k, torch.tensor(TRAIN_LEVEL[k], dtype=torch.float32))
 
@@ -82,7 +96,7 @@ class Probe(em.LstmModel):
         if "noise" in PROBE and self.training:
             scaled = scaled * (1 + float(os.environ.get("NOISE", "0.02")) * torch.randn_like(scaled))
         X = torch.cat([scaled, X[:, :, SERIES:]], dim=2)
-        Xl = X[:, -self.lstm_days:] if self.lstm_days else X
+        Xl = X[:, -self.lstm_days :] if self.lstm_days else X
         if self.extra:
             lv = self._lev(level)[:, None, :].expand(-1, Xl.shape[1], -1)
             Xl = torch.cat([Xl, lv], dim=2)
@@ -96,11 +110,11 @@ class Probe(em.LstmModel):
         if self.highway_days:
             out = out + self._highway(X)
         if "sorted" in PROBE:
-            same = X[:, X.shape[1] % 7::7, :SERIES][:, -8:].sort(dim=1).values  # (N, 8, 2) same weekday as the target
+            same = X[:, X.shape[1] % 7 :: 7, :SERIES][:, -8:].sort(dim=1).values  # (N, 8, 2) same weekday as the target
             w = self.sorthead(same.transpose(1, 2).reshape(len(X), -1)).view(len(X), SERIES, -1)
             out = out + (w * X[:, -1, SERIES:][:, None, :]).sum(2)
         if "ord4" in PROBE or "med4" in PROBE:
-            same = X[:, X.shape[1] % 7::7, :SERIES][:, -4:].sort(dim=1).values  # (N, 4, 2)
+            same = X[:, X.shape[1] % 7 :: 7, :SERIES][:, -4:].sort(dim=1).values  # (N, 4, 2)
             if "med4" in PROBE:  # start from the robust seasonal naive: the mean of the middle two
                 out = out + same[:, 1:3].mean(dim=1)
             w = self.sort4(same.transpose(1, 2).reshape(len(X), -1)).view(len(X), SERIES, -1)
@@ -120,16 +134,27 @@ class Probe(em.LstmModel):
             REL["w"] = (w / (w.mean() if "relall" in PROBE else w.mean(dim=0, keepdim=True))).detach()
         return out * level.squeeze(1)
 
+
 def model_for(config):
-    from engine.domain import features_for, TARGETS
-    return Probe(len(features_for(config.inputs)), config.hidden_size, len(TARGETS), core=config.core,
-                 normalize=config.normalize, target=config.target,
-                 highway_days=min(config.highway_days, config.window_length),
-                 lstm_days=min(config.lstm_days, config.window_length), norm_clip=config.norm_clip)
+    from engine.domain import TARGETS, features_for
+
+    return Probe(
+        len(features_for(config.inputs)),
+        config.hidden_size,
+        len(TARGETS),
+        core=config.core,
+        normalize=config.normalize,
+        target=config.target,
+        highway_days=min(config.highway_days, config.window_length),
+        lstm_days=min(config.lstm_days, config.window_length),
+        norm_clip=config.norm_clip,
+    )
+
 
 def augment(splits, frame_index):
     if "noschool" in PROBE:  # the school-break column (the last of inputs="holidays") always 0
         import dataclasses
+
         out = {}
         for name, sp in splits.items():
             w = sp.windows.clone()
@@ -138,7 +163,10 @@ def augment(splits, frame_index):
         splits = out
     if "season" not in PROBE:
         return splits
-    import dataclasses, numpy as np
+    import dataclasses
+
+    import numpy as np
+
     out = {}
     for name, sp in splits.items():
         n, w = sp.windows.shape[:2]
@@ -146,36 +174,47 @@ def augment(splits, frame_index):
         tdates = frame_index[sp.target_positions]
         offs = np.arange(w - 1, -1, -1)
         doy = np.stack([(tdates - pd_td(o)).day_of_year.to_numpy() for o in offs], axis=1) / 365.25
-        extra = torch.tensor(np.stack([np.sin(2 * np.pi * doy), np.cos(2 * np.pi * doy)], axis=2), dtype=sp.windows.dtype)
+        extra = torch.tensor(
+            np.stack([np.sin(2 * np.pi * doy), np.cos(2 * np.pi * doy)], axis=2), dtype=sp.windows.dtype
+        )
         out[name] = dataclasses.replace(sp, windows=torch.cat([sp.windows, extra], dim=2))
     return out
 
+
 def pd_td(days):
     import pandas as pd
+
     return pd.Timedelta(days=int(days))
+
 
 def install(splits):
     w = splits["train"].windows[:, -SEASON:, :SERIES].mean(1).clamp_min(1e-4).log()
-    TRAIN_LEVEL.update(lo=w.min(0).values.tolist(), hi=w.max(0).values.tolist(),
-                       mu=w.mean(0).tolist(), sd=w.std(0).tolist())
+    TRAIN_LEVEL.update(
+        lo=w.min(0).values.tolist(), hi=w.max(0).values.tolist(), mu=w.mean(0).tolist(), sd=w.std(0).tolist()
+    )
     if PROBE == "ens2":
         return install_ensemble()
     if PROBE:
         em.model_for = model_for
     if "aux" in PROBE:
         et.nn.L1Loss = AuxL1
-    if ("relloss" in PROBE or "relall" in PROBE):
+    if "relloss" in PROBE or "relall" in PROBE:
         et.nn.L1Loss = RelL1
+
 
 class PerSeries(nn.Module):
     def __init__(self, make):
         super().__init__()
         self.a, self.b = make(), make()
         self.lstm, self.output = self.a.lstm, self.a.output
+
     def forward(self, X):
         return torch.stack([self.a(X)[:, 0], self.b(X)[:, 1]], dim=1)
 
+
 _orig_model_for = em.model_for
+
+
 def install2():
     if PROBE == "perseries":
         torch.manual_seed(0)
@@ -184,6 +223,7 @@ def install2():
 
 ENS = {}  # ens2: the members' own outputs while training, so each member learns on its own loss
 
+
 class EnsL1(nn.L1Loss):
     def forward(self, a, b):
         outs = ENS.pop("outs", None)
@@ -191,17 +231,21 @@ class EnsL1(nn.L1Loss):
             return super().forward(a, b)
         return (outs - b[None]).abs().mean()  # the mean of the members' L1 losses: independent training
 
+
 class Ensemble(nn.Module):
     """ens2: two engine models (config's hidden size each), trained side by side, predictions averaged."""
+
     def __init__(self, make, k=2):
         super().__init__()
         self.members = nn.ModuleList(make() for _ in range(k))
         self.lstm, self.output = self.members[0].lstm, self.members[0].output
+
     def forward(self, X):
         outs = torch.stack([m(X) for m in self.members])
         if self.training:
             ENS["outs"] = outs
         return outs.mean(0)
+
 
 def install_ensemble():
     torch.manual_seed(0)

@@ -12,8 +12,8 @@ import tarfile
 
 import pytest
 import torch
-
 from support import small_args
+
 from cli.main import main
 from engine.device import available
 
@@ -122,8 +122,16 @@ def _set(row_index, column, value):
         (_set(3, 1, "X"), ("line 5", "column day_type", "'X'", "W for weekday")),
         (_set(3, 1, ""), ("line 5", "column day_type", "''", "not a day type")),
     ],
-    ids=["bad-date", "empty-date", "text-count", "empty-count", "nan-count", "negative-count",
-         "day-type-X", "empty-day-type"],
+    ids=[
+        "bad-date",
+        "empty-date",
+        "text-count",
+        "empty-count",
+        "nan-count",
+        "negative-count",
+        "day-type-X",
+        "empty-day-type",
+    ],
 )
 def test_bad_values_name_line_column_and_value(capsys, synthetic_csv, edit, needles):
     path = synthetic_csv(edit=edit)
@@ -239,8 +247,15 @@ def test_tiny_file(capsys, synthetic_csv):
         (["--valid-end", "2018-13"], ("valid_end", "'2018-13' is not a date")),
         (["--train-start", ""], ("train_start", "is required")),
     ],
-    ids=["valid-before-train-end", "test-overlaps-valid", "train-end-before-start", "test-end-before-start",
-         "not-a-date", "month-13", "empty-start"],
+    ids=[
+        "valid-before-train-end",
+        "test-overlaps-valid",
+        "train-end-before-start",
+        "test-end-before-start",
+        "not-a-date",
+        "month-13",
+        "empty-start",
+    ],
 )
 def test_split_settings(capsys, synthetic_csv, options, needles):
     rc, _, err = train(capsys, synthetic_csv(), *options)
@@ -278,8 +293,9 @@ def test_invalid_hyperparameters(capsys, synthetic_csv, option, value, field):
     assert "must" in line
 
 
-@pytest.mark.parametrize("option, value", [("--lr", "fast"), ("--epochs", "2.5"), ("--device", "tpu"),
-                                           ("--core", "gru")])
+@pytest.mark.parametrize(
+    "option, value", [("--lr", "fast"), ("--epochs", "2.5"), ("--device", "tpu"), ("--core", "gru")]
+)
 def test_values_of_the_wrong_type_are_refused_by_the_parser(capsys, synthetic_csv, option, value):
     with pytest.raises(SystemExit) as exit_info:
         train(capsys, synthetic_csv(), option, value)
@@ -332,8 +348,8 @@ def _foreign_files(tmp_path, good):
 
 @pytest.mark.parametrize("command", ["evaluate", "forecast"])
 @pytest.mark.parametrize(
-    "kind", ["missing", "text", "random-bytes", "truncated", "foreign-dict", "bare-state-dict", "other-version",
-             "folder"]
+    "kind",
+    ["missing", "text", "random-bytes", "truncated", "foreign-dict", "bare-state-dict", "other-version", "folder"],
 )
 def test_bad_model_files(capsys, tmp_path, good_model, command, kind):
     data, good = good_model

@@ -9,8 +9,9 @@ import pytest
 from cli.options import bounded
 
 
-@pytest.mark.parametrize("text, ok", [("1", True), ("65535", True), ("0", False), ("65536", False), ("x", False),
-                                      ("1.5", False)])
+@pytest.mark.parametrize(
+    "text, ok", [("1", True), ("65535", True), ("0", False), ("65536", False), ("x", False), ("1.5", False)]
+)
 def test_a_closed_integer_range(text, ok):
     port = bounded(int, 1, 65535, what="a port number 1..65535")
     if ok:

@@ -7,8 +7,8 @@ import hashlib
 import json
 
 import pytest
-
 from support import SMALL, small_args
+
 from cli.main import main
 
 
@@ -36,8 +36,17 @@ def test_train_json_fields(trained):
     assert summary["device"] == "cpu" and summary["saved"] == str(model) and model.is_file()
     history = summary["history"]
     assert [e["epoch"] for e in history] == [1, 2, 3]
-    assert set(history[0]) == {"epoch", "epochs", "train_loss", "train_mae_riders", "valid_mae_riders", "lr",
-                               "seconds", "best_epoch", "best_valid_mae_riders"}
+    assert set(history[0]) == {
+        "epoch",
+        "epochs",
+        "train_loss",
+        "train_mae_riders",
+        "valid_mae_riders",
+        "lr",
+        "seconds",
+        "best_epoch",
+        "best_valid_mae_riders",
+    }
     best = min(history, key=lambda e: e["valid_mae_riders"])
     assert summary["best_epoch"] == best["epoch"]
     assert summary["best_valid_mae_riders"] == pytest.approx(best["valid_mae_riders"])
@@ -59,8 +68,9 @@ def test_train_text_output(capsys, synthetic_csv):
     assert epoch != "3", "precondition: on this data the best epoch is not the last"
     assert f"ends with epoch {epoch}'s weights (best)" in best
     assert any(line.startswith("Test MAE: ") for line in lines)
-    assert any(line.strip().startswith("validation: model MAE") and "naive same-day-last-week" in line
-               for line in lines)
+    assert any(
+        line.strip().startswith("validation: model MAE") and "naive same-day-last-week" in line for line in lines
+    )
 
 
 def test_train_quiet_prints_no_epoch_lines(capsys, synthetic_csv):
@@ -105,8 +115,14 @@ def test_data_json_and_text(capsys, synthetic_csv):
     rc, out, err = run(capsys, "data", "--data", csv, "--json")
     assert rc == 0, err
     assert json.loads(out) == {
-        "source": "path", "path": str(csv), "synthetic": False, "rows": 335, "first_date": "2017-12-01",
-        "last_date": "2018-10-31", "filled_dates": [], "sha256": hashlib.sha256(csv.read_bytes()).hexdigest(),
+        "source": "path",
+        "path": str(csv),
+        "synthetic": False,
+        "rows": 335,
+        "first_date": "2017-12-01",
+        "last_date": "2018-10-31",
+        "filled_dates": [],
+        "sha256": hashlib.sha256(csv.read_bytes()).hexdigest(),
         "age_days": (datetime.date.today() - datetime.date(2018, 10, 31)).days,
     }
     rc, out, _ = run(capsys, "data", "--data", csv)

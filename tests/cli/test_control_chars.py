@@ -21,8 +21,9 @@ FORGED = "x\n99  finished  2026-01-01 00:00  50/50  best  0.01  1  0.10"  # a ne
 
 
 def ridership(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +36,18 @@ def old_store(tmp_path_factory):
         run_id = store.start_run(config, data, "cpu", torch_version="2.x")
         store.finish_run(run_id, "finished", "completed")
         store.label_run(run_id, name=FORGED, add_tags=[f"t{TITLE}"], note=f"n{TITLE}\nnote")
-        records.save_sweep(store, name=f"s{TITLE}\nforged", backend="local", objective="valid",
-                           space=["hidden_size=8,16"], base=config, trials=2, timeout_s=None, settings={}, data=data)
+        records.save_sweep(
+            store,
+            name=f"s{TITLE}\nforged",
+            backend="local",
+            objective="valid",
+            space=["hidden_size=8,16"],
+            base=config,
+            trials=2,
+            timeout_s=None,
+            settings={},
+            data=data,
+        )
         records.end_sweep(store, f"s{TITLE}\nforged", "finished")
     return db
 
@@ -51,11 +62,22 @@ def test_runs_label_refuses_control_characters_in_one_line(old_store, option, ba
 
 
 def test_a_sweep_name_with_control_characters_is_refused_before_anything_runs(tmp_path):
-    result = ridership("sweep", "--name", f"a{TITLE}", "--param", "hidden_size=8,16", "--trials", "1",
-                       "--runs-db", str(tmp_path / "runs.db"))
+    result = ridership(
+        "sweep",
+        "--name",
+        f"a{TITLE}",
+        "--param",
+        "hidden_size=8,16",
+        "--trials",
+        "1",
+        "--runs-db",
+        str(tmp_path / "runs.db"),
+    )
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
-    assert line.startswith("ridership: error: sweep: the sweep name 'a\\x1b]0;pwned\\x07': contains the control character \\x1b")
+    assert line.startswith(
+        "ridership: error: sweep: the sweep name 'a\\x1b]0;pwned\\x07': contains the control character \\x1b"
+    )
 
 
 def test_names_in_an_old_store_are_escaped_in_every_listing(old_store):

@@ -9,29 +9,38 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from support import small_args
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def ridership(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli", *argv], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run([sys.executable, "-m", "cli", *argv], cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     """A small model with the `best` preset's calendar inputs (weekday, holiday, minor holiday, school
     break), trained on the synthetic series that ends 2018-10-31: day 1 is Thursday 2018-11-01."""
-    from engine.data.synthetic import synthetic_frame
     from support import csv_rows, write_csv
+
+    from engine.data.synthetic import synthetic_frame
 
     folder = tmp_path_factory.mktemp("daytype")
     csv = write_csv(folder / "ridership.csv", csv_rows(synthetic_frame("2017-12-01", "2018-10-31")))
     path = folder / "m.pt"
-    done = ridership("train", "--data", str(csv), *small_args(), "--inputs", "holidays", "--quiet", "--no-record",
-                     "--save", str(path))
+    done = ridership(
+        "train",
+        "--data",
+        str(csv),
+        *small_args(),
+        "--inputs",
+        "holidays",
+        "--quiet",
+        "--no-record",
+        "--save",
+        str(path),
+    )
     assert done.returncode == 0, done.stderr
     return ["--data", str(csv), "--model", str(path)]
 
@@ -70,7 +79,6 @@ def test_the_calendars_own_type_says_nothing_more(model):
     assert (plain["rail"], plain["bus"], plain["rail_low"]) == (same["rail"], same["bus"], same["rail_low"])
 
 
-
 def test_evaluate_shows_the_errors_per_kind_of_day(model):
     """The test split (targets 2018-09-15..10-31) holds Columbus Day, a minor holiday."""
     done = ridership("evaluate", *model)
@@ -81,6 +89,7 @@ def test_evaluate_shows_the_errors_per_kind_of_day(model):
     data = json.loads(ridership("evaluate", *model, "--json").stdout)["by_kind"]
     assert data["test"]["minor"]["count"] == 1
     assert {"W", "A", "U"} <= set(data["valid"]) and data["test"]["W"]["gbm_rail_mae_riders"] > 0
+
 
 # -- the real data: the `best` preset's model, trained once for the checks below -------------------
 @pytest.fixture(scope="module")
@@ -107,7 +116,10 @@ def test_real_a_wednesday_run_as_a_holiday(real_model):
     first = forecasts(*real_model, "--days", "3", "--override", "2021-12-01=U")[0]
     [weekday] = forecasts(*real_model)
     assert single == first and weekday["day_type"] == "W"
-    assert "holiday falling on a Wednesday" in single["how_formed"] and "real holidays on a Wednesday" in single["how_formed"]
+    assert (
+        "holiday falling on a Wednesday" in single["how_formed"]
+        and "real holidays on a Wednesday" in single["how_formed"]
+    )
     low, high, _ = ratio_ranges(holiday_ratios(load_path(real_model[1], "path").frame))[2]["rail"]
     assert single["rail"] < 0.75 * weekday["rail"]  # a holiday's level, not 89% of a weekday's (issue 20)
     # The W forecast here differs from the W row the band was scaled by only by rounding.

@@ -39,8 +39,15 @@ def store(tmp_path_factory):
 
 
 def export(db, *args, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli", "runs", "export", "1", "--runs-db", str(db), *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "cli", "runs", "export", "1", "--runs-db", str(db), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        **kw,
+    )
 
 
 def test_a_symlink_planted_at_the_old_temp_name_redirects_nothing(store, tmp_path):
@@ -105,10 +112,13 @@ def test_a_named_pipe_is_written_through_to_its_reader(store, tmp_path):
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
-@pytest.mark.parametrize(("make", "words"), [
-    (lambda p: os.mkfifo(p), "is a named pipe that nobody reads"),
-    (lambda p: p.mkdir(), "is a folder"),
-])
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda p: os.mkfifo(p), "is a named pipe that nobody reads"),
+        (lambda p: p.mkdir(), "is a folder"),
+    ],
+)
 def test_a_pipe_nobody_reads_or_a_folder_is_refused_in_one_line(store, tmp_path, make, words):
     target = tmp_path / "out.csv"
     make(target)

@@ -17,18 +17,19 @@ from pathlib import Path
 
 import pytest
 import torch
+from support import SMALL_FIRST, SMALL_LAST, csv_rows, small_args, write_csv
 
 from cli.main import main
 from engine.data.synthetic import synthetic_frame
-from engine.store import RunStore
-from support import SMALL_FIRST, SMALL_LAST, csv_rows, small_args, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def csv_file(tmp_path_factory) -> Path:
-    return write_csv(tmp_path_factory.mktemp("data") / "ridership.csv", csv_rows(synthetic_frame(SMALL_FIRST, SMALL_LAST)))
+    return write_csv(
+        tmp_path_factory.mktemp("data") / "ridership.csv", csv_rows(synthetic_frame(SMALL_FIRST, SMALL_LAST))
+    )
 
 
 @pytest.fixture(scope="module")
@@ -51,14 +52,17 @@ def runs_json(capsys) -> list[dict]:
 
 # -- the run store -------------------------------------------------------------------------------
 
+
 def test_a_foreign_sqlite_file_as_runs_db_is_refused_and_unchanged(tmp_path, csv_file, capsys):
     other = tmp_path / "other.sqlite"
     with sqlite3.connect(other) as conn:
         conn.execute("CREATE TABLE invoices (number INTEGER, total REAL)")
         conn.execute("INSERT INTO invoices VALUES (1, 9.5)")
     before = other.read_bytes()
-    for argv in (["runs", "list", "--runs-db", str(other)],
-                 ["train", "--data", str(csv_file), *small_args(), "--quiet", "--runs-db", str(other)]):
+    for argv in (
+        ["runs", "list", "--runs-db", str(other)],
+        ["train", "--data", str(csv_file), *small_args(), "--quiet", "--runs-db", str(other)],
+    ):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert f"{other}: not a ridership runs database" in err
@@ -82,6 +86,7 @@ def test_runs_list_skips_a_damaged_row_and_names_it(csv_file, capsys):
 
 
 # -- model files ---------------------------------------------------------------------------------
+
 
 def _edited(model_file: Path, tmp_path: Path, edit) -> Path:
     payload = torch.load(model_file, weights_only=True)
@@ -121,6 +126,7 @@ def test_override_twice_for_one_date_with_different_types_is_refused(model_file,
 
 
 # -- training that goes wrong ----------------------------------------------------------------------
+
 
 def test_a_huge_learning_rate_fails_the_run_and_saves_no_model(csv_file, tmp_path, capsys):
     saved = tmp_path / "diverged.pt"
@@ -173,6 +179,7 @@ def test_a_checkpoint_that_cannot_be_written_is_a_note_not_a_failure(csv_file, t
 
 # -- signals and pipes (real processes) ----------------------------------------------------------------
 
+
 def _env() -> dict:
     return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
 
@@ -180,9 +187,14 @@ def _env() -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_during_train_stops_and_records_the_run(csv_file, capsys, signum):
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "train", "--data", str(csv_file), *small_args(),
-                             "--epochs", "100000"], env=_env(), cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "train", "--data", str(csv_file), *small_args(), "--epochs", "100000"],
+        env=_env(),
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -213,8 +225,13 @@ def test_a_signal_during_train_stops_and_records_the_run(csv_file, capsys, signu
 
 @pytest.mark.slow
 def test_a_reader_that_leaves_early_gets_no_traceback(csv_file):
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "data", "--data", str(csv_file)], env=_env(), cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "data", "--data", str(csv_file)],
+        env=_env(),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     proc.stdout.close()  # like `| head -0`: the reader is gone before anything is written
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from support import small_args
+
 from cli.main import main
 
 
@@ -29,8 +29,12 @@ def test_table_of_k_days(model, capsys):
     code, out, _ = _forecast(capsys, *model, "--days", "4")
     assert code == 0
     rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit() and "-" in line.split()[1]]
-    assert [r[:3] for r in rows] == [["1", "2018-11-01", "Thursday"], ["2", "2018-11-02", "Friday"],
-                                     ["3", "2018-11-03", "Saturday"], ["4", "2018-11-04", "Sunday"]]
+    assert [r[:3] for r in rows] == [
+        ["1", "2018-11-01", "Thursday"],
+        ["2", "2018-11-02", "Friday"],
+        ["3", "2018-11-03", "Saturday"],
+        ["4", "2018-11-04", "Sunday"],
+    ]
     assert [r[3:5] for r in rows] == [["W", "calendar"], ["W", "calendar"], ["A", "calendar"], ["U", "calendar"]]
 
 
@@ -45,8 +49,7 @@ def test_one_day_json_matches_the_plain_forecast(model, capsys):
 
 def test_day_type_sets_day_one_and_overrides_set_others(model, capsys):
     _, base, _ = _forecast(capsys, *model, "--days", "3", "--json")
-    _, out, _ = _forecast(capsys, *model, "--days", "3", "--json", "--day-type", "U",
-                          "--override", "2018-11-03=w")
+    _, out, _ = _forecast(capsys, *model, "--days", "3", "--json", "--day-type", "U", "--override", "2018-11-03=w")
     base, out = json.loads(base)["forecasts"], json.loads(out)["forecasts"]
     assert [(d["day_type"], d["day_type_inferred"]) for d in out] == [("U", False), ("W", True), ("W", False)]
     assert all((o["rail"], o["bus"]) != (b["rail"], b["bus"]) for o, b in zip(out, base))
@@ -59,12 +62,15 @@ def test_days_out_of_range_exit_2(model, capsys, days):
     assert "days must be a whole number from 1 to 28" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--days", "3", "--override", "2018-12-25=U"], "outside the forecast (2018-11-01..2018-11-03)"),
-    (["--override", "2018-11-02=U"], "--override needs --days"),
-    (["--days", "3", "--day-type", "W", "--override", "2018-11-01=A"], "given two day types"),
-    (["--days", "3", "--override", "2018-11-31=A"], "not a date"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--days", "3", "--override", "2018-12-25=U"], "outside the forecast (2018-11-01..2018-11-03)"),
+        (["--override", "2018-11-02=U"], "--override needs --days"),
+        (["--days", "3", "--day-type", "W", "--override", "2018-11-01=A"], "given two day types"),
+        (["--days", "3", "--override", "2018-11-31=A"], "not a date"),
+    ],
+)
 def test_bad_overrides_exit_2(model, capsys, extra, message):
     code, _, err = _forecast(capsys, *model, *extra)
     assert code == 2

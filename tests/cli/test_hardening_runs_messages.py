@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import SMALL, SMALL_FIRST, SMALL_LAST, csv_rows, small_args, write_csv
 
 from engine.data.synthetic import synthetic_frame
-from support import SMALL, SMALL_FIRST, SMALL_LAST, csv_rows, small_args, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 HUGE = "99999999999999999999"  # beyond SQLite's 64-bit integer
@@ -21,8 +21,14 @@ HUGE = "99999999999999999999"  # beyond SQLite's 64-bit integer
 
 def ridership(*args, timeout: float = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([sys.executable, "-m", "cli", *map(str, args)], cwd=ROOT, env=env, text=True,
-                          capture_output=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+    )
 
 
 def error_line(proc: subprocess.CompletedProcess) -> str:
@@ -42,16 +48,38 @@ def store(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("store")
     csv = write_csv(folder / "ridership.csv", csv_rows(synthetic_frame(SMALL_FIRST, SMALL_LAST)))
     db = folder / "runs" / "runs.db"
-    proc = ridership("sweep", "--name", "s", "--param", "hidden_size=4,8", "--trials", 1, "--workers", 1,
-                     "--data", csv, "--runs-db", db, *small_args(SMALL.replace(epochs=1)))
+    proc = ridership(
+        "sweep",
+        "--name",
+        "s",
+        "--param",
+        "hidden_size=4,8",
+        "--trials",
+        1,
+        "--workers",
+        1,
+        "--data",
+        csv,
+        "--runs-db",
+        db,
+        *small_args(SMALL.replace(epochs=1)),
+    )
     assert proc.returncode == 0, proc.stderr
     return {"db": db, "csv": csv}
 
 
-@pytest.mark.parametrize("argv", [
-    ["runs", "show", HUGE], ["runs", "label", HUGE, "--name", "x"], ["runs", "export", HUGE],
-    ["runs", "delete", HUGE], ["runs", "diff", "1", HUGE], ["runs", "resume", HUGE, "--more", "1"],
-], ids=lambda a: " ".join(a[:2]))
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["runs", "show", HUGE],
+        ["runs", "label", HUGE, "--name", "x"],
+        ["runs", "export", HUGE],
+        ["runs", "delete", HUGE],
+        ["runs", "diff", "1", HUGE],
+        ["runs", "resume", HUGE, "--more", "1"],
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
 def test_run_ids_beyond_sqlite_integers_are_one_line(store, argv):
     line = error_line(ridership(*argv, "--runs-db", store["db"]))
     assert HUGE in line and "internal error" not in line
@@ -65,8 +93,24 @@ def test_forecast_run_beyond_sqlite_integers_is_one_line(store):
 def test_runs_show_shows_the_name_tags_and_note(store, tmp_path):
     db = tmp_path / "runs.db"
     shutil.copy(store["db"], db)
-    assert ridership("runs", "label", 1, "--name", "baseline", "--tag", "keep", "--tag", "v2",
-                     "--note", "first try", "--runs-db", db).returncode == 0
+    assert (
+        ridership(
+            "runs",
+            "label",
+            1,
+            "--name",
+            "baseline",
+            "--tag",
+            "keep",
+            "--tag",
+            "v2",
+            "--note",
+            "first try",
+            "--runs-db",
+            db,
+        ).returncode
+        == 0
+    )
     out = ridership("runs", "show", 1, "--runs-db", db).stdout
     assert "name: baseline; tags: keep, v2; note: first try" in out
 
@@ -89,8 +133,19 @@ def test_a_deleted_checkpoint_is_named(store, tmp_path):
 
 
 def test_a_level_close_to_one_keeps_its_digits_and_a_lower_case_day_type_is_taken(store):
-    proc = ridership("forecast", "--run", 1, "--data", store["csv"], "--runs-db", store["db"],
-                     "--level", "0.9999999", "--day-type", "w")
+    proc = ridership(
+        "forecast",
+        "--run",
+        1,
+        "--data",
+        store["csv"],
+        "--runs-db",
+        store["db"],
+        "--level",
+        "0.9999999",
+        "--day-type",
+        "w",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "99.99999% interval" in proc.stdout and "100% interval" not in proc.stdout
     assert "99.99999% intervals covered" in proc.stdout
@@ -104,14 +159,16 @@ def _namespaces_available() -> bool:
     if not shutil.which("unshare") or os.geteuid() != 0:
         return False
     with tempfile.TemporaryDirectory() as folder:
-        probe = subprocess.run(["unshare", "-m", "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", folder],
-                               capture_output=True)
+        probe = subprocess.run(
+            ["unshare", "-m", "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", folder], capture_output=True
+        )
     return probe.returncode == 0
 
 
 @pytest.mark.skipif(not _namespaces_available(), reason="needs root and unshare -m for a read-only bind mount")
-@pytest.mark.parametrize("argv", [["runs", "list"], ["sweep", "list"], ["forecast", "--run", "1"]],
-                         ids=lambda a: " ".join(a[:2]))
+@pytest.mark.parametrize(
+    "argv", [["runs", "list"], ["sweep", "list"], ["forecast", "--run", "1"]], ids=lambda a: " ".join(a[:2])
+)
 def test_a_store_on_a_read_only_mount_can_be_read(store, tmp_path, argv):
     """A real read-only filesystem (EROFS even for root): the store's folder bind-mounted read-only
     in a private mount namespace, gone when the command ends."""
@@ -121,11 +178,19 @@ def test_a_store_on_a_read_only_mount_can_be_read(store, tmp_path, argv):
     command = [sys.executable, "-m", "cli", *argv, "--runs-db", str(db)]
     if argv[0] == "forecast":
         command += ["--data", str(store["csv"])]
-    script = ('mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" && shift && '
-              'if touch "$0/probe" 2>/dev/null; then echo "still writable" >&2; exit 9; fi; exec "$@"')
+    script = (
+        'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" && shift && '
+        'if touch "$0/probe" 2>/dev/null; then echo "still writable" >&2; exit 9; fi; exec "$@"'
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(["unshare", "-m", "sh", "-c", script, str(folder), str(folder), *command], cwd=ROOT,
-                          env=env, text=True, capture_output=True, timeout=300)
+    proc = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, str(folder), str(folder), *command],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     expected = {"runs": "(1 run in", "sweep": "(1 sweep in", "forecast": "Forecast for"}[argv[0]]

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from support import SMALL, small_args
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,28 +26,56 @@ def _env() -> dict:
 
 
 def ridership(*args, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli", *map(str, args)], cwd=ROOT, env=_env(), text=True,
-                          capture_output=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *map(str, args)],
+        cwd=ROOT,
+        env=_env(),
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+    )
 
 
 def one_line_error(proc: subprocess.CompletedProcess, code: int = 2) -> str:
     lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == code and len(lines) == 1 and lines[0].startswith("ridership: error: "), \
-        (proc.returncode, proc.stdout, proc.stderr)
+    assert proc.returncode == code and len(lines) == 1 and lines[0].startswith("ridership: error: "), (
+        proc.returncode,
+        proc.stdout,
+        proc.stderr,
+    )
     return lines[0]
 
 
 def usage_error(proc: subprocess.CompletedProcess, option: str) -> str:
     """argparse's refusal: the usage, then one line naming the option; exit 2."""
     last = proc.stderr.strip().splitlines()[-1]
-    assert proc.returncode == 2 and f"error: argument {option}" in last and "Traceback" not in proc.stderr, \
-        (proc.returncode, proc.stderr)
+    assert proc.returncode == 2 and f"error: argument {option}" in last and "Traceback" not in proc.stderr, (
+        proc.returncode,
+        proc.stderr,
+    )
     return last
 
 
 def sweep(db: Path, data: Path, *extra, name: str = "s", trials: int = 1) -> subprocess.CompletedProcess:
-    return ridership("sweep", "--name", name, "--param", "hidden_size=4,8", "--trials", trials, "--workers", 1,
-                     "--pruner", "none", "--data", data, "--runs-db", db, *FIXED, *extra)
+    return ridership(
+        "sweep",
+        "--name",
+        name,
+        "--param",
+        "hidden_size=4,8",
+        "--trials",
+        trials,
+        "--workers",
+        1,
+        "--pruner",
+        "none",
+        "--data",
+        data,
+        "--runs-db",
+        db,
+        *FIXED,
+        *extra,
+    )
 
 
 def shown(db: Path, name: str = "s") -> dict:
@@ -58,6 +85,7 @@ def shown(db: Path, name: str = "s") -> dict:
 
 
 # -- data mixed or lost ------------------------------------------------------------------------------
+
 
 def test_two_stores_in_one_folder_keep_their_studies_apart(tmp_path, synthetic_csv):
     data = synthetic_csv()
@@ -99,10 +127,31 @@ def test_continuing_on_changed_or_other_data_is_refused(tmp_path, synthetic_csv)
 def test_two_sweeps_started_at_once_under_one_name_run_it_once(tmp_path, synthetic_csv):
     db, data = tmp_path / "runs.db", synthetic_csv()
     assert ridership("runs", "list", "--runs-db", db).returncode == 0  # the store exists: only the sweep races
-    argv = [sys.executable, "-m", "cli", "sweep", "--name", "s", "--param", "hidden_size=4,8", "--trials", "1",
-            "--workers", "1", "--pruner", "none", "--data", str(data), "--runs-db", str(db), *FIXED]
-    procs = [subprocess.Popen(argv, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-             for _ in range(3)]
+    argv = [
+        sys.executable,
+        "-m",
+        "cli",
+        "sweep",
+        "--name",
+        "s",
+        "--param",
+        "hidden_size=4,8",
+        "--trials",
+        "1",
+        "--workers",
+        "1",
+        "--pruner",
+        "none",
+        "--data",
+        str(data),
+        "--runs-db",
+        str(db),
+        *FIXED,
+    ]
+    procs = [
+        subprocess.Popen(argv, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
     results = [(p, *p.communicate(timeout=300)) for p in procs]
     ran = [out for p, out, err in results if p.returncode == 0 and "1 trial this time" in out]
     assert len(ran) == 1, [(p.returncode, out, err) for p, out, err in results]
@@ -115,11 +164,13 @@ def test_two_sweeps_started_at_once_under_one_name_run_it_once(tmp_path, synthet
 
 # -- resources, and the space file's settings -----------------------------------------------------------
 
+
 def test_workers_from_the_space_file_are_honoured_and_capped_at_the_cores(tmp_path, synthetic_csv):
     space = tmp_path / "space.toml"
     space.write_text('workers = 10000\ntrials = 1\npruner = "none"\n[params]\nhidden_size = [4, 8]\n')
-    proc = ridership("sweep", "--name", "w", "--space", space, "--data", synthetic_csv(),
-                     "--runs-db", tmp_path / "runs.db", *FIXED)
+    proc = ridership(
+        "sweep", "--name", "w", "--space", space, "--data", synthetic_csv(), "--runs-db", tmp_path / "runs.db", *FIXED
+    )
     assert proc.returncode == 0, proc.stderr
     cores = os.cpu_count() or 1
     assert f"note: 10000 workers asked for, but this machine has {cores} core" in proc.stderr
@@ -151,8 +202,19 @@ def test_a_space_file_setting_that_cannot_be_used_is_one_line(tmp_path, syntheti
     space = tmp_path / "space.toml"
     params = "[params]\nhidden_size = [4, 8]\n"
     space.write_text(f"{setting}\n{params}" if not setting.startswith("[") else f"{params}{setting}\n")
-    proc = ridership("sweep", "--name", "x", "--space", space, "--data", synthetic_csv(),
-                     "--runs-db", tmp_path / "runs.db", *FIXED, timeout=120)
+    proc = ridership(
+        "sweep",
+        "--name",
+        "x",
+        "--space",
+        space,
+        "--data",
+        synthetic_csv(),
+        "--runs-db",
+        tmp_path / "runs.db",
+        *FIXED,
+        timeout=120,
+    )
     line = one_line_error(proc)
     assert message in line and str(space) in line
 
@@ -165,12 +227,25 @@ def test_nested_choices_in_params_are_one_line(tmp_path):
 
 
 def test_budgets_beyond_sqlite_integers_are_one_line(tmp_path):
-    line = usage_error(ridership("sweep", "--name", "x", "--param", "hidden_size=4,8", "--trials",
-                                 "99999999999999999999", "--runs-db", tmp_path / "runs.db"), "--trials")
+    line = usage_error(
+        ridership(
+            "sweep",
+            "--name",
+            "x",
+            "--param",
+            "hidden_size=4,8",
+            "--trials",
+            "99999999999999999999",
+            "--runs-db",
+            tmp_path / "runs.db",
+        ),
+        "--trials",
+    )
     assert "99999999999999999999" in line
 
 
 # -- continue, names ----------------------------------------------------------------------------------
+
 
 def test_continue_with_the_recorded_settings_is_accepted_and_other_ones_named(tmp_path, synthetic_csv):
     db, data = tmp_path / "runs.db", synthetic_csv()
@@ -184,17 +259,33 @@ def test_continue_with_the_recorded_settings_is_accepted_and_other_ones_named(tm
 
 @pytest.mark.parametrize("name", [" ", "   "])
 def test_a_blank_sweep_name_is_refused(tmp_path, name):
-    line = one_line_error(ridership("sweep", "--name", name, "--param", "hidden_size=4,8",
-                                    "--runs-db", tmp_path / "runs.db"))
+    line = one_line_error(
+        ridership("sweep", "--name", name, "--param", "hidden_size=4,8", "--runs-db", tmp_path / "runs.db")
+    )
     assert "is blank" in line
 
 
 # -- how sweeps end -----------------------------------------------------------------------------------
 
+
 def test_every_trial_failing_ends_the_sweep_failed(tmp_path, synthetic_csv):
     db = tmp_path / "runs.db"
-    proc = ridership("sweep", "--name", "f", "--param", "lr=5e35,1e36", "--trials", 2, "--workers", 1,
-                     "--data", synthetic_csv(), "--runs-db", db, *FIXED)
+    proc = ridership(
+        "sweep",
+        "--name",
+        "f",
+        "--param",
+        "lr=5e35,1e36",
+        "--trials",
+        2,
+        "--workers",
+        1,
+        "--data",
+        synthetic_csv(),
+        "--runs-db",
+        db,
+        *FIXED,
+    )
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
     assert "sweep f failed: 2 trials this time" in proc.stdout
     assert proc.stderr.strip().splitlines()[-1].startswith("ridership: error: every trial of sweep f failed")
@@ -222,11 +313,30 @@ def _hang_up_when_training(proc: subprocess.Popen, db: Path) -> None:
 
 def test_a_hang_up_stops_a_sweep_like_ctrl_c(tmp_path, synthetic_csv):
     db = tmp_path / "runs.db"
-    argv = [sys.executable, "-m", "cli", "sweep", "--name", "h", "--param", "hidden_size=4,8", "--trials", "2",
-            "--workers", "1", "--data", str(synthetic_csv()), "--runs-db", str(db), *small_args(SMALL),
-            "--epochs", "100000"]
-    proc = subprocess.Popen(argv, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    argv = [
+        sys.executable,
+        "-m",
+        "cli",
+        "sweep",
+        "--name",
+        "h",
+        "--param",
+        "hidden_size=4,8",
+        "--trials",
+        "2",
+        "--workers",
+        "1",
+        "--data",
+        str(synthetic_csv()),
+        "--runs-db",
+        str(db),
+        *small_args(SMALL),
+        "--epochs",
+        "100000",
+    ]
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
     try:
         _hang_up_when_training(proc, db)
         out, err = proc.communicate(timeout=120)
@@ -243,10 +353,23 @@ def test_a_hang_up_stops_a_sweep_like_ctrl_c(tmp_path, synthetic_csv):
 
 def test_a_hang_up_stops_training_like_ctrl_c(tmp_path, synthetic_csv):
     db = tmp_path / "runs.db"
-    argv = [sys.executable, "-m", "cli", "train", "--data", str(synthetic_csv()), *small_args(SMALL),
-            "--epochs", "100000", "--quiet", "--runs-db", str(db)]
-    proc = subprocess.Popen(argv, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    argv = [
+        sys.executable,
+        "-m",
+        "cli",
+        "train",
+        "--data",
+        str(synthetic_csv()),
+        *small_args(SMALL),
+        "--epochs",
+        "100000",
+        "--quiet",
+        "--runs-db",
+        str(db),
+    ]
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
     try:
         _hang_up_when_training(proc, db)
         out, err = proc.communicate(timeout=120)
@@ -294,8 +417,9 @@ def _namespaces_available() -> bool:
     if not shutil.which("unshare") or os.geteuid() != 0:
         return False
     with tempfile.TemporaryDirectory() as folder:
-        probe = subprocess.run(["unshare", "-m", "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", folder],
-                               capture_output=True)
+        probe = subprocess.run(
+            ["unshare", "-m", "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", folder], capture_output=True
+        )
     return probe.returncode == 0
 
 
@@ -304,11 +428,35 @@ def test_a_disk_that_fills_mid_sweep_is_one_line_and_the_sweep_is_not_left_runni
     folder = tmp_path / "store"
     folder.mkdir()
     data = synthetic_csv()
-    argv = [sys.executable, "-m", "cli", "sweep", "--name", "d", "--param", "hidden_size=4,8,16", "--trials", "6",
-            "--workers", "1", "--pruner", "none", "--data", str(data), "--runs-db", str(folder / "runs.db"),
-            *small_args(SMALL)]
-    proc = subprocess.run(["unshare", "-m", sys.executable, "-c", DISK_FULL_DRIVER, str(folder), *argv],
-                          cwd=ROOT, env=_env(), text=True, capture_output=True, timeout=600)
+    argv = [
+        sys.executable,
+        "-m",
+        "cli",
+        "sweep",
+        "--name",
+        "d",
+        "--param",
+        "hidden_size=4,8,16",
+        "--trials",
+        "6",
+        "--workers",
+        "1",
+        "--pruner",
+        "none",
+        "--data",
+        str(data),
+        "--runs-db",
+        str(folder / "runs.db"),
+        *small_args(SMALL),
+    ]
+    proc = subprocess.run(
+        ["unshare", "-m", sys.executable, "-c", DISK_FULL_DRIVER, str(folder), *argv],
+        cwd=ROOT,
+        env=_env(),
+        text=True,
+        capture_output=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["code"] == 2, result

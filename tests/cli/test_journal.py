@@ -12,20 +12,26 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from fake_portal import FakePortal, soda_rows
+from support import csv_rows, small_args, write_csv
 
 from engine.data.sources import cached_csv
 from engine.data.synthetic import synthetic_frame
 from engine.journal import evaluate, naive_lag
-from fake_portal import FakePortal, soda_rows
-from support import csv_rows, small_args, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 CUT = "2018-10-31"
 
 
 def cli(*argv) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli", *map(str, argv)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300, env=os.environ.copy())
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *map(str, argv)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ.copy(),
+    )
 
 
 def test_forecasts_are_scored_once_an_update_brings_their_days(small_config, monkeypatch):
@@ -88,15 +94,38 @@ def test_evaluate_on_fixed_numbers():
     dates = pd.date_range("2024-01-01", "2024-01-31", name="date")
     frame = pd.DataFrame({"day_type": "W", "rail": 1000.0, "bus": 2000.0}, index=dates)
     frame.loc["2024-01-13", ["rail", "bus"]] = [900.0, 2100.0]  # the naive for the 20th (h=1) sees this
-    base = {"made_at": "2024-01-19T00:00:00", "run_id": 3, "model": "run 3", "origin": "cli",
-            "data_last": "2024-01-19", "day_type": "W", "level": 0.8}
+    base = {
+        "made_at": "2024-01-19T00:00:00",
+        "run_id": 3,
+        "model": "run 3",
+        "origin": "cli",
+        "data_last": "2024-01-19",
+        "day_type": "W",
+        "level": 0.8,
+    }
 
     def row(i, target, horizon, rail, bus):
-        return {**base, "id": i, "target_date": target, "horizon": horizon, "rail": rail, "bus": bus,
-                "rail_low": rail - 200, "rail_high": rail + 200, "bus_low": bus - 200, "bus_high": bus + 200}
+        return {
+            **base,
+            "id": i,
+            "target_date": target,
+            "horizon": horizon,
+            "rail": rail,
+            "bus": bus,
+            "rail_low": rail - 200,
+            "rail_high": rail + 200,
+            "bus_low": bus - 200,
+            "bus_high": bus + 200,
+        }
 
-    result = evaluate([row(1, "2024-01-20", 1, 1100.0, 1950.0), row(2, "2024-01-28", 9, 1300.0, 2000.0),
-                       row(3, "2024-02-05", 17, 1.0, 1.0)], frame)
+    result = evaluate(
+        [
+            row(1, "2024-01-20", 1, 1100.0, 1950.0),
+            row(2, "2024-01-28", 9, 1300.0, 2000.0),
+            row(3, "2024-02-05", 17, 1.0, 1.0),
+        ],
+        frame,
+    )
     first, second, later = result.entries
     assert first.error == {"rail": 100.0, "bus": -50.0} and first.held == {"rail": True, "bus": True}
     assert first.naive == {"rail": 900.0, "bus": 2100.0}  # 7 days before

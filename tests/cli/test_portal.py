@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from fake_portal import FakePortal, revised, table
+from support import csv_rows, write_csv
 
 from engine.data.portal import portal_csv, provenance_path
 from engine.data.sources import cached_csv, load_path
-from fake_portal import FakePortal, revised, table
-from support import csv_rows, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
@@ -36,8 +36,14 @@ def _fast_portal(monkeypatch):
 
 
 def cli(*argv, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli", *map(str, argv)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout, env=os.environ.copy())
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *map(str, argv)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=os.environ.copy(),
+    )
 
 
 def snapshot() -> Path:
@@ -74,8 +80,18 @@ def test_an_update_from_the_snapshot_brings_new_and_revised_days_and_forecast_fo
     model = tmp_path / "m.pt"
     from support import small_args
 
-    trained = cli("train", "--data", cached_csv(), *small_args(small_config), "--epochs", "1", "--save", model,
-                  "--no-record", "--quiet")
+    trained = cli(
+        "train",
+        "--data",
+        cached_csv(),
+        *small_args(small_config),
+        "--epochs",
+        "1",
+        "--save",
+        model,
+        "--no-record",
+        "--quiet",
+    )
     assert trained.returncode == 0, trained.stderr
     before = load_path(cached_csv()).frame
     rows = revised(table("2017-12-01", YESTERDAY), "2021-11-20", "bus", 5000)
@@ -87,8 +103,10 @@ def test_an_update_from_the_snapshot_brings_new_and_revised_days_and_forecast_fo
     assert query == "service_date > '2021-10-26T00:00:00.000'"  # the last 35 days again
     new = (date.fromisoformat(YESTERDAY) - date.fromisoformat(SNAPSHOT_LAST)).days
     old_bus = int(before.at[pd.Timestamp("2021-11-20"), "bus"])
-    assert (f"{new} new days, 2 revised (largest: bus on 2021-11-20, {old_bus:,} -> {old_bus + 5000:,}); "
-            f"last day {YESTERDAY} (yesterday)") in done.stdout
+    assert (
+        f"{new} new days, 2 revised (largest: bus on 2021-11-20, {old_bus:,} -> {old_bus + 5000:,}); "
+        f"last day {YESTERDAY} (yesterday)"
+    ) in done.stdout
     data = load_path(portal_csv())
     assert data.frame.at[pd.Timestamp("2021-11-20"), "bus"] == old_bus + 5000
     assert data.frame.loc[:"2021-10-26"].equals(before.loc[:"2021-10-26"])  # older days as they were
@@ -101,8 +119,10 @@ def test_an_update_from_the_snapshot_brings_new_and_revised_days_and_forecast_fo
     # model worse than naive there, with the offer to train on splits moved forward
     seen = (date.fromisoformat(YESTERDAY) - date(2018, 10, 31)).days
     assert f"  on the {seen:,} days since 2018-10-31 (never seen in training): model " in forecast.stdout
-    assert ("  warning: since 2018-10-31 this model does worse than repeating last week; do not plan with it "
-            "(train it again on splits moved forward: F in the app)") in forecast.stdout
+    assert (
+        "  warning: since 2018-10-31 this model does worse than repeating last week; do not plan with it "
+        "(train it again on splits moved forward: F in the app)"
+    ) in forecast.stdout
     live = json.loads(cli("forecast", "--model", model, "--json", "--no-record").stdout)["live"]
     assert live["days"] == seen and live["score"]["ratio"] > 1 and live["worse_than_naive"] is True
 
@@ -151,8 +171,10 @@ def test_a_server_that_never_answers_times_out_with_one_line_and_nothing_changed
         done = cli("data", "--update", "--portal", portal.url)
     assert done.returncode == 2 and done.stdout == ""
     (line,) = done.stderr.strip().splitlines()[-1:]
-    assert line == (f"ridership: error: could not reach {portal.url}/resource/6iiy-9s97.json (timed out); "
-                    f"your data is unchanged (last day {SNAPSHOT_LAST})"), done.stderr
+    assert line == (
+        f"ridership: error: could not reach {portal.url}/resource/6iiy-9s97.json (timed out); "
+        f"your data is unchanged (last day {SNAPSHOT_LAST})"
+    ), done.stderr
     assert "Traceback" not in done.stderr
     _unchanged(before)
 
@@ -164,8 +186,10 @@ def test_an_answer_larger_than_the_cap_is_refused(monkeypatch):
         portal.script = [("huge",)]
         done = cli("data", "--update", "--portal", portal.url)
     assert done.returncode == 2
-    assert done.stderr.strip().endswith("an answer larger than 1,000,000 bytes was refused (expected a page of "
-                                        f"daily rows); your data is unchanged (last day {SNAPSHOT_LAST})")
+    assert done.stderr.strip().endswith(
+        "an answer larger than 1,000,000 bytes was refused (expected a page of "
+        f"daily rows); your data is unchanged (last day {SNAPSHOT_LAST})"
+    )
     _unchanged(before)
 
 
@@ -193,8 +217,14 @@ def test_the_token_travels_only_as_a_header(monkeypatch):
     assert ok.returncode == 0 and failed.returncode == 2
     assert all(r["headers"].get("X-App-Token") == TOKEN for r in portal.requests)
     assert all(TOKEN not in json.dumps(r["query"]) and TOKEN not in r["path"] for r in portal.requests)
-    for text in (ok.stdout, ok.stderr, failed.stdout, failed.stderr, provenance_path().read_text(),
-                 portal_csv().read_text()):
+    for text in (
+        ok.stdout,
+        ok.stderr,
+        failed.stdout,
+        failed.stderr,
+        provenance_path().read_text(),
+        portal_csv().read_text(),
+    ):
         assert TOKEN not in text
     assert "HTTP 500" in failed.stderr
 
@@ -208,8 +238,13 @@ def test_sigkill_mid_update_leaves_the_data_as_it_was():
     os.environ["RIDERSHIP_PORTAL_PAGE_ROWS"] = "500"  # restored by the autouse fixture's monkeypatch
     with FakePortal(longer) as portal:
         portal.hold_at = 1000  # the third page waits: pages 1 and 2 have been served
-        proc = subprocess.Popen([sys.executable, "-m", "cli", "data", "--update", "--portal", portal.url],
-                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cli", "data", "--update", "--portal", portal.url],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=os.environ.copy(),
+        )
         try:
             assert portal.holding.wait(60), "the update never asked for page 3"
             proc.send_signal(signal.SIGKILL)
@@ -230,5 +265,7 @@ def test_sigkill_mid_update_leaves_the_data_as_it_was():
 def test_portal_address_must_be_http():
     done = cli("data", "--update", "--portal", "ftp://example.org")
     assert done.returncode == 2
-    assert done.stderr.strip() == ("ridership: error: portal 'ftp://example.org' is not an http(s) address "
-                                   "(expected e.g. https://data.cityofchicago.org)")
+    assert done.stderr.strip() == (
+        "ridership: error: portal 'ftp://example.org' is not an http(s) address "
+        "(expected e.g. https://data.cityofchicago.org)"
+    )

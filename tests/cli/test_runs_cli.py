@@ -19,12 +19,37 @@ from pathlib import Path
 import pytest
 
 from cli.main import main
-from engine.store import RunStore
 from engine.data.synthetic import synthetic_frame
+from engine.store import RunStore
 
-TINY = ["--preset", "article", "--window-length", "14", "--hidden-size", "8", "--batch-size", "16", "--patience", "2", "--factor", "0.5",
-        "--train-start", "2016-01", "--train-end", "2016-04", "--valid-start", "2016-05", "--valid-end", "2016-06",
-        "--test-start", "2016-07", "--test-end", "2016-08", "--device", "cpu"]
+TINY = [
+    "--preset",
+    "article",
+    "--window-length",
+    "14",
+    "--hidden-size",
+    "8",
+    "--batch-size",
+    "16",
+    "--patience",
+    "2",
+    "--factor",
+    "0.5",
+    "--train-start",
+    "2016-01",
+    "--train-end",
+    "2016-04",
+    "--valid-start",
+    "2016-05",
+    "--valid-end",
+    "2016-06",
+    "--test-start",
+    "2016-07",
+    "--test-end",
+    "2016-08",
+    "--device",
+    "cpu",
+]
 
 
 @pytest.fixture
@@ -69,7 +94,10 @@ def test_train_records_a_run_the_store_reads_back(capsys, csv_path):
     assert run.data_fingerprint == hashlib.sha256(csv_path.read_bytes()).hexdigest()
     assert run.device == "cpu" and run.torch_version and run.ended_at
     assert [e.riders_dict() for e in run.epochs] == out["history"]
-    assert run.test_mae == out["scores"]["test"]["mae_riders"] and run.valid_naive_mae == out["scores"]["valid"]["naive_mae_riders"]
+    assert (
+        run.test_mae == out["scores"]["test"]["mae_riders"]
+        and run.valid_naive_mae == out["scores"]["valid"]["naive_mae_riders"]
+    )
     assert run.checkpoint == db_path().parent / "checkpoints" / f"{run_id}.pt" and run.checkpoint.is_file()
     assert out["run"]["checkpoint"] == str(run.checkpoint)
 
@@ -164,9 +192,12 @@ def _epochs_logged(db: Path) -> int:
 @pytest.mark.slow  # a real process killed mid-run
 def test_killed_training_leaves_a_readable_store_and_an_interrupted_run(capsys, csv_path):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "train", "--data", str(csv_path), *TINY,
-                             "--epochs", "100000", "--quiet"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "train", "--data", str(csv_path), *TINY, "--epochs", "100000", "--quiet"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 120
         while _epochs_logged(db_path()) < 3:

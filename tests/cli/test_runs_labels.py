@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 
-from cli.main import main
 from support import small_args
+
+from cli.main import main
 
 
 def _train(csv, *extra):
@@ -17,8 +18,24 @@ def test_label_filter_and_the_default_list(synthetic_csv, capsys):
     csv = synthetic_csv()
     _train(csv)
     _train(csv, "--lr", "0.02")
-    assert main(["runs", "label", "1", "--name", "baseline", "--tag", "paper", "--tag", "keep",
-                 "--note", "the article's settings"]) == 0
+    assert (
+        main(
+            [
+                "runs",
+                "label",
+                "1",
+                "--name",
+                "baseline",
+                "--tag",
+                "paper",
+                "--tag",
+                "keep",
+                "--note",
+                "the article's settings",
+            ]
+        )
+        == 0
+    )
     assert main(["runs", "label", "1", "--untag", "keep"]) == 0
     capsys.readouterr()
     assert main(["runs"]) == 0  # no subcommand: the list
@@ -29,7 +46,11 @@ def test_label_filter_and_the_default_list(synthetic_csv, capsys):
     assert main(["runs", "list", "--tag", "paper", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [r["run_id"] for r in listed] == [1]
-    assert listed[0]["name"] == "baseline" and listed[0]["tags"] == ["paper"] and listed[0]["note"] == "the article's settings"
+    assert (
+        listed[0]["name"] == "baseline"
+        and listed[0]["tags"] == ["paper"]
+        and listed[0]["note"] == "the article's settings"
+    )
     assert main(["runs", "list", "--filter", "BASE", "--json"]) == 0
     assert [r["run_id"] for r in json.loads(capsys.readouterr().out)] == [1]
     assert main(["runs", "label", "1", "--tag", "a,b"]) == 2

@@ -67,8 +67,15 @@ def test_serve_on_loopback_passes_data_and_store_through_without_a_warning(fake_
 def test_the_served_command_quotes_paths():
     from tui.serve import app_command
 
-    assert shlex.split(app_command("/data/my file.csv", "/tmp/runs.db", python="/usr/bin/python3")) == \
-        ["/usr/bin/python3", "-m", "tui", "--data", "/data/my file.csv", "--runs-db", "/tmp/runs.db"]
+    assert shlex.split(app_command("/data/my file.csv", "/tmp/runs.db", python="/usr/bin/python3")) == [
+        "/usr/bin/python3",
+        "-m",
+        "tui",
+        "--data",
+        "/data/my file.csv",
+        "--runs-db",
+        "/tmp/runs.db",
+    ]
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::"])
@@ -84,18 +91,28 @@ def test_serve_on_another_address_warns_in_one_line(fake_serving, capsys, host):
 
 
 def test_a_public_url_and_a_bound_on_apps_reach_the_server(fake_serving, capsys):
-    assert main(["serve", "--host", "0.0.0.0", "--port", "8126", "--public-url", "https://box.example/",
-                 "--max-apps", "2"]) == 0
+    assert (
+        main(
+            ["serve", "--host", "0.0.0.0", "--port", "8126", "--public-url", "https://box.example/", "--max-apps", "2"]
+        )
+        == 0
+    )
     [(_, _, _, options, server)] = fake_serving
     assert options == {"url": "https://box.example", "max_apps": 2}
     assert server.public_url == "https://box.example" and server.origins == {"https://box.example"}
     assert server.max_apps == 2
 
 
-@pytest.mark.parametrize(("option", "value", "words"), [
-    ("--port", "0", "port number"), ("--port", "70000", "port number"), ("--port", "http", "port number"),
-    ("--max-apps", "0", "number of app processes 1..64"), ("--max-apps", "x", "number of app processes"),
-])
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [
+        ("--port", "0", "port number"),
+        ("--port", "70000", "port number"),
+        ("--port", "http", "port number"),
+        ("--max-apps", "0", "number of app processes 1..64"),
+        ("--max-apps", "x", "number of app processes"),
+    ],
+)
 def test_a_bad_port_or_bound_is_a_usage_error(capsys, option, value, words):
     with pytest.raises(SystemExit) as info:
         main(["serve", option, value])

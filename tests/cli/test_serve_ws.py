@@ -46,8 +46,13 @@ async def _handshake(url: str, origin: str | None) -> int:
 
 def test_a_cross_origin_websocket_is_refused_and_starts_no_app(serve):
     server = serve()
-    for origin in ("http://evil.example", f"http://evil.example:{server.port}", f"http://127.0.0.1:{server.port + 1}",
-                   f"https://127.0.0.1:{server.port}", "null"):
+    for origin in (
+        "http://evil.example",
+        f"http://evil.example:{server.port}",
+        f"http://127.0.0.1:{server.port + 1}",
+        f"https://127.0.0.1:{server.port}",
+        "null",
+    ):
         assert asyncio.run(_handshake(server.url, origin)) == 403, origin
     assert not server.seen and not server.app_pids(), "a refused page started an app process"
     # The page's own origin, under each loopback name, and a client that sends none are let in.
@@ -61,8 +66,9 @@ async def _hold_pages(url: str, origin: str, count: int, server: Served) -> list
     """Open ``count`` pages; the first ones stay open while the last is read to its close."""
     async with aiohttp.ClientSession() as session:
         held = [await session.ws_connect(url + "ws", headers={"Origin": origin}) for _ in range(count - 1)]
-        await asyncio.to_thread(wait_until, lambda: len(server.app_pids()) == count - 1, 30,
-                                f"{count - 1} app processes")
+        await asyncio.to_thread(
+            wait_until, lambda: len(server.app_pids()) == count - 1, 30, f"{count - 1} app processes"
+        )
         extra = await session.ws_connect(url + "ws", headers={"Origin": origin})
         text = ""
         async for message in extra:  # until the server closes it
@@ -78,7 +84,8 @@ async def _hold_pages(url: str, origin: str, count: int, server: Served) -> list
 def test_app_processes_are_bounded_per_server(serve):
     server = serve("--max-apps", "2")
     [(code, text), (apps_while_full, _)] = asyncio.run(
-        _hold_pages(server.url, f"http://127.0.0.1:{server.port}", 3, server))
+        _hold_pages(server.url, f"http://127.0.0.1:{server.port}", 3, server)
+    )
     assert code == 1013 and "already runs 2 app processes" in text and "--max-apps" in text
     assert apps_while_full == 2  # the third page started none
     server.wait_no_apps()
@@ -98,8 +105,14 @@ def test_the_page_connects_back_to_the_public_url(serve):
 
 @pytest.mark.parametrize("url", ["ridership.example:9000", "ftp://x", "http://h:99999", "http://h/path"])
 def test_a_bad_public_url_is_a_usage_error(url):
-    result = subprocess.run([sys.executable, "-m", "cli", "serve", "--public-url", url], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", "serve", "--public-url", url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 2
     assert "expected the page's address such as http://myhost:8000" in result.stderr
     assert "Traceback" not in result.stderr
@@ -110,8 +123,14 @@ def test_a_port_in_use_is_one_line_and_no_banner():
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "cli", "serve", "--port", str(port)], cwd=ROOT,
-                                capture_output=True, text=True, timeout=60, check=False)
+        result = subprocess.run(
+            [sys.executable, "-m", "cli", "serve", "--port", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     assert result.returncode == 1
     assert result.stdout == ""  # no "Serving ..." banner before the failure
     [line] = result.stderr.strip().splitlines()

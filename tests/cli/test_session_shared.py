@@ -7,6 +7,7 @@ import dataclasses
 import math
 
 import pytest
+from support import small_args
 
 import engine.session
 from cli.main import build_parser, config_from, main
@@ -14,7 +15,6 @@ from cli.options import add_config_options, given_settings
 from engine.config import TrainConfig, setting
 from engine.events import EpochEvent
 from engine.session import RunResult
-from support import small_args
 
 
 class Recorder:
@@ -23,9 +23,20 @@ class Recorder:
 
     def _result(self, config, parent_id=None, origin="new") -> RunResult:
         event = EpochEvent(1, config.epochs, 0.05, 0.04, 0.03, config.lr, 0.1, 1, 0.03)
-        return RunResult(run_id=7, status="stopped", reason="stopped by the fake", config=config, device="cpu",
-                         data_label="fake", history=[event], best_epoch=1, best_valid_mae=30_000.0,
-                         weights_epoch=0, parent_id=parent_id, origin=origin)
+        return RunResult(
+            run_id=7,
+            status="stopped",
+            reason="stopped by the fake",
+            config=config,
+            device="cpu",
+            data_label="fake",
+            history=[event],
+            best_epoch=1,
+            best_valid_mae=30_000.0,
+            weights_epoch=0,
+            parent_id=parent_id,
+            origin=origin,
+        )
 
     def start_run(self, config, data, **kw):
         self.calls.append(("start_run", (config, data), kw))
@@ -47,7 +58,7 @@ def recorder(monkeypatch) -> Recorder:
 def test_train_calls_the_session(recorder, synthetic_csv, capsys):
     code = main(["train", "--data", str(synthetic_csv()), *small_args(), "--lr", "0.02", "--quiet"])
     assert code == 1  # the fake run "stopped" without a model
-    (name, (config, data), kw), = recorder.calls
+    ((name, (config, data), kw),) = recorder.calls
     assert name == "start_run" and config.lr == 0.02 and len(data.frame) > 0
     assert kw["store"] is not None and callable(kw["should_stop"])
 
@@ -59,7 +70,7 @@ def test_runs_resume_calls_the_session(synthetic_csv, monkeypatch, capsys):
     monkeypatch.setattr(engine.session, "start_run", recorder.start_run)
     monkeypatch.setattr(engine.session, "resume_run", recorder.resume_run)
     main(["runs", "resume", "1", "--more", "2", "--quiet"])
-    (name, (store, run_id, more, data), kw), = recorder.calls
+    ((name, (store, run_id, more, data), kw),) = recorder.calls
     assert (name, run_id, more) == ("resume_run", 1, 2) and callable(kw["should_stop"])
 
 

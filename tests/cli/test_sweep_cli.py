@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from cli.main import main
 from support import SMALL, small_args
+
+from cli.main import main
 
 
 def test_a_bad_param_is_one_line(capsys, tmp_path):
@@ -26,16 +27,48 @@ def test_ray_backend_without_ray_says_how_to_install(capsys, tmp_path, synthetic
     import sys
 
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
-    code = main(["sweep", "--name", "r", "--param", "lr=0.01,0.02", "--trials", "1", "--backend", "ray",
-                 "--data", str(synthetic_csv()), "--runs-db", str(tmp_path / "r.db"), *small_args(SMALL)])
+    code = main(
+        [
+            "sweep",
+            "--name",
+            "r",
+            "--param",
+            "lr=0.01,0.02",
+            "--trials",
+            "1",
+            "--backend",
+            "ray",
+            "--data",
+            str(synthetic_csv()),
+            "--runs-db",
+            str(tmp_path / "r.db"),
+            *small_args(SMALL),
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err[-1] == 'ridership: error: the ray backend needs Ray: pip install -e ".[ray]"'
 
 
 def test_a_tiny_sweep_then_list_show_and_continue(capsys, tmp_path, synthetic_csv):
     db = str(tmp_path / "r.db")
-    args = ["sweep", "--name", "tiny", "--param", "hidden_size=4,8", "--trials", "2", "--workers", "1",
-            "--pruner", "none", "--data", str(synthetic_csv()), "--runs-db", db, *small_args(SMALL.replace(epochs=1))]
+    args = [
+        "sweep",
+        "--name",
+        "tiny",
+        "--param",
+        "hidden_size=4,8",
+        "--trials",
+        "2",
+        "--workers",
+        "1",
+        "--pruner",
+        "none",
+        "--data",
+        str(synthetic_csv()),
+        "--runs-db",
+        db,
+        *small_args(SMALL.replace(epochs=1)),
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "sweep tiny finished: 2 trials this time" in out and "hidden_size" in out

@@ -8,15 +8,13 @@ import re
 
 import numpy as np
 import pytest
+from support import SMALL, SMALL_FIRST, SMALL_LAST, fit, small_args
 
-from support import SMALL, SMALL_FIRST, SMALL_LAST, small_args
-from engine.domain import DAY_TYPE_ORDER
-from engine.scoring import backtest
 from cli.main import main
 from engine.data import DataSource, RidershipData, make_splits
-from engine.scoring import score_all
 from engine.data.synthetic import synthetic_frame
-from support import fit
+from engine.domain import DAY_TYPE_ORDER
+from engine.scoring import backtest, score_all
 
 
 @pytest.fixture(scope="module")

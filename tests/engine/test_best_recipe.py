@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+from support import SMALL_RECIPE, fit
 
 from engine.config import TrainConfig
 from engine.data.sources import synthetic
@@ -15,7 +16,6 @@ from engine.errors import ConfigError
 from engine.forecast import forecast_days, forecast_next_day
 from engine.model import model_for
 from engine.training import make_optimizer
-from support import SMALL_RECIPE, fit
 
 RECIPE = SMALL_RECIPE
 
@@ -27,11 +27,14 @@ def test_the_new_settings_default_to_the_articles_run():
     assert type(make_optimizer(RECIPE.replace(weight_decay=0.0), model_for(RECIPE))) is torch.optim.Adam
 
 
-@pytest.mark.parametrize("changes, field", [
-    ({"norm_clip": 1.5}, "norm_clip"),  # needs normalized windows
-    ({"weight_decay": -1.0}, "weight_decay"),
-    ({"norm_clip": math.nan, "normalize": "week"}, "norm_clip"),
-])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"norm_clip": 1.5}, "norm_clip"),  # needs normalized windows
+        ({"weight_decay": -1.0}, "weight_decay"),
+        ({"norm_clip": math.nan, "normalize": "week"}, "norm_clip"),
+    ],
+)
 def test_bad_values_are_refused_naming_the_field(changes, field):
     with pytest.raises(ConfigError) as err:
         TrainConfig(**changes).validate()

@@ -48,8 +48,16 @@ def test_minor_holidays_are_the_weekdays_people_stay_home():
     from engine.data.calendar import minor_holidays
 
     days = [f"{d:%Y-%m-%d}" for d in minor_holidays("2018-01-01", "2018-12-31")]
-    assert days == ["2018-01-15", "2018-02-19", "2018-03-30", "2018-10-08", "2018-11-11", "2018-11-23",
-                    "2018-12-24", "2018-12-31"]  # MLK, Presidents', Good Friday, Columbus, Veterans,
+    assert days == [
+        "2018-01-15",
+        "2018-02-19",
+        "2018-03-30",
+        "2018-10-08",
+        "2018-11-11",
+        "2018-11-23",
+        "2018-12-24",
+        "2018-12-31",
+    ]  # MLK, Presidents', Good Friday, Columbus, Veterans,
     # the day after Thanksgiving, Christmas Eve, New Year's Eve; Juneteenth only from 2021
     assert "2021-06-18" not in {f"{d:%Y-%m-%d}" for d in minor_holidays("2021-06-01", "2021-06-30")}
     assert pd.Timestamp("2021-06-19") in minor_holidays("2021-06-01", "2021-06-30")

@@ -12,10 +12,25 @@ from engine.errors import ConfigError
 
 def test_defaults_are_the_articles():
     c = TrainConfig()
-    assert (c.window_length, c.hidden_size, c.batch_size, c.lr, c.momentum, c.epochs, c.patience, c.factor,
-            c.seed) == (56, 32, 32, 0.05, 0.95, 50, 20, 0.1, 42)
+    assert (c.window_length, c.hidden_size, c.batch_size, c.lr, c.momentum, c.epochs, c.patience, c.factor, c.seed) == (
+        56,
+        32,
+        32,
+        0.05,
+        0.95,
+        50,
+        20,
+        0.1,
+        42,
+    )
     assert (c.train_start, c.train_end, c.valid_start, c.valid_end, c.test_start, c.test_end) == (
-        "2016-01", "2018-12", "2019-01", "2019-05", "2019-06", "")
+        "2016-01",
+        "2018-12",
+        "2019-01",
+        "2019-05",
+        "2019-06",
+        "",
+    )
     assert c.restore_best is False
     assert c.validate() is c
 
@@ -74,8 +89,14 @@ def test_invalid_settings_name_their_field(changes, field):
 
 @pytest.mark.parametrize(
     "changes",
-    [{"momentum": 0.0}, {"patience": 0}, {"lr": 10.0}, {"train_start": "2016"}, {"test_end": "2020-03-15"},
-     {"valid_start": "2019-01-01", "valid_end": "2019-01-31"}],
+    [
+        {"momentum": 0.0},
+        {"patience": 0},
+        {"lr": 10.0},
+        {"train_start": "2016"},
+        {"test_end": "2020-03-15"},
+        {"valid_start": "2019-01-01", "valid_end": "2019-01-31"},
+    ],
 )
 def test_valid_edge_values(changes):
     TrainConfig(**changes).validate()

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from support import SMALL, write_csv
+
 from engine.data import FEATURES, SCALE, DataSource, RidershipData, build_features, load_csv, make_splits
 from engine.errors import DataError
 
@@ -77,8 +77,11 @@ def test_splits_and_windows(synthetic_csv):
     feats = data.features()
     values = feats.to_numpy()
     w = SMALL.window_length
-    for name, first, last in [("train", "2018-01-01", "2018-06-30"), ("valid", "2018-07-01", "2018-08-31"),
-                              ("test", "2018-09-01", "2018-10-31")]:
+    for name, first, last in [
+        ("train", "2018-01-01", "2018-06-30"),
+        ("valid", "2018-07-01", "2018-08-31"),
+        ("test", "2018-09-01", "2018-10-31"),
+    ]:
         split = splits[name]
         rows = (pd.Timestamp(last) - pd.Timestamp(first)).days + 1
         assert (split.first_date, split.last_date) == (pd.Timestamp(first), pd.Timestamp(last))
@@ -87,7 +90,7 @@ def test_splits_and_windows(synthetic_csv):
         # Window i holds rows [start + i, start + i + w); its target is the next row's rail and bus.
         for i in (0, len(split) // 2, len(split) - 1):
             start = split.start + i
-            assert torch.equal(split.windows[i], torch.tensor(values[start:start + w], dtype=torch.float32))
+            assert torch.equal(split.windows[i], torch.tensor(values[start : start + w], dtype=torch.float32))
             assert torch.equal(split.targets[i], torch.tensor(values[start + w, :2], dtype=torch.float32))
         assert split.target_dates[0] == pd.Timestamp(first) + pd.Timedelta(days=w)
         assert split.target_dates[-1] == pd.Timestamp(last)

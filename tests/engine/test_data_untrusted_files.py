@@ -16,8 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine.data import sources
-from engine.data import load_csv
+from engine.data import load_csv, sources
 from engine.errors import DataError
 
 
@@ -38,6 +37,7 @@ def one_line_naming(exc: pytest.ExceptionInfo, path) -> str:
 
 # --- messages -----------------------------------------------------------------------------------
 
+
 def test_printable_escapes_c0_and_c1_controls_and_keeps_the_rest():
     from engine.errors import printable
 
@@ -47,6 +47,7 @@ def test_printable_escapes_c0_and_c1_controls_and_keeps_the_rest():
 
 
 # --- archives -----------------------------------------------------------------------------------
+
 
 def test_tgz_member_with_an_absolute_name_is_read_inside_the_extraction_folder(synthetic_csv, tmp_path):
     good = synthetic_csv().read_bytes()
@@ -99,8 +100,9 @@ def test_extraction_size_is_checked_from_the_headers(synthetic_csv, tmp_path, mo
 def test_extraction_is_capped_while_writing(synthetic_csv, tmp_path, monkeypatch):
     """A member that yields more than its header said (a lying stream) is cut off while writing."""
     archive = tgz(tmp_path / "lie.tgz", {sources.MEMBER: b"small\n"})
-    monkeypatch.setattr(tarfile.TarFile, "extractfile",
-                        lambda self, member: io.BytesIO(b"0" * (sources.MAX_EXTRACT_BYTES + 1)))
+    monkeypatch.setattr(
+        tarfile.TarFile, "extractfile", lambda self, member: io.BytesIO(b"0" * (sources.MAX_EXTRACT_BYTES + 1))
+    )
     with pytest.raises(DataError, match="too large"):
         sources.extract_csv(archive, tmp_path / "x")
     assert not (tmp_path / "x").exists()
@@ -152,6 +154,7 @@ def test_the_canonical_csv_wins_over_others(synthetic_csv, tmp_path):
 
 
 # --- valid files that used to be refused ---------------------------------------------------------
+
 
 @pytest.fixture
 def canonical(synthetic_csv):
@@ -231,8 +234,9 @@ def test_stdin_through_a_pipe_and_the_fingerprint_comes_from_the_same_bytes(cano
         "print(len(d.frame), d.last_date.date(), d.fingerprint)"
     )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, "-c", code], input=path.read_bytes(), capture_output=True, env=env,
-                         timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], input=path.read_bytes(), capture_output=True, env=env, timeout=60
+    )
     assert out.returncode == 0, out.stderr.decode()
     rows, last, fingerprint = out.stdout.decode().split()
     assert (int(rows), last) == (len(expected), "2018-10-31")

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from support import SMALL
 from torch import nn
 
 from engine.data import DataSource, RidershipData
@@ -16,7 +17,6 @@ from engine.daytypes import HOLIDAY_GROUP, SATURDAY, day_inputs, kinds_of
 from engine.domain import HOLIDAY_FEATURES, SCALE
 from engine.predictor import Predictor
 from engine.whatif import counterfactual, holiday_ratios, ratio_ranges
-from support import SMALL
 
 HOLIDAY = HOLIDAY_FEATURES.index("next_holiday")
 TYPE = {k: HOLIDAY_FEATURES.index(f"next_day_type_{k}") for k in "AUW"}
@@ -50,8 +50,15 @@ def data():
 @pytest.fixture(scope="module")
 def predictor(data):
     # Validation holds Memorial Day and the Fourth of July, test Labor Day and Columbus Day (minor).
-    config = SMALL.replace(inputs="holidays", train_start="2016-01", train_end="2017-12", valid_start="2018-05",
-                           valid_end="2018-07", test_start="2018-08", test_end="2018-10")
+    config = SMALL.replace(
+        inputs="holidays",
+        train_start="2016-01",
+        train_end="2017-12",
+        valid_start="2018-05",
+        valid_end="2018-07",
+        test_start="2018-08",
+        test_end="2018-10",
+    )
     return Predictor(HolidayAwareModel(), config, data, label="fixed")
 
 
@@ -158,7 +165,7 @@ def test_rolling_origin_retrains_each_fold_and_reports_the_kinds(tmp_path):
     assert (tmp_path / "2019_1.npz").exists()
     assert lines[0] == "# rolling origin of small: 1 folds x 1 seeds"
     assert any(line.startswith("# pooled valid: model/LightGBM") for line in lines)
-    kinds = [line.split()[:2] for line in lines[lines.index(next(x for x in lines if "by kind" in x)) + 2:]]
+    kinds = [line.split()[:2] for line in lines[lines.index(next(x for x in lines if "by kind" in x)) + 2 :]]
     assert ["test", "W"] in kinds and ["test", "U"] in kinds  # test: July 2019 to June 2020
     again = model.rolling_origin(tmp_path, "2019", seeds=(1,), log=lambda line: pytest.fail(line))
     assert again == lines  # the fold was kept, not retrained

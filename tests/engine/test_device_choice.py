@@ -29,20 +29,27 @@ def timer(seconds: dict[str, float], calls: list):
 def test_the_faster_device_is_chosen_and_remembered(tmp_path):
     calls, cache = [], tmp_path / "device-choice.json"
     small = TrainConfig()
-    pick = engine_device.fastest_device(small, ["cuda", "cpu"], measure=timer({"cuda": 0.004, "cpu": 0.002}, calls),
-                                        cache_file=cache)
+    pick = engine_device.fastest_device(
+        small, ["cuda", "cpu"], measure=timer({"cuda": 0.004, "cpu": 0.002}, calls), cache_file=cache
+    )
     assert pick == "cpu" and sorted(calls) == ["cpu", "cuda"]
     # the same shape again: no new measurement (in memory, then from the file in a new process)
-    assert engine_device.fastest_device(small.replace(lr=0.5), ["cuda", "cpu"], measure=timer({}, calls),
-                                        cache_file=cache) == "cpu"
+    assert (
+        engine_device.fastest_device(small.replace(lr=0.5), ["cuda", "cpu"], measure=timer({}, calls), cache_file=cache)
+        == "cpu"
+    )
     engine_device._measured.clear()
     assert engine_device.fastest_device(small, ["cuda", "cpu"], measure=timer({}, calls), cache_file=cache) == "cpu"
     assert len(calls) == 2
     assert list(json.loads(cache.read_text()).values()) == ["cpu"]
     # another model size is measured on its own: a big one is faster on the GPU
     big = small.replace(hidden_size=512, batch_size=1024)
-    assert engine_device.fastest_device(big, ["cuda", "cpu"], measure=timer({"cuda": 0.01, "cpu": 0.3}, calls),
-                                        cache_file=cache) == "cuda"
+    assert (
+        engine_device.fastest_device(
+            big, ["cuda", "cpu"], measure=timer({"cuda": 0.01, "cpu": 0.3}, calls), cache_file=cache
+        )
+        == "cuda"
+    )
 
 
 def test_auto_measures_only_when_there_is_a_choice(monkeypatch):
@@ -71,6 +78,10 @@ def test_an_unwritable_cache_means_measuring_again_not_failing(tmp_path):
     blocked = tmp_path / "file"
     blocked.write_text("")
     calls = []
-    pick = engine_device.fastest_device(TrainConfig(), ["cuda", "cpu"], measure=timer({"cuda": 1, "cpu": 2}, calls),
-                                        cache_file=blocked / "device-choice.json")
+    pick = engine_device.fastest_device(
+        TrainConfig(),
+        ["cuda", "cpu"],
+        measure=timer({"cuda": 1, "cpu": 2}, calls),
+        cache_file=blocked / "device-choice.json",
+    )
     assert pick == "cuda" and len(calls) == 2

@@ -6,14 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from support import SMALL, SMALL_FIRST, SMALL_LAST, fit
 
-from support import SMALL, SMALL_FIRST, SMALL_LAST
 from engine.data import DAY_TYPES, FEATURES, SCALE, DataSource, RidershipData
+from engine.data.synthetic import synthetic_frame
 from engine.errors import ModelFileError, RidershipError
 from engine.forecast import forecast_next_day, set_next_day_type
 from engine.store.modelfile import load_model, save_model
-from engine.data.synthetic import synthetic_frame
-from support import fit
 
 ONE_HOT = slice(2, 5)
 
@@ -63,9 +62,15 @@ def test_forecast_uses_the_last_window_and_the_chosen_day_type(trained, data):
 def test_forecast_day_type_from_the_calendar(trained, data):
     f = forecast_next_day(trained.model, data, SMALL.window_length)
     assert f.inferred and f.date == pd.Timestamp("2018-11-01") and f.day_type == "W"  # a Thursday
-    assert f.to_dict() == {"date": "2018-11-01", "day_type": "W", "day_type_inferred": True,
-                           "rail": round(f.rail), "bus": round(f.bus), "how_formed": None,
-                           "seen_in_training": None}
+    assert f.to_dict() == {
+        "date": "2018-11-01",
+        "day_type": "W",
+        "day_type_inferred": True,
+        "rail": round(f.rail),
+        "bus": round(f.bus),
+        "how_formed": None,
+        "seen_in_training": None,
+    }
 
 
 def test_save_and_load_round_trip(tmp_path, trained, data):

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from support import SMALL, fit
 
 from cli.main import main
 from engine import reference
@@ -18,10 +19,20 @@ from engine.domain import CALENDAR_FEATURES, FEATURES, HOLIDAY_FEATURES
 from engine.forecast import forecast_days, forecast_next_day, set_next_day_type
 from engine.intervals import calibrate, conformal_quantile
 from engine.scoring import score_all
-from support import SMALL, fit
 
-CALENDAR = SMALL.replace(inputs="calendar", normalize="week", optimizer="adam", loss="l1", schedule="cosine",
-                         lr=0.01, clip=1.0, highway_days=7, lstm_days=10, restore_best=True, epochs=3)
+CALENDAR = SMALL.replace(
+    inputs="calendar",
+    normalize="week",
+    optimizer="adam",
+    loss="l1",
+    schedule="cosine",
+    lr=0.01,
+    clip=1.0,
+    highway_days=7,
+    lstm_days=10,
+    restore_best=True,
+    epochs=3,
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +45,8 @@ def test_calendar_inputs_add_the_next_days_weekday_and_holiday(data):
     assert tuple(feats.columns) == CALENDAR_FEATURES and len(CALENDAR_FEATURES) == len(FEATURES) + 8
     christmas_eve = feats.loc["2019-12-24"]
     assert christmas_eve["next_holiday"] == 1.0 and christmas_eve["next_weekday_2"] == 1.0  # the 25th, a Wednesday
-    assert (feats.iloc[:-1, len(FEATURES):len(FEATURES) + 7].sum(axis=1) == 1).all()
-    assert (feats.iloc[-1, len(FEATURES):] == 0).all()  # the last row's next day is not in the data
+    assert (feats.iloc[:-1, len(FEATURES) : len(FEATURES) + 7].sum(axis=1) == 1).all()
+    assert (feats.iloc[-1, len(FEATURES) :] == 0).all()  # the last row's next day is not in the data
 
 
 def test_holiday_inputs_add_minor_holidays_and_school_breaks(data):
@@ -45,7 +56,7 @@ def test_holiday_inputs_add_minor_holidays_and_school_breaks(data):
     assert feats.loc["2019-11-28", "next_holiday"] == 0.0 and feats.loc["2019-11-27", "next_holiday"] == 1.0
     assert feats.loc["2019-12-21", "next_school_break"] == 1.0 and feats.loc["2019-12-20", "next_school_break"] == 0.0
     assert feats.loc["2019-07-10", ["next_minor_holiday", "next_school_break"]].sum() == 0.0
-    assert (feats.iloc[-1, len(FEATURES):] == 0).all()
+    assert (feats.iloc[-1, len(FEATURES) :] == 0).all()
 
 
 @pytest.mark.parametrize("inputs, width", [("calendar", len(CALENDAR_FEATURES)), ("holidays", len(HOLIDAY_FEATURES))])
@@ -124,11 +135,40 @@ def test_calibrated_intervals_have_a_width_per_series_and_day_type_and_a_measure
 def test_forecast_prints_an_interval_and_how_far_to_trust_it(synthetic_csv, tmp_path, capsys):
     csv = synthetic_csv()
     model = tmp_path / "m.pt"
-    assert main(["train", "--data", str(csv), "--preset", "article", "--window-length", "14", "--hidden-size", "8",
-                 "--epochs", "1", "--train-start", SMALL.train_start, "--train-end", SMALL.train_end,
-                 "--valid-start", SMALL.valid_start, "--valid-end", SMALL.valid_end, "--test-start",
-                 SMALL.test_start, "--test-end", SMALL.test_end, "--quiet", "--save", str(model),
-                 "--no-record"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(csv),
+                "--preset",
+                "article",
+                "--window-length",
+                "14",
+                "--hidden-size",
+                "8",
+                "--epochs",
+                "1",
+                "--train-start",
+                SMALL.train_start,
+                "--train-end",
+                SMALL.train_end,
+                "--valid-start",
+                SMALL.valid_start,
+                "--valid-end",
+                SMALL.valid_end,
+                "--test-start",
+                SMALL.test_start,
+                "--test-end",
+                SMALL.test_end,
+                "--quiet",
+                "--save",
+                str(model),
+                "--no-record",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["forecast", "--data", str(csv), "--model", str(model)]) == 0
     out = capsys.readouterr().out
@@ -136,8 +176,7 @@ def test_forecast_prints_an_interval_and_how_far_to_trust_it(synthetic_csv, tmp_
     assert "intervals covered rail" in out
     # one epoch of the article on a tiny series is worse than repeating last week: said plainly
     assert "warning: this model is worse than repeating last week" in out
-    assert main(["forecast", "--data", str(csv), "--model", str(model), "--days", "3", "--level", "0.9",
-                 "--json"]) == 0
+    assert main(["forecast", "--data", str(csv), "--model", str(model), "--days", "3", "--level", "0.9", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     rows = report["forecasts"]
     assert [r["day"] for r in rows] == [1, 2, 3]

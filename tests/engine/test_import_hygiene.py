@@ -35,16 +35,27 @@ def engine_modules() -> list[str]:
 
 def test_engine_modules_are_discovered():
     modules = engine_modules()
-    for name in ("engine.session", "engine.data.loading", "engine.training", "engine.data.sources",
-                 "engine.store.runstore", "engine.model"):
+    for name in (
+        "engine.session",
+        "engine.data.loading",
+        "engine.training",
+        "engine.data.sources",
+        "engine.store.runstore",
+        "engine.model",
+    ):
         assert name in modules
 
 
 def test_engine_never_imports_the_ui():
     modules = ["engine", *engine_modules()]
     code = CHECK.format(ui=UI, modules=modules)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          cwd=Path(engine.__file__).parent.parent)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(engine.__file__).parent.parent,
+    )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["found"] == {}, f"UI modules imported by the engine: {report['found']}"
@@ -59,11 +70,12 @@ def test_import_engine_alone_stays_light():
     assert proc.stdout.strip() == "[]"
 
 
-
 def test_the_cli_without_an_app_opener_prints_help_and_loads_no_ui():
-    code = ("import sys; from cli.main import main; rc = main([], open_app=None); "
-            "bad = [m for m in ('textual', 'rich', 'tui') if m in sys.modules]; "
-            "print('rc', rc, 'ui', bad)")
+    code = (
+        "import sys; from cli.main import main; rc = main([], open_app=None); "
+        "bad = [m for m in ('textual', 'rich', 'tui') if m in sys.modules]; "
+        "print('rc', rc, 'ui', bad)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "rc 2 ui []" in out.stdout, out.stdout + out.stderr
     assert "usage: ridership" in out.stderr

@@ -17,11 +17,11 @@ from datetime import datetime
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from support import CSV_HEADER, csv_rows
+
 from engine.data import DAY_TYPES, load_csv
-from engine.errors import DataError
 from engine.data.synthetic import synthetic_frame
+from engine.errors import DataError
 
 BASE = csv_rows(synthetic_frame("2018-01-01", "2018-01-10"))
 N = len(BASE)
@@ -29,7 +29,7 @@ NUMBER = re.compile(r"^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 ISO = re.compile(r"^(\d{4}-\d{2}-\d{2})T00:00(:00(\.0+)?)?$")
 
 cell_text = st.text(
-    st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")) | st.sampled_from("0123456789/,.-WAU \""),
+    st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")) | st.sampled_from('0123456789/,.-WAU "'),
     max_size=12,
 )
 row = st.integers(0, N - 1)
@@ -102,7 +102,9 @@ def build(mutations) -> tuple[bytes, list[list[str]]]:
     if encoding is None:
         data = text.encode()
     else:
-        data = {"utf-8": b"\xef\xbb\xbf", "utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}[encoding] + text.encode(encoding)
+        data = {"utf-8": b"\xef\xbb\xbf", "utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}[encoding] + text.encode(
+            encoding
+        )
     records = [dict(zip(header, r)) for r in rows]
     return data, records
 

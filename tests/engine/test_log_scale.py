@@ -7,13 +7,13 @@ import math
 
 import pytest
 import torch
+from support import SMALL_RECIPE
 
 from engine.config import TrainConfig
 from engine.domain import CALENDAR_FEATURES
 from engine.errors import ConfigError
 from engine.model import LOG_FLOOR, LOG_RANGE, model_for
 from engine.presets import apply_preset
-from support import SMALL_RECIPE
 
 RECIPE = SMALL_RECIPE.replace(log_scale=True)  # training, saving and forecasting: test_best_recipe.py
 
@@ -72,4 +72,3 @@ def test_an_extreme_output_is_bounded_not_overflowed():
         model.output.bias.fill_(1e6)
     X = torch.ones(1, 14, len(CALENDAR_FEATURES))
     assert model(X)[0].tolist() == pytest.approx([math.exp(LOG_RANGE[1])] * 2)
-

@@ -11,11 +11,11 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-
 from support import SMALL
-from engine.store import modelfile
+
 from engine.errors import ModelFileError
 from engine.model import model_for
+from engine.store import modelfile
 from engine.store.modelfile import load_model, model_payload, save_model
 
 
@@ -105,8 +105,9 @@ def test_required_payload_keys_missing_are_refused_clearly(tmp_path, payload, ke
     assert key in str(info.value) and "KeyError" not in str(info.value)
 
 
-@pytest.mark.parametrize("key,value", [("weights_epoch", "two"), ("weights_epoch", -1), ("data", [1]),
-                                       ("config", "x"), ("state_dict", [1])])
+@pytest.mark.parametrize(
+    "key,value", [("weights_epoch", "two"), ("weights_epoch", -1), ("data", [1]), ("config", "x"), ("state_dict", [1])]
+)
 def test_payload_values_of_the_wrong_type_are_refused(tmp_path, payload, key, value):
     payload[key] = value
     with pytest.raises(ModelFileError, match=key):

@@ -9,15 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from support import SMALL, SMALL_FIRST, SMALL_LAST, fit
 
-from support import SMALL, SMALL_FIRST, SMALL_LAST
-from engine.data.calendar import infer_day_type
 from engine.data import SCALE, DataSource, RidershipData
-from engine.errors import RidershipError
-from engine.domain import MAX_FORECAST_DAYS as MAX_DAYS
-from engine.forecast import forecast_days, forecast_next_day, set_next_day_type
+from engine.data.calendar import infer_day_type
 from engine.data.synthetic import synthetic_frame
-from support import fit
+from engine.domain import MAX_FORECAST_DAYS as MAX_DAYS
+from engine.errors import RidershipError
+from engine.forecast import forecast_days, forecast_next_day, set_next_day_type
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +30,7 @@ def trained():
 def test_one_day_is_the_next_day_forecast(trained):
     model, data = trained
     for day_type in (None, "W", "A", "U"):
-        [one] = forecast_days(model, data, SMALL.window_length, days=1,
-                              overrides={1: day_type} if day_type else None)
+        [one] = forecast_days(model, data, SMALL.window_length, days=1, overrides={1: day_type} if day_type else None)
         assert one == forecast_next_day(model, data, SMALL.window_length, day_type)
 
 
@@ -52,14 +50,17 @@ def test_each_day_feeds_on_the_forecasts_before_it(trained):
     days = forecast_days(model, data, SMALL.window_length, days=3)
     values = data.features().to_numpy(dtype=np.float64)
     rows = [np.r_[values[i, :2], np.zeros(3)] for i in range(len(values))]
-    rows = [*rows, np.r_[days[0].rail / SCALE, days[0].bus / SCALE, np.zeros(3)],
-            np.r_[days[1].rail / SCALE, days[1].bus / SCALE, np.zeros(3)]]
-    window = np.array(rows[-SMALL.window_length:])
+    rows = [
+        *rows,
+        np.r_[days[0].rail / SCALE, days[0].bus / SCALE, np.zeros(3)],
+        np.r_[days[1].rail / SCALE, days[1].bus / SCALE, np.zeros(3)],
+    ]
+    window = np.array(rows[-SMALL.window_length :])
     # Next-day types inside the window: from the data, then the forecast days' types.
     types = list(data.frame["day_type"]) + [days[0].day_type, days[1].day_type, days[2].day_type]
     first = len(rows) - SMALL.window_length
     for offset in range(SMALL.window_length):
-        window[offset] = set_next_day_type(window[offset:offset + 1], types[first + offset + 1])[0]
+        window[offset] = set_next_day_type(window[offset : offset + 1], types[first + offset + 1])[0]
     with torch.no_grad():
         rail, bus = model(torch.tensor(window, dtype=torch.float32).unsqueeze(0)).squeeze(0).tolist()
     assert days[2].rail == pytest.approx(rail * SCALE, rel=1e-6)
@@ -95,16 +96,19 @@ def test_days_outside_1_to_28_are_a_clear_error(trained, days):
         forecast_days(model, data, SMALL.window_length, days=days)
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({5: "U"}, "outside the forecast"),
-    ({0: "U"}, "outside the forecast"),
-    ({"2030-01-01": "U"}, "outside the forecast"),
-    ({"2018-10-31": "U"}, "outside the forecast"),  # the data's last day, not a forecast day
-    ({"next friday": "U"}, "not a date"),
-    ({"": "U"}, "not a date"),
-    ({1: "X"}, "not one of W"),
-    ({1: "U", "2018-11-01": "W"}, "two day types"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({5: "U"}, "outside the forecast"),
+        ({0: "U"}, "outside the forecast"),
+        ({"2030-01-01": "U"}, "outside the forecast"),
+        ({"2018-10-31": "U"}, "outside the forecast"),  # the data's last day, not a forecast day
+        ({"next friday": "U"}, "not a date"),
+        ({"": "U"}, "not a date"),
+        ({1: "X"}, "not one of W"),
+        ({1: "U", "2018-11-01": "W"}, "two day types"),
+    ],
+)
 def test_bad_overrides_are_clear_errors(trained, overrides, message):
     model, data = trained
     with pytest.raises(RidershipError, match=message):

@@ -4,9 +4,9 @@ chooses (Retry-After, capped; backoff doubling) and the pages it asks for."""
 from __future__ import annotations
 
 import pytest
+from fake_portal import FakePortal, table
 
 from engine.data.portal import Client, PortalUnreachable
-from fake_portal import FakePortal, table
 
 
 def client(url: str, waits: list, **kw) -> Client:
@@ -16,11 +16,15 @@ def client(url: str, waits: list, **kw) -> Client:
 def test_retry_after_is_honoured_and_capped_and_backoff_doubles():
     rows = table("2021-01-01", "2021-03-31")
     with FakePortal(rows) as portal:
-        portal.script = [("status", 429, {"Retry-After": "3"}), ("status", 429, {"Retry-After": "3600"}),
-                         ("status", 502), ("status", 500)]
+        portal.script = [
+            ("status", 429, {"Retry-After": "3"}),
+            ("status", 429, {"Retry-After": "3600"}),
+            ("status", 502),
+            ("status", 500),
+        ]
         waits: list = []
         got = client(portal.url, waits).fetch()
-    assert waits == [3.0, 7, 0.5 * 2 ** 2, 0.5 * 2 ** 3]  # attempts 0..3: Retry-After, capped, then backoff
+    assert waits == [3.0, 7, 0.5 * 2**2, 0.5 * 2**3]  # attempts 0..3: Retry-After, capped, then backoff
     assert got == rows
 
 

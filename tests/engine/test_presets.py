@@ -8,23 +8,24 @@ from dataclasses import fields
 
 import pytest
 import torch
+from support import fit
 
-from cli.main import config_from, build_parser, main
+from cli.main import build_parser, config_from, main
 from engine.config import FIELD_HELP, TrainConfig
 from engine.data import FEATURES
+from engine.data.sources import synthetic
 from engine.errors import ConfigError
 from engine.model import LstmModel
-from engine.store.modelfile import load_model, save_model
-from engine.presets import DEFAULT_PRESET, PRESET_HELP, PRESETS, apply_preset, preset_of
-from engine.data.sources import synthetic
-from support import fit
 from engine.model import build_model as init_model
+from engine.presets import DEFAULT_PRESET, PRESET_HELP, PRESETS, apply_preset, preset_of
+from engine.store.modelfile import load_model, save_model
 from engine.training import seeded_generator
 
 ARTICLE = TrainConfig()
 
 
 # --- presets -------------------------------------------------------------------------------------
+
 
 def test_article_preset_is_the_default_config_and_best_the_default_preset():
     assert DEFAULT_PRESET == "best"
@@ -65,15 +66,19 @@ def test_unknown_preset_names_the_choices():
 
 # --- new settings --------------------------------------------------------------------------------
 
+
 def test_every_field_has_help():
     assert set(FIELD_HELP) == {f.name for f in fields(TrainConfig)}
 
 
-@pytest.mark.parametrize("changes, field", [
-    ({"normalize": "max"}, "normalize"),
-    ({"target": "delta"}, "target"),
-    ({"target": "weekly_change", "window_length": 6}, "window_length"),
-])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"normalize": "max"}, "normalize"),
+        ({"target": "delta"}, "target"),
+        ({"target": "weekly_change", "window_length": 6}, "window_length"),
+    ],
+)
 def test_bad_new_settings_name_their_field(changes, field):
     with pytest.raises(ConfigError) as info:
         ARTICLE.replace(**changes).validate()
@@ -85,6 +90,7 @@ def test_defaults_are_the_articles_framing():
 
 
 # --- the options inside the model ----------------------------------------------------------------
+
 
 def _windows(n=6, length=21, seed=0):
     g = torch.Generator().manual_seed(seed)
@@ -156,6 +162,7 @@ def test_model_file_keeps_the_new_options(tmp_path):
 
 # --- the CLI's --preset: options given override it -----------------------------------------------
 
+
 def _cli_config(*argv):
     return config_from(build_parser().parse_args(["train", *argv]))
 
@@ -169,8 +176,9 @@ def test_cli_preset_then_explicit_options():
     assert _cli_config("--preset", "normalized") == apply_preset("normalized")
     config = _cli_config("--preset", "normalized", "--lr", "0.05", "--train-start", "2016-01", "--epochs", "7")
     assert (config.lr, config.train_start, config.epochs, config.normalize) == (0.05, "2016-01", 7, "week")
-    assert _cli_config("--preset", "article", "--normalize", "window", "--target", "weekly_change") == \
-        ARTICLE.replace(normalize="window", target="weekly_change")
+    assert _cli_config("--preset", "article", "--normalize", "window", "--target", "weekly_change") == ARTICLE.replace(
+        normalize="window", target="weekly_change"
+    )
     assert _cli_config("--restore-best").restore_best is True
 
 
@@ -192,8 +200,18 @@ def test_cli_unknown_preset_exits_2(capsys):
 
 # --- free split dates ----------------------------------------------------------------------------
 
-SHORT_SPLITS = ["--train-start", "2016-01", "--train-end", "2021-09", "--valid-start", "2021-10",
-                "--valid-end", "2021-10", "--test-start", "2021-11"]
+SHORT_SPLITS = [
+    "--train-start",
+    "2016-01",
+    "--train-end",
+    "2021-09",
+    "--valid-start",
+    "2021-10",
+    "--valid-end",
+    "2021-10",
+    "--test-start",
+    "2021-11",
+]
 
 
 def test_short_validation_split_is_a_clear_error(monkeypatch, capsys):
@@ -206,7 +224,9 @@ def test_short_validation_split_is_a_clear_error(monkeypatch, capsys):
 
 def test_short_splits_work_with_a_short_window(monkeypatch, capsys):
     monkeypatch.delenv("RIDERSHIP_DATA", raising=False)
-    assert main(["train", *SHORT_SPLITS, "--preset", "article", "--window-length", "14", "--epochs", "1", "--json"]) == 0
+    assert (
+        main(["train", *SHORT_SPLITS, "--preset", "article", "--window-length", "14", "--epochs", "1", "--json"]) == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["scores"]["valid"]["windows"] == 31 - 14
     assert out["scores"]["test"]["windows"] == 30 - 14

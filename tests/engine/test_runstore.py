@@ -13,22 +13,34 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-from engine.store.checkpoint import load_checkpoint, save_checkpoint
-from engine.config import TrainConfig
-from engine.data import DataSource, RidershipData
-from engine.errors import DataError, ModelFileError
-from engine.store.modelfile import save_model
-from engine.session import resume_run, start_run
-from engine.store import RunStore, RunStoreError, default_db_path
-from engine.store.export import export_run, history_csv, history_json
-from engine.store.schema import SCHEMA_VERSION
-from engine.data.synthetic import synthetic_frame
 from support import fit
 
-TINY = TrainConfig(window_length=14, hidden_size=8, batch_size=16, epochs=2, patience=2, factor=0.5,
-                   train_start="2016-01", train_end="2016-04", valid_start="2016-05", valid_end="2016-06",
-                   test_start="2016-07", test_end="2016-08", device="cpu")
+from engine.config import TrainConfig
+from engine.data import DataSource, RidershipData
+from engine.data.synthetic import synthetic_frame
+from engine.errors import DataError, ModelFileError
+from engine.session import resume_run, start_run
+from engine.store import RunStore, RunStoreError, default_db_path
+from engine.store.checkpoint import load_checkpoint, save_checkpoint
+from engine.store.export import export_run, history_csv, history_json
+from engine.store.modelfile import save_model
+from engine.store.schema import SCHEMA_VERSION
+
+TINY = TrainConfig(
+    window_length=14,
+    hidden_size=8,
+    batch_size=16,
+    epochs=2,
+    patience=2,
+    factor=0.5,
+    train_start="2016-01",
+    train_end="2016-04",
+    valid_start="2016-05",
+    valid_end="2016-06",
+    test_start="2016-07",
+    test_end="2016-08",
+    device="cpu",
+)
 
 
 def small_data(fingerprint: str = "ab" * 32, path: str = "/data/cta.csv") -> RidershipData:
@@ -36,8 +48,17 @@ def small_data(fingerprint: str = "ab" * 32, path: str = "/data/cta.csv") -> Rid
 
 
 def event(epoch: int, epochs: int = 3) -> dict:
-    return {"epoch": epoch, "epochs": epochs, "train_loss": 0.1 / epoch, "train_mae": 0.2 / epoch,
-            "valid_mae": 0.3 / epoch, "lr": 0.05, "seconds": 0.01, "best_epoch": epoch, "best_valid_mae": 0.3 / epoch}
+    return {
+        "epoch": epoch,
+        "epochs": epochs,
+        "train_loss": 0.1 / epoch,
+        "train_mae": 0.2 / epoch,
+        "valid_mae": 0.3 / epoch,
+        "lr": 0.05,
+        "seconds": 0.01,
+        "best_epoch": epoch,
+        "best_valid_mae": 0.3 / epoch,
+    }
 
 
 def dead_pid() -> int:
@@ -62,9 +83,16 @@ def test_record_and_read_back(tmp_path):
         assert store.get_run(run_id).status == "running"
         for epoch in (1, 2, 3):
             store.log_epoch(run_id, event(epoch))
-        store.finish_run(run_id, "finished", "completed 3 epochs", best_epoch=3, best_valid_mae=100_000.0, weights_epoch=3,
-                         scores={"valid": {"mae": 1000.0, "naive_mae": 900.0}, "test": {"mae": 2000.0, "naive_mae": 1500.0}},
-                         checkpoint=store.checkpoint_path(run_id))
+        store.finish_run(
+            run_id,
+            "finished",
+            "completed 3 epochs",
+            best_epoch=3,
+            best_valid_mae=100_000.0,
+            weights_epoch=3,
+            scores={"valid": {"mae": 1000.0, "naive_mae": 900.0}, "test": {"mae": 2000.0, "naive_mae": 1500.0}},
+            checkpoint=store.checkpoint_path(run_id),
+        )
     with RunStore.open(tmp_path / "runs.db") as store:  # a fresh connection sees it all
         run = store.get_run(run_id)
         assert (run.status, run.reason, run.origin, run.parent_id) == ("finished", "completed 3 epochs", "new", None)
@@ -86,8 +114,9 @@ def test_fork_parent_and_config_diff(tmp_path):
     data = small_data()
     with RunStore.open(tmp_path / "runs.db") as store:
         first = store.start_run(TINY, data, "cpu", torch_version="x")
-        child = store.start_run(TINY.replace(lr=0.01, hidden_size=16), data, "cpu", parent_id=first, origin="fork",
-                                torch_version="x")
+        child = store.start_run(
+            TINY.replace(lr=0.01, hidden_size=16), data, "cpu", parent_id=first, origin="fork", torch_version="x"
+        )
         assert store.get_run(child).parent_id == first
         assert [r.run_id for r in store.children(first)] == [child]
         assert store.config_diff([first, child]) == {"hidden_size": [8, 16], "lr": [0.05, 0.01]}
@@ -215,8 +244,10 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     db = tmp_path / "runs.db"
     RunStore.open(db).close()  # both writers find the schema in place
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(db), tag], env=env, stderr=subprocess.PIPE)
-             for tag in ("1", "2")]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(db), tag], env=env, stderr=subprocess.PIPE)
+        for tag in ("1", "2")
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()
@@ -232,6 +263,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
 
 
 # -- checkpoints ---------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def trained():
@@ -319,6 +351,16 @@ def test_recorded_training_and_resume_refusals(tmp_path):
             resume_run(store, done.run_id, 2, data)
 
         with pytest.raises(DataError, match="has no rows"):
-            start_run(TINY.replace(train_start="2030-01", train_end="2030-02", valid_start="2030-03",
-                                               valid_end="2030-04", test_start="2030-05", test_end=""), data, store=store)
+            start_run(
+                TINY.replace(
+                    train_start="2030-01",
+                    train_end="2030-02",
+                    valid_start="2030-03",
+                    valid_end="2030-04",
+                    test_start="2030-05",
+                    test_end="",
+                ),
+                data,
+                store=store,
+            )
         assert len(store.list_runs()) == 2  # the split error came before the run started

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support import SMALL
 
 from cli.main import main
 from engine.config import TrainConfig
@@ -20,7 +21,6 @@ from engine.store import RunStore
 from engine.store import runstore as runstore_module
 from engine.store.paths import CHECKPOINT_DIR
 from engine.store.runstore import RunStoreError
-from support import SMALL
 
 
 def _run_with_checkpoint(store, data_path):
@@ -74,8 +74,9 @@ def test_runs_list_limit_must_be_positive(capsys):
     assert "--limit" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("changes, field", [({"seed": 2**70}, "seed"), ({"seed": -1}, "seed"),
-                                            ({"epochs": 10**12}, "epochs")])
+@pytest.mark.parametrize(
+    "changes, field", [({"seed": 2**70}, "seed"), ({"seed": -1}, "seed"), ({"epochs": 10**12}, "epochs")]
+)
 def test_huge_settings_are_refused_by_name(changes, field):
     with pytest.raises(ConfigError) as err:
         TrainConfig(**changes).validate()
@@ -90,6 +91,7 @@ def test_huge_seed_on_the_command_line_is_one_line(synthetic_csv, capsys):
 
 # -- a database that is not ours, damaged rows, a store locked for long ------------------------------
 
+
 def _foreign(path: Path, *statements: str) -> bytes:
     conn = sqlite3.connect(path)
     for statement in statements:
@@ -99,12 +101,18 @@ def _foreign(path: Path, *statements: str) -> bytes:
     return path.read_bytes()
 
 
-@pytest.mark.parametrize("statements, says", [
-    (("CREATE TABLE contacts (name TEXT, phone TEXT)", "INSERT INTO contacts VALUES ('Ann', '555')"),
-     "not a ridership runs database"),
-    (("CREATE TABLE contacts (name TEXT)", "PRAGMA user_version = 1"), "not a ridership runs database"),
-    (("CREATE TABLE runs (x TEXT)", "PRAGMA user_version = 7"), "schema version 7"),
-], ids=["unrelated-tables", "our-version-without-runs", "newer-version"])
+@pytest.mark.parametrize(
+    "statements, says",
+    [
+        (
+            ("CREATE TABLE contacts (name TEXT, phone TEXT)", "INSERT INTO contacts VALUES ('Ann', '555')"),
+            "not a ridership runs database",
+        ),
+        (("CREATE TABLE contacts (name TEXT)", "PRAGMA user_version = 1"), "not a ridership runs database"),
+        (("CREATE TABLE runs (x TEXT)", "PRAGMA user_version = 7"), "schema version 7"),
+    ],
+    ids=["unrelated-tables", "our-version-without-runs", "newer-version"],
+)
 def test_a_foreign_sqlite_file_is_refused_and_left_byte_identical(tmp_path, statements, says):
     path = tmp_path / "other.sqlite"
     before = _foreign(path, *statements)
@@ -135,17 +143,23 @@ def _three_runs(db: Path) -> None:
 def _unconstrained(conn: sqlite3.Connection, column: str) -> None:
     """Drop a NOT NULL from the runs table (a file edited by hand, or written by something else)."""
     conn.execute("PRAGMA writable_schema = ON")
-    conn.execute("UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE name = 'runs'",
-                 (f"{column} TEXT NOT NULL", f"{column} TEXT"))
+    conn.execute(
+        "UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE name = 'runs'",
+        (f"{column} TEXT NOT NULL", f"{column} TEXT"),
+    )
     conn.execute("PRAGMA writable_schema = OFF")
 
 
-@pytest.mark.parametrize("damage", [
-    "UPDATE runs SET config = 'not json {' WHERE id = 2",
-    "UPDATE runs SET best_valid_mae = 'lots' WHERE id = 2",
-    "UPDATE runs SET config = NULL WHERE id = 2",
-    "UPDATE runs SET started_at = NULL WHERE id = 2",
-], ids=["config-not-json", "text-in-a-number", "null-config", "null-start-time"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "UPDATE runs SET config = 'not json {' WHERE id = 2",
+        "UPDATE runs SET best_valid_mae = 'lots' WHERE id = 2",
+        "UPDATE runs SET config = NULL WHERE id = 2",
+        "UPDATE runs SET started_at = NULL WHERE id = 2",
+    ],
+    ids=["config-not-json", "text-in-a-number", "null-config", "null-start-time"],
+)
 def test_a_damaged_row_is_skipped_and_named(tmp_path, damage):
     db = tmp_path / "runs.db"
     _three_runs(db)

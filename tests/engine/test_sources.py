@@ -14,8 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine.data import sources
-from engine.data import load_csv
+from engine.data import load_csv, sources
 from engine.errors import DataError, DownloadError
 
 
@@ -110,8 +109,9 @@ def test_download_from_a_file_url(synthetic_csv, tmp_path):
 def test_resolve_downloads_only_when_asked(synthetic_csv, tmp_path, monkeypatch):
     archive = make_tgz(synthetic_csv(), tmp_path / "ridership.tgz")
     real_download = sources.download
-    monkeypatch.setattr(sources, "download",
-                        lambda progress=None: real_download(archive.as_uri(), sha256(archive), progress=progress))
+    monkeypatch.setattr(
+        sources, "download", lambda progress=None: real_download(archive.as_uri(), sha256(archive), progress=progress)
+    )
     assert sources.resolve().is_synthetic
     data = sources.resolve(allow_download=True)
     assert data.source.kind == "download" and not data.is_synthetic

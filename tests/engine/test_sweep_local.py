@@ -13,13 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
+from support import SMALL, BreaksInAWorker, small_args
 
 from engine.data.sources import load_path
 from engine.store.runstore import RunStore
 from engine.sweep import records
 from engine.sweep.local import SweepError, SweepPlan, run_local
 from engine.sweep.space import parse_space
-from support import SMALL, BreaksInAWorker, small_args
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,7 +46,9 @@ def test_a_crash_in_a_trial_is_recorded_failed_and_the_sweep_goes_on(tmp_path, s
     by_trial = {t.trial: t for t in summary.trials}
     assert any(e["kind"] == "worker_died" and e["trial"] == 1 for e in events)
     # trial 1's worker died before its run started: failed in Optuna, the sweep replaced the worker
-    assert len([t for t in out.ran]) == 4 and out.ran[0].state == "failed" and "worker process died" in out.ran[0].reason
+    assert (
+        len([t for t in out.ran]) == 4 and out.ran[0].state == "failed" and "worker process died" in out.ran[0].reason
+    )
     for t in summary.trials:
         if t.params["window_length"] == 200:
             assert t.status == "failed" and "window" in t.run.reason.lower()
@@ -61,8 +63,14 @@ def test_workers_that_die_before_any_trial_end_the_sweep_instead_of_respawning_f
     db = tmp_path / "runs.db"
     events = []
     with pytest.raises(SweepError, match="die before their first trial"):
-        run_local(_plan("broken", ["lr=0.01,0.02"], trials=4, epochs=1), data, db, workers=1,
-                  on_event=events.append, trial_hook=BreaksInAWorker())
+        run_local(
+            _plan("broken", ["lr=0.01,0.02"], trials=4, epochs=1),
+            data,
+            db,
+            workers=1,
+            on_event=events.append,
+            trial_hook=BreaksInAWorker(),
+        )
     with RunStore.open(db) as store:
         assert records.get_sweep(store, "broken").status == "stopped"  # not left "running"
         assert store.list_runs() == []  # no trial ran
@@ -78,11 +86,17 @@ def test_no_budget_and_a_running_sweep_are_refused(tmp_path, synthetic_csv):
 def _counted(db: Path, name: str) -> dict[int, tuple]:
     """trial -> (run id, status, value) of the trials that ended on their own."""
     con = sqlite3.connect(db)
-    rows = con.execute("SELECT t.trial, t.run_id, r.status, t.pruned, t.value FROM sweep_trials t JOIN runs r "
-                       "ON r.id = t.run_id WHERE t.sweep = ?", (name,)).fetchall()
+    rows = con.execute(
+        "SELECT t.trial, t.run_id, r.status, t.pruned, t.value FROM sweep_trials t JOIN runs r "
+        "ON r.id = t.run_id WHERE t.sweep = ?",
+        (name,),
+    ).fetchall()
     con.close()
-    return {trial: (run_id, "pruned" if pruned else status, value) for trial, run_id, status, pruned, value in rows
-            if pruned or status in ("finished", "failed")}
+    return {
+        trial: (run_id, "pruned" if pruned else status, value)
+        for trial, run_id, status, pruned, value in rows
+        if pruned or status in ("finished", "failed")
+    }
 
 
 def _children(pid: int) -> list[int]:
@@ -110,11 +124,32 @@ def _alive(pid: int) -> bool:
 def test_a_sweep_killed_with_sigkill_and_continued_loses_no_trial_and_repeats_none(tmp_path, synthetic_csv):
     csv = synthetic_csv()
     db = tmp_path / "runs.db"
-    cmd = [sys.executable, "-m", "cli", "sweep", "--name", "k", "--param", "lr=log:0.01:0.2",
-           "--param", "hidden_size=4,8", "--trials", "6", "--workers", "2", "--pruner", "none",
-           "--data", str(csv), "--runs-db", str(db), *small_args(SMALL.replace(epochs=4))]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    cmd = [
+        sys.executable,
+        "-m",
+        "cli",
+        "sweep",
+        "--name",
+        "k",
+        "--param",
+        "lr=log:0.01:0.2",
+        "--param",
+        "hidden_size=4,8",
+        "--trials",
+        "6",
+        "--workers",
+        "2",
+        "--pruner",
+        "none",
+        "--data",
+        str(csv),
+        "--runs-db",
+        str(db),
+        *small_args(SMALL.replace(epochs=4)),
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
     deadline = time.time() + 240
     while time.time() < deadline:
         time.sleep(0.5)
@@ -153,8 +188,14 @@ def test_parallel_trials_never_repeat_settings_until_the_space_is_exhausted(tmp_
     # 12 settings in all, 12 trials on 2 workers: drawn independently, a repeat is all but certain.
     data = load_path(synthetic_csv(), "path")
     db = tmp_path / "runs.db"
-    plan = SweepPlan("distinct", parse_space(["hidden_size=4,6,8", "lr=0.01,0.02,0.05,0.1"]), SMALL.replace(epochs=1),
-                     trials=12, sampler=sampler, pruner="none")
+    plan = SweepPlan(
+        "distinct",
+        parse_space(["hidden_size=4,6,8", "lr=0.01,0.02,0.05,0.1"]),
+        SMALL.replace(epochs=1),
+        trials=12,
+        sampler=sampler,
+        pruner="none",
+    )
     out = run_local(plan, data, db, workers=2)
     assert out.status == "finished" and len(out.ran) == 12
     with RunStore.open(db) as store:
@@ -167,19 +208,44 @@ def test_continue_resumes_trials_killed_mid_way_from_their_checkpoints(tmp_path,
     csv = synthetic_csv()
     db = tmp_path / "runs.db"
     epochs = 150  # with a checkpoint every second (RIDERSHIP_CHECKPOINT_EVERY_S), one comes mid-run
-    cmd = [sys.executable, "-m", "cli", "sweep", "--name", "r", "--param", "lr=log:0.01:0.2", "--trials", "3",
-           "--workers", "2", "--pruner", "none", "--data", str(csv), "--runs-db", str(db),
-           *small_args(SMALL.replace(epochs=epochs, patience=100))]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT), "RIDERSHIP_CHECKPOINT_EVERY_S": "1"})
+    cmd = [
+        sys.executable,
+        "-m",
+        "cli",
+        "sweep",
+        "--name",
+        "r",
+        "--param",
+        "lr=log:0.01:0.2",
+        "--trials",
+        "3",
+        "--workers",
+        "2",
+        "--pruner",
+        "none",
+        "--data",
+        str(csv),
+        "--runs-db",
+        str(db),
+        *small_args(SMALL.replace(epochs=epochs, patience=100)),
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "RIDERSHIP_CHECKPOINT_EVERY_S": "1"},
+    )
 
     def checkpointed_mid_run() -> list:
         if not db.exists():
             return []
         con = sqlite3.connect(db)
         try:
-            return con.execute("SELECT t.trial, r.id FROM sweep_trials t JOIN runs r ON r.id = t.run_id WHERE "
-                               "r.status = 'running' AND r.checkpoint IS NOT NULL").fetchall()
+            return con.execute(
+                "SELECT t.trial, r.id FROM sweep_trials t JOIN runs r ON r.id = t.run_id WHERE "
+                "r.status = 'running' AND r.checkpoint IS NOT NULL"
+            ).fetchall()
         except sqlite3.OperationalError:
             return []
         finally:
@@ -192,15 +258,23 @@ def test_continue_resumes_trials_killed_mid_way_from_their_checkpoints(tmp_path,
         time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    done = subprocess.run([sys.executable, "-m", "cli", "sweep", "--continue", "r", "--runs-db", str(db)], cwd=ROOT,
-                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "sweep", "--continue", "r", "--runs-db", str(db)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     trial, killed_run = mid[0]
     assert f"resuming trial {trial} (run {killed_run}," in done.stdout
     con = sqlite3.connect(db)
-    rows = con.execute("SELECT t.trial, r.id, r.status, r.parent_id, r.origin, r.config, "
-                       "(SELECT COUNT(*) FROM epochs e WHERE e.run_id = r.id) FROM sweep_trials t "
-                       "JOIN runs r ON r.id = t.run_id WHERE t.sweep = 'r' ORDER BY t.trial").fetchall()
+    rows = con.execute(
+        "SELECT t.trial, r.id, r.status, r.parent_id, r.origin, r.config, "
+        "(SELECT COUNT(*) FROM epochs e WHERE e.run_id = r.id) FROM sweep_trials t "
+        "JOIN runs r ON r.id = t.run_id WHERE t.sweep = 'r' ORDER BY t.trial"
+    ).fetchall()
     killed_params = con.execute("SELECT params FROM sweep_trials WHERE run_id = ?", (killed_run,)).fetchall()
     con.close()
     by_trial = {r[0]: r for r in rows}

@@ -51,8 +51,23 @@ def _env(**extra) -> dict:
 
 
 def _sweep(name: str, db: Path, csv: Path, *more: str, epochs: int = 3) -> list[str]:
-    return [sys.executable, "-m", "cli", "sweep", "--name", name, "--backend", "ray", *SPACE, *more,
-            "--data", str(csv), "--runs-db", str(db), *small_args(SMALL.replace(epochs=epochs))]
+    return [
+        sys.executable,
+        "-m",
+        "cli",
+        "sweep",
+        "--name",
+        name,
+        "--backend",
+        "ray",
+        *SPACE,
+        *more,
+        "--data",
+        str(csv),
+        "--runs-db",
+        str(db),
+        *small_args(SMALL.replace(epochs=epochs)),
+    ]
 
 
 def _trials(db: Path, name: str) -> list[tuple]:
@@ -60,8 +75,11 @@ def _trials(db: Path, name: str) -> list[tuple]:
         return []
     con = sqlite3.connect(db)
     try:
-        return con.execute("SELECT t.trial, t.run_id, r.status, t.pruned, r.checkpoint FROM sweep_trials t "
-                           "JOIN runs r ON r.id = t.run_id WHERE t.sweep = ? ORDER BY t.trial", (name,)).fetchall()
+        return con.execute(
+            "SELECT t.trial, t.run_id, r.status, t.pruned, r.checkpoint FROM sweep_trials t "
+            "JOIN runs r ON r.id = t.run_id WHERE t.sweep = ? ORDER BY t.trial",
+            (name,),
+        ).fetchall()
     except sqlite3.OperationalError:  # the schema is not there yet
         return []
     finally:
@@ -103,9 +121,15 @@ def test_a_ray_sweep_from_the_cli_with_pruning_records_every_trial(tmp_path, syn
     pytest.importorskip("ray")
     pytest.importorskip("psutil")
     db = tmp_path / "runs.db"
-    proc = subprocess.Popen(_sweep("rp", db, synthetic_csv(), "--trials", "4", "--workers", "2", "--pruner", "median"),
-                            cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        _sweep("rp", db, synthetic_csv(), "--trials", "4", "--workers", "2", "--pruner", "median"),
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     seen: dict[int, float] = {}
     while proc.poll() is None:
         seen.update(_descendants(proc.pid))
@@ -115,7 +139,7 @@ def test_a_ray_sweep_from_the_cli_with_pruning_records_every_trial(tmp_path, syn
     assert "sweep rp finished: 4 trials this time" in out and "internal error" not in out
     rows = _trials(db, "rp")
     assert [r[0] for r in rows] == [1, 2, 3, 4]
-    for trial, run_id, status, pruned, checkpoint in rows:
+    for trial, _run_id, status, pruned, checkpoint in rows:
         assert status == "finished" or (pruned and status == "stopped"), rows
         assert checkpoint, f"trial {trial} has no checkpoint"
     with RunStore.open(db) as store:
@@ -127,10 +151,15 @@ def test_ctrl_c_stops_a_ray_sweep_within_seconds_leaving_nothing_running(tmp_pat
     pytest.importorskip("ray")
     pytest.importorskip("psutil")
     db = tmp_path / "runs.db"
-    proc = subprocess.Popen(_sweep("rs", db, synthetic_csv(), "--trials", "40", "--workers", "2", "--pruner", "none",
-                                   epochs=40),
-                            cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        _sweep("rs", db, synthetic_csv(), "--trials", "40", "--workers", "2", "--pruner", "none", epochs=40),
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     seen: dict[int, float] = {}
     deadline = time.monotonic() + 240
     try:
@@ -165,8 +194,14 @@ def test_continue_resumes_a_killed_ray_sweeps_trials_from_their_checkpoints(tmp_
     epochs = 150  # with a checkpoint every second (RIDERSHIP_CHECKPOINT_EVERY_S), one comes mid-run
     cmd = _sweep("rk", db, csv, "--trials", "2", "--workers", "2", "--pruner", "none", epochs=epochs)
     cmd[cmd.index("--patience") + 1] = "100"
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(RIDERSHIP_CHECKPOINT_EVERY_S="1"), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=_env(RIDERSHIP_CHECKPOINT_EVERY_S="1"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     seen: dict[int, float] = {}
     deadline = time.monotonic() + 300
     try:
@@ -180,14 +215,22 @@ def test_continue_resumes_a_killed_ray_sweeps_trials_from_their_checkpoints(tmp_
         proc.wait()
     assert not _wait_gone(seen, 30)
     trial, killed_run = mid[0][0], mid[0][1]
-    done = subprocess.run([sys.executable, "-m", "cli", "sweep", "--continue", "rk", "--backend", "ray",
-                           "--runs-db", str(db)], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "sweep", "--continue", "rk", "--backend", "ray", "--runs-db", str(db)],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"resuming trial {trial} (run {killed_run}," in done.stdout
     con = sqlite3.connect(db)
-    rows = con.execute("SELECT t.trial, r.status, r.parent_id, r.origin, (SELECT COUNT(*) FROM epochs e "
-                       "WHERE e.run_id = r.id) FROM sweep_trials t JOIN runs r ON r.id = t.run_id "
-                       "WHERE t.sweep = 'rk'").fetchall()
+    rows = con.execute(
+        "SELECT t.trial, r.status, r.parent_id, r.origin, (SELECT COUNT(*) FROM epochs e "
+        "WHERE e.run_id = r.id) FROM sweep_trials t JOIN runs r ON r.id = t.run_id "
+        "WHERE t.sweep = 'rk'"
+    ).fetchall()
     con.close()
     assert [r[1] for r in rows].count("finished") == 2, rows
     resumed = next(r for r in rows if r[0] == trial)
@@ -204,8 +247,14 @@ def test_an_address_that_refuses_is_one_line_within_seconds_and_the_sweep_is_not
     pytest.importorskip("ray")
     db = tmp_path / "runs.db"
     started = time.monotonic()
-    done = subprocess.run(_sweep("rc", db, synthetic_csv(), "--trials", "2", "--address", f"127.0.0.1:{_free_port()}"),
-                          cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        _sweep("rc", db, synthetic_csv(), "--trials", "2", "--address", f"127.0.0.1:{_free_port()}"),
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2, done.stderr
     err = done.stderr.strip().splitlines()
     assert len(err) == 1 and "cannot reach the Ray cluster" in err[0] and "refused" in err[0], done.stderr
@@ -218,8 +267,14 @@ def test_a_silent_address_obeys_sigterm(tmp_path, synthetic_csv):
     pytest.importorskip("ray")
     db = tmp_path / "runs.db"
     # 192.0.2.1 (TEST-NET-1) never answers: without a stop the connect would wait its timeout.
-    proc = subprocess.Popen(_sweep("rt", db, synthetic_csv(), "--trials", "2", "--address", "192.0.2.1:6379"),
-                            cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        _sweep("rt", db, synthetic_csv(), "--trials", "2", "--address", "192.0.2.1:6379"),
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while records_status(db, "rt") != "running":
         assert proc.poll() is None, proc.stderr.read()
@@ -245,15 +300,24 @@ def records_status(db: Path, name: str) -> str | None:
     return row[0] if row else None
 
 
-@pytest.mark.parametrize("option, value, expected", [
-    ("--address", "not an address", "expected HOST:PORT"),
-    ("--gpus-per-trial", "nan", "expected a number of GPUs >= 0"),
-    ("--gpus-per-trial", "-1", "expected a number of GPUs >= 0"),
-    ("--cpus-per-trial", "0", "expected a number of CPUs > 0"),
-])
+@pytest.mark.parametrize(
+    "option, value, expected",
+    [
+        ("--address", "not an address", "expected HOST:PORT"),
+        ("--gpus-per-trial", "nan", "expected a number of GPUs >= 0"),
+        ("--gpus-per-trial", "-1", "expected a number of GPUs >= 0"),
+        ("--cpus-per-trial", "0", "expected a number of CPUs > 0"),
+    ],
+)
 def test_bad_ray_options_are_one_line_exit_2(tmp_path, synthetic_csv, option, value, expected):
-    done = subprocess.run(_sweep("rb", tmp_path / "runs.db", synthetic_csv(), "--trials", "2", option, value),
-                          cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        _sweep("rb", tmp_path / "runs.db", synthetic_csv(), "--trials", "2", option, value),
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     err = done.stderr.strip().splitlines()
     # argparse's usage lines (as for every option's bad value), then the one line that says what is wrong
     assert done.returncode == 2 and "error:" in err[-1] and expected in err[-1], done.stderr
@@ -270,8 +334,13 @@ HEAD_PORT = 6379  # the namespace is private: no one else's port
 
 
 def _namespace() -> subprocess.Popen:
-    holder = subprocess.Popen(["unshare", "--net", "--", "sh", "-c", "ip link set lo up && echo up && exec sleep 100000"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    holder = subprocess.Popen(
+        ["unshare", "--net", "--", "sh", "-c", "ip link set lo up && echo up && exec sleep 100000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     if holder.stdout.readline().strip() != "up":
         holder.wait(timeout=10)
         pytest.skip(f"needs a private network namespace (unshare --net): {holder.stderr.read().strip()}")
@@ -290,18 +359,51 @@ def _cluster_env() -> dict:
 
 def _ray_start(holder, *args: str, temp_dir: str) -> subprocess.Popen:
     ray_bin = str(Path(sys.executable).with_name("ray"))
-    return subprocess.Popen(_inside(holder, [ray_bin, "start", *args, "--node-ip-address", "127.0.0.1", "--num-cpus",
-                                             "1", "--num-gpus", "0", "--block", "--disable-usage-stats",
-                                             "--temp-dir", temp_dir]),
-                            env=_cluster_env(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    return subprocess.Popen(
+        _inside(
+            holder,
+            [
+                ray_bin,
+                "start",
+                *args,
+                "--node-ip-address",
+                "127.0.0.1",
+                "--num-cpus",
+                "1",
+                "--num-gpus",
+                "0",
+                "--block",
+                "--disable-usage-stats",
+                "--temp-dir",
+                temp_dir,
+            ],
+        ),
+        env=_cluster_env(),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def _nodes_alive(holder, address: str) -> int:
-    done = subprocess.run(_inside(holder, [sys.executable, "-c", (
-        "import ray; ray.init(address=%r, log_to_driver=False, configure_logging=False);"
-        "print(sum(1 for n in ray.nodes() if n['Alive']))") % address]),
-        env=_cluster_env(), capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        _inside(
+            holder,
+            [
+                sys.executable,
+                "-c",
+                (
+                    f"import ray; ray.init(address={address!r}, log_to_driver=False, configure_logging=False);"
+                    "print(sum(1 for n in ray.nodes() if n['Alive']))"
+                ),
+            ],
+        ),
+        env=_cluster_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     try:
         return int(done.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):
@@ -336,7 +438,7 @@ def _listening(groups: list[int], netns_pid: int) -> list[str]:
             hex_ip, hex_port = local.split(":")
             raw = bytes.fromhex(hex_ip)
             # the kernel prints each 32-bit word in host (little-endian) order
-            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
             out.append(f"{owners[inode]} {ipaddress.ip_address(raw)}:{int(hex_port, 16)}")
     return out
 
@@ -355,8 +457,7 @@ def test_a_sweep_on_a_two_node_cluster_records_every_trial_usable(tmp_path, synt
     address = f"127.0.0.1:{HEAD_PORT}"
     # Short temp folders: Ray's unix sockets live there and their paths have a length limit.
     head_tmp, node_tmp = tempfile.mkdtemp(prefix="rh"), tempfile.mkdtemp(prefix="rn")
-    nodes = [_ray_start(holder, "--head", "--port", str(HEAD_PORT), "--include-dashboard", "false",
-                        temp_dir=head_tmp)]
+    nodes = [_ray_start(holder, "--head", "--port", str(HEAD_PORT), "--include-dashboard", "false", temp_dir=head_tmp)]
     try:
         deadline = time.monotonic() + 240
         while _nodes_alive(holder, address) < 1:
@@ -365,9 +466,19 @@ def test_a_sweep_on_a_two_node_cluster_records_every_trial_usable(tmp_path, synt
         while _nodes_alive(holder, address) < 2:
             assert nodes[1].poll() is None and time.monotonic() < deadline, "the second node did not join"
         db, csv = tmp_path / "runs.db", synthetic_csv()
-        done = subprocess.run(_inside(holder, _sweep("rn", db, csv, "--trials", "4", "--workers", "2", "--pruner",
-                                                     "none", "--address", address, epochs=2)),
-                              cwd=ROOT, env=_cluster_env(), capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            _inside(
+                holder,
+                _sweep(
+                    "rn", db, csv, "--trials", "4", "--workers", "2", "--pruner", "none", "--address", address, epochs=2
+                ),
+            ),
+            cwd=ROOT,
+            env=_cluster_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         listening = _listening([n.pid for n in nodes], holder.pid)
         assert any(e.startswith("gcs_server") for e in listening), listening  # the check sees Ray's servers
@@ -382,11 +493,16 @@ def test_a_sweep_on_a_two_node_cluster_records_every_trial_usable(tmp_path, synt
     rows = _trials(db, "rn")
     assert [r[0] for r in rows] == [1, 2, 3, 4]
     with RunStore.open(db) as store:
-        for trial, run_id, status, pruned, checkpoint in rows:
+        for _trial, run_id, status, _pruned, checkpoint in rows:
             assert status == "finished" and checkpoint
             assert store.get_run(run_id).checkpoint.is_file()
     best = min(rows, key=lambda r: r[1])[1]
-    forecast = subprocess.run([sys.executable, "-m", "cli", "forecast", "--run", str(best), "--data", str(csv),
-                               "--runs-db", str(db)], cwd=ROOT, env=_env(), capture_output=True, text=True,
-                              timeout=120)
+    forecast = subprocess.run(
+        [sys.executable, "-m", "cli", "forecast", "--run", str(best), "--data", str(csv), "--runs-db", str(db)],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert forecast.returncode == 0 and "validation: model" in forecast.stdout, forecast.stderr

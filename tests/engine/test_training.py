@@ -8,20 +8,20 @@ import math
 import pytest
 import torch
 import torchmetrics
+from support import SMALL, SMALL_FIRST, SMALL_LAST, fit
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from support import SMALL, SMALL_FIRST, SMALL_LAST
 from engine.config import TrainConfig
 from engine.data import DataSource, RidershipData, make_splits
-from engine.model import LstmModel
 from engine.data.synthetic import synthetic_frame
 from engine.events import EpochEvent
 from engine.inference import evaluate_mae
+from engine.model import LstmModel
 from engine.model import build_model as init_model
-from support import fit
 from engine.training import (
-    _draw_base_seed, seeded_generator,
+    _draw_base_seed,
+    seeded_generator,
     shuffled_batches,
 )
 
@@ -83,8 +83,10 @@ def test_evaluate_mae_matches_the_articles_loop(splits):
     with torch.no_grad():
         for X, y in DataLoader(TensorDataset(valid.windows, valid.targets), batch_size=SMALL.batch_size):
             metric.update(model(X), y)
-    assert evaluate_mae(model, valid.windows, valid.targets, SMALL.batch_size, torch.device("cpu")) == \
-        metric.compute().item()
+    assert (
+        evaluate_mae(model, valid.windows, valid.targets, SMALL.batch_size, torch.device("cpu"))
+        == metric.compute().item()
+    )
 
 
 def test_both_cores_compute_the_same_function():
@@ -106,8 +108,9 @@ def test_both_cores_train_alike(splits):
     a = fit(config, splits)
     b = fit(config.replace(core="cell"), splits)
     for x, y in zip(a.history, b.history):
-        assert (x.train_loss, x.train_mae, x.valid_mae) == pytest.approx((y.train_loss, y.train_mae, y.valid_mae),
-                                                                         rel=1e-4)
+        assert (x.train_loss, x.train_mae, x.valid_mae) == pytest.approx(
+            (y.train_loss, y.train_mae, y.valid_mae), rel=1e-4
+        )
 
 
 # -- runs ---------------------------------------------------------------------------------------
@@ -227,7 +230,9 @@ def test_cpu_threads_are_restored(data):
             start_run(SMALL, data, on_epoch=boom)
         assert torch.get_num_threads() == 2
         seen.clear()
-        start_run(SMALL.replace(hidden_size=130, epochs=1), data, on_epoch=lambda e: seen.append(torch.get_num_threads()))
+        start_run(
+            SMALL.replace(hidden_size=130, epochs=1), data, on_epoch=lambda e: seen.append(torch.get_num_threads())
+        )
         assert seen == [2]  # larger models keep torch's setting
     finally:
         torch.set_num_threads(before)

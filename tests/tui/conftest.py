@@ -14,8 +14,16 @@ from tui.app import make_app
 
 # Short splits on the synthetic series, so a run of a few epochs takes well under a second.
 TUI_CONFIG = TrainConfig(
-    window_length=14, hidden_size=16, epochs=3, train_start="2016-01", train_end="2016-12",
-    valid_start="2017-01", valid_end="2017-03", test_start="2017-04", test_end="2017-06", device="cpu",
+    window_length=14,
+    hidden_size=16,
+    epochs=3,
+    train_start="2016-01",
+    train_end="2016-12",
+    valid_start="2017-01",
+    valid_end="2017-03",
+    test_start="2017-04",
+    test_end="2017-06",
+    device="cpu",
 )
 
 
@@ -100,12 +108,15 @@ def tui_csv(tmp_path):
     """``tui_csv(name, first, last, header=None)``: the synthetic series written in the CTA's format."""
     from engine.data.synthetic import synthetic_frame
 
-    def write(name: str = "good.csv", first: str = "2015-06-01", last: str = "2017-08-31",
-              header: str = "service_date,day_type,bus,rail_boardings,total_rides"):
+    def write(
+        name: str = "good.csv",
+        first: str = "2015-06-01",
+        last: str = "2017-08-31",
+        header: str = "service_date,day_type,bus,rail_boardings,total_rides",
+    ):
         frame = synthetic_frame(first, last)
         lines = [header] + [
-            f"{d:%m/%d/%Y},{r.day_type},{int(r.bus)},{int(r.rail)},{int(r.bus + r.rail)}"
-            for d, r in frame.iterrows()
+            f"{d:%m/%d/%Y},{r.day_type},{int(r.bus)},{int(r.rail)},{int(r.bus + r.rail)}" for d, r in frame.iterrows()
         ]
         path = tmp_path / name
         path.write_text("\n".join(lines) + "\n")

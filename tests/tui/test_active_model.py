@@ -75,7 +75,9 @@ async def test_u_uses_a_recorded_run_and_the_app_remembers_it_after_a_restart(ma
         assert "is in use: w a u c pick a day type" in text(again, "#forecast-result")
         await pilot.press("5", "w")
         await settle(again)
-        await until(pilot, lambda: "Model of run 1" in text(again, "#forecast-result"), what="a forecast after a restart")
+        await until(
+            pilot, lambda: "Model of run 1" in text(again, "#forecast-result"), what="a forecast after a restart"
+        )
         await pilot.press("7")
         await settle(again)
         await until(pilot, lambda: again.query_one("#backtest-pane").result is not None, what="the backtest")
@@ -121,8 +123,11 @@ async def test_the_form_comes_back_with_the_last_settings(make_test_app, tmp_pat
 
     again = make_test_app(runs_db=str(db), config=None)
     async with again.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: again.form.config is not None and again.form.config.hidden_size == 40,
-                    what="the remembered settings")
+        await until(
+            pilot,
+            lambda: again.form.config is not None and again.form.config.hidden_size == 40,
+            what="the remembered settings",
+        )
         assert again.form.config.lr == 0.02
 
 
@@ -209,8 +214,9 @@ async def test_deleting_the_model_in_use_asks_so_and_leaves_no_model(make_test_a
     assert json.loads(state_path(db).read_text())["active_run"] is None
 
 
-async def test_a_session_that_ends_before_loading_keeps_the_remembered_model(make_test_app, tmp_path, until,
-                                                                          monkeypatch):
+async def test_a_session_that_ends_before_loading_keeps_the_remembered_model(
+    make_test_app, tmp_path, until, monkeypatch
+):
     import threading
 
     from tui import jobs
@@ -248,14 +254,23 @@ async def test_a_data_file_opened_with_o_is_opened_again_next_time(make_test_app
     csv = tui_csv()
     app = make_test_app(runs_db=str(db), data=None)  # as the CLI opens it: the usual sources
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.store is not None and app.data is not None, timeout=120,
-                    what="the store and data")
+        await until(
+            pilot, lambda: app.store is not None and app.data is not None, timeout=120, what="the store and data"
+        )
         app.load_file(str(csv))
-        await until(pilot, lambda: app.data.source.path is not None and str(app.data.source.path) == str(csv),
-                    timeout=120, what="the file opened")
+        await until(
+            pilot,
+            lambda: app.data.source.path is not None and str(app.data.source.path) == str(csv),
+            timeout=120,
+            what="the file opened",
+        )
     assert json.loads(state_path(db).read_text())["data_path"] == str(csv)
 
     again = make_test_app(runs_db=str(db), data=None)
     async with again.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: again.data is not None and str(again.data.source.path) == str(csv),
-                    timeout=120, what="the file opened last time")
+        await until(
+            pilot,
+            lambda: again.data is not None and str(again.data.source.path) == str(csv),
+            timeout=120,
+            what="the file opened last time",
+        )

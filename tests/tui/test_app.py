@@ -12,10 +12,9 @@ import pytest
 from textual.widgets import Input, TabbedContent
 from textual.worker import Worker, WorkerState
 
-from engine.data import sources
+from engine.config import FIELD_HELP, TrainConfig, setting
+from engine.data import DataSource, RidershipData, sources
 from engine.data.calendar import infer_day_type
-from engine.config import setting, FIELD_HELP, TrainConfig
-from engine.data import DataSource, RidershipData
 from engine.errors import DataError, DownloadError
 from tui.messages import EpochCompleted, TrainingStarted
 from tui.widgets.hyperparams import check, field_specs
@@ -23,8 +22,17 @@ from tui.widgets.table import RowTable
 
 # A run that only ends when stopped, at the article's model size: epochs of ~0.1 s, so a few
 # messages a second (the small config's 70 epochs a second keep the pilot from ever seeing idle).
-LONG = dict(epochs=100_000, window_length=56, hidden_size=32, train_start="2016-01", train_end="2018-12",
-            valid_start="2019-01", valid_end="2019-05", test_start="2019-06", test_end="")
+LONG = dict(
+    epochs=100_000,
+    window_length=56,
+    hidden_size=32,
+    train_start="2016-01",
+    train_end="2018-12",
+    valid_start="2019-01",
+    valid_end="2019-05",
+    test_start="2019-06",
+    test_end="",
+)
 
 
 def epochs_of(seen, job=1):
@@ -82,8 +90,15 @@ async def test_command_palette_offers_the_actions(make_test_app, until):
     app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
         titles = {c.title for c in app.get_system_commands(app.screen)}
-        for title in ("Start training", "Stop training", "Open a data file", "Download the CTA data",
-                      "Show Device", "Forecast: W (weekday)", "Toggle light/dark theme"):
+        for title in (
+            "Start training",
+            "Stop training",
+            "Open a data file",
+            "Download the CTA data",
+            "Show Device",
+            "Forecast: W (weekday)",
+            "Toggle light/dark theme",
+        ):
             assert title in titles
         await pilot.press("ctrl+p")
         await pilot.press(*"Show Device")
@@ -157,7 +172,10 @@ async def test_chart_range_is_set_by_the_user_and_bad_ranges_explained(make_test
         app.query_one("#chart-from", Input).focus()
         await pilot.press("end", "ctrl+u", *"2020-06-15")
         await pilot.pause()
-        assert app.query_one("#data-chart").points["bus"] == (pd.Timestamp("2021-05-31") - pd.Timestamp("2020-06-15")).days + 1
+        assert (
+            app.query_one("#data-chart").points["bus"]
+            == (pd.Timestamp("2021-05-31") - pd.Timestamp("2020-06-15")).days + 1
+        )
         await pilot.press("end", "ctrl+u", *"2021-13")
         await pilot.pause()
         assert "'2021-13' is not a date" in static_text(app, "#range-error")
@@ -175,9 +193,14 @@ async def test_chart_range_is_set_by_the_user_and_bad_ranges_explained(make_test
 async def test_table_scrolls_a_million_rows(make_test_app):
     dates = pd.date_range("1000-01-01", periods=1_000_000, freq="D", unit="s", name="date")
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"day_type": np.array(["W", "A", "U"])[np.arange(len(dates)) % 3],
-                          "bus": rng.integers(0, 2_000_000, len(dates)),
-                          "rail": rng.integers(0, 1_000_000, len(dates))}, index=dates)
+    frame = pd.DataFrame(
+        {
+            "day_type": np.array(["W", "A", "U"])[np.arange(len(dates)) % 3],
+            "bus": rng.integers(0, 2_000_000, len(dates)),
+            "rail": rng.integers(0, 1_000_000, len(dates)),
+        },
+        index=dates,
+    )
     big = RidershipData(frame, DataSource("path", "million.csv"))
     app = make_test_app(data=big)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -276,7 +299,10 @@ async def test_download_reports_progress_and_loads_the_file(make_test_app, tui_c
         await pilot.press("d")
         await settle(app)
         await pilot.pause()
-        assert [(m.done, m.total) for m in seen if type(m).__name__ == "DownloadProgress"] == [(1000, 2000), (2000, 2000)]
+        assert [(m.done, m.total) for m in seen if type(m).__name__ == "DownloadProgress"] == [
+            (1000, 2000),
+            (2000, 2000),
+        ]
         assert app.data.source.kind == "download"
 
 
@@ -312,9 +338,9 @@ async def test_every_field_has_an_input_and_its_help(make_test_app, tui_config):
         for f in dataclasses.fields(TrainConfig):
             widget = app.query_one(f"#field-{f.name}")
             value = widget.value
-            assert (value if isinstance(value, (bool, str)) and not isinstance(widget, Input)
-                    else value) == (getattr(tui_config, f.name) if not isinstance(widget, Input)
-                                    else str(getattr(tui_config, f.name)))
+            assert (value if isinstance(value, (bool, str)) and not isinstance(widget, Input) else value) == (
+                getattr(tui_config, f.name) if not isinstance(widget, Input) else str(getattr(tui_config, f.name))
+            )
             assert help_text(app, f.name) == FIELD_HELP[f.name]
         assert app.form.config == tui_config
 
@@ -445,16 +471,22 @@ async def test_the_ui_responds_while_training(make_test_app, tui_config, keys, u
         await until(pilot, lambda: getattr(app.focused, "id", "") == "field-hidden_size", what="hidden_size")
         await pilot.pause(0.1)
         await keys(app, *"24")
-        await until(pilot, lambda: app.form.config is not None and app.form.config.hidden_size == 24,
-                    what="the typed value")
+        await until(
+            pilot, lambda: app.form.config is not None and app.form.config.hidden_size == 24, what="the typed value"
+        )
         await keys(app, "escape")
         await until(pilot, lambda: app.focused is app.form, what="the field to let go")
         await keys(app, "4")
         await until(pilot, lambda: app.query_one(TabbedContent).active == "device", what="the Device pane")
         assert app.training  # all of that happened during the run
         # The Device pane is refreshed while the run trains (memory in use, threads).
-        refreshed = lambda: [m for m in seen if isinstance(m, Worker.StateChanged)  # noqa: E731
-                             and m.worker.group == "device" and m.state == WorkerState.SUCCESS]
+        refreshed = lambda: [
+            m
+            for m in seen
+            if isinstance(m, Worker.StateChanged)  # noqa: E731
+            and m.worker.group == "device"
+            and m.state == WorkerState.SUCCESS
+        ]
         before = len(refreshed())
         await until(pilot, lambda: len(refreshed()) > before, what="a device refresh during the run")
         await keys(app, "s")
@@ -552,5 +584,9 @@ async def test_forecast_for_each_day_type(make_test_app, tui_data, settle):
             assert "intervals covered" in text and "Warning: worse than repeating last week" in text
             points = app.query_one("#forecast-chart").points
             # the forecast continues each line from the last actual day: a segment of two points
-            assert {k: v for k, v in points.items() if k} == {"bus": 56, "rail": 56, "bus forecast": 2,
-                                                             "rail forecast": 2}
+            assert {k: v for k, v in points.items() if k} == {
+                "bus": 56,
+                "rail": 56,
+                "bus forecast": 2,
+                "rail forecast": 2,
+            }

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from textual import events
 from textual.widgets import Footer
 
@@ -165,8 +164,9 @@ async def test_a_locked_store_is_retried_until_it_opens(make_test_app, tmp_path,
         holder.close()
 
 
-async def test_a_read_only_store_lists_its_runs_and_records_nothing(make_test_app, tmp_path, monkeypatch, until,
-                                                                  tui_data, tui_config):
+async def test_a_read_only_store_lists_its_runs_and_records_nothing(
+    make_test_app, tmp_path, monkeypatch, until, tui_data, tui_config
+):
     db = tmp_path / "runs.db"
     with RunStore.open(db) as store:
         run_id = store.start_run(tui_config, tui_data, "cpu", device_name="Test CPU", torch_version="2.x")
@@ -197,8 +197,9 @@ async def test_a_window_longer_than_a_split_is_refused_before_t(make_test_app, t
         assert reason in str(app.query_one("#help-window_length").render())
 
 
-async def test_x_deletes_the_run_under_the_cursor_and_says_its_record(make_test_app, tmp_path, until,
-                                                                       tui_data, tui_config):
+async def test_x_deletes_the_run_under_the_cursor_and_says_its_record(
+    make_test_app, tmp_path, until, tui_data, tui_config
+):
     db = tmp_path / "runs.db"
     with RunStore.open(db) as store:
         for _ in range(2):
@@ -239,15 +240,18 @@ def test_download_errors_in_the_app_name_keys_not_options():
     from engine.errors import DownloadError
     from tui.format import explain
 
-    text = explain(DownloadError("could not download X (offline). Offline? Pass --data PATH to a local copy "
-                                 "or set RIDERSHIP_DATA"))
+    text = explain(
+        DownloadError("could not download X (offline). Offline? Pass --data PATH to a local copy or set RIDERSHIP_DATA")
+    )
     assert "--data" not in text and "o to open" in text
 
 
 # -- the first screen ---------------------------------------------------------------------------------
 def test_the_app_module_loads_no_pandas_numpy_or_torch():
-    code = ("import sys, tui.app; heavy = [m for m in ('pandas', 'numpy', 'torch') if m in sys.modules]; "
-            "print(','.join(heavy))")
+    code = (
+        "import sys, tui.app; heavy = [m for m in ('pandas', 'numpy', 'torch') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 
@@ -257,8 +261,13 @@ async def test_the_device_pane_samples_this_process_live(tui_data, tui_config, t
     from tui.system_metrics import SystemSampler
     from tui.widgets.sparklines import SystemSparklines
 
-    app = make_app(data=tui_data, config=tui_config, describe_device=lambda choice: _fixed(choice),
-                   runs_db=str(tmp_path / "runs.db"), sampler=SystemSampler())
+    app = make_app(
+        data=tui_data,
+        config=tui_config,
+        describe_device=lambda choice: _fixed(choice),
+        runs_db=str(tmp_path / "runs.db"),
+        sampler=SystemSampler(),
+    )
     async with app.run_test(size=SMALL) as pilot:
         sparks = app.query_one(SystemSparklines)
         assert sparks.last is None  # nothing sampled while the pane is hidden and nothing trains
@@ -290,7 +299,7 @@ async def test_question_mark_and_f1_list_every_key_of_the_pane_and_the_app(make_
         everywhere = str(app.screen.query_one("#help-app").render())
         assert pane.startswith("Forecast pane")
         for key, what in (("w", "Weekday"), ("c", "Calendar"), ("f", "Forecast"), ("m", "Several days")):
-            assert any(line.split() [:1] == [key] and what in line for line in pane.splitlines()), (key, pane)
+            assert any(line.split()[:1] == [key] and what in line for line in pane.splitlines()), (key, pane)
         for what in ("Train", "Stop", "Quit", "Dataset", "Sweeps", "Help"):
             assert what in everywhere
         await pilot.press("escape")

@@ -25,8 +25,15 @@ def test_sigterm_stops_the_run_and_records_it(tmp_path):
     db = tmp_path / "runs.db"
     master, slave = pty.openpty()
     env = dict(os.environ, TERM="xterm-256color", COLUMNS="120", LINES="40")
-    app = subprocess.Popen([sys.executable, "-m", "tui", "--runs-db", str(db)], stdin=slave, stdout=slave,
-                           stderr=slave, env=env, cwd=ROOT, start_new_session=True)
+    app = subprocess.Popen(
+        [sys.executable, "-m", "tui", "--runs-db", str(db)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+    )
     os.close(slave)
     seen, done = bytearray(), threading.Event()
 

@@ -108,8 +108,9 @@ async def test_zoom_narrows_the_chart_and_the_errors_and_z_shows_everything(make
         assert days_in(row_for(lines, "test", "all days")) == len(september)
         assert app.query_one("#bt-chart").points["actual"] == len(september)
         # Counts per day type in the range add up to the days shown.
-        assert sum(days_in(row_for(lines, "test", label)) for label in ("W weekday", "A Sat", "U Sun")) \
-            == len(september)
+        assert sum(days_in(row_for(lines, "test", label)) for label in ("W weekday", "A Sat", "U Sun")) == len(
+            september
+        )
         pane.focus()
         await pilot.press("z")
         await settled(pilot)
@@ -118,12 +119,15 @@ async def test_zoom_narrows_the_chart_and_the_errors_and_z_shows_everything(make
         assert app.query_one("#bt-chart").points["actual"] == len(expected["valid"])
 
 
-@pytest.mark.parametrize("start, end, message", [
-    ("2018-13", "", "'2018-13' is not a date (expected YYYY, YYYY-MM or YYYY-MM-DD)"),  # as in the settings
-    ("March", "", "'March' is not a date"),
-    ("2018-10", "2018-09", "from 2018-10-01 is after to 2018-09-30"),
-    ("2020-01", "2020-02", "no backtest days between 2020-01-01 and 2020-02-29 (the backtest covers"),
-])
+@pytest.mark.parametrize(
+    "start, end, message",
+    [
+        ("2018-13", "", "'2018-13' is not a date (expected YYYY, YYYY-MM or YYYY-MM-DD)"),  # as in the settings
+        ("March", "", "'March' is not a date"),
+        ("2018-10", "2018-09", "from 2018-10-01 is after to 2018-09-30"),
+        ("2020-01", "2020-02", "no backtest days between 2020-01-01 and 2020-02-29 (the backtest covers"),
+    ],
+)
 async def test_a_bad_zoom_range_is_explained_inline(make_test_app, trained, start, end, message):
     app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -163,9 +167,17 @@ async def test_without_a_model_the_pane_says_how_to_get_one(make_test_app):
 
 async def test_a_backtest_that_cannot_run_says_why(make_test_app, trained):
     """Splits after the end of the data (e.g. a model backtested on a shorter file)."""
-    late = dataclasses.replace(trained, config=trained.config.replace(
-        train_start="2022-01", train_end="2022-06", valid_start="2022-07", valid_end="2022-08",
-        test_start="2022-09", test_end=""))
+    late = dataclasses.replace(
+        trained,
+        config=trained.config.replace(
+            train_start="2022-01",
+            train_end="2022-06",
+            valid_start="2022-07",
+            valid_end="2022-08",
+            test_start="2022-09",
+            test_end="",
+        ),
+    )
     app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await backtested(pilot, late)
@@ -184,9 +196,15 @@ def long_result(data, days: int = 364) -> dict:
     pred = truth * 1.05
     kinds = frame["day_type"].to_numpy()
     split = SplitBacktest(
-        split="test", dates=[f"{d:%Y-%m-%d}" for d in frame.index], day_types=kinds.tolist(),
-        actual_rail=truth[:, 0].tolist(), actual_bus=truth[:, 1].tolist(), pred_rail=pred[:, 0].tolist(),
-        pred_bus=pred[:, 1].tolist(), naive_rail=naive[:, 0].tolist(), naive_bus=naive[:, 1].tolist(),
+        split="test",
+        dates=[f"{d:%Y-%m-%d}" for d in frame.index],
+        day_types=kinds.tolist(),
+        actual_rail=truth[:, 0].tolist(),
+        actual_bus=truth[:, 1].tolist(),
+        pred_rail=pred[:, 0].tolist(),
+        pred_bus=pred[:, 1].tolist(),
+        naive_rail=naive[:, 0].tolist(),
+        naive_bus=naive[:, 1].tolist(),
         overall=summarize("all", truth, pred, naive),
         by_day_type={k: summarize(k, truth[kinds == k], pred[kinds == k], naive[kinds == k]) for k in "WAU"},
     )
@@ -223,8 +241,14 @@ async def test_split_dates_set_in_the_form_reach_the_run_and_its_backtest(make_t
         assert app.query_one("TabbedContent").active == "backtest"
         assert "No backtest yet" in text(app, "#bt-status")
         await pilot.press("2")
-        for name, value in (("train_start", "2015-07"), ("train_end", "2016-10"), ("valid_start", "2016-11"),
-                            ("valid_end", "2017-01"), ("test_start", "2017-02"), ("test_end", "2017-04")):
+        for name, value in (
+            ("train_start", "2015-07"),
+            ("train_end", "2016-10"),
+            ("valid_start", "2016-11"),
+            ("valid_end", "2017-01"),
+            ("test_start", "2017-02"),
+            ("test_end", "2017-04"),
+        ):
             await set_field(pilot, name, value)
         assert "valid 2016-11-01..2017-01-31" in text(app, "#data-info")  # the Dataset pane follows
         await pilot.press("escape", "t")
@@ -261,9 +285,15 @@ def fixed_result(data) -> dict:
         factor = 1 + np.resize(pattern, len(frame)) + np.where(kinds == "U", 0.2, 0.0)
         pred = truth * factor[:, None]
         out[name] = SplitBacktest(
-            split=name, dates=[f"{d:%Y-%m-%d}" for d in frame.index], day_types=kinds.tolist(),
-            actual_rail=truth[:, 0].tolist(), actual_bus=truth[:, 1].tolist(), pred_rail=pred[:, 0].tolist(),
-            pred_bus=pred[:, 1].tolist(), naive_rail=naive[:, 0].tolist(), naive_bus=naive[:, 1].tolist(),
+            split=name,
+            dates=[f"{d:%Y-%m-%d}" for d in frame.index],
+            day_types=kinds.tolist(),
+            actual_rail=truth[:, 0].tolist(),
+            actual_bus=truth[:, 1].tolist(),
+            pred_rail=pred[:, 0].tolist(),
+            pred_bus=pred[:, 1].tolist(),
+            naive_rail=naive[:, 0].tolist(),
+            naive_bus=naive[:, 1].tolist(),
             overall=summarize("all", truth, pred, naive),
             by_day_type={k: summarize(k, truth[kinds == k], pred[kinds == k], naive[kinds == k]) for k in "WAU"},
         )

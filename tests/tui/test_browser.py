@@ -102,9 +102,22 @@ def served(tmp_path):
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     server = subprocess.Popen(
-        [sys.executable, "-m", "tui.serve", "--host", "127.0.0.1", "--port", str(port),
-         "--runs-db", str(tmp_path / "runs.sqlite")],
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tui.serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--runs-db",
+            str(tmp_path / "runs.sqlite"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,  # its own process group: stop() ends the app processes too
     )
     try:
@@ -127,8 +140,15 @@ def loopback_only(route) -> None:
 def test_the_served_command_and_the_exposure_warning(capsys):
     from tui.serve import allowed_origins, app_argv, is_loopback, origin_of, public_url, warn_if_exposed
 
-    assert app_argv("/data/my file.csv", "/tmp/runs.db", python="/usr/bin/python3") == \
-        ["/usr/bin/python3", "-m", "tui", "--data", "/data/my file.csv", "--runs-db", "/tmp/runs.db"]
+    assert app_argv("/data/my file.csv", "/tmp/runs.db", python="/usr/bin/python3") == [
+        "/usr/bin/python3",
+        "-m",
+        "tui",
+        "--data",
+        "/data/my file.csv",
+        "--runs-db",
+        "/tmp/runs.db",
+    ]
     assert app_argv(python="py") == ["py", "-m", "tui"]
     assert origin_of("HTTPS://Box.Example:443/x") == "https://box.example" and origin_of("null") == ""
     assert allowed_origins("192.168.1.5", 8000, None) == {"http://192.168.1.5:8000"}
@@ -171,8 +191,7 @@ def test_app_paints_in_the_browser_and_keys_switch_panes(served):
 
             page.focus("textarea.xterm-helper-textarea")
             page.keyboard.press("2")
-            page.wait_for_function(f"() => ({SCREEN_TEXT})().includes(`the article's defaults`)",
-                                   timeout=KEY_S * 1000)
+            page.wait_for_function(f"() => ({SCREEN_TEXT})().includes(`the article's defaults`)", timeout=KEY_S * 1000)
             screen = page.evaluate(SCREEN_TEXT)
             assert "hidden_size" in screen and "window_length" in screen, screen
             page.screenshot(path="/tmp/browser.png")
@@ -183,8 +202,15 @@ def test_app_paints_in_the_browser_and_keys_switch_panes(served):
 # -- browser mode ends what it starts (issue 23, item 2) ------------------------------------------------
 # Every app process a page starts ends within seconds of the page closing (however early) and of the
 # server's Ctrl+C or SIGTERM. Processes are counted by PID: the server's children while it runs.
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture
@@ -282,16 +308,22 @@ def test_the_servers_ctrl_c_or_sigterm_ends_every_app_process(serving, chromium,
     painted.wait_for_function(f"() => ({SCREEN_TEXT})().includes('SYNTHETIC DATA')", timeout=PAINT_S * 1000)
     painted.focus("textarea.xterm-helper-textarea")
     painted.keyboard.press("t")  # a run going when the server stops
-    run = wait_until(lambda: running_run(server.db), PAINT_S, "the run started with t to be recorded", every=0.5,
-                     pause=pumping(painted))
+    run = wait_until(
+        lambda: running_run(server.db),
+        PAINT_S,
+        "the run started with t to be recorded",
+        every=0.5,
+        pause=pumping(painted),
+    )
     starting = open_page(chromium, server.url)  # a second page, its app still starting
     wait_until(lambda: len(server.app_pids()) == 2, 30, "two app processes", pause=pumping(starting))
     apps = set(server.seen)
     server.proc.send_signal(signum)  # to the server alone, as Ctrl+C in its terminal would
     server.proc.wait(timeout=30)
     assert server.proc.returncode == 0
-    wait_until(lambda: not any(alive(p) for p in apps), 15, "the app processes to end with the server",
-               pause=pumping(starting))
+    wait_until(
+        lambda: not any(alive(p) for p in apps), 15, "the app processes to end with the server", pause=pumping(starting)
+    )
     for page in (painted, starting):
         page.close()
     ended = recorded(server.db, run.run_id)
@@ -306,8 +338,9 @@ def test_a_run_stopped_by_closing_its_page_is_recorded_as_a_disconnect(serving, 
     page.wait_for_function(f"() => ({SCREEN_TEXT})().includes('SYNTHETIC DATA')", timeout=PAINT_S * 1000)
     page.focus("textarea.xterm-helper-textarea")
     page.keyboard.press("t")
-    run = wait_until(lambda: running_run(server.db), PAINT_S, "the run started with t to be recorded", every=0.5,
-                     pause=pumping(page))
+    run = wait_until(
+        lambda: running_run(server.db), PAINT_S, "the run started with t to be recorded", every=0.5, pause=pumping(page)
+    )
     page.close()
     server.wait_no_apps("the app process to end after its page closed")
     ended = recorded(server.db, run.run_id)

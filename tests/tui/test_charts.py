@@ -7,8 +7,19 @@ import math
 from textual.app import App, ComposeResult
 
 from tui.widgets.charts import (
-    Chart, ChartSpec, EpochChart, Series, build_chart, ema, follow_range, legend_headroom, log10_points,
-    log_ticks, nice_linear_ticks, readout, short_number,
+    Chart,
+    ChartSpec,
+    EpochChart,
+    Series,
+    build_chart,
+    ema,
+    follow_range,
+    legend_headroom,
+    log10_points,
+    log_ticks,
+    nice_linear_ticks,
+    readout,
+    short_number,
 )
 
 
@@ -29,7 +40,9 @@ def test_loss_ticks_are_powers_of_ten_over_many_decades():
     labels = labels_for(0.0004, 0.5)
     assert {"0.001", "0.01", "0.1"} <= set(labels), labels
     assert len(labels) <= 8
-    assert labels_for(1e-7, 1e3) == ["1e-7", "1e-6", "1e-5", "0.0001", "0.001", "0.01", "0.1", "1", "10", "100", "1k"][::2]
+    assert (
+        labels_for(1e-7, 1e3) == ["1e-7", "1e-6", "1e-5", "0.0001", "0.001", "0.01", "0.1", "1", "10", "100", "1k"][::2]
+    )
 
 
 def test_a_narrow_range_still_gets_ticks():
@@ -40,8 +53,14 @@ def test_a_narrow_range_still_gets_ticks():
 
 
 def test_short_numbers():
-    assert [short_number(v) for v in (30_000, 1_500_000, 300, 0.001, 2e-5, 0)] == \
-        ["30k", "1.5M", "300", "0.001", "2e-5", "0"]
+    assert [short_number(v) for v in (30_000, 1_500_000, 300, 0.001, 2e-5, 0)] == [
+        "30k",
+        "1.5M",
+        "300",
+        "0.001",
+        "2e-5",
+        "0",
+    ]
     assert nice_linear_ticks(41_000, 47_000) == [42_000, 44_000, 46_000]
 
 
@@ -56,7 +75,7 @@ def test_ema_smooths_and_starts_at_the_first_value():
 
 def test_the_following_range_keeps_the_naive_line_in_view():
     epochs = list(range(1, 41))
-    valid = [300_000 * 0.8 ** e + 30_000 for e in epochs]  # falls from 270k to about 30k
+    valid = [300_000 * 0.8**e + 30_000 for e in epochs]  # falls from 270k to about 30k
     naive = [42_000] * len(epochs)
     series = [Series(epochs, naive, "naive", "gray"), Series(epochs, valid, "valid", "cyan")]
     lo, hi = follow_range(series, last=10)
@@ -83,9 +102,13 @@ def test_readout_names_each_series_at_the_cursor():
 
 
 def test_build_chart_draws_log_ticks_and_a_cursor():
-    spec = ChartSpec("MAE", "epoch", series=(Series([1, 2, 3], [math.log10(v) for v in (200e3, 90e3, 40e3)],
-                                                   "valid", "cyan"),),
-                     yticks=log_ticks(40e3, 200e3), vline=2)
+    spec = ChartSpec(
+        "MAE",
+        "epoch",
+        series=(Series([1, 2, 3], [math.log10(v) for v in (200e3, 90e3, 40e3)], "valid", "cyan"),),
+        yticks=log_ticks(40e3, 200e3),
+        vline=2,
+    )
     picture = build_chart(spec, 60, 16, "clear").plain
     assert "100k" in picture and "50k" in picture
 
@@ -101,8 +124,12 @@ async def test_the_cursor_moves_with_the_arrow_keys_and_reads_the_values():
     async with app.run_test(size=(80, 40)) as pilot:
         chart = app.query_one(EpochChart)
         epochs = list(range(1, 11))
-        chart.draw([Series(epochs, [100_000 / e for e in epochs], "valid", "cyan"),
-                    Series(epochs, [42_000] * 10, "naive (valid)", "gray")])
+        chart.draw(
+            [
+                Series(epochs, [100_000 / e for e in epochs], "valid", "cyan"),
+                Series(epochs, [42_000] * 10, "naive (valid)", "gray"),
+            ]
+        )
         chart.focus()
         await pilot.pause()
         assert chart.cursor_epoch == 10

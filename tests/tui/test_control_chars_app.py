@@ -17,8 +17,18 @@ async def test_a_recorded_sweep_name_is_shown_escaped(make_test_app, tui_data, t
     db = tmp_path / "runs.db"
     name = f"made{TITLE}\nforged"  # as a store written before names were checked may hold
     with RunStore.open(db) as store:
-        records.save_sweep(store, name=name, backend="local", objective="valid", space=["hidden_size=8,16"],
-                           base=tui_config, trials=2, timeout_s=None, settings={}, data=tui_data)
+        records.save_sweep(
+            store,
+            name=name,
+            backend="local",
+            objective="valid",
+            space=["hidden_size=8,16"],
+            base=tui_config,
+            trials=2,
+            timeout_s=None,
+            settings={},
+            data=tui_data,
+        )
         records.end_sweep(store, name, "finished")
     app = make_test_app(runs_db=str(db))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -40,6 +50,7 @@ async def test_a_typed_sweep_name_with_a_control_character_is_refused(make_test_
         pane.query_one("#sw-name", Input).value = f"bad{TITLE}"
         await pilot.press("g")
         status = str(pane.query_one("#sw-status").render())
-        assert status.startswith("Cannot start the sweep: the sweep name 'bad\\x1b]0;pwned\\x07': contains the "
-                                 "control character \\x1b"), status
+        assert status.startswith(
+            "Cannot start the sweep: the sweep name 'bad\\x1b]0;pwned\\x07': contains the control character \\x1b"
+        ), status
         assert not app.sweeping and app.is_running

@@ -104,14 +104,19 @@ async def test_before_a_model_the_table_lists_the_days_with_the_calendars_types(
         assert "No trained model yet" in text(app, "#md-status")
 
 
-@pytest.mark.parametrize("typed, message", [
-    ("0", "days must be from 1 to 28"),
-    ("29", "days must be from 1 to 28 (beyond four weeks the forecasts feed almost only on earlier "
-           "forecasts), got 29"),
-    ("-3", "got -3"),
-    ("two", "days must be a whole number from 1 to 28, got 'two'"),
-    ("", "days must be a whole number from 1 to 28, got ''"),
-])
+@pytest.mark.parametrize(
+    "typed, message",
+    [
+        ("0", "days must be from 1 to 28"),
+        (
+            "29",
+            "days must be from 1 to 28 (beyond four weeks the forecasts feed almost only on earlier forecasts), got 29",
+        ),
+        ("-3", "got -3"),
+        ("two", "days must be a whole number from 1 to 28, got 'two'"),
+        ("", "days must be a whole number from 1 to 28, got ''"),
+    ],
+)
 async def test_days_outside_1_to_28_are_an_inline_error(make_test_app, trained, tui_data, typed, message):
     app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -130,7 +135,8 @@ async def test_the_forecast_is_the_engines_autoregressive_one(make_test_app, tra
     async with app.run_test(size=(120, 40)) as pilot:
         view, expected = await forecast_shown(pilot, trained, tui_data, 28)
         assert [(r["date"], r["type"], r["rail"], r["bus"]) for r in rows(app)] == [
-            (f"{f.date:%Y-%m-%d}", f.day_type, riders(f.rail), riders(f.bus)) for f in expected]
+            (f"{f.date:%Y-%m-%d}", f.day_type, riders(f.rail), riders(f.bus)) for f in expected
+        ]
         chart = app.query_one("#md-chart")
         # The forecast lines start at the last actual day, so they continue the actual lines.
         assert named(chart.points) == {"bus": 56, "rail": 56, "bus forecast": 29, "rail forecast": 29}
@@ -201,8 +207,9 @@ async def test_m_switches_the_forecast_pane_to_several_days_and_back(make_test_a
         assert app.query_one("#forecast-views", ContentSwitcher).current == "forecast-pane"
         assert app.focused is app.query_one("#forecast-pane")
         await pilot.press("w")  # the next-day forecast still works (its worker starts on a message)
-        await until(pilot, lambda: "riders" in str(app.query_one("#forecast-result").render()),
-                    what="the next-day forecast")
+        await until(
+            pilot, lambda: "riders" in str(app.query_one("#forecast-result").render()), what="the next-day forecast"
+        )
 
 
 def fixed_forecasts(data, days: int, chosen: dict[int, str]):
@@ -216,8 +223,11 @@ def fixed_forecasts(data, days: int, chosen: dict[int, str]):
     for number, (date, calendar) in enumerate(zip(dates, infer_day_types(dates)), start=1):
         kind = chosen.get(number, calendar)
         same = frame[frame.index.day_of_week == (6 if kind == "U" else date.day_of_week)]
-        out.append(Forecast(date, kind, number not in chosen, float(same["rail"].mean() * 1.03),
-                            float(same["bus"].mean() * 1.03)))
+        out.append(
+            Forecast(
+                date, kind, number not in chosen, float(same["rail"].mean() * 1.03), float(same["bus"].mean() * 1.03)
+            )
+        )
     return out
 
 
@@ -262,8 +272,10 @@ async def test_each_day_has_its_interval_on_the_chart_and_under_the_table(make_t
             assert got["rail_low"] <= f.rail <= got["rail_high"] and got["bus_low"] <= f.bus <= got["bus_high"]
         status = text(app, "#md-status")
         first = expected[0]
-        assert (f"80% interval, {first.date:%a %Y-%m-%d}: rail {riders(want[0]['rail_low'])}.."
-                f"{riders(want[0]['rail_high'])}, bus {riders(want[0]['bus_low'])}..") in status
+        assert (
+            f"80% interval, {first.date:%a %Y-%m-%d}: rail {riders(want[0]['rail_low'])}.."
+            f"{riders(want[0]['rail_high'])}, bus {riders(want[0]['bus_low'])}.."
+        ) in status
         assert "next-day intervals covered" in status
         # the dotted bands: low and high of both series, a point per forecast day (the legend is a key
         # line above the plot: no invisible headroom point any more)

@@ -13,8 +13,9 @@ from tui.app_state import state_path
 
 
 @pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
-async def test_open_refuses_a_pipe_or_a_device_and_ctrl_q_still_quits(make_test_app, tui_data, tmp_path,
-                                                                       settle, until, kind):
+async def test_open_refuses_a_pipe_or_a_device_and_ctrl_q_still_quits(
+    make_test_app, tui_data, tmp_path, settle, until, kind
+):
     if kind == "fifo":
         path = tmp_path / "ridership.csv"
         os.mkfifo(path)
@@ -27,8 +28,12 @@ async def test_open_refuses_a_pipe_or_a_device_and_ctrl_q_still_quits(make_test_
         await until(pilot, lambda: app.screen.query("#open-path"), what="the open dialog")
         app.screen.query_one("#open-path").value = str(path)
         await pilot.press("enter")
-        await until(pilot, lambda: words in static_text(app, "#data-status").replace("\n", " "), timeout=30,
-                    what="the refusal in the data status")
+        await until(
+            pilot,
+            lambda: words in static_text(app, "#data-status").replace("\n", " "),
+            timeout=30,
+            what="the refusal in the data status",
+        )
         assert app.data is tui_data
         await pilot.press("ctrl+q")
         await until(pilot, lambda: not app.is_running, timeout=30, what="the app to quit")
@@ -44,7 +49,8 @@ async def test_a_named_pipe_as_the_state_file_does_not_freeze_the_start(make_tes
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await until(pilot, lambda: app.store is not None, timeout=30, what="the run store to open")
         await until(pilot, lambda: notes, timeout=30, what="the note about the state file")
-        assert any("runs.app.json: not read (is a named pipe, not a file)" in m and t == "App state not read"
-                   for m, t in notes), notes
+        assert any(
+            "runs.app.json: not read (is a named pipe, not a file)" in m and t == "App state not read" for m, t in notes
+        ), notes
         await pilot.press("ctrl+q")
         await until(pilot, lambda: not app.is_running, timeout=30, what="the app to quit")

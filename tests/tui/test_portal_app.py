@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from fake_portal import FakePortal, table
+
 from tui.widgets.dataset import DatasetPane
 from tui.widgets.journal import JournalScreen
 
@@ -41,10 +41,12 @@ async def test_u_updates_from_the_portal_with_progress_and_loads_the_new_table(m
             portal.release.set()
             await until(pilot, lambda: app.data.source.kind == "portal", what="the updated table", timeout=180)
             assert f"{app.data.last_date:%Y-%m-%d}" == LAST and len(app.data.frame) == len(rows)
-            await until(pilot, lambda: f"last day {LAST}: yesterday" in static_text(app, "#data-info"),
-                        what="the data's age")
-            assert any(f"{len(rows)} new days, 0 revised; last day {LAST} (yesterday)" in n.message
-                       for n in app._notifications)
+            await until(
+                pilot, lambda: f"last day {LAST}: yesterday" in static_text(app, "#data-info"), what="the data's age"
+            )
+            assert any(
+                f"{len(rows)} new days, 0 revised; last day {LAST} (yesterday)" in n.message for n in app._notifications
+            )
             assert app.query_one(DatasetPane).data is app.data
 
 
@@ -75,15 +77,21 @@ async def test_a_forecast_made_in_the_app_is_journalled_and_j_shows_it(make_test
         seen = (tui_data.last_date - pd.Timestamp("2017-06-30")).days  # after the test split (TUI_CONFIG)
         assert f"Since: on the {seen:,} days since 2017-06-30 (never seen in training): model " in text
         await pilot.press("j")
-        await until(pilot, lambda: isinstance(app.screen, JournalScreen) and app.screen.journal is not None,
-                    what="the journal", timeout=120)
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, JournalScreen) and app.screen.journal is not None,
+            what="the journal",
+            timeout=120,
+        )
         entries = app.screen.journal.entries  # the W forecast, and the multi-day view's days
         assert {e.origin for e in entries} == {"app"}
         (entry,) = [e for e in entries if e.horizon == 1 and e.day_type == "W"]
         assert entry.origin == "app" and entry.target_date == f"{target:%Y-%m-%d}" and entry.day_type == "W"
         assert entry.run_id == app.active.run_id and entry.actual is None  # the day after the data: pending
         assert app.screen.query_one("#journal-table").row_count == len(entries)
-        assert f"run 1: no day known yet ({len(entries)} pending)" in str(app.screen.query_one("#journal-summary").render())
+        assert f"run 1: no day known yet ({len(entries)} pending)" in str(
+            app.screen.query_one("#journal-summary").render()
+        )
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, JournalScreen), what="the journal to close")
 
@@ -101,7 +109,9 @@ async def test_f_forks_on_splits_moved_forward_after_more_than_60_new_days(make_
         await settle(app)
         await pilot.pause()
         days = (tui_data.last_date - pd.Timestamp("2017-06-30")).days
-        assert f"F trains the same settings on splits moved forward {days:,} days" in static_text(app, "#forecast-result")
+        assert f"F trains the same settings on splits moved forward {days:,} days" in static_text(
+            app, "#forecast-result"
+        )
         await pilot.press("F")
         await until(pilot, lambda: app.run_id == 2, what="the fork to start", timeout=120)
         await settle(app)

@@ -65,18 +65,41 @@ async def test_normalize_and_target_are_choices(make_test_app):
 
 def finished_run(scores) -> RunResult:
     """A run of four epochs that ended with these scores (engine.scoring.SplitScore by split)."""
-    return RunResult(run_id=1, status="finished", reason="completed 4 epochs", config=TrainConfig(), device="cpu",
-                     data_label="synthetic", history=[object()] * 4, best_epoch=4, best_valid_mae=30_000.0,
-                     weights_epoch=4, scores=scores, model=object())
+    return RunResult(
+        run_id=1,
+        status="finished",
+        reason="completed 4 epochs",
+        config=TrainConfig(),
+        device="cpu",
+        data_label="synthetic",
+        history=[object()] * 4,
+        best_epoch=4,
+        best_valid_mae=30_000.0,
+        weights_epoch=4,
+        scores=scores,
+        model=object(),
+    )
 
 
 def test_the_run_summary_puts_each_mae_beside_the_naive_one_per_series_too():
     from engine.scoring import SplitScore
 
-    score = dict(mae=30_000.0, naive_mae=40_000.0, rail_mae=20_000.0, bus_mae=40_000.0, naive_rail_mae=25_000.0,
-                 naive_bus_mae=55_000.0)
-    _, result = summarise(finished_run({"valid": SplitScore(**score, split="valid"),
-                                        "test": SplitScore(**{**score, "mae": 50_000.0}, split="test")}))
+    score = dict(
+        mae=30_000.0,
+        naive_mae=40_000.0,
+        rail_mae=20_000.0,
+        bus_mae=40_000.0,
+        naive_rail_mae=25_000.0,
+        naive_bus_mae=55_000.0,
+    )
+    _, result = summarise(
+        finished_run(
+            {
+                "valid": SplitScore(**score, split="valid"),
+                "test": SplitScore(**{**score, "mae": 50_000.0}, split="test"),
+            }
+        )
+    )
     lines = result.splitlines()
     assert "validation MAE    30,000 riders · naive    40,000 · model/naive 0.75" in lines
     assert "valid rail MAE    20,000 riders · naive    25,000 · model/naive 0.80" in lines

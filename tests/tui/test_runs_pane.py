@@ -43,19 +43,37 @@ def store(tmp_path):
 
 def record(store, data, config, valid, *, status="finished", parent_id=None, origin="new", test=None):
     """A run with the given validation MAE per epoch (millions), recorded as training would."""
-    run_id = store.start_run(config, data, "cpu", device_name="Test CPU", torch_version="2.x (test)",
-                             parent_id=parent_id, origin=origin)
+    run_id = store.start_run(
+        config, data, "cpu", device_name="Test CPU", torch_version="2.x (test)", parent_id=parent_id, origin=origin
+    )
     best, best_mae = 0, math.inf
     for epoch, mae in enumerate(valid, 1):
         if mae < best_mae:
             best, best_mae = epoch, mae
-        store.log_epoch(run_id, EpochEvent(epoch, config.epochs, 0.06 / epoch + mae / 10, 0.2 / epoch, mae,
-                                           config.lr, 0.25, best, best_mae))
+        store.log_epoch(
+            run_id,
+            EpochEvent(
+                epoch, config.epochs, 0.06 / epoch + mae / 10, 0.2 / epoch, mae, config.lr, 0.25, best, best_mae
+            ),
+        )
     test = test if test is not None else 40_000.0 + 1_000 * run_id
-    scores = {"valid": {"mae": best_mae * 1e6, "naive_mae": 31_250.0, "ratio": best_mae * 1e6 / 31_250},
-              "test": {"mae": test, "naive_mae": 32_400.0, "ratio": test / 32_400}} if valid else None
-    store.finish_run(run_id, status, f"completed {len(valid)} epochs", scores=scores,
-                     best_epoch=best or None, best_valid_mae=riders(best_mae), weights_epoch=len(valid) or None)
+    scores = (
+        {
+            "valid": {"mae": best_mae * 1e6, "naive_mae": 31_250.0, "ratio": best_mae * 1e6 / 31_250},
+            "test": {"mae": test, "naive_mae": 32_400.0, "ratio": test / 32_400},
+        }
+        if valid
+        else None
+    )
+    store.finish_run(
+        run_id,
+        status,
+        f"completed {len(valid)} epochs",
+        scores=scores,
+        best_epoch=best or None,
+        best_valid_mae=riders(best_mae),
+        weights_epoch=len(valid) or None,
+    )
     return run_id
 
 
@@ -284,8 +302,9 @@ async def test_fork_and_resume_are_requested_with_the_runs_settings(make_test_ap
 
 
 # -- in the app ---------------------------------------------------------------------------------------
-from cli.main import main as cli_main  # noqa: E402
 from support import small_args  # noqa: E402
+
+from cli.main import main as cli_main  # noqa: E402
 from tui.messages import EpochCompleted  # noqa: E402
 from tui.widgets.hyperparams import FORM_HINT  # noqa: E402
 from tui.widgets.training import TrainingPane  # noqa: E402
@@ -391,8 +410,7 @@ async def test_the_running_run_is_listed_live_and_cannot_be_deleted(make_test_ap
         await keys(app, "x")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
         await keys(app, "y")
-        await until(pilot, lambda: any("still running" in n.message for n in app._notifications),
-                    what="the refusal")
+        await until(pilot, lambda: any("still running" in n.message for n in app._notifications), what="the refusal")
         await keys(app, "s")
         await until(pilot, lambda: not app.training, what="the run to stop")
         await until(pilot, lambda: pane.runs[0].status == "stopped", what="the stopped run")
@@ -563,7 +581,8 @@ async def test_runs_on_different_data_are_never_ranked_together(make_test_app, s
         await settled(pilot)
         assert sorted(pane.selected) == sorted([demo_good, real])
         assert str(pane.query_one("#runs-status").render()).endswith(
-            "2 picked · the data and 1 setting differ between them")
+            "2 picked · the data and 1 setting differ between them"
+        )
 
 
 def test_runs_list_and_diff_keep_the_data_apart(store, demo_and_real_runs, capsys):

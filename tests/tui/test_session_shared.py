@@ -24,14 +24,36 @@ class FakeSession:
         self.calls: list[tuple[str, tuple, dict]] = []
 
     def _run(self, config, on_start, on_epoch, parent_id=None, origin="new") -> RunResult:
-        on_start(RunStarted(run_id=self.run_id, config=config, device="cpu", epochs=config.epochs,
-                            naive_valid_mae=31_000.0, train_windows=100, valid_windows=20,
-                            parent_id=parent_id, origin=origin))
+        on_start(
+            RunStarted(
+                run_id=self.run_id,
+                config=config,
+                device="cpu",
+                epochs=config.epochs,
+                naive_valid_mae=31_000.0,
+                train_windows=100,
+                valid_windows=20,
+                parent_id=parent_id,
+                origin=origin,
+            )
+        )
         event = EpochEvent(1, config.epochs, 0.05, 0.04, 0.03, config.lr, 0.1, 1, 0.03)
         on_epoch(event)
-        return RunResult(run_id=self.run_id, status="stopped", reason="stopped by the fake", config=config,
-                         device="cpu", data_label="fake", history=[event], best_epoch=1, best_valid_mae=30_000.0,
-                         weights_epoch=1, model=None, parent_id=parent_id, origin=origin)
+        return RunResult(
+            run_id=self.run_id,
+            status="stopped",
+            reason="stopped by the fake",
+            config=config,
+            device="cpu",
+            data_label="fake",
+            history=[event],
+            best_epoch=1,
+            best_valid_mae=30_000.0,
+            weights_epoch=1,
+            model=None,
+            parent_id=parent_id,
+            origin=origin,
+        )
 
     def start_run(self, config, data, **kw) -> RunResult:
         self.calls.append(("start_run", (config, data), kw))
@@ -40,8 +62,7 @@ class FakeSession:
     def resume_run(self, store, run_id, more, data, **kw) -> RunResult:
         self.calls.append(("resume_run", (store, run_id, more, data), kw))
         config = store.get_config(run_id)
-        return self._run(config.replace(epochs=config.epochs + more), kw["on_start"], kw["on_epoch"], run_id,
-                         "resume")
+        return self._run(config.replace(epochs=config.epochs + more), kw["on_start"], kw["on_epoch"], run_id, "resume")
 
 
 @pytest.fixture
@@ -56,8 +77,9 @@ def text(app, selector: str) -> str:
     return str(app.query_one(selector).render())
 
 
-async def test_t_starts_the_run_with_engine_session_start_run(make_test_app, tui_data, tui_config, fake_session,
-                                                             settle):
+async def test_t_starts_the_run_with_engine_session_start_run(
+    make_test_app, tui_data, tui_config, fake_session, settle
+):
     seen = []
     app = make_test_app()
     async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
@@ -81,8 +103,9 @@ async def test_t_starts_the_run_with_engine_session_start_run(make_test_app, tui
         assert app.active is None  # no model: nothing to forecast with
 
 
-async def test_the_runs_panes_resume_goes_through_engine_session_resume_run(make_test_app, tui_data, tui_config,
-                                                                           fake_session, settle, until):
+async def test_the_runs_panes_resume_goes_through_engine_session_resume_run(
+    make_test_app, tui_data, tui_config, fake_session, settle, until
+):
     seen = []
     app = make_test_app()
     async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
@@ -94,8 +117,15 @@ async def test_the_runs_panes_resume_goes_through_engine_session_resume_run(make
         checkpoint = store.checkpoint_path(parent)
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
         checkpoint.write_bytes(b"weights")
-        store.finish_run(parent, "stopped", "stopped by the user", checkpoint=checkpoint, best_epoch=1,
-                         best_valid_mae=0.03, weights_epoch=1)
+        store.finish_run(
+            parent,
+            "stopped",
+            "stopped by the user",
+            checkpoint=checkpoint,
+            best_epoch=1,
+            best_valid_mae=0.03,
+            weights_epoch=1,
+        )
         await pilot.press("6")
         for _ in range(4):
             await pilot.pause()

@@ -71,18 +71,42 @@ def fake_run(pane: TrainingPane, app) -> None:
         valid = 22_000 + 90_000 / epoch + (3_000 if epoch in (5, 9) else 0)
         if valid < best_mae:
             best, best_mae = epoch, valid
-        pane.add_epoch(EpochCompleted(1, 1, epoch, 12, 0.06 / epoch, 30_000 + 150_000 / epoch, valid,
-                                      0.05, 0.25, best, best_mae))
+        pane.add_epoch(
+            EpochCompleted(1, 1, epoch, 12, 0.06 / epoch, 30_000 + 150_000 / epoch, valid, 0.05, 0.25, best, best_mae)
+        )
     from engine.scoring import SplitScore
 
     run = RunResult(
-        run_id=1, status="finished", reason="completed 12 epochs", config=app.form.config, device="cpu",
-        data_label="synthetic data (demo series, not the CTA's)", history=[object()] * 12, best_epoch=best,
-        best_valid_mae=best_mae, weights_epoch=12,
-        scores={"valid": SplitScore(mae=29_500.0, naive_mae=31_250.0, rail_mae=21_000.0, naive_rail_mae=24_500.0,
-                                    bus_mae=38_000.0, naive_bus_mae=38_000.0, split="valid"),
-                "test": SplitScore(mae=41_200.0, naive_mae=33_900.0, rail_mae=30_400.0, naive_rail_mae=26_100.0,
-                                   bus_mae=52_000.0, naive_bus_mae=41_700.0, split="test")},
+        run_id=1,
+        status="finished",
+        reason="completed 12 epochs",
+        config=app.form.config,
+        device="cpu",
+        data_label="synthetic data (demo series, not the CTA's)",
+        history=[object()] * 12,
+        best_epoch=best,
+        best_valid_mae=best_mae,
+        weights_epoch=12,
+        scores={
+            "valid": SplitScore(
+                mae=29_500.0,
+                naive_mae=31_250.0,
+                rail_mae=21_000.0,
+                naive_rail_mae=24_500.0,
+                bus_mae=38_000.0,
+                naive_bus_mae=38_000.0,
+                split="valid",
+            ),
+            "test": SplitScore(
+                mae=41_200.0,
+                naive_mae=33_900.0,
+                rail_mae=30_400.0,
+                naive_rail_mae=26_100.0,
+                bus_mae=52_000.0,
+                naive_bus_mae=41_700.0,
+                split="test",
+            ),
+        },
         model=object(),
     )
     pane.finished(*summarise(run))
@@ -90,6 +114,7 @@ def fake_run(pane: TrainingPane, app) -> None:
 
 def after_a_run(*keys: str, theme: str | None = None):
     """``run_before``: the Training pane after fake_run's twelve epochs, then ``keys`` pressed."""
+
     async def run(pilot):
         if theme:
             pilot.app.theme = theme
@@ -104,6 +129,7 @@ def after_a_run(*keys: str, theme: str | None = None):
 
 def with_a_forecast(tui_data):
     """``run_before``: the Forecast pane showing a fixed next-day forecast over the data's last weeks."""
+
     async def show(pilot):
         await pilot.press("5")
         date = tui_data.last_date + pd.Timedelta(days=1)
@@ -111,7 +137,10 @@ def with_a_forecast(tui_data):
             f"{date:%Y-%m-%d} ({date:%A}), day type W (weekday, from the calendar)\n"
             "rail 402,315 riders   bus 512,884 riders\n"
             "Model of run 1: epoch 12's weights, trained on synthetic data (demo series, not the CTA's)",
-            tui_data.frame.iloc[-56:], date, 402_315.0, 512_884.0,
+            tui_data.frame.iloc[-56:],
+            date,
+            402_315.0,
+            512_884.0,
         )
         await settled(pilot)
 

@@ -7,12 +7,11 @@ condition with a deadline, since the machine may be busy.
 
 from __future__ import annotations
 
+from test_runs_pane import fixed_clock  # noqa: F401 - fixture
 from textual.widgets import Footer, Input, Tabs
 
 from engine.store import RunStore
 from engine.sweep import records
-from test_runs_pane import fixed_clock  # noqa: F401 - fixture
-
 from tui.widgets.sweeps import SweepsPane, clock
 
 SMALL = (80, 24)
@@ -24,7 +23,8 @@ def uses(seen: list) -> list[SweepsPane.UseRequested]:
 
 
 async def test_a_sweep_fills_the_leaderboard_and_stops_keeping_its_finished_trials(
-        make_test_app, tui_config, tmp_path, until, keys):
+    make_test_app, tui_config, tmp_path, until, keys
+):
     db = tmp_path / "runs.db"
     config = tui_config.replace(epochs=2, hidden_size=8)
     app, seen = make_test_app(runs_db=str(db), config=config), []
@@ -39,21 +39,29 @@ async def test_a_sweep_fills_the_leaderboard_and_stops_keeping_its_finished_tria
         pane.query_one("#sw-workers", Input).value = "1"
         await pilot.press("g")
         await until(pilot, lambda: app.sweeping, what="the sweep to start")
-        await until(pilot, lambda: any(r.status == "finished" for r in pane.rows), timeout=180,
-                    what="a finished trial on the leaderboard")
+        await until(
+            pilot,
+            lambda: any(r.status == "finished" for r in pane.rows),
+            timeout=180,
+            what="a finished trial on the leaderboard",
+        )
         headers = [str(c.label) for c in pane.table.ordered_columns]
         assert headers[:5] == ["trial", "run", "status", "lr", "hidden_size"]
         assert "valid MAE" in headers and "valid/naive" in headers and "objective" not in headers
         status = str(pane.query_one("#sw-status").render())
         assert status.startswith("Sweep pane-test running: trial ") and "/30 done" in status and "ETA ~" in status
         await keys(app, "t")  # no training run beside a sweep
-        await until(pilot, lambda: any("A sweep is running" in n.message for n in app._notifications),
-                    what="the refusal")
+        await until(
+            pilot, lambda: any("A sweep is running" in n.message for n in app._notifications), what="the refusal"
+        )
         assert not app.training
         await keys(app, "s")
         await until(pilot, lambda: not app.sweeping, timeout=120, what="the sweep to stop")
-        await until(pilot, lambda: pane.board is not None and not any(r.status == "running" for r in pane.rows),
-                    what="the last board")
+        await until(
+            pilot,
+            lambda: pane.board is not None and not any(r.status == "running" for r in pane.rows),
+            what="the last board",
+        )
         assert pane.progress.status == "stopped"
         assert str(pane.query_one("#sw-status").render()).startswith("Sweep pane-test stopped: trial ")
         shown = {r.run_id for r in pane.rows if r.status == "finished"}
@@ -73,16 +81,28 @@ async def test_a_sweep_fills_the_leaderboard_and_stops_keeping_its_finished_tria
 
 def record_sweep(store, data, config) -> tuple[int, int]:
     """A two-trial sweep as the store holds it: trial 1 (run a) worse than trial 2 (run b)."""
-    records.save_sweep(store, name="made", backend="local", objective="valid", space=["hidden_size=8,16"],
-                       base=config, trials=2, timeout_s=None, settings={}, data=data)
+    records.save_sweep(
+        store,
+        name="made",
+        backend="local",
+        objective="valid",
+        space=["hidden_size=8,16"],
+        base=config,
+        trials=2,
+        timeout_s=None,
+        settings={},
+        data=data,
+    )
     ids = []
     for trial, (hidden, valid) in enumerate(((8, 41_000.0), (16, 33_000.0)), 1):
         run_id = store.start_run(config.replace(hidden_size=hidden), data, "cpu", torch_version="2.x")
         checkpoint = store.checkpoint_path(run_id)  # only a file in the store's folder counts
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
         checkpoint.write_bytes(b"weights")
-        scores = {"valid": {"mae": valid, "naive_mae": 40_000.0, "ratio": valid / 40_000, "gbm_mae": 30_000.0},
-                  "test": {"mae": valid + 1_000, "naive_mae": 41_000.0, "ratio": (valid + 1_000) / 41_000}}
+        scores = {
+            "valid": {"mae": valid, "naive_mae": 40_000.0, "ratio": valid / 40_000, "gbm_mae": 30_000.0},
+            "test": {"mae": valid + 1_000, "naive_mae": 41_000.0, "ratio": (valid + 1_000) / 41_000},
+        }
         store.finish_run(run_id, "finished", "completed", scores=scores, checkpoint=checkpoint, weights_epoch=3)
         records.tag_trial(store, run_id, "made", trial, {"hidden_size": hidden})
         records.set_value(store, run_id, valid)
@@ -91,8 +111,7 @@ def record_sweep(store, data, config) -> tuple[int, int]:
     return ids[0], ids[1]
 
 
-async def test_u_asks_to_use_the_highlighted_trial_the_best_first(make_test_app, tui_data, tui_config, tmp_path,
-                                                                  until):
+async def test_u_asks_to_use_the_highlighted_trial_the_best_first(make_test_app, tui_data, tui_config, tmp_path, until):
     db = tmp_path / "runs.db"
     with RunStore.open(db) as store:
         worse, best = record_sweep(store, tui_data, tui_config)
@@ -173,8 +192,7 @@ def test_snapshot_sweeps_pane_80x24(snap_compare, make_test_app, tui_data, tui_c
     assert _recorded_sweep_snapshot(snap_compare, make_test_app, tui_data, tui_config, tmp_path, until, SMALL)
 
 
-def test_snapshot_sweeps_pane_120x40(snap_compare, make_test_app, tui_data, tui_config, tmp_path, until,
-                                     fixed_clock):
+def test_snapshot_sweeps_pane_120x40(snap_compare, make_test_app, tui_data, tui_config, tmp_path, until, fixed_clock):
     assert _recorded_sweep_snapshot(snap_compare, make_test_app, tui_data, tui_config, tmp_path, until, (120, 40))
 
 
@@ -182,22 +200,35 @@ def record_sweep_of_12(store, data, config) -> None:
     """A twelve-trial sweep over lr and hidden_size with fixed, close objectives (21,200 to 25,600
     riders), as the store holds it: the board and both charts must tell them apart at 80x24."""
     specs = ["lr=log:0.005:0.05", "hidden_size=8,16,32"]
-    records.save_sweep(store, name="twelve", backend="local", objective="valid", space=specs, base=config,
-                       trials=12, timeout_s=None, settings={}, data=data)
+    records.save_sweep(
+        store,
+        name="twelve",
+        backend="local",
+        objective="valid",
+        space=specs,
+        base=config,
+        trials=12,
+        timeout_s=None,
+        settings={},
+        data=data,
+    )
     for trial in range(1, 13):
-        lr, hidden = round(0.005 * 1.23 ** trial, 5), (8, 16, 32)[trial % 3]
+        lr, hidden = round(0.005 * 1.23**trial, 5), (8, 16, 32)[trial % 3]
         valid = 21_200.0 + (trial * 7 % 12) * 400.0
         run_id = store.start_run(config.replace(hidden_size=hidden, lr=lr), data, "cpu", torch_version="2.x")
-        scores = {"valid": {"mae": valid, "naive_mae": 22_000.0, "ratio": valid / 22_000, "gbm_mae": 21_500.0},
-                  "test": {"mae": valid + 900, "naive_mae": 23_000.0, "ratio": (valid + 900) / 23_000}}
+        scores = {
+            "valid": {"mae": valid, "naive_mae": 22_000.0, "ratio": valid / 22_000, "gbm_mae": 21_500.0},
+            "test": {"mae": valid + 900, "naive_mae": 23_000.0, "ratio": (valid + 900) / 23_000},
+        }
         store.finish_run(run_id, "finished", "completed", scores=scores, weights_epoch=3)
         records.tag_trial(store, run_id, "twelve", trial, {"lr": lr, "hidden_size": hidden})
         records.set_value(store, run_id, valid)
     records.end_sweep(store, "twelve", "finished")
 
 
-def test_snapshot_sweeps_pane_12_trials_80x24(snap_compare, make_test_app, tui_data, tui_config, tmp_path, until,
-                                              fixed_clock):
+def test_snapshot_sweeps_pane_12_trials_80x24(
+    snap_compare, make_test_app, tui_data, tui_config, tmp_path, until, fixed_clock
+):
     from test_snapshots import no_blink, settled
 
     db = tmp_path / "runs.db"

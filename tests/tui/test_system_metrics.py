@@ -59,8 +59,10 @@ def test_history_is_bounded():
 
 
 def test_sampling_never_imports_torch():
-    code = ("import sys; from tui.system_metrics import SystemSampler; s = SystemSampler(); s.sample(); "
-            "assert 'torch' not in sys.modules, 'torch imported'; assert 'textual' not in sys.modules, 'textual'")
+    code = (
+        "import sys; from tui.system_metrics import SystemSampler; s = SystemSampler(); s.sample(); "
+        "assert 'torch' not in sys.modules, 'torch imported'; assert 'textual' not in sys.modules, 'textual'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 

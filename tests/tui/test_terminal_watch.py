@@ -32,8 +32,9 @@ def test_a_closed_fd_counts_as_gone():
 def test_the_app_exits_when_its_terminal_closes(tmp_path):
     master, slave = pty.openpty()
     env = dict(os.environ, TERM="xterm-256color", RIDERSHIP_HOME=str(tmp_path))
-    app = subprocess.Popen([sys.executable, "-m", "tui"], stdin=slave, stdout=slave, stderr=slave,
-                           env=env, start_new_session=True)  # no controlling tty: no SIGHUP will come
+    app = subprocess.Popen(
+        [sys.executable, "-m", "tui"], stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+    )  # no controlling tty: no SIGHUP will come
     os.close(slave)
     seen, deadline = b"", time.monotonic() + 20
     while b"Dataset" not in seen and time.monotonic() < deadline:  # wait for the first screen

@@ -8,8 +8,17 @@ from tui.views import sweeps as sweeps_view
 
 
 def test_sweep_events_are_parsed_into_their_dataclasses():
-    started = parse_event({"kind": "sweep_started", "name": "s", "done_before": 2, "remaining": 6, "workers": 2,
-                           "interrupted": 0, "trials": 8})
+    started = parse_event(
+        {
+            "kind": "sweep_started",
+            "name": "s",
+            "done_before": 2,
+            "remaining": 6,
+            "workers": 2,
+            "interrupted": 0,
+            "trials": 8,
+        }
+    )
     assert started == ev.SweepStarted("s", 2, 6, 2, 0, 8)
     epoch = parse_event({"kind": "epoch", "trial": 3, "epoch": 1, "epochs": 5, "valid_mae": 21_000.0, "worker": 0})
     assert epoch == ev.TrialEpoch(3, 1, 5, 21_000.0)
@@ -34,8 +43,18 @@ def test_progress_follows_the_events_and_asks_for_the_board_when_it_changed():
 
 
 def test_leaderboard_cells_keep_two_decimals_and_name_lightgbm():
-    row = sweeps_view.Row(1, 5, "finished", {"lr": 0.0123}, objective=20_500.4, valid=20_500.4, test=19_000.0,
-                          naive_ratio=0.9749, gbm_ratio=1.0651, epochs="5/5")
+    row = sweeps_view.Row(
+        1,
+        5,
+        "finished",
+        {"lr": 0.0123},
+        objective=20_500.4,
+        valid=20_500.4,
+        test=19_000.0,
+        naive_ratio=0.9749,
+        gbm_ratio=1.0651,
+        epochs="5/5",
+    )
     cols = sweeps_view.columns([row], "valid", narrow=True)
     keys = [k for k, _ in cols]
     assert ("gbm", "v/LGBM") in cols and ("naive", "v/naive") in cols

@@ -5,19 +5,21 @@ tui/widgets/runs.py draws them."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from engine import formatting
+from engine.domain import SCALE, format_riders
 from engine.formatting import data_key, data_name
 from engine.text import safe_text
-from engine.domain import SCALE, format_riders
 
 from ..format import duration, middle_ellipsis
 
 if TYPE_CHECKING:
     from engine.store import RunRecord
+
 
 def local_time(iso: str | None) -> str:
     """A stored UTC timestamp as the local 'YYYY-MM-DD HH:MM' (engine.formatting). Module level, so a
@@ -75,13 +77,28 @@ COLUMNS: dict[str, tuple[str, int | None, Callable[[RunRecord], Any] | None, boo
 RATIO_COLUMNS = ("valid_naive", "valid_gbm", "test_naive", "test_gbm")
 TAIL_COLUMNS = {"origin": "origin", "time": "time"}  # after the differing settings
 NARROW = 100  # below this many columns the table uses short headers and dates without the year
-SHORT_HEADERS = {"valid": "valid", "test": "test", "epochs": "ep", "valid_naive": "v/naive", "valid_gbm": "v/LGBM",
-                 "test_naive": "t/naive", "test_gbm": "t/LGBM"}
+SHORT_HEADERS = {
+    "valid": "valid",
+    "test": "test",
+    "epochs": "ep",
+    "valid_naive": "v/naive",
+    "valid_gbm": "v/LGBM",
+    "test_naive": "t/naive",
+    "test_gbm": "t/LGBM",
+}
 HIDDEN_SETTINGS = {"epochs"}  # the epochs column shows it already (done/planned)
-SORT_NAMES = {"run": "run", "started": "date", "status": "status", "epochs": "epochs",
-              "valid": "validation MAE (kept weights)", "test": "test MAE", "valid_naive": "validation MAE / naive",
-              "valid_gbm": "validation MAE / LightGBM", "test_naive": "test MAE / naive",
-              "test_gbm": "test MAE / LightGBM"}
+SORT_NAMES = {
+    "run": "run",
+    "started": "date",
+    "status": "status",
+    "epochs": "epochs",
+    "valid": "validation MAE (kept weights)",
+    "test": "test MAE",
+    "valid_naive": "validation MAE / naive",
+    "valid_gbm": "validation MAE / LightGBM",
+    "test_naive": "test MAE / naive",
+    "test_gbm": "test MAE / LightGBM",
+}
 SCORE_COLUMNS = ("valid", "test", *RATIO_COLUMNS)
 
 
@@ -122,9 +139,14 @@ class Curve:
 
 def curve(run: RunRecord, color: str) -> Curve:
     e = run.epochs
-    return Curve(run.run_id, color, tuple(x.epoch for x in e), tuple(x.train_loss for x in e),
-                 tuple(x.valid_mae * SCALE for x in e), run.valid_naive_mae)
-
+    return Curve(
+        run.run_id,
+        color,
+        tuple(x.epoch for x in e),
+        tuple(x.train_loss for x in e),
+        tuple(x.valid_mae * SCALE for x in e),
+        run.valid_naive_mae,
+    )
 
 
 def run_cells(run: RunRecord, shown_settings: list[str], narrow: bool = False) -> list[str]:
@@ -137,10 +159,18 @@ def run_cells(run: RunRecord, shown_settings: list[str], narrow: bool = False) -
     ratios = [score_ratio(run, key.split("_")[0], f"{key.split('_')[1]}_mae") for key in RATIO_COLUMNS]
     valid_naive, valid_gbm, test_naive, test_gbm = (formatting.ratio(r) for r in ratios)
     return [
-        started, middle_ellipsis(safe_text(data_name(run)), 14 if narrow else 24), f"{run.epochs_done}/{run.epochs_planned}",
-        format_riders(run.valid_mae), valid_naive, valid_gbm, format_riders(run.test_mae), test_naive, test_gbm,
+        started,
+        middle_ellipsis(safe_text(data_name(run)), 14 if narrow else 24),
+        f"{run.epochs_done}/{run.epochs_planned}",
+        format_riders(run.valid_mae),
+        valid_naive,
+        valid_gbm,
+        format_riders(run.test_mae),
+        test_naive,
+        test_gbm,
         *(setting(run.config_dict.get(name)) for name in shown_settings),
-        origin(run), duration(seconds) if seconds is not None else "-",
+        origin(run),
+        duration(seconds) if seconds is not None else "-",
     ]
 
 
@@ -153,14 +183,20 @@ def order_text(sort_by: str, reverse: bool) -> str:
     return f"by {SORT_NAMES[sort_by]}, {'descending' if reverse else 'ascending'}"
 
 
-def status_text(path: Any, runs: list[RunRecord], sort_by: str, reverse: bool, picked: int,
-                diff: dict, basis: list[RunRecord] | None = None) -> str:
+def status_text(
+    path: Any,
+    runs: list[RunRecord],
+    sort_by: str,
+    reverse: bool,
+    picked: int,
+    diff: dict,
+    basis: list[RunRecord] | None = None,
+) -> str:
     """The status line above the table; ``basis``: the runs ``diff`` compares (the picked ones, or
     all): a difference in their data is named first."""
     n = len(runs)
     if not n:
-        return (f"No runs recorded yet in {path}. Runs started here (t) or with "
-                "`ridership train` appear here.")
+        return f"No runs recorded yet in {path}. Runs started here (t) or with `ridership train` appear here."
     sets = data_sets(runs)
     order = order_text(sort_by, reverse)
     if len(sets) > 1 and sort_by in SCORE_COLUMNS:
@@ -173,16 +209,23 @@ def status_text(path: Any, runs: list[RunRecord], sort_by: str, reverse: bool, p
         k, which = len(diff), "them" if picked >= 2 else "all runs"
         differ = f"{k} setting{'s differ' if k != 1 else ' differs'} between {which}"
         if len(data_sets(basis if basis is not None else runs)) > 1:  # named first: scores do not compare
-            differ = (f"the data differs between {which}, no setting does" if not k else
-                      f"the data and {k} setting{'s' if k != 1 else ''} differ between {which}")
+            differ = (
+                f"the data differs between {which}, no setting does"
+                if not k
+                else f"the data and {k} setting{'s' if k != 1 else ''} differ between {which}"
+            )
         parts.append(differ)
     return " · ".join(parts)
 
 
 def detail_text(run: RunRecord, in_use: bool) -> str:
     """Three lines about the run under the cursor: status and lineage, scores, data and device."""
-    line1 = (f"Run {run.run_id}" + (" (its model is in use)" if in_use else "")
-             + f" · {run.status}" + (f": {run.reason}" if run.reason else ""))
+    line1 = (
+        f"Run {run.run_id}"
+        + (" (its model is in use)" if in_use else "")
+        + f" · {run.status}"
+        + (f": {run.reason}" if run.reason else "")
+    )
     if run.parent_id:
         at = f" after its epoch {run.resumed_from_epoch}" if run.resumed_from_epoch else ""
         line1 += f" · {run.origin} of run {run.parent_id}{at}"
@@ -190,8 +233,9 @@ def detail_text(run: RunRecord, in_use: bool) -> str:
     for split in ("valid", "test"):
         s = (run.scores or {}).get(split)
         if s:
-            scores.append(f"{split} {format_riders(s['mae'])} vs naive {format_riders(s['naive_mae'])} "
-                          f"({s['ratio']:.2f}x)")
+            scores.append(
+                f"{split} {format_riders(s['mae'])} vs naive {format_riders(s['naive_mae'])} ({s['ratio']:.2f}x)"
+            )
     weights = f"epoch {run.weights_epoch}'s weights" if run.weights_epoch else "no weights"
     if run.best_epoch and run.best_valid_mae is not None and run.weights_epoch != run.best_epoch:
         weights += f" (best epoch {run.best_epoch}: valid {format_riders(run.best_valid_mae)})"

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from engine.text import safe_text
 from engine.domain import format_riders
 from engine.formatting import ratio
+from engine.text import safe_text
 
 if TYPE_CHECKING:
     from engine.sweep import events as ev
@@ -63,9 +63,20 @@ def trial_row(t: TrialRow) -> Row:
     d, run = t.to_dict(), t.run
     valid = finite(d["valid_mae_riders"])
     gbm = finite(((run.scores or {}).get("valid") or {}).get("gbm_mae"))
-    return Row(t.trial, run.run_id, t.status, dict(t.params), finite(t.value), valid, finite(d["test_mae_riders"]),
-               finite(d["valid_ratio"]), valid / gbm if valid is not None and gbm else None,
-               f"{d['epochs_done']}/{d['epochs_planned']}", run.checkpoint is not None, run.reason or "")
+    return Row(
+        t.trial,
+        run.run_id,
+        t.status,
+        dict(t.params),
+        finite(t.value),
+        valid,
+        finite(d["test_mae_riders"]),
+        finite(d["valid_ratio"]),
+        valid / gbm if valid is not None and gbm else None,
+        f"{d['epochs_done']}/{d['epochs_planned']}",
+        run.checkpoint is not None,
+        run.reason or "",
+    )
 
 
 @dataclass
@@ -144,8 +155,14 @@ class Progress:
 
 
 def live_row(trial: int, live: Live, run_id: int | None) -> Row:
-    return Row(trial, run_id, "running", live.params, valid=live.valid,
-               epochs=f"{live.epoch}/{live.epochs}" if live.epochs else "-")
+    return Row(
+        trial,
+        run_id,
+        "running",
+        live.params,
+        valid=live.valid,
+        epochs=f"{live.epoch}/{live.epochs}" if live.epochs else "-",
+    )
 
 
 def board_rows(board: SweepSummary | None, live: dict[int, Live]) -> list[Row]:
@@ -178,8 +195,11 @@ def columns(rows: list[Row], objective: str, narrow: bool) -> list[tuple[str, st
     cols += [(f"p:{n}", n.replace("_size", "").replace("_length", "") if narrow else n) for n in names]
     if objective != "valid":  # "valid" is the valid MAE column itself
         cols.append(("objective", "obj" if narrow else objective))
-    cols += [("valid", "valid" if narrow else "valid MAE"), ("test", "test" if narrow else "test MAE"),
-             ("naive", "v/naive" if narrow else "valid/naive")]
+    cols += [
+        ("valid", "valid" if narrow else "valid MAE"),
+        ("test", "test" if narrow else "test MAE"),
+        ("naive", "v/naive" if narrow else "valid/naive"),
+    ]
     if any(r.gbm_ratio is not None for r in rows):
         cols.append(("gbm", "v/LGBM" if narrow else "valid/LightGBM"))
     if not narrow:
@@ -196,11 +216,17 @@ def objective_text(value: float | None, objective: str) -> str:
 
 def cell_texts(row: Row, keys: list[str], objective: str) -> list[str]:
     """The row's cells for the columns ``keys``: MAE in riders, ratios with 2 decimals."""
-    values = {"trial": str(row.trial), "run": str(row.run_id) if row.run_id is not None else "-",
-              "status": row.status, "objective": objective_text(row.objective, objective),
-              "valid": format_riders(row.valid) if row.valid is not None else "-",
-              "test": format_riders(row.test) if row.test is not None else "-",
-              "naive": ratio(row.naive_ratio), "gbm": ratio(row.gbm_ratio), "epochs": row.epochs}
+    values = {
+        "trial": str(row.trial),
+        "run": str(row.run_id) if row.run_id is not None else "-",
+        "status": row.status,
+        "objective": objective_text(row.objective, objective),
+        "valid": format_riders(row.valid) if row.valid is not None else "-",
+        "test": format_riders(row.test) if row.test is not None else "-",
+        "naive": ratio(row.naive_ratio),
+        "gbm": ratio(row.gbm_ratio),
+        "epochs": row.epochs,
+    }
     out = []
     for key in keys:
         if key.startswith("p:"):
@@ -220,5 +246,3 @@ def status_text(p: Progress | None, rows: list[Row], idle: str) -> str:
     if best is not None:
         text += f" · best trial {best.trial} (run {best.run_id}): {p.objective} {objective_text(best.objective, p.objective)}"
     return text
-
-

@@ -50,27 +50,37 @@ class Days:
     naive: np.ndarray
 
     @classmethod
-    def of(cls, result: dict) -> "Days":
+    def of(cls, result: dict) -> Days:
         import numpy as np
         import pandas as pd
 
         parts = list(result.values())
+
         def stack(a: str, b: str) -> np.ndarray:
-            return np.column_stack([np.concatenate([getattr(p, a) for p in parts]),
-                                    np.concatenate([getattr(p, b) for p in parts])]).astype(np.float64)
+            return np.column_stack(
+                [np.concatenate([getattr(p, a) for p in parts]), np.concatenate([getattr(p, b) for p in parts])]
+            ).astype(np.float64)
+
         days = cls(
             split=np.concatenate([[p.split] * len(p) for p in parts]).astype(object),
             dates=pd.DatetimeIndex(np.concatenate([p.dates for p in parts])),
             day_types=np.concatenate([p.day_types for p in parts]).astype(object),
-            actual=stack("actual_rail", "actual_bus"), pred=stack("pred_rail", "pred_bus"),
+            actual=stack("actual_rail", "actual_bus"),
+            pred=stack("pred_rail", "pred_bus"),
             naive=stack("naive_rail", "naive_bus"),
         )
         order = np.argsort(days.dates.to_numpy(), kind="stable")
         return days.take(order)
 
-    def take(self, rows) -> "Days":
-        return Days(self.split[rows], self.dates[rows], self.day_types[rows], self.actual[rows],
-                    self.pred[rows], self.naive[rows])
+    def take(self, rows) -> Days:
+        return Days(
+            self.split[rows],
+            self.dates[rows],
+            self.day_types[rows],
+            self.actual[rows],
+            self.pred[rows],
+            self.naive[rows],
+        )
 
     def __len__(self) -> int:
         return len(self.dates)
@@ -105,8 +115,10 @@ def ratio_text(model: float, naive: float, width: int) -> str:
 
 def table_text(rows: list) -> str:
     # 77 columns: fits an 80-column terminal.
-    head = (f"{'split':<5} {'day type':<16} {'days':>4} {'model MAE':>9} {'naive MAE':>9} "
-            f"{'model/naive':>11} {'rail m/n':>8} {'bus m/n':>8}")
+    head = (
+        f"{'split':<5} {'day type':<16} {'days':>4} {'model MAE':>9} {'naive MAE':>9} "
+        f"{'model/naive':>11} {'rail m/n':>8} {'bus m/n':>8}"
+    )
     lines = [f"[b]{head}[/b]"]
     last_split = None
     for split, s in rows:
@@ -120,8 +132,14 @@ def table_text(rows: list) -> str:
     return "\n".join(lines)
 
 
-KIND_LABELS = {"W": "W weekday", "A": "A Saturday", "U": "U Sun/holiday", "U weekday": "U on Mon-Fri",
-               "minor": "minor holiday", "school": "school break"}
+KIND_LABELS = {
+    "W": "W weekday",
+    "A": "A Saturday",
+    "U": "U Sun/holiday",
+    "U weekday": "U on Mon-Fri",
+    "minor": "minor holiday",
+    "school": "school break",
+}
 
 
 def kinds_text(result: dict) -> str:
@@ -132,17 +150,22 @@ def kinds_text(result: dict) -> str:
     def ratio(a: float, b: float) -> str:
         return f"{a / b:.2f}" if b and math.isfinite(a) and math.isfinite(b) else "-"
 
-    lines = ["Errors by kind of day, whole splits (riders; /naive, /LGBM: the model's MAE over theirs)",
-             f"{'split':<5} {'kind':<13} {'days':>4} {'rail MAE':>8} {'/naive':>6} {'/LGBM':>6} "
-             f"{'bus MAE':>8} {'/naive':>6} {'/LGBM':>6}"]
+    lines = [
+        "Errors by kind of day, whole splits (riders; /naive, /LGBM: the model's MAE over theirs)",
+        f"{'split':<5} {'kind':<13} {'days':>4} {'rail MAE':>8} {'/naive':>6} {'/LGBM':>6} "
+        f"{'bus MAE':>8} {'/naive':>6} {'/LGBM':>6}",
+    ]
     for name, split in result.items():
         label = SPLIT_LABELS.get(name, name)[:5]
         for kind, e in getattr(split, "by_kind", {}).items():
             cells = []
             for series in ("rail", "bus"):
                 mae = getattr(e, f"{series}_mae")
-                cells += [f"{format_riders(mae):>8}", f"{ratio(mae, getattr(e, f'naive_{series}_mae')):>6}",
-                          f"{ratio(mae, getattr(e, f'gbm_{series}_mae')):>6}"]
+                cells += [
+                    f"{format_riders(mae):>8}",
+                    f"{ratio(mae, getattr(e, f'naive_{series}_mae')):>6}",
+                    f"{ratio(mae, getattr(e, f'gbm_{series}_mae')):>6}",
+                ]
             lines.append(f"{label:<5} {KIND_LABELS.get(kind, kind):<13} {e.count:>4} " + " ".join(cells))
             label = ""
     return "\n".join(lines)
@@ -157,8 +180,10 @@ def failure_text(rows: list, days: Days, series: int, series_name: str) -> str:
     parts = []
     if typed:
         split, worst = max(typed, key=lambda r: r[1].ratio)
-        parts.append(f"Worst day type: {split} {worst.day_type} ({DAY_TYPE_NAMES[worst.day_type]}), "
-                     f"{worst.ratio:.2f}x the naive error over {worst.count} days.")
+        parts.append(
+            f"Worst day type: {split} {worst.day_type} ({DAY_TYPE_NAMES[worst.day_type]}), "
+            f"{worst.ratio:.2f}x the naive error over {worst.count} days."
+        )
     if len(days):
         err = np.abs(days.pred[:, series] - days.actual[:, series])
         top = np.argsort(-err, kind="stable")[:WORST_DAYS]
@@ -184,8 +209,10 @@ class BacktestPane(VerticalScroll, can_focus=True):
     BacktestPane #bt-kinds { height: auto; margin-top: 1; }
     """
 
-    NO_MODEL = ("No trained model yet: train one first (3 opens Training, t starts a run). "
-                "A backtest needs a run that finished at least one epoch.")
+    NO_MODEL = (
+        "No trained model yet: train one first (3 opens Training, t starts a run). "
+        "A backtest needs a run that finished at least one epoch."
+    )
 
     BINDINGS = [
         Binding("b", "backtest", "Backtest"),
@@ -203,12 +230,16 @@ class BacktestPane(VerticalScroll, can_focus=True):
         self._label = ""
 
     def compose(self) -> ComposeResult:
-        yield Static("No backtest yet: train a model (3, then t); its validation and test days show here.",
-                     id="bt-status", markup=False)
+        yield Static(
+            "No backtest yet: train a model (3, then t); its validation and test days show here.",
+            id="bt-status",
+            markup=False,
+        )
         with Horizontal(id="bt-controls"):
             yield Label("Series ")
-            yield Select([("rail", "rail"), ("bus", "bus")], value="rail", allow_blank=False, compact=True,
-                         id="bt-series")
+            yield Select(
+                [("rail", "rail"), ("bus", "bus")], value="rail", allow_blank=False, compact=True, id="bt-series"
+            )
             yield Label("  Zoom from ")
             yield Input("", placeholder="first day", id="bt-from", compact=True)
             yield Label(" to ")
@@ -298,8 +329,10 @@ class BacktestPane(VerticalScroll, can_focus=True):
             raise ValueError(f"from {start:%Y-%m-%d} is after to {end:%Y-%m-%d}")
         keep = (days.dates >= start) & (days.dates <= end)
         if not keep.any():
-            raise ValueError(f"no backtest days between {start:%Y-%m-%d} and {end:%Y-%m-%d} (the backtest covers "
-                             f"{days.dates[0]:%Y-%m-%d}..{days.dates[-1]:%Y-%m-%d})")
+            raise ValueError(
+                f"no backtest days between {start:%Y-%m-%d} and {end:%Y-%m-%d} (the backtest covers "
+                f"{days.dates[0]:%Y-%m-%d}..{days.dates[-1]:%Y-%m-%d})"
+            )
         return days.take(np.flatnonzero(keep))
 
     def redraw(self) -> None:
@@ -319,9 +352,12 @@ class BacktestPane(VerticalScroll, can_focus=True):
         span = f"{days.dates[0]:%Y-%m-%d}..{days.dates[-1]:%Y-%m-%d}"
         zoomed = len(days) < len(self.days)
         # The table's own markup (bold header, ✓/✗ colours) around numbers and fixed words only.
-        self.query_one("#bt-table", Static).update(Content.from_markup(
-            f"Errors by day type (riders, both series), {span}{' (zoomed)' if zoomed else ''} · naive = same day "
-            f"last week · ✓ beats it\n" + table_text(rows)))
+        self.query_one("#bt-table", Static).update(
+            Content.from_markup(
+                f"Errors by day type (riders, both series), {span}{' (zoomed)' if zoomed else ''} · naive = same day "
+                f"last week · ✓ beats it\n" + table_text(rows)
+            )
+        )
         self.query_one("#bt-worst", Static).update(failure_text(rows, days, column, series_name))
 
     def _draw_chart(self, days: Days, column: int, series_name: str) -> None:
@@ -341,8 +377,8 @@ class BacktestPane(VerticalScroll, can_focus=True):
                 full = (b - a) // step * step  # in whole weeks, so every bin has each weekday once
                 if not full:
                     continue
-                x = offsets[a:a + full:step] + (step - 1) / 2
-                ys = {k: v[a:a + full].reshape(-1, step).mean(axis=1) for k, v in values.items()}
+                x = offsets[a : a + full : step] + (step - 1) / 2
+                ys = {k: v[a : a + full].reshape(-1, step).mean(axis=1) for k, v in values.items()}
             else:
                 x, ys = offsets[a:b], {k: v[a:b] for k, v in values.items()}
             segments.append(([float(v) for v in x], ys))
@@ -355,12 +391,19 @@ class BacktestPane(VerticalScroll, can_focus=True):
         drawn = [y for s in lines for y in s.y]
         for i in np.flatnonzero(days.split[1:] != days.split[:-1]) + 1:
             at = float(offsets[i])
-            lines.append(Series([at, at], [min(drawn), max(drawn)],
-                                f"{SPLIT_LABELS.get(days.split[i], days.split[i])} from {days.dates[i]:%Y-%m-%d}",
-                                "magenta"))  # not the naive forecast's grey
+            lines.append(
+                Series(
+                    [at, at],
+                    [min(drawn), max(drawn)],
+                    f"{SPLIT_LABELS.get(days.split[i], days.split[i])} from {days.dates[i]:%Y-%m-%d}",
+                    "magenta",
+                )
+            )  # not the naive forecast's grey
         chart = self.query_one("#bt-chart", Chart)
-        chart.set_title(f"{series_name.capitalize()} riders per day, thousands"
-                        f"{' (7-day means; zoom in for single days)' if step > 1 else ''}")
+        chart.set_title(
+            f"{series_name.capitalize()} riders per day, thousands"
+            f"{' (7-day means; zoom in for single days)' if step > 1 else ''}"
+        )
         chart.draw(lines, xticks=day_ticks(days.dates[0], int((days.dates[-1] - days.dates[0]).days)))
 
     def _status(self, text: str, error: bool = False) -> None:
@@ -376,4 +419,3 @@ def day_ticks(first: pd.Timestamp, span: int, count: int = 5) -> tuple[list[floa
 
     offsets = sorted({int(round(v)) for v in np.linspace(0, span, count)})
     return [float(v) for v in offsets], [f"{first + pd.Timedelta(days=v):%Y-%m-%d}" for v in offsets]
-

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 from rich.text import Text
 from textual.binding import Binding
@@ -131,8 +131,13 @@ def theme_name(theme: str, surface: tuple[int, int, int], foreground: tuple[int,
     return name
 
 
-def build_chart(spec: ChartSpec, width: int, height: int, theme: str,
-                colors: tuple[tuple[int, int, int], tuple[int, int, int]] | None = None) -> Text:
+def build_chart(
+    spec: ChartSpec,
+    width: int,
+    height: int,
+    theme: str,
+    colors: tuple[tuple[int, int, int], tuple[int, int, int]] | None = None,
+) -> Text:
     """The chart as rich Text: a key line (the legend, outside the plot) and the plotext picture.
     Runs in the builder thread; touches no widget. ``theme``: a plotext theme, or the app's theme
     name with ``colors`` (its surface and foreground) to make one from."""
@@ -193,8 +198,15 @@ class Chart(Widget):
     Chart { width: 1fr; height: 1fr; }
     """
 
-    def __init__(self, title: str, xlabel: str = "", ylabel: str = "", *, id: str | None = None,  # noqa: A002
-                 legend_room: bool = False) -> None:
+    def __init__(
+        self,
+        title: str,
+        xlabel: str = "",
+        ylabel: str = "",
+        *,
+        id: str | None = None,  # noqa: A002
+        legend_room: bool = False,
+    ) -> None:
         super().__init__(id=id)
         self._spec = ChartSpec(title, xlabel, ylabel, legend_room=legend_room)
         self._picture: Text | None = None
@@ -212,12 +224,20 @@ class Chart(Widget):
     def set_xlabel(self, xlabel: str) -> None:
         self._spec = replace(self._spec, xlabel=xlabel)
 
-    def draw(self, series: Sequence[Series], *, xticks: tuple[Sequence, Sequence] | None = None,
-             xlim: tuple[float, float] | None = None) -> None:
+    def draw(
+        self,
+        series: Sequence[Series],
+        *,
+        xticks: tuple[Sequence, Sequence] | None = None,
+        xlim: tuple[float, float] | None = None,
+    ) -> None:
         series = tuple(Series(list(s.x), list(s.y), s.label, s.color, s.marker, s.scatter) for s in series)
-        self._spec = replace(self._spec, series=series,
-                             xticks=(tuple(xticks[0]), tuple(xticks[1])) if xticks is not None else None,
-                             xlim=xlim)
+        self._spec = replace(
+            self._spec,
+            series=series,
+            xticks=(tuple(xticks[0]), tuple(xticks[1])) if xticks is not None else None,
+            xlim=xlim,
+        )
         self.points = point_counts(series)
         self._schedule()
 
@@ -246,8 +266,9 @@ class Chart(Widget):
                     return
                 variables = self.app.theme_variables
                 colors = (Color.parse(variables.get("surface")).rgb, Color.parse(variables.get("foreground")).rgb)
-                self._picture = await loop.run_in_executor(_BUILDER, build_chart, self._spec, width, height,
-                                                           self.app.theme, colors)
+                self._picture = await loop.run_in_executor(
+                    _BUILDER, build_chart, self._spec, width, height, self.app.theme, colors
+                )
                 self.refresh()
                 if not self._stale:
                     return
@@ -278,6 +299,7 @@ def headroom(chart: Chart, lines: list[Series]) -> list[Series]:
 
 
 # -- scales and ticks (pure) ---------------------------------------------------------------------
+
 
 def plot_rows(height: int, spec: ChartSpec) -> int:
     """About how many rows of a chart ``height`` lines high hold the data (frame, title, ticks, labels off)."""
@@ -315,8 +337,9 @@ def log_ticks(lo: float, hi: float, max_ticks: int = 8) -> tuple[list[float], li
     lo, hi = min(lo, hi), max(lo, hi)
     values: list[float] = []
     for mantissas in ((1, 2, 3, 5), (1, 3), (1,)):
-        values = [m * 10.0 ** e for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
-                  for m in mantissas]
+        values = [
+            m * 10.0**e for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1) for m in mantissas
+        ]
         values = [round(v, 12) for v in values if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)]
         if len(values) <= max_ticks:
             break
@@ -418,9 +441,20 @@ class EpochChart(Chart, can_focus=True):
         Binding("f", "toggle_follow", "Follow"),
     ]
 
-    def __init__(self, title: str, xlabel: str = "", ylabel: str = "", *, id: str | None = None,  # noqa: A002
-                 log: bool = True, smoothing: bool = False, alpha: float = 0.3, follow: bool = False,
-                 follow_last: int = 20, legend_room: bool = True) -> None:
+    def __init__(
+        self,
+        title: str,
+        xlabel: str = "",
+        ylabel: str = "",
+        *,
+        id: str | None = None,  # noqa: A002
+        log: bool = True,
+        smoothing: bool = False,
+        alpha: float = 0.3,
+        follow: bool = False,
+        follow_last: int = 20,
+        legend_room: bool = True,
+    ) -> None:
         super().__init__(title, xlabel, ylabel, id=id, legend_room=legend_room)
         self.log_scale, self.smoothing, self.alpha = log, smoothing, alpha
         self.follow, self.follow_last = follow, follow_last
@@ -430,8 +464,13 @@ class EpochChart(Chart, can_focus=True):
         self._xlim: tuple[float, float] | None = None
 
     # -- data -------------------------------------------------------------------------------------
-    def draw(self, series: Sequence[Series], *, xticks: tuple[Sequence, Sequence] | None = None,
-             xlim: tuple[float, float] | None = None) -> None:
+    def draw(
+        self,
+        series: Sequence[Series],
+        *,
+        xticks: tuple[Sequence, Sequence] | None = None,
+        xlim: tuple[float, float] | None = None,
+    ) -> None:
         self.raw = tuple(Series(list(s.x), list(s.y), s.label, s.color, s.marker, s.scatter) for s in series)
         self._xticks, self._xlim = xticks, xlim
         self._redraw()
@@ -470,10 +509,14 @@ class EpochChart(Chart, can_focus=True):
         yticks = None
         if self.log_scale and ys:
             lo, hi = ylim if ylim is not None else (min(ys), max(ys))
-            yticks = log_ticks(10 ** lo, 10 ** hi)
+            yticks = log_ticks(10**lo, 10**hi)
         spec = self._spec
-        self._spec = replace(spec, yticks=yticks, ylim=ylim,
-                             vline=self.cursor if self.cursor is not None and self.cursor in self.epochs else None)
+        self._spec = replace(
+            spec,
+            yticks=yticks,
+            ylim=ylim,
+            vline=self.cursor if self.cursor is not None and self.cursor in self.epochs else None,
+        )
         super().draw(shown, xticks=self._xticks, xlim=self._xlim)
         self.points = point_counts(self.raw)
 

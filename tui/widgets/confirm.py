@@ -6,7 +6,7 @@ stays a plain callback and nothing blocks the UI thread.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from textual import on
 from textual.app import ComposeResult
@@ -73,8 +73,9 @@ class PromptScreen(ModalScreen[str | None]):
     DEFAULT_CSS = DIALOG_CSS
     SCOPED_CSS = False
 
-    def __init__(self, title: str, value: str = "", hint: str = "", check: Check | None = None,
-                 input_id: str = "prompt-input") -> None:
+    def __init__(
+        self, title: str, value: str = "", hint: str = "", check: Check | None = None, input_id: str = "prompt-input"
+    ) -> None:
         super().__init__(classes="dialog-screen")
         self._title, self._value, self._hint, self._check = title, value, hint, check
         self._input_id = input_id

@@ -19,9 +19,6 @@ from .table import RowTable
 from .text import Label, Static
 
 if TYPE_CHECKING:  # numpy and pandas load with the data, after the first screen
-    import numpy as np
-    import pandas as pd
-
     from engine.data import RidershipData
 
 ARTICLE_RANGE = ("2021-03", "2021-05")  # the article's plot
@@ -99,7 +96,11 @@ class DatasetPane(Horizontal):
 
     def _range_in_data(self, start: str, end: str) -> bool:
         data = self.data
-        return data is not None and parse_bound(start, False) >= data.first_date and parse_bound(end, True) <= data.last_date
+        return (
+            data is not None
+            and parse_bound(start, False) >= data.first_date
+            and parse_bound(end, True) <= data.last_date
+        )
 
     def _show_info(self) -> None:
         data = self.data
@@ -137,8 +138,10 @@ class DatasetPane(Horizontal):
                 raise ValueError(f"from {start:%Y-%m-%d} is after to {end:%Y-%m-%d}")
             rows = data.frame.loc[start:end]
             if rows.empty:
-                raise ValueError(f"no rows between {start:%Y-%m-%d} and {end:%Y-%m-%d} "
-                                 f"(the data covers {data.first_date:%Y-%m-%d} .. {data.last_date:%Y-%m-%d})")
+                raise ValueError(
+                    f"no rows between {start:%Y-%m-%d} and {end:%Y-%m-%d} "
+                    f"(the data covers {data.first_date:%Y-%m-%d} .. {data.last_date:%Y-%m-%d})"
+                )
         except ValueError as exc:
             show_inline_error(error, exc)
             return

@@ -18,8 +18,7 @@ class DevicePane(Vertical, can_focus=True):
         yield Static("Compute device", id="device-title")
         yield Static("Loading torch to look at the devices…", id="device-info")
         yield Static("", id="device-note")
-        yield Static("This process, sampled every second while this pane is shown or a run trains",
-                     id="system-title")
+        yield Static("This process, sampled every second while this pane is shown or a run trains", id="system-title")
         yield SystemSparklines(id="system-metrics")
 
     def show(self, info, available: list[str], choice: str, training: bool) -> None:
@@ -39,8 +38,10 @@ class DevicePane(Vertical, can_focus=True):
         width = max(len(k) for k, _ in rows)
         self.query_one("#device-info", Static).update("\n".join(f"{k:<{width}}  {v}" for k, v in rows))
         self.query_one("#device-note", Static).update(
-            "Memory refreshed every second while a run is training." if training else
-            "Memory refreshed every second during a run. The device setting is on the Hyperparameters pane.")
+            "Memory refreshed every second while a run is training."
+            if training
+            else "Memory refreshed every second during a run. The device setting is on the Hyperparameters pane."
+        )
         self.query_one("#device-info").set_class(False, "-error")
 
     def show_error(self, text: str) -> None:

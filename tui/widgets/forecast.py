@@ -41,7 +41,7 @@ class ForecastPane(Vertical, can_focus=True):
             super().__init__()
             self.day_type = day_type
 
-    _history: "pd.DataFrame | None" = None  # the last weeks of the data, drawn before any forecast
+    _history: pd.DataFrame | None = None  # the last weeks of the data, drawn before any forecast
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="forecast-controls"):
@@ -95,13 +95,20 @@ class ForecastPane(Vertical, can_focus=True):
         self._history = history
         x = list(range(len(history)))
         self.query_one(Chart).draw(
-            [Series(x, list(history["bus"] / K), "bus", "blue"),
-             Series(x, list(history["rail"] / K), "rail", "red")],
-            xticks=date_ticks(history.index), xlim=(-1, len(history) + 2),
+            [Series(x, list(history["bus"] / K), "bus", "blue"), Series(x, list(history["rail"] / K), "rail", "red")],
+            xticks=date_ticks(history.index),
+            xlim=(-1, len(history) + 2),
         )
 
-    def show_forecast(self, text: str, history: pd.DataFrame, date: pd.Timestamp, rail: float, bus: float,
-                      bounds: dict[str, float] | None = None) -> None:
+    def show_forecast(
+        self,
+        text: str,
+        history: pd.DataFrame,
+        date: pd.Timestamp,
+        rail: float,
+        bus: float,
+        bounds: dict[str, float] | None = None,
+    ) -> None:
         """``history``: the last rows of the data (index date; bus, rail); ``bounds``: the interval
         (rail_low, rail_high, bus_low, bus_high, riders), drawn as a band at the forecast day."""
         import pandas as pd
@@ -119,8 +126,11 @@ class ForecastPane(Vertical, can_focus=True):
                 Series(x, list(history["rail"] / K), "rail", "red"),
                 Series(seg, [history["bus"].iloc[-1] / K, bus / K], "bus forecast", "cyan"),
                 Series(seg, [history["rail"].iloc[-1] / K, rail / K], "rail forecast", "orange"),
-                *[Series([n, n], [bounds[f"{s}_low"] / K, bounds[f"{s}_high"] / K], "", color)
-                  for s, color in (("bus", "cyan"), ("rail", "orange")) if bounds],
+                *[
+                    Series([n, n], [bounds[f"{s}_low"] / K, bounds[f"{s}_high"] / K], "", color)
+                    for s, color in (("bus", "cyan"), ("rail", "orange"))
+                    if bounds
+                ],
             ],
             xticks=date_ticks(dates),
             xlim=(-1, n + 2),  # room around the forecast day at the right edge

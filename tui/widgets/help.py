@@ -14,10 +14,13 @@ from textual.screen import ModalScreen
 from .confirm import DIALOG_CSS
 from .text import Label, Static
 
-HELP_CSS = DIALOG_CSS + """
+HELP_CSS = (
+    DIALOG_CSS
+    + """
 .help-dialog { max-height: 90%; }
 .help-dialog VerticalScroll { height: auto; max-height: 100%; }
 """
+)
 
 
 def key_lines(bindings: list[tuple[str, str]]) -> str:
@@ -47,7 +50,12 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(classes="dialog help-dialog"):
             yield Label(f"Keys · {self.pane} pane · Esc closes", classes="dialog-title")
             with VerticalScroll():
-                yield Static(f"{self.pane} pane\n" + (key_lines(self.pane_keys) or "(no keys of its own)"),
-                             classes="dialog-body", markup=False, id="help-pane")
-                yield Static("\nEverywhere\n" + key_lines(self.app_keys), classes="dialog-body", markup=False,
-                             id="help-app")
+                yield Static(
+                    f"{self.pane} pane\n" + (key_lines(self.pane_keys) or "(no keys of its own)"),
+                    classes="dialog-body",
+                    markup=False,
+                    id="help-pane",
+                )
+                yield Static(
+                    "\nEverywhere\n" + key_lines(self.app_keys), classes="dialog-body", markup=False, id="help-app"
+                )

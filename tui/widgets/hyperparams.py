@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -28,8 +29,10 @@ from engine.presets import DEFAULT_PRESET, PRESET_HELP, PRESETS, apply_preset, p
 from .text import Label, Static
 
 ArticleDefaults = TrainConfig()
-FORM_HINT = ("Tab: next field. Number keys type in a text field (Esc leaves it) and switch panes "
-             f"elsewhere. r: the {DEFAULT_PRESET} preset's settings (the article's defaults: preset article).")
+FORM_HINT = (
+    "Tab: next field. Number keys type in a text field (Esc leaves it) and switch panes "
+    f"elsewhere. r: the {DEFAULT_PRESET} preset's settings (the article's defaults: preset article)."
+)
 
 
 @dataclass(frozen=True)
@@ -100,13 +103,16 @@ def window_errors(config: TrainConfig, split_days: SplitDays | None) -> dict[str
     short = [(name, n) for name, n in days.items() if 0 < n <= config.window_length]
     if short:
         name, n = min(short, key=lambda item: item[1])
-        errors["window_length"] = (f"must be under {n}: the {name} split has {n} days in the data loaded, and a "
-                                   f"window of {config.window_length} needs {config.window_length + 1}")
+        errors["window_length"] = (
+            f"must be under {n}: the {name} split has {n} days in the data loaded, and a "
+            f"window of {config.window_length} needs {config.window_length + 1}"
+        )
     return errors
 
 
-def check(specs: list[FieldSpec], raw: dict[str, Any],
-          split_days: SplitDays | None = None) -> tuple[TrainConfig | None, dict[str, str]]:
+def check(
+    specs: list[FieldSpec], raw: dict[str, Any], split_days: SplitDays | None = None
+) -> tuple[TrainConfig | None, dict[str, str]]:
     """The config, or None and a reason per invalid field.
 
     validate() stops at the first problem; to show more than one, a field found invalid is set
@@ -165,8 +171,9 @@ class HyperparamsForm(VerticalScroll):
             # Blank (shown as "custom") while the fields match no preset.
             # type_to_search off, here and below: a number key on a selector switches panes, as
             # everywhere outside a text field (it would otherwise open the list and search it).
-            yield Select([(name, name) for name in PRESETS], prompt="custom", id="preset", compact=True,
-                         type_to_search=False)
+            yield Select(
+                [(name, name) for name in PRESETS], prompt="custom", id="preset", compact=True, type_to_search=False
+            )
             yield Static("", classes="field-help", id="help-preset")
         for spec in self.specs:
             value = getattr(self._initial, spec.name)
@@ -181,8 +188,15 @@ class HyperparamsForm(VerticalScroll):
         if spec.kind is bool:
             return Checkbox("yes", value=bool(value), id=wid, compact=True, classes="field-input")
         if spec.choices:
-            return Select([(c, c) for c in spec.choices], value=value, allow_blank=False, id=wid,
-                          compact=True, classes="field-input", type_to_search=False)
+            return Select(
+                [(c, c) for c in spec.choices],
+                value=value,
+                allow_blank=False,
+                id=wid,
+                compact=True,
+                classes="field-input",
+                type_to_search=False,
+            )
         return Input(str(value), id=wid, compact=True, classes="field-input")
 
     def on_mount(self) -> None:
@@ -253,7 +267,8 @@ class HyperparamsForm(VerticalScroll):
         with self.prevent(Select.Changed):
             select.value = name if name is not None else Select.NULL
         self.query_one("#help-preset", Static).update(
-            PRESET_HELP[name] if name else "custom: the fields match no preset; pick one to start from it")
+            PRESET_HELP[name] if name else "custom: the fields match no preset; pick one to start from it"
+        )
 
     # -- validation ---------------------------------------------------------------------------
     @on(Input.Changed, ".field-input")
@@ -275,8 +290,14 @@ class HyperparamsForm(VerticalScroll):
             self.query_one(f"#field-{spec.name}").set_class(reason is not None, "-invalid")
         stray = [f"{k}: {v}" for k, v in errors.items() if k not in names]
         form_error = self.query_one("#form-error", Static)
-        summary = (f"{len(errors)} invalid setting{'s' if len(errors) > 1 else ''}: a run cannot start "
-                   "until {} fixed.".format("it is" if len(errors) == 1 else "they are")) if errors else ""
+        summary = (
+            (
+                f"{len(errors)} invalid setting{'s' if len(errors) > 1 else ''}: a run cannot start "
+                "until {} fixed.".format("it is" if len(errors) == 1 else "they are")
+            )
+            if errors
+            else ""
+        )
         form_error.update("\n".join([summary, *stray]).strip())
         form_error.set_class(bool(errors), "-error")
         self._show_preset(config)

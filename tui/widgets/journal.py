@@ -42,7 +42,8 @@ class JournalScreen(ModalScreen[None]):
         self.query_one(DataTable).add_columns(*COLUMNS)
         if self._store is None or self._data is None:
             self.query_one("#journal-summary", Static).update(
-                "No journal: the run store is not open." if self._store is None else "The data is still loading.")
+                "No journal: the run store is not open." if self._store is None else "The data is still loading."
+            )
             return
         self._read()
 
@@ -65,17 +66,24 @@ class JournalScreen(ModalScreen[None]):
         self.journal = result
         data = self._data
         if not result.entries:
-            summary = "No forecasts yet: each one made in the Forecast pane (or with `ridership forecast`) is kept here."
+            summary = (
+                "No forecasts yet: each one made in the Forecast pane (or with `ridership forecast`) is kept here."
+            )
         else:
-            head = (f"{len(result.entries)} forecast days; actual riders to {data.last_date:%Y-%m-%d}. "
-                    "Per model, on the days known:")
+            head = (
+                f"{len(result.entries)} forecast days; actual riders to {data.last_date:%Y-%m-%d}. "
+                "Per model, on the days known:"
+            )
             summary = "\n".join([head, *("  " + m.line() for m in result.models)])
         self.query_one("#journal-summary", Static).update(summary)
         table = self.query_one(DataTable)
         for e in reversed(result.entries):  # newest first
             cells = []
             for s in ("rail", "bus"):
-                cells += [format_riders(e.forecast[s]), format_riders(e.actual[s]) if e.actual else "",
-                          f"{e.error[s]:+,.0f}" if e.error else "pending",
-                          ("yes" if e.held[s] else "no") if e.held else ""]
+                cells += [
+                    format_riders(e.forecast[s]),
+                    format_riders(e.actual[s]) if e.actual else "",
+                    f"{e.error[s]:+,.0f}" if e.error else "pending",
+                    ("yes" if e.held[s] else "no") if e.held else "",
+                ]
             table.add_row(e.made_at[:10], e.model_key, e.target_date, str(e.horizon), e.day_type, *cells)

@@ -45,8 +45,10 @@ def parse_days(text: str) -> int:
     except ValueError:
         raise ValueError(f"days must be a whole number from 1 to {MAX_FORECAST_DAYS}, got {text!r}") from None
     if not 1 <= days <= MAX_FORECAST_DAYS:
-        raise ValueError(f"days must be from 1 to {MAX_FORECAST_DAYS} (beyond four weeks the forecasts feed almost "
-                         f"only on earlier forecasts), got {days}")
+        raise ValueError(
+            f"days must be from 1 to {MAX_FORECAST_DAYS} (beyond four weeks the forecasts feed almost "
+            f"only on earlier forecasts), got {days}"
+        )
     return days
 
 
@@ -73,8 +75,10 @@ class MultiDayView(Vertical):
         Binding("c", "set_type('calendar')", "Calendar's", group=OVERRIDE_KEYS),
     ]
 
-    NO_MODEL = ("No trained model yet: train one first (3 opens Training, t starts a run). "
-                "A forecast needs a run that finished at least one epoch.")
+    NO_MODEL = (
+        "No trained model yet: train one first (3 opens Training, t starts a run). "
+        "A forecast needs a run that finished at least one epoch."
+    )
 
     class Requested(Message):
         """Forecast ``days`` days with the model in use; ``overrides``: YYYY-MM-DD -> the day type
@@ -106,8 +110,9 @@ class MultiDayView(Vertical):
             # One line at 80 columns; the keys are in the footer and the help screen (?).
             yield Label(f"  1..{MAX_FORECAST_DAYS} · Enter: forecast · w a u c: a row's type", classes="md-hint")
         yield Static("", id="md-error", classes="-error", markup=False)
-        yield Static("No multi-day forecast yet: train a model (3, then t), then press f here.",
-                     id="md-status", markup=False)
+        yield Static(
+            "No multi-day forecast yet: train a model (3, then t), then press f here.", id="md-status", markup=False
+        )
         with Horizontal(id="md-body"):
             table = DataTable(id="md-table", cursor_type="row", zebra_stripes=True)
             yield table
@@ -116,8 +121,9 @@ class MultiDayView(Vertical):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for label, width in (("date", 10), ("day", 3), ("type", 4), ("rail", 9), ("bus", 9)):
-            table.add_column(Text(label, justify="right") if label in ("rail", "bus") else label,
-                             width=width, key=label)
+            table.add_column(
+                Text(label, justify="right") if label in ("rail", "bus") else label, width=width, key=label
+            )
         self.query_one("#md-error", Static).display = False
 
     # -- inputs from the app -----------------------------------------------------------------------
@@ -224,8 +230,9 @@ class MultiDayView(Vertical):
         self.show_status(f"Could not forecast: {explain(error)}", error=True)
 
     # -- showing --------------------------------------------------------------------------------------
-    def show_forecasts(self, forecasts: list, model: str, bands: list[dict[str, float]] | None = None,
-                       trust=None) -> None:
+    def show_forecasts(
+        self, forecasts: list, model: str, bands: list[dict[str, float]] | None = None, trust=None
+    ) -> None:
         """``forecasts``: engine.forecast.Forecast per day, in order, from the day after the data;
         ``model``: whose model made them (format.model_label); ``bands``: each day's interval
         (engine.assessment.bounds) and ``trust`` the assessment they come from (level, coverage)."""
@@ -247,11 +254,15 @@ class MultiDayView(Vertical):
         chosen = sum(not f.inferred for f in forecasts)
         days = f"{len(forecasts)} day{'s' if len(forecasts) != 1 else ''}"
         if narrow:
-            lines = [f"{self._model_said}: {days} from {forecasts[0].date:%m-%d}; calendar types"
-                     f"{f', * {chosen} yours' if chosen else ''}"]
+            lines = [
+                f"{self._model_said}: {days} from {forecasts[0].date:%m-%d}; calendar types"
+                f"{f', * {chosen} yours' if chosen else ''}"
+            ]
         else:
-            lines = [f"{self._model_said}: {days} from {forecasts[0].date:%Y-%m-%d}, each forecast fed back as the "
-                     f"next day's input. Day types from the calendar{f'; * {chosen} chosen by you' if chosen else ''}."]
+            lines = [
+                f"{self._model_said}: {days} from {forecasts[0].date:%Y-%m-%d}, each forecast fed back as the "
+                f"next day's input. Day types from the calendar{f'; * {chosen} chosen by you' if chosen else ''}."
+            ]
         band = self.highlighted_band()
         if band is not None and self.trust is not None:
             level, coverage = self.trust.intervals.level, self.trust.intervals.coverage
@@ -262,10 +273,17 @@ class MultiDayView(Vertical):
                 covered = f"; test {coverage['rail']:.0%}/{coverage['bus']:.0%}" if coverage else ""
                 lines.append(f"{level:.0%} {date:%a %m-%d}: rail {rail} bus {bus}{covered}")
             else:
-                covered = (f" (next-day intervals covered {coverage['rail']:.0%} rail, {coverage['bus']:.0%} bus "
-                           "of test days)") if coverage else ""
-                lines.append(f"{level:.0%} interval, {date:%a %Y-%m-%d}: rail {rail}, bus {bus}; dotted on the "
-                             f"chart{covered}")
+                covered = (
+                    (
+                        f" (next-day intervals covered {coverage['rail']:.0%} rail, {coverage['bus']:.0%} bus "
+                        "of test days)"
+                    )
+                    if coverage
+                    else ""
+                )
+                lines.append(
+                    f"{level:.0%} interval, {date:%a %Y-%m-%d}: rail {rail}, bus {bus}; dotted on the chart{covered}"
+                )
                 made = self.forecasts[self.query_one(DataTable).cursor_row]
                 if made.note():  # a chosen type: how its inputs were formed (engine.daytypes)
                     lines.append(f"How formed: {made.note()}")
@@ -301,7 +319,9 @@ class MultiDayView(Vertical):
             # A forecast made with another day type than the row now has is stale until redone.
             fresh = made is not None and made.day_type == kind
             table.add_row(
-                f"{date:%Y-%m-%d}", f"{date:%a}", f"{kind}{'*' if chosen else ''}",
+                f"{date:%Y-%m-%d}",
+                f"{date:%a}",
+                f"{kind}{'*' if chosen else ''}",
                 format_riders(made.rail).rjust(9) if fresh else "…".rjust(9) if made else "—".rjust(9),
                 format_riders(made.bus).rjust(9) if fresh else "…".rjust(9) if made else "—".rjust(9),
                 key=f"{date:%Y-%m-%d}",
@@ -320,23 +340,31 @@ class MultiDayView(Vertical):
         dates = history.index.append(pd.DatetimeIndex([f.date for f in forecasts])) if forecasts else history.index
         K = 1e3  # thousands of riders: the unit of the axis (the table and text say riders)
         x = list(range(n))
-        lines = [Series(x, list(history["bus"] / K), "bus", "blue"),
-                 Series(x, list(history["rail"] / K), "rail", "red")]
+        lines = [
+            Series(x, list(history["bus"] / K), "bus", "blue"),
+            Series(x, list(history["rail"] / K), "rail", "red"),
+        ]
         if forecasts:
             # Each forecast line starts at the last actual day, so it continues the actual line.
             fx = list(range(n - 1, n + len(forecasts)))
             lines += [
-                Series(fx, [history["bus"].iloc[-1] / K] + [f.bus / K for f in forecasts], "bus forecast",
-                       "cyan"),
-                Series(fx, [history["rail"].iloc[-1] / K] + [f.rail / K for f in forecasts], "rail forecast",
-                       "orange"),
+                Series(fx, [history["bus"].iloc[-1] / K] + [f.bus / K for f in forecasts], "bus forecast", "cyan"),
+                Series(fx, [history["rail"].iloc[-1] / K] + [f.rail / K for f in forecasts], "rail forecast", "orange"),
             ]
             if len(self.bands) == len(forecasts):  # each day's interval, dotted in its forecast's colour
                 bx = list(range(n, n + len(forecasts)))
-                lines += [Series(bx, [b[f"{series}_{side}"] / K for b in self.bands], "", color, marker="·")
-                          for series, color in (("bus", "cyan"), ("rail", "orange")) for side in ("low", "high")]
+                lines += [
+                    Series(bx, [b[f"{series}_{side}"] / K for b in self.bands], "", color, marker="·")
+                    for series, color in (("bus", "cyan"), ("rail", "orange"))
+                    for side in ("low", "high")
+                ]
         chart = self.query_one("#md-chart", Chart)
-        ahead = ("no forecast yet" if not forecasts else "the next day" if len(forecasts) == 1
-                 else f"the next {len(forecasts)} days")
+        ahead = (
+            "no forecast yet"
+            if not forecasts
+            else "the next day"
+            if len(forecasts) == 1
+            else f"the next {len(forecasts)} days"
+        )
         chart.set_title(f"Last {n // 7} weeks and {ahead}, riders, thousands")
         chart.draw(lines, xticks=date_ticks(dates), xlim=(-1, len(dates) + 1))

@@ -31,7 +31,7 @@ class PathSuggester(Suggester):
             return None
         for name in names:
             if name.startswith(stem) and name != stem and not name.startswith("."):
-                suffix = name[len(stem):]
+                suffix = name[len(stem) :]
                 return value + suffix + (os.sep if (folder / name).is_dir() else "")
         return None
 
@@ -48,10 +48,16 @@ class OpenFileScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="open-dialog"):
             yield Label("Open a CTA ridership file (CSV, or the .tgz that holds it)")
-            yield Input(self._start, placeholder="path/to/CTA_-_Ridership_-_Daily_Boarding_Totals.csv",
-                        suggester=PathSuggester(), id="open-path")
-            yield Static("Enter loads it (→ accepts a completion), Esc cancels. "
-                         "If it cannot be loaded, the current data stays.", id="open-hint")
+            yield Input(
+                self._start,
+                placeholder="path/to/CTA_-_Ridership_-_Daily_Boarding_Totals.csv",
+                suggester=PathSuggester(),
+                id="open-path",
+            )
+            yield Static(
+                "Enter loads it (→ accepts a completion), Esc cancels. If it cannot be loaded, the current data stays.",
+                id="open-hint",
+            )
 
     @on(Input.Submitted, "#open-path")
     def _submit(self, event: Input.Submitted) -> None:

@@ -30,13 +30,25 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable
 
-
 from ..format import epoch_ticks, explain, loss_title
 from ..views import runs as view
 from ..views.runs import (  # noqa: F401 - the pane's names, importable from here as before
-    COLUMNS, HIDDEN_SETTINGS, NARROW, RATIO_COLUMNS, SCORE_COLUMNS, SHORT_HEADERS, SORT_NAMES, TAIL_COLUMNS, Curve,
-    curve, local_time, origin,
-    run_seconds, score_ratio, setting, sort_runs,
+    COLUMNS,
+    HIDDEN_SETTINGS,
+    NARROW,
+    RATIO_COLUMNS,
+    SCORE_COLUMNS,
+    SHORT_HEADERS,
+    SORT_NAMES,
+    TAIL_COLUMNS,
+    Curve,
+    curve,
+    local_time,
+    origin,
+    run_seconds,
+    score_ratio,
+    setting,
+    sort_runs,
 )
 from .charts import Chart, Series
 from .confirm import ConfirmScreen, PromptScreen
@@ -161,8 +173,7 @@ class RunsPane(Vertical, can_focus=True):
         yield table
         yield Static("", id="runs-detail")
         # One line at 80 columns; every key is in the help screen (?) and the footer.
-        yield Static("space: pick runs to compare (in Training too) · m/n: sort by MAE/date · ? keys",
-                     id="runs-hint")
+        yield Static("space: pick runs to compare (in Training too) · m/n: sort by MAE/date · ? keys", id="runs-hint")
         with Horizontal(id="runs-charts"):
             yield Chart("Training loss", "epoch", id="runs-loss-chart")
             yield Chart("Validation MAE, thousand riders", "epoch", id="runs-mae-chart")
@@ -215,8 +226,12 @@ class RunsPane(Vertical, can_focus=True):
         RunsDeleted or RunExported, with its error)."""
         from ..messages import RunExported, RunsDeleted, RunsListed, RunsRead
 
-        what = {RunsListed: "read the runs", RunsRead: "read the runs' epochs", RunsDeleted: "delete",
-                RunExported: "export"}.get(type(msg), "use the run store")
+        what = {
+            RunsListed: "read the runs",
+            RunsRead: "read the runs' epochs",
+            RunsDeleted: "delete",
+            RunExported: "export",
+        }.get(type(msg), "use the run store")
         message = explain(msg.error)
         self.notify(message, title=f"Could not {what}", severity="error", timeout=10)
         if isinstance(msg, RunsListed):
@@ -229,9 +244,11 @@ class RunsPane(Vertical, can_focus=True):
     def deleted(self, deleted: list[int], errors: list[str]) -> None:
         if deleted:
             many = len(deleted) > 1
-            self.notify(f"Deleted run{'s' if many else ''} {', '.join(map(str, deleted))} "
-                        f"and {'their' if many else 'its'} checkpoint{'s' if many else ''}.",
-                        title="Runs deleted" if many else "Run deleted")
+            self.notify(
+                f"Deleted run{'s' if many else ''} {', '.join(map(str, deleted))} "
+                f"and {'their' if many else 'its'} checkpoint{'s' if many else ''}.",
+                title="Runs deleted" if many else "Run deleted",
+            )
         for error in errors:
             self.notify(error, title="Could not delete", severity="error", timeout=10)
         for run_id in deleted:
@@ -267,7 +284,7 @@ class RunsPane(Vertical, can_focus=True):
         table.clear(columns=True)
         self._filled_narrow = narrow = self.narrow
         labels = []
-        for key, (header, width, sorter, _) in COLUMNS.items():
+        for key, (header, width, _sorter, _) in COLUMNS.items():
             label = SHORT_HEADERS.get(key, header) if narrow else header
             if key == self.sort_by:
                 label += " ▼" if self.sort_reverse else " ▲"
@@ -315,8 +332,11 @@ class RunsPane(Vertical, can_focus=True):
 
     def _show_status(self) -> None:
         basis = [r for r in self.runs if r.run_id in self.picked] if len(self.picked) >= 2 else self.runs
-        self._status(view.status_text(self.store.path, self.runs, self.sort_by, self.sort_reverse,
-                                      len(self.picked), self.diff, basis))
+        self._status(
+            view.status_text(
+                self.store.path, self.runs, self.sort_by, self.sort_reverse, len(self.picked), self.diff, basis
+            )
+        )
 
     def _status(self, text: str, error: bool = False) -> None:
         widget = self.query_one("#runs-status", Static)
@@ -389,7 +409,9 @@ class RunsPane(Vertical, can_focus=True):
             del self.picked[run.run_id]
         else:
             used = set(self.picked.values())
-            self.picked[run.run_id] = next((c for c in PALETTE if c not in used), PALETTE[len(self.picked) % len(PALETTE)])
+            self.picked[run.run_id] = next(
+                (c for c in PALETTE if c not in used), PALETTE[len(self.picked) % len(PALETTE)]
+            )
         self.table.update_cell(str(run.run_id), "mark", self._mark(run.run_id))
         self.reload()  # the differing settings depend on the selection
 
@@ -420,8 +442,11 @@ class RunsPane(Vertical, can_focus=True):
         if run is None:
             return
         if run.checkpoint is None:
-            self.notify(f"Run {run.run_id} kept no model ({run.status}: {run.reason or 'no epoch finished'}).",
-                        title="Nothing to use", severity="warning")
+            self.notify(
+                f"Run {run.run_id} kept no model ({run.status}: {run.reason or 'no epoch finished'}).",
+                title="Nothing to use",
+                severity="warning",
+            )
             return
         self.post_message(self.UseRequested(run.run_id))
 
@@ -433,21 +458,30 @@ class RunsPane(Vertical, can_focus=True):
             self.notify(f"Run {run.run_id} is still running; resume it once it has ended.", severity="warning")
             return
         if run.checkpoint is None:
-            self.notify(f"Run {run.run_id} has no checkpoint ({run.status}: {run.reason or 'no reason recorded'}): "
-                        "only a run that trained at least one epoch can be resumed.",
-                        title="Cannot resume", severity="error", timeout=10)
+            self.notify(
+                f"Run {run.run_id} has no checkpoint ({run.status}: {run.reason or 'no reason recorded'}): "
+                "only a run that trained at least one epoch can be resumed.",
+                title="Cannot resume",
+                severity="error",
+                timeout=10,
+            )
             return
 
         def more(answer: str | None) -> None:
             if answer is not None:
                 self.post_message(self.ResumeRequested(run.run_id, int(answer)))
 
-        self.app.push_screen(PromptScreen(
-            f"Resume run {run.run_id} (after its epoch {run.epochs_done}): how many more epochs?",
-            str(RESUME_DEFAULT),
-            "Enter starts a new run that continues from the checkpoint, with the same settings; "
-            "its curves show in the Training pane. Esc cancels.",
-            check=_positive_int, input_id="resume-more"), more)
+        self.app.push_screen(
+            PromptScreen(
+                f"Resume run {run.run_id} (after its epoch {run.epochs_done}): how many more epochs?",
+                str(RESUME_DEFAULT),
+                "Enter starts a new run that continues from the checkpoint, with the same settings; "
+                "its curves show in the Training pane. Esc cancels.",
+                check=_positive_int,
+                input_id="resume-more",
+            ),
+            more,
+        )
 
     def action_export(self) -> None:
         run = self._target("export")
@@ -459,11 +493,17 @@ class RunsPane(Vertical, can_focus=True):
             if answer:
                 self.post_message(self.ExportRequested(run.run_id, answer))
 
-        self.app.push_screen(PromptScreen(
-            f"Export run {run.run_id}: where to?", default,
-            "Writes NAME.csv (per-epoch history) and NAME.json (the whole record); a name ending in "
-            ".csv or .json writes that one. A relative name goes next to the runs database. Esc cancels.",
-            check=lambda s: None if s else "type a file name, or Esc to cancel", input_id="export-path"), write)
+        self.app.push_screen(
+            PromptScreen(
+                f"Export run {run.run_id}: where to?",
+                default,
+                "Writes NAME.csv (per-epoch history) and NAME.json (the whole record); a name ending in "
+                ".csv or .json writes that one. A relative name goes next to the runs database. Esc cancels.",
+                check=lambda s: None if s else "type a file name, or Esc to cancel",
+                input_id="export-path",
+            ),
+            write,
+        )
 
     def delete_targets(self) -> list[int]:
         """What x deletes: the picked runs, or the run under the cursor when none is picked."""
@@ -475,12 +515,19 @@ class RunsPane(Vertical, can_focus=True):
             self.notify("No run to delete.", severity="warning")
             return
         if self.store is not None and getattr(self.store, "read_only", False):
-            self.notify(f"{self.store.path} is read-only here: no run can be deleted.", title="Cannot delete",
-                        severity="error", timeout=10)
+            self.notify(
+                f"{self.store.path} is read-only here: no run can be deleted.",
+                title="Cannot delete",
+                severity="error",
+                timeout=10,
+            )
             return
         runs = {r.run_id: r for r in self.runs}
-        lines = [f"run {i}: {runs[i].status}, {runs[i].epochs_done} epochs, started {view.local_time(runs[i].started_at)}"
-                 for i in ids if i in runs]
+        lines = [
+            f"run {i}: {runs[i].status}, {runs[i].epochs_done} epochs, started {view.local_time(runs[i].started_at)}"
+            for i in ids
+            if i in runs
+        ]
         if len(ids) > 1:
             title = f"Delete the {len(ids)} picked runs ({', '.join(map(str, ids))})?"
             whose = "Their records and checkpoints are removed for good; runs forked or resumed from them are kept."
@@ -489,10 +536,15 @@ class RunsPane(Vertical, can_focus=True):
             title = f"Delete run {ids[0]}{picked}?"
             whose = "Its record and checkpoint are removed for good; runs forked or resumed from it are kept."
         if self.active in ids:  # say it in the question: Forecast and Backtest lose their model
-            title = (f"Delete run {ids[0]}, the model in use?" if len(ids) == 1 else
-                     title[:-1] + f", among them run {self.active}, the model in use?")
-            whose += (f"\nRun {self.active}'s model is the model in use: after this there is no model in use "
-                      "until you pick a run (u) or train one.")
+            title = (
+                f"Delete run {ids[0]}, the model in use?"
+                if len(ids) == 1
+                else title[:-1] + f", among them run {self.active}, the model in use?"
+            )
+            whose += (
+                f"\nRun {self.active}'s model is the model in use: after this there is no model in use "
+                "until you pick a run (u) or train one."
+            )
         body = "\n".join(lines) + "\n\n" + whose
 
         def answer(yes: bool | None) -> None:

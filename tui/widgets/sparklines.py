@@ -8,7 +8,7 @@ carries GPU readings.
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -79,5 +79,8 @@ class SystemSparklines(Vertical):
 
     def text(self) -> str:
         """The value column as plain text, one metric a line (for tests and status lines)."""
-        return "\n".join(str(self.query_one(f"#value-{key}", Static).render()) for key, _, _ in ROWS
-                         if not self.query_one(f"#row-{key}").has_class("-hidden"))
+        return "\n".join(
+            str(self.query_one(f"#value-{key}", Static).render())
+            for key, _, _ in ROWS
+            if not self.query_one(f"#row-{key}").has_class("-hidden")
+        )

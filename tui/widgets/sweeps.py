@@ -45,8 +45,10 @@ if TYPE_CHECKING:
 
 DEFAULT_RANGES = "lr=log:0.005:0.05 hidden_size=16,32 window_length=int:28:84:7"
 DEFAULT_TRIALS = 8
-IDLE_HINT = ("g (or Enter in a field) sweeps the Hyperparameters form's settings over these ranges · "
-             "s stops · c a trial's curve · u use its model · p next setting")
+IDLE_HINT = (
+    "g (or Enter in a field) sweeps the Hyperparameters form's settings over these ranges · "
+    "s stops · c a trial's curve · u use its model · p next setting"
+)
 
 
 class SweepsPane(Vertical, can_focus=True):
@@ -224,7 +226,9 @@ class SweepsPane(Vertical, can_focus=True):
         if p.apply(event):
             self.post_message(self.BoardRequested(p.name))
         if isinstance(event, SweepStarted) and event.remaining == 0:
-            self.notify(f"Sweep {safe_text(p.name)}: its {p.done_before} trials are done already; raise trials to run more.")
+            self.notify(
+                f"Sweep {safe_text(p.name)}: its {p.done_before} trials are done already; raise trials to run more."
+            )
         self._refresh()
 
     def ended(self, status: str, note: str = "") -> None:
@@ -237,8 +241,12 @@ class SweepsPane(Vertical, can_focus=True):
         self._ticker.pause()
         self.query_one("#sw-name", Input).value = default_name()  # the next g starts a new sweep
         if note:
-            self.notify(note, title=f"Sweep {safe_text(p.name)}", severity="error" if status == "failed" else "information",
-                        timeout=10)
+            self.notify(
+                note,
+                title=f"Sweep {safe_text(p.name)}",
+                severity="error" if status == "failed" else "information",
+                timeout=10,
+            )
         self.post_message(self.BoardRequested(p.name))
         self._refresh(note if status == "failed" else "")
 
@@ -257,8 +265,9 @@ class SweepsPane(Vertical, can_focus=True):
             if self.progress is None:
                 r = summary.record
                 ended = sum(1 for t in summary.trials if t.status in ("finished", "pruned", "failed"))
-                self.progress = Progress(r.name, r.objective, r.trials, 1, status=r.status, done_before=ended,
-                                         recorded=True)
+                self.progress = Progress(
+                    r.name, r.objective, r.trials, 1, status=r.status, done_before=ended, recorded=True
+                )
             self._refresh()
 
     def show_error(self, text: str) -> None:
@@ -290,8 +299,9 @@ class SweepsPane(Vertical, can_focus=True):
         return view.searched_names(self.rows)
 
     def _columns(self) -> list[tuple[str, str]]:
-        return view.columns(self.rows, self.progress.objective if self.progress else "valid",
-                            0 < self.size.width < NARROW)
+        return view.columns(
+            self.rows, self.progress.objective if self.progress else "valid", 0 < self.size.width < NARROW
+        )
 
     def _fill_table(self) -> None:
         table = self.table
@@ -347,9 +357,10 @@ class SweepsPane(Vertical, can_focus=True):
         right = self.query_one("#sw-param-chart", Chart)
         left.set_title(f"{objective}{unit} by trial")
         with self.app.batch_update():
-            left.draw([Series(x, best, "best so far", "green"),
-                       Series(x, y, "trial", "cyan", marker="dot", scatter=True)],
-                      xticks=epoch_ticks(list(range(x[0], x[-1] + 1))) if x else None)
+            left.draw(
+                [Series(x, best, "best so far", "green"), Series(x, y, "trial", "cyan", marker="dot", scatter=True)],
+                xticks=epoch_ticks(list(range(x[0], x[-1] + 1))) if x else None,
+            )
             if self.curve is not None:
                 self._draw_curve(right)
             else:
@@ -372,8 +383,10 @@ class SweepsPane(Vertical, can_focus=True):
             xticks = (list(range(len(labels))), labels)
         chart.set_title(f"{objective}{unit} by {name} (p: next)")
         chart.set_xlabel(name)
-        chart.draw([Series([p[0] for p in points], [p[1] for p in points], "", "magenta", marker="dot",
-                           scatter=True)], xticks=xticks)
+        chart.draw(
+            [Series([p[0] for p in points], [p[1] for p in points], "", "magenta", marker="dot", scatter=True)],
+            xticks=xticks,
+        )
 
     def _draw_curve(self, chart: Chart) -> None:
         trial, run = self.curve
@@ -409,9 +422,13 @@ class SweepsPane(Vertical, can_focus=True):
             self.notify(f"Trial {row.trial} is still running; use it once it has ended.", severity="warning")
             return
         if not row.checkpoint:
-            self.notify(f"Trial {row.trial} (run {row.run_id}, {row.status}) left no model to use"
-                        + (f": {row.reason}" if row.reason else "."), title="Cannot use it", severity="error",
-                        timeout=10)
+            self.notify(
+                f"Trial {row.trial} (run {row.run_id}, {row.status}) left no model to use"
+                + (f": {row.reason}" if row.reason else "."),
+                title="Cannot use it",
+                severity="error",
+                timeout=10,
+            )
             return
         self.post_message(self.UseRequested(row.run_id))
 

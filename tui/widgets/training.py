@@ -62,8 +62,9 @@ class TrainingPane(VerticalScroll, can_focus=True):
         self.overlay: tuple = ()  # runs.Curve of the runs selected in the Runs pane, drawn behind
 
     def compose(self) -> ComposeResult:
-        yield Static("No run yet. Press t to train with the Hyperparameters pane's settings; s stops a run.",
-                     id="run-status")
+        yield Static(
+            "No run yet. Press t to train with the Hyperparameters pane's settings; s stops a run.", id="run-status"
+        )
         yield ProgressBar(total=1, show_eta=False, id="run-progress")
         yield Static("", id="run-epoch")
         with Horizontal(id="run-charts"):
@@ -94,9 +95,11 @@ class TrainingPane(VerticalScroll, can_focus=True):
     def started(self, msg: TrainingStarted) -> None:
         h = self.history
         h.device, h.naive_valid_mae, h.epochs = msg.device, msg.naive_valid_mae, msg.epochs
-        self._status(f"{run_title(msg.run_id)} training on {msg.device}: {msg.train_windows:,} training windows, "
-                     f"{msg.valid_windows:,} validation windows. Naive validation MAE "
-                     f"{format_riders(msg.naive_valid_mae)} riders. s stops.")
+        self._status(
+            f"{run_title(msg.run_id)} training on {msg.device}: {msg.train_windows:,} training windows, "
+            f"{msg.valid_windows:,} validation windows. Naive validation MAE "
+            f"{format_riders(msg.naive_valid_mae)} riders. s stops."
+        )
         self._redraw()
 
     def add_epoch(self, msg: EpochCompleted) -> None:
@@ -164,14 +167,19 @@ class TrainingPane(VerticalScroll, can_focus=True):
         past_mae = [Series(c.epoch, list(c.valid_mae), f"run {c.run_id}", c.color) for c in self.overlay]
         # The baseline is a flat series over the epochs (so the legend names it), drawn first so
         # the model's lines stay on top where they meet it.
-        naive = [Series(h.epoch, [h.naive_valid_mae] * len(h.epoch), "naive (valid)", "gray")] \
-            if math.isfinite(h.naive_valid_mae) else []
+        naive = (
+            [Series(h.epoch, [h.naive_valid_mae] * len(h.epoch), "naive (valid)", "gray")]
+            if math.isfinite(h.naive_valid_mae)
+            else []
+        )
         with self.app.batch_update():
             loss.draw([*past_loss, Series(h.epoch, h.train_loss, "train", "orange")], xticks=ticks)
-            mae.draw([
-                *naive,
-                *past_mae,
-                Series(h.epoch, list(h.train_mae), "train", "orange"),
-                Series(h.epoch, list(h.valid_mae), "valid", "cyan"),
-            ], xticks=ticks)
-
+            mae.draw(
+                [
+                    *naive,
+                    *past_mae,
+                    Series(h.epoch, list(h.train_mae), "train", "orange"),
+                    Series(h.epoch, list(h.valid_mae), "valid", "cyan"),
+                ],
+                xticks=ticks,
+            )
