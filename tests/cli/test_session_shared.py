@@ -87,6 +87,7 @@ def test_a_new_setting_becomes_an_option_with_no_other_edit(monkeypatch):
 
     monkeypatch.setattr(cli.options, "TrainConfig", WithDropout)
     monkeypatch.setattr(cli.options, "DEFAULTS", WithDropout())
+    monkeypatch.setattr(cli.options, "STARTS", WithDropout())  # the default preset's values, shown in the help
     parser = argparse.ArgumentParser()
     add_config_options(parser)
     args = parser.parse_args(["--dropout", "0.25", "--scheduler", "cosine", "--hidden-size", "16"])
