@@ -102,6 +102,9 @@ def test_a_lost_study_file_is_rebuilt_from_the_run_store(tmp_path, synthetic_csv
     budget and the trial numbers from the trials the run store recorded."""
     db, data = tmp_path / "runs.db", synthetic_csv()
     assert sweep(db, data, trials=2).returncode == 0
+    # Numbers may have a gap where a repeated setting was asked and dropped (engine/sweep/asking.py).
+    before = sorted(t["trial"] for t in shown(db)["trials"])
+    assert len(before) == 2
     lost = [p for p in tmp_path.iterdir() if "optuna" in p.name]
     assert lost
     for path in lost:
@@ -109,7 +112,8 @@ def test_a_lost_study_file_is_rebuilt_from_the_run_store(tmp_path, synthetic_csv
     again = sweep(db, data, trials=3)
     assert again.returncode == 0, again.stderr
     assert "1 trial this time, 2 before" in again.stdout
-    assert sorted(t["trial"] for t in shown(db)["trials"]) == [1, 2, 3]
+    after = sorted(t["trial"] for t in shown(db)["trials"])
+    assert after[:2] == before and len(after) == 3 and after[2] > before[-1]  # carried on, none repeated
 
 
 def test_continuing_on_changed_or_other_data_is_refused(tmp_path, synthetic_csv):
