@@ -29,6 +29,16 @@ SMALL = TrainConfig(
     device="cpu",
 )
 SMALL_FIRST, SMALL_LAST = "2017-12-01", "2018-10-31"
+# SMALL's size on 2016 splits (inside the synthetic frame's default range), for store and resume tests.
+TINY_2016 = SMALL.replace(
+    batch_size=16,
+    train_start="2016-01",
+    train_end="2016-04",
+    valid_start="2016-05",
+    valid_end="2016-06",
+    test_start="2016-07",
+    test_end="2016-08",
+)
 # The `best` preset's mechanics (calendar inputs, normalized windows, highway, capped inputs, AdamW)
 # at SMALL's size: tests/engine/test_best_recipe.py and test_log_scale.py train and probe it.
 SMALL_RECIPE = SMALL.replace(

@@ -315,6 +315,22 @@ def _hang_up_when_training(proc: subprocess.Popen, db: Path) -> None:
     os.killpg(proc.pid, signal.SIGHUP)
 
 
+def _hung_up(argv: list, db) -> tuple[subprocess.Popen, str, str]:
+    """Run the command in its own session, hang it up once it trains, and return what it printed
+    (its process group is killed if it outlives the test)."""
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        _hang_up_when_training(proc, db)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc, out, err
+
+
 def test_a_hang_up_stops_a_sweep_like_ctrl_c(tmp_path, synthetic_csv):
     db = tmp_path / "runs.db"
     argv = [
@@ -338,16 +354,7 @@ def test_a_hang_up_stops_a_sweep_like_ctrl_c(tmp_path, synthetic_csv):
         "--epochs",
         "100000",
     ]
-    proc = subprocess.Popen(
-        argv, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
-    )
-    try:
-        _hang_up_when_training(proc, db)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    proc, out, err = _hung_up(argv, db)
     assert "SIGHUP received" in err and "Traceback" not in err
     assert "sweep h stopped" in out
     record = shown(db, "h")
@@ -371,16 +378,7 @@ def test_a_hang_up_stops_training_like_ctrl_c(tmp_path, synthetic_csv):
         "--runs-db",
         str(db),
     ]
-    proc = subprocess.Popen(
-        argv, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
-    )
-    try:
-        _hang_up_when_training(proc, db)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    proc, out, err = _hung_up(argv, db)
     assert proc.returncode == 1 and "SIGHUP received" in err and "run stopped" in out
     [run] = json.loads(ridership("runs", "list", "--json", "--runs-db", db).stdout)
     assert run["status"] == "stopped" and run["checkpoint"]

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from support import fit
+from support import TINY_2016, fit
 
-from engine.config import TrainConfig
 from engine.data import DataSource, RidershipData, make_splits
 from engine.data.synthetic import synthetic_frame
 from engine.session import resume_run, start_run
@@ -18,21 +17,7 @@ from engine.store import RunStore
 from engine.store.checkpoint import load_checkpoint
 from engine.training import seeded_generator
 
-CONFIG = TrainConfig(
-    window_length=14,
-    hidden_size=8,
-    batch_size=16,
-    epochs=50,
-    patience=2,
-    factor=0.5,
-    train_start="2016-01",
-    train_end="2016-04",
-    valid_start="2016-05",
-    valid_end="2016-06",
-    test_start="2016-07",
-    test_end="2016-08",
-    device="cpu",
-)
+CONFIG = TINY_2016.replace(epochs=50)
 METRICS = ("train_loss", "train_mae", "valid_mae", "lr", "best_epoch", "best_valid_mae")
 
 

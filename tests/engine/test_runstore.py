@@ -13,9 +13,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from support import fit
+from support import TINY_2016, fit
 
-from engine.config import TrainConfig
 from engine.data import DataSource, RidershipData
 from engine.data.synthetic import synthetic_frame
 from engine.errors import DataError, ModelFileError
@@ -26,21 +25,7 @@ from engine.store.export import export_run, history_csv, history_json
 from engine.store.modelfile import save_model
 from engine.store.schema import SCHEMA_VERSION
 
-TINY = TrainConfig(
-    window_length=14,
-    hidden_size=8,
-    batch_size=16,
-    epochs=2,
-    patience=2,
-    factor=0.5,
-    train_start="2016-01",
-    train_end="2016-04",
-    valid_start="2016-05",
-    valid_end="2016-06",
-    test_start="2016-07",
-    test_end="2016-08",
-    device="cpu",
-)
+TINY = TINY_2016
 
 
 def small_data(fingerprint: str = "ab" * 32, path: str = "/data/cta.csv") -> RidershipData:
