@@ -280,17 +280,10 @@ def cmd_forecast(args) -> int:
     table = predictor.forecast(1 if args.days is None else args.days, overrides, args.level)
     days, trust, rows = table.forecasts, table.trust, table.rows()
     from engine.data.freshness import age_in_days, last_day_line, stale_note
-    from engine.livescore import live_score, seen_until
 
     stale = stale_note(data.last_date, days[0].date)
     unrecorded = "" if args.no_record else _record(args, label, days, table.bands, trust, data)
-    live = live_score(
-        predictor.model,
-        data,
-        predictor.config,
-        seen_until(predictor.config, (predictor.payload.get("data") or {}).get("last_date")),
-        level=args.level,
-    )
+    live = predictor.live_score(args.level)
     if args.json:
         print_json(
             {

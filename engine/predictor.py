@@ -9,6 +9,7 @@ Predictor instead of composing scoring, the LightGBM reference, intervals and fo
     p.assess(level=0.8, horizon=3)                 # scores + prediction intervals (cached)
     p.forecast(days=3, overrides={1: "U"})         # ForecastTable: forecasts, their bounds, the assessment
     p.rolling_origin("folds/", "2013-2019")       # the settings retrained on seven yearly folds, a report
+    p.live_score()                                 # the model on the days after those it was scored on (cached)
 
 Everything runs on the CPU thread policy of engine.inference.cpu_threads. The splits, the
 reference's predictions and the assessment are computed once per Predictor.
@@ -58,12 +59,14 @@ class Predictor:
     device: str = "cpu"
     weights_epoch: int | None = None
     payload: dict = field(default_factory=dict, repr=False)  # a model file's facts (weights_epoch, data...)
+    trained_last: str | None = None  # the last day of the data it was trained on, where known
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _splits: dict | None = field(default=None, repr=False)
     _reference: Any = field(default=False, repr=False)  # False: not computed yet; None: lightgbm missing
     _assessment: tuple[float, int, Assessment] | None = field(default=None, repr=False)
     _train_frame: pd.DataFrame | None = field(default=None, repr=False)
     _ranges: dict | None = field(default=None, repr=False)
+    _live: dict = field(default_factory=dict, repr=False)  # level -> engine.livescore.LiveScore | None
 
     # -- building one ---------------------------------------------------------------------------
     @classmethod
@@ -73,7 +76,13 @@ class Predictor:
 
         model, config, payload = load_model(path, data)
         return cls(
-            model.eval(), config, data, label=str(path), weights_epoch=payload.get("weights_epoch"), payload=payload
+            model.eval(),
+            config,
+            data,
+            label=str(path),
+            weights_epoch=payload.get("weights_epoch"),
+            payload=payload,
+            trained_last=(payload.get("data") or {}).get("last_date"),
         )
 
     @classmethod
@@ -81,11 +90,13 @@ class Predictor:
         """A recorded run's kept model: ``ref`` is its id or "latest"."""
         from .session import load_recorded_run
 
-        return cls.from_result(load_recorded_run(store, ref, data), data)
+        run = load_recorded_run(store, ref, data)
+        return cls.from_result(run, data, trained_last=trained_last_of(store, run.run_id))
 
     @classmethod
-    def from_result(cls, run, data: RidershipData) -> Predictor:
-        """An engine.session.RunResult (a run just trained, or loaded from the store)."""
+    def from_result(cls, run, data: RidershipData, trained_last: str | None = None) -> Predictor:
+        """An engine.session.RunResult (a run just trained, or loaded from the store); ``trained_last``:
+        the last day of the data it was trained on (engine.predictor.trained_last_of), where known."""
         if run.model is None:
             from .errors import RidershipError
 
@@ -98,6 +109,7 @@ class Predictor:
             device=run.device,
             weights_epoch=run.weights_epoch,
             payload={"weights_epoch": run.weights_epoch},
+            trained_last=trained_last,
         )
 
     # -- what it is computed from ----------------------------------------------------------------
@@ -203,6 +215,29 @@ class Predictor:
         run_folds(self.data, self.config, Path(out), years_of(years), list(seeds), log=log)
         return report(load_cells(Path(out)), f"rolling origin of {self.label}", kinds=kinds)
 
+    def live_score(self, level: float = DEFAULT_LEVEL):
+        """engine.livescore.LiveScore: the model on the days after its test split (or after the data
+        it was trained on), on the CPU; None when the data holds no such days. Kept per level."""
+        from .livescore import live_score, seen_until
+
+        with self._lock:
+            if level not in self._live:
+                since = seen_until(self.config, self.trained_last)
+                self._live[level] = live_score(self._cpu_model(), self.data, self.config, since, level=level)
+            return self._live[level]
+
+    def kept_live_score(self, level: float = DEFAULT_LEVEL):
+        """The live score computed already at ``level`` (None when not computed, or none)."""
+        return self._live.get(level)
+
+    def learn_trained_last(self, last: str | None) -> None:
+        """The last day of the data it was trained on, learnt later (from a run store): live scores
+        kept from before are dropped, as they may have started from the test split's end."""
+        if last and last != self.trained_last:
+            with self._lock:
+                self.trained_last = last
+                self._live.clear()
+
     def holiday_ranges(self) -> dict:
         """engine.whatif.ratio_ranges of this data's real weekday holidays, 2005-2019 (cached)."""
         if self._ranges is None:
@@ -238,3 +273,15 @@ class Predictor:
             f"in 2005-2019 ran {', '.join(spans)} of a usual {name}, and the interval covers that range"
         )
         return replace(f, beside=beside), band
+
+
+def trained_last_of(store, run_id: int | None) -> str | None:
+    """The last day of the data a recorded run was trained on (None when the store does not say)."""
+    from .errors import RidershipError
+
+    if store is None or run_id is None:
+        return None
+    try:
+        return store.get_run(run_id, with_epochs=False).data_last
+    except RidershipError:
+        return None

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .domain import SCALE
+from .domain import riders
 
 NAMES = ("valid", "test")
 YEARS = "2013-2019"
@@ -105,7 +105,7 @@ def run_folds(
 def day_errors(saved, name: str, what: str, pred: np.ndarray | None = None) -> np.ndarray:
     """Each day's absolute error, rail + bus, in riders, of the saved ``what`` predictions (or ``pred``)."""
     pred = saved[f"{name}_{what}"] if pred is None else pred
-    return np.abs(pred - saved[f"{name}_y"]).sum(axis=1) * SCALE
+    return riders(np.abs(pred - saved[f"{name}_y"]).sum(axis=1))
 
 
 def bootstrap_ratio(
@@ -228,7 +228,7 @@ def kind_lines(cells: dict) -> list[str]:
             dates = pd.DatetimeIndex(saved[f"{name}_dates"].astype("datetime64[D]"))
             frame = pd.DataFrame({"day_type": infer_day_types(dates)}, index=dates)
             y = saved[f"{name}_y"]
-            errors = {w: np.abs(saved[f"{name}_{w}"] - y) * SCALE for w in ("model", "naive", "gbm")}
+            errors = {w: riders(np.abs(saved[f"{name}_{w}"] - y)) for w in ("model", "naive", "gbm")}
             for kind, rows in kinds_of(frame).items():
                 sums.setdefault(kind, np.zeros((3, 2)))
                 sums[kind] += np.stack([errors[w][rows].sum(axis=0) for w in ("model", "naive", "gbm")])

@@ -48,12 +48,7 @@ def fork_forward(app) -> None:
 
     live = getattr(app, "live_score", None)
     run = app.model.run
-    if (
-        run is None
-        or live is None
-        or not live.fork_worthwhile
-        or live is not jobs._live.get(run.model, (None, None))[1]
-    ):
+    if run is None or live is None or not live.fork_worthwhile or live is not jobs.kept_live_score(run):
         app.notify(
             "Nothing to move forward: forecast with a model whose data has grown by more than 60 days first.",
             severity="warning",

@@ -14,16 +14,12 @@ and the first screen is fast.
 
 from __future__ import annotations
 
-import copy
 import os
 import threading
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from engine.domain import SCALE
 
 from .messages import DownloadProgress, EpochCompleted, SweepProgress, TrainingStarted
 
@@ -127,12 +123,12 @@ class _Reporter:
                 e.epoch,
                 e.epochs,
                 e.train_loss,
-                e.train_mae * SCALE,
-                e.valid_mae * SCALE,
+                e.train_mae_riders,
+                e.valid_mae_riders,
                 e.lr,
                 e.seconds,
                 e.best_epoch,
-                e.best_valid_mae * SCALE,
+                e.best_valid_mae_riders,
             )
         )
 
@@ -226,31 +222,26 @@ def assessment(run: RunResult, data: RidershipData, horizon: int = 1):
     return predictor(run, data).assess(horizon=horizon)
 
 
-_live: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_assessing = threading.Lock()  # two live scores asked at once compute once
-
-
 def live_score(store: RunStore | None, run: RunResult, data: RidershipData):
-    """engine.livescore.live_score of the run's model on the days after its test split (or after the
-    data it was trained on, from the store), kept while the model and the data are the same; None
-    when there are no such days."""
-    from engine.errors import RidershipError
-    from engine.livescore import live_score as score
-    from engine.livescore import seen_until
+    """engine.predictor.Predictor.live_score of the run's model on ``data``: the days after its test
+    split (or after the data it was trained on, as the store says), kept with its Predictor; None when
+    there are no such days."""
+    from engine.predictor import trained_last_of
 
-    kept = _live.get(run.model)
-    if kept is not None and kept[0] is data:
-        return kept[1]
-    trained_last = None
-    if store is not None and run.run_id is not None:
-        try:
-            trained_last = store.get_run(run.run_id, with_epochs=False).data_last
-        except RidershipError:
-            pass
-    with _assessing:
-        result = score(copy.deepcopy(run.model).cpu(), data, run.config, seen_until(run.config, trained_last))
-    _live[run.model] = (data, result)
-    return result
+    kept = predictor(run, data)
+    if kept.trained_last is None:
+        kept.learn_trained_last(trained_last_of(store, run.run_id))
+    return kept.live_score()
+
+
+def kept_live_score(run: RunResult):
+    """The live score computed already for the run's model (None when none is kept): a fork is
+    offered only on what the user was shown."""
+    with _predicting:
+        for kept in _predictors:
+            if kept.model is run.model:
+                return kept.kept_live_score()
+    return None
 
 
 def record_forecasts(store: RunStore | None, run: RunResult, data: RidershipData, forecasts, bands, trust) -> str:

@@ -519,7 +519,6 @@ def _worker_main(
     import optuna
     import torch
 
-    from ..domain import SCALE
     from ..store.runstore import RunStore
 
     torch.set_num_threads(1)
@@ -577,7 +576,7 @@ def _worker_main(
                         "trial": number,
                         "epoch": event.epoch,
                         "epochs": event.epochs,
-                        "valid_mae": event.valid_mae * SCALE,
+                        "valid_mae": event.valid_mae_riders,
                     }
                 )
 

@@ -427,7 +427,6 @@ def _start(slot: _Slot, plan, data, store, study, ask_distinct, emit, job: dict 
 
 
 def _record(slot: _Slot, store, messages, emit) -> None:
-    from ..domain import SCALE
     from .relay import apply
 
     for event in apply(store, slot.run_id, messages):
@@ -438,11 +437,11 @@ def _record(slot: _Slot, store, messages, emit) -> None:
                 "trial": slot.number,
                 "epoch": event.epoch,
                 "epochs": event.epochs,
-                "valid_mae": event.valid_mae * SCALE,
+                "valid_mae": event.valid_mae_riders,
             }
         )
         if slot.halt is None:
-            slot.trial.report(event.valid_mae * SCALE, event.epoch)
+            slot.trial.report(event.valid_mae_riders, event.epoch)
             if event.epoch < event.epochs and slot.trial.should_prune():
                 slot.halt = "prune"
 

@@ -53,8 +53,6 @@ def rebuilt_trials(store, name: str, space) -> list:
     N of the store is the study's trial N - 1, a number with no run becomes an uncounted failure."""
     from optuna.trial import TrialState, create_trial
 
-    from ..domain import SCALE
-
     rows = store._read(
         "SELECT t.run_id, t.trial, t.params, t.pruned, t.value, r.status FROM sweep_trials t "
         "JOIN runs r ON r.id = t.run_id WHERE t.sweep = ? ORDER BY t.trial, t.run_id",
@@ -77,7 +75,7 @@ def rebuilt_trials(store, name: str, space) -> list:
             params = {}  # recorded under another space: keep its number and its count, not its values
         dists = {k: distributions[k] for k in params}
         steps = {
-            e.epoch: e.valid_mae * SCALE
+            e.epoch: e.valid_mae_riders
             for e in store.epochs(row["run_id"])
             if e.valid_mae is not None and math.isfinite(e.valid_mae)
         }

@@ -97,7 +97,6 @@ def run_trial(
     exception inside the run is caught: the run is recorded failed and the outcome says why.
     ``resume`` (engine.sweep.local.resume_job): the trial continues its interrupted run from that
     run's checkpoint for the epochs left, as a new run (its child) that takes over the trial's tag."""
-    from ..domain import SCALE
     from ..session import resume_run, start_run
 
     state = {"run_id": None, "pruned_at": 0, "trial": trial}
@@ -113,7 +112,7 @@ def run_trial(
     def epoch_done(event) -> None:
         if on_epoch is not None:
             on_epoch(event)
-        if report is not None and report(event.epoch, event.valid_mae * SCALE) and event.epoch < event.epochs:
+        if report is not None and report(event.epoch, event.valid_mae_riders) and event.epoch < event.epochs:
             state["pruned_at"] = event.epoch
 
     def stop() -> bool:

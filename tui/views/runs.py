@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine import formatting
-from engine.domain import SCALE, format_riders
+from engine.domain import format_riders
 from engine.formatting import data_key, data_name
 from engine.text import safe_text
 
@@ -144,7 +144,7 @@ def curve(run: RunRecord, color: str) -> Curve:
         color,
         tuple(x.epoch for x in e),
         tuple(x.train_loss for x in e),
-        tuple(x.valid_mae * SCALE for x in e),
+        tuple(x.valid_mae_riders for x in e),
         run.valid_naive_mae,
     )
 

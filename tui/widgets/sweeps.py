@@ -30,7 +30,6 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input
 
-from engine.domain import SCALE
 from engine.text import safe_text
 
 from ..format import epoch_ticks
@@ -391,7 +390,7 @@ class SweepsPane(Vertical, can_focus=True):
     def _draw_curve(self, chart: Chart) -> None:
         trial, run = self.curve
         epochs = [e.epoch for e in run.epochs]
-        mae = [e.valid_mae * SCALE / 1e3 for e in run.epochs]
+        mae = [e.valid_mae_riders / 1e3 for e in run.epochs]
         series = [Series(epochs, mae, f"run {run.run_id}", "cyan")]
         if run.valid_naive_mae and epochs:
             series.insert(0, Series([epochs[0], epochs[-1]], [run.valid_naive_mae / 1e3] * 2, "naive", "gray"))
