@@ -258,25 +258,21 @@ def _start(args) -> int:
             f"searching {' '.join(plan.space.specs())}",
             flush=True,
         )
+    from engine.sweep.runner import run_sweep
+
     with stop_on_signals() as stop:
-        if args.backend == "ray":
-            from engine.sweep.ray_backend import run_ray
-
-            outcome = run_ray(
-                plan,
-                data,
-                store_path,
-                workers=workers,
-                address=args.address,
-                gpus_per_trial=args.gpus_per_trial,
-                cpus_per_trial=args.cpus_per_trial,
-                on_event=printer,
-                should_stop=stop.is_set,
-            )
-        else:
-            from engine.sweep.local import run_local
-
-            outcome = run_local(plan, data, store_path, workers=workers, on_event=printer, should_stop=stop.is_set)
+        outcome = run_sweep(
+            plan,
+            data,
+            store_path,
+            backend=args.backend,
+            workers=workers,
+            address=args.address,
+            gpus_per_trial=args.gpus_per_trial,
+            cpus_per_trial=args.cpus_per_trial,
+            on_event=printer,
+            should_stop=stop.is_set,
+        )
     from engine.store.runstore import RunStore
 
     with RunStore.open(store_path) as store:

@@ -427,22 +427,9 @@ def sweep(
     write to a log beside the store (sweep-logs/NAME.log): the app owns the terminal. A recorded
     sweep of that name with another space or other fixed settings is refused (a continue must
     search the same space)."""
-    from engine.store import RunStore
-    from engine.sweep import records
     from engine.sweep.events import parse_event
-    from engine.sweep.local import SweepError, run_local
+    from engine.sweep.runner import run_sweep
 
-    with RunStore.open(store_path) as store:
-        recorded = records.get_sweep(store, plan.name)
-    searched = set(plan.space.names)
-    fixed = {k: v for k, v in plan.base.to_dict().items() if k not in searched}
-    if recorded is not None and (
-        recorded.space != plan.space.specs() or any(recorded.base.to_dict().get(k) != v for k, v in fixed.items())
-    ):
-        raise SweepError(
-            f"a sweep named {plan.name!r} is already recorded with other ranges or settings: "
-            "give the new one another name (or the same ranges and form to continue it)"
-        )
     log = Path(store_path).parent / "sweep-logs" / f"{_file_name(plan.name)}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     _start_resource_tracker(log)
@@ -452,7 +439,7 @@ def sweep(
         if typed is not None:
             post(SweepProgress(typed))
 
-    return run_local(
+    return run_sweep(
         plan, data, store_path, workers=workers, on_event=on_event, should_stop=should_stop, worker_log=log
     )
 
