@@ -1176,6 +1176,7 @@ class RidershipApp(App[int]):
             pane.show_error(f"Cannot start the sweep: {exc}")
             return
         data, path, workers, post = self.data, self.store.path, msg.workers, self.post_message
+        backend, address = msg.backend, msg.address
         stop = self.sweep.starting()
         pane.starting(plan.name, plan.objective, plan.trials, workers)
 
@@ -1183,7 +1184,8 @@ class RidershipApp(App[int]):
             from textual.worker import get_current_worker
 
             worker = get_current_worker()
-            return jobs.sweep(plan, data, path, workers, post, lambda: stop.is_set() or worker.is_cancelled)
+            stopped = lambda: stop.is_set() or worker.is_cancelled
+            return jobs.sweep(plan, data, path, workers, post, stopped, backend=backend, address=address)
 
         self._start(work, SweepEnded, group="sweep", name=f"sweep {plan.name}")
 

@@ -421,9 +421,12 @@ def sweep(
     workers: int,
     post: Post,
     should_stop: Callable[[], bool],
+    backend: str = "local",
+    address: str | None = None,
 ) -> SweepOutcome:
-    """engine.sweep.local.run_local, each of its events posted as a SweepProgress (its typed
-    engine.sweep.events dataclass). The trial processes
+    """engine.sweep.runner.run_sweep on ``backend`` ("local" or "ray", joining ``address`` when
+    given), each of its events posted as a SweepProgress (its typed engine.sweep.events
+    dataclass). The local trial processes
     write to a log beside the store (sweep-logs/NAME.log): the app owns the terminal. A recorded
     sweep of that name with another space or other fixed settings is refused (a continue must
     search the same space)."""
@@ -440,7 +443,15 @@ def sweep(
             post(SweepProgress(typed))
 
     return run_sweep(
-        plan, data, store_path, workers=workers, on_event=on_event, should_stop=should_stop, worker_log=log
+        plan,
+        data,
+        store_path,
+        backend=backend,
+        address=address,
+        workers=workers,
+        on_event=on_event,
+        should_stop=should_stop,
+        worker_log=log,
     )
 
 

@@ -19,6 +19,7 @@ records the new run (its parent the interrupted one) and ships the checkpoint to
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import socket
@@ -166,13 +167,41 @@ class _Slot:
     polling: Any = None  # the ObjectRef of a poll() not yet collected
 
 
+_STDERR_FOR_RAY: list = []  # the file faulthandler writes to, kept open for the process's life
+
+
+@contextlib.contextmanager
+def _real_stderr():
+    """ray.init enables faulthandler on sys.stderr, which needs a real file descriptor. Inside the
+    Textual app sys.stderr is a capture whose fileno is -1 ("file.fileno() is not a valid file
+    descriptor"): while Ray starts, stderr is the null device (kept open: faulthandler keeps it;
+    the trials' output goes to Ray's own logs), then the capture again."""
+    import sys
+
+    try:
+        real = sys.stderr is not None and sys.stderr.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        real = False
+    if real:
+        yield
+        return
+    if not _STDERR_FOR_RAY:
+        _STDERR_FOR_RAY.append(open(os.devnull, "w"))  # noqa: SIM115 - kept open on purpose
+    saved, sys.stderr = sys.stderr, _STDERR_FOR_RAY[0]
+    try:
+        yield
+    finally:
+        sys.stderr = saved
+
+
 def _connect(ray, address: str | None, num_cpus: int, timeout_s: float, should_stop: Callable[[], bool] | None) -> None:
     """Start Ray here, or join ``address``: refused or unanswered within ``timeout_s`` is one
     line, and a stop asked meanwhile is obeyed."""
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
     kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
     if address is None:
-        ray.init(num_cpus=num_cpus, **kwargs)
+        with _real_stderr():
+            ray.init(num_cpus=num_cpus, **kwargs)
         return
     target = parse_address(address)
     deadline = time.monotonic() + timeout_s
@@ -201,7 +230,8 @@ def _connect(ray, address: str | None, num_cpus: int, timeout_s: float, should_s
 
     def init() -> None:
         try:
-            ray.init(address=address, **kwargs)
+            with _real_stderr():
+                ray.init(address=address, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - reported by the waiting thread
             failure.append(exc)
 
@@ -292,8 +322,9 @@ def run_ray(
                 pass
             raise
         finally:
-            if started_ray and ray.is_initialized():
-                ray.shutdown()
+            if started_ray:  # also after a ray.init that failed half-way: its daemons may be up
+                with contextlib.suppress(Exception):
+                    ray.shutdown()
         outcome.status = "stopped" if stopped else "finished"
         records.end_sweep(store, plan.name, outcome.status)
         emit({"kind": "sweep_done", "status": outcome.status, "ran": len(outcome.ran)})

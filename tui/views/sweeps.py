@@ -106,6 +106,7 @@ class Progress:
     status: str = "starting"  # starting | running | stopping | finished | stopped | failed
     ended_at: float | None = None
     recorded: bool = False  # a sweep found in the store, not one this app runs
+    why: str = ""  # why it failed, kept in the status line (a notification goes away)
 
     def line(self) -> str:
         ended = self.done_before + self.done
@@ -245,4 +246,6 @@ def status_text(p: Progress | None, rows: list[Row], idle: str) -> str:
     best = min((r for r in rows if r.objective is not None), key=lambda r: r.objective, default=None)
     if best is not None:
         text += f" · best trial {best.trial} (run {best.run_id}): {p.objective} {objective_text(best.objective, p.objective)}"
+    if p.status == "failed" and p.why:
+        text += f" · {safe_text(p.why)}"
     return text

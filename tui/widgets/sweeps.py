@@ -44,6 +44,27 @@ if TYPE_CHECKING:
 
 DEFAULT_RANGES = "lr=log:0.005:0.05 hidden_size=16,32 window_length=int:28:84:7"
 DEFAULT_TRIALS = 8
+BACKEND_HELP = (
+    "Where the trials run: local (worker processes on this machine), ray (Ray started on this "
+    "machine), or ray HOST:PORT (join a running Ray cluster, as `ray start --head` prints)"
+)
+
+
+def parse_backend(text: str) -> tuple[str, str | None]:
+    """The "on" field: ``local``, ``ray`` or ``ray HOST:PORT`` -> (backend, address)."""
+    words = text.split()
+    if words == ["local"] or not words:
+        return "local", None
+    if words[0] == "ray" and len(words) <= 2:
+        address = words[1] if len(words) == 2 else None
+        if address is not None:
+            from engine.sweep.ray_backend import parse_address
+
+            parse_address(address)  # a malformed address is refused here, not after Ray starts
+        return "ray", address
+    raise ValueError(f"on: expected local, ray or ray HOST:PORT, got {text!r}")
+
+
 IDLE_HINT = (
     "g (or Enter in a field) sweeps the Hyperparameters form's settings over these ranges · "
     "s stops · c a trial's curve · u use its model · p next setting"
@@ -61,6 +82,9 @@ class SweepsPane(Vertical, can_focus=True):
     SweepsPane #sw-workers { width: 4; }
     SweepsPane #sw-objective { width: 11; }
     SweepsPane #sw-ranges { width: 1fr; }
+    SweepsPane #sw-backend { width: 22; }
+    /* At 80 columns the ranges keep their room; a cluster address scrolls inside the field. */
+    Screen.-narrow SweepsPane #sw-backend { width: 6; }
     SweepsPane #sw-status { height: auto; max-height: 2; }
     SweepsPane #sweeps-table {
         height: 1fr; min-height: 4; max-height: 14; scrollbar-size-horizontal: 1; scrollbar-size-vertical: 1;
@@ -81,13 +105,24 @@ class SweepsPane(Vertical, can_focus=True):
     class StartRequested(Message):
         """Start sweep ``name``: ``specs`` (``NAME=SPEC`` strings) over the form's settings."""
 
-        def __init__(self, name: str, specs: list[str], trials: int, workers: int, objective: str = "valid") -> None:
+        def __init__(
+            self,
+            name: str,
+            specs: list[str],
+            trials: int,
+            workers: int,
+            objective: str = "valid",
+            backend: str = "local",
+            address: str | None = None,
+        ) -> None:
             super().__init__()
             self.name = name
             self.specs = specs
             self.trials = trials
             self.workers = workers
             self.objective = objective
+            self.backend = backend
+            self.address = address  # a Ray cluster to join (None: start Ray on this machine)
 
     class BoardRequested(Message):
         """Read sweep ``name``'s trials (None: the sweep started last) from the run store
@@ -133,6 +168,8 @@ class SweepsPane(Vertical, can_focus=True):
         with Horizontal(classes="sw-row"):
             yield Label("Ranges ")
             yield Input(DEFAULT_RANGES, id="sw-ranges", compact=True)
+            yield Label(" on")
+            yield Input("local", id="sw-backend", compact=True, tooltip=BACKEND_HELP)
         yield Static(IDLE_HINT, id="sw-status")
         yield DataTable(cursor_type="row", zebra_stripes=True, id="sweeps-table")
         with Horizontal(id="sw-charts"):
@@ -180,11 +217,14 @@ class SweepsPane(Vertical, can_focus=True):
             trials, workers = self._count("sw-trials", "trials"), self._count("sw-workers", "workers")
             parse_space(specs)
             objective = parse_objective(self._field("sw-objective"))
+            backend, address = parse_backend(self._field("sw-backend"))
         except (ValueError, RidershipError) as exc:
             # The engine's words name the CLI's option; here it is the Ranges field.
-            self.show_error(f"Cannot start the sweep: {str(exc).replace('--param ', 'range ')}")
+            self.show_error(
+                f"Cannot start the sweep: {str(exc).replace('--param ', 'range ').replace('--address ', 'on: ray ')}"
+            )
             return None
-        return self.StartRequested(name, specs, trials, workers, objective)
+        return self.StartRequested(name, specs, trials, workers, objective, backend, address)
 
     def _count(self, wid: str, what: str) -> int:
         text = self._field(wid)
@@ -236,6 +276,7 @@ class SweepsPane(Vertical, can_focus=True):
         if p is None:
             return
         p.status, p.ended_at = status, time.monotonic()
+        p.why = note if status == "failed" else ""
         p.live.clear()
         self._ticker.pause()
         self.query_one("#sw-name", Input).value = default_name()  # the next g starts a new sweep
