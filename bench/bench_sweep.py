@@ -37,8 +37,11 @@ def cli_main(args) -> None:
 
     import optuna
 
-    from engine.sweep.local import OPTUNA_DB, quiet_optuna
+    from engine.store import RunStore
+    from engine.sweep import records
+    from engine.sweep.local import quiet_optuna
     from engine.sweep.space import parse_space
+    from engine.sweep.study import storage
 
     quiet_optuna()
     space = parse_space(CLI_SPACE)
@@ -50,9 +53,8 @@ def cli_main(args) -> None:
         with tempfile.TemporaryDirectory() as home:
             db = os.path.join(home, "runs.db")
             name = f"bench-{workers}"
-            queued = optuna.create_study(
-                study_name=name, storage=f"sqlite:///{os.path.join(home, OPTUNA_DB)}", direction="minimize"
-            )
+            # queued in the study file the sweep itself opens (engine.sweep.study.storage of its store)
+            queued = optuna.create_study(study_name=name, storage=storage(db), direction="minimize")
             for params in trials:
                 queued.enqueue_trial(params)
             cmd = [
@@ -91,6 +93,10 @@ def cli_main(args) -> None:
             seconds[workers] = took = time.perf_counter() - started
             if done.returncode != 0:
                 raise SystemExit(done.stdout + done.stderr)
+            with RunStore.open(db) as store:
+                ran = sorted(t.params["lr"] for t in records.sweep_summary(store, name).trials)
+            if ran != sorted(t["lr"] for t in trials):  # else the setups would not compare like with like
+                raise SystemExit(f"the sweep ran other trials than those queued: {ran}")
             print(
                 f"{workers} worker{'s' if workers > 1 else ''}: {took:.1f} s wall clock "
                 f"(load average {load:.2f} before, {os.getloadavg()[0]:.2f} after)",
