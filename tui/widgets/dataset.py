@@ -125,12 +125,12 @@ class DatasetPane(Horizontal):
         self.draw_chart()
 
     def draw_chart(self) -> None:
+        data = self.data
+        if data is None:  # the range fields' first Changed comes before the data: no numpy yet
+            return
         import numpy as np
 
-        data = self.data
         error = self.query_one("#range-error", Static)
-        if data is None:
-            return
         try:
             start = parse_bound(self.query_one("#chart-from", Input).value, end=False)
             end = parse_bound(self.query_one("#chart-to", Input).value, end=True)
