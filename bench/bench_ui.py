@@ -28,6 +28,7 @@ import os
 import pty
 import re
 import select
+import shutil
 import statistics
 import struct
 import subprocess
@@ -194,12 +195,14 @@ class Terminal:
         return time.perf_counter() - began
 
 
-def launches(count: int, data_path: str | None) -> dict:
+def launches(count: int, data_path: str | None, bytecode: bool = False) -> dict:
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40"}
     env.pop("RIDERSHIP_DATA", None)
     results = {"first_screen": [], "first_screen_cpu": [], "data_shown": [], "quit_while_training": [], "clean": []}
     with tempfile.TemporaryDirectory() as cache:
         env["RIDERSHIP_CACHE"] = cache  # no cached download: synthetic unless --data is given
+        if bytecode:  # the project's modules compiled once, as an installed app's are
+            made = compiled(("tui", "engine"))
         argv = [sys.executable, "-m", "tui"] + (["--data", data_path] if data_path else [])
         for _ in range(count):
             term = Terminal(argv, env)
@@ -212,7 +215,18 @@ def launches(count: int, data_path: str | None) -> dict:
             results["quit_while_training"].append(term.wait_exit())
             results["clean"].append(term.proc.returncode == 0 and "Traceback" not in term.text())
             os.close(term.master)
+        if bytecode:  # what the bench compiled goes: later runs measure as before
+            for folder in made:
+                shutil.rmtree(folder, ignore_errors=True)
     return results
+
+
+def compiled(packages: tuple[str, ...]) -> list[Path]:
+    """Compile ``packages`` into their __pycache__ folders; the folders this made."""
+    before = {p for name in packages for p in (ROOT / name).rglob("__pycache__")}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *packages], env=env, cwd=ROOT, check=True)
+    return [p for name in packages for p in (ROOT / name).rglob("__pycache__") if p not in before]
 
 
 # -- a million rows -------------------------------------------------------------------------------
@@ -268,6 +282,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0, help="seconds measured idle and training")
     parser.add_argument("--launches", type=int, default=5)
     parser.add_argument("--data", help="data file for the launch test (default: synthetic)")
+    parser.add_argument(
+        "--bytecode",
+        action="store_true",
+        help="launch with the project's modules compiled beforehand (without it, where "
+        "PYTHONDONTWRITEBYTECODE is set, as in this sandbox, every launch compiles them: ~50 ms)",
+    )
     parser.add_argument("--parts", default=",".join(PARTS), help=f"which to run, comma-separated ({', '.join(PARTS)})")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
@@ -293,8 +313,9 @@ def main() -> None:
         print(f"  target p99 < {LATENESS_TARGET_MS:g} ms during training (issue 23): {met} ({worst:.1f} ms)")
 
     if "launch" in parts:
-        runs = launches(args.launches, args.data)
-        print(f"\nLaunch in a 120x40 pty, {args.launches} times ({args.data or 'synthetic data'})")
+        runs = launches(args.launches, args.data, args.bytecode)
+        compiled = "compiled beforehand" if args.bytecode or not sys.dont_write_bytecode else "compiled at each launch"
+        print(f"\nLaunch in a 120x40 pty, {args.launches} times ({args.data or 'synthetic data'}; modules {compiled})")
         for key, label in (
             ("first_screen", "first painted screen"),
             ("first_screen_cpu", "CPU (user+sys) until then"),
@@ -303,8 +324,7 @@ def main() -> None:
         ):
             values = runs[key]
             print(
-                f"  {label:<28} median {statistics.median(values):.3f} s  "
-                f"min {min(values):.3f}  max {max(values):.3f}"
+                f"  {label:<28} median {statistics.median(values):.3f} s  min {min(values):.3f}  max {max(values):.3f}"
             )
         print(f"  clean exits (code 0, no traceback): {sum(runs['clean'])}/{len(runs['clean'])}")
         first = statistics.median(runs["first_screen"])

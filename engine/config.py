@@ -142,7 +142,10 @@ class TrainConfig:
         for split in ("train", "valid", "test"):
             start = getattr(self, f"{split}_start")
             end = getattr(self, f"{split}_end")
-            out[split] = (_days(f"{split}_start", start)[0] if start else None, _days(f"{split}_end", end)[1] if end else None)
+            out[split] = (
+                _days(f"{split}_start", start)[0] if start else None,
+                _days(f"{split}_end", end)[1] if end else None,
+            )
         return out
 
     def validate(self) -> TrainConfig:

@@ -204,6 +204,7 @@ class RidershipApp(App[int]):
         super().__init__()
         self._defer_panes = defer_panes  # None: only when not headless (see compose)
         self._held_keys: list[events.Key] | None = None  # keys pressed before every pane exists
+        self._device_shown: tuple | None = None  # what the Device pane and the header show of the device
         self.link = parts.StoreLink(runs_db)
         self.model = parts.ModelInUse()
         self.sweep = parts.SweepControl()
@@ -798,10 +799,15 @@ class RidershipApp(App[int]):
         pane = self.query_one(DevicePane)
         if msg.error is None:
             reading = msg.result
-            pane.show(reading.info, reading.available, self._device_choice or "auto", self.training)
-            self.query_one(HeaderBar).show_device(device_label(reading.info))
-            freeze_heap()  # torch is imported by now
+            # Read every second during a run; on a CPU nothing it shows changes: redrawn only on change.
+            shown = (reading.info, tuple(reading.available), self._device_choice or "auto", self.training)
+            if shown != self._device_shown:
+                self._device_shown = shown
+                pane.show(reading.info, reading.available, self._device_choice or "auto", self.training)
+                self.query_one(HeaderBar).show_device(device_label(reading.info))
+                freeze_heap()  # torch is imported by now
         else:
+            self._device_shown = None
             pane.show_error(explain(msg.error))
             self.query_one(HeaderBar).show_device("device ?")
 
