@@ -814,7 +814,8 @@ class RidershipApp(App[int]):
     def _sample_system(self) -> None:
         """One sample of this process's CPU, memory (and GPU) for the Device pane's sparklines."""
         if self.sampler is not None:
-            self.query_one(SystemSparklines).add_sample(self.sampler.sample())
+            shown = self.active_pane == "device"  # else kept, drawn when the pane is shown
+            self.query_one(SystemSparklines).add_sample(self.sampler.sample(), draw=shown)
 
     # -- the model in use ---------------------------------------------------------------------------
     # It changes only when the user says so: u (Runs, Sweeps), a finished run the user started here,
