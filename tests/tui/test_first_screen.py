@@ -97,7 +97,8 @@ app._build_panes = first_screen
 app.run(headless=True, size=(120, 40))
 print(json.dumps(loaded))
 """
-HEAVY = ("torch", "pandas", "numpy", "lightgbm", "optuna", "ray", "sqlite3")
+# plotext too: the first screen draws no chart (one built meanwhile would hold the GIL in its thread).
+HEAVY = ("torch", "pandas", "numpy", "lightgbm", "optuna", "ray", "sqlite3", "plotext")
 
 
 def test_the_first_screen_is_drawn_before_the_heavy_libraries_load(tmp_path):
