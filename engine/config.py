@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
+import datetime
 import math
 import re
 from dataclasses import dataclass, field, fields
@@ -133,6 +135,19 @@ class TrainConfig:
             )
         return out
 
+    def _split_days(self) -> dict[str, tuple[datetime.date | None, datetime.date | None]]:
+        """Each split's first and last day, as split_bounds resolves them but without pandas:
+        validate runs as the app's form is first drawn, and importing pandas costs a second there."""
+        out = {}
+        for split in ("train", "valid", "test"):
+            start = getattr(self, f"{split}_start")
+            end = getattr(self, f"{split}_end")
+            out[split] = (
+                _days(f"{split}_start", start)[0] if start else None,
+                _days(f"{split}_end", end)[1] if end else None,
+            )
+        return out
+
     def validate(self) -> TrainConfig:
         """Raise ConfigError naming the first invalid field; return self when all is well."""
         _positive_int(self, "window_length")
@@ -189,7 +204,7 @@ class TrainConfig:
         for name in ("train_start", "train_end", "valid_start", "valid_end", "test_start"):
             if not getattr(self, name):
                 raise ConfigError(name, "is required (a date such as 2019-01 or 2019-01-15)")
-        bounds = self.split_bounds()
+        bounds = self._split_days()
         order = [("train", "valid"), ("valid", "test")]
         for split, (start, end) in bounds.items():
             if end is not None and start > end:
@@ -208,18 +223,34 @@ class TrainConfig:
 _DATE_FORM = re.compile(r"\d{4}(-\d{1,2}(-\d{1,2})?)?")
 
 
-def _period(field: str, text: str) -> pd.Period:
-    import pandas as pd
-
+def _days(field: str, text: str) -> tuple[datetime.date, datetime.date]:
+    """The first and last day of a date or partial date (what pd.Period(text) spans), or
+    ConfigError. Years 1..9999, months 1..12 and days of the month, as pandas accepts them."""
     try:
         if not _DATE_FORM.fullmatch(str(text).strip()):
             raise ValueError(text)
-        return pd.Period(str(text).strip())
+        parts = [int(p) for p in str(text).strip().split("-")]
+        year, month, day = parts + [None] * (3 - len(parts))
+        if day is not None:
+            first = last = datetime.date(year, month, day)
+        elif month is not None:
+            first = datetime.date(year, month, 1)
+            last = datetime.date(year, month, calendar.monthrange(year, month)[1])
+        else:
+            first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
     except (ValueError, TypeError):
         raise ConfigError(field, f"{text!r} is not a date (expected YYYY, YYYY-MM or YYYY-MM-DD)") from None
+    return first, last
 
 
-def _day(ts: pd.Timestamp) -> str:
+def _period(field: str, text: str) -> pd.Period:
+    import pandas as pd
+
+    _days(field, text)  # the same dates accepted with or without pandas
+    return pd.Period(str(text).strip())
+
+
+def _day(ts: pd.Timestamp | datetime.date) -> str:
     return ts.strftime("%Y-%m-%d")
 
 

@@ -31,11 +31,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import Checkbox, ContentSwitcher, Footer, Input, Select, TabbedContent, TabPane
 
 from engine.config import TrainConfig
@@ -198,8 +199,12 @@ class RidershipApp(App[int]):
         describe_device: Callable[[str], tuple[Any, list[str]]] | None = None,
         runs_db: str | None = None,
         sampler: SystemSampler | None = None,
+        defer_panes: bool | None = None,
     ) -> None:
         super().__init__()
+        self._defer_panes = defer_panes  # None: only when not headless (see compose)
+        self._held_keys: list[events.Key] | None = None  # keys pressed before every pane exists
+        self._device_shown: tuple | None = None  # what the Device pane and the header show of the device
         self.link = parts.StoreLink(runs_db)
         self.model = parts.ModelInUse()
         self.sweep = parts.SweepControl()
@@ -255,34 +260,81 @@ class RidershipApp(App[int]):
 
     # -- layout ---------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        # Before the first paint only the tab bar and the Dataset pane are built: the other seven
+        # panes (about 1,000 widgets, most of them the form's) would take most of a second to
+        # build and style. They are mounted right after (_build_panes); keys pressed meanwhile are
+        # held and replayed then (on_event). Headless (tests) builds all at once unless told.
+        defer = self._defer_panes if self._defer_panes is not None else not self.is_headless
         yield HeaderBar(id="top-bar")
         with Panes(initial="dataset", id="panes"):
-            with TabPane(f"{PANES[0][1]} {PANES[0][2]}", id="dataset"):
-                yield DatasetPane(id="dataset-pane")
-            with TabPane(f"{PANES[1][1]} {PANES[1][2]}", id="hyperparams"):
-                yield HyperparamsForm(self._initial_config, id="form")
-            with TabPane(f"{PANES[2][1]} {PANES[2][2]}", id="training"):
-                yield TrainingPane(id="training-pane")
-            with TabPane(f"{PANES[3][1]} {PANES[3][2]}", id="device"):
-                yield DevicePane(id="device-pane")
-            with TabPane(f"{PANES[4][1]} {PANES[4][2]}", id="forecast"):
-                # The next day (with a chosen day type) or several days; m switches.
-                with ContentSwitcher(initial="forecast-pane", id="forecast-views"):
-                    yield ForecastPane(id="forecast-pane")
-                    yield MultiDayView(id="multiday")
-            with TabPane(f"{PANES[5][1]} {PANES[5][2]}", id="runs"):
-                yield RunsPane(id="runs-pane")
-            with TabPane(f"{PANES[6][1]} {PANES[6][2]}", id="backtest"):
-                yield BacktestPane(id="backtest-pane")
-            with TabPane(f"{PANES[7][1]} {PANES[7][2]}", id="sweeps"):
-                yield SweepsPane(id="sweeps-pane")
+            for pane, key, label in PANES:
+                content = [] if defer and pane != "dataset" else self._pane_content(pane)
+                yield TabPane(f"{key} {label}", *content, id=pane)
         yield Footer(compact=True)
+        self._held_keys = [] if defer else None
+
+    def _pane_content(self, pane: str) -> list[Widget]:
+        if pane == "dataset":
+            return [DatasetPane(id="dataset-pane")]
+        if pane == "hyperparams":
+            return [HyperparamsForm(self._initial_config, id="form")]
+        if pane == "training":
+            return [TrainingPane(id="training-pane")]
+        if pane == "device":
+            return [DevicePane(id="device-pane")]
+        if pane == "forecast":  # the next day (with a chosen day type) or several days; m switches
+            views = (ForecastPane(id="forecast-pane"), MultiDayView(id="multiday"))
+            return [ContentSwitcher(*views, initial="forecast-pane", id="forecast-views")]
+        if pane == "runs":
+            return [RunsPane(id="runs-pane")]
+        if pane == "backtest":
+            return [BacktestPane(id="backtest-pane")]
+        return [SweepsPane(id="sweeps-pane")]
+
+    @property
+    def panes_built(self) -> bool:
+        """Every pane's widgets exist (from the first paint on when headless, right after it else)."""
+        return self._held_keys is None
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys pressed before every pane exists are held, and replayed once they do (in order,
+        before any key pressed later): a pane key would find no pane to show. Ctrl+Q quits at once."""
+        if (
+            self._held_keys is not None
+            and isinstance(event, events.Key)
+            and not event.is_forwarded
+            and event.key not in ("ctrl+q", "ctrl+c")
+        ):
+            self._held_keys.append(event)
+            return
+        await super().on_event(event)
+
+    async def _build_panes(self) -> None:
+        """Mount the panes compose left empty, then replay the keys held meanwhile."""
+        if self._held_keys is None:
+            return
+        for pane, _key, _label in PANES:
+            tab = self.query_one(f"#{pane}", TabPane)
+            if not tab.children:
+                await tab.mount_all(self._pane_content(pane))
+        held, self._held_keys = self._held_keys, None
+        self._panes_ready()
+        for key in held:
+            await super().on_event(key)
 
     def on_mount(self) -> None:
         self._device_timer = self.set_interval(DEVICE_REFRESH_S, self._refresh_device, pause=True)
         self._system_timer = self.set_interval(SYSTEM_SAMPLE_S, self._sample_system, pause=True)
         if not self.is_headless:
             self.set_interval(terminal_watch.CHECK_EVERY_S, self._exit_if_terminal_gone)
+        self.query_one("#dataset-pane RowTable").focus()
+        if self.panes_built:
+            self._panes_ready()
+        else:
+            self.call_after_refresh(self._build_panes)
+
+    def _panes_ready(self) -> None:
+        """What starts once every pane exists: the work whose results they show."""
         # SQLite may wait for another process's lock: never before the first screen, never on this thread.
         self.call_after_refresh(self._open_store)
         # Parsing a CSV and importing torch (the device query) hold the GIL for much of a second
@@ -294,7 +346,6 @@ class RidershipApp(App[int]):
         else:
             self.call_after_refresh(self._load_startup_data)  # then the device query
         self.query_one(TrainingPane).show_loss(self._initial_config.loss)
-        self.query_one("#dataset-pane RowTable").focus()
 
     def _exit_if_terminal_gone(self) -> None:
         if terminal_watch.terminal_gone():
@@ -748,17 +799,23 @@ class RidershipApp(App[int]):
         pane = self.query_one(DevicePane)
         if msg.error is None:
             reading = msg.result
-            pane.show(reading.info, reading.available, self._device_choice or "auto", self.training)
-            self.query_one(HeaderBar).show_device(device_label(reading.info))
-            freeze_heap()  # torch is imported by now
+            # Read every second during a run; on a CPU nothing it shows changes: redrawn only on change.
+            shown = (reading.info, tuple(reading.available), self._device_choice or "auto", self.training)
+            if shown != self._device_shown:
+                self._device_shown = shown
+                pane.show(reading.info, reading.available, self._device_choice or "auto", self.training)
+                self.query_one(HeaderBar).show_device(device_label(reading.info))
+                freeze_heap()  # torch is imported by now
         else:
+            self._device_shown = None
             pane.show_error(explain(msg.error))
             self.query_one(HeaderBar).show_device("device ?")
 
     def _sample_system(self) -> None:
         """One sample of this process's CPU, memory (and GPU) for the Device pane's sparklines."""
         if self.sampler is not None:
-            self.query_one(SystemSparklines).add_sample(self.sampler.sample())
+            shown = self.active_pane == "device"  # else kept, drawn when the pane is shown
+            self.query_one(SystemSparklines).add_sample(self.sampler.sample(), draw=shown)
 
     # -- the model in use ---------------------------------------------------------------------------
     # It changes only when the user says so: u (Runs, Sweeps), a finished run the user started here,
@@ -1339,15 +1396,23 @@ def make_app(
     describe_device: Callable[[str], tuple[Any, list[str]]] | None = None,
     runs_db: str | None = None,
     sampler: SystemSampler | None = None,
+    defer_panes: bool | None = None,
 ) -> RidershipApp:
     """The one factory: the CLI and the tests build the app here.
 
     ``data`` skips the loading step (tests); ``describe_device`` replaces the torch query (snapshots
     need a fixed device description, and then get no live system samples unless ``sampler`` is
-    given); ``runs_db`` is the run store (default: engine.store.default_db_path).
+    given); ``runs_db`` is the run store (default: engine.store.default_db_path); ``defer_panes``
+    builds only the Dataset pane before the first paint (default: when not headless).
     """
     return RidershipApp(
-        data_path=data_path, data=data, config=config, describe_device=describe_device, runs_db=runs_db, sampler=sampler
+        data_path=data_path,
+        data=data,
+        config=config,
+        describe_device=describe_device,
+        runs_db=runs_db,
+        sampler=sampler,
+        defer_panes=defer_panes,
     )
 
 

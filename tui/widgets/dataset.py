@@ -67,7 +67,11 @@ class DatasetPane(Horizontal):
                 yield Input(ARTICLE_RANGE[1], id="chart-to", compact=True)
             yield Static("", id="range-error")
             # legend_room: the legend (top left) sits above the data, never on it.
-            yield Chart("Riders per day (millions)", id="data-chart", legend_room=True)
+            chart = Chart("Riders per day (millions)", id="data-chart", legend_room=True)
+            # Hidden until there is data to draw: an empty chart drawn for the first screen would
+            # import plotext (a builder thread holding the GIL) while that screen is painted.
+            chart.display = False
+            yield chart
 
     # -- data ---------------------------------------------------------------------------------
     def show_data(self, data: RidershipData) -> None:
@@ -125,12 +129,12 @@ class DatasetPane(Horizontal):
         self.draw_chart()
 
     def draw_chart(self) -> None:
+        data = self.data
+        if data is None:  # the range fields' first Changed comes before the data: no numpy yet
+            return
         import numpy as np
 
-        data = self.data
         error = self.query_one("#range-error", Static)
-        if data is None:
-            return
         try:
             start = parse_bound(self.query_one("#chart-from", Input).value, end=False)
             end = parse_bound(self.query_one("#chart-to", Input).value, end=True)
@@ -156,6 +160,7 @@ class DatasetPane(Horizontal):
             dates, bus, rail = rows.index, rows["bus"].to_numpy(), rows["rail"].to_numpy()
         x = list(range(len(dates)))
         chart = self.query_one(Chart)
+        chart.display = True
         chart.set_title(f"Riders per day, millions{f' ({step}-day means)' if step > 1 else ''}")
         chart.draw(
             [Series(x, list(bus / 1e6), "bus", "blue"), Series(x, list(rail / 1e6), "rail", "red")],

@@ -57,18 +57,29 @@ class SystemSparklines(Vertical):
                 yield Static(value_text(label, "…"), id=f"value-{key}", classes="metric-value")
                 yield Sparkline([], id=f"spark-{key}")
 
-    def add_sample(self, sample: Sample) -> None:
-        """Append one sample and show it (UI thread)."""
+    def add_sample(self, sample: Sample, draw: bool = True) -> None:
+        """Append one sample and show it (UI thread). ``draw`` False: kept for when the pane is
+        shown (a run samples every second whichever pane is on screen; hidden, nothing is drawn)."""
         self.last = sample
+        for key, _, _ in ROWS:
+            value = getattr(sample, key)
+            if value is not None:
+                self.values[key].append(float(value))
+        if draw:
+            self.draw()
+
+    def draw(self) -> None:
+        """Show the last sample's values and the sparklines of every sample kept."""
+        sample = self.last
+        if sample is None:
+            return
         for key, label, fmt in ROWS:
             value = getattr(sample, key)
-            row = self.query_one(f"#row-{key}", Horizontal)
             if value is None:
                 if self.values[key]:
                     self.query_one(f"#value-{key}", Static).update(value_text(label, "n/a"))
                 continue
-            self.values[key].append(float(value))
-            row.remove_class("-hidden")
+            self.query_one(f"#row-{key}", Horizontal).remove_class("-hidden")
             text = fmt(value)
             if key == "gpu_mem_used" and sample.gpu_mem_total:
                 text += f" of {megabytes(sample.gpu_mem_total)}"
