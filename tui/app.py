@@ -123,6 +123,13 @@ PANE_FOCUS = {
 }
 
 
+def in_field(widget) -> bool:
+    """A text field or a selector (open or closed) has the focus: the keys are its own."""
+    from textual.widgets._select import SelectOverlay
+
+    return isinstance(widget, (Input, Select, SelectOverlay))
+
+
 class Panes(TabbedContent):
     """TabbedContent that only follows the focus into the pane already shown.
 
@@ -366,9 +373,16 @@ class RidershipApp(App[int]):
         if pane == "device":
             self._sample_system()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Number keys do not switch panes while a field or a selector has the focus: a digit
+        typed there (a date, a day count, a selector's option) stays in that pane."""
+        if action == "show_pane" and self.focused is not None and in_field(self.focused):
+            return False
+        return True
+
     def action_leave_field(self) -> None:
         """Esc in a field gives the keys back to the app (number keys switch panes again)."""
-        if isinstance(self.focused, (Input, Select, Checkbox)):
+        if isinstance(self.focused, (Input, Select, Checkbox)) or in_field(self.focused):
             self.action_show_pane(self.active_pane)
 
     @property

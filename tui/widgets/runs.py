@@ -78,7 +78,7 @@ def curve_series(curves: list[Curve] | tuple[Curve, ...]) -> tuple[list[Series],
     return loss, mae, ticks
 
 
-class RunsPane(Vertical, can_focus=True):
+class RunsPane(Vertical):
     """Keys: space selects, m / n sort by MAE / date (again: reverse), f fork, r resume, e export,
     x delete. The store comes from the app (``set_store``) once it is open."""
 
@@ -195,9 +195,6 @@ class RunsPane(Vertical, can_focus=True):
     def cursor_run(self) -> RunRecord | None:
         row = self.table.cursor_row
         return self.runs[row] if self.runs and 0 <= row < len(self.runs) else None
-
-    def on_focus(self) -> None:
-        self.table.focus()  # the pane takes focus from the app's pane keys; the table has the keys
 
     # -- the store ----------------------------------------------------------------------------
     def set_store(self, store: RunStore, note: str = "") -> None:

@@ -51,7 +51,7 @@ IDLE_HINT = (
 )
 
 
-class SweepsPane(Vertical, can_focus=True):
+class SweepsPane(Vertical):
     """Keys: g start, c curve, u use, p next setting; s (the app's) stops the sweep."""
 
     DEFAULT_CSS = """
@@ -147,9 +147,6 @@ class SweepsPane(Vertical, can_focus=True):
     @property
     def table(self) -> DataTable:
         return self.query_one("#sweeps-table", DataTable)
-
-    def on_focus(self) -> None:
-        self.table.focus()  # the pane takes focus from the app's pane keys; the table has the keys
 
     @property
     def running(self) -> bool:
