@@ -237,6 +237,7 @@ class RidershipApp(App[int]):
         self._remembered_data: str | None = None  # the data file opened last session, while it loads
         self._startup_data: DataLoaded | None = None  # the usual sources' data, set aside meanwhile
         self._data_how = "startup"  # how the data in use came: startup, open, download or remembered
+        self._no_model_said = ""  # what Forecast and Backtest were told last while no model is in use
 
     # The app's state as tests and panes read it (the parts hold it).
     @property
@@ -809,11 +810,15 @@ class RidershipApp(App[int]):
             )
         return MultiDayView.NO_MODEL
 
-    def _show_no_model(self, gone: set[int] = frozenset()) -> None:
-        """Forecast and Backtest say why they have nothing, while no model is in use."""
+    def _show_no_model(self, gone: set[int] = frozenset(), *, if_changed: bool = False) -> None:
+        """Forecast and Backtest say why they have nothing, while no model is in use.
+        ``if_changed``: only when the words differ from the last said (a listing of the runs)."""
         if self.model.run is not None:
             return
         text = self.no_model_text(gone)
+        if if_changed and text == self._no_model_said:
+            return
+        self._no_model_said = text
         self.query_one(ForecastPane).model_changed(None, text)
         self.query_one(MultiDayView).set_model(None, text)
         self.query_one(BacktestPane).clear(text)
@@ -1043,6 +1048,9 @@ class RidershipApp(App[int]):
             pane.show_job_error(msg)
         elif isinstance(msg, RunsListed):
             pane.show_listing(msg.result)
+            # With runs that have a model and none in use, Forecast and Backtest point to u in Runs
+            # (not to training one), from the first listing on.
+            self._show_no_model(if_changed=True)
         elif isinstance(msg, RunsRead):
             pane.show_runs_read(msg.colors, msg.result)
         elif isinstance(msg, RunsDeleted):

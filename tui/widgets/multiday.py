@@ -144,6 +144,12 @@ class MultiDayView(Vertical):
         self._why = why
         if label is not None:
             self.action_forecast()
+            return
+        # No model: another model's forecast must not stay on screen, and the line says why.
+        self.forecasts, self.bands = [], []
+        self._fill_table()
+        self._draw_chart()
+        self.show_status(why or self.NO_MODEL)
 
     # -- days and day types ---------------------------------------------------------------------------
     @on(Input.Changed, "#md-days")
