@@ -28,7 +28,7 @@ async def test_tab_reaches_every_field_digits_stay_in_selectors_and_focus_shows(
         for _ in range(presses):
             before = app.focused
             await keys(app, key)
-            await until(pilot, lambda: app.focused is not before, what=f"{key} to move the focus")
+            await until(pilot, lambda before=before: app.focused is not before, what=f"{key} to move the focus")
             seen.append(focus_id(app))
         return seen
 

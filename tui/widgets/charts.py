@@ -111,9 +111,9 @@ def tick_label(value: float, plain: bool = False) -> str:
     if not plain:
         if abs(value) < 1e-4:
             return short_number(value)
-        for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, "")):
-            if abs(value) >= scale:
-                break
+        scale, suffix = next(
+            ((sc, sf) for sc, sf in ((1e9, "G"), (1e6, "M"), (1e3, "k")) if abs(value) >= sc), (1.0, "")
+        )
     shown = value / scale
     digits = next((d for d in range(13) if abs(round(shown, d) - shown) <= 1e-9 * abs(shown)), 12)
     text = f"{shown:,.{digits}f}"

@@ -116,7 +116,9 @@ class MultiDayView(Vertical):
         with Horizontal(id="md-body"):
             table = DataTable(id="md-table", cursor_type="row", zebra_stripes=True)
             yield table
-            yield Chart(f"Last {HISTORY_DAYS // 7} weeks and the forecast, riders, thousands", id="md-chart", thousands=True)
+            yield Chart(
+                f"Last {HISTORY_DAYS // 7} weeks and the forecast, riders, thousands", id="md-chart", thousands=True
+            )
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
