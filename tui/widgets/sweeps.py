@@ -63,6 +63,8 @@ class SweepsPane(Vertical):
     SweepsPane #sw-objective { width: 11; }
     SweepsPane #sw-ranges { width: 1fr; }
     SweepsPane #sw-status { height: auto; max-height: 2; }
+    /* A refused sweep's reason is read whole (an unknown setting lists the known ones). */
+    SweepsPane #sw-status.-error { max-height: 6; }
     SweepsPane #sweeps-table {
         height: 1fr; min-height: 4; max-height: 14; scrollbar-size-horizontal: 1; scrollbar-size-vertical: 1;
     }
