@@ -56,12 +56,17 @@ async def test_tab_reaches_every_field_digits_stay_in_selectors_and_focus_shows(
         await until(pilot, lambda: name.styles.background != trials.styles.background, what="the trials field lit")
         assert panes.active == "sweeps"
 
-        # Runs: its table is its one field; Shift+Tab leaves it (it once landed on it again, for ever).
+        # Runs: Shift+Tab leaves the table (it once landed on it again, for ever); Tab reaches the
+        # charts, which lie below the pane's end on 24 lines, and scrolls them into view.
         await keys(app, "escape")
         await until(pilot, lambda: focus_id(app) == "DataTable#sweeps-table", what="Esc to leave the field")
         await pane_key(pilot, "6", "runs")
         assert focus_id(app) == "DataTable#runs-table"
-        assert await cycle(pilot, "shift+tab", 2) == ["ContentTabs#None", "DataTable#runs-table"]
+        assert await cycle(pilot, "shift+tab", 1) == ["ContentTabs#None"]
+        assert await cycle(pilot, "tab", 3) == ["DataTable#runs-table", "Chart#runs-loss-chart", "Chart#runs-mae-chart"]
+        runs, chart = app.query_one("#runs-pane"), app.query_one("#runs-mae-chart")
+        await until(pilot, lambda: runs.scroll_y > 0, what="the pane scrolled to the charts")
+        assert chart.region.height >= 12 and runs.region.contains_region(chart.region)  # all of it in view
 
         # Backtest: a date typed while the Series selector has the focus does not switch panes, and
         # the selector shows it has the focus.
