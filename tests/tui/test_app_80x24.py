@@ -72,8 +72,8 @@ async def test_a_burst_delivered_at_once_lands_on_the_last_pane(make_test_app, t
 async def test_footers_fit_80_columns_on_every_pane(make_test_app, tmp_path):
     async with make_test_app(runs_db=str(tmp_path / "runs.db")).run_test(size=SMALL) as pilot:
         app = pilot.app
-        for key in "1234567":
-            await pilot.press(key)
+        for key in [*"12345678", "5m"]:  # 5m: the Forecast pane's several-days view
+            await pilot.press(*key)
             await pilot.pause()
             footer = app.screen.query_one(Footer)
             keys = [item for item in footer.query("FooterKey") if item.display]

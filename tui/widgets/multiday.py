@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # numpy and pandas load with the data, after the first screen
 
 DEFAULT_DAYS = 7
 NARROW = 100  # columns: below this the summary under the controls is one row a line
-OVERRIDE_KEYS = Binding.Group("Day type of the row", compact=True)
+OVERRIDE_KEYS = Binding.Group("Row's type", compact=True)  # short: the footer holds 80 columns
 
 
 def parse_days(text: str) -> int:
