@@ -703,9 +703,12 @@ class RidershipApp(App[int]):
                 continue
             seen.add((binding.action, binding.description))
             shown = binding.key_display or self.get_key_display(binding)
-            (app_keys if active.node is self or isinstance(active.node, Screen) else pane_keys).append(
-                (shown, binding.description)
-            )
+            if active.node is self or isinstance(active.node, Screen):
+                app_keys.append((shown, binding.description))
+            else:  # the pane's own keys first (the footer's, then the others), a table's or a scroll's after
+                ours = type(active.node).__module__.startswith(__package__ or "tui")
+                pane_keys.append(((not ours, not binding.show), (shown, binding.description)))
+        pane_keys = [line for _, line in sorted(pane_keys, key=lambda item: item[0])]  # stable: bindings' order kept
         label = dict((pane, label) for pane, _, label in PANES).get(self.active_pane, self.active_pane)
         self.push_screen(HelpScreen(label, pane_keys, app_keys))
 
