@@ -124,6 +124,13 @@ PANE_FOCUS = {
 }
 
 
+def in_field(widget) -> bool:
+    """A text field or a selector (open or closed) has the focus: the keys are its own."""
+    from textual.widgets._select import SelectOverlay
+
+    return isinstance(widget, (Input, Select, SelectOverlay))
+
+
 class Panes(TabbedContent):
     """TabbedContent that only follows the focus into the pane already shown.
 
@@ -235,6 +242,7 @@ class RidershipApp(App[int]):
         self._remembered_data: str | None = None  # the data file opened last session, while it loads
         self._startup_data: DataLoaded | None = None  # the usual sources' data, set aside meanwhile
         self._data_how = "startup"  # how the data in use came: startup, open, download or remembered
+        self._no_model_said = ""  # what Forecast and Backtest were told last while no model is in use
 
     # The app's state as tests and panes read it (the parts hold it).
     @property
@@ -417,9 +425,16 @@ class RidershipApp(App[int]):
         if pane == "device":
             self._sample_system()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Number keys do not switch panes while a field or a selector has the focus: a digit
+        typed there (a date, a day count, a selector's option) stays in that pane."""
+        if action == "show_pane" and self.focused is not None and in_field(self.focused):
+            return False
+        return True
+
     def action_leave_field(self) -> None:
         """Esc in a field gives the keys back to the app (number keys switch panes again)."""
-        if isinstance(self.focused, (Input, Select, Checkbox)):
+        if isinstance(self.focused, (Input, Select, Checkbox)) or in_field(self.focused):
             self.action_show_pane(self.active_pane)
 
     @property
@@ -739,9 +754,12 @@ class RidershipApp(App[int]):
                 continue
             seen.add((binding.action, binding.description))
             shown = binding.key_display or self.get_key_display(binding)
-            (app_keys if active.node is self or isinstance(active.node, Screen) else pane_keys).append(
-                (shown, binding.description)
-            )
+            if active.node is self or isinstance(active.node, Screen):
+                app_keys.append((shown, binding.description))
+            else:  # the pane's own keys first (the footer's, then the others), a table's or a scroll's after
+                ours = type(active.node).__module__.startswith(__package__ or "tui")
+                pane_keys.append(((not ours, not binding.show), (shown, binding.description)))
+        pane_keys = [line for _, line in sorted(pane_keys, key=lambda item: item[0])]  # stable: bindings' order kept
         label = dict((pane, label) for pane, _, label in PANES).get(self.active_pane, self.active_pane)
         self.push_screen(HelpScreen(label, pane_keys, app_keys))
 
@@ -852,11 +870,15 @@ class RidershipApp(App[int]):
             )
         return MultiDayView.NO_MODEL
 
-    def _show_no_model(self, gone: set[int] = frozenset()) -> None:
-        """Forecast and Backtest say why they have nothing, while no model is in use."""
+    def _show_no_model(self, gone: set[int] = frozenset(), *, if_changed: bool = False) -> None:
+        """Forecast and Backtest say why they have nothing, while no model is in use.
+        ``if_changed``: only when the words differ from the last said (a listing of the runs)."""
         if self.model.run is not None:
             return
         text = self.no_model_text(gone)
+        if if_changed and text == self._no_model_said:
+            return
+        self._no_model_said = text
         self.query_one(ForecastPane).model_changed(None, text)
         self.query_one(MultiDayView).set_model(None, text)
         self.query_one(BacktestPane).clear(text)
@@ -1086,6 +1108,9 @@ class RidershipApp(App[int]):
             pane.show_job_error(msg)
         elif isinstance(msg, RunsListed):
             pane.show_listing(msg.result)
+            # With runs that have a model and none in use, Forecast and Backtest point to u in Runs
+            # (not to training one), from the first listing on.
+            self._show_no_model(if_changed=True)
         elif isinstance(msg, RunsRead):
             pane.show_runs_read(msg.colors, msg.result)
         elif isinstance(msg, RunsDeleted):

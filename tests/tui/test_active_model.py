@@ -41,6 +41,11 @@ async def test_u_uses_a_recorded_run_and_the_app_remembers_it_after_a_restart(ma
     app = make_test_app(runs_db=str(db))
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.store is not None, what="the run store")
+        # Before any key: runs with a model are listed and none is in use, so Forecast (both views)
+        # and Backtest point to u in Runs, not to training one.
+        pointed = "No model in use: pick a run in Runs (6) and press u"
+        await until(pilot, lambda: text(app, "#forecast-result").startswith(pointed), what="Forecast pointing to u")
+        assert text(app, "#bt-status").startswith(pointed) and text(app, "#md-status").startswith(pointed)
         await pilot.press("5", "w")
         await settle(app)
         assert text(app, "#forecast-result").startswith("No model in use: pick a run in Runs (6)")  # runs, none used
@@ -205,6 +210,8 @@ async def test_deleting_the_model_in_use_asks_so_and_leaves_no_model(make_test_a
         await pilot.press("5")
         said = text(app, "#forecast-result")
         assert said.startswith("No model in use: pick a run in Runs (6) and press u")
+        assert text(app, "#md-status").startswith("No model in use")  # the several-days view too
+        assert app.query_one("#multiday").forecasts == []  # the deleted model's days are gone
         await pilot.press("f")
         await settle(app)
         assert text(app, "#forecast-result").startswith("No model in use")

@@ -186,7 +186,7 @@ async def test_chart_range_is_set_by_the_user_and_bad_ranges_explained(make_test
         await pilot.press("end", "ctrl+u", *"2001-01")
         await pilot.pause()
         chart = app.query_one("#data-chart")
-        assert chart.chart_title == "Riders per day, millions (19-day means)"
+        assert chart.chart_title == "Riders per day, thousands (19-day means)"
         assert chart.points["bus"] == -(-7456 // 19)
 
 

@@ -72,8 +72,8 @@ async def test_a_burst_delivered_at_once_lands_on_the_last_pane(make_test_app, t
 async def test_footers_fit_80_columns_on_every_pane(make_test_app, tmp_path):
     async with make_test_app(runs_db=str(tmp_path / "runs.db")).run_test(size=SMALL) as pilot:
         app = pilot.app
-        for key in "1234567":
-            await pilot.press(key)
+        for key in [*"12345678", "5m"]:  # 5m: the Forecast pane's several-days view
+            await pilot.press(*key)
             await pilot.pause()
             footer = app.screen.query_one(Footer)
             keys = [item for item in footer.query("FooterKey") if item.display]
@@ -308,6 +308,13 @@ async def test_question_mark_and_f1_list_every_key_of_the_pane_and_the_app(make_
         await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen (F1)")
         pane = str(app.screen.query_one("#help-pane").render())
         assert pane.startswith("Runs pane") and "Delete" in pane and "Fork" in pane
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, HelpScreen), what="the help screen to close")
+        await pilot.press("7", "question_mark")  # a scrolling pane: its own keys before the scroll keys
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the Backtest help")
+        lines = str(app.screen.query_one("#help-pane").render()).splitlines()
+        assert [line.split()[0] for line in lines[1:4]] == ["b", "v", "z"], lines
+        assert any("Scroll Up" in line for line in lines[4:])
 
 
 async def test_r_restores_the_default_preset_and_the_loss_chart_follows_the_form(make_test_app, tui_config, until):

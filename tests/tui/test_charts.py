@@ -19,7 +19,9 @@ from tui.widgets.charts import (
     log_ticks,
     nice_linear_ticks,
     readout,
+    round_ticks,
     short_number,
+    tick_rows,
 )
 
 
@@ -143,7 +145,7 @@ async def test_the_cursor_moves_with_the_arrow_keys_and_reads_the_values():
         assert chart.cursor is None and chart.cursor_epoch == 10
         await pilot.press("e", "f")
         assert chart.smoothing and chart.follow
-        assert chart._spec.ylim is not None and chart._spec.yticks is not None
+        assert chart._spec.ylim is not None and chart._spec.log_y  # log ticks: chosen for the height at build
         # Raw values in the readout, smoothed or not; the plain Chart's API is unchanged.
         assert chart.readout_text() == "epoch 10: valid 10,000 · naive (valid) 42,000"
         await app.workers.wait_for_complete()
@@ -153,3 +155,76 @@ async def test_the_cursor_moves_with_the_arrow_keys_and_reads_the_values():
         assert "[log, EMA, follow]" in text
         assert any(label in text for label in ("10k", "20k", "30k", "50k"))
         app.query_one("#plain", Chart).draw([Series([1, 2], [1, 2], "a", "red")], xticks=([1, 2], ["1", "2"]))
+
+
+def tick_lines(picture: str) -> list[tuple[int, float]]:
+    """(line number, value) of each y tick label in a built chart."""
+    found = []
+    for n, line in enumerate(picture.splitlines()):
+        head, bar, _ = line.partition("┤")
+        if bar and head.strip():
+            label = head.strip().replace(",", "")
+            scale = {"k": 1e3, "M": 1e6}.get(label[-1], 1)
+            found.append((n, float(label.rstrip("kM")) * scale))
+    return found
+
+
+def sine(lo: float, hi: float, n: int = 40) -> list[float]:
+    return [lo + (hi - lo) * (0.5 + 0.5 * math.sin(i / 3)) for i in range(n)]
+
+
+def test_y_ticks_are_round_evenly_spaced_and_two_rows_apart_at_every_height():
+    # Ranges the issue met: a loss near 0.03, riders in thousands on 4 plot rows, sweep MAEs in k.
+    for lo, hi in ((0.0241, 0.0382), (130, 440), (21.2, 25.6), (15_228, 1_588_000), (0, 1), (0.97, 1.07)):
+        for height in range(6, 22, 3):
+            spec = ChartSpec("t", series=(Series(list(range(40)), sine(lo, hi), "a", "blue"),))
+            ticks = tick_lines(build_chart(spec, 50, height, "clear").plain)
+            assert ticks, (lo, hi, height)
+            rows = [n for n, _ in ticks]
+            assert all(b - a >= 2 for a, b in zip(rows, rows[1:])), (lo, hi, height, ticks)
+            values = sorted(v for _, v in ticks)
+            steps = {round(b - a, 9) for a, b in zip(values, values[1:])}
+            assert len(steps) <= 1, (lo, hi, height, values)  # evenly spaced
+            for v in values:  # round: 1, 2, 2.5 or 5 times a power of ten, times an integer
+                assert lo - 1e-9 <= v <= hi + 1e-9
+
+
+def test_nice_ticks_keep_their_ends_and_have_no_float_noise():
+    assert nice_linear_ticks(0.03, 0.045, count=4) == [0.03, 0.035, 0.04, 0.045]
+    assert nice_linear_ticks(0.0241, 0.0382) == [0.025, 0.03, 0.035]
+    assert round_ticks(0.1, 0.5, rows=13) == (
+        [0.1, 0.2, 0.3, 0.4, 0.5],
+        ["0.1", "0.2", "0.3", "0.4", "0.5"],
+    )  # no 0.30000000000000004
+    assert round_ticks(0.97, 1.07, rows=10)[1] == ["0.975", "1", "1.025", "1.05"]  # never rounded into 1.02
+    assert round_ticks(130, 440, rows=2)[0] in ([200.0], [250.0], [400.0])  # one when two do not fit
+
+
+def test_log_ticks_follow_the_height():
+    positions, _ = log_ticks(25_000, 305_000)
+    assert len(positions) >= 5  # 30k 50k 100k 200k 300k on a tall chart
+    for rows in (3, 5, 8):
+        positions, labels = log_ticks(25_000, 305_000, rows=rows)
+        placed = tick_rows(positions, math.log10(25_000), math.log10(305_000), rows)
+        assert all(b - a >= 2 for a, b in zip(placed, placed[1:])), (rows, labels)
+        assert labels, rows
+    spec = ChartSpec(
+        "MAE",
+        "epoch",
+        series=(Series([1, 2, 3], [math.log10(v) for v in (200e3, 90e3, 40e3)], "v", "cyan"),),
+        log_y=True,
+    )
+    short = tick_lines(build_chart(spec, 40, 10, "clear").plain)  # 4 plot rows
+    assert len(short) >= 2 and all(b[0] - a[0] >= 2 for a, b in zip(short, short[1:])), short
+
+
+def test_a_chart_in_thousands_reads_plain_numbers():
+    spec = ChartSpec(
+        "Riders per day, thousands",
+        series=(Series(list(range(40)), sine(300, 1_400), "bus", "blue"),),
+        plain_ticks=True,
+    )
+    labels = [
+        line.partition("┤")[0].strip() for line in build_chart(spec, 50, 14, "clear").plain.splitlines() if "┤" in line
+    ]
+    assert "1,000" in labels and not any(label.endswith(("k", "M")) for label in labels), labels

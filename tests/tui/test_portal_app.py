@@ -92,6 +92,12 @@ async def test_a_forecast_made_in_the_app_is_journalled_and_j_shows_it(make_test
         assert f"run 1: no day known yet ({len(entries)} pending)" in str(
             app.screen.query_one("#journal-summary").render()
         )
+        # At 80 columns the bus columns lie past the dialog's edge: end scrolls the table to them.
+        await pilot.resize_terminal(80, 24)
+        journal = app.screen.query_one("#journal-table")
+        await until(pilot, lambda: journal.max_scroll_x > 0, what="the table wider than the dialog")
+        await pilot.press("end")
+        await until(pilot, lambda: journal.scroll_x == journal.max_scroll_x, what="the last columns in view")
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, JournalScreen), what="the journal to close")
 

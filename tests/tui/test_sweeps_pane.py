@@ -161,6 +161,15 @@ async def test_a_bad_range_is_said_in_the_status_line(make_test_app, tmp_path, u
         await pilot.press("g")
         status = str(pane.query_one("#sw-status").render())
         assert status.startswith("Cannot start the sweep: range 'lr=log:0:1'") and not app.sweeping
+        # A long reason (the known settings, for an unknown one) is shown whole at 80 columns.
+        pane.query_one("#sw-ranges", Input).value = "hidden_sise=16,32"
+        await pilot.press("g")
+        widget = pane.query_one("#sw-status")
+        said = str(widget.render())
+        assert said.startswith("Cannot start the sweep: range 'hidden_sise=16,32'") and "weight_decay" in said
+        await pilot.pause()
+        needed = widget.get_content_height(widget.size, app.size, widget.size.width)  # its lines, wrapped
+        assert needed >= 3 and widget.size.height >= needed
 
 
 def test_clock():

@@ -249,7 +249,7 @@ class BacktestPane(VerticalScroll, can_focus=True):
         # The errors first: on 24 lines they are above the fold, the chart below them.
         yield Static("", id="bt-table")
         yield Static("", id="bt-worst", markup=False)
-        yield Chart("Actual, model and naive forecasts", id="bt-chart")
+        yield Chart("Actual, model and naive forecasts", id="bt-chart", thousands=True)
         yield Static("", id="bt-kinds", markup=False)
 
     # -- asking the app, and its answers ----------------------------------------------------------

@@ -56,6 +56,8 @@ class ChartSpec:
     yticks: tuple[tuple, tuple] | None = None
     ylim: tuple[float, float] | None = None
     vline: float | None = None  # a cursor: a vertical line at this x
+    log_y: bool = False  # y holds log10 values: log ticks (30k, 100k), chosen for the picture's height
+    plain_ticks: bool = False  # y tick labels as plain numbers (1,200, not 1.2k): the axis is in thousands
     legend_room: bool = False  # unused: the legend is a key line above the plot (build_chart)
 
 
@@ -91,11 +93,76 @@ def key_line(series: Sequence[Series], width: int) -> Text | None:
     return line
 
 
-def round_ticks(lo: float, hi: float, rows: int) -> tuple[list[float], list[str]]:
-    """Evenly spaced round y ticks (1, 2 or 5 times a power of ten apart) inside lo..hi, about one
-    per three rows, labelled short (300k, 0.05): set explicitly, so plotext never picks uneven ones."""
-    values = nice_linear_ticks(lo, hi, count=max(3, min(7, rows // 2 + 2)))
-    return values, [short_number(v) for v in values]
+def round_ticks(lo: float, hi: float, rows: int, plain: bool = False) -> tuple[list[float], list[str]]:
+    """Evenly spaced round y ticks (1, 2, 2.5 or 5 times a power of ten apart) inside lo..hi, at
+    least MIN_TICK_GAP rows apart on a plot ``rows`` rows tall, labelled short (300k, 0.05), or
+    ``plain`` (1,200 on an axis in thousands, where 1.2k would read as 1.2k thousand): set
+    explicitly, so plotext never picks uneven or crowded ones."""
+    values = spaced_linear_ticks(lo, hi, rows)
+    return values, [tick_label(v, plain) for v in values]
+
+
+def tick_label(value: float, plain: bool = False) -> str:
+    """A round tick value's label with every digit it has, so a label never rounds into its
+    neighbour's value (1.025 reads 1.025, not 1.02): 25k, 1.25M, 0.035; ``plain``: 1,200."""
+    if value == 0:
+        return "0"
+    scale, suffix = 1.0, ""
+    if not plain:
+        if abs(value) < 1e-4:
+            return short_number(value)
+        scale, suffix = next(
+            ((sc, sf) for sc, sf in ((1e9, "G"), (1e6, "M"), (1e3, "k")) if abs(value) >= sc), (1.0, "")
+        )
+    shown = value / scale
+    digits = next((d for d in range(13) if abs(round(shown, d) - shown) <= 1e-9 * abs(shown)), 12)
+    text = f"{shown:,.{digits}f}"
+    return (text if plain else text.replace(",", "")) + suffix
+
+
+MIN_TICK_GAP = 2  # rows between two y tick labels: adjacent labels read as one number
+MAX_TICKS = 6
+
+
+def tick_rows(values: Sequence[float], lo: float, hi: float, rows: int) -> list[int]:
+    """The plot row (0: bottom) each value's tick lands on, as plotext places it
+    (plotext._utility.get_matrix_data: the range's ends on the first and last rows)."""
+    return [math.floor(round(0.5 + (rows - 1) * (v - lo) / (hi - lo), 8)) for v in values]
+
+
+def well_spaced(values: Sequence[float], lo: float, hi: float, rows: int) -> bool:
+    placed = tick_rows(values, lo, hi, rows)
+    return all(b - a >= MIN_TICK_GAP for a, b in zip(placed, placed[1:]))
+
+
+def spaced_linear_ticks(lo: float, hi: float, rows: int, max_ticks: int = MAX_TICKS) -> list[float]:
+    """The finest round ticks inside lo..hi (1, 2, 2.5 or 5 times a power of ten apart) whose rows on
+    a plot ``rows`` tall are at least MIN_TICK_GAP apart; one tick when no two fit."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [lo] if math.isfinite(lo) else []
+    span = hi - lo
+    power = 10.0 ** math.floor(math.log10(span / max(rows, 1)))
+    fallback: list[float] = []  # every other tick of a finer step (100, 300 when 0 and 200 do not both fit)
+    for step in (m * power * 10**k for k in range(4) for m in (1, 2, 2.5, 5)):
+        values = ticks_at(lo, hi, step)
+        if len(values) < 2:  # no two multiples of this step fit
+            return fallback or values
+        if len(values) <= max_ticks and well_spaced(values, lo, hi, rows):
+            return values
+        if not fallback:
+            halves = [values[o::2] for o in (0, 1)]
+            fallback = max(
+                (h for h in halves if 2 <= len(h) <= max_ticks and well_spaced(h, lo, hi, rows)), key=len, default=[]
+            )
+    return fallback
+
+
+def ticks_at(lo: float, hi: float, step: float) -> list[float]:
+    """The multiples of ``step`` inside lo..hi, rounded so 0.1 + 0.2 reads 0.3."""
+    first = math.ceil(lo / step - 1e-9) * step
+    count = math.floor((hi - first) / step + 1e-9) + 1
+    digits = max(0, 12 - math.floor(math.log10(step)))
+    return [round(first + i * step, digits) for i in range(max(count, 0))]
 
 
 _PLOTEXT_READY = False
@@ -173,8 +240,10 @@ def build_chart(
     ys = [v for s in spec.series for v in s.y if math.isfinite(v)]
     if yticks is None and ys:  # the range of the data, with round evenly spaced ticks inside it
         lo, hi = ylim if ylim is not None else (min(ys), max(ys))
-        if hi > lo:
-            yticks = round_ticks(lo, hi, plot_rows(height, spec))
+        if spec.log_y:
+            yticks = log_ticks(10**lo, 10**hi, rows=plot_rows(height, spec))
+        elif hi > lo:
+            yticks = round_ticks(lo, hi, plot_rows(height, spec), plain=spec.plain_ticks)
     if yticks is not None and len(yticks[0]):
         plt.yticks(list(yticks[0]), list(yticks[1]))
     if ylim is not None:
@@ -206,9 +275,12 @@ class Chart(Widget):
         *,
         id: str | None = None,  # noqa: A002
         legend_room: bool = False,
+        thousands: bool = False,
     ) -> None:
+        """``thousands``: the values are thousands of riders (the title says so); the ticks read
+        1,200 rather than 1.2k."""
         super().__init__(id=id)
-        self._spec = ChartSpec(title, xlabel, ylabel, legend_room=legend_room)
+        self._spec = ChartSpec(title, xlabel, ylabel, legend_room=legend_room, plain_ticks=thousands)
         self._picture: Text | None = None
         self._building = False
         self._stale = False
@@ -302,8 +374,9 @@ def headroom(chart: Chart, lines: list[Series]) -> list[Series]:
 
 
 def plot_rows(height: int, spec: ChartSpec) -> int:
-    """About how many rows of a chart ``height`` lines high hold the data (frame, title, ticks, labels off)."""
-    return max(height - 4 - (1 if spec.xlabel else 0), 3)
+    """How many rows of a picture ``height`` lines high hold the data, as plotext lays it out (its
+    _build.py: the frame's two lines, the x tick labels, the title line, the axis labels' line)."""
+    return max(height - 3 - (1 if spec.title else 0) - (1 if spec.xlabel or spec.ylabel else 0), 1)
 
 
 def legend_headroom(lo: float, hi: float, rows: int, entries: int) -> tuple[float, float]:
@@ -326,40 +399,51 @@ def short_number(value: float) -> str:
     return f"{value:.0e}".replace("e-0", "e-")
 
 
-def log_ticks(lo: float, hi: float, max_ticks: int = 8) -> tuple[list[float], list[str]]:
+def log_ticks(lo: float, hi: float, max_ticks: int = 8, rows: int | None = None) -> tuple[list[float], list[str]]:
     """Ticks for values lo..hi (> 0) on a log10 axis: (log10 positions, labels).
 
     1-2-3-5 steps in each decade for a short range, 1-3 for a few decades, powers of ten beyond; a
-    range too short for any of those gets evenly spaced round numbers.
+    range too short for any of those gets evenly spaced round numbers. ``rows``: the plot's height,
+    whose ticks must lie MIN_TICK_GAP rows apart (the finest set that does; fewer on a short chart).
     """
     if not (lo > 0 and hi > 0 and math.isfinite(lo) and math.isfinite(hi)):
         return [], []
     lo, hi = min(lo, hi), max(lo, hi)
+    span = (math.log10(lo), math.log10(hi))
+
+    def fits(values: list[float]) -> bool:
+        if len(values) > max_ticks:
+            return False
+        return rows is None or span[1] <= span[0] or well_spaced([math.log10(v) for v in values], *span, rows)
+
     values: list[float] = []
-    for mantissas in ((1, 2, 3, 5), (1, 3), (1,)):
+    for mantissas in ((1, 2, 3, 5), (1, 2, 5), (1, 3), (1,)):
         values = [
             m * 10.0**e for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1) for m in mantissas
         ]
         values = [round(v, 12) for v in values if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)]
-        if len(values) <= max_ticks:
+        if fits(values):
             break
     if len(values) < 2:  # a narrow range (e.g. 41k..47k): round linear steps inside it
-        values = [v for v in nice_linear_ticks(lo, hi) if v > 0]
-    if len(values) > max_ticks:  # powers of ten over many decades: every k-th
-        step = -(-len(values) // max_ticks)
-        values = values[::step]
+        linear = [v for v in nice_linear_ticks(lo, hi) if v > 0]
+        while len(linear) > 1 and not fits(linear):  # every other one until they fit the rows
+            linear = linear[::2]
+        values = linear if len(linear) >= len(values) else values
+    k = 1
+    while len(values[::k]) > 1 and not fits(values[::k]):  # powers of ten over many decades: every k-th
+        k += 1
+    values = values[::k]
     return [math.log10(v) for v in values], [short_number(v) for v in values]
 
 
 def nice_linear_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    """Round numbers (1, 2 or 5 times a power of ten apart) inside lo..hi."""
+    """Round numbers (1, 2 or 5 times a power of ten apart) inside lo..hi, at most ``count``."""
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
         return [lo] if math.isfinite(lo) else []
     raw = (hi - lo) / max(count - 1, 1)
     power = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    first = math.ceil(lo / step) * step
-    return [round(first + i * step, 12) for i in range(int((hi - first) / step + 1e-9) + 1)]
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw * (1 - 1e-9))
+    return ticks_at(lo, hi, step)
 
 
 def ema(values: Sequence[float], alpha: float = 0.3) -> list[float]:
@@ -505,15 +589,10 @@ class EpochChart(Chart, can_focus=True):
         if self.log_scale:
             shown = [replace(s, x=xy[0], y=xy[1]) for s in shown for xy in [log10_points(s.x, s.y)]]
         ylim = follow_range(shown, self.follow_last) if self.follow else None
-        ys = [v for s in shown for v in s.y]
-        yticks = None
-        if self.log_scale and ys:
-            lo, hi = ylim if ylim is not None else (min(ys), max(ys))
-            yticks = log_ticks(10**lo, 10**hi)
         spec = self._spec
         self._spec = replace(
             spec,
-            yticks=yticks,
+            log_y=self.log_scale,  # its ticks are chosen for the height at build time (build_chart)
             ylim=ylim,
             vline=self.cursor if self.cursor is not None and self.cursor in self.epochs else None,
         )

@@ -67,7 +67,7 @@ class DatasetPane(Horizontal):
                 yield Input(ARTICLE_RANGE[1], id="chart-to", compact=True)
             yield Static("", id="range-error")
             # legend_room: the legend (top left) sits above the data, never on it.
-            chart = Chart("Riders per day (millions)", id="data-chart", legend_room=True)
+            chart = Chart("Riders per day, thousands", id="data-chart", legend_room=True, thousands=True)
             # Hidden until there is data to draw: an empty chart drawn for the first screen would
             # import plotext (a builder thread holding the GIL) while that screen is painted.
             chart.display = False
@@ -161,8 +161,8 @@ class DatasetPane(Horizontal):
         x = list(range(len(dates)))
         chart = self.query_one(Chart)
         chart.display = True
-        chart.set_title(f"Riders per day, millions{f' ({step}-day means)' if step > 1 else ''}")
+        chart.set_title(f"Riders per day, thousands{f' ({step}-day means)' if step > 1 else ''}")
         chart.draw(
-            [Series(x, list(bus / 1e6), "bus", "blue"), Series(x, list(rail / 1e6), "rail", "red")],
+            [Series(x, list(bus / 1e3), "bus", "blue"), Series(x, list(rail / 1e3), "rail", "red")],
             xticks=date_ticks(dates),
         )

@@ -49,7 +49,7 @@ class ForecastPane(Vertical, can_focus=True):
             yield Select(self._options(None), value=CALENDAR, allow_blank=False, compact=True, id="day-type")
             yield Label("  w a u c: forecast · m: days")
         yield Static("No forecast yet. Train a model (3, then t), then pick a day type here.", id="forecast-result")
-        yield Chart("Last 8 weeks and the forecast, riders, thousands", id="forecast-chart")
+        yield Chart("Last 8 weeks and the forecast, riders, thousands", id="forecast-chart", thousands=True)
 
     @staticmethod
     def _options(calendar_type: str | None) -> list[tuple[str, str]]:

@@ -30,7 +30,7 @@ from .text import Label, Static
 
 ArticleDefaults = TrainConfig()
 FORM_HINT = (
-    "Tab: next field. Number keys type in a text field (Esc leaves it) and switch panes "
+    "Tab: next field. Number keys type in a field or selector (Esc leaves it) and switch panes "
     f"elsewhere. r: the {DEFAULT_PRESET} preset's settings (the article's defaults: preset article)."
 )
 

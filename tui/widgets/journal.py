@@ -34,7 +34,8 @@ class JournalScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="journal-dialog"):
-            yield Label("Forecast journal (Esc closes)", classes="dialog-title")
+            # 13 columns are wider than 80: the table scrolls sideways (left/right, home/end).
+            yield Label("Forecast journal · ←→ scroll the columns · Esc closes", classes="dialog-title")
             yield Static("Reading the journal…", id="journal-summary")
             yield DataTable(id="journal-table", zebra_stripes=True, cursor_type="row")
 

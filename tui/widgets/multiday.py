@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # numpy and pandas load with the data, after the first screen
 
 DEFAULT_DAYS = 7
 NARROW = 100  # columns: below this the summary under the controls is one row a line
-OVERRIDE_KEYS = Binding.Group("Day type of the row", compact=True)
+OVERRIDE_KEYS = Binding.Group("Row's type", compact=True)  # short: the footer holds 80 columns
 
 
 def parse_days(text: str) -> int:
@@ -116,7 +116,9 @@ class MultiDayView(Vertical):
         with Horizontal(id="md-body"):
             table = DataTable(id="md-table", cursor_type="row", zebra_stripes=True)
             yield table
-            yield Chart(f"Last {HISTORY_DAYS // 7} weeks and the forecast, riders, thousands", id="md-chart")
+            yield Chart(
+                f"Last {HISTORY_DAYS // 7} weeks and the forecast, riders, thousands", id="md-chart", thousands=True
+            )
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -144,6 +146,12 @@ class MultiDayView(Vertical):
         self._why = why
         if label is not None:
             self.action_forecast()
+            return
+        # No model: another model's forecast must not stay on screen, and the line says why.
+        self.forecasts, self.bands = [], []
+        self._fill_table()
+        self._draw_chart()
+        self.show_status(why or self.NO_MODEL)
 
     # -- days and day types ---------------------------------------------------------------------------
     @on(Input.Changed, "#md-days")

@@ -26,7 +26,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -78,7 +78,7 @@ def curve_series(curves: list[Curve] | tuple[Curve, ...]) -> tuple[list[Series],
     return loss, mae, ticks
 
 
-class RunsPane(Vertical, can_focus=True):
+class RunsPane(VerticalScroll, can_focus=False):
     """Keys: space selects, m / n sort by MAE / date (again: reverse), f fork, r resume, e export,
     x delete. The store comes from the app (``set_store``) once it is open."""
 
@@ -173,10 +173,16 @@ class RunsPane(Vertical, can_focus=True):
         yield table
         yield Static("", id="runs-detail")
         # One line at 80 columns; every key is in the help screen (?) and the footer.
-        yield Static("space: pick runs to compare (in Training too) · m/n: sort by MAE/date · ? keys", id="runs-hint")
+        yield Static("space: pick runs to compare (in Training too) · m n: sort MAE/date · ? keys", id="runs-hint")
         with Horizontal(id="runs-charts"):
             yield Chart("Training loss", "epoch", id="runs-loss-chart")
             yield Chart("Validation MAE, thousand riders", "epoch", id="runs-mae-chart")
+
+    def on_mount(self) -> None:
+        # On 24 lines the charts lie below the pane's end: Tab from the table reaches them and
+        # scrolls them into view (the table keeps the arrow and page keys).
+        for chart in self.query(Chart):
+            chart.can_focus = True
 
     @property
     def table(self) -> DataTable:
@@ -195,9 +201,6 @@ class RunsPane(Vertical, can_focus=True):
     def cursor_run(self) -> RunRecord | None:
         row = self.table.cursor_row
         return self.runs[row] if self.runs and 0 <= row < len(self.runs) else None
-
-    def on_focus(self) -> None:
-        self.table.focus()  # the pane takes focus from the app's pane keys; the table has the keys
 
     # -- the store ----------------------------------------------------------------------------
     def set_store(self, store: RunStore, note: str = "") -> None:

@@ -71,7 +71,7 @@ IDLE_HINT = (
 )
 
 
-class SweepsPane(Vertical, can_focus=True):
+class SweepsPane(Vertical):
     """Keys: g start, c curve, u use, p next setting; s (the app's) stops the sweep."""
 
     DEFAULT_CSS = """
@@ -86,6 +86,8 @@ class SweepsPane(Vertical, can_focus=True):
     /* At 80 columns the ranges keep their room; a cluster address scrolls inside the field. */
     Screen.-narrow SweepsPane #sw-backend { width: 6; }
     SweepsPane #sw-status { height: auto; max-height: 2; }
+    /* A refused sweep's reason is read whole (an unknown setting lists the known ones). */
+    SweepsPane #sw-status.-error { max-height: 6; }
     SweepsPane #sweeps-table {
         height: 1fr; min-height: 4; max-height: 14; scrollbar-size-horizontal: 1; scrollbar-size-vertical: 1;
     }
@@ -183,9 +185,6 @@ class SweepsPane(Vertical, can_focus=True):
     @property
     def table(self) -> DataTable:
         return self.query_one("#sweeps-table", DataTable)
-
-    def on_focus(self) -> None:
-        self.table.focus()  # the pane takes focus from the app's pane keys; the table has the keys
 
     @property
     def running(self) -> bool:
