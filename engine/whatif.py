@@ -148,3 +148,66 @@ def range_lines(ranges: dict) -> list[str]:
         f"bus {r['bus'][0]:.2f}..{r['bus'][1]:.2f}"
         for d, r in sorted(ranges.items())
     ]
+
+
+@dataclass(frozen=True)
+class HeldCheck:
+    """The held U (engine.holiday_range) on real days of a split: ordinary weekdays run as U
+    (``as_u``: date, weekday, per series the model's and the held ratio to the W forecast and
+    whether the held one is inside the training holidays' range), and the real weekday holidays
+    (``holidays``: date, per series the actual riders, the model's own forecast and the held one)."""
+
+    as_u: pd.DataFrame
+    holidays: pd.DataFrame
+
+    def summary(self) -> dict:
+        out = {"as_u_days": len(self.as_u), "holidays": len(self.holidays)}
+        for s in SERIES:
+            if len(self.as_u):
+                out[f"as_u_{s}_inside"] = float(self.as_u[f"{s}_inside"].mean())
+                out[f"as_u_{s}_model_inside"] = float(self.as_u[f"{s}_model_inside"].mean())
+            if len(self.holidays):
+                actual = self.holidays[f"{s}_actual"]
+                out[f"{s}_model_mae"] = float((self.holidays[f"{s}_model"] - actual).abs().mean())
+                out[f"{s}_held_mae"] = float((self.holidays[f"{s}_held"] - actual).abs().mean())
+        return out
+
+
+def held_check(predictor, names=("valid", "test")) -> HeldCheck:
+    """engine.holiday_range on the named splits, with the predictor's training-split table: each
+    day forecast from the real window before it (not the autoregressive forecast)."""
+    from .holiday_range import HeldU
+
+    table = predictor.holiday_table()
+    frame = predictor.data.frame
+    ordinary = _ordinary(frame)
+    weekday_holiday = kinds_of(frame)["U weekday"]
+    actual = frame[list(SERIES)].to_numpy(dtype=np.float64)
+    as_u, holidays = [], []
+    for name in names:
+        split = predictor.splits[name]
+        plain, u, w = (predict_as(predictor, name, t) for t in (None, "U", "W"))
+        for i, p in enumerate(split.target_positions):
+            date = frame.index[p]
+            if date.day_of_week >= 5 or table.get(date.day_of_week) is None:
+                continue
+            if ordinary[p]:  # the calendar's forecast is the W one
+                base, model = plain[i], u[i]
+            elif weekday_holiday[p]:  # the calendar's forecast is the model's own U
+                base, model = w[i], plain[i]
+            else:
+                continue
+            held = HeldU(date, dict(zip(SERIES, base)), dict(zip(SERIES, model)), table.get(date.day_of_week))
+            row = {"date": date, "weekday": int(date.day_of_week)}
+            if ordinary[p]:
+                for s in SERIES:
+                    low, high = held.range.low[s], held.range.high[s]
+                    row[f"{s}_ratio"], row[f"{s}_model_ratio"] = held.ratio(s), held.ratio(s, "model")
+                    row[f"{s}_inside"] = low - 1e-9 <= held.ratio(s) <= high + 1e-9
+                    row[f"{s}_model_inside"] = low <= held.ratio(s, "model") <= high
+                as_u.append(row)
+            else:
+                for k, s in enumerate(SERIES):
+                    row[f"{s}_actual"], row[f"{s}_model"], row[f"{s}_held"] = actual[p, k], model[k], held.value[s]
+                holidays.append(row)
+    return HeldCheck(pd.DataFrame(as_u), pd.DataFrame(holidays))
