@@ -37,11 +37,12 @@ class HolidayRange:
     years: tuple[int, int]
 
     def who(self) -> str:
-        """The holidays, in words: "6 real Wednesday holidays 2005-2018"."""
+        """The holidays, in words: "5 real Wednesday holidays 2007-2018", "14 weekday holidays 2016-2018
+        (2 on a Thursday)"."""
         span = f"{self.years[0]}-{self.years[1]}" if self.years[0] != self.years[1] else str(self.years[0])
         name = WEEKDAY_NAMES[self.weekday]
         if self.pooled:
-            return f"{self.days} real weekday holidays {span} (only {self.own} on a {name})"
+            return f"{self.days} weekday holidays {span} ({self.own or 'none'} on a {name})"
         return f"{self.days} real {name} holidays {span}"
 
     def to_dict(self) -> dict:
@@ -139,39 +140,38 @@ class HeldU:
         return out
 
     def note(self) -> str:
-        """In a planner's words, 2-3 lines at 80 columns."""
+        """In a planner's words, at most 3 lines at 80 columns after "How formed: "."""
         head = f"{self.date:%a %m-%d} as Sunday/holiday service: "
         rail, bus = self.ratio("rail"), self.ratio("bus")
         if self.range is None:
+            n = self.holidays
             return head + (
-                f"the model's own holiday forecast, {rail:.2f} (rail) and {bus:.2f} (bus) of the weekday "
-                f"forecast, not held: the training data has {self.holidays} real weekday "
-                f"holiday{'s' if self.holidays != 1 else ''}, fewer than {MIN_HOLIDAYS}"
+                f"the model's own holiday forecast, {rail:.2f} rail, {bus:.2f} bus of the weekday forecast, "
+                f"not held: training has {n} real weekday holiday{'s' if n != 1 else ''}, fewer than {MIN_HOLIDAYS}"
             )
         who = self.range.who()
         states = {self.state(s) for s in SERIES}
-        model = f"the model gave {self.ratio('rail', 'model'):.2f}, {self.ratio('bus', 'model'):.2f}"
-        if states == {"high"} or states == {"low"}:
+        model = f"model {self.ratio('rail', 'model'):.2f}, {self.ratio('bus', 'model'):.2f}"
+        if states in ({"high"}, {"low"}):
             verb, end = ("held at", "highest") if states == {"high"} else ("raised to", "lowest")
             text = (
-                f"the model's holiday forecast {verb} {rail:.2f} (rail) and {bus:.2f} (bus) of the weekday "
-                f"forecast, the {end} of {who} ({model})"
+                f"the model's holiday forecast {verb} {rail:.2f} rail, {bus:.2f} bus of the weekday forecast, "
+                f"the {end} of {who} ({model})"
             )
         elif states == {"inside"}:
             text = (
-                f"the model's holiday forecast, {rail:.2f} (rail) and {bus:.2f} (bus) of the weekday forecast, "
+                f"the model's holiday forecast, {rail:.2f} rail, {bus:.2f} bus of the weekday forecast, "
                 f"inside the range of {who}"
             )
         else:
-            words = {"high": "held at the highest", "low": "raised to the lowest", "inside": "inside"}
             parts = [
-                f"{s} {self.ratio(s):.2f} ({words[self.state(s)]}; the model gave {self.ratio(s, 'model'):.2f})"
+                f"{s} {self.ratio(s):.2f} (inside)"
+                if self.state(s) == "inside"
+                else f"{s} {self.ratio(s):.2f} ({self.state(s)}est; model {self.ratio(s, 'model'):.2f})"
                 for s in SERIES
             ]
-            text = f"the model's holiday forecast as a share of the weekday forecast, held to the range of {who}: " + (
-                ", ".join(parts)
-            )
-        return head + text + "; the interval spans that range"
+            text = f"the model's holiday forecast over the weekday forecast, held to {who}: " + ", ".join(parts)
+        return head + text + "; interval: that range"
 
     def to_dict(self) -> dict:
         out = {

@@ -64,6 +64,7 @@ class Predictor:
     _assessment: tuple[float, int, Assessment] | None = field(default=None, repr=False)
     _train_frame: pd.DataFrame | None = field(default=None, repr=False)
     _holidays: Any = field(default=None, repr=False)  # engine.holiday_range.HolidayTable
+    _predicted_as: dict = field(default_factory=dict, repr=False)  # engine.whatif.predict_as, kept
 
     # -- building one ---------------------------------------------------------------------------
     @classmethod

@@ -97,6 +97,9 @@ def predict_as(predictor, name: str, day_type: str | None) -> np.ndarray:
     from .forecast import inputs_of_width
     from .inference import predict
 
+    kept = predictor._predicted_as  # counterfactual and held_check ask for the same ones
+    if (name, day_type) in kept:
+        return kept[name, day_type]
     split = predictor.splits[name]
     windows = split.windows.clone()
     inputs = inputs_of_width(windows.shape[2])
@@ -106,7 +109,9 @@ def predict_as(predictor, name: str, day_type: str | None) -> np.ndarray:
         columns = np.stack([day_inputs(d, day_type).columns(inputs) for d in split.target_dates])
         windows[:, -1, 2:] = torch.tensor(columns, dtype=windows.dtype)
     with predictor._threads():
-        return predict(predictor.model, windows.to(predictor.device)).cpu().numpy().astype(np.float64) * SCALE
+        out = predict(predictor.model, windows.to(predictor.device)).cpu().numpy().astype(np.float64) * SCALE
+    kept[name, day_type] = out
+    return out
 
 
 def counterfactual(predictor, ranges: dict, names=("valid", "test")) -> WhatIfCheck:
