@@ -16,12 +16,53 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from .daytypes import WEEKDAY_NAMES
+from .daytypes import WEEKDAY_NAMES, kinds_of
 
 MIN_HOLIDAYS = 3
 SERIES = ("rail", "bus")
+USUAL_WEEKS = 4  # ordinary same weekdays before a holiday that make its "usual weekday"
+SEARCH_WEEKS = 10  # looked back at most this far for them
+
+
+def ordinary_weekdays(frame: pd.DataFrame) -> np.ndarray:
+    """Ordinary weekdays: W, no minor holiday, no school break (a holiday's usual weekday)."""
+    kinds = kinds_of(frame)
+    return kinds["W"] & ~kinds["minor"] & ~kinds["school"]
+
+
+def usual_weekday(frame: pd.DataFrame, ordinary: np.ndarray, position: int) -> np.ndarray | None:
+    """The mean rail and bus of the last USUAL_WEEKS ordinary days on the same weekday before row
+    ``position`` (None when fewer are found within SEARCH_WEEKS)."""
+    rows = [p for p in range(position - 7, max(position - 7 * SEARCH_WEEKS, 0) - 1, -7) if ordinary[p]][:USUAL_WEEKS]
+    if len(rows) < USUAL_WEEKS:
+        return None
+    return frame[list(SERIES)].to_numpy(dtype=np.float64)[rows].mean(axis=0)
+
+
+def holiday_ratios(frame: pd.DataFrame, first: str = "2005-01-01", last: str = "2019-12-31") -> pd.DataFrame:
+    """One row per real U day from Monday to Friday between ``first`` and ``last``: its date, weekday
+    and rail and bus over the usual weekday's."""
+    ordinary = ordinary_weekdays(frame)
+    dates = frame.index
+    rows = []
+    for p in np.flatnonzero(kinds_of(frame)["U weekday"]):
+        if not pd.Timestamp(first) <= dates[p] <= pd.Timestamp(last):
+            continue
+        usual = usual_weekday(frame, ordinary, p)
+        if usual is None:
+            continue
+        actual = frame[list(SERIES)].to_numpy(dtype=np.float64)[p]
+        rows.append(
+            {
+                "date": dates[p],
+                "weekday": int(dates[p].day_of_week),
+                **{f"{s}_ratio": float(actual[i] / usual[i]) for i, s in enumerate(SERIES)},
+            }
+        )
+    return pd.DataFrame(rows, columns=["date", "weekday", "rail_ratio", "bus_ratio"])
 
 
 @dataclass(frozen=True)
@@ -69,8 +110,6 @@ class HolidayTable:
 def holiday_table(frame: pd.DataFrame, first, last) -> HolidayTable:
     """The ranges from the real holidays between ``first`` and ``last`` (the training split; their
     usual weekday may come from the weeks before it); None where fewer than MIN_HOLIDAYS in all."""
-    from .whatif import holiday_ratios
-
     ratios = holiday_ratios(frame, first, last)
     out: dict[int, HolidayRange | None] = {}
     for weekday in range(5):

@@ -1,12 +1,14 @@
 """Checking what a chosen day type does against real days (issue 20, item 2).
 
-- ``holiday_ratios``: every real holiday from Monday to Friday (U on a weekday) against the usual
+- ``holiday_ratios`` (engine/holiday_range.py, where the forecast uses it): every real holiday from Monday to Friday (U on a weekday) against the usual
   weekday around it (the mean of the same weekday's last ``USUAL_WEEKS`` ordinary days before it:
   W, no minor holiday, no school break), per series; ``ratio_ranges`` gives the range per weekday.
 - ``counterfactual``: forecasting ordinary weekdays of a split as U (a holiday on that weekday)
   must land inside that weekday's range of real ratios (measured against the same window's
   forecast as a weekday), and forecasting the split's real weekday holidays as W must land near
   the usual weekday.
+- ``held_check``: what the forecast does instead (engine/holiday_range.py): ordinary weekdays run
+  as U, held to the training split's range, and the real weekday holidays, held or not.
 """
 
 from __future__ import annotations
@@ -17,47 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .daytypes import WEEKDAY_NAMES, day_inputs, kinds_of
-
-USUAL_WEEKS = 4  # ordinary same weekdays before a holiday that make its "usual weekday"
-SEARCH_WEEKS = 10  # looked back at most this far for them
-SERIES = ("rail", "bus")
-
-
-def _ordinary(frame: pd.DataFrame) -> np.ndarray:
-    kinds = kinds_of(frame)
-    return kinds["W"] & ~kinds["minor"] & ~kinds["school"]
-
-
-def usual_weekday(frame: pd.DataFrame, ordinary: np.ndarray, position: int) -> np.ndarray | None:
-    """The mean rail and bus of the last USUAL_WEEKS ordinary days on the same weekday before row
-    ``position`` (None when fewer are found within SEARCH_WEEKS)."""
-    rows = [p for p in range(position - 7, max(position - 7 * SEARCH_WEEKS, 0) - 1, -7) if ordinary[p]][:USUAL_WEEKS]
-    if len(rows) < USUAL_WEEKS:
-        return None
-    return frame[list(SERIES)].to_numpy(dtype=np.float64)[rows].mean(axis=0)
-
-
-def holiday_ratios(frame: pd.DataFrame, first: str = "2005-01-01", last: str = "2019-12-31") -> pd.DataFrame:
-    """One row per real U day from Monday to Friday between ``first`` and ``last``: its date, weekday
-    and rail and bus over the usual weekday's."""
-    ordinary = _ordinary(frame)
-    dates = frame.index
-    rows = []
-    for p in np.flatnonzero(kinds_of(frame)["U weekday"]):
-        if not pd.Timestamp(first) <= dates[p] <= pd.Timestamp(last):
-            continue
-        usual = usual_weekday(frame, ordinary, p)
-        if usual is None:
-            continue
-        actual = frame[list(SERIES)].to_numpy(dtype=np.float64)[p]
-        rows.append(
-            {
-                "date": dates[p],
-                "weekday": int(dates[p].day_of_week),
-                **{f"{s}_ratio": float(actual[i] / usual[i]) for i, s in enumerate(SERIES)},
-            }
-        )
-    return pd.DataFrame(rows, columns=["date", "weekday", "rail_ratio", "bus_ratio"])
+from .holiday_range import SEARCH_WEEKS, SERIES, USUAL_WEEKS, holiday_ratios, ordinary_weekdays, usual_weekday  # noqa: F401
 
 
 def ratio_ranges(ratios: pd.DataFrame) -> dict[int, dict[str, tuple[float, float, int]]]:
@@ -116,7 +78,7 @@ def predict_as(predictor, name: str, day_type: str | None) -> np.ndarray:
 
 def counterfactual(predictor, ranges: dict, names=("valid", "test")) -> WhatIfCheck:
     frame = predictor.data.frame
-    ordinary = _ordinary(frame)
+    ordinary = ordinary_weekdays(frame)
     weekday_holiday = kinds_of(frame)["U weekday"]
     actual = frame[list(SERIES)].to_numpy(dtype=np.float64)
     as_u, as_w = [], []
@@ -185,7 +147,7 @@ def held_check(predictor, names=("valid", "test")) -> HeldCheck:
 
     table = predictor.holiday_table()
     frame = predictor.data.frame
-    ordinary = _ordinary(frame)
+    ordinary = ordinary_weekdays(frame)
     weekday_holiday = kinds_of(frame)["U weekday"]
     actual = frame[list(SERIES)].to_numpy(dtype=np.float64)
     as_u, holidays = [], []

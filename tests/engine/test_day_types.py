@@ -121,7 +121,8 @@ def test_single_and_multi_day_forecasts_agree_and_u_on_a_weekday_is_a_holiday(pr
     for series in ("rail", "bus"):
         assert held.range.low[series] <= held.ratio(series) <= held.range.high[series]
     assert u.group == HOLIDAY_GROUP and u.seen > 0
-    assert "only 2 on a Thursday" in u.note() and "raised to the lowest" in u.note()
+    assert "held to 12 weekday holidays 2016-2017 (2 on a Thursday)" in u.note()
+    assert f"rail 0.40 (inside), bus {held.ratio('bus'):.2f} (lowest; model 0.40)" in u.note()
     assert u.to_dict()["formed_from"]["pooled_weekdays"] is True
 
 
@@ -160,7 +161,7 @@ def test_a_weekday_holiday_forecast_too_high_is_held_at_the_highest_real_holiday
         assert band[f"{series}_high"] == pytest.approx(high * plain_band[f"{series}_high"])
         assert band[f"{series}_low"] <= getattr(u, series) <= band[f"{series}_high"]
     assert u.note().startswith("Thu 11-01 as Sunday/holiday service: the model's holiday forecast held at ")
-    assert "the highest of 3 real Thursday holidays 2015-2017 (the model gave 0.90, 0.90)" in u.note()
+    assert "the highest of 3 real Thursday holidays 2015-2017 (model 0.90, 0.90)" in u.note()
     formed = u.to_dict()["formed_from"]
     assert formed["clipped"] is True and formed["rail_clipped"] == "to_highest" and formed["holidays"] == 3
     assert formed["rail_range"] == [round(thursdays["rail_ratio"].min(), 3), round(thursdays["rail_ratio"].max(), 3)]
@@ -189,7 +190,7 @@ def test_too_few_real_holidays_keep_the_models_own_number_and_say_so(data):
     table = predictor.forecast(1, {1: "U"})
     u, plain = table.forecasts[0], predictor.forecast(1).forecasts[0]
     assert u.rail / plain.rail == pytest.approx(0.9) and u.held.range is None
-    assert "not held: the training data has 1 real weekday holiday, fewer than 3" in u.note()
+    assert "not held: training has 1 real weekday holiday, fewer than 3" in u.note()
     assert u.to_dict()["formed_from"]["held"] is False
     assert table.bands[0]["rail_high"] - u.rail >= table.trust.intervals.relative[1]["rail"] * u.rail - 1e-6
 
