@@ -9,7 +9,11 @@ school-break weekdays), rail and bus, each beside the naive forecast (same day l
 LightGBM (engine/reference.py). Then the range of real holiday-to-usual-weekday ratios per weekday
 (2005-2019; engine/whatif.py) and the counterfactual check: ordinary weekdays of both splits
 forecast as U (ratio to the same window's W forecast), and real weekday holidays forecast as W
-(ratio to the usual weekday). Markdown on stdout.
+(ratio to the usual weekday). Last, what `forecast --day-type U` does on an ordinary weekday
+(engine/holiday_range.py: the model's holiday forecast held to the range of the training split's
+real holidays on that weekday): that range per weekday, the share of the splits' ordinary weekdays
+run as U that land inside it (the model's own and held), and on the splits' real weekday holidays
+the MAE of the model's own forecast against the held one. Markdown on stdout.
 """
 
 from __future__ import annotations
@@ -49,10 +53,59 @@ def kind_table(tests: dict) -> list[str]:
     return lines
 
 
+def held_lines(p, check) -> list[str]:
+    table = p.holiday_table()
+    out = [
+        "",
+        f"`forecast --day-type U` on an ordinary weekday: the model's holiday forecast held to the range of the "
+        f"training split's real holidays on that weekday ({table.total} in all; fewer than 3 on a weekday: all pooled):",
+        "",
+        "| weekday | holidays | years | rail lowest..highest | bus lowest..highest |",
+        "|---|---:|---|---|---|",
+    ]
+    for d in range(5):
+        r = table.get(d)
+        if r is None:
+            out.append(f"| {WEEKDAY_NAMES[d]} | - | - | not held | not held |")
+            continue
+        out.append(
+            f"| {WEEKDAY_NAMES[d]} | {r.days}{' (pooled)' if r.pooled else ''} | {r.years[0]}-{r.years[1]} | "
+            f"{r.low['rail']:.2f}..{r.high['rail']:.2f} | {r.low['bus']:.2f}..{r.high['bus']:.2f} |"
+        )
+    s = check.summary()
+    if len(check.as_u):
+        out += [
+            "",
+            f"Ordinary weekdays of both splits run as U ({s['as_u_days']} days), inside their weekday's range: "
+            f"held rail {s['as_u_rail_inside']:.0%}, bus {s['as_u_bus_inside']:.0%}; the model's own rail "
+            f"{s['as_u_rail_model_inside']:.0%}, bus {s['as_u_bus_model_inside']:.0%}.",
+        ]
+    if len(check.holidays):
+        out += [
+            "",
+            f"Real weekday holidays of both splits ({s['holidays']} days), MAE in riders of the model's own U "
+            "forecast and of the same held to the range:",
+            "",
+            "| series | model's own | held |",
+            "|---|---:|---:|",
+            *(
+                f"| {x} | {format_riders(s[f'{x}_model_mae'])} | {format_riders(s[f'{x}_held_mae'])} |"
+                for x in ("rail", "bus")
+            ),
+            "",
+            "| holiday | rail actual | model | held | bus actual | model | held |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for _, row in check.holidays.iterrows():
+            cells = [format_riders(row[f"{x}_{k}"]) for x in ("rail", "bus") for k in ("actual", "model", "held")]
+            out.append(f"| {row.date:%Y-%m-%d} ({row.date:%a}) | " + " | ".join(cells) + " |")
+    return out
+
+
 def main(argv: list[str]) -> int:
     from engine.data.sources import load_path
     from engine.predictor import Predictor
-    from engine.whatif import counterfactual, holiday_ratios, ratio_ranges
+    from engine.whatif import counterfactual, held_check, holiday_ratios, ratio_ranges
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=os.environ.get("RIDERSHIP_DATA"))
@@ -112,6 +165,7 @@ def main(argv: list[str]) -> int:
             ]
             for _, row in check.as_w.iterrows():
                 out.append(f"| {row.date:%Y-%m-%d} ({row.date:%a}) | {row.rail_ratio:.2f} | {row.bus_ratio:.2f} |")
+        out += held_lines(p, held_check(p))
     print("\n".join(out))
     return 0
 

@@ -4,6 +4,8 @@ The article sets column 3 of the last row (next_day_type_U) while claiming a wee
 the other day-type columns as they were. Here the one-hot is set by name and the others cleared,
 and a chosen type sets the calendar inputs of the real days it means (engine/daytypes.py: "run
 Wednesday as a Sunday/holiday service" reads as a holiday falling on a Wednesday).
+An ordinary weekday run as U is the model's holiday forecast held to what real holidays on that
+weekday did (engine/holiday_range.py), when a table of them is given (the Predictor gives one).
 Multi-day forecasts are autoregressive: each day's forecast becomes the last row of the next window.
 A single-day forecast is the first day of a multi-day one, so both give the same number.
 """
@@ -18,9 +20,10 @@ import pandas as pd
 import torch
 
 from .data.loading import RidershipData
-from .daytypes import DayInputs, day_inputs
+from .daytypes import SATURDAY, DayInputs, day_inputs
 from .domain import DAY_TYPES, FEATURES, INPUTS, MAX_FORECAST_DAYS, SCALE
 from .errors import DataError, RidershipError
+from .holiday_range import HeldU, HolidayTable
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class Forecast:
     # Training days with this weekday and day type (None: not checked); 0: never seen, an extrapolation.
     seen: int | None = None
     group: str | None = None  # engine.daytypes.HOLIDAY_GROUP: the interval comes from holidays' errors
-    beside: str = ""  # a weekday run as U: what real holidays on that weekday did (engine.predictor)
+    held: HeldU | None = None  # a weekday run as U: how it was held to real holidays (engine.holiday_range)
     band: dict | None = None  # its interval (rail_low, rail_high, bus_low, bus_high; riders), when made
 
     @property
@@ -44,7 +47,9 @@ class Forecast:
     def note(self) -> str:
         """What to say next to the number: how a chosen type was formed, and whether the training
         data ever had such a day ("" for an ordinary day)."""
-        parts = [self.basis] if self.basis else []
+        if self.held is not None and self.held.range is not None:
+            return self.held.note()  # its interval spans the real holidays' range
+        parts = [self.held.note()] if self.held is not None else [self.basis] if self.basis else []
         if self.unseen:
             parts.append(
                 f"no {self.date:%A} in the training data ran this service: an extrapolation, "
@@ -55,8 +60,6 @@ class Forecast:
                 f"{self.seen} such day{'s' if self.seen != 1 else ''} in the training data, "
                 "interval from real holidays' errors"
             )
-        if self.beside:
-            parts.append(self.beside)
         return "; ".join(parts)
 
     def to_dict(self) -> dict:
@@ -67,6 +70,7 @@ class Forecast:
             "rail": round(self.rail),
             "bus": round(self.bus),
             "how_formed": self.note() or None,
+            "formed_from": self.held.to_dict() if self.held is not None else None,
             "seen_in_training": self.seen,
         }
 
@@ -86,6 +90,14 @@ def set_next_day_type(window: np.ndarray, day_type: str, date: pd.Timestamp | No
     if date is None:
         raise RidershipError(f"a model with {inputs} inputs needs the forecast day's date")
     return set_day_inputs(window, day_inputs(date, day_type))
+
+
+def _with_day(window: np.ndarray, date: pd.Timestamp, day: DayInputs) -> np.ndarray:
+    """``window`` with its last row's next-day columns set to ``day``'s (the day type only for a
+    model with the article's inputs)."""
+    if inputs_of_width(window.shape[1]) == "article":
+        return set_next_day_type(window, day.day_type)
+    return set_day_inputs(window, day)
 
 
 def set_day_inputs(window: np.ndarray, day: DayInputs) -> np.ndarray:
@@ -120,11 +132,17 @@ def _predict_one(model, window: np.ndarray, device) -> tuple[float, float]:
 
 
 def forecast_next_day(
-    model, data: RidershipData, window_length: int, day_type: str | None = None, device="cpu", seen=None
+    model,
+    data: RidershipData,
+    window_length: int,
+    day_type: str | None = None,
+    device="cpu",
+    seen=None,
+    holidays: HolidayTable | None = None,
 ) -> Forecast:
     """The day after the data: the first day of ``forecast_days``, so both agree exactly."""
     overrides = {1: day_type} if day_type is not None else None
-    return forecast_days(model, data, window_length, 1, overrides, device, seen)[0]
+    return forecast_days(model, data, window_length, 1, overrides, device, seen, holidays)[0]
 
 
 def forecast_days(
@@ -135,11 +153,14 @@ def forecast_days(
     overrides: dict | None = None,
     device="cpu",
     seen=None,
+    holidays: HolidayTable | None = None,
 ) -> list[Forecast]:
     """Forecast the ``days`` days after the data (1..MAX_FORECAST_DAYS), feeding each forecast back as the
     next window's last row. Day types come from the calendar unless ``overrides`` sets them:
     keys are dates (``YYYY-MM-DD`` text, date or Timestamp) or day numbers (1 = the first day).
-    ``seen(DayInputs) -> int``: how many training days had that weekday and type (the Predictor's)."""
+    ``seen(DayInputs) -> int``: how many training days had that weekday and type (the Predictor's).
+    ``holidays``: real holidays' ratios to the usual weekday; with it, an ordinary weekday run as U
+    is held to its weekday's range (engine.holiday_range), and the held number is fed forward."""
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_FORECAST_DAYS:
         raise RidershipError(f"days must be a whole number from 1 to {MAX_FORECAST_DAYS}, got {days!r}")
     first = data.last_date + pd.Timedelta(days=1)
@@ -151,12 +172,22 @@ def forecast_days(
     for number, date in enumerate(dates, start=1):
         day = day_inputs(date, chosen.get(number))
         basis = day.basis
+        window = _with_day(window, date, day)
         if inputs_of_width(window.shape[1]) == "article":
-            window = set_next_day_type(window, day.day_type)
             basis = basis and f"day type {day.day_type} only: this model reads no weekday or holiday inputs"
-        else:
-            window = set_day_inputs(window, day)
         rail, bus = _predict_one(model, window, device)
+        held = None
+        if holidays is not None and day.what_if and day.day_type == "U" and date.day_of_week < SATURDAY:
+            # The same window read as the date's own (ordinary weekday) inputs: the base of the ratio.
+            as_weekday = _predict_one(model, _with_day(window, date, day_inputs(date)), device)
+            held = HeldU(
+                date,
+                {"rail": as_weekday[0] * SCALE, "bus": as_weekday[1] * SCALE},
+                {"rail": rail * SCALE, "bus": bus * SCALE},
+                holidays.get(date.day_of_week),
+                holidays.total,
+            )
+            rail, bus = held.value["rail"] / SCALE, held.value["bus"] / SCALE
         out.append(
             Forecast(
                 date=date,
@@ -167,6 +198,7 @@ def forecast_days(
                 basis=basis,
                 seen=None if seen is None else seen(day),
                 group=day.interval_group,
+                held=held,
             )
         )
         # The forecast day becomes the newest row; its next-day type is set on the next step.

@@ -65,8 +65,9 @@ class Predictor:
     _reference: Any = field(default=False, repr=False)  # False: not computed yet; None: lightgbm missing
     _assessment: tuple[float, int, Assessment] | None = field(default=None, repr=False)
     _train_frame: pd.DataFrame | None = field(default=None, repr=False)
-    _ranges: dict | None = field(default=None, repr=False)
     _live: dict = field(default_factory=dict, repr=False)  # level -> engine.livescore.LiveScore | None
+    _holidays: Any = field(default=None, repr=False)  # engine.holiday_range.HolidayTable
+    _predicted_as: dict = field(default_factory=dict, repr=False)  # engine.whatif.predict_as, kept
 
     # -- building one ---------------------------------------------------------------------------
     @classmethod
@@ -184,22 +185,35 @@ class Predictor:
         return seen_in(self._train_frame, day)
 
     def forecasts(self, days: int = 1, overrides: dict | None = None) -> list[Forecast]:
-        """The ``days`` days after the data (engine.forecast.forecast_days), without intervals."""
+        """The ``days`` days after the data (engine.forecast.forecast_days), without intervals; an
+        ordinary weekday run as U held to the real holidays of the training split (``holiday_table``)."""
+        holidays = self.holiday_table()
         with self._threads():
             return forecast_days(
-                self.model, self.data, self.config.window_length, days, overrides, self.device, seen=self.seen
+                self.model,
+                self.data,
+                self.config.window_length,
+                days,
+                overrides,
+                self.device,
+                seen=self.seen,
+                holidays=holidays,
             )
 
     def forecast(self, days: int = 1, overrides: dict | None = None, level: float = DEFAULT_LEVEL) -> ForecastTable:
         """The ``days`` days after the data with their intervals and the assessment. ``overrides``:
         ``{date or day number: day type}``; a single day is the first row of a longer forecast.
-        A weekday chosen as U is set beside what real holidays on that weekday did (``holiday_range``)."""
+        A weekday run as U and held to real holidays' range gets the weekday forecast's interval
+        times that range (engine.holiday_range)."""
         forecasts = self.forecasts(days, overrides)
         trust = self.assess(level, horizon=len(forecasts))
-        bands = [bounds(f, trust.intervals, n) for n, f in enumerate(forecasts, start=1)]
+        bands = []
         for n, f in enumerate(forecasts, start=1):
-            if not f.inferred and f.day_type == "U" and f.date.day_of_week < 5:
-                forecasts[n - 1], bands[n - 1] = self._beside_real_holidays(f, bands[n - 1], n, days, overrides)
+            if f.held is not None and f.held.range is not None:
+                weekday = replace(f, day_type="W", group=None, seen=None, **f.held.weekday)
+                bands.append(f.held.band(bounds(weekday, trust.intervals, n)))
+            else:
+                bands.append(bounds(f, trust.intervals, n))
         forecasts = [replace(f, band=band) for f, band in zip(forecasts, bands)]
         return ForecastTable(forecasts, bands, trust)
 
@@ -238,41 +252,18 @@ class Predictor:
                 self.trained_last = last
                 self._live.clear()
 
-    def holiday_ranges(self) -> dict:
-        """engine.whatif.ratio_ranges of this data's real weekday holidays, 2005-2019 (cached)."""
-        if self._ranges is None:
-            from .whatif import holiday_ratios, ratio_ranges
+    def holiday_table(self):
+        """engine.holiday_range.holiday_table of the real weekday holidays in this config's training
+        split (computed once)."""
+        if self._holidays is None:
+            from .holiday_range import holiday_table
 
-            self._ranges = ratio_ranges(holiday_ratios(self.data.frame))
-        return self._ranges
-
-    def _beside_real_holidays(self, f: Forecast, band: dict, number: int, days: int, overrides: dict | None):
-        """A weekday run as U: its ratio to the same day's forecast as a weekday, beside the range
-        of real holidays on that weekday; the interval widened to cover that range."""
-        from .daytypes import WEEKDAY_NAMES
-        from .forecast import resolve_overrides
-
-        real = self.holiday_ranges().get(f.date.day_of_week)
-        if not real:
-            return f, band
-        dates = [f.date - pd.Timedelta(days=number - 1) + pd.Timedelta(days=i) for i in range(days)]
-        as_weekday = {**resolve_overrides(overrides or {}, dates), number: "W"}
-        weekday = self.forecasts(days, as_weekday)[number - 1]
-        band = dict(band)
-        ratios, spans = [], []
-        for series in ("rail", "bus"):
-            low, high, count = real[series]
-            base = getattr(weekday, series)
-            band[f"{series}_low"] = min(band[f"{series}_low"], base * low)
-            band[f"{series}_high"] = max(band[f"{series}_high"], base * high)
-            ratios.append(f"{series} {getattr(f, series) / base:.2f}")
-            spans.append(f"{series} {low:.2f}..{high:.2f}")
-        name = WEEKDAY_NAMES[f.date.day_of_week]
-        beside = (
-            f"{' and '.join(ratios)} of this day as a weekday; the {real['rail'][2]} real holidays on a {name} "
-            f"in 2005-2019 ran {', '.join(spans)} of a usual {name}, and the interval covers that range"
-        )
-        return replace(f, beside=beside), band
+            start, end = self.config.split_bounds()["train"]
+            frame = self.data.frame
+            self._holidays = holiday_table(
+                frame, frame.index[0] if start is None else start, frame.index[-1] if end is None else end
+            )
+        return self._holidays
 
 
 def trained_last_of(store, run_id: int | None) -> str | None:

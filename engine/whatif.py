@@ -1,12 +1,14 @@
 """Checking what a chosen day type does against real days (issue 20, item 2).
 
-- ``holiday_ratios``: every real holiday from Monday to Friday (U on a weekday) against the usual
+- ``holiday_ratios`` (engine/holiday_range.py, where the forecast uses it): every real holiday from Monday to Friday (U on a weekday) against the usual
   weekday around it (the mean of the same weekday's last ``USUAL_WEEKS`` ordinary days before it:
   W, no minor holiday, no school break), per series; ``ratio_ranges`` gives the range per weekday.
 - ``counterfactual``: forecasting ordinary weekdays of a split as U (a holiday on that weekday)
   must land inside that weekday's range of real ratios (measured against the same window's
   forecast as a weekday), and forecasting the split's real weekday holidays as W must land near
   the usual weekday.
+- ``held_check``: what the forecast does instead (engine/holiday_range.py): ordinary weekdays run
+  as U, held to the training split's range, and the real weekday holidays, held or not.
 """
 
 from __future__ import annotations
@@ -17,47 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .daytypes import WEEKDAY_NAMES, day_inputs, kinds_of
-
-USUAL_WEEKS = 4  # ordinary same weekdays before a holiday that make its "usual weekday"
-SEARCH_WEEKS = 10  # looked back at most this far for them
-SERIES = ("rail", "bus")
-
-
-def _ordinary(frame: pd.DataFrame) -> np.ndarray:
-    kinds = kinds_of(frame)
-    return kinds["W"] & ~kinds["minor"] & ~kinds["school"]
-
-
-def usual_weekday(frame: pd.DataFrame, ordinary: np.ndarray, position: int) -> np.ndarray | None:
-    """The mean rail and bus of the last USUAL_WEEKS ordinary days on the same weekday before row
-    ``position`` (None when fewer are found within SEARCH_WEEKS)."""
-    rows = [p for p in range(position - 7, max(position - 7 * SEARCH_WEEKS, 0) - 1, -7) if ordinary[p]][:USUAL_WEEKS]
-    if len(rows) < USUAL_WEEKS:
-        return None
-    return frame[list(SERIES)].to_numpy(dtype=np.float64)[rows].mean(axis=0)
-
-
-def holiday_ratios(frame: pd.DataFrame, first: str = "2005-01-01", last: str = "2019-12-31") -> pd.DataFrame:
-    """One row per real U day from Monday to Friday between ``first`` and ``last``: its date, weekday
-    and rail and bus over the usual weekday's."""
-    ordinary = _ordinary(frame)
-    dates = frame.index
-    rows = []
-    for p in np.flatnonzero(kinds_of(frame)["U weekday"]):
-        if not pd.Timestamp(first) <= dates[p] <= pd.Timestamp(last):
-            continue
-        usual = usual_weekday(frame, ordinary, p)
-        if usual is None:
-            continue
-        actual = frame[list(SERIES)].to_numpy(dtype=np.float64)[p]
-        rows.append(
-            {
-                "date": dates[p],
-                "weekday": int(dates[p].day_of_week),
-                **{f"{s}_ratio": float(actual[i] / usual[i]) for i, s in enumerate(SERIES)},
-            }
-        )
-    return pd.DataFrame(rows, columns=["date", "weekday", "rail_ratio", "bus_ratio"])
+from .holiday_range import SEARCH_WEEKS, SERIES, USUAL_WEEKS, holiday_ratios, ordinary_weekdays, usual_weekday  # noqa: F401
 
 
 def ratio_ranges(ratios: pd.DataFrame) -> dict[int, dict[str, tuple[float, float, int]]]:
@@ -97,6 +59,9 @@ def predict_as(predictor, name: str, day_type: str | None) -> np.ndarray:
     from .forecast import inputs_of_width
     from .inference import predict
 
+    kept = predictor._predicted_as  # counterfactual and held_check ask for the same ones
+    if (name, day_type) in kept:
+        return kept[name, day_type]
     split = predictor.splits[name]
     windows = split.windows.clone()
     inputs = inputs_of_width(windows.shape[2])
@@ -106,12 +71,14 @@ def predict_as(predictor, name: str, day_type: str | None) -> np.ndarray:
         columns = np.stack([day_inputs(d, day_type).columns(inputs) for d in split.target_dates])
         windows[:, -1, 2:] = torch.tensor(columns, dtype=windows.dtype)
     with predictor._threads():
-        return predict(predictor.model, windows.to(predictor.device)).cpu().numpy().astype(np.float64) * SCALE
+        out = predict(predictor.model, windows.to(predictor.device)).cpu().numpy().astype(np.float64) * SCALE
+    kept[name, day_type] = out
+    return out
 
 
 def counterfactual(predictor, ranges: dict, names=("valid", "test")) -> WhatIfCheck:
     frame = predictor.data.frame
-    ordinary = _ordinary(frame)
+    ordinary = ordinary_weekdays(frame)
     weekday_holiday = kinds_of(frame)["U weekday"]
     actual = frame[list(SERIES)].to_numpy(dtype=np.float64)
     as_u, as_w = [], []
@@ -148,3 +115,66 @@ def range_lines(ranges: dict) -> list[str]:
         f"bus {r['bus'][0]:.2f}..{r['bus'][1]:.2f}"
         for d, r in sorted(ranges.items())
     ]
+
+
+@dataclass(frozen=True)
+class HeldCheck:
+    """The held U (engine.holiday_range) on real days of a split: ordinary weekdays run as U
+    (``as_u``: date, weekday, per series the model's and the held ratio to the W forecast and
+    whether the held one is inside the training holidays' range), and the real weekday holidays
+    (``holidays``: date, per series the actual riders, the model's own forecast and the held one)."""
+
+    as_u: pd.DataFrame
+    holidays: pd.DataFrame
+
+    def summary(self) -> dict:
+        out = {"as_u_days": len(self.as_u), "holidays": len(self.holidays)}
+        for s in SERIES:
+            if len(self.as_u):
+                out[f"as_u_{s}_inside"] = float(self.as_u[f"{s}_inside"].mean())
+                out[f"as_u_{s}_model_inside"] = float(self.as_u[f"{s}_model_inside"].mean())
+            if len(self.holidays):
+                actual = self.holidays[f"{s}_actual"]
+                out[f"{s}_model_mae"] = float((self.holidays[f"{s}_model"] - actual).abs().mean())
+                out[f"{s}_held_mae"] = float((self.holidays[f"{s}_held"] - actual).abs().mean())
+        return out
+
+
+def held_check(predictor, names=("valid", "test")) -> HeldCheck:
+    """engine.holiday_range on the named splits, with the predictor's training-split table: each
+    day forecast from the real window before it (not the autoregressive forecast)."""
+    from .holiday_range import HeldU
+
+    table = predictor.holiday_table()
+    frame = predictor.data.frame
+    ordinary = ordinary_weekdays(frame)
+    weekday_holiday = kinds_of(frame)["U weekday"]
+    actual = frame[list(SERIES)].to_numpy(dtype=np.float64)
+    as_u, holidays = [], []
+    for name in names:
+        split = predictor.splits[name]
+        plain, u, w = (predict_as(predictor, name, t) for t in (None, "U", "W"))
+        for i, p in enumerate(split.target_positions):
+            date = frame.index[p]
+            if date.day_of_week >= 5 or table.get(date.day_of_week) is None:
+                continue
+            if ordinary[p]:  # the calendar's forecast is the W one
+                base, model = plain[i], u[i]
+            elif weekday_holiday[p]:  # the calendar's forecast is the model's own U
+                base, model = w[i], plain[i]
+            else:
+                continue
+            held = HeldU(date, dict(zip(SERIES, base)), dict(zip(SERIES, model)), table.get(date.day_of_week))
+            row = {"date": date, "weekday": int(date.day_of_week)}
+            if ordinary[p]:
+                for s in SERIES:
+                    low, high = held.range.low[s], held.range.high[s]
+                    row[f"{s}_ratio"], row[f"{s}_model_ratio"] = held.ratio(s), held.ratio(s, "model")
+                    row[f"{s}_inside"] = low - 1e-9 <= held.ratio(s) <= high + 1e-9
+                    row[f"{s}_model_inside"] = low <= held.ratio(s, "model") <= high
+                as_u.append(row)
+            else:
+                for k, s in enumerate(SERIES):
+                    row[f"{s}_actual"], row[f"{s}_model"], row[f"{s}_held"] = actual[p, k], model[k], held.value[s]
+                holidays.append(row)
+    return HeldCheck(pd.DataFrame(as_u), pd.DataFrame(holidays))

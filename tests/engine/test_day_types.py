@@ -24,20 +24,22 @@ WEEKDAY = [HOLIDAY_FEATURES.index(f"next_weekday_{d}") for d in range(7)]
 
 
 class HolidayAwareModel(nn.Module):
-    """A fixed model with the holidays inputs: the same day last week, times 0.4 when the next day is
-    a CTA holiday on a weekday, times 0.6 for a Saturday service. It reads the calendar columns only,
-    as a trained model could: a day type set without the holiday column would come out unchanged."""
+    """A fixed model with the holidays inputs: the same day last week, times ``holiday`` (0.4) when the
+    next day is a CTA holiday on a weekday, times 0.6 for a Saturday service. It reads the calendar
+    columns only, as a trained model could: a day type set without the holiday column would come out
+    unchanged. ``holiday=0.9`` is issue 20's model: a weekday holiday at nearly a weekday's level."""
 
     hidden_size = 1
 
-    def __init__(self) -> None:
+    def __init__(self, holiday: float = 0.4) -> None:
         super().__init__()
         self.lstm = nn.LSTM(len(HOLIDAY_FEATURES), 1)  # inputs_of() reads the width here
+        self.holiday = holiday
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         last = X[:, -1]
         weekday_holiday = (last[:, HOLIDAY] == 1) & (last[:, WEEKDAY[SATURDAY]] == 0) & (last[:, WEEKDAY[6]] == 0)
-        factor = torch.where(weekday_holiday, 0.4, torch.where(last[:, TYPE["A"]] == 1, 0.6, 1.0))
+        factor = torch.where(weekday_holiday, self.holiday, torch.where(last[:, TYPE["A"]] == 1, 0.6, 1.0))
         # Same weekday last week, as an ordinary weekday (its own factor undone).
         return X[:, -7, :2] * factor[:, None]
 
@@ -103,13 +105,94 @@ def test_kinds_of_real_days(data):
 
 
 def test_single_and_multi_day_forecasts_agree_and_u_on_a_weekday_is_a_holiday(predictor, data):
+    """Thursday 2018-11-01 as U. The training split (2016-2017) has 2 real Thursday holidays, fewer
+    than 3: the range is all weekdays' holidays pooled. The model's 0.4 is inside it for rail; bus
+    (real holidays 0.45 of a weekday in the synthetic series) is raised to the lowest."""
     one = predictor.forecast(1, {1: "U"})
     three = predictor.forecast(3, {f"{data.last_date + pd.Timedelta(days=1):%Y-%m-%d}": "u"})
     assert one.forecasts[0] == three.forecasts[0] and one.bands[0] == three.bands[0]
     plain = predictor.forecast(1).forecasts[0]  # 2018-11-01, a Thursday
     u = one.forecasts[0]
-    assert u.rail / plain.rail == pytest.approx(0.4) and u.bus / plain.bus == pytest.approx(0.4)
-    assert u.group == HOLIDAY_GROUP and u.seen > 0 and "Thursday" in u.note()
+    held = u.held
+    assert held.range.pooled and held.range.own == 2 and held.range.days == predictor.holiday_table().total
+    assert held.weekday == {"rail": pytest.approx(plain.rail), "bus": pytest.approx(plain.bus)}
+    assert u.rail / plain.rail == pytest.approx(0.4) and held.state("rail") == "inside"
+    assert held.state("bus") == "low" and u.bus / plain.bus == pytest.approx(held.range.low["bus"])
+    for series in ("rail", "bus"):
+        assert held.range.low[series] <= held.ratio(series) <= held.range.high[series]
+    assert u.group == HOLIDAY_GROUP and u.seen > 0
+    assert "held to 12 weekday holidays 2016-2017 (2 on a Thursday)" in u.note()
+    assert f"rail 0.40 (inside), bus {held.ratio('bus'):.2f} (lowest; model 0.40)" in u.note()
+    assert u.to_dict()["formed_from"]["pooled_weekdays"] is True
+
+
+def _held_predictor(data, train_start: str, train_end: str = "2017-12", holiday: float = 0.9) -> Predictor:
+    config = SMALL.replace(
+        inputs="holidays",
+        train_start=train_start,
+        train_end=train_end,
+        valid_start="2018-05",
+        valid_end="2018-07",
+        test_start="2018-08",
+        test_end="2018-10",
+    )
+    return Predictor(HolidayAwareModel(holiday), config, data, label="fixed")
+
+
+def test_a_weekday_holiday_forecast_too_high_is_held_at_the_highest_real_holiday(data):
+    """Issue 20's model (a weekday holiday at 0.9 of a weekday), trained 2015-2017: Thursday 2018-11-01
+    as U is held at the highest ratio of the three real Thursday holidays (Thanksgivings), per
+    series; its interval is the weekday forecast's times their range; the JSON and the text say so."""
+    from engine.whatif import holiday_ratios
+
+    predictor = _held_predictor(data, "2015-01")
+    thursdays = holiday_ratios(data.frame, "2015-01-01", "2017-12-31").query("weekday == 3")
+    assert len(thursdays) == 3  # the Thanksgivings of 2015-2017 (2015-01-01 has no 4 weeks before it)
+    table = predictor.forecast(2, {1: "U"})
+    weekday = predictor.forecast(1)
+    u, band, plain, plain_band = table.forecasts[0], table.bands[0], weekday.forecasts[0], weekday.bands[0]
+    r = u.held.range
+    assert (r.days, r.own, r.pooled, r.years) == (3, 3, False, (2015, 2017))
+    for series in ("rail", "bus"):
+        high, low = thursdays[f"{series}_ratio"].max(), thursdays[f"{series}_ratio"].min()
+        assert u.held.ratio(series, "model") == pytest.approx(0.9)
+        assert getattr(u, series) == pytest.approx(high * getattr(plain, series))  # the highest real one
+        assert band[f"{series}_low"] == pytest.approx(low * plain_band[f"{series}_low"])
+        assert band[f"{series}_high"] == pytest.approx(high * plain_band[f"{series}_high"])
+        assert band[f"{series}_low"] <= getattr(u, series) <= band[f"{series}_high"]
+    assert u.note().startswith("Thu 11-01 as Sunday/holiday service: the model's holiday forecast held at ")
+    assert "the highest of 3 real Thursday holidays 2015-2017 (model 0.90, 0.90)" in u.note()
+    formed = u.to_dict()["formed_from"]
+    assert formed["clipped"] is True and formed["rail_clipped"] == "to_highest" and formed["holidays"] == 3
+    assert formed["rail_range"] == [round(thursdays["rail_ratio"].min(), 3), round(thursdays["rail_ratio"].max(), 3)]
+    assert table.forecasts[1].held is None  # day 2, Friday from the calendar: as before
+
+
+def test_the_held_check_on_the_splits(data):
+    """bench/day_kinds.py's measure: ordinary weekdays of validation and test run as U all land inside
+    their weekday's range once held (the 0.9 model's own never does), and on the real weekday
+    holidays there (Memorial Day, the Fourth of July, Labor Day 2018) holding brings the forecast nearer."""
+    from engine.whatif import held_check
+
+    check = held_check(_held_predictor(data, "2015-01"))
+    s = check.summary()
+    assert s["as_u_days"] > 50 and s["as_u_rail_inside"] == s["as_u_bus_inside"] == 1.0
+    assert s["as_u_rail_model_inside"] == s["as_u_bus_model_inside"] == 0.0
+    assert list(check.holidays["date"].dt.strftime("%m-%d")) == ["05-28", "07-04", "09-03"]
+    assert s["rail_held_mae"] < s["rail_model_mae"] and s["bus_held_mae"] < s["bus_model_mae"]
+
+
+def test_too_few_real_holidays_keep_the_models_own_number_and_say_so(data):
+    """Training January-April 2018 holds one weekday holiday (New Year's Day): nothing to hold to, so
+    the model's own holiday forecast stands, with the holidays' interval width."""
+    predictor = _held_predictor(data, "2018-01", "2018-04")
+    assert predictor.holiday_table().total == 1 and predictor.holiday_table().get(3) is None
+    table = predictor.forecast(1, {1: "U"})
+    u, plain = table.forecasts[0], predictor.forecast(1).forecasts[0]
+    assert u.rail / plain.rail == pytest.approx(0.9) and u.held.range is None
+    assert "not held: training has 1 real weekday holiday, fewer than 3" in u.note()
+    assert u.to_dict()["formed_from"]["held"] is False
+    assert table.bands[0]["rail_high"] - u.rail >= table.trust.intervals.relative[1]["rail"] * u.rail - 1e-6
 
 
 def test_an_unseen_combination_says_so_and_gets_the_holidays_width(predictor):

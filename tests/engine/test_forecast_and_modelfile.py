@@ -69,6 +69,7 @@ def test_forecast_day_type_from_the_calendar(trained, data):
         "rail": round(f.rail),
         "bus": round(f.bus),
         "how_formed": None,
+        "formed_from": None,
         "seen_in_training": None,
     }
 

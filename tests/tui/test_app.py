@@ -559,7 +559,7 @@ async def test_forecast_before_training_says_so(make_test_app):
 
 
 async def test_forecast_for_each_day_type(make_test_app, tui_data, settle):
-    from engine.forecast import forecast_next_day
+    from engine.predictor import Predictor
 
     app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -572,12 +572,19 @@ async def test_forecast_for_each_day_type(make_test_app, tui_data, settle):
             await settle(app)
             await pilot.pause()
             text = static_text(app, "#forecast-result")
-            expected = forecast_next_day(app.active.model, tui_data, app.active.config.window_length, code)
+            expected = Predictor.from_result(app.active, tui_data).forecasts(1, {1: code} if code else None)[0]
             kind = code or infer_day_type(next_day)
             how = "chosen" if code else "from the calendar"
             assert f"{next_day:%Y-%m-%d} ({next_day:%A}), day type {kind}" in text
             assert how in text
             assert f"rail {expected.rail:,.0f} (80%: " in text and f"bus {expected.bus:,.0f} (" in text
+            if code == "U":  # Wednesday 2021-12-01 as U: held to real weekday holidays, and said so
+                assert expected.held is not None and expected.held.range is not None
+                assert "How formed: Wed 12-01 as Sunday/holiday service: the model's holiday forecast" in text
+                assert expected.held.range.who() in text
+                for series in ("rail", "bus"):
+                    r = expected.held.range
+                    assert r.low[series] <= expected.held.ratio(series) <= r.high[series]
             # how far to trust it: validation and test MAE beside naive and LightGBM, the intervals' coverage, and
             # (a 2-epoch model on the demo series) the warning
             assert "Trust: MAE valid " in text and ", test " in text and "naive" in text and "LightGBM" in text
