@@ -11,7 +11,14 @@ from __future__ import annotations
 from textual.widgets import Input, Select, TabbedContent
 
 SMALL = (80, 24)
-SWEEP_FIELDS = ["Input#sw-name", "Input#sw-trials", "Input#sw-workers", "Input#sw-objective", "Input#sw-ranges"]
+SWEEP_FIELDS = [
+    "Input#sw-name",
+    "Input#sw-trials",
+    "Input#sw-workers",
+    "Input#sw-objective",
+    "Input#sw-ranges",
+    "Input#sw-backend",
+]
 
 
 def focus_id(app) -> str:
@@ -42,10 +49,10 @@ async def test_tab_reaches_every_field_digits_stay_in_selectors_and_focus_shows(
         # Sweeps: Tab (not only Shift+Tab) reaches each field of the sweep and comes back to the board.
         await pane_key(pilot, "8", "sweeps")
         assert focus_id(app) == "DataTable#sweeps-table"
-        forward = await cycle(pilot, "tab", 7)
+        forward = await cycle(pilot, "tab", 8)
         assert [f for f in forward if f in SWEEP_FIELDS] == SWEEP_FIELDS, forward  # each once, in reading order
         assert forward[-1] == "DataTable#sweeps-table", forward
-        backward = await cycle(pilot, "shift+tab", 7)
+        backward = await cycle(pilot, "shift+tab", 8)
         assert [f for f in backward if f in SWEEP_FIELDS] == SWEEP_FIELDS[::-1], backward
 
         # The focused field stands out from the others (compact fields have no border to show it).
