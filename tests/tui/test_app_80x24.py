@@ -328,3 +328,22 @@ async def test_r_restores_the_default_preset_and_the_loss_chart_follows_the_form
         await until(pilot, lambda: app.form.config == apply_preset(DEFAULT_PRESET), what="the default preset")
         assert apply_preset(DEFAULT_PRESET).loss == "l1"
         await until(pilot, lambda: chart.chart_title == "Training loss (L1)", what="the loss title to follow")
+
+
+async def test_a_long_forecast_text_leaves_the_chart_on_screen(make_test_app, tmp_path, until, settle):
+    """At 80x24 a U forecast's text (how it was formed, the trust and stale-data lines: over 15 rows
+    for the 3-epoch model) scrolls inside its box rather than pushing the chart off the pane."""
+    from tui.widgets.charts import Chart
+
+    app = make_test_app(runs_db=str(tmp_path / "runs.db"))
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("t")
+        await until(pilot, lambda: not app.training and app.last_run is not None, what="a run")
+        await pilot.press("5", "u")
+        await settle(app)
+        result = app.query_one("#forecast-result")
+        await until(pilot, lambda: "How formed: " in str(result.render()), what="the U forecast")
+        await pilot.pause()
+        chart = app.query_one("#forecast-chart", Chart)
+        assert chart.region.height >= 6 and chart.region.bottom <= SMALL[1] - 1  # above the footer
+        assert app.query_one("#forecast-text").max_scroll_y > 0  # longer than its box: it scrolls

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Select
 
@@ -48,7 +48,9 @@ class ForecastPane(Vertical, can_focus=True):
             yield Label("Day type ")
             yield Select(self._options(None), value=CALENDAR, allow_blank=False, compact=True, id="day-type")
             yield Label("  w a u c: forecast · m: days")
-        yield Static("No forecast yet. Train a model (3, then t), then pick a day type here.", id="forecast-result")
+        # The text scrolls in its own box on a short terminal rather than push the chart off (app.tcss).
+        with VerticalScroll(id="forecast-text", can_focus=False):
+            yield Static("No forecast yet. Train a model (3, then t), then pick a day type here.", id="forecast-result")
         yield Chart("Last 8 weeks and the forecast, riders, thousands", id="forecast-chart", thousands=True)
 
     @staticmethod
