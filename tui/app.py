@@ -823,7 +823,7 @@ class RidershipApp(App[int]):
                 self._device_shown = shown
                 pane.show(reading.info, reading.available, self._device_choice or "auto", self.training)
                 self.query_one(HeaderBar).show_device(device_label(reading.info))
-                freeze_heap()  # torch is imported by now
+            freeze_heap()  # torch is imported by now; during a run, what it made so far (O(1))
         else:
             self._device_shown = None
             pane.show_error(explain(msg.error))
