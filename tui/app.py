@@ -876,8 +876,8 @@ class RidershipApp(App[int]):
         if self.model.run is not None:
             return
         text = self.no_model_text(gone)
-        if if_changed and text == self._no_model_said:
-            return
+        if if_changed and text == (self._no_model_said or MultiDayView.NO_MODEL):
+            return  # said already (the panes' first words, before anything was said, say "train one")
         self._no_model_said = text
         self.query_one(ForecastPane).model_changed(None, text)
         self.query_one(MultiDayView).set_model(None, text)

@@ -228,3 +228,10 @@ def test_a_chart_in_thousands_reads_plain_numbers():
         line.partition("┤")[0].strip() for line in build_chart(spec, 50, 14, "clear").plain.splitlines() if "┤" in line
     ]
     assert "1,000" in labels and not any(label.endswith(("k", "M")) for label in labels), labels
+
+
+def test_a_title_wider_than_the_plot_is_shortened_not_dropped():
+    spec = ChartSpec("valid, k riders by hidden_size (p: next)", series=(Series([8, 16], [41.0, 33.0], "", "red"),))
+    first = build_chart(spec, 38, 12, "clear").plain.splitlines()[0].strip()
+    assert first.startswith("valid, k riders by") and first.endswith("…"), first
+    assert build_chart(spec, 60, 12, "clear").plain.splitlines()[0].strip() == spec.title

@@ -218,7 +218,6 @@ def build_chart(
     plt.plotsize(width, height)
     plt._set_size(width, height)  # as textual-plotext's own render does (its issue 5)
     plt.theme(theme)
-    plt.title(spec.title)
     if spec.xlabel:
         plt.xlabel(spec.xlabel)
     if spec.ylabel:
@@ -246,6 +245,9 @@ def build_chart(
             yticks = round_ticks(lo, hi, plot_rows(height, spec), plain=spec.plain_ticks)
     if yticks is not None and len(yticks[0]):
         plt.yticks(list(yticks[0]), list(yticks[1]))
+    # plotext drops a title wider than the plot area without a word: shorten it instead.
+    room = width - 3 - max((len(label) for label in yticks[1]), default=6) if yticks is not None else width - 9
+    plt.title(spec.title if len(spec.title) <= room else spec.title[: max(room - 1, 1)].rstrip() + "…")
     if ylim is not None:
         plt.ylim(*ylim)
     if spec.vline is not None:
@@ -416,23 +418,30 @@ def log_ticks(lo: float, hi: float, max_ticks: int = 8, rows: int | None = None)
             return False
         return rows is None or span[1] <= span[0] or well_spaced([math.log10(v) for v in values], *span, rows)
 
-    values: list[float] = []
+    def inside(mantissas: tuple[int, ...]) -> list[float]:
+        decades = range(math.floor(span[0]), math.ceil(span[1]) + 1)
+        values = [m * 10.0**e for e in decades for m in mantissas]
+        return [round(v, 12) for v in values if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)]
+
     for mantissas in ((1, 2, 3, 5), (1, 2, 5), (1, 3), (1,)):
-        values = [
-            m * 10.0**e for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1) for m in mantissas
-        ]
-        values = [round(v, 12) for v in values if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)]
-        if fits(values):
+        values = inside(mantissas)
+        k = 1  # powers of ten over many decades: every k-th
+        while len(values[::k]) > 1 and not fits(values[::k]):
+            k += 1
+        if len(values[::k]) >= 2 and (mantissas == (1,) or k == 1):
+            values = values[::k]
             break
-    if len(values) < 2:  # a narrow range (e.g. 41k..47k): round linear steps inside it
-        linear = [v for v in nice_linear_ticks(lo, hi) if v > 0]
-        while len(linear) > 1 and not fits(linear):  # every other one until they fit the rows
-            linear = linear[::2]
-        values = linear if len(linear) >= len(values) else values
-    k = 1
-    while len(values[::k]) > 1 and not fits(values[::k]):  # powers of ten over many decades: every k-th
-        k += 1
-    values = values[::k]
+    else:
+        # Not two of a set fit the rows: the lowest and highest of the 1-2-3-5 values (0.005 and
+        # 0.05 on four rows); on a narrow range (41k..47k) round linear steps; else one tick.
+        values = inside((1, 2, 3, 5))
+        if len(values) >= 2 and fits([values[0], values[-1]]):
+            values = [values[0], values[-1]]
+        else:
+            linear = [v for v in nice_linear_ticks(lo, hi) if v > 0]
+            while len(linear) > 1 and not fits(linear):  # every other one until they fit the rows
+                linear = linear[::2]
+            values = linear if len(linear) >= 2 or not values else values[len(values) // 2 : len(values) // 2 + 1]
     return [math.log10(v) for v in values], [short_number(v) for v in values]
 
 
