@@ -191,7 +191,13 @@ def _epochs_logged(db: Path) -> int:
 
 @pytest.mark.slow  # a real process killed mid-run
 def test_killed_training_leaves_a_readable_store_and_an_interrupted_run(capsys, csv_path):
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    # No checkpoint during the run (the case under test): by default one is written after 10 s, which a
+    # loaded machine reached before the third epoch (a race); the hook keeps the state fixed.
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        "RIDERSHIP_CHECKPOINT_EVERY_S": "1e9",
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "cli", "train", "--data", str(csv_path), *TINY, "--epochs", "100000", "--quiet"],
         env=env,
