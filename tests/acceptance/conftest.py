@@ -34,7 +34,7 @@ class BestRun:
     store: Path  # the run store it is recorded in (run ``run_id``)
     run_id: int
     model: Path  # its model file (``train --save``)
-    scores: dict  # SplitScore.to_dict() by split name, as the run scored itself
+    scores: dict  # by split name, as `ridership train --json` prints them (mae_riders, ratio, gbm_ratio...)
     csv: Path
 
     def cli(self) -> list[str]:
