@@ -4,9 +4,11 @@ tests/conftest.py holds the fixtures). A plain module, so its name cannot clash 
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from engine.config import TrainConfig
+from engine.presets import apply_preset
 
 REAL_DATA = os.environ.get("RIDERSHIP_DATA")  # read at import, before the isolation fixture clears it
 CSV_HEADER = ["service_date", "day_type", "bus", "rail_boardings", "total_rides"]
@@ -56,6 +58,9 @@ SMALL_RECIPE = SMALL.replace(
     norm_clip=1.6,
     weight_decay=0.01,
 )
+
+# The `best` preset as the real-data acceptance checks train it (tests/acceptance/conftest.py's best_run).
+BEST = apply_preset("best").replace(device="cpu", seed=1)
 
 
 def csv_rows(frame) -> list[list[str]]:
@@ -128,3 +133,29 @@ class BreaksInAWorker:
 
     def __call__(self, trial: int, params: dict) -> None:
         pass
+
+
+@contextmanager
+def shared_folder(tmp_path_factory, name: str):
+    """``with shared_folder(tmp_path_factory, "best") as (folder, fresh):`` a folder shared by every
+    xdist worker of this session (and by a run without xdist): the first to arrive holds a lock
+    while it fills the folder (``fresh`` is True: build, then write nothing else after leaving);
+    the others wait on the lock, a state, and find it built (``fresh`` False). A build that failed
+    leaves no ``.done`` mark, so the next one to arrive builds again and fails the same way, in
+    its own test. Expensive things every reader only reads (a real-data model) are made once."""
+    import fcntl
+
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # xdist: the workers' common parent
+    folder = root / f"shared-{name}"
+    folder.mkdir(exist_ok=True)
+    with open(root / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            done = folder / ".done"
+            fresh = not done.exists()
+            yield folder, fresh
+            if fresh:
+                done.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

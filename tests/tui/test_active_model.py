@@ -150,7 +150,7 @@ async def train_here(app, pilot, until, epochs: int | None = None, stop: bool = 
     if stop:
         await until(pilot, lambda: len(app.query_one(TrainingPane).history.epoch) >= 1, what="an epoch")
         app.action_stop_training()
-    await until(pilot, lambda: not app.training and app.last_run is not ended, timeout=60, what="the run to end")
+    await until(pilot, lambda: not app.training and app.last_run is not ended, what="the run to end")
 
 
 async def test_a_stopped_run_never_replaces_the_model_in_use(make_test_app, tmp_path, until):

@@ -35,7 +35,7 @@ async def test_a_recorded_sweep_name_is_shown_escaped(make_test_app, tui_data, t
         await until(pilot, lambda: app.store is not None, what="the run store")
         await pilot.press("8")
         pane = app.query_one(SweepsPane)
-        await until(pilot, lambda: pane.progress is not None, timeout=60, what="the recorded sweep")
+        await until(pilot, lambda: pane.progress is not None, what="the recorded sweep")
         status = str(pane.query_one("#sw-status").render())
         assert status.startswith("Sweep made\\x1b]0;pwned\\x07\\nforged finished"), status
         assert "\x1b" not in status and "\n" not in status

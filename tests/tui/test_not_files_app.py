@@ -31,12 +31,11 @@ async def test_open_refuses_a_pipe_or_a_device_and_ctrl_q_still_quits(
         await until(
             pilot,
             lambda: words in static_text(app, "#data-status").replace("\n", " "),
-            timeout=30,
             what="the refusal in the data status",
         )
         assert app.data is tui_data
         await pilot.press("ctrl+q")
-        await until(pilot, lambda: not app.is_running, timeout=30, what="the app to quit")
+        await until(pilot, lambda: not app.is_running, what="the app to quit")
 
 
 async def test_a_named_pipe_as_the_state_file_does_not_freeze_the_start(make_test_app, tmp_path, until):
@@ -47,10 +46,10 @@ async def test_a_named_pipe_as_the_state_file_does_not_freeze_the_start(make_tes
     original = app.notify
     app.notify = lambda message, **kw: (notes.append((message, kw.get("title"))), original(message, **kw))[1]
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await until(pilot, lambda: app.store is not None, timeout=30, what="the run store to open")
-        await until(pilot, lambda: notes, timeout=30, what="the note about the state file")
+        await until(pilot, lambda: app.store is not None, what="the run store to open")
+        await until(pilot, lambda: notes, what="the note about the state file")
         assert any(
             "runs.app.json: not read (is a named pipe, not a file)" in m and t == "App state not read" for m, t in notes
         ), notes
         await pilot.press("ctrl+q")
-        await until(pilot, lambda: not app.is_running, timeout=30, what="the app to quit")
+        await until(pilot, lambda: not app.is_running, what="the app to quit")

@@ -314,8 +314,10 @@ def text(app, selector: str) -> str:
     return str(app.query_one(selector).render())
 
 
-async def wait_for(pilot, condition, what: str, timeout: float = 60.0) -> None:
-    """Let the app run until ``condition()`` holds (tests/tui/conftest.py's ``until``, here for helpers)."""
+async def wait_for(pilot, condition, what: str, timeout: float = 180.0) -> None:
+    """Let the app run until ``condition()`` holds (tests/tui/conftest.py's ``until``, here for helpers).
+    The timeout only turns a hang into a failure, as there (180 s): at a load of 9 one test here took
+    80-94 s in all, leaving a 60 s wait for one state little margin."""
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"

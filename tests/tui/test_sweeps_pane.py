@@ -75,7 +75,7 @@ async def test_a_sweep_fills_the_leaderboard_and_stops_keeping_its_finished_tria
         best = pane.rows[0]  # the cursor's row: the best trial first
         assert best.status == "finished" and best.objective == min(r.objective for r in pane.rows if r.objective)
         await pilot.press("u")
-        await until(pilot, lambda: app.active is not None, timeout=60, what="the trial's model in use")
+        await until(pilot, lambda: app.active is not None, what="the trial's model in use")
         assert app.active.run_id == best.run_id
 
 
