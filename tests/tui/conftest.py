@@ -77,11 +77,11 @@ async def wait_for(pilot, condition, timeout: float = 180.0, what: str = "condit
 async def wait_workers(app, group: str | None = None) -> None:
     # A run asked for while the run store is still opening starts once the store answers (a state,
     # not a time): wait for that start first, or there is no training worker yet to wait for.
-    if group in (None, "train") and getattr(app, "_start_when_store_opens", False):
+    if group in (None, "train") and app.link.start_run_when_open:
         job, deadline = app.job, time.monotonic() + 180
 
         def answered() -> bool:  # the deferred start launched the run's worker, or the form refuses to start
-            return app.job != job or (not app._start_when_store_opens and app.form.config is None)
+            return app.job != job or (not app.link.start_run_when_open and app.form.config is None)
 
         while not answered():
             assert time.monotonic() < deadline, "timed out waiting for the run deferred until the store opened"
