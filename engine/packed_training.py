@@ -140,7 +140,9 @@ class _PackedModel:
             H = torch.sigmoid(o) * torch.tanh(C)
         out = torch.baddbmm(p["output.bias"][:, None, :], H, p["output.weight"].transpose(1, 2))
         if t.highway_days:
-            weights = torch.baddbmm(p["highway.bias"][:, None, :], take(inputs.highway), p["highway.weight"].transpose(1, 2))
+            weights = torch.baddbmm(
+                p["highway.bias"][:, None, :], take(inputs.highway), p["highway.weight"].transpose(1, 2)
+            )
             calendar = take(inputs.calendar)
             out = out + (weights.view(K, B, SERIES, -1) * calendar[:, :, None, :]).sum(dim=3)
         if inputs.base is not None:
@@ -404,9 +406,7 @@ def fit_packed(
     for k, config in enumerate(configs):
         if stopped and status[k] == "finished":
             status[k], reason[k] = "stopped", stopped
-        best_state = (
-            {name: b[k].detach().clone() for name, b in zip(packed.names, best)} if best_epoch[k] else None
-        )
+        best_state = {name: b[k].detach().clone() for name, b in zip(packed.names, best)} if best_epoch[k] else None
         weights_epoch = len(histories[k])
         state = ended[k] or packed.state(k)
         if best_state is not None and (config.restore_best or status[k] != "finished"):
