@@ -130,14 +130,19 @@ class _PackedModel:
         # As nn.LSTM: every step's input projection at once, then the recurrence; gates i, f, g, o.
         projected = torch.bmm(X.reshape(K, B * days, F), w_ih.transpose(1, 2)).view(K, B, days, -1)
         projected = projected + (b_ih + b_hh)[:, None, None, :]
-        H = X.new_zeros(K, B, t.hidden_size)
+        hidden = t.hidden_size
+        H = X.new_zeros(K, B, hidden)
         C = torch.zeros_like(H)
         w_hh_t = w_hh.transpose(1, 2)
-        for step in range(days):
-            gates = torch.baddbmm(projected[:, :, step], H, w_hh_t)
-            i, f, g, o = gates.chunk(4, dim=2)
-            C = torch.sigmoid(f) * C + torch.sigmoid(i) * torch.tanh(g)
-            H = torch.sigmoid(o) * torch.tanh(C)
+        # unbind, not projected[:, :, step]: indexing one step would make its backward zero-fill the
+        # whole (K, B, days, 4H) gradient for every step (half the time, measured)
+        for step in projected.unbind(2):
+            gates = torch.baddbmm(step, H, w_hh_t)
+            # one sigmoid over all four gates (g's is unused) and one tanh: fewer kernels per step
+            i, f, _, o = torch.sigmoid(gates).chunk(4, dim=2)
+            g = torch.tanh(gates[:, :, 2 * hidden : 3 * hidden])
+            C = f * C + i * g
+            H = o * torch.tanh(C)
         out = torch.baddbmm(p["output.bias"][:, None, :], H, p["output.weight"].transpose(1, 2))
         if t.highway_days:
             weights = torch.baddbmm(
