@@ -170,8 +170,12 @@ class _Optimizer:
         self.params = params
         device = params[0].device
         self.momentum = torch.tensor([c.momentum for c in configs], device=device)
-        self.decay64 = torch.tensor([c.weight_decay for c in configs], dtype=torch.float64, device=device)
-        self.decay = self.decay64.float()
+        # float64 on the CPU, as torch's Python-float arithmetic (and MPS has no float64); the
+        # float32 results go to the device
+        self.device = device
+        self.decay64 = torch.tensor([c.weight_decay for c in configs], dtype=torch.float64)
+        self.decay = self.decay64.float().to(device)
+        self.decaying = any(c.weight_decay for c in configs)
         self.steps = 0
         self.buffers: list[torch.Tensor] | None = None
         self.exp_avg = [torch.zeros_like(p) for p in params] if self.adam else None
@@ -183,14 +187,14 @@ class _Optimizer:
 
     @torch.no_grad()
     def step(self, lr64: torch.Tensor) -> None:
-        """One step with learning rates ``lr64`` (K, float64: torch computes them in Python floats)."""
+        """One step with learning rates ``lr64`` (K, float64 on the CPU)."""
         self.steps += 1
         grads = [p.grad for p in self.params]
         if self.adam:
             beta1, beta2 = _ADAM_BETAS
             bias1, bias2 = 1 - beta1**self.steps, 1 - beta2**self.steps
-            shrink = (1 - lr64 * self.decay64).float()  # AdamW: decoupled decay first (1 when 0)
-            step_size = (-(lr64 / bias1)).float()
+            shrink = (1 - lr64 * self.decay64).float().to(self.device)  # AdamW: decoupled decay first (1 when 0)
+            step_size = (-(lr64 / bias1)).float().to(self.device)
             for p, g, m, v in zip(self.params, grads, self.exp_avg, self.exp_avg_sq):
                 p.mul_(self._per_trial(shrink, p))
                 m.lerp_(g, 1 - beta1)
@@ -198,14 +202,14 @@ class _Optimizer:
                 denom = (v.sqrt() / bias2**0.5).add_(_ADAM_EPS)
                 p.add_(self._per_trial(step_size, p) * m / denom)
             return
-        if self.decay64.any():
+        if self.decaying:
             grads = [g + self._per_trial(self.decay, p) * p for g, p in zip(grads, self.params)]
         if self.buffers is None:
             self.buffers = [g.clone() for g in grads]
         else:
             for b, g in zip(self.buffers, grads):
                 b.mul_(self._per_trial(self.momentum, b)).add_(g)
-        neg_lr = (-lr64).float()
+        neg_lr = (-lr64).float().to(self.device)
         for p, b in zip(self.params, self.buffers):
             p.add_(self._per_trial(neg_lr, p) * b)
 
@@ -230,8 +234,7 @@ class _Schedules:
     tiny tensor per trial), so the arithmetic is theirs: a cosine per batch for all trials at once,
     or one ReduceLROnPlateau per trial on that trial's validation MAE."""
 
-    def __init__(self, configs: list[TrainConfig], batches_per_epoch: int, device: torch.device):
-        self.device = device
+    def __init__(self, configs: list[TrainConfig], batches_per_epoch: int):
         self.per_batch = configs[0].schedule == "cosine"
         if self.per_batch:
             holder = torch.optim.SGD([{"params": [torch.zeros(1)], "lr": c.lr} for c in configs])
@@ -251,7 +254,7 @@ class _Schedules:
         return [g["lr"] for g in self.groups]
 
     def lr_vector(self) -> torch.Tensor:
-        return torch.tensor(self.lrs(), dtype=torch.float64).to(self.device, non_blocking=True)
+        return torch.tensor(self.lrs(), dtype=torch.float64)
 
     def after_batch(self) -> None:
         if self.per_batch:
@@ -296,7 +299,7 @@ def fit_packed(
     train, valid = splits["train"], splits["valid"]
     n_train = len(train)
     batches_per_epoch = math.ceil(n_train / first.batch_size)
-    schedules = _Schedules(configs, batches_per_epoch, device)
+    schedules = _Schedules(configs, batches_per_epoch)
     clips = torch.tensor([c.clip for c in configs], device=device)
     clipping = bool(clips.any())
     train_in = _prepare(models[0], train.windows.to(device))
