@@ -24,6 +24,7 @@ meant for a GPU, where one small trial leaves the device idle.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable
@@ -36,7 +37,16 @@ from .data.windows import Split
 from .domain import SEASON, SERIES
 from .events import EpochEvent
 from .model import LOG_FLOOR, LOG_RANGE, build_model, model_for
-from .training import FitResult, _divergence, _draw_base_seed, seeded_generator, shuffled_order
+from .training import (
+    FitResult,
+    _clone_state,
+    _divergence,
+    _draw_base_seed,
+    make_optimizer,
+    make_scheduler,
+    seeded_generator,
+    shuffled_order,
+)
 
 # Settings that may differ between the trials of one pack; every other setting changes a tensor's
 # shape, the forward's code path, the data, or the loop's length, and must be the same.
@@ -256,6 +266,16 @@ class _Schedules:
     def lr_vector(self) -> torch.Tensor:
         return torch.tensor(self.lrs(), dtype=torch.float64)
 
+    def states(self) -> list[dict]:
+        """Each trial's scheduler state_dict, as its own scheduler in fit would have it."""
+        if not self.per_batch:
+            return [copy.deepcopy(p.state_dict()) for p in self.plateaus]
+        shared = self.cosine.state_dict()
+        return [
+            {**copy.deepcopy(shared), "base_lrs": [shared["base_lrs"][k]], "_last_lr": [shared["_last_lr"][k]]}
+            for k in range(len(self.groups))
+        ]
+
     def after_batch(self) -> None:
         if self.per_batch:
             self.cosine.step()
@@ -265,6 +285,56 @@ class _Schedules:
             for scheduler, mae, on in zip(self.plateaus, valid_maes, active):
                 if on:
                     scheduler.step(mae)
+
+
+class _Boundary:
+    """Everything the pack needs, at the end of one epoch, to give each trial the state
+    ``engine.training.fit`` would checkpoint there (its ``resume`` format): the stacked tensors are
+    cloned now (cheap), each trial's dict is built only when asked for."""
+
+    def __init__(self, epoch, packed, optimizer, best, schedules, generators, histories):
+        self.epoch = epoch
+        self.names = packed.names
+        self.params = [p.detach().clone() for p in packed.params]
+        self.best = [b.clone() for b in best]
+        self.steps = optimizer.steps
+        self.buffers = [b.clone() for b in optimizer.buffers] if optimizer.buffers is not None else None
+        self.exp_avg = [m.clone() for m in optimizer.exp_avg] if optimizer.adam else None
+        self.exp_avg_sq = [v.clone() for v in optimizer.exp_avg_sq] if optimizer.adam else None
+        self.lrs = schedules.lrs()
+        self.schedules = schedules.states()
+        self.generators = [g.get_state() for g in generators]
+        self.histories = [list(h) for h in histories]
+
+    def state(self, k: int, config: TrainConfig, batches_per_epoch: int) -> dict:
+        """Trial k's resume state, as fit's boundary_state: fit(config, splits, resume=it) continues it."""
+        model = model_for(config).to(self.params[0].device)
+        model.load_state_dict({name: p[k] for name, p in zip(self.names, self.params)})
+        optimizer = make_optimizer(config, model)
+        make_scheduler(config, optimizer, batches_per_epoch)  # as fit: a cosine marks the group's initial_lr
+        for number, param in enumerate(model.parameters()):
+            if self.exp_avg is not None:
+                optimizer.state[param] = {
+                    "step": torch.tensor(float(self.steps)),
+                    "exp_avg": self.exp_avg[number][k].clone(),
+                    "exp_avg_sq": self.exp_avg_sq[number][k].clone(),
+                }
+            elif config.momentum and self.buffers is not None:
+                optimizer.state[param] = {"momentum_buffer": self.buffers[number][k].clone()}
+        optimizer.param_groups[0]["lr"] = self.lrs[k]
+        history = self.histories[k]
+        best_epoch = history[-1].best_epoch if history else 0
+        return {
+            "epoch": len(history),
+            "model": _clone_state(model),
+            "optimizer": copy.deepcopy(optimizer.state_dict()),
+            "scheduler": self.schedules[k],
+            "generator": self.generators[k],
+            "history": [dict(e.__dict__) for e in history],
+            "best_epoch": best_epoch,
+            "best_valid_mae": history[-1].best_valid_mae if history else math.inf,
+            "best_model": {name: b[k].clone() for name, b in zip(self.names, self.best)} if best_epoch else None,
+        }
 
 
 def _loss(config: TrainConfig, pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -283,10 +353,12 @@ def fit_packed(
     *,
     on_epoch: Callable[[int, EpochEvent], None] | None = None,
     should_stop: Callable[[], bool | str] | None = None,
+    on_state: Callable[[int, dict], None] | None = None,
 ) -> list[FitResult]:
     """Train ``configs`` (same shape; see PER_TRIAL) as one packed model; one FitResult per config,
-    as ``engine.training.fit(config, splits, device)`` would return it (``resume_state`` is None:
-    packed runs are not checkpointed yet). ``on_epoch(k, event)`` is called for trial k's epochs;
+    as ``engine.training.fit(config, splits, device)`` would return it. ``on_epoch(k, event)`` is
+    called for trial k's epochs, and ``on_state(k, state)`` after them with the state to continue
+    trial k from (fit's ``resume`` format: ``fit(config, splits, resume=state)`` continues it alone);
     ``should_stop`` is checked every batch and stops every trial."""
     check_packable(configs)
     device = torch.device(device)
@@ -313,6 +385,7 @@ def fit_packed(
     ended: list[dict[str, torch.Tensor] | None] = [None] * K  # weights where a failed trial stopped
     best_epoch, best_mae = [0] * K, [math.inf] * K
     best = [p.detach().clone() for p in packed.params]  # each trial's best weights, on the K axis
+    boundaries: list[_Boundary | None] = [None] * K  # each trial's last finished epoch
     lowest = [math.inf] * K
     stopped = None
 
@@ -409,6 +482,12 @@ def fit_packed(
             histories[k].append(event)
             if on_epoch is not None:
                 on_epoch(k, event)
+        boundary = _Boundary(epoch, packed, optimizer, best, schedules, generators, histories)
+        for k in live:
+            if status[k] == "finished":
+                boundaries[k] = boundary
+                if on_state is not None:
+                    on_state(k, boundary.state(k, configs[k], batches_per_epoch))
 
     results = []
     for k, config in enumerate(configs):
@@ -435,7 +514,7 @@ def fit_packed(
                 best_valid_mae=best_mae[k],
                 weights_epoch=weights_epoch,
                 best_state=best_state,
-                resume_state=None,
+                resume_state=boundaries[k].state(k, config, batches_per_epoch) if boundaries[k] else None,
             )
         )
     return results

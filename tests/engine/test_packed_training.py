@@ -142,3 +142,19 @@ def test_trials_of_different_shapes_are_refused_naming_the_setting(change, setti
     with pytest.raises(ValueError, match=f"must share {setting}"):
         fit_packed([SMALL, SMALL.replace(lr=0.1), SMALL.replace(**change)], {}, "cpu")
     check_packable([SMALL, SMALL.replace(lr=0.1, seed=1, clip=1.0, momentum=0.5, patience=3)])  # per-trial only
+
+
+@pytest.mark.parametrize("case", ["article", "best_recipe"])
+def test_a_packed_trials_checkpoint_continues_alone_as_if_never_packed(data, case):
+    """on_state gives fit's resume format: each trial's state after epoch 2 (model, optimizer moments,
+    scheduler, shuffle generator, history, best weights), continued by fit alone, ends where the
+    trial's uninterrupted run alone ends."""
+    configs = CASES[case]
+    splits = make_splits(data, configs[0])
+    states = {}
+    packed = fit_packed(configs, splits, "cpu", on_state=lambda k, state: states.setdefault((k, state["epoch"]), state))
+    assert sorted(states) == sorted((k, e.epoch) for k, run in enumerate(packed) for e in run.history)
+    for k, config in enumerate(configs):
+        assert packed[k].resume_state["epoch"] == config.epochs
+        continued = fit(config, splits, resume=states[k, 2])
+        assert_same_run(continued, fit(config, splits))
