@@ -46,6 +46,7 @@ from .training import (
     make_scheduler,
     seeded_generator,
     shuffled_order,
+    stretch_cosine,
 )
 
 # Settings that may differ between the trials of one pack; every other setting changes a tensor's
@@ -276,6 +277,22 @@ class _Schedules:
             for k in range(len(self.groups))
         ]
 
+    def load(self, states: list[dict], total_batches: int) -> None:
+        """Each trial's saved scheduler state; a cosine then decays over ``total_batches``, as fit's
+        resume stretches it (the learning rates were set from the saved optimizers first)."""
+        if not self.per_batch:
+            for scheduler, state in zip(self.plateaus, states):
+                scheduler.load_state_dict(state)
+            return
+        self.cosine.load_state_dict(
+            {
+                **states[0],
+                "base_lrs": [state["base_lrs"][0] for state in states],
+                "_last_lr": [state["_last_lr"][0] for state in states],
+            }
+        )
+        stretch_cosine(self.cosine, self.cosine.optimizer, total_batches)
+
     def after_batch(self) -> None:
         if self.per_batch:
             self.cosine.step()
@@ -337,6 +354,30 @@ class _Boundary:
         }
 
 
+@torch.no_grad()
+def _load(states, packed, optimizer, schedules, generators, best, total_batches: int) -> None:
+    """Put each trial's resume state (fit's format) into its slice of the pack, as fit's resume does."""
+    for k, state in enumerate(states):
+        for name, p, b in zip(packed.names, packed.params, best):
+            p[k].copy_(state["model"][name])
+            if state.get("best_model") is not None:
+                b[k].copy_(state["best_model"][name])
+        moments = state["optimizer"]["state"]
+        for number in range(len(packed.params)):
+            saved = moments.get(number, moments.get(str(number), {}))
+            if optimizer.adam:
+                optimizer.exp_avg[number][k].copy_(saved["exp_avg"])
+                optimizer.exp_avg_sq[number][k].copy_(saved["exp_avg_sq"])
+                optimizer.steps = int(saved["step"])  # the same in every trial: same epoch, same batches
+            elif "momentum_buffer" in saved:
+                if optimizer.buffers is None:
+                    optimizer.buffers = [torch.zeros_like(q) for q in packed.params]
+                optimizer.buffers[number][k].copy_(saved["momentum_buffer"])
+        schedules.groups[k]["lr"] = state["optimizer"]["param_groups"][0]["lr"]
+        generators[k].set_state(state["generator"])
+    schedules.load([state["scheduler"] for state in states], total_batches)
+
+
 def _loss(config: TrainConfig, pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """(K,) losses, each the mean over its trial's batch as nn.HuberLoss / nn.L1Loss."""
     if config.loss == "huber":
@@ -354,13 +395,22 @@ def fit_packed(
     on_epoch: Callable[[int, EpochEvent], None] | None = None,
     should_stop: Callable[[], bool | str] | None = None,
     on_state: Callable[[int, dict], None] | None = None,
+    resume: list[dict] | None = None,
 ) -> list[FitResult]:
     """Train ``configs`` (same shape; see PER_TRIAL) as one packed model; one FitResult per config,
     as ``engine.training.fit(config, splits, device)`` would return it. ``on_epoch(k, event)`` is
     called for trial k's epochs, and ``on_state(k, state)`` after them with the state to continue
     trial k from (fit's ``resume`` format: ``fit(config, splits, resume=state)`` continues it alone);
-    ``should_stop`` is checked every batch and stops every trial."""
+    ``should_stop`` is checked every batch and stops every trial. ``resume``: one such state per
+    config (from a packed run or from fit alone), all at the same epoch, to continue them packed."""
     check_packable(configs)
+    if resume is not None:
+        epochs = {len(state["history"]) for state in resume}
+        if len(resume) != len(configs) or len(epochs) != 1:
+            raise ValueError(
+                f"resume needs one state per config ({len(configs)}), all at the same epoch; got "
+                f"{len(resume)} at epochs {sorted(epochs)}"
+            )
     device = torch.device(device)
     should_stop = should_stop or (lambda: False)
     K, first = len(configs), configs[0]
@@ -388,8 +438,17 @@ def fit_packed(
     boundaries: list[_Boundary | None] = [None] * K  # each trial's last finished epoch
     lowest = [math.inf] * K
     stopped = None
+    if resume is not None:
+        _load(resume, packed, optimizer, schedules, generators, best, batches_per_epoch * first.epochs)
+        histories = [[EpochEvent(**e) for e in state["history"]] for state in resume]
+        best_epoch = [state["best_epoch"] for state in resume]
+        best_mae = [state["best_valid_mae"] for state in resume]
+        lowest = [min((e.train_loss for e in h), default=math.inf) for h in histories]
+        if histories[0]:
+            boundary = _Boundary(len(histories[0]), packed, optimizer, best, schedules, generators, histories)
+            boundaries = [boundary] * K
 
-    for epoch in range(1, first.epochs + 1):
+    for epoch in range(len(histories[0]) + 1, first.epochs + 1):
         started = time.perf_counter()
         active = [s == "finished" for s in status]
         if not any(active):

@@ -145,16 +145,28 @@ def test_trials_of_different_shapes_are_refused_naming_the_setting(change, setti
 
 
 @pytest.mark.parametrize("case", ["article", "best_recipe"])
-def test_a_packed_trials_checkpoint_continues_alone_as_if_never_packed(data, case):
+def test_checkpoints_move_between_packed_and_alone_runs(data, case):
     """on_state gives fit's resume format: each trial's state after epoch 2 (model, optimizer moments,
     scheduler, shuffle generator, history, best weights), continued by fit alone, ends where the
-    trial's uninterrupted run alone ends."""
+    trial's uninterrupted run alone ends; states saved by fit alone continue packed to the same end."""
     configs = CASES[case]
     splits = make_splits(data, configs[0])
     states = {}
     packed = fit_packed(configs, splits, "cpu", on_state=lambda k, state: states.setdefault((k, state["epoch"]), state))
     assert sorted(states) == sorted((k, e.epoch) for k, run in enumerate(packed) for e in run.history)
+    alone = [fit(config, splits) for config in configs]
     for k, config in enumerate(configs):
         assert packed[k].resume_state["epoch"] == config.epochs
-        continued = fit(config, splits, resume=states[k, 2])
-        assert_same_run(continued, fit(config, splits))
+        assert_same_run(fit(config, splits, resume=states[k, 2]), alone[k])
+    # and the other way: trials checkpointed alone after epoch 2, continued packed
+    saved = {}
+    for k, config in enumerate(configs):  # (the full run's epoch 2: a 2-epoch run's cosine is another)
+        fit(config, splits, on_state=lambda state, k=k: saved.setdefault((k, state["epoch"]), state))
+    continued = fit_packed(configs, splits, "cpu", resume=[saved[k, 2] for k in range(len(configs))])
+    for ours, theirs in zip(continued, alone):
+        assert_same_run(ours, theirs)
+    # continued for more epochs than planned (a cosine is stretched over the new length), as fit does
+    longer = [config.replace(epochs=config.epochs + 1) for config in configs]
+    continued = fit_packed(longer, splits, "cpu", resume=[saved[k, 2] for k in range(len(configs))])
+    for k, config in enumerate(longer):
+        assert_same_run(continued[k], fit(config, splits, resume=saved[k, 2]))
