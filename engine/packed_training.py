@@ -56,7 +56,8 @@ from .training import (
 
 # Settings that may differ between the trials of one pack; every other setting changes a tensor's
 # shape, the forward's code path, the data, or the loop's length, and must be the same.
-PER_TRIAL = ("lr", "seed", "clip", "momentum", "weight_decay", "patience", "factor", "restore_best", "core")
+# (core and device do not change what is learned: the pack is its own core, on the device given.)
+PER_TRIAL = ("lr", "seed", "clip", "momentum", "weight_decay", "patience", "factor", "restore_best", "core", "device")
 _ADAM_BETAS, _ADAM_EPS = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults, which make_optimizer keeps
 _LSTM = ("lstm.weight_ih_l0", "lstm.weight_hh_l0", "lstm.bias_ih_l0", "lstm.bias_hh_l0")
 
