@@ -170,3 +170,11 @@ def test_checkpoints_move_between_packed_and_alone_runs(data, case):
     continued = fit_packed(longer, splits, "cpu", resume=[saved[k, 2] for k in range(len(configs))])
     for k, config in enumerate(longer):
         assert_same_run(continued[k], fit(config, splits, resume=saved[k, 2]))
+
+
+def test_states_at_different_epochs_are_refused():
+    one_epoch, two_epochs = {"history": [{}]}, {"history": [{}, {}]}
+    with pytest.raises(ValueError, match=r"all at the same epoch; got 2 at epochs \[1, 2\]"):
+        fit_packed([SMALL, SMALL.replace(seed=1)], {}, "cpu", resume=[one_epoch, two_epochs])
+    with pytest.raises(ValueError, match=r"one state per config \(2\)"):
+        fit_packed([SMALL, SMALL.replace(seed=1)], {}, "cpu", resume=[one_epoch])
