@@ -3,6 +3,7 @@ with 1 worker and with 2), measured in one run on the same data, space and budge
 rate, its ratio to the first setup's, and the load average before and after.
 
     python -m bench.bench_sweep [--data PATH] [--trials 8] [--epochs 5] [--setups cpu:1,cpu:2]
+    python -m bench.bench_sweep --preset best --space 'lr=log:0.001:0.01' --setups cpu-alone:1,cpu-packed:4
     python -m bench.bench_sweep --cli --data PATH [--trials 8] [--epochs 20] [--workers 1,2]
 
 ``--cli`` times the user's command itself, wall clock from the shell's point of view:
@@ -12,6 +13,13 @@ each (queued in the sweep's study before the command starts), and prints the rat
 
 On a GPU box, e.g. ``--setups cpu:8,cuda:8,cuda:16``: several trials in worker processes share the
 one GPU (each its own CUDA context), against the same trials on the CPU cores.
+
+Training only, in this process (no run store, no scoring; see engine/packed_training.py):
+``cpu-alone:1`` / ``gpu-alone:1`` train the trials one after another with engine.training.fit;
+``cpu-packed:N`` / ``gpu-packed:N`` train them with fit_packed, N trials of one shape at a time
+(trials are grouped by shape first: give a space that keeps the shape, e.g.
+``--space lr=log:0.001:0.01``, or the groups stay small). Compare these with each other; the
+``device:workers`` setups also pay for worker start-up, scoring and the store.
 
 Each measurement is a fresh sweep in a temporary run store, no pruning, and both run the very same
 trials: the parameter sets are drawn once (seeded) and queued in each study before it starts
@@ -108,6 +116,42 @@ def cli_main(args) -> None:
     print(f"cores: {os.cpu_count()}")
 
 
+TRAIN_ONLY = ("cpu-alone", "gpu-alone", "cpu-packed", "gpu-packed")
+
+
+def train_only(setup: str, group: int, configs: list, data) -> float:
+    """Seconds to train ``configs`` in this process: one after another with fit (``*-alone``), or
+    packed ``group`` at a time among the configs of one shape (``*-packed``); splits cut per shape
+    inside the timing, as a worker would. One CPU thread, as a sweep worker."""
+    import torch
+
+    from engine.data import make_splits
+    from engine.packed_training import fit_packed, pack_key
+    from engine.training import fit
+
+    device = "cuda" if setup.startswith("gpu") else "cpu"
+    torch.set_num_threads(1)
+    shapes: dict = {}
+    for config in configs:
+        shapes.setdefault(pack_key(config), []).append(config.replace(device=device))
+    warm = configs[0].replace(epochs=1, device=device)  # first-call costs (CUDA context, kernels) out of the timing
+    fit(warm, make_splits(data, warm), device)
+    fit_packed([warm, warm], make_splits(data, warm), device)
+    started = time.perf_counter()
+    for members in shapes.values():
+        splits = make_splits(data, members[0])
+        if setup.endswith("-alone"):
+            for config in members:
+                fit(config, splits, device)
+        else:
+            for start in range(0, len(members), group):
+                fit_packed(members[start : start + group], splits, device)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    print(f"  {setup}: {len(shapes)} shape{'s' if len(shapes) > 1 else ''}, {len(configs)} trials", flush=True)
+    return time.perf_counter() - started
+
+
 def main() -> None:
     from engine.data.sources import load_path, synthetic
     from engine.presets import apply_preset
@@ -120,15 +164,23 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--setups", default="cpu:1,cpu:2", help="device:workers, comma-separated")
     ap.add_argument("--preset", default="normalized")
+    ap.add_argument(
+        "--space",
+        default="lr=log:0.05:0.5;hidden_size=16,32;window_length=int:28:84:7",
+        help="the searched parameters, --param specs separated by ';'",
+    )
     ap.add_argument("--cli", action="store_true", help="time `ridership sweep` itself (needs --data)")
     ap.add_argument("--workers", default="1,2", help="--cli: worker counts, comma-separated")
     args = ap.parse_args()
     if args.cli:
         return cli_main(args)
     setups = [(device, int(workers)) for device, workers in (s.split(":") for s in args.setups.split(","))]
+    for device, _ in setups:
+        if device not in ("cpu", "cuda", "mps", *TRAIN_ONLY):
+            raise SystemExit(f"unknown setup {device!r}: use cpu, cuda, mps or one of {', '.join(TRAIN_ONLY)}")
     data = load_path(args.data, "path") if args.data else synthetic()
     base = apply_preset(args.preset).replace(epochs=args.epochs)
-    space = parse_space(["lr=log:0.05:0.5", "hidden_size=16,32", "window_length=int:28:84:7"])
+    space = parse_space([spec for spec in args.space.split(";") if spec.strip()])
     import optuna
 
     from engine.sweep.local import quiet_optuna, storage
@@ -141,6 +193,15 @@ def main() -> None:
     rates = {}
     print(f"load average before: {os.getloadavg()}")
     for device, workers in setups:
+        if device in TRAIN_ONLY:
+            seconds = train_only(device, workers, [space.config_for(base, params) for params in trials], data)
+            rates[device, workers] = rate = len(trials) / seconds * 60
+            print(
+                f"{device}, groups of {workers}: {len(trials)} trials trained in {seconds:.1f} s "
+                f"= {rate:.2f} trials/min (training only; load average {os.getloadavg()[0]:.2f})",
+                flush=True,
+            )
+            continue
         with tempfile.TemporaryDirectory() as home:
             plan = SweepPlan(
                 f"bench-{device}-{workers}",
