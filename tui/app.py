@@ -344,6 +344,9 @@ class RidershipApp(App[int]):
     def _panes_ready(self) -> None:
         """What starts once every pane exists: the work whose results they show."""
         # SQLite may wait for another process's lock: never before the first screen, never on this thread.
+        # Opening counts from now: a `t` pressed before the worker starts waits for the store too
+        # (it would otherwise start a run that is never recorded).
+        self.link.opening = True
         self.call_after_refresh(self._open_store)
         # Parsing a CSV and importing torch (the device query) hold the GIL for much of a second
         # each: start them one after the other, once the first screen is painted, so neither
