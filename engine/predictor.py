@@ -67,7 +67,7 @@ class Predictor:
     _train_frame: pd.DataFrame | None = field(default=None, repr=False)
     _live: dict = field(default_factory=dict, repr=False)  # level -> engine.livescore.LiveScore | None
     _holidays: Any = field(default=None, repr=False)  # engine.holiday_range.HolidayTable
-    _predicted_as: dict = field(default_factory=dict, repr=False)  # engine.whatif.predict_as, kept
+    _predicted_as: dict = field(default_factory=dict, repr=False)  # (split, day type) -> riders
 
     # -- building one ---------------------------------------------------------------------------
     @classmethod
@@ -251,6 +251,15 @@ class Predictor:
             with self._lock:
                 self.trained_last = last
                 self._live.clear()
+
+    def predicted_as(self, name: str, day_type: str | None):
+        """engine.whatif.predict_as: split ``name``'s days forecast as ``day_type`` (riders), kept
+        (the counterfactual and the held check ask for the same ones)."""
+        if (name, day_type) not in self._predicted_as:
+            from .whatif import predict_as
+
+            self._predicted_as[name, day_type] = predict_as(self, name, day_type)
+        return self._predicted_as[name, day_type]
 
     def holiday_table(self):
         """engine.holiday_range.holiday_table of the real weekday holidays in this config's training

@@ -59,9 +59,6 @@ def predict_as(predictor, name: str, day_type: str | None) -> np.ndarray:
     from .forecast import inputs_of_width
     from .inference import predict
 
-    kept = predictor._predicted_as  # counterfactual and held_check ask for the same ones
-    if (name, day_type) in kept:
-        return kept[name, day_type]
     split = predictor.splits[name]
     windows = split.windows.clone()
     inputs = inputs_of_width(windows.shape[2])
@@ -71,9 +68,7 @@ def predict_as(predictor, name: str, day_type: str | None) -> np.ndarray:
         columns = np.stack([day_inputs(d, day_type).columns(inputs) for d in split.target_dates])
         windows[:, -1, 2:] = torch.tensor(columns, dtype=windows.dtype)
     with predictor._threads():
-        out = predict(predictor.model, windows.to(predictor.device)).cpu().numpy().astype(np.float64) * SCALE
-    kept[name, day_type] = out
-    return out
+        return predict(predictor.model, windows.to(predictor.device)).cpu().numpy().astype(np.float64) * SCALE
 
 
 def counterfactual(predictor, ranges: dict, names=("valid", "test")) -> WhatIfCheck:
@@ -85,7 +80,7 @@ def counterfactual(predictor, ranges: dict, names=("valid", "test")) -> WhatIfCh
     for name in names:
         split = predictor.splits[name]
         positions = split.target_positions
-        plain, u, w = (predict_as(predictor, name, t) for t in (None, "U", "W"))
+        plain, u, w = (predictor.predicted_as(name, t) for t in (None, "U", "W"))
         for i, p in enumerate(positions):
             date = frame.index[p]
             if ordinary[p] and date.day_of_week in ranges:
@@ -153,7 +148,7 @@ def held_check(predictor, names=("valid", "test")) -> HeldCheck:
     as_u, holidays = [], []
     for name in names:
         split = predictor.splits[name]
-        plain, u, w = (predict_as(predictor, name, t) for t in (None, "U", "W"))
+        plain, u, w = (predictor.predicted_as(name, t) for t in (None, "U", "W"))
         for i, p in enumerate(split.target_positions):
             date = frame.index[p]
             if date.day_of_week >= 5 or table.get(date.day_of_week) is None:

@@ -159,3 +159,19 @@ def shared_folder(tmp_path_factory, name: str):
                 done.touch()
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def still_running(procs: dict[int, float]) -> list[int]:
+    """The pids of ``procs`` (pid -> create time, as psutil gives it) that still run as the same
+    process: a pid reused by a newer process, or a zombie, does not count."""
+    import psutil
+
+    alive = []
+    for pid, created in procs.items():
+        try:
+            p = psutil.Process(pid)
+            if p.create_time() == created and p.status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return alive

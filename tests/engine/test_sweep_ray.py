@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support import SMALL, small_args
+from support import SMALL, small_args, still_running
 
 from engine.store.runstore import RunStore
 from engine.sweep import records
@@ -96,23 +96,9 @@ def _descendants(pid: int) -> dict[int, float]:
         return {}
 
 
-def _alive(procs: dict[int, float]) -> list[int]:
-    import psutil
-
-    out = []
-    for pid, created in procs.items():
-        try:
-            p = psutil.Process(pid)
-            if p.create_time() == created and p.status() != psutil.STATUS_ZOMBIE:
-                out.append(pid)
-        except psutil.NoSuchProcess:
-            pass
-    return out
-
-
 def _wait_gone(procs: dict[int, float], seconds: float) -> list[int]:
     deadline = time.monotonic() + seconds
-    while (left := _alive(procs)) and time.monotonic() < deadline:
+    while (left := still_running(procs)) and time.monotonic() < deadline:
         time.sleep(0.2)
     return left
 

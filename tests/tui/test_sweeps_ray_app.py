@@ -8,6 +8,7 @@ import os
 import time
 
 import pytest
+from support import still_running
 from textual.widgets import Input
 
 from engine.store import RunStore
@@ -29,18 +30,6 @@ def _ray_processes() -> dict[int, float]:
         except psutil.Error:
             pass
     return found
-
-
-def _still_running(procs: dict[int, float]) -> list[int]:
-    left = []
-    for pid, created in procs.items():
-        try:
-            p = psutil.Process(pid)
-            if p.create_time() == created and p.status() != psutil.STATUS_ZOMBIE:
-                left.append(pid)
-        except psutil.NoSuchProcess:
-            pass
-    return left
 
 
 async def test_a_ray_sweep_from_the_pane_records_every_trial_and_leaves_nothing_running(
@@ -75,9 +64,9 @@ async def test_a_ray_sweep_from_the_pane_records_every_trial_and_leaves_nothing_
             assert all(store.checkpoint_path(t.run.run_id).is_file() for t in trials)  # usable: weights kept
         assert seen, "no Ray process was seen while the sweep ran"
         deadline = time.monotonic() + 60  # a safety net: the wait ends when they are gone
-        while _still_running(seen) and time.monotonic() < deadline:
+        while still_running(seen) and time.monotonic() < deadline:
             await pilot.pause(0.2)
-        assert _still_running(seen) == []
+        assert still_running(seen) == []
 
 
 async def test_a_bad_on_field_is_said_in_the_status_line(make_test_app, tmp_path, until):
