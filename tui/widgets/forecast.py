@@ -49,7 +49,7 @@ class ForecastPane(Vertical, can_focus=True):
             yield Select(self._options(None), value=CALENDAR, allow_blank=False, compact=True, id="day-type")
             yield Label("  w a u c: forecast · m: days")
         # The text scrolls in its own box on a short terminal rather than push the chart off (app.tcss).
-        with VerticalScroll(id="forecast-text", can_focus=False):
+        with VerticalScroll(id="forecast-text"):  # Tab reaches it: its arrows scroll a text cut short
             yield Static("No forecast yet. Train a model (3, then t), then pick a day type here.", id="forecast-result")
         yield Chart("Last 8 weeks and the forecast, riders, thousands", id="forecast-chart", thousands=True)
 

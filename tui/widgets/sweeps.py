@@ -170,7 +170,7 @@ class SweepsPane(Vertical):
         with Horizontal(classes="sw-row"):
             yield Label("Ranges ")
             yield Input(DEFAULT_RANGES, id="sw-ranges", compact=True)
-            yield Label(" on")
+            yield Label(" on ")
             yield Input("local", id="sw-backend", compact=True, tooltip=BACKEND_HELP)
         yield Static(IDLE_HINT, id="sw-status")
         yield DataTable(cursor_type="row", zebra_stripes=True, id="sweeps-table")
