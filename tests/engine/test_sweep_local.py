@@ -37,10 +37,13 @@ def test_a_crash_in_a_trial_is_recorded_failed_and_the_sweep_goes_on(tmp_path, s
     data = load_path(synthetic_csv(), "path")
     db = tmp_path / "runs.db"
     # A window longer than the validation split: start_run refuses it before training.
-    plan = _plan("crash", ["window_length=14,200"], trials=4, epochs=1)
+    plan = _plan("crash", ["window_length=14,15,16,200"], trials=4, epochs=1)
     events = []
     out = run_local(plan, data, db, workers=1, on_event=events.append, trial_hook=_die_on_first_trial)
-    assert out.status == "finished"
+    # The workers' samplers are seeded from the clock, so which windows are drawn varies: when every
+    # trial after the crash drew 200 (1 in 64), none trained to the end and the sweep says "failed".
+    trained = any(t.state != "failed" for t in out.ran)
+    assert out.status == ("finished" if trained else "failed")
     with RunStore.open(db) as store:
         summary = records.sweep_summary(store, "crash")
     by_trial = {t.trial: t for t in summary.trials}
@@ -55,7 +58,7 @@ def test_a_crash_in_a_trial_is_recorded_failed_and_the_sweep_goes_on(tmp_path, s
         else:
             assert t.status == "finished" and t.value is not None
     assert 1 not in by_trial or by_trial[1].status == "failed"
-    assert summary.record.status == "finished"
+    assert summary.record.status == out.status
 
 
 def test_workers_that_die_before_any_trial_end_the_sweep_instead_of_respawning_forever(tmp_path, synthetic_csv):
