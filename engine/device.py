@@ -72,6 +72,23 @@ class DeviceInfo:
         return rows
 
 
+def cpu_name() -> str:
+    """The CPU's model name, read from /proc/cpuinfo where there is one. Not platform.processor():
+    on Linux it runs ``uname -p`` in a subprocess (an extra process under every browser page's app)
+    and answers "" or "x86_64" anyway."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and value.strip():
+                    return value.strip()
+    except OSError:
+        pass
+    return platform.machine() or "CPU"
+
+
 def describe(device: torch.device | str) -> DeviceInfo:
     device = torch.device(device)
     total = used = None
@@ -86,9 +103,7 @@ def describe(device: torch.device | str) -> DeviceInfo:
         except (AttributeError, RuntimeError):
             used = None
     else:
-        import platform
-
-        name = platform.processor() or platform.machine() or "CPU"
+        name = cpu_name()
     return DeviceInfo(device.type, name, total, used, torch.__version__, torch.get_num_threads())
 
 

@@ -79,6 +79,7 @@ class Served:
             start_new_session=True,  # its own group: cleanup can end what a failing test left
         )
         self.seen: set[int] = set()  # every app process PID ever seen
+        self.descendants: set[int] = set()  # every PID ever seen below the server (apps included)
 
     def wait_for_http(self) -> None:
         def answers() -> bool:
@@ -93,21 +94,39 @@ class Served:
         wait_until(answers, START_S, f"the server to answer {self.url}", every=0.2)
 
     def app_pids(self) -> set[int]:
-        """The server's live child processes (its app processes), remembered in ``seen``."""
+        """The server's live app processes (its children running ``-m tui``), remembered in
+        ``seen``; every descendant, app or not, is remembered in ``descendants``. Only the apps are
+        counted: an app (or the server) may run a short-lived helper of its own while it imports
+        (ctypes' find_library runs ``ldconfig -p``), which is no second app but must end too."""
         try:
             children = psutil.Process(self.proc.pid).children(recursive=True)
         except psutil.NoSuchProcess:
             return set()
-        pids = {c.pid for c in children if alive(c.pid)}
+        pids = set()
+        for child in children:
+            if not alive(child.pid):
+                continue
+            self.descendants.add(child.pid)
+            try:
+                is_app = child.ppid() == self.proc.pid and "tui" in child.cmdline()
+            except psutil.Error:  # ended meanwhile
+                continue
+            if is_app:
+                pids.add(child.pid)
         self.seen |= pids
         return pids
 
     def wait_no_apps(self, what: str = "every app process to end", pause=time.sleep) -> None:
-        wait_until(lambda: not self.app_pids() and not any(alive(p) for p in self.seen), END_S, what, pause=pause)
+        """Every app process and everything any of them started has ended."""
+
+        def none_left() -> bool:
+            return not self.app_pids() and not any(alive(p) for p in self.seen | self.descendants)
+
+        wait_until(none_left, END_S, what, pause=pause)
 
     def stop(self) -> None:
         """Cleanup only (the tests check the real ends): SIGKILL whatever is left of the group."""
-        for pid in [self.proc.pid, *self.seen]:
+        for pid in [self.proc.pid, *self.seen, *self.descendants]:
             try:
                 os.killpg(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):

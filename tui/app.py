@@ -649,10 +649,11 @@ class RidershipApp(App[int]):
             from textual.worker import get_current_worker
 
             worker = get_current_worker()
-            # A stop names its cause when the app was told to exit (a closed browser page, a signal).
+            # A stop names its cause when the app was told to exit (a closed browser page, a signal),
+            # whichever the loop sees first: the user's s, or the worker cancelled by the app's exit.
             return body(
                 job,
-                lambda: (stop.is_set() and (getattr(self, "exit_reason", None) or True)) or worker.is_cancelled,
+                lambda: (stop.is_set() or worker.is_cancelled) and (getattr(self, "exit_reason", None) or True),
                 lambda: worker.is_cancelled,
             )
 

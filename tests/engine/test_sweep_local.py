@@ -115,6 +115,14 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def _signal(pids: list[int], signum: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -153,17 +161,23 @@ def test_a_sweep_killed_with_sigkill_and_continued_loses_no_trial_and_repeats_no
     proc = subprocess.Popen(
         cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)}
     )
+    # The whole sweep is paused (SIGSTOP) before each look at the store, so that what is counted is
+    # what the kill leaves: trials of 4 tiny epochs end in a fraction of a second, and a look that
+    # ran late on a loaded machine once found all 6 finished.
     deadline = time.time() + 240
     while time.time() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.1)
+        workers = _children(proc.pid)
+        _signal([proc.pid, *workers], signal.SIGSTOP)
         if db.exists() and len(_counted(db, "k")) >= 1:
             break
+        _signal([proc.pid, *workers], signal.SIGCONT)
         assert proc.poll() is None, proc.stdout.read().decode()
     else:
         pytest.fail("no trial finished in time")
-    workers = _children(proc.pid)
-    proc.send_signal(signal.SIGKILL)
+    proc.send_signal(signal.SIGKILL)  # a stopped process dies of SIGKILL; so do its workers, by PDEATHSIG
     proc.wait()
+    _signal(workers, signal.SIGCONT)  # any helper of the sweep that is not killed with it goes on to end
     deadline = time.time() + 120  # the workers die with their parent (PR_SET_PDEATHSIG): wait until they have
     while any(_alive(pid) for pid in workers):
         assert time.time() < deadline, f"sweep workers {workers} outlived their killed parent"
