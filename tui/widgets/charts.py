@@ -261,6 +261,9 @@ def build_chart(
     return Text("\n").join([key, picture])
 
 
+REBUILD_EVERY_S = 0.25
+
+
 class Chart(Widget):
     """A line chart with a fixed title and axis labels, in the app theme's colours (as
     textual-plotext's PlotextPlot, without importing plotext before the first chart is drawn)."""
@@ -286,6 +289,7 @@ class Chart(Widget):
         self._picture: Text | None = None
         self._building = False
         self._stale = False
+        self._built_at = -math.inf  # the event loop's time of the last build's start
         self.points: dict[str, int] = {}  # label -> points drawn, for tests and status lines
 
     @property
@@ -334,6 +338,13 @@ class Chart(Widget):
         loop = asyncio.get_running_loop()
         try:
             while True:
+                # Redraws coalesce to at most one per REBUILD_EVERY_S: a run of short epochs asks
+                # for one per epoch, more than an eye can follow, and each build shares the GIL with
+                # the event loop (p99 timer lateness during training: bench/bench_ui.py).
+                wait = self._built_at + REBUILD_EVERY_S - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self._built_at = loop.time()
                 self._stale = False
                 width, height = self._picture_size()
                 if width < 10 or height < 5:  # hidden (another pane) or too small: build on resize
