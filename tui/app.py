@@ -131,6 +131,11 @@ def in_field(widget) -> bool:
     return isinstance(widget, (Input, Select, SelectOverlay))
 
 
+# Textual's reading of ESC followed by a digit (textual/_ansi_sequences.py: WezTerm's Option+digit on
+# macOS), for the pane keys 1-8: what a quick Esc then a pane's number arrives as.
+ESC_DIGITS = {"¡": "1", "™": "2", "£": "3", "¢": "4", "∞": "5", "§": "6", "¶": "7", "•": "8"}
+
+
 class Panes(TabbedContent):
     """TabbedContent that only follows the focus into the pane already shown.
 
@@ -306,7 +311,18 @@ class RidershipApp(App[int]):
 
     async def on_event(self, event: events.Event) -> None:
         """Keys pressed before every pane exists are held, and replayed once they do (in order,
-        before any key pressed later): a pane key would find no pane to show. Ctrl+Q quits at once."""
+        before any key pressed later): a pane key would find no pane to show. Ctrl+Q quits at once.
+        Esc and a pane's number typed quickly arrive as one escape sequence, which Textual reads as
+        macOS's Option+digit character ("∞" for ESC 5) and a field would take as text: they are
+        split back into the two keys the user pressed."""
+        if isinstance(event, events.Key) and not event.is_forwarded and event.character in ESC_DIGITS:
+            digit = ESC_DIGITS[event.character]
+            if self.panes_built and self._field_focused():
+                self.action_leave_field()  # now: an escape event reaches the field only after the digit
+            else:
+                await self.on_event(events.Key("escape", "\x1b"))
+            await self.on_event(events.Key(digit, digit))
+            return
         if (
             self._held_keys is not None
             and isinstance(event, events.Key)
@@ -435,9 +451,12 @@ class RidershipApp(App[int]):
             return False
         return True
 
+    def _field_focused(self) -> bool:
+        return isinstance(self.focused, (Input, Select, Checkbox)) or in_field(self.focused)
+
     def action_leave_field(self) -> None:
         """Esc in a field gives the keys back to the app (number keys switch panes again)."""
-        if isinstance(self.focused, (Input, Select, Checkbox)) or in_field(self.focused):
+        if self._field_focused():
             self.action_show_pane(self.active_pane)
 
     @property

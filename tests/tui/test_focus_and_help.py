@@ -8,6 +8,7 @@ idle process after every key, seconds on a loaded machine)."""
 
 from __future__ import annotations
 
+from textual import events
 from textual.widgets import Input, Select, TabbedContent
 
 SMALL = (80, 24)
@@ -100,3 +101,17 @@ async def test_tab_reaches_every_field_digits_stay_in_selectors_and_focus_shows(
         await until(pilot, lambda: app.focused is not day_type, what="Esc to leave the selector")
         assert panes.active == "forecast"
         await pane_key(pilot, "1", "dataset")
+
+        # Esc and a pane's number typed fast reach the app as one escape sequence, which Textual
+        # reads as Option+5 ("∞"): the field keeps its text and the pane switches, as when they
+        # come apart (it once typed "∞", or the digit, into the field).
+        await pane_key(pilot, "7", "backtest")
+        date = app.query_one("#bt-from", Input)
+        app.set_focus(date)
+        await until(pilot, lambda: app.focused is date, what="the date field focused")
+        before = date.value
+        fast = events.Key("infinity", "∞")  # as the driver delivers ESC 5
+        fast.set_sender(app)
+        app._driver.send_message(fast)
+        await until(pilot, lambda: panes.active == "forecast", what="ESC 5 to show Forecast")
+        assert date.value == before and not isinstance(app.focused, Input)
