@@ -347,3 +347,14 @@ async def test_a_long_forecast_text_leaves_the_chart_on_screen(make_test_app, tm
         chart = app.query_one("#forecast-chart", Chart)
         assert chart.region.height >= 6 and chart.region.bottom <= SMALL[1] - 1  # above the footer
         assert app.query_one("#forecast-text").max_scroll_y > 0  # longer than its box: it scrolls
+        # The keyboard reaches what is cut: Tab from the pane focuses the text box, down scrolls it.
+        box = app.query_one("#forecast-text")
+        for _ in range(4):  # the day-type selector, then the box
+            if app.focused is box:
+                break
+            before = app.focused
+            await pilot.press("tab")
+            await until(pilot, lambda before=before: app.focused is not before, what="tab to move the focus")
+        assert app.focused is box, app.focused
+        await pilot.press("down")
+        await until(pilot, lambda: box.scroll_y > 0, what="down to scroll the forecast text")
