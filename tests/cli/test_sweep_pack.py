@@ -113,3 +113,17 @@ def test_a_bad_pack_is_refused_in_one_line(tmp_path, value):
         "--pack",
     )
     assert f"expected a whole number of trials from 1 to 4096, got '{value}'" in line
+
+
+def test_continue_keeps_the_recorded_pack_unless_given_another(packed):
+    from cli.main import build_parser
+    from cli.sweep import _plan
+
+    db = str(packed[0])
+    with RunStore.open(db) as store:
+        assert records.get_sweep(store, "p").settings["pack"] == PACK
+        for extra, pack in (([], PACK), (["--pack", "2"], 2)):
+            plan, recorded = _plan(
+                build_parser().parse_args(["sweep", "--continue", "p", *extra, "--runs-db", db]), store
+            )
+            assert recorded is not None and plan.pack == pack
