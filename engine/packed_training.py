@@ -23,8 +23,8 @@ takes, and ``resume=`` continues trials (saved packed or alone, all at one epoch
 
 Meant for a GPU, where one small trial leaves the device idle. On one CPU thread it measured at
 0.5-0.9x the time of the same 4 trials one after another (the best preset's shape; a loaded 2-core
-machine, so noisy); whether a sweep should pack on a CPU, against one process per core, is for
-bench/bench_sweep.py (``cpu-packed:N`` against ``cpu:N``) to say.
+machine, so noisy); whole sweeps (``ridership sweep --pack``, engine/sweep/packed.py) on 2 cores ran
+faster with one unpacked worker per core (bench/results/sweep_cli_pack.log), so the CPU default is 1.
 """
 
 from __future__ import annotations
