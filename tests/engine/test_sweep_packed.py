@@ -1,8 +1,11 @@
 """A packed group of trials in a sweep worker (engine.sweep.packed), in this process: a member the
 pruner stops is recorded pruned at that epoch while the others train on; the sweep's stop stops
-every member (recorded stopped), and trials asked for a later group never start (given back)."""
+every member (recorded stopped), and trials asked for a later group never start (given back, as
+are those of a worker that dies)."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 from support import SMALL
@@ -10,7 +13,7 @@ from support import SMALL
 from engine.data.sources import load_path
 from engine.store.runstore import RunStore
 from engine.sweep import records
-from engine.sweep.local import SweepPlan, check_and_record
+from engine.sweep.local import SweepPlan, check_and_record, run_local
 from engine.sweep.packed import run_asked, train_packed
 from engine.sweep.space import parse_space
 from engine.sweep.trial import TrialRun
@@ -94,3 +97,24 @@ def test_a_stop_stops_the_running_pack_and_drops_the_groups_not_started(sweep_st
     assert ended == [(1, "stopped"), (3, "stopped")] and dropped == [2]
     board = {t.trial: t for t in records.sweep_summary(store, "p").trials}
     assert sorted(board) == [1, 3] and all(t.run.status == "stopped" and t.run.epochs_done == 1 for t in board.values())
+
+
+def _die_on_first_trial(trial: int, params: dict) -> None:
+    if trial == 1:
+        os._exit(3)  # the worker process dies as its first pack starts
+
+
+def test_a_worker_that_dies_mid_pack_gives_back_the_trials_it_had_not_started(tmp_path, synthetic_csv):
+    data = load_path(synthetic_csv(), "path")
+    # four settings, two shapes: the worker asks all four, then dies starting trial 1
+    plan = SweepPlan(
+        "die", parse_space(["hidden_size=4,8", "seed=1,2"]), SMALL.replace(epochs=1), trials=4, sampler="random", pack=4
+    )
+    out = run_local(plan, data, tmp_path / "runs.db", workers=1, trial_hook=_die_on_first_trial)
+    assert [t.trial for t in out.ran if t.state == "failed"] == [1] and "worker process died" in out.ran[0].reason
+    # the three it had asked and not started went back to the budget: a new worker ran them
+    assert sorted(t.state for t in out.ran) == ["complete", "complete", "complete", "failed"]
+    with RunStore.open(tmp_path / "runs.db") as store:
+        board = records.sweep_summary(store, "die").trials
+    assert len(board) == 3 and all(t.status == "finished" for t in board)
+    assert len({tuple(sorted(t.params.items())) for t in board}) == 3  # none repeated
