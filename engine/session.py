@@ -2,7 +2,8 @@
 
 ``start_run`` and ``resume_run`` validate the settings once, resolve the device once, cut the
 splits once, record the run (when given a store), train under the CPU thread policy, score the
-weights the run ends with and write its checkpoint. The caller hears about it through callbacks:
+weights the run ends with and write its checkpoint (``start_packed_runs``: the same for several runs
+of one shape trained as one packed model, a sweep's --pack). The caller hears about it through callbacks:
 
 - ``on_start(RunStarted)``: the run's id (None when unrecorded), device, split sizes, the naive
   validation MAE and, for a resume, the epochs it continues from;

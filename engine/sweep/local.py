@@ -2,9 +2,9 @@
 study in an SQLite file beside the run store, and trials in worker processes.
 
 - One worker process per trial slot (spawn: no torch state copied from the parent), torch on one
-  thread each. With ``pack`` > 1 a worker asks for that many trials at once and trains those of
-  one shape as one batched model (engine.sweep.packed), each still its own trial and run. Each opens the run store and the Optuna storage itself; SQLite (WAL, busy timeout)
-  takes the concurrent writes.
+  thread each. Each opens the run store and the Optuna storage itself; SQLite (WAL, busy timeout)
+  takes the concurrent writes. With ``pack`` > 1 a worker asks for that many trials at once and
+  trains those of one shape as one batched model (engine.sweep.packed), each its own trial and run.
 - The budget is the sweep's total: ``trials`` trials that ended (complete, pruned or failed),
   counting those of earlier sessions of the same sweep, and/or ``timeout_s`` (no trial starts past
   it; running ones finish).
