@@ -4,12 +4,14 @@ rate, its ratio to the first setup's, and the load average before and after.
 
     python -m bench.bench_sweep [--data PATH] [--trials 8] [--epochs 5] [--setups cpu:1,cpu:2]
     python -m bench.bench_sweep --preset best --space 'lr=log:0.001:0.01' --setups cpu-alone:1,cpu-packed:4
-    python -m bench.bench_sweep --cli --data PATH [--trials 8] [--epochs 20] [--workers 1,2]
+    python -m bench.bench_sweep --cli --data PATH [--trials 8] [--epochs 20] [--workers 1,2] [--device cpu]
+    python -m bench.bench_sweep --cli --data PATH --workers 1:1,1:4,2:1      (WORKERS:PACK)
 
 ``--cli`` times the user's command itself, wall clock from the shell's point of view:
-``python -m cli sweep --preset best --sampler random --pruner none --trials T --epochs E --workers N``
-(worker start-up, every trial's scoring and the last unpaired trial included), the same trials in
-each (queued in the sweep's study before the command starts), and prints the ratio 1 worker / N.
+``python -m cli sweep --preset best --sampler random --pruner none --trials T --epochs E --workers N
+--pack P`` (worker start-up, every trial's scoring and the last unpaired trial included), the same
+trials in each (queued in the sweep's study before the command starts), and prints each setup's time
+as a ratio of the first's.
 
 On a GPU box, e.g. ``--setups cpu:8,cuda:8,cuda:16``: several trials in worker processes share the
 one GPU (each its own CUDA context), against the same trials on the CPU cores.
@@ -57,10 +59,13 @@ def cli_main(args) -> None:
     trials = [draw.ask(space.distributions()).params for _ in range(args.trials)]
     print("trials (the same for every worker count):", *trials, sep="\n  ")
     seconds = {}
-    for workers in [int(w) for w in args.workers.split(",")]:
+    for setup in args.workers.split(","):
+        workers, _, pack = setup.partition(":")
+        workers, pack = int(workers), int(pack or 1)
+        label = f"{workers} worker{'s' if workers > 1 else ''}" + (f", --pack {pack}" if ":" in setup else "")
         with tempfile.TemporaryDirectory() as home:
             db = os.path.join(home, "runs.db")
-            name = f"bench-{workers}"
+            name = f"bench-{workers}-{pack}"
             # queued in the study file the sweep itself opens (engine.sweep.study.storage of its store)
             queued = optuna.create_study(study_name=name, storage=storage(db), direction="minimize")
             for params in trials:
@@ -84,12 +89,13 @@ def cli_main(args) -> None:
                 str(args.epochs),
                 "--workers",
                 str(workers),
-                "--data",
-                args.data,
+                "--pack",
+                str(pack),
+                *(["--data", args.data] if args.data else []),  # without: the synthetic series
                 "--runs-db",
                 db,
                 "--device",
-                "cpu",
+                args.device,
                 *[x for spec in CLI_SPACE for x in ("--param", spec)],
             ]
             print(f"$ {shlex.join(cmd)}", flush=True)
@@ -98,7 +104,7 @@ def cli_main(args) -> None:
             # a fresh cache each: every setup fits the LightGBM reference once (engine/reference.py)
             env = {**os.environ, "RIDERSHIP_CACHE": os.path.join(home, "cache")}
             done = subprocess.run(cmd, capture_output=True, text=True, env=env)
-            seconds[workers] = took = time.perf_counter() - started
+            seconds[label] = took = time.perf_counter() - started
             if done.returncode != 0:
                 raise SystemExit(done.stdout + done.stderr)
             with RunStore.open(db) as store:
@@ -106,13 +112,12 @@ def cli_main(args) -> None:
             if ran != sorted(t["lr"] for t in trials):  # else the setups would not compare like with like
                 raise SystemExit(f"the sweep ran other trials than those queued: {ran}")
             print(
-                f"{workers} worker{'s' if workers > 1 else ''}: {took:.1f} s wall clock "
-                f"(load average {load:.2f} before, {os.getloadavg()[0]:.2f} after)",
+                f"{label}: {took:.1f} s wall clock (load average {load:.2f} before, {os.getloadavg()[0]:.2f} after)",
                 flush=True,
             )
     first = next(iter(seconds))
-    for workers, took in list(seconds.items())[1:]:
-        print(f"{workers} workers / {first}: {took / seconds[first]:.3f} of the time ({seconds[first] / took:.2f}x)")
+    for label, took in list(seconds.items())[1:]:
+        print(f"{label} / {first}: {took / seconds[first]:.3f} of the time ({seconds[first] / took:.2f}x)")
     print(f"cores: {os.cpu_count()}")
 
 
@@ -169,8 +174,11 @@ def main() -> None:
         default="lr=log:0.05:0.5;hidden_size=16,32;window_length=int:28:84:7",
         help="the searched parameters, --param specs separated by ';'",
     )
-    ap.add_argument("--cli", action="store_true", help="time `ridership sweep` itself (needs --data)")
-    ap.add_argument("--workers", default="1,2", help="--cli: worker counts, comma-separated")
+    ap.add_argument("--cli", action="store_true", help="time `ridership sweep` itself (--data: the real file)")
+    ap.add_argument(
+        "--workers", default="1,2", help="--cli: worker counts, comma-separated; WORKERS:PACK adds --pack PACK"
+    )
+    ap.add_argument("--device", default="cpu", help="--cli: the sweep's --device")
     args = ap.parse_args()
     if args.cli:
         return cli_main(args)

@@ -23,8 +23,8 @@ takes, and ``resume=`` continues trials (saved packed or alone, all at one epoch
 
 Meant for a GPU, where one small trial leaves the device idle. On one CPU thread it measured at
 0.5-0.9x the time of the same 4 trials one after another (the best preset's shape; a loaded 2-core
-machine, so noisy); whether a sweep should pack on a CPU, against one process per core, is for
-bench/bench_sweep.py (``cpu-packed:N`` against ``cpu:N``) to say.
+machine, so noisy); whole sweeps (``ridership sweep --pack``, engine/sweep/packed.py) on 2 cores ran
+faster with one unpacked worker per core (bench/results/sweep_cli_pack.log), so the CPU default is 1.
 """
 
 from __future__ import annotations
@@ -402,13 +402,17 @@ def fit_packed(
     should_stop: Callable[[], bool | str] | None = None,
     on_state: Callable[[int, dict], None] | None = None,
     resume: list[dict] | None = None,
+    stop_trial: Callable[[int], bool] | None = None,
 ) -> list[FitResult]:
     """Train ``configs`` (same shape; see PER_TRIAL) as one packed model; one FitResult per config,
     as ``engine.training.fit(config, splits, device)`` would return it. ``on_epoch(k, event)`` is
     called for trial k's epochs, and ``on_state(k, state)`` after them with the state to continue
     trial k from (fit's ``resume`` format: ``fit(config, splits, resume=state)`` continues it alone);
-    ``should_stop`` is checked every batch and stops every trial. ``resume``: one such state per
-    config (from a packed run or from fit alone), all at the same epoch, to continue them packed."""
+    ``should_stop`` is checked every batch and stops every trial; ``stop_trial(k)``, asked after
+    trial k's epoch callbacks, stops trial k alone (a sweep's pruner): it ends "stopped" at that
+    epoch, as ``fit`` stopped during the next one ends, while its slot keeps computing, ignored
+    (cheaper than rebuilding the pack). ``resume``: one such state per config (from a packed run or
+    from fit alone), all at the same epoch, to continue them packed."""
     check_packable(configs)
     if resume is not None:
         epochs = {len(state["history"]) for state in resume}
@@ -553,6 +557,8 @@ def fit_packed(
                 boundaries[k] = boundary
                 if on_state is not None:
                     on_state(k, boundary.state(k, configs[k], batches_per_epoch))
+                if stop_trial is not None and epoch < first.epochs and stop_trial(k):
+                    status[k], reason[k] = "stopped", f"stopped after epoch {epoch}"
 
     results = []
     for k, config in enumerate(configs):

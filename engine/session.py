@@ -2,7 +2,8 @@
 
 ``start_run`` and ``resume_run`` validate the settings once, resolve the device once, cut the
 splits once, record the run (when given a store), train under the CPU thread policy, score the
-weights the run ends with and write its checkpoint. The caller hears about it through callbacks:
+weights the run ends with and write its checkpoint (``start_packed_runs``: the same for several runs
+of one shape trained as one packed model, a sweep's --pack). The caller hears about it through callbacks:
 
 - ``on_start(RunStarted)``: the run's id (None when unrecorded), device, split sizes, the naive
   validation MAE and, for a resume, the epochs it continues from;
@@ -197,98 +198,179 @@ def load_recorded_run(store, ref: str | int, data: RidershipData | None = None) 
 def _run(
     config, data, *, store, parent_id, origin, resume_state, on_start, on_epoch, should_stop, abandoned
 ) -> RunResult:
-    import torch
-
-    from .data.windows import make_splits
-    from .device import describe, resolve_device
-    from .events import event_from_dict
     from .inference import cpu_threads
-    from .scoring import naive_mae, reference_for, score_all
     from .training import fit
 
-    config.validate()
-    device = resolve_device(config.device, config)  # auto: the device measured faster for this model
-    splits = make_splits(data, config)
-    inherited = tuple(event_from_dict(e) for e in resume_state["history"]) if resume_state else ()
-    run_id = None
-    if store is not None:
-        run_id = store.start_run(
-            config,
-            data,
-            device.type,
-            device_name=describe(device).name,
-            parent_id=parent_id,
-            origin=origin,
-            inherited=inherited,
-            torch_version=torch.__version__,
-        )
-    recorder = _Recorder(store, run_id, config, data)
-    if on_start is not None:
-        on_start(
-            RunStarted(
-                run_id=run_id,
-                config=config,
-                device=str(device),
-                epochs=config.epochs,
-                naive_valid_mae=naive_mae(data, splits["valid"]),
-                train_windows=len(splits["train"]),
-                valid_windows=len(splits["valid"]),
+    run = _Begun(config, data, store, parent_id, origin, resume_state, on_start)
+    try:
+        with cpu_threads(run.device, config.hidden_size):
+            result = fit(
+                config,
+                run.splits,
+                run.device,
+                on_epoch=run.epoch_done(on_epoch),
+                should_stop=should_stop,
+                resume=resume_state,
+                on_state=run.recorder.maybe_checkpoint,
+            )
+            scores = run.score(result, abandoned)
+    except BaseException as exc:
+        run.recorder.abort(exc)
+        raise
+    return run.finish(result, scores)
+
+
+def start_packed_runs(
+    configs: list[TrainConfig],
+    data: RidershipData,
+    *,
+    store=None,
+    on_start: Callable[[int, RunStarted], None] | None = None,
+    on_epoch: Callable[[int, EpochEvent], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    stop_one: Callable[[int], bool] | None = None,
+) -> list[RunResult]:
+    """``start_run`` for several configs of one shape (engine.packed_training.check_packable)
+    trained as one packed model (engine.packed_training.fit_packed): each its own recorded run,
+    epochs, checkpoint and scores, as ``start_run`` records it. The callbacks get the config's
+    index first; ``should_stop`` stops every run, ``stop_one(k)`` (asked after run k's epoch) run k
+    alone. An exception (a refused config included) ends every run already recorded."""
+    from .inference import cpu_threads
+    from .packed_training import check_packable, fit_packed
+
+    try:
+        check_packable(configs)
+    except ValueError as exc:
+        raise ConfigError("pack", str(exc)) from None
+    runs: list[_Begun] = []
+    try:
+        for k, config in enumerate(configs):
+            runs.append(
+                _Begun(
+                    config,
+                    data,
+                    store,
+                    None,
+                    "new",
+                    None,
+                    on_start and (lambda event, k=k: on_start(k, event)),
+                    splits=runs[0].splits if runs else None,  # one shape: the same windows
+                    device=runs[0].device if runs else None,
+                )
+            )
+        hears = [run.epoch_done(on_epoch and (lambda event, k=k: on_epoch(k, event))) for k, run in enumerate(runs)]
+        with cpu_threads(runs[0].device, configs[0].hidden_size):
+            results = fit_packed(
+                configs,
+                runs[0].splits,
+                runs[0].device,
+                on_epoch=lambda k, event: hears[k](event),
+                should_stop=should_stop,
+                on_state=lambda k, state: runs[k].recorder.maybe_checkpoint(state),
+                stop_trial=stop_one,
+            )
+            scores = [run.score(result, None) for run, result in zip(runs, results)]
+    except BaseException as exc:
+        for run in runs:
+            run.recorder.abort(exc)
+        raise
+    return [run.finish(result, score) for run, result, score in zip(runs, results, scores)]
+
+
+class _Begun:
+    """A run validated, placed on its device, cut into splits and recorded (when given a store):
+    what is left is to train it, ``score`` it and ``finish`` it."""
+
+    def __init__(self, config, data, store, parent_id, origin, resume_state, on_start, *, splits=None, device=None):
+        import torch
+
+        from .data.windows import make_splits
+        from .device import describe, resolve_device
+        from .events import event_from_dict
+        from .scoring import naive_mae
+
+        config.validate()
+        # auto: the device measured faster for this model
+        self.device = device if device is not None else resolve_device(config.device, config)
+        self.splits = splits if splits is not None else make_splits(data, config)
+        self.config, self.data, self.store, self.parent_id, self.origin = config, data, store, parent_id, origin
+        inherited = tuple(event_from_dict(e) for e in resume_state["history"]) if resume_state else ()
+        self.run_id = None
+        if store is not None:
+            self.run_id = store.start_run(
+                config,
+                data,
+                self.device.type,
+                device_name=describe(self.device).name,
                 parent_id=parent_id,
                 origin=origin,
                 inherited=inherited,
+                torch_version=torch.__version__,
             )
+        self.recorder = _Recorder(store, self.run_id, config, data)
+        if on_start is not None:
+            on_start(
+                RunStarted(
+                    run_id=self.run_id,
+                    config=config,
+                    device=str(self.device),
+                    epochs=config.epochs,
+                    naive_valid_mae=naive_mae(data, self.splits["valid"]),
+                    train_windows=len(self.splits["train"]),
+                    valid_windows=len(self.splits["valid"]),
+                    parent_id=parent_id,
+                    origin=origin,
+                    inherited=inherited,
+                )
+            )
+
+    def epoch_done(self, on_epoch: Callable[[EpochEvent], None] | None) -> Callable[[EpochEvent], None]:
+        """The epoch callback for the training loop: the store first, then the caller."""
+
+        def done(event: EpochEvent) -> None:
+            self.recorder.log(event)
+            if on_epoch is not None:
+                on_epoch(event)
+
+        return done
+
+    def score(self, result, abandoned: Callable[[], bool] | None) -> dict:
+        from .scoring import reference_for, score_all
+
+        if result.weights_epoch <= 0 or (abandoned and abandoned()):
+            return {}
+        return score_all(
+            result.model,
+            self.splits,
+            self.data.feature_values(),
+            self.config.batch_size,
+            result.device,
+            gbm=reference_for(self.data, self.splits, self.config),
         )
 
-    def epoch_done(event: EpochEvent) -> None:
-        recorder.log(event)
-        if on_epoch is not None:
-            on_epoch(event)
-
-    try:
-        with cpu_threads(device, config.hidden_size):
-            result = fit(
-                config,
-                splits,
-                device,
-                on_epoch=epoch_done,
-                should_stop=should_stop,
-                resume=resume_state,
-                on_state=recorder.maybe_checkpoint,
-            )
-            scores = {}
-            if result.weights_epoch > 0 and not (abandoned and abandoned()):
-                scores = score_all(
-                    result.model,
-                    splits,
-                    data.feature_values(),
-                    config.batch_size,
-                    result.device,
-                    gbm=reference_for(data, splits, config),
-                )
-    except BaseException as exc:
-        recorder.abort(exc)
-        raise
-    checkpoint = recorder.finish(result, scores)
-    return RunResult(
-        run_id=run_id,
-        status=result.status,
-        reason=result.reason,
-        config=config,
-        device=result.device,
-        data_label=data.source.label,
-        history=list(result.history),
-        best_epoch=result.best_epoch,
-        best_valid_mae=riders(result.best_valid_mae) if result.best_epoch else math.nan,
-        weights_epoch=result.weights_epoch,
-        scores=scores,
-        model=result.model if result.weights_epoch > 0 else None,
-        checkpoint=checkpoint,
-        store_path=store.path if store is not None else None,
-        parent_id=parent_id,
-        origin=origin,
-        warnings=recorder.warnings,
-        fit=result,
-    )
+    def finish(self, result, scores: dict) -> RunResult:
+        checkpoint = self.recorder.finish(result, scores)
+        store = self.store
+        return RunResult(
+            run_id=self.run_id,
+            status=result.status,
+            reason=result.reason,
+            config=self.config,
+            device=result.device,
+            data_label=self.data.source.label,
+            history=list(result.history),
+            best_epoch=result.best_epoch,
+            best_valid_mae=riders(result.best_valid_mae) if result.best_epoch else math.nan,
+            weights_epoch=result.weights_epoch,
+            scores=scores,
+            model=result.model if result.weights_epoch > 0 else None,
+            checkpoint=checkpoint,
+            store_path=store.path if store is not None else None,
+            parent_id=self.parent_id,
+            origin=self.origin,
+            warnings=self.recorder.warnings,
+            fit=result,
+        )
 
 
 class _Recorder:

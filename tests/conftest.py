@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support import CSV_HEADER, REAL_DATA, SMALL, SMALL_FIRST, SMALL_LAST, csv_rows, write_csv
+from support import CSV_HEADER, REAL_DATA, SMALL, SMALL_FIRST, SMALL_LAST, csv_rows, isolate, write_csv
 
 from engine.config import TrainConfig
 from engine.data.synthetic import synthetic_frame
@@ -46,11 +46,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _isolated_environment(tmp_path_factory, monkeypatch):
     """No test reads the user's $RIDERSHIP_DATA, cache or run store, or writes into them."""
-    root = tmp_path_factory.mktemp("env")
-    monkeypatch.delenv("RIDERSHIP_DATA", raising=False)
-    monkeypatch.delenv("RIDERSHIP_RUNS_DB", raising=False)
-    monkeypatch.setenv("RIDERSHIP_CACHE", str(root / "cache"))
-    monkeypatch.setenv("RIDERSHIP_HOME", str(root / "home"))
+    isolate(monkeypatch, tmp_path_factory.mktemp("env"))
 
 
 @pytest.fixture(scope="session")

@@ -110,6 +110,48 @@ def small_args(config: TrainConfig = SMALL) -> list[str]:
     ]
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def isolate(monkeypatch, root: Path) -> None:
+    """No $RIDERSHIP_DATA, run store, cache or home of the user's: the tests' own under ``root``
+    (tests/conftest.py's autouse fixture; a module-scoped fixture runs before it and calls this)."""
+    monkeypatch.delenv("RIDERSHIP_DATA", raising=False)
+    monkeypatch.delenv("RIDERSHIP_RUNS_DB", raising=False)
+    monkeypatch.setenv("RIDERSHIP_CACHE", str(root / "cache"))
+    monkeypatch.setenv("RIDERSHIP_HOME", str(root / "home"))
+
+
+def cli_env() -> dict:
+    """The environment for ``python -m cli`` run from the repository root in a subprocess."""
+    return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+
+
+def ridership(*args, timeout: float = 300):
+    """``ridership ARGS`` in a subprocess (a subprocess.CompletedProcess, text output captured)."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *map(str, args)],
+        cwd=ROOT,
+        env=cli_env(),
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+    )
+
+
+def usage_error(proc, option: str) -> str:
+    """argparse's refusal: the usage, then one line naming the option; exit 2."""
+    last = proc.stderr.strip().splitlines()[-1]
+    assert proc.returncode == 2 and f"error: argument {option}" in last and "Traceback" not in proc.stderr, (
+        proc.returncode,
+        proc.stderr,
+    )
+    return last
+
+
 def fit(config: TrainConfig, data_or_splits, **kwargs):
     """engine.training.fit on a RidershipData or on splits already cut (the loop itself takes splits;
     engine.session cuts them for real runs)."""

@@ -3,7 +3,8 @@ study in an SQLite file beside the run store, and trials in worker processes.
 
 - One worker process per trial slot (spawn: no torch state copied from the parent), torch on one
   thread each. Each opens the run store and the Optuna storage itself; SQLite (WAL, busy timeout)
-  takes the concurrent writes.
+  takes the concurrent writes. With ``pack`` > 1 a worker asks for that many trials at once and
+  trains those of one shape as one batched model (engine.sweep.packed), each its own trial and run.
 - The budget is the sweep's total: ``trials`` trials that ended (complete, pruned or failed),
   counting those of earlier sessions of the same sweep, and/or ``timeout_s`` (no trial starts past
   it; running ones finish).
@@ -33,16 +34,17 @@ from typing import Any
 
 from ..config import TrainConfig
 from ..errors import RidershipError
-from . import records
+from . import packed, records
 from .asking import ask_distinct
 from .space import SearchSpace
 from .study import COUNTED, open_study, optuna_path, storage  # noqa: F401 - optuna_path: callers
-from .trial import TrialOutcome, run_trial
+from .trial import TrialOutcome, TrialRun, train_alone
 
 OPTUNA_DB = "sweeps-optuna.db"  # the old shared study file (engine/sweep/study.py names each store's)
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("median", "none")
 DEFAULT_TRIALS = 20
+ASKED_BY = "asked_by"  # the pid of the worker that asked a packed trial (it has "pid" once started)
 EARLY_DEATHS_PER_WORKER = 2  # workers that die before any trial, per worker slot, before the sweep gives up
 
 
@@ -61,9 +63,10 @@ class SweepPlan:
     sampler: str = "tpe"
     pruner: str = "median"
     seed: int = 0
+    pack: int | None = None  # trials trained as one model per worker (engine.sweep.packed); None: its default
 
     def settings(self) -> dict[str, Any]:
-        return {"sampler": self.sampler, "pruner": self.pruner, "seed": self.seed}
+        return {"sampler": self.sampler, "pruner": self.pruner, "seed": self.seed, "pack": self.pack}
 
 
 @dataclass
@@ -240,7 +243,7 @@ def run_local(
         deadline = time.time() + plan.timeout_s if plan.timeout_s else None
         count = workers or os.cpu_count() or 1
         if remaining is not None:
-            count = min(count, remaining)
+            count = min(count, math.ceil(remaining / (plan.pack or 1)))  # a worker takes up to a pack at once
         emit(
             {
                 "kind": "sweep_started",
@@ -344,7 +347,10 @@ def run_local(
                     del procs[index]
                     current.pop(index, None)
                     if proc.exitcode != 0:
-                        lost = _worker_died(store, study, proc.pid, proc.exitcode)
+                        lost, unstarted = _worker_died(store, study, proc.pid, proc.exitcode)
+                        if unstarted:
+                            with claimed.get_lock():  # its trials asked for later packs: for others to run
+                                claimed.value -= unstarted
                         for died in lost:
                             outcome.ran.append(died)
                             emit({"kind": "worker_died", "exitcode": proc.exitcode, "trial": died.trial})
@@ -381,15 +387,23 @@ def run_local(
         store.close()
 
 
-def _worker_died(store, study, pid: int, exitcode: int) -> list[TrialOutcome]:
-    """Worker ``pid`` ended abnormally: its trial left RUNNING (found by the pid it noted, since its
-    last messages may not have left the process) and that trial's run are failed."""
+def _worker_died(store, study, pid: int, exitcode: int) -> tuple[list[TrialOutcome], int]:
+    """Worker ``pid`` ended abnormally: its trials left RUNNING (found by the pid it noted, since its
+    last messages may not have left the process) and their runs are failed. Returns them, and how
+    many trials it had asked for a later pack and not started (given back, not counted)."""
     from optuna.trial import TrialState
 
     reason = f"the worker process died (exit code {exitcode}) during the trial"
-    lost = []
+    lost, unstarted = [], 0
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if t.user_attrs.get("pid") != pid:
+            if t.user_attrs.get("pid") is None and t.user_attrs.get(ASKED_BY) == pid:
+                try:
+                    study._storage.set_trial_user_attr(t._trial_id, "stopped", True)
+                    study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+                    unstarted += 1
+                except Exception:  # noqa: BLE001 - it ended meanwhile
+                    pass
             continue
         try:
             study._storage.set_trial_user_attr(t._trial_id, COUNTED, True)
@@ -406,7 +420,7 @@ def _worker_died(store, study, pid: int, exitcode: int) -> list[TrialOutcome]:
             except RidershipError:
                 pass
         lost.append(TrialOutcome(number, run_id, "failed", None, reason, dict(t.params)))
-    return lost
+    return lost, unstarted
 
 
 # -- the worker process ---------------------------------------------------------------------------
@@ -523,6 +537,7 @@ def _worker_main(
 
     torch.set_num_threads(1)
     quiet_optuna()
+    pack = packed.pack_size(plan)  # here, where torch is: the default depends on the device
     store = RunStore.open(store_path)
     study = optuna.load_study(
         study_name=plan.name,
@@ -534,80 +549,107 @@ def _worker_main(
     def halted() -> bool:
         return stop.is_set() or os.getppid() != parent
 
+    def start(trial, job: dict | None = None) -> TrialRun:
+        """Announce ``trial`` (its settings; the pid that runs it, for _worker_died) and make its TrialRun."""
+        params = dict(trial.params)
+        number = trial.number + 1
+        trial.set_user_attr("pid", os.getpid())
+        events.put(
+            {
+                "kind": "trial_started",
+                "worker": index,
+                "trial": number,
+                "trial_id": trial._trial_id,
+                "sweep": plan.name,
+                "params": params,
+                "resumed_from": job and job["run_id"],
+            }
+        )
+        if trial_hook is not None:
+            trial_hook(number, params)
+
+        def report(epoch: int, valid_mae: float) -> bool:
+            trial.report(valid_mae, epoch)
+            return trial.should_prune()
+
+        def on_epoch(event) -> None:
+            events.put(
+                {
+                    "kind": "epoch",
+                    "worker": index,
+                    "trial": number,
+                    "epoch": event.epoch,
+                    "epochs": event.epochs,
+                    "valid_mae": event.valid_mae_riders,
+                }
+            )
+
+        return TrialRun(
+            store=store,
+            base=plan.base,
+            space=plan.space,
+            params=params,
+            sweep=plan.name,
+            trial=number,
+            objective=plan.objective,
+            report=report,
+            on_epoch=on_epoch,
+            resume=job,
+        )
+
+    def end(trial, outcome: TrialOutcome) -> None:
+        """Tell the study how ``trial`` ended, then the sweep."""
+        if outcome.run_id is not None:
+            trial.set_user_attr("run_id", outcome.run_id)
+        if outcome.state == "stopped":
+            trial.set_user_attr("stopped", True)  # by the sweep's stop: does not count
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        else:
+            trial.set_user_attr(COUNTED, True)
+            if outcome.state == "complete" and outcome.value is not None and math.isfinite(outcome.value):
+                study.tell(trial, outcome.value)
+            elif outcome.state == "pruned":
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            else:
+                trial.set_user_attr("reason", outcome.reason[:500])
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        events.put({**outcome.to_event(), "worker": index})
+
+    def drop(trial) -> None:
+        """A trial asked for a pack that never started: given back, not counted (as a stopped one)."""
+        trial.set_user_attr("stopped", True)
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+
     try:
         while not halted() and (deadline is None or time.time() < deadline):
             with claimed.get_lock():  # one ask at a time: each sees the others' settings (no repeats)
                 if remaining is not None and claimed.value >= remaining:
                     break
-                claimed.value += 1
                 job = None
                 if resumable and resumed_next is not None and resumed_next.value < len(resumable):
                     job = resumable[resumed_next.value]  # an interrupted trial first, from its checkpoint
                     resumed_next.value += 1
-                    trial = optuna.trial.Trial(study, job["trial_id"])
+                    asked = [optuna.trial.Trial(study, job["trial_id"])]
                 else:
-                    trial = ask_distinct(study, plan.space)
-            params = dict(trial.params)
-            number = trial.number + 1
-            trial.set_user_attr("pid", os.getpid())
-            events.put(
-                {
-                    "kind": "trial_started",
-                    "worker": index,
-                    "trial": number,
-                    "trial_id": trial._trial_id,
-                    "sweep": plan.name,
-                    "params": params,
-                    "resumed_from": job and job["run_id"],
-                }
-            )
-            if trial_hook is not None:
-                trial_hook(number, params)
-
-            def report(epoch: int, valid_mae: float, trial=trial) -> bool:
-                trial.report(valid_mae, epoch)
-                return trial.should_prune()
-
-            def on_epoch(event, number=number) -> None:
-                events.put(
-                    {
-                        "kind": "epoch",
-                        "worker": index,
-                        "trial": number,
-                        "epoch": event.epoch,
-                        "epochs": event.epochs,
-                        "valid_mae": event.valid_mae_riders,
-                    }
-                )
-
-            outcome = run_trial(
-                store=store,
-                data=data,
-                base=plan.base,
-                space=plan.space,
-                params=params,
-                sweep=plan.name,
-                trial=number,
-                objective=plan.objective,
-                report=report,
-                should_stop=halted,
-                on_epoch=on_epoch,
-                resume=job,
-            )
-            if outcome.run_id is not None:
-                trial.set_user_attr("run_id", outcome.run_id)
-            if outcome.state == "stopped":
-                trial.set_user_attr("stopped", True)  # by the sweep's stop: does not count
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                    take = pack if remaining is None else min(pack, remaining - claimed.value)
+                    asked = [ask_distinct(study, plan.space) for _ in range(take)]
+                    if take > 1:
+                        for trial in asked:  # a death before its group starts gives it back (_worker_died)
+                            trial.set_user_attr(ASKED_BY, os.getpid())
+                claimed.value += len(asked)
+            if len(asked) == 1:
+                end(asked[0], train_alone(start(asked[0], job), data, halted))
             else:
-                trial.set_user_attr(COUNTED, True)
-                if outcome.state == "complete" and outcome.value is not None and math.isfinite(outcome.value):
-                    study.tell(trial, outcome.value)
-                elif outcome.state == "pruned":
-                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-                else:
-                    trial.set_user_attr("reason", outcome.reason[:500])
-                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            events.put({**outcome.to_event(), "worker": index})
+                packed.run_asked(
+                    asked,
+                    plan,
+                    start=start,
+                    end=end,
+                    drop=drop,
+                    data=data,
+                    store=store,
+                    halted=halted,
+                    deadline=deadline,
+                )
     finally:
         store.close()

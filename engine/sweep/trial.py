@@ -1,5 +1,6 @@
 """One trial of a local worker process (a Ray trial runs engine.session itself, ray_backend.py):
-a recorded run through engine.session.start_run, tagged with its sweep, scored with the sweep's objective.
+a recorded run through engine.session.start_run (``train_alone``; engine.sweep.packed trains several
+as one packed model), tagged with its sweep, scored with the sweep's objective.
 
 Objectives (lower is better, riders unless a ratio): ``valid`` (the default: validation MAE of the
 weights the run ends with), ``test``, ``best_valid`` (the best epoch's validation MAE), or any split
@@ -77,84 +78,100 @@ class TrialOutcome:
         }
 
 
-def run_trial(
-    *,
-    store,
-    data,
-    base: TrainConfig,
-    space: SearchSpace,
-    params: dict[str, Any],
-    sweep: str,
-    trial: int | None,
-    objective: str,
-    report: Callable[[int, float], bool] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    on_epoch: Callable[[Any], None] | None = None,
-    resume: dict | None = None,
-) -> TrialOutcome:
-    """Train ``base`` with ``params`` as a recorded run tagged trial ``trial`` of ``sweep``
-    (None: the next number). ``report(epoch, valid_mae_riders)`` returns True to prune. An
-    exception inside the run is caught: the run is recorded failed and the outcome says why.
-    ``resume`` (engine.sweep.local.resume_job): the trial continues its interrupted run from that
-    run's checkpoint for the epochs left, as a new run (its child) that takes over the trial's tag."""
+class TrialRun:
+    """One trial's bookkeeping around its run, whoever trains it (``run_trial`` alone, or
+    engine.sweep.packed in a pack): the run tagged as the trial when it starts, each epoch reported
+    to the pruner, and the run's result turned into the trial's outcome (pruned, scored, failed).
+    ``report(epoch, valid_mae_riders)`` returns True to prune."""
+
+    def __init__(
+        self,
+        *,
+        store,
+        base: TrainConfig,
+        space: SearchSpace,
+        params: dict[str, Any],
+        sweep: str,
+        trial: int | None,
+        objective: str,
+        report: Callable[[int, float], bool] | None = None,
+        on_epoch: Callable[[Any], None] | None = None,
+        resume: dict | None = None,
+    ) -> None:
+        self.store, self.params, self.sweep, self.trial, self.objective = store, params, sweep, trial, objective
+        self.report, self.on_epoch, self.resume = report, on_epoch, resume
+        self.config = space.config_for(base, params)
+        self.run_id: int | None = None
+        self.pruned_at = 0  # the epoch after which the pruner stopped it
+
+    def started(self, event) -> None:
+        self.run_id = event.run_id
+        if event.run_id is not None:
+            if self.resume is not None:
+                records.untag(
+                    self.store, self.resume["run_id"]
+                )  # the trial is the new run now (its parent stays a run)
+            self.trial = records.tag_trial(self.store, event.run_id, self.sweep, self.trial, self.params)
+
+    def epoch_done(self, event) -> None:
+        if self.on_epoch is not None:
+            self.on_epoch(event)
+        if self.report is not None and self.report(event.epoch, event.valid_mae_riders) and event.epoch < event.epochs:
+            self.pruned_at = event.epoch
+
+    def failed(self, exc: Exception, data) -> TrialOutcome:
+        """The run raised: recorded failed (refused before it was recorded: recorded now)."""
+        reason = f"{type(exc).__name__}: {exc}" if not str(exc).strip() or not _ours(exc) else str(exc)
+        if self.run_id is None:  # refused before the run was recorded (settings, splits): record it failed
+            self.run_id = _record_refused(self.store, self.config, data, reason)
+            self.trial = records.tag_trial(self.store, self.run_id, self.sweep, self.trial, self.params)
+        return TrialOutcome(self.trial, self.run_id, "failed", None, reason, self.params)
+
+    def outcome(self, result) -> TrialOutcome:
+        """The trial's outcome from its run's engine.session.RunResult, scored in the sweep's rows."""
+        valid = result.scores.get("valid")
+        test = result.scores.get("test")
+        outcome = TrialOutcome(
+            self.trial,
+            result.run_id,
+            "failed",
+            None,
+            result.reason,
+            self.params,
+            valid.mae if valid else None,
+            test.mae if test else None,
+            len(result.history),
+        )
+        if self.pruned_at and result.status == "stopped":
+            outcome.state, outcome.reason = "pruned", f"pruned by the sweep after epoch {self.pruned_at}"
+            records.mark_pruned(self.store, result.run_id, outcome.reason)
+        elif result.status == "finished":
+            outcome.state, outcome.value = "complete", objective_value(self.objective, result)
+            records.set_value(self.store, result.run_id, outcome.value)
+        elif result.status == "stopped":
+            outcome.state = "stopped"
+        return outcome
+
+
+def train_alone(run: TrialRun, data, should_stop: Callable[[], bool] | None = None) -> TrialOutcome:
+    """Train trial ``run`` as a recorded run of its own (engine.session.start_run, or resume_run
+    when it continues an interrupted run: ``resume`` from engine.sweep.local.resume_job, the epochs
+    left from that run's checkpoint, as a new run, its child, that takes over the trial's tag). An
+    exception inside the run is caught: the run is recorded failed and the outcome says why."""
     from ..session import resume_run, start_run
 
-    state = {"run_id": None, "pruned_at": 0, "trial": trial}
-    config = space.config_for(base, params)
-
-    def started(event) -> None:
-        state["run_id"] = event.run_id
-        if event.run_id is not None:
-            if resume is not None:
-                records.untag(store, resume["run_id"])  # the trial is the new run now (its parent stays a run)
-            state["trial"] = records.tag_trial(store, event.run_id, sweep, trial, params)
-
-    def epoch_done(event) -> None:
-        if on_epoch is not None:
-            on_epoch(event)
-        if report is not None and report(event.epoch, event.valid_mae_riders) and event.epoch < event.epochs:
-            state["pruned_at"] = event.epoch
-
     def stop() -> bool:
-        return bool(state["pruned_at"]) or (should_stop is not None and should_stop())
+        return bool(run.pruned_at) or (should_stop is not None and should_stop())
 
+    hooks = dict(on_start=run.started, on_epoch=run.epoch_done, should_stop=stop)
     try:
-        if resume is not None:
-            result = resume_run(
-                store, resume["run_id"], resume["more"], data, on_start=started, on_epoch=epoch_done, should_stop=stop
-            )
+        if run.resume is not None:
+            result = resume_run(run.store, run.resume["run_id"], run.resume["more"], data, **hooks)
         else:
-            result = start_run(config, data, store=store, on_start=started, on_epoch=epoch_done, should_stop=stop)
+            result = start_run(run.config, data, store=run.store, **hooks)
     except Exception as exc:  # noqa: BLE001 - a trial's crash is recorded, and the sweep goes on
-        reason = f"{type(exc).__name__}: {exc}" if not str(exc).strip() or not _ours(exc) else str(exc)
-        run_id = state["run_id"]
-        if run_id is None:  # refused before the run was recorded (settings, splits): record it failed
-            run_id = _record_refused(store, config, data, reason)
-            state["trial"] = records.tag_trial(store, run_id, sweep, trial, params)
-        return TrialOutcome(state["trial"], run_id, "failed", None, reason, params)
-    run_id = result.run_id
-    valid = result.scores.get("valid")
-    test = result.scores.get("test")
-    outcome = TrialOutcome(
-        state["trial"],
-        run_id,
-        "failed",
-        None,
-        result.reason,
-        params,
-        valid.mae if valid else None,
-        test.mae if test else None,
-        len(result.history),
-    )
-    if state["pruned_at"] and result.status == "stopped":
-        outcome.state, outcome.reason = "pruned", f"pruned by the sweep after epoch {state['pruned_at']}"
-        records.mark_pruned(store, run_id, outcome.reason)
-    elif result.status == "finished":
-        outcome.state, outcome.value = "complete", objective_value(objective, result)
-        records.set_value(store, run_id, outcome.value)
-    elif result.status == "stopped":
-        outcome.state = "stopped"
-    return outcome
+        return run.failed(exc, data)
+    return run.outcome(result)
 
 
 def _ours(exc: BaseException) -> bool:

@@ -15,25 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
-from support import SMALL, small_args
+from support import SMALL, ridership, small_args, usage_error
+from support import cli_env as _env
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXED = small_args(SMALL.replace(epochs=1))  # one-epoch trials: a trial takes about a second
-
-
-def _env() -> dict:
-    return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-
-
-def ridership(*args, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *map(str, args)],
-        cwd=ROOT,
-        env=_env(),
-        text=True,
-        capture_output=True,
-        timeout=timeout,
-    )
 
 
 def one_line_error(proc: subprocess.CompletedProcess, code: int = 2) -> str:
@@ -44,16 +30,6 @@ def one_line_error(proc: subprocess.CompletedProcess, code: int = 2) -> str:
         proc.stderr,
     )
     return lines[0]
-
-
-def usage_error(proc: subprocess.CompletedProcess, option: str) -> str:
-    """argparse's refusal: the usage, then one line naming the option; exit 2."""
-    last = proc.stderr.strip().splitlines()[-1]
-    assert proc.returncode == 2 and f"error: argument {option}" in last and "Traceback" not in proc.stderr, (
-        proc.returncode,
-        proc.stderr,
-    )
-    return last
 
 
 def sweep(db: Path, data: Path, *extra, name: str = "s", trials: int = 1) -> subprocess.CompletedProcess:

@@ -125,6 +125,31 @@ def test_a_stop_stops_every_trial_where_each_would_stop_alone(data):
         assert_same_run(ours, theirs)
 
 
+def test_one_trial_stopped_after_an_epoch_ends_as_alone_and_the_others_go_on(data):
+    """A sweep's pruner stops one member (stop_trial): it ends at that epoch with what fit gives
+    when stopped at the next epoch's first batch; the others train to the end untouched."""
+    configs = CASES["article"]
+    splits = make_splits(data, configs[0])
+    batches = -(-len(splits["train"]) // configs[0].batch_size)
+    asked = []
+
+    def stop_trial(k: int) -> bool:
+        asked.append(k)
+        return k == 1
+
+    packed = fit_packed(configs, splits, "cpu", stop_trial=stop_trial)
+    calls = iter(range(1, 10_000))
+    stopped_alone = fit(configs[1], splits, should_stop=lambda: next(calls) > batches)
+    assert [run.status for run in packed] == ["finished", "stopped", "finished"]
+    assert packed[1].reason == "stopped after epoch 1" and len(packed[1].history) == 1
+    assert stopped_alone.status == "stopped" and len(stopped_alone.history) == 1
+    packed[1].reason = stopped_alone.reason  # the words differ ("during epoch 2"); the numbers may not
+    assert_same_run(packed[1], stopped_alone)
+    for k in (0, 2):
+        assert_same_run(packed[k], fit(configs[k], splits))
+    assert asked.count(1) == 1 and asked.count(0) == 3  # never asked at the last epoch, nor once stopped
+
+
 @pytest.mark.parametrize(
     ("change", "setting"),
     [
