@@ -531,6 +531,13 @@ def main(argv: list[str] | None = None, open_app: Callable[..., int] | None = op
         return 1
 
 
+def run() -> None:
+    """The `ridership` command: main(), then the process ends at once (cli/exit.py)."""
+    from .exit import exit_now
+
+    exit_now(main())
+
+
 def _silence_stdout() -> None:
     """Python flushes stdout at exit and would complain again about the closed pipe."""
     try:

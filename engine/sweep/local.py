@@ -25,6 +25,7 @@ import math
 import os
 import queue
 import signal
+import sys
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -495,6 +496,14 @@ def _worker_entry(*, events, index: int, **kwargs) -> None:
     not as a traceback on the terminal."""
     try:
         _worker_main(events=events, index=index, **kwargs)
+        # Done: its store is closed and its last messages flushed, so the interpreter's teardown
+        # (about 1 s with torch, pandas and LightGBM loaded, measured) is skipped: the sweep ends
+        # that much sooner after its last trial.
+        events.close()
+        events.join_thread()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     except Exception as exc:  # noqa: BLE001 - reported, then the process ends with code 1
         try:
             events.put({"kind": "worker_error", "worker": index, "error": _one_line(exc)})
