@@ -18,9 +18,10 @@ from typing import NoReturn
 
 
 def exit_now(code: int) -> NoReturn:
-    for thread in threading.enumerate():
-        if thread is not threading.main_thread() and not thread.daemon:
-            thread.join()  # as the interpreter would before exiting
+    # What the interpreter does first when it exits: the threading module's own exit callbacks
+    # (concurrent.futures tells its idle pool threads to end), then it waits for every thread that
+    # is not a daemon. Joining them without those callbacks would wait for ever on an idle pool.
+    threading._shutdown()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:

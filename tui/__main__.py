@@ -2,7 +2,8 @@
 the command line's subcommands; ``ridership`` (cli/main.py) is the full command."""
 
 import argparse
-import sys
+
+from cli.exit import exit_now
 
 from .app import run_app
 
@@ -10,4 +11,4 @@ parser = argparse.ArgumentParser(prog="python -m tui", description="The Ridershi
 parser.add_argument("--data", metavar="PATH", help="data file (CSV or .tgz)")
 parser.add_argument("--runs-db", metavar="PATH", help="run store database")
 args = parser.parse_args()
-sys.exit(run_app(data_path=args.data, runs_db=args.runs_db))
+exit_now(run_app(data_path=args.data, runs_db=args.runs_db))  # without Python's 1 s teardown
