@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -51,14 +52,34 @@ def reference_predictions(
         if key in _memory:
             return _memory[key]
         path = (cache_dir or _cache_dir()) / f"{key}.npz"
-        try:
-            with np.load(path) as saved:
-                out = {name: saved[name] for name in names}
-        except (OSError, KeyError, ValueError):
-            out = _fit(data, splits, window_length, names)
-            _save(path, out)
+        with _file_lock(path):  # a sweep's workers start together: one fits, the others read it
+            try:
+                with np.load(path) as saved:
+                    out = {name: saved[name] for name in names}
+            except (OSError, KeyError, ValueError):
+                out = _fit(data, splits, window_length, names)
+                _save(path, out)
         _memory[key] = out
         return out
+
+
+@contextmanager
+def _file_lock(path: Path):
+    """Held by one process at a time (POSIX advisory lock beside the cache file). Best effort, as
+    the cache: without a lock (no fcntl, a folder that cannot be written) each process fits alone."""
+    try:
+        import fcntl
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path.with_name(f".{path.name}.lock"), "a")  # noqa: SIM115 - closed below
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        handle.close()  # releases the lock
 
 
 def _cache_dir() -> Path:

@@ -109,6 +109,34 @@ def test_the_reference_is_cached_and_scored_beside_naive(data, monkeypatch, tmp_
         assert s.gbm_mae < s.naive_mae
 
 
+def test_a_process_waiting_for_the_references_fit_reads_it_instead_of_fitting_again(data, monkeypatch, tmp_path):
+    """A sweep's workers ask for the reference at the same moment: the one that fits holds the file
+    lock; the others wait on it, then read the file rather than fit it a second time."""
+    import threading
+
+    splits = make_splits(data, SMALL)
+    reference._memory.clear()
+    fitted = reference.reference_predictions(data, splits, SMALL.window_length, cache_dir=tmp_path)
+    [cached] = tmp_path.glob("*.npz")
+    moved = cached.with_name("elsewhere")
+    cached.rename(moved)  # as if not fitted yet
+    reference._memory.clear()
+    monkeypatch.setattr(reference, "_fit", lambda *a, **k: pytest.fail("fitted although another process had"))
+    got = {}
+    with reference._file_lock(cached):  # "another process" is fitting
+        asking = threading.Thread(
+            target=lambda: got.update(
+                reference.reference_predictions(data, splits, SMALL.window_length, cache_dir=tmp_path)
+            )
+        )
+        asking.start()
+        asking.join(timeout=0.5)
+        assert asking.is_alive()  # it waits for the lock (a state, not a time: it cannot finish without the file)
+        moved.rename(cached)  # the other process's fit is written
+    asking.join()
+    assert np.array_equal(got["valid"], fitted["valid"])
+
+
 def test_conformal_quantile_covers_at_least_the_level():
     errors = np.arange(1, 101, dtype=float)
     assert conformal_quantile(errors, 0.8) == 81.0  # ceil(101 * 0.8) = 81st smallest of 100
