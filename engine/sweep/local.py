@@ -26,6 +26,7 @@ import os
 import queue
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -513,6 +514,16 @@ def _worker_entry(*, events, index: int, **kwargs) -> None:
             raise SystemExit(1) from None
 
 
+def _prefetch_reference(config, data) -> None:
+    try:
+        from ..data.windows import make_splits
+        from ..scoring import reference_for
+
+        reference_for(data, make_splits(data, config), config)
+    except Exception:  # noqa: BLE001 - the trial's own scoring fits it again, or says why it cannot
+        pass
+
+
 def _worker_main(
     *,
     plan: SweepPlan,
@@ -545,6 +556,9 @@ def _worker_main(
     from ..store.runstore import RunStore
 
     torch.set_num_threads(1)
+    # The LightGBM reference each trial is scored beside, fitted meanwhile (seconds, in C++ without
+    # the GIL) rather than after the first trial's epochs; one worker fits, the others read its file.
+    threading.Thread(target=_prefetch_reference, args=(plan.base, data), daemon=True, name="reference").start()
     quiet_optuna()
     pack = packed.pack_size(plan)  # here, where torch is: the default depends on the device
     store = RunStore.open(store_path)
