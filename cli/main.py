@@ -532,8 +532,8 @@ def main(argv: list[str] | None = None, open_app: Callable[..., int] | None = op
 
 
 def run() -> None:
-    """The `ridership` command: main(), then the process ends at once (cli/exit.py)."""
-    from .exit import exit_now
+    """The `ridership` command: main(), then the process ends at once (engine/exit.py)."""
+    from engine.exit import exit_now
 
     exit_now(main())
 

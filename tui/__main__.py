@@ -3,7 +3,7 @@ the command line's subcommands; ``ridership`` (cli/main.py) is the full command.
 
 import argparse
 
-from cli.exit import exit_now
+from engine.exit import exit_now
 
 from .app import run_app
 
