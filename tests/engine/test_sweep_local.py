@@ -132,7 +132,7 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.slow  # real worker processes killed with SIGKILL
-def test_a_sweep_killed_with_sigkill_and_continued_loses_no_trial_and_repeats_none(tmp_path, synthetic_csv):
+def test_a_sweep_killed_with_sigkill_and_continued_loses_no_trial_and_repeats_none(tmp_path, synthetic_csv, request):
     csv = synthetic_csv()
     db = tmp_path / "runs.db"
     cmd = [
@@ -164,6 +164,7 @@ def test_a_sweep_killed_with_sigkill_and_continued_loses_no_trial_and_repeats_no
     # The whole sweep is paused (SIGSTOP) before each look at the store, so that what is counted is
     # what the kill leaves: trials of 4 tiny epochs end in a fraction of a second, and a look that
     # ran late on a loaded machine once found all 6 finished.
+    request.addfinalizer(lambda: _signal([proc.pid], signal.SIGKILL))  # never left paused by a failure
     deadline = time.time() + 240
     while time.time() < deadline:
         time.sleep(0.1)

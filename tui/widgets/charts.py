@@ -332,7 +332,9 @@ class Chart(Widget):
         if not self.is_mounted:
             return
         self._building = True
-        self.run_worker(self._build(), group="chart", exit_on_error=False)
+        # The method, not a coroutine: called when the worker starts, so none is left un-awaited
+        # when the app ends first (a RuntimeWarning seen in a test).
+        self.run_worker(self._build, group="chart", exit_on_error=False)
 
     async def _build(self) -> None:
         loop = asyncio.get_running_loop()
