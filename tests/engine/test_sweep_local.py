@@ -306,3 +306,27 @@ def test_continue_resumes_trials_killed_mid_way_from_their_checkpoints(tmp_path,
     resumed = by_trial[trial]
     assert resumed[3] == killed_run and resumed[4] == "resume" and resumed[6] == epochs  # the epochs left, not anew
     assert killed_params == []  # the killed run is the resumed run's parent, no longer a trial itself
+
+
+def test_workers_started_before_the_study_opens_and_not_needed_end_at_once(tmp_path, synthetic_csv):
+    """run_local starts as many workers as the plan could use before it opens the study (their
+    imports overlap it), then ends those the budget does not need: a continue with one trial left
+    runs one worker, and one with none left runs none; no worker process is left either way."""
+    import psutil
+
+    data = load_path(synthetic_csv(), "path")
+    db = tmp_path / "runs.db"
+    run_local(_plan("few", ["lr=0.01,0.02,0.03"], trials=3, epochs=1), data, db, workers=1)
+    for trials, workers_used in ((4, 1), (4, 0)):
+        events = []
+        out = run_local(
+            _plan("few", ["lr=0.01,0.02,0.03"], trials=trials, epochs=1), data, db, workers=3, on_event=events.append
+        )
+        started = next(e for e in events if e["kind"] == "sweep_started")
+        assert started["workers"] == workers_used and len(out.ran) == workers_used
+        assert out.status == "finished"
+        assert [
+            p for p in psutil.Process().children(recursive=True) if "resource_tracker" not in " ".join(p.cmdline())
+        ] == []
+    with RunStore.open(db) as store:
+        assert len(records.sweep_summary(store, "few").trials) == 4
