@@ -444,3 +444,32 @@ def test_a_disk_that_fills_mid_sweep_is_one_line_and_the_sweep_is_not_left_runni
     record = json.loads(result["show"])
     assert record["status"] != "running"  # stopped, or interrupted when even that could not be written
     assert record["counts"].get("finished", 0) >= 1
+
+
+def test_ctrl_c_while_the_workers_start_stops_the_sweep_without_a_traceback_or_a_hang(tmp_path, synthetic_csv):
+    """A terminal's Ctrl+C reaches the whole process group, workers still starting included. One
+    killed while reading its arguments (the data, more than a pipe holds) left the sweep blocked for
+    ever writing them, and printed a KeyboardInterrupt traceback; the workers now start with those
+    signals blocked, and the sweep alone decides."""
+    psutil = pytest.importorskip("psutil")
+    db = tmp_path / "runs.db"
+    csv = synthetic_csv(first="2001-01-01", last="2021-11-30")  # twenty years: its pickle outgrows a pipe
+    argv = [sys.executable, "-m", "cli", "sweep", "--name", "i", "--param", "hidden_size=4,8", "--trials", "2"]
+    argv += ["--workers", "2", "--pruner", "none", "--data", str(csv), "--runs-db", str(db), *FIXED]
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not [c for c in psutil.Process(proc.pid).children() if "spawn_main" in " ".join(c.cmdline())]:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no worker process started within 120 s"
+            time.sleep(0.01)
+        os.killpg(proc.pid, signal.SIGINT)  # a worker is starting now
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0 and "SIGINT received" in err and "Traceback" not in err, (proc.returncode, out, err)
+    assert shown(db, "i")["status"] == "stopped"
