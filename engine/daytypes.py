@@ -92,14 +92,15 @@ def check_day_type(day_type) -> str:
 
 def day_inputs(date, day_type: str | None = None) -> DayInputs:
     """The inputs for forecasting ``date`` as ``day_type`` (None: the calendar's type)."""
-    from .data.calendar import CtaHolidayCalendar, infer_day_type, minor_holidays, school_break
+    from .data.calendar import infer_day_type, school_break, year_calendar
 
     date = pd.Timestamp(date).normalize()
     real = infer_day_type(date)
     kind = real if day_type is None else check_day_type(day_type)
     weekday = date.day_of_week
-    holiday = bool(len(CtaHolidayCalendar().holidays(date, date)))
-    minor = bool(len(minor_holidays(date, date)))
+    calendar = year_calendar(date.year)
+    holiday = date in calendar.holidays
+    minor = date in calendar.minor
     school = bool(school_break([date])[0])
     name = WEEKDAY_NAMES[weekday]
     if kind == real:

@@ -72,3 +72,22 @@ def test_school_breaks_are_the_winter_break_and_the_week_before_easter():
     winter = pd.date_range("2018-12-20", "2019-01-05")
     flagged = [f"{d:%m-%d}" for d, on in zip(winter, school_break(winter)) if on]
     assert flagged[0] == "12-22" and flagged[-1] == "01-03" and len(flagged) == 13
+
+
+def test_one_days_type_and_holidays_agree_with_the_whole_range_calendars():
+    """infer_day_type and day_inputs read each year's holiday sets, built once (a day at a time they
+    built pandas' calendars for every day); the answers are those of the calendars over the whole
+    range, including the moved days at year ends and Juneteenth from 2021."""
+    import pandas as pd
+
+    from engine.data.calendar import CtaHolidayCalendar, infer_day_type, infer_day_types, minor_holidays
+    from engine.daytypes import day_inputs
+
+    days = pd.date_range("1999-01-01", "2031-12-31")
+    assert [infer_day_type(d) for d in days] == infer_day_types(days)
+    holidays = set(CtaHolidayCalendar().holidays(days.min(), days.max()))
+    minor = set(minor_holidays(days.min(), days.max()))
+    some = days[(days.year % 10 == 0) | (days.year == 2021) | (days.month.isin([1, 12]) & (days.day <= 3))]
+    got = [(day_inputs(d).holiday, day_inputs(d).minor) for d in some]
+    assert got == [(d in holidays, d in minor) for d in some]
+    assert any(h for h, _ in got) and any(m for _, m in got)
