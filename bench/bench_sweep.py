@@ -33,17 +33,28 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 
 CLI_SPACE = ["lr=log:0.001:0.01"]  # one shape (the best preset's), so the setups differ only in workers
 
 
+def sweep_command(name, db, *, trials, epochs, workers, data=None, device="cpu") -> list[str]:
+    """The user's `ridership sweep` timed here and by bench/sweep_phases.py: the `best` preset, random
+    sampler, no pruning, CLI_SPACE; without ``data``, the synthetic series."""
+    return [
+        *(sys.executable, "-m", "cli", "sweep", "--name", name, "--preset", "best"),
+        *("--sampler", "random", "--pruner", "none", "--trials", str(trials), "--epochs", str(epochs)),
+        *("--workers", str(workers), *(["--data", data] if data else []), "--runs-db", db, "--device", device),
+        *[x for spec in CLI_SPACE for x in ("--param", spec)],
+    ]
+
+
 def cli_main(args) -> None:
     """Wall clock of ``ridership sweep`` with 1, 2, ... workers on the same queued trials."""
     import shlex
     import subprocess
-    import sys
 
     import optuna
 
@@ -70,34 +81,10 @@ def cli_main(args) -> None:
             queued = optuna.create_study(study_name=name, storage=storage(db), direction="minimize")
             for params in trials:
                 queued.enqueue_trial(params)
-            cmd = [
-                sys.executable,
-                "-m",
-                "cli",
-                "sweep",
-                "--name",
-                name,
-                "--preset",
-                "best",
-                "--sampler",
-                "random",
-                "--pruner",
-                "none",
-                "--trials",
-                str(args.trials),
-                "--epochs",
-                str(args.epochs),
-                "--workers",
-                str(workers),
-                "--pack",
-                str(pack),
-                *(["--data", args.data] if args.data else []),  # without: the synthetic series
-                "--runs-db",
-                db,
-                "--device",
-                args.device,
-                *[x for spec in CLI_SPACE for x in ("--param", spec)],
-            ]
+            cmd = sweep_command(
+                name, db, trials=args.trials, epochs=args.epochs, workers=workers, data=args.data, device=args.device
+            )
+            cmd += ["--pack", str(pack)]
             print(f"$ {shlex.join(cmd)}", flush=True)
             load = os.getloadavg()[0]
             started = time.perf_counter()

@@ -16,6 +16,8 @@ import tempfile
 import time
 from datetime import datetime
 
+from bench.bench_sweep import sweep_command
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.environ.get("RIDERSHIP_DATA") or os.path.join(
     ROOT, "..", "shared", "data", "ridership", "CTA_-_Ridership_-_Daily_Boarding_Totals.csv"
@@ -30,34 +32,7 @@ for workers in sys.argv[1].split(","):
     with tempfile.TemporaryDirectory() as home:
         db = os.path.join(home, "runs.db")
         cache = os.environ.get("CACHE") or os.path.join(home, "cache")
-        cmd = [
-            sys.executable,
-            "-m",
-            "cli",
-            "sweep",
-            "--name",
-            "p",
-            "--preset",
-            "best",
-            "--sampler",
-            "random",
-            "--pruner",
-            "none",
-            "--trials",
-            "8",
-            "--epochs",
-            "20",
-            "--workers",
-            workers,
-            "--data",
-            DATA,
-            "--runs-db",
-            db,
-            "--device",
-            "cpu",
-            "--param",
-            "lr=log:0.001:0.01",
-        ]
+        cmd = sweep_command("p", db, trials=8, epochs=20, workers=workers, data=DATA)
         t0 = time.time()
         done = subprocess.run(
             cmd, capture_output=True, text=True, env={**os.environ, "RIDERSHIP_CACHE": cache}, cwd=ROOT

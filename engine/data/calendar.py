@@ -101,7 +101,8 @@ class YearCalendar(NamedTuple):
 def year_calendar(year: int) -> YearCalendar:
     """The holiday sets of ``year``, built once. Per-day callers (a forecast's days, the what-if
     checks over whole splits: about 2,000 days a check) built pandas' holiday calendars for every
-    day, 10-20 ms each: 25 s of a 33 s check (measured)."""
+    day: 1,906 calls, 38 s of the real-data what-if test's 47 s under cProfile (33-40 s unprofiled,
+    now 8.6 s)."""
     first, last = pd.Timestamp(year, 1, 1), pd.Timestamp(year, 12, 31)
     u_days, saturday_service = _sunday_service_days(first, last)  # holidays within a week of the year too
     return YearCalendar(

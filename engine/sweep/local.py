@@ -4,8 +4,9 @@ study in an SQLite file beside the run store, and trials in worker processes.
 - One worker process per trial slot (spawn: no torch state copied from the parent), torch on one
   thread each, started as soon as the sweep's checks pass: their imports (torch, its compiler front
   end that ``optimizer.step`` loads, torchmetrics, LightGBM: about 3 s) overlap the study's opening,
-  and each then waits for the budget; workers the budget turns out not to need end at once. Each opens the run store and the Optuna storage itself; SQLite (WAL, busy timeout)
-  takes the concurrent writes. With ``pack`` > 1 a worker asks for that many trials at once and
+  and each then waits for the budget; workers the budget turns out not to need end at once. Each
+  opens the run store and the Optuna storage itself; SQLite (WAL, busy timeout) takes the
+  concurrent writes. With ``pack`` > 1 a worker asks for that many trials at once and
   trains those of one shape as one batched model (engine.sweep.packed), each its own trial and run.
 - The budget is the sweep's total: ``trials`` trials that ended (complete, pruned or failed),
   counting those of earlier sessions of the same sweep, and/or ``timeout_s`` (no trial starts past
@@ -195,6 +196,27 @@ def prepare(
     return study, len(finished_trials(study)), interrupted
 
 
+def worker_count(workers: int | None, trials_left: int | None, per_worker: int = 1) -> int:
+    """Workers (or Ray slots) for a sweep: ``workers``, else one per core, and no more than the
+    trials left need when each takes up to ``per_worker`` at once."""
+    count = workers or os.cpu_count() or 1
+    return count if trials_left is None else min(count, math.ceil(trials_left / per_worker))
+
+
+def started_event(plan: SweepPlan, done_before: int, remaining: int | None, workers: int, interrupted, resumed) -> dict:
+    """The ``sweep_started`` event both backends send once the sweep is prepared."""
+    return {
+        "kind": "sweep_started",
+        "name": plan.name,
+        "done_before": done_before,
+        "remaining": remaining,
+        "workers": workers,
+        "interrupted": interrupted,
+        "trials": plan.trials,
+        "resumed": resumed,
+    }
+
+
 def resume_job(store, plan: SweepPlan, trial, data) -> dict | None:
     """What it takes to finish trial ``trial`` (left RUNNING by a killed sweep) from its run's last
     checkpoint: its run, the epochs done and left; None when there is nothing to resume from."""
@@ -289,10 +311,7 @@ def run_local(
         def start_workers() -> None:
             """As many workers as the sweep can use at most, started before the study opens: a
             worker's imports (torch, optuna, the training path: about 3 s) overlap the driver's."""
-            most = workers or os.cpu_count() or 1
-            if plan.trials is not None:
-                most = min(most, math.ceil(plan.trials / (plan.pack or 1)))
-            for _ in range(most):
+            for _ in range(worker_count(workers, plan.trials, plan.pack or 1)):
                 spawn()
 
         def dismiss(count: int) -> None:
@@ -312,25 +331,12 @@ def run_local(
         )
         remaining = None if plan.trials is None else max(plan.trials - done_before, 0)
         deadline = time.time() + plan.timeout_s if plan.timeout_s else None
-        count = workers or os.cpu_count() or 1
-        if remaining is not None:
-            count = min(count, math.ceil(remaining / (plan.pack or 1)))  # a worker takes up to a pack at once
+        count = worker_count(workers, remaining, plan.pack or 1)  # a worker takes up to a pack at once
         dismiss(count)
         budget = {"remaining": remaining, "deadline": deadline, "resumable": resumable}
         for _ in procs:
             budgets.put(budget)
-        emit(
-            {
-                "kind": "sweep_started",
-                "name": plan.name,
-                "done_before": done_before,
-                "remaining": remaining,
-                "workers": count,
-                "interrupted": interrupted,
-                "trials": plan.trials,
-                "resumed": resumable,
-            }
-        )
+        emit(started_event(plan, done_before, remaining, count, interrupted, resumable))
         if count == 0:
             records.end_sweep(store, plan.name, "finished")
             emit({"kind": "sweep_done", "status": "finished", "ran": 0})
@@ -489,7 +495,7 @@ def _redirect_output(path: str) -> None:
     sys.stderr = open(2, "w", buffering=1, closefd=False)
 
 
-HELD_SIGNALS = tuple(getattr(signal, name) for name in ("SIGHUP", "SIGINT", "SIGTERM") if hasattr(signal, name))
+_HELD_SIGNALS = tuple(getattr(signal, name) for name in ("SIGHUP", "SIGINT", "SIGTERM") if hasattr(signal, name))
 
 
 @contextmanager
@@ -503,7 +509,7 @@ def _signals_held():
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, set(HELD_SIGNALS))
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, set(_HELD_SIGNALS))
     try:
         yield
     finally:

@@ -39,7 +39,9 @@ from .local import (
     make_pruner,
     make_sampler,
     prepare,
+    started_event,
     storage,
+    worker_count,
 )
 from .trial import TrialOutcome
 
@@ -276,21 +278,8 @@ def run_ray(
             plan.name, "finished", done_before=done_before, interrupted=interrupted, resumed=resumable
         )
         remaining = None if plan.trials is None else max(plan.trials - done_before, 0)
-        count = workers or os.cpu_count() or 1
-        if remaining is not None:
-            count = min(count, remaining)
-        emit(
-            {
-                "kind": "sweep_started",
-                "name": plan.name,
-                "done_before": done_before,
-                "remaining": remaining,
-                "workers": count,
-                "interrupted": interrupted,
-                "trials": plan.trials,
-                "resumed": resumable,
-            }
-        )
+        count = worker_count(workers, remaining)
+        emit(started_event(plan, done_before, remaining, count, interrupted, resumable))
         if count == 0:
             records.end_sweep(store, plan.name, "finished")
             emit({"kind": "sweep_done", "status": "finished", "ran": 0})

@@ -308,7 +308,7 @@ def test_continue_resumes_trials_killed_mid_way_from_their_checkpoints(tmp_path,
     assert killed_params == []  # the killed run is the resumed run's parent, no longer a trial itself
 
 
-def test_workers_started_before_the_study_opens_and_not_needed_end_at_once(tmp_path, synthetic_csv):
+def test_workers_started_and_not_needed_by_the_budget_end_at_once(tmp_path, synthetic_csv):
     """run_local starts as many workers as the plan could use before it opens the study (their
     imports overlap it), then ends those the budget does not need: a continue with one trial left
     runs one worker, and one with none left runs none; no worker process is left either way."""
