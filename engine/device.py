@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from .errors import DeviceError
+from .lean_imports import without_compiler_import
 
 MEASURE_STEPS = 5  # timed training steps per device (after two to warm up)
 _measured: dict[str, str] = {}  # shape key -> the device kind measured fastest (this process)
@@ -147,7 +148,7 @@ def step_seconds(device: torch.device, config) -> float:
     y = torch.rand(config.batch_size, len(TARGETS), generator=generator)
     model = model_for(config).to(device)
     x, y = x.to(device), y.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    optimizer = without_compiler_import(torch.optim.Adam)(model.parameters(), lr=1e-3)
 
     def step() -> None:
         optimizer.zero_grad()

@@ -9,8 +9,11 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import torch
-import torchmetrics
 from torch import nn
+
+from .lean_imports import import_torchmetrics
+
+torchmetrics = import_torchmetrics()
 
 
 @contextmanager

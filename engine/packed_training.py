@@ -41,6 +41,7 @@ from .config import TrainConfig
 from .data.windows import Split
 from .domain import SEASON, SERIES
 from .events import EpochEvent
+from .lean_imports import without_compiler_import
 from .model import LOG_FLOOR, LOG_RANGE, build_model, model_for
 from .training import (
     FitResult,
@@ -254,13 +255,15 @@ class _Schedules:
     def __init__(self, configs: list[TrainConfig], batches_per_epoch: int):
         self.per_batch = configs[0].schedule == "cosine"
         if self.per_batch:
-            holder = torch.optim.SGD([{"params": [torch.zeros(1)], "lr": c.lr} for c in configs])
+            holder = without_compiler_import(torch.optim.SGD)(
+                [{"params": [torch.zeros(1)], "lr": c.lr} for c in configs]
+            )
             self.groups = holder.param_groups
             total = max(1, batches_per_epoch * configs[0].epochs)
             self.cosine = torch.optim.lr_scheduler.CosineAnnealingLR(holder, T_max=total)
             holder.step()  # a no-op (no gradients) that tells the scheduler the optimizer steps first
         else:
-            holders = [torch.optim.SGD([torch.zeros(1)], lr=c.lr) for c in configs]
+            holders = [without_compiler_import(torch.optim.SGD)([torch.zeros(1)], lr=c.lr) for c in configs]
             self.groups = [h.param_groups[0] for h in holders]
             self.plateaus = [
                 torch.optim.lr_scheduler.ReduceLROnPlateau(h, mode="min", patience=c.patience, factor=c.factor)

@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-import torchmetrics
 from torch import nn
 
 from .config import TrainConfig
 from .data.windows import Split
 from .events import EpochEvent
-from .inference import evaluate_mae
+from .inference import evaluate_mae, torchmetrics
+from .lean_imports import without_compiler_import
 from .model import LstmModel, build_model
 
 
@@ -235,11 +235,12 @@ def fit(
 def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
         if config.weight_decay:  # decoupled from the gradient's scale, as AdamW
-            return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, foreach=True)
-        return torch.optim.Adam(model.parameters(), lr=config.lr, foreach=True)
+            adamw = without_compiler_import(torch.optim.AdamW)
+            return adamw(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, foreach=True)
+        return without_compiler_import(torch.optim.Adam)(model.parameters(), lr=config.lr, foreach=True)
     # foreach: one call per step for all parameters instead of a Python loop; the same arithmetic.
     # weight_decay 0 (the article) skips the decay term: the article's arithmetic, unchanged.
-    return torch.optim.SGD(
+    return without_compiler_import(torch.optim.SGD)(
         model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay, foreach=True
     )
 
