@@ -23,12 +23,13 @@ study in an SQLite file beside the run store, and trials in worker processes.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import math
 import os
-import queue
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from ..config import TrainConfig
 from ..errors import RidershipError
 from . import packed, records
 from .asking import ask_distinct
+from .channels import Flag, ProcessLock
 from .space import SearchSpace
 from .study import COUNTED, open_study, optuna_path, storage  # noqa: F401 - optuna_path: callers
 from .trial import TrialOutcome, TrialRun, train_alone
@@ -265,29 +267,41 @@ def run_local(
     ``worker_log``: a file the workers' stdout and stderr go to (appended) instead of this process's
     terminal, which a full-screen app owns."""
     import multiprocessing as mp
+    from multiprocessing import connection
 
     from ..store.runstore import RunStore
 
     emit = on_event or (lambda event: None)
     store = RunStore.open(store_path)
+    lock_path = None
+    readers: dict[int, Any] = {}  # worker index -> the end of its events pipe read here
+    budget_to: dict[int, Any] = {}  # worker index -> the end of its budget pipe written here
+
+    def forget(index: int) -> None:
+        for conns in (readers, budget_to):
+            conn = conns.pop(index, None)
+            if conn is not None:
+                conn.close()
+
     try:
         ctx = mp.get_context("spawn")
         with _signals_held():  # the resource tracker, started before the first semaphore, never sees a hang-up
             from multiprocessing import resource_tracker
 
             resource_tracker.ensure_running()
-        claimed = ctx.Value("i", 0)  # its lock also guards resumed_next and the study's asks
-        stop = ctx.Event()
-        events = ctx.Queue()
-        budgets = ctx.Queue()  # what each worker waits for after its imports: the sweep's budget, once prepared
+        # Nothing here can be left held by a worker that dies (engine/sweep/channels.py).
+        fd, lock_path = tempfile.mkstemp(prefix=f"ridership-sweep-{os.getpid()}-", suffix=".lock")
+        os.close(fd)
+        asks = ProcessLock(lock_path)  # one ask at a time; guards claimed and resumed_next
+        claimed = ctx.Value("i", 0, lock=False)
+        stop = Flag(ctx)
         args = dict(
             plan=plan,
             data=data,
             store_path=str(store.path),
             claimed=claimed,
+            asks=asks,
             stop=stop,
-            events=events,
-            budgets=budgets,
             trial_hook=trial_hook,
             resumed_next=ctx.Value("i", 0, lock=False),
             worker_log=str(worker_log) if worker_log else None,
@@ -297,16 +311,26 @@ def run_local(
 
         def spawn() -> None:
             nonlocal next_index
+            events_in, events_out = ctx.Pipe(duplex=False)
+            budget_in, budget_out = ctx.Pipe(duplex=False)
             proc = ctx.Process(
                 target=_worker_entry,
-                kwargs={**args, "index": next_index},
+                kwargs={**args, "index": next_index, "events": events_out, "budgets": budget_in},
                 daemon=True,
                 name=f"sweep-{plan.name}-{next_index}",
             )
             with _signals_held():
                 proc.start()
-            procs[next_index] = proc
+            events_out.close()  # the worker's copies are its own: its death reads here as an end of file
+            budget_in.close()
+            procs[next_index], readers[next_index], budget_to[next_index] = proc, events_in, budget_out
             next_index += 1
+
+        def give_budget(index: int) -> None:
+            try:
+                budget_to.pop(index).send(budget)
+            except OSError:  # it died meanwhile: the loop below sees that
+                pass
 
         def start_workers() -> None:
             """As many workers as the sweep can use at most, started before the study opens: a
@@ -319,6 +343,7 @@ def run_local(
             for index in sorted(procs)[count:]:
                 procs[index].kill()  # SIGKILL: SIGTERM is blocked until the worker's own start-up unblocks it
                 procs.pop(index).join()
+                forget(index)
 
         resumable: list[dict] = []
         try:
@@ -334,8 +359,8 @@ def run_local(
         count = worker_count(workers, remaining, plan.pack or 1)  # a worker takes up to a pack at once
         dismiss(count)
         budget = {"remaining": remaining, "deadline": deadline, "resumable": resumable}
-        for _ in procs:
-            budgets.put(budget)
+        for index in procs:
+            give_budget(index)
         emit(started_event(plan, done_before, remaining, count, interrupted, resumable))
         if count == 0:
             records.end_sweep(store, plan.name, "finished")
@@ -344,12 +369,19 @@ def run_local(
         current: dict[int, dict] = {}  # worker index -> its trial_started event
         errors: list[str] = []  # what made workers end early (worker_error events), one line each
 
+        def received(timeout: float):
+            """The events the workers sent, as they come within ``timeout``; a pipe whose worker
+            ended (its last events read) is closed."""
+            for conn in connection.wait(list(readers.values()), timeout):
+                index = next(i for i, c in readers.items() if c is conn)
+                try:
+                    while conn.poll():
+                        yield conn.recv()
+                except (EOFError, OSError):  # it ended, or died mid-message: what it sent whole was read
+                    readers.pop(index).close()
+
         def drain(timeout: float) -> None:
-            try:
-                event = events.get(timeout=timeout)
-            except queue.Empty:
-                return
-            while True:
+            for event in received(timeout):
                 worker = event.pop("worker", None)
                 if event["kind"] == "trial_started":
                     current[worker] = event
@@ -361,10 +393,6 @@ def run_local(
                 elif event["kind"] == "worker_error":
                     errors.append(event["error"])
                 emit(event)
-                try:
-                    event = events.get_nowait()
-                except queue.Empty:
-                    return
 
         early_deaths = 0  # workers that died without a trial (a broken environment, not a bad trial)
         try:
@@ -384,13 +412,15 @@ def run_local(
                     if proc.is_alive():
                         continue
                     proc.join()
-                    drain(0.05)  # its last events
+                    while index in readers:  # its last events, to its pipe's end (it has exited)
+                        drain(0.05)
                     del procs[index]
+                    forget(index)
                     current.pop(index, None)
                     if proc.exitcode != 0:
                         lost, unstarted = _worker_died(store, study, proc.pid, proc.exitcode)
                         if unstarted:
-                            with claimed.get_lock():  # its trials asked for later packs: for others to run
+                            with asks:  # its trials asked for later packs: for others to run
                                 claimed.value -= unstarted
                         for died in lost:
                             outcome.ran.append(died)
@@ -408,11 +438,14 @@ def run_local(
                         budget_left = remaining is None or claimed.value < remaining
                         if not stop.is_set() and budget_left and (deadline is None or time.time() < deadline):
                             spawn()  # the sweep goes on
-                            budgets.put(budget)
+                            give_budget(next_index - 1)
         except BaseException:
             stop.set()
+            until = time.monotonic() + 30
             for proc in procs.values():
-                proc.join(timeout=30)
+                while proc.is_alive() and time.monotonic() < until:
+                    for _ in received(0.1):  # read on, so that no worker blocks sending as it stops
+                        pass
             try:
                 records.end_sweep(store, plan.name, "stopped")  # not left "running" under this pid
             except RidershipError:
@@ -426,6 +459,12 @@ def run_local(
         emit({"kind": "sweep_done", "status": outcome.status, "ran": len(outcome.ran)})
         return outcome
     finally:
+        for index in list(readers) + list(budget_to):
+            forget(index)
+        if lock_path is not None:
+            asks.close()
+            with contextlib.suppress(OSError):
+                os.unlink(lock_path)
         store.close()
 
 
@@ -546,15 +585,13 @@ def _worker_entry(*, events, index: int, **kwargs) -> None:
         # (about 1 s with torch, pandas and LightGBM loaded, measured) is skipped: the sweep ends
         # that much sooner after its last trial.
         events.close()
-        events.join_thread()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
     except Exception as exc:  # noqa: BLE001 - reported, then the process ends with code 1
         try:
-            events.put({"kind": "worker_error", "worker": index, "error": _one_line(exc)})
+            events.send({"kind": "worker_error", "worker": index, "error": _one_line(exc)})
             events.close()
-            events.join_thread()
         finally:
             raise SystemExit(1) from None
 
@@ -584,6 +621,7 @@ def _worker_main(
     data,
     store_path: str,
     claimed,
+    asks,
     stop,
     events,
     budgets,
@@ -620,13 +658,13 @@ def _worker_main(
     def halted() -> bool:
         return stop.is_set() or os.getppid() != parent
 
-    while True:  # the driver prepares the sweep meanwhile (it started this worker before opening the study)
-        try:
-            budget = budgets.get(timeout=0.2)
-            break
-        except queue.Empty:
-            if halted():
-                return
+    while not budgets.poll(0.2):  # the driver prepares the sweep meanwhile (it started this worker first)
+        if halted():
+            return
+    try:
+        budget = budgets.recv()
+    except EOFError:  # the driver closed it unsent: this worker is not needed
+        return
     remaining, deadline, resumable = budget["remaining"], budget["deadline"], budget["resumable"]
     store = RunStore.open(store_path)
     study = optuna.load_study(
@@ -641,7 +679,7 @@ def _worker_main(
         params = dict(trial.params)
         number = trial.number + 1
         trial.set_user_attr("pid", os.getpid())
-        events.put(
+        events.send(
             {
                 "kind": "trial_started",
                 "worker": index,
@@ -660,7 +698,7 @@ def _worker_main(
             return trial.should_prune()
 
         def on_epoch(event) -> None:
-            events.put(
+            events.send(
                 {
                     "kind": "epoch",
                     "worker": index,
@@ -700,7 +738,7 @@ def _worker_main(
             else:
                 trial.set_user_attr("reason", outcome.reason[:500])
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        events.put({**outcome.to_event(), "worker": index})
+        events.send({**outcome.to_event(), "worker": index})
 
     def drop(trial) -> None:
         """A trial asked for a pack that never started: given back, not counted (as a stopped one)."""
@@ -709,7 +747,7 @@ def _worker_main(
 
     try:
         while not halted() and (deadline is None or time.time() < deadline):
-            with claimed.get_lock():  # one ask at a time: each sees the others' settings (no repeats)
+            with asks:  # one ask at a time: each sees the others' settings (no repeats)
                 if remaining is not None and claimed.value >= remaining:
                     break
                 job = None
