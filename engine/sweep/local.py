@@ -3,10 +3,11 @@ study in an SQLite file beside the run store, and trials in worker processes.
 
 - One worker process per trial slot (spawn: no torch state copied from the parent), torch on one
   thread each, started as soon as the sweep's checks pass: their imports (torch, torchmetrics,
-  LightGBM, Optuna's SQL storage: about 2.5 s) overlap the study's opening,
-  and each then waits for the budget; workers the budget turns out not to need end at once. Each
-  opens the run store and the Optuna storage itself; SQLite (WAL, busy timeout) takes the
-  concurrent writes. With ``pack`` > 1 a worker asks for that many trials at once and
+  LightGBM, Optuna's SQL storage: about 2.5 s) overlap the study's opening, and each then waits
+  for its budget; workers the budget turns out not to need end at once. Each opens the run store
+  and the Optuna storage itself; SQLite (WAL, busy timeout) takes the concurrent writes. Events
+  and budgets travel on each worker's own pipes, and nothing shared has a lock that a killed
+  worker could leave held (engine/sweep/channels.py). With ``pack`` > 1 a worker asks for that many trials at once and
   trains those of one shape as one batched model (engine.sweep.packed), each its own trial and run.
 - The budget is the sweep's total: ``trials`` trials that ended (complete, pruned or failed),
   counting those of earlier sessions of the same sweep, and/or ``timeout_s`` (no trial starts past

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import pytest
 from support import SMALL
@@ -65,12 +67,13 @@ async def rows_become(pilot, expected) -> None:
     between them (settled) once let a test read the rows before them (a failure seen in a suite
     run: the first days read before the override differed from those after)."""
     want = [(riders(f.rail), riders(f.bus)) for f in expected]
-    for _ in range(500):
-        if [(r["rail"], r["bus"]) for r in rows(pilot.app)] == want:
-            return
-        await pilot.pause()
+    deadline = time.monotonic() + 180  # only turns a hang into a failure (a loaded machine is slow)
+    while [(r["rail"], r["bus"]) for r in rows(pilot.app)] != want and time.monotonic() < deadline:
+        await pilot.pause(0.05)
         await pilot.app.workers.wait_for_complete()
-    assert [(r["rail"], r["bus"]) for r in rows(pilot.app)] == want
+    # What the view said, and its model, if the rows never came (seen once in a suite run: "—" rows).
+    said = (text(pilot.app, "#md-status"), pilot.app.query_one(MultiDayView).model, pilot.app.model.run_id)
+    assert [(r["rail"], r["bus"]) for r in rows(pilot.app)] == want, said
 
 
 async def type_days(pilot, value: str, enter: bool = True) -> None:
