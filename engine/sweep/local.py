@@ -24,13 +24,11 @@ study in an SQLite file beside the run store, and trials in worker processes.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import math
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -274,7 +272,7 @@ def run_local(
 
     emit = on_event or (lambda event: None)
     store = RunStore.open(store_path)
-    lock_path = None
+    asks = None
     readers: dict[int, Any] = {}  # worker index -> the end of its events pipe read here
     budget_to: dict[int, Any] = {}  # worker index -> the end of its budget pipe written here
 
@@ -290,10 +288,10 @@ def run_local(
             from multiprocessing import resource_tracker
 
             resource_tracker.ensure_running()
-        # Nothing here can be left held by a worker that dies (engine/sweep/channels.py).
-        fd, lock_path = tempfile.mkstemp(prefix=f"ridership-sweep-{os.getpid()}-", suffix=".lock")
-        os.close(fd)
-        asks = ProcessLock(lock_path)  # one ask at a time; guards claimed and resumed_next
+        # Nothing here can be left held by a worker that dies (engine/sweep/channels.py). The ask
+        # lock's file stays beside the store (empty, reused, like SQLite's own): a file made per
+        # sweep would be left behind by every sweep killed outright.
+        asks = ProcessLock(f"{store.path}.asks.lock")  # one ask at a time; guards claimed and resumed_next
         claimed = ctx.Value("i", 0, lock=False)
         stop = Flag(ctx)
         args = dict(
@@ -462,10 +460,8 @@ def run_local(
     finally:
         for index in list(readers) + list(budget_to):
             forget(index)
-        if lock_path is not None:
+        if asks is not None:
             asks.close()
-            with contextlib.suppress(OSError):
-                os.unlink(lock_path)
         store.close()
 
 

@@ -59,6 +59,8 @@ def test_a_crash_in_a_trial_is_recorded_failed_and_the_sweep_goes_on(tmp_path, s
             assert t.status == "finished" and t.value is not None
     assert 1 not in by_trial or by_trial[1].status == "failed"
     assert summary.record.status == out.status
+    # The ask lock's one file beside the store, reused by the next sweep: nothing per sweep left over.
+    assert [p.name for p in tmp_path.glob("*.lock")] == ["runs.db.asks.lock"]
 
 
 def test_workers_that_die_before_any_trial_end_the_sweep_instead_of_respawning_forever(tmp_path, synthetic_csv):
