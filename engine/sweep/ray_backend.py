@@ -84,6 +84,44 @@ def check_resources(gpus_per_trial: float, cpus_per_trial: float) -> None:
 # -- the actor (runs on a Ray worker) -------------------------------------------------------------
 
 
+TRIAL_FOLDER_PREFIX = "ridership-trial-"
+
+
+def trial_folder() -> str:
+    """A temporary folder for one trial on this node, named by this process's id. Folders of trial
+    processes that no longer exist are removed first: an actor killed mid-trial (a Ctrl+C, a
+    SIGKILLed sweep) never removes its own."""
+    import tempfile
+
+    remove_orphaned_trial_folders(Path(tempfile.gettempdir()))
+    return tempfile.mkdtemp(prefix=f"{TRIAL_FOLDER_PREFIX}{os.getpid()}-")
+
+
+def remove_orphaned_trial_folders(root: Path) -> list[Path]:
+    """Remove the trial folders in ``root`` whose process is gone; returns them. Folders not named
+    by a process id (made by older versions) are left: nothing tells whether they are in use."""
+    import shutil
+
+    removed = []
+    for folder in root.glob(f"{TRIAL_FOLDER_PREFIX}*"):
+        pid = folder.name[len(TRIAL_FOLDER_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or _process_exists(int(pid)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 class TrialRunner:
     """One slot: trains the trials it is given, one at a time. ``poll`` runs beside ``run``
     (max_concurrency=2): it hands the driver the trial's messages and takes its halt flag."""
@@ -100,7 +138,7 @@ class TrialRunner:
     def run(self, run_id: int, config, objective: str, resume: dict | None = None) -> dict[str, Any]:
         """Train trial ``run_id`` (``resume``: {"parent": id, "more": epochs, "bytes": its checkpoint}
         continues an interrupted trial's run instead)."""
-        import tempfile
+        import shutil
 
         import torch
 
@@ -111,7 +149,8 @@ class TrialRunner:
         if config.device == "auto" and torch.cuda.is_available():
             config = config.replace(device="cuda")
         self.halt = None
-        with tempfile.TemporaryDirectory(prefix="ridership-trial-") as folder:
+        folder = trial_folder()
+        try:
             self.relay = relay = RelayStore(run_id, folder)
             try:
                 if resume is not None:
@@ -144,6 +183,8 @@ class TrialRunner:
                 "epochs_done": len(result.history),
                 "messages": relay.take(),
             }
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def poll(self, halt: str | None = None) -> list[dict[str, Any]]:
         if halt and self.halt is None:

@@ -492,3 +492,18 @@ def test_a_sweep_on_a_two_node_cluster_records_every_trial_usable(tmp_path, synt
         timeout=120,
     )
     assert forecast.returncode == 0 and "validation: model" in forecast.stdout, forecast.stderr
+
+
+def test_a_trial_folder_left_by_a_process_that_is_gone_is_removed_by_the_next_trial(tmp_path):
+    """A Ray actor killed mid-trial never removes its temporary folder; the next trial on the node does."""
+    from engine.sweep.ray_backend import TRIAL_FOLDER_PREFIX, remove_orphaned_trial_folders
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # its pid no longer names a process (reaped)
+    dead = tmp_path / f"{TRIAL_FOLDER_PREFIX}{gone.pid}-abc"
+    alive = tmp_path / f"{TRIAL_FOLDER_PREFIX}{os.getpid()}-def"
+    unnamed = tmp_path / f"{TRIAL_FOLDER_PREFIX}xyz"
+    for folder in (dead, alive, unnamed):
+        (folder / "runs").mkdir(parents=True)
+    assert remove_orphaned_trial_folders(tmp_path) == [dead]
+    assert not dead.exists() and alive.exists() and unnamed.exists()
