@@ -163,6 +163,8 @@ class HyperparamsForm(VerticalScroll):
         self.errors: dict[str, str] = {}
         self._config: TrainConfig | None = self._initial
         self.split_days: SplitDays | None = None  # set with the data (set_split_days)
+        # Static id -> the text it shows (_show), starting from what compose gives them.
+        self._shown = {f"help-{s.name}": s.help for s in self.specs} | {"help-preset": "", "form-error": ""}
 
     def compose(self) -> ComposeResult:
         yield Static(FORM_HINT, id="form-hint")
@@ -219,10 +221,13 @@ class HyperparamsForm(VerticalScroll):
         return out
 
     def set_config(self, config: TrainConfig) -> None:
-        for spec in self.specs:
-            widget = self.query_one(f"#field-{spec.name}")
-            value = getattr(config, spec.name)
-            widget.value = value if (spec.kind is bool or spec.choices) else str(value)
+        # One check for the whole config: each field's own Changed would check the form again
+        # (about 45 checks of 45 rows for one preset).
+        with self.prevent(Input.Changed, Select.Changed, Checkbox.Changed):
+            for spec in self.specs:
+                widget = self.query_one(f"#field-{spec.name}")
+                value = getattr(config, spec.name)
+                widget.value = value if (spec.kind is bool or spec.choices) else str(value)
         self.revalidate()
 
     @property
@@ -266,9 +271,19 @@ class HyperparamsForm(VerticalScroll):
         select = self.query_one("#preset", Select)
         with self.prevent(Select.Changed):
             select.value = name if name is not None else Select.NULL
-        self.query_one("#help-preset", Static).update(
-            PRESET_HELP[name] if name else "custom: the fields match no preset; pick one to start from it"
+        self._show(
+            "help-preset",
+            PRESET_HELP[name] if name else "custom: the fields match no preset; pick one to start from it",
         )
+
+    def _show(self, static_id: str, text: str) -> Static:
+        """``text`` in the Static ``static_id``, updated only when it differs: every update lays out
+        the whole screen again, and a check of the form would otherwise update all its rows."""
+        static = self.query_one(f"#{static_id}", Static)
+        if self._shown.get(static_id) != text:
+            static.update(text)
+            self._shown[static_id] = text
+        return static
 
     # -- validation ---------------------------------------------------------------------------
     @on(Input.Changed, ".field-input")
@@ -283,13 +298,11 @@ class HyperparamsForm(VerticalScroll):
         self._config, self.errors = config, errors
         names = {s.name for s in self.specs}
         for spec in self.specs:
-            help_ = self.query_one(f"#help-{spec.name}", Static)
             reason = errors.get(spec.name)
-            help_.update(f"✗ {reason}" if reason else spec.help)
+            help_ = self._show(f"help-{spec.name}", f"✗ {reason}" if reason else spec.help)
             help_.set_class(reason is not None, "-error")
             self.query_one(f"#field-{spec.name}").set_class(reason is not None, "-invalid")
         stray = [f"{k}: {v}" for k, v in errors.items() if k not in names]
-        form_error = self.query_one("#form-error", Static)
         summary = (
             (
                 f"{len(errors)} invalid setting{'s' if len(errors) > 1 else ''}: a run cannot start "
@@ -298,7 +311,7 @@ class HyperparamsForm(VerticalScroll):
             if errors
             else ""
         )
-        form_error.update("\n".join([summary, *stray]).strip())
+        form_error = self._show("form-error", "\n".join([summary, *stray]).strip())
         form_error.set_class(bool(errors), "-error")
         self._show_preset(config)
         self.post_message(self.Changed(config.to_dict() if config else None, dict(errors)))
