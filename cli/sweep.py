@@ -120,7 +120,12 @@ def add_sweep_parser(sub, add_data_options) -> None:
 def cmd_sweep(args) -> int:
     action = list(args.action)
     if not action:
-        return _start(args)
+        from engine.sweep.local import end_forkserver
+
+        try:
+            return _start(args)
+        finally:
+            end_forkserver()  # the workers' server, if _start started one: not left behind by the command
     if action[0] == "list" and len(action) == 1:
         return _list(args)
     if action[0] == "show" and len(action) == 2:
@@ -251,6 +256,10 @@ def _start(args) -> int:
     store = open_store(args)
     try:
         plan, recorded = _plan(args, store)
+        if args.backend == "local":
+            from engine.sweep.local import start_worker_server
+
+            start_worker_server()  # its imports overlap loading the data
         data = _data_for(args, recorded)
         store_path = store.path
     finally:

@@ -33,11 +33,10 @@ _lock = threading.Lock()
 
 
 def available() -> bool:
-    try:
-        import lightgbm  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether lightgbm is installed, without importing it (0.4 s): a cached reference needs only numpy."""
+    from importlib.util import find_spec
+
+    return find_spec("lightgbm") is not None
 
 
 def reference_predictions(

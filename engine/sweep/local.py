@@ -1,11 +1,13 @@
 """Sweeps on this machine: Optuna (TPE, a median pruner on the per-epoch validation MAE) with its
 study in an SQLite file beside the run store, and trials in worker processes.
 
-- One worker process per trial slot (spawn: no torch state copied from the parent), torch on one
-  thread each, started as soon as the sweep's checks pass: their imports (torch, torchmetrics,
-  LightGBM, Optuna's SQL storage: 2.2-2.5 s in a fresh process, measured) overlap the study's
-  opening, and each then waits for its budget; workers the budget turns out not to need end at
-  once. Each opens the run store and the Optuna storage itself; SQLite (WAL, busy timeout) takes
+- One worker process per trial slot, torch on one thread each, started as soon as the sweep's
+  checks pass, and each then waits for its budget; workers the budget turns out not to need end at
+  once. On Linux the workers are forks of one server process (multiprocessing's forkserver) that
+  imported the training path once (torch, torchmetrics, LightGBM, Optuna's SQL storage: 2.2-2.5 s
+  in a fresh process, measured): N workers cost one import, not N, and the server stays for the
+  next sweep of the same process (the app's). It is a fresh interpreter, so nothing of this
+  process's torch or threads is copied. Elsewhere each worker is spawned and imports for itself. Each opens the run store and the Optuna storage itself; SQLite (WAL, busy timeout) takes
   the concurrent writes. Events and budgets travel on each worker's own pipes, and nothing shared
   has a lock that a killed worker could leave held (engine/sweep/channels.py). With ``pack`` > 1
   a worker asks for that many trials at once and trains those of one shape as one batched model
@@ -266,7 +268,6 @@ def run_local(
     ``trial_hook(trial, params)`` runs in the worker before each trial (tests use it to crash one).
     ``worker_log``: a file the workers' stdout and stderr go to (appended) instead of this process's
     terminal, which a full-screen app owns."""
-    import multiprocessing as mp
     from multiprocessing import connection
 
     from ..store.runstore import RunStore
@@ -284,7 +285,7 @@ def run_local(
                 conn.close()
 
     try:
-        ctx = mp.get_context("spawn")
+        ctx = _process_context()
         with _signals_held():  # the resource tracker, started before the first semaphore, never sees a hang-up
             from multiprocessing import resource_tracker
 
@@ -345,9 +346,18 @@ def run_local(
                 procs.pop(index).join()
                 forget(index)
 
+        def checked() -> None:
+            """The sweep will run: forked workers' server starts importing (a worker's start waits
+            for those imports, so the workers start once the study is open); spawned workers
+            start now, their own imports overlapping the study's opening."""
+            if not start_worker_server():
+                start_workers()
+
         resumable: list[dict] = []
         try:
-            study, done_before, interrupted = prepare(plan, store, data, resumable=resumable, checked=start_workers)
+            study, done_before, interrupted = prepare(plan, store, data, resumable=resumable, checked=checked)
+            if not procs:
+                start_workers()
         except BaseException:
             dismiss(0)
             raise
@@ -506,6 +516,79 @@ def _worker_died(store, study, pid: int, exitcode: int) -> tuple[list[TrialOutco
 # -- the worker process ---------------------------------------------------------------------------
 
 
+# What the forkserver imports once for all workers before their first trial: what _worker_main and
+# _warm_up import. Not LightGBM (0.4 s): a worker needs it only to fit the reference, which its
+# prefetch thread does while the first trial trains, and not at all once the reference is cached.
+_ENGINE = __name__.split(".")[0]
+WORKER_IMPORTS = [
+    "torch",
+    "optuna.storages._rdb.models",
+    f"{_ENGINE}.scoring",
+    f"{_ENGINE}.training",
+    f"{_ENGINE}.store.runstore",
+    __name__,
+]
+
+
+def _process_context():
+    """forkserver on Linux (workers forked from a process that has imported WORKER_IMPORTS), spawn
+    elsewhere: macOS's system libraries are not safe to fork once loaded, and Windows cannot fork."""
+    import multiprocessing as mp
+
+    if not sys.platform.startswith("linux"):
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(WORKER_IMPORTS)
+    return ctx
+
+
+def start_worker_server() -> bool:
+    """Start the process the workers are forked from, if the platform has one, and return at once:
+    its imports (2 s) then overlap whatever this process does before the workers are needed (the
+    CLI loads the data meanwhile; run_local opens the study). False where workers are spawned."""
+    if _process_context().get_start_method() != "forkserver":
+        return False
+    from multiprocessing import forkserver
+
+    with _signals_held():  # inherited by the server, and so by every worker it forks
+        forkserver.ensure_running()
+    return True
+
+
+def _release_forkserver() -> None:
+    """A forked worker holds a copy of the write end of the forkserver's "alive" pipe, which keeps
+    the server running until every such copy closes. Closed here, the server ends when the sweep's
+    process does (even by SIGKILL), and the workers with it (_die_with_parent)."""
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    fd = getattr(server, "_forkserver_alive_fd", None)
+    if fd is not None:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+        server._forkserver_alive_fd = None
+
+
+def end_forkserver() -> None:
+    """End the workers' forkserver now, if this process started one and its sweeps are over (the
+    CLI, as its command ends). Left alone it ends when this process does, but only after its own
+    teardown (about 1 s with torch loaded), outliving the command by that second; it holds nothing
+    that needs a clean end."""
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    pid = getattr(server, "_forkserver_pid", None)
+    if pid is None:
+        return
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    server._stop()  # reaps it and removes its socket
+
+
 def _die_with_parent() -> None:
     """Linux: SIGKILL this process when the one that started it dies (a sweep killed with SIGKILL)."""
     try:
@@ -606,9 +689,8 @@ def _prefetch_reference(config, data) -> None:
 
 
 def _warm_up() -> None:
-    """What a worker's first trial would import, imported while it waits for the driver: the
-    training path (torch, torchmetrics), LightGBM and Optuna's SQL storage."""
-    import lightgbm  # noqa: F401
+    """What a worker's first trial would import, imported while it waits for the driver (already
+    there in a forked worker): the training path (torch, torchmetrics) and Optuna's SQL storage."""
     import optuna.storages._rdb.models  # noqa: F401
 
     from .. import scoring, training  # noqa: F401
@@ -637,7 +719,8 @@ def _worker_main(
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):  # blocked by _signals_held while this process started
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
-    parent = os.getppid()
+    _release_forkserver()
+    parent = os.getppid()  # the forkserver on Linux, which ends with the sweep's process
     _die_with_parent()
     if os.getppid() != parent:
         return
@@ -657,6 +740,14 @@ def _worker_main(
     def halted() -> bool:
         return stop.is_set() or os.getppid() != parent
 
+    def send(event: dict) -> None:
+        try:
+            events.send(event)
+        except (BrokenPipeError, ConnectionResetError):
+            # The driver is gone (killed): end as if killed with it, the trial left as it is (RUNNING,
+            # its run's last checkpoint kept) for `--continue` to finish, not recorded as failed.
+            os._exit(1)
+
     while not budgets.poll(0.2):  # the driver prepares the sweep meanwhile (it started this worker first)
         if halted():
             return
@@ -668,7 +759,7 @@ def _worker_main(
     store = RunStore.open(store_path)
     study = optuna.load_study(
         study_name=plan.name,
-        storage=storage(store_path),
+        storage=storage(store_path, prepared=True),  # by the driver, which opened the study
         sampler=make_sampler(plan, index + 1 + int(time.time()) % 100000),
         pruner=make_pruner(plan),
     )
@@ -678,7 +769,7 @@ def _worker_main(
         params = dict(trial.params)
         number = trial.number + 1
         trial.set_user_attr("pid", os.getpid())
-        events.send(
+        send(
             {
                 "kind": "trial_started",
                 "worker": index,
@@ -697,7 +788,7 @@ def _worker_main(
             return trial.should_prune()
 
         def on_epoch(event) -> None:
-            events.send(
+            send(
                 {
                     "kind": "epoch",
                     "worker": index,
@@ -737,7 +828,7 @@ def _worker_main(
             else:
                 trial.set_user_attr("reason", outcome.reason[:500])
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        events.send({**outcome.to_event(), "worker": index})
+        send({**outcome.to_event(), "worker": index})
 
     def drop(trial) -> None:
         """A trial asked for a pack that never started: given back, not counted (as a stopped one)."""

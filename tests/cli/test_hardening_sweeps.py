@@ -461,7 +461,12 @@ def test_ctrl_c_while_the_workers_start_stops_the_sweep_without_a_traceback_or_a
     )
     try:
         deadline = time.monotonic() + 120
-        while not [c for c in psutil.Process(proc.pid).children() if "spawn_main" in " ".join(c.cmdline())]:
+
+        def worker_started() -> bool:  # a process started for the sweep that is neither helper of multiprocessing
+            helpers = psutil.Process(proc.pid).children()  # the resource tracker and the forkserver
+            return any(helper.children() for helper in helpers if "forkserver" in " ".join(helper.cmdline()))
+
+        while not worker_started():
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "no worker process started within 120 s"
             time.sleep(0.01)
@@ -473,3 +478,41 @@ def test_ctrl_c_while_the_workers_start_stops_the_sweep_without_a_traceback_or_a
             proc.wait()
     assert proc.returncode == 0 and "SIGINT received" in err and "Traceback" not in err, (proc.returncode, out, err)
     assert shown(db, "i")["status"] == "stopped"
+
+
+@pytest.mark.slow  # watches real worker processes
+def test_the_workers_are_forks_of_one_server_and_the_command_leaves_no_process(tmp_path, synthetic_csv):
+    """Linux: two workers forked from one forkserver (which imported the training path once, not
+    once per worker); when the command ends, neither the server nor a worker is left."""
+    psutil = pytest.importorskip("psutil")
+    if not sys.platform.startswith("linux"):
+        pytest.skip("workers are spawned, not forked, off Linux")
+    db = tmp_path / "runs.db"
+    argv = [sys.executable, "-m", "cli", "sweep", "--name", "f", "--param", "lr=0.01,0.02,0.03,0.04", "--trials", "4"]
+    argv += ["--workers", "2", "--pruner", "none", "--data", str(synthetic_csv()), "--runs-db", str(db)]
+    argv += small_args(SMALL.replace(epochs=30))
+    proc = subprocess.Popen(argv, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen: dict[int, list[int]] = {}  # forkserver pid -> the pids of its children (the workers)
+    try:
+        while proc.poll() is None:
+            try:
+                for helper in psutil.Process(proc.pid).children():
+                    if "multiprocessing.forkserver" in " ".join(helper.cmdline()):
+                        workers = seen.setdefault(helper.pid, [])
+                        workers += [w.pid for w in helper.children() if w.pid not in workers]
+            except psutil.Error:  # it ended meanwhile
+                pass
+            time.sleep(0.02)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, (out, err)
+    assert len(seen) == 1, seen  # one server for the sweep
+    (server, workers) = next(iter(seen.items()))
+    assert len(workers) == 2, workers  # and both workers its children
+    # Not even a zombie: the command reaped the server (end_forkserver) rather than leave it to end
+    # on its own after the command (about 0.7 s of teardown, measured), orphaned.
+    assert [pid for pid in [server, *workers] if psutil.pid_exists(pid)] == []
+    assert shown(db, "f")["status"] == "finished"

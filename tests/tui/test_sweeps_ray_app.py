@@ -25,7 +25,12 @@ def _ray_processes() -> dict[int, float]:
     found = {}
     for p in psutil.Process(os.getpid()).children(recursive=True):
         try:
-            if any(w in " ".join(p.cmdline()) for w in ("raylet", "gcs_server", "ray/", "ray_")):
+            cmdline = " ".join(p.cmdline())
+            # A local sweep's forkserver (kept by this process) names sys.path on its command line,
+            # with Ray's folders in it once Ray is imported: not a Ray process.
+            if "multiprocessing." in cmdline:
+                continue
+            if any(w in cmdline for w in ("raylet", "gcs_server", "ray/", "ray_")):
                 found[p.pid] = p.create_time()
         except psutil.Error:
             pass
