@@ -379,12 +379,18 @@ def run_local(
         current: dict[int, dict] = {}  # worker index -> its trial_started event
         errors: list[str] = []  # what made workers end early (worker_error events), one line each
 
-        def received(timeout: float):
+        def received(timeout: float, ended: bool = False):
             """The events the workers sent, as they come within ``timeout``; a pipe whose worker
-            ended (its last events read) is closed."""
+            ended (its last events read) is closed. ``ended``: a worker process that has ended but
+            is not yet collected also ends the wait (its pipe closes before the process is gone:
+            waiting out ``timeout`` there was most of the 0.3 s between a sweep's last trial and
+            its end)."""
             index_of = {id(conn): index for index, conn in readers.items()}
-            for conn in connection.wait(list(readers.values()), timeout):
-                index = index_of[id(conn)]
+            ends = [proc.sentinel for index, proc in procs.items() if index not in readers] if ended else []
+            for conn in connection.wait([*readers.values(), *ends], timeout):
+                index = index_of.get(id(conn))
+                if index is None:  # a process's sentinel: the loop collects it
+                    continue
                 try:
                     while conn.poll():
                         yield conn.recv()
@@ -392,7 +398,7 @@ def run_local(
                     readers.pop(index).close()
 
         def drain(timeout: float) -> None:
-            for event in received(timeout):
+            for event in received(timeout, ended=True):
                 worker = event.pop("worker", None)
                 if event["kind"] == "trial_started":
                     current[worker] = event
