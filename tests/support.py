@@ -217,3 +217,14 @@ def still_running(procs: dict[int, float]) -> list[int]:
         except psutil.NoSuchProcess:
             pass
     return alive
+
+
+async def paste(pilot, text: str) -> None:
+    """``text`` into the focused widget as a terminal delivers a paste (one bracketed-paste event),
+    rather than typed a key at a time: Pilot waits for the app to go idle after every key (40 ms at
+    least, up to 2 s while a worker computes), so typing a file path took seconds of a test. The
+    field sees the same edit either way (Input.Changed, its check)."""
+    from textual import events
+
+    pilot.app.post_message(events.Paste(text))
+    await pilot.pause()

@@ -9,6 +9,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import pytest
+from support import paste
 from textual.widgets import Input, TabbedContent
 from textual.worker import Worker, WorkerState
 
@@ -43,8 +44,8 @@ def epochs_of(seen, job=1):
 async def set_field(pilot, name: str, text: str) -> None:
     """Focus a field of the Hyperparameters pane, clear it and type ``text``."""
     pilot.app.form.focus_field(name)
-    await pilot.press("end", "ctrl+u", *text)
-    await pilot.pause()
+    await pilot.press("end", "ctrl+u")
+    await paste(pilot, text)
 
 
 def help_text(app, name: str) -> str:
@@ -224,7 +225,9 @@ async def test_a_bad_file_shows_the_engines_message_and_keeps_the_data(make_test
     app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("o")
-        await pilot.press("ctrl+u", *str(bad), "enter")
+        await pilot.press("ctrl+u")
+        await paste(pilot, str(bad))
+        await pilot.press("enter")
         await pilot.pause()
         await settle(app)
         await pilot.pause()
@@ -247,7 +250,9 @@ async def test_opening_a_good_file_replaces_the_data(make_test_app, tui_csv, set
     good = tui_csv()
     app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("o", "ctrl+u", *str(good), "enter")
+        await pilot.press("o", "ctrl+u")
+        await paste(pilot, str(good))
+        await pilot.press("enter")
         await settle(app)
         await pilot.pause()
         assert app.data.source.path == str(good)

@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from support import SMALL
+from support import SMALL, paste
 
 from engine.domain import format_riders as riders
 from engine.store import RunStore
@@ -227,8 +227,8 @@ async def test_long_ranges_show_weekly_means_and_zoom_shows_single_days(make_tes
 # -- in the app ---------------------------------------------------------------------------------------
 async def set_field(pilot, name: str, value: str) -> None:
     pilot.app.form.focus_field(name)
-    await pilot.press("end", "ctrl+u", *value)
-    await pilot.pause()
+    await pilot.press("end", "ctrl+u")
+    await paste(pilot, value)
 
 
 async def test_split_dates_set_in_the_form_reach_the_run_and_its_backtest(make_test_app, tui_data, settle):

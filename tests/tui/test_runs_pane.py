@@ -13,6 +13,7 @@ import time
 from dataclasses import replace
 
 import pytest
+from support import paste
 
 from engine.domain import riders
 from engine.events import EpochEvent
@@ -264,7 +265,9 @@ async def test_export_to_a_path_that_cannot_be_written_says_why(make_test_app, s
     app, seen = make_test_app(runs_db=str(store.path)), []
     async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
         await show_runs(pilot)
-        await pilot.press("e", "ctrl+u", *f"{blocker}/x.csv", "enter")
+        await pilot.press("e", "ctrl+u")
+        await paste(pilot, f"{blocker}/x.csv")
+        await pilot.press("enter")
         await settled(pilot)
         errors = [n for n in app._notifications if n.severity == "error"]
         assert errors and str(blocker) in errors[-1].message and "Errno" not in errors[-1].message
