@@ -410,6 +410,23 @@ class RidershipApp(App[int]):
         path = self._data_path
         self._start(lambda: jobs.load_data(path), DataLoaded, group="data", name="startup")
 
+    def get_default_screen(self) -> Screen:
+        """The first screen, with the size classes (-short/-tall, -narrow/-wide) its first resize
+        gives it already set: set then, they restyle every widget of the app (about 0.1 s, once
+        per start) just after each was styled."""
+        screen = super().get_default_screen()
+        width, height = self.size
+        screen.update_classes(
+            {
+                name: name
+                in screen._get_breakpoint_classes(width, self.HORIZONTAL_BREAKPOINTS)
+                | screen._get_breakpoint_classes(height, self.VERTICAL_BREAKPOINTS)
+                for _, name in self.HORIZONTAL_BREAKPOINTS + self.VERTICAL_BREAKPOINTS
+            },
+            update=False,
+        )
+        return screen
+
     def on_unmount(self) -> None:
         self._stop.set()  # a run still going ends within a batch
         self.sweep.stop.set()  # and a sweep's trials too

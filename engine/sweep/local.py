@@ -20,8 +20,10 @@ study in an SQLite file beside the run store, and trials in worker processes.
 - ``should_stop`` (Ctrl+C, SIGTERM, the app's stop key) stops the running trials within a batch;
   they are kept as stopped runs and do not count, so a continue runs fresh ones. Finished trials
   are in both stores the moment they end.
-- A sweep killed outright (SIGKILL) leaves its workers to die with it (Linux: PR_SET_PDEATHSIG;
-  elsewhere they notice their parent is gone within a batch). Continuing it marks the trials left
+- A sweep killed outright (SIGKILL) leaves its workers to die with it (Linux: the forkserver ends
+  with the sweep's process and the workers with the forkserver, PR_SET_PDEATHSIG; a worker whose
+  events pipe breaks first ends at once the same way; elsewhere they notice their parent is gone
+  within a batch). Continuing it marks the trials left
   RUNNING in the Optuna study as failed ("interrupted", not counted) and keeps every finished one.
 """
 
