@@ -4,10 +4,12 @@ study in an SQLite file beside the run store, and trials in worker processes.
 - One worker process per trial slot, torch on one thread each, started as soon as the sweep's
   checks pass, and each then waits for its budget; workers the budget turns out not to need end at
   once. On Linux the workers are forks of one server process (multiprocessing's forkserver) that
-  imported the training path once (torch, torchmetrics, LightGBM, Optuna's SQL storage: 2.2-2.5 s
-  in a fresh process, measured): N workers cost one import, not N, and the server stays for the
-  next sweep of the same process (the app's). It is a fresh interpreter, so nothing of this
-  process's torch or threads is copied. Elsewhere each worker is spawned and imports for itself. Each opens the run store and the Optuna storage itself; SQLite (WAL, busy timeout) takes
+  imported the training path once (torch, torchmetrics, Optuna's SQL storage: about 2 s in a fresh
+  process): N workers cost one import, not N, and the server stays for the next sweep of the same
+  process (the app's). The server is a fresh interpreter, so nothing of this process's torch state
+  or threads is copied; each worker takes this process's environment as it is at the sweep's start
+  (as a spawned one would). Elsewhere each worker is spawned and imports for itself. Each worker
+  opens the run store and the Optuna storage itself; SQLite (WAL, busy timeout) takes
   the concurrent writes. Events and budgets travel on each worker's own pipes, and nothing shared
   has a lock that a killed worker could leave held (engine/sweep/channels.py). With ``pack`` > 1
   a worker asks for that many trials at once and trains those of one shape as one batched model
@@ -308,6 +310,7 @@ def run_local(
             trial_hook=trial_hook,
             resumed_next=ctx.Value("i", 0, lock=False),
             worker_log=str(worker_log) if worker_log else None,
+            environ=dict(os.environ),  # a forked worker has the server's, from when it started
         )
         procs: dict[int, Any] = {}
         next_index = 0
@@ -718,7 +721,11 @@ def _worker_main(
     index: int,
     worker_log: str | None = None,
     resumed_next=None,
+    environ: dict[str, str] | None = None,
 ) -> None:
+    if environ is not None:
+        os.environ.clear()
+        os.environ.update(environ)
     if worker_log:
         _redirect_output(worker_log)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group: the parent decides

@@ -33,6 +33,25 @@ def _die_on_first_trial(trial: int, params: dict) -> None:
         os._exit(3)  # the worker process dies mid-sweep
 
 
+def _note_environment(trial: int, params: dict) -> None:
+    """A trial hook: the worker's value of RIDERSHIP_TEST_MARK, into the file RIDERSHIP_TEST_MARK_FILE names."""
+    Path(os.environ["RIDERSHIP_TEST_MARK_FILE"]).write_text(os.environ.get("RIDERSHIP_TEST_MARK", "-"))
+
+
+def test_workers_take_the_environment_of_each_sweeps_start(tmp_path, synthetic_csv, monkeypatch):
+    """Forked workers come from a server started with an earlier environment (the app's first
+    sweep, or an earlier test): each sweep's workers still see this process's environment as it is
+    when the sweep starts, as spawned ones did (the cache folder, the checkpoint interval, ...)."""
+    data = load_path(synthetic_csv(), "path")
+    mark = tmp_path / "mark"
+    monkeypatch.setenv("RIDERSHIP_TEST_MARK_FILE", str(mark))
+    for n, value in enumerate(("first", "second")):
+        monkeypatch.setenv("RIDERSHIP_TEST_MARK", value)
+        plan = _plan(f"env{n}", ["lr=0.01,0.02"], trials=1, epochs=1)
+        out = run_local(plan, data, tmp_path / "runs.db", workers=1, trial_hook=_note_environment)
+        assert out.status == "finished" and mark.read_text() == value
+
+
 def test_a_crash_in_a_trial_is_recorded_failed_and_the_sweep_goes_on(tmp_path, synthetic_csv):
     data = load_path(synthetic_csv(), "path")
     db = tmp_path / "runs.db"
