@@ -559,8 +559,13 @@ def start_worker_server() -> bool:
     CLI loads the data meanwhile; run_local opens the study). False where workers are spawned."""
     if _process_context().get_start_method() != "forkserver":
         return False
-    from multiprocessing import forkserver
+    from multiprocessing import forkserver, resource_tracker
 
+    with _signals_held():
+        # Started first on its own: starting it unblocks SIGINT and SIGTERM in this thread as it
+        # returns (multiprocessing's own masking), which left the server, and so every worker,
+        # killable by a Ctrl+C while reading its arguments (the sweep then ended unrecorded).
+        resource_tracker.ensure_running()
     with _signals_held():  # inherited by the server, and so by every worker it forks
         forkserver.ensure_running()
     return True
