@@ -18,7 +18,7 @@ from engine.data.synthetic import synthetic_frame
 
 
 def pytest_configure(config):
-    # The README's command runs three xdist workers on two cores: each worker's in-process training
+    # The README's command runs two xdist workers on two cores: each worker's in-process training
     # and scoring run on one thread (the product's own policy for its small models,
     # engine.inference.cpu_threads), rather than several threads per worker fighting over two cores
     # (the normalized preset's check took 22 minutes that way at a load of 9). Tests that check
