@@ -290,10 +290,7 @@ def run_local(
 
     try:
         ctx = _process_context()
-        with _signals_held():  # the resource tracker, started before the first semaphore, never sees a hang-up
-            from multiprocessing import resource_tracker
-
-            resource_tracker.ensure_running()
+        _start_resource_tracker()
         # Nothing here can be left held by a worker that dies (engine/sweep/channels.py). The ask
         # lock's file stays beside the store (empty, reused, like SQLite's own): a file made per
         # sweep would be left behind by every sweep killed outright.
@@ -339,8 +336,7 @@ def run_local(
                 pass
 
         def start_workers() -> None:
-            """As many workers as the sweep can use at most, started before the study opens: a
-            worker's imports (the training path, LightGBM, Optuna: 2.2-2.5 s) overlap the driver's."""
+            """As many workers as the sweep can use at most (see ``checked`` for when)."""
             for _ in range(worker_count(workers, plan.trials, plan.pack or 1)):
                 spawn()
 
@@ -553,19 +549,28 @@ def _process_context():
     return ctx
 
 
+def _start_resource_tracker() -> None:
+    """multiprocessing's resource tracker, started before the first semaphore or server with the
+    terminal's signals held: it ignores SIGINT and SIGTERM but not a hang-up, and killed by one it
+    would print a traceback."""
+    from multiprocessing import resource_tracker
+
+    with _signals_held():
+        resource_tracker.ensure_running()
+
+
 def start_worker_server() -> bool:
     """Start the process the workers are forked from, if the platform has one, and return at once:
     its imports (2 s) then overlap whatever this process does before the workers are needed (the
     CLI loads the data meanwhile; run_local opens the study). False where workers are spawned."""
     if _process_context().get_start_method() != "forkserver":
         return False
-    from multiprocessing import forkserver, resource_tracker
+    from multiprocessing import forkserver
 
-    with _signals_held():
-        # Started first on its own: starting it unblocks SIGINT and SIGTERM in this thread as it
-        # returns (multiprocessing's own masking), which left the server, and so every worker,
-        # killable by a Ctrl+C while reading its arguments (the sweep then ended unrecorded).
-        resource_tracker.ensure_running()
+    # Started first on its own: starting the tracker unblocks SIGINT and SIGTERM in this thread as
+    # it returns (multiprocessing's own masking), which left the server, and so every worker,
+    # killable by a Ctrl+C while reading its arguments (the sweep then ended unrecorded).
+    _start_resource_tracker()
     with _signals_held():  # inherited by the server, and so by every worker it forks
         forkserver.ensure_running()
     return True
