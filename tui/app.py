@@ -447,6 +447,8 @@ class RidershipApp(App[int]):
         """Show ``pane`` and focus its main widget, both before the next key is handled: the focus
         is set here (Screen.set_focus), not scheduled (Widget.focus), so in a quick burst of keys
         each key reaches the pane shown by the keys before it."""
+        if pane == "hyperparams":
+            self.form.show_rows()  # built when first shown, not at start (HyperparamsForm)
         self.query_one(TabbedContent).active = pane
         if pane == "forecast":
             target = "#multiday DataTable" if self.forecast_view == "multiday" else "#forecast-pane"

@@ -20,6 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Select
 
 from engine.config import TrainConfig
@@ -163,27 +164,73 @@ class HyperparamsForm(VerticalScroll):
         self.errors: dict[str, str] = {}
         self._config: TrainConfig | None = self._initial
         self.split_days: SplitDays | None = None  # set with the data (set_split_days)
-        # Static id -> the text it shows (_show), starting from what compose gives them.
-        self._shown = {f"help-{s.name}": s.help for s in self.specs} | {"help-preset": "", "form-error": ""}
+        # What each field holds, as its control holds it. The rows (about half the app's widgets)
+        # are built the first time the form is shown: an app that never shows it starts without
+        # composing and styling them. Until then these values are the form.
+        self._values: dict[str, Any] = {s.name: self._raw(s, getattr(self._initial, s.name)) for s in self.specs}
+        self._shown: dict[str, str] = {}  # Static id -> the text it shows (_show), once the rows exist
+        # The rows' widgets by id, kept as they are built: a row's own widgets can be queried only
+        # once the row has mounted, which is after show_rows returns.
+        self._row_widgets: dict[str, Widget] = {}
+
+    @staticmethod
+    def _raw(spec: FieldSpec, value: Any) -> Any:
+        return value if (spec.kind is bool or spec.choices) else str(value)
 
     def compose(self) -> ComposeResult:
         yield Static(FORM_HINT, id="form-hint")
-        with Horizontal(classes="field-row", id="row-preset"):
-            yield Label("preset", classes="field-name")
-            # Blank (shown as "custom") while the fields match no preset.
-            # type_to_search off, here and below: a number key on a selector switches panes, as
-            # everywhere outside a text field (it would otherwise open the list and search it).
-            yield Select(
-                [(name, name) for name in PRESETS], prompt="custom", id="preset", compact=True, type_to_search=False
-            )
-            yield Static("", classes="field-help", id="help-preset")
-        for spec in self.specs:
-            value = getattr(self._initial, spec.name)
-            with Horizontal(classes="field-row", id=f"row-{spec.name}"):
-                yield Label(spec.name, classes="field-name")
-                yield self._control(spec, value)
-                yield Static(spec.help, classes="field-help", id=f"help-{spec.name}")
         yield Static("", id="form-error")
+
+    @property
+    def has_rows(self) -> bool:
+        return bool(self._shown)
+
+    def show_rows(self) -> None:
+        """Build the rows, if not yet built, from the values and errors the form holds."""
+        if self.has_rows:
+            return
+        self._shown = {f"help-{s.name}": s.help for s in self.specs} | {"help-preset": "", "form-error": ""}
+
+        def keep(widget: Widget) -> Widget:
+            self._row_widgets[widget.id] = widget
+            return widget
+
+        rows = [
+            Horizontal(
+                Label("preset", classes="field-name"),
+                # Blank (shown as "custom") while the fields match no preset.
+                # type_to_search off, here and below: a number key on a selector switches panes, as
+                # everywhere outside a text field (it would otherwise open the list and search it).
+                keep(
+                    Select(
+                        [(name, name) for name in PRESETS],
+                        prompt="custom",
+                        id="preset",
+                        compact=True,
+                        type_to_search=False,
+                    )
+                ),
+                keep(Static("", classes="field-help", id="help-preset")),
+                classes="field-row",
+                id="row-preset",
+            )
+        ]
+        for spec in self.specs:
+            rows.append(
+                Horizontal(
+                    Label(spec.name, classes="field-name"),
+                    keep(self._control(spec, self._values[spec.name])),
+                    keep(Static(spec.help, classes="field-help", id=f"help-{spec.name}")),
+                    classes="field-row",
+                    id=f"row-{spec.name}",
+                )
+            )
+        self._row_widgets["form-error"] = self.query_one("#form-error")
+        self.mount_all(rows, before="#form-error")
+        self._show_errors()
+
+    def on_show(self) -> None:
+        self.show_rows()  # shown some other way than the app's pane key (a click on its tab)
 
     def _control(self, spec: FieldSpec, value: Any):
         wid = f"field-{spec.name}"
@@ -201,11 +248,6 @@ class HyperparamsForm(VerticalScroll):
             )
         return Input(str(value), id=wid, compact=True, classes="field-input")
 
-    def on_mount(self) -> None:
-        # Checking split dates loads pandas: not before the first screen. The app has the form
-        # checked once the data is loaded (set_split_days); until then the initial config stands.
-        self._show_preset(self._initial)
-
     def set_split_days(self, split_days: SplitDays | None) -> None:
         """How many days of the loaded data each split holds (tui.jobs.split_days): a window
         length that does not fit a split is refused on its row, before t."""
@@ -214,20 +256,19 @@ class HyperparamsForm(VerticalScroll):
 
     # -- reading and writing values -----------------------------------------------------------
     def raw_values(self) -> dict[str, Any]:
-        out = {}
-        for spec in self.specs:
-            widget = self.query_one(f"#field-{spec.name}")
-            out[spec.name] = widget.value
-        return out
+        if self.has_rows:
+            for spec in self.specs:
+                self._values[spec.name] = self._row_widgets[f"field-{spec.name}"].value
+        return dict(self._values)
 
     def set_config(self, config: TrainConfig) -> None:
-        # One check for the whole config: each field's own Changed would check the form again
-        # (about 45 checks of 45 rows for one preset).
-        with self.prevent(Input.Changed, Select.Changed, Checkbox.Changed):
-            for spec in self.specs:
-                widget = self.query_one(f"#field-{spec.name}")
-                value = getattr(config, spec.name)
-                widget.value = value if (spec.kind is bool or spec.choices) else str(value)
+        self._values = {s.name: self._raw(s, getattr(config, s.name)) for s in self.specs}
+        if self.has_rows:
+            # One check for the whole config: each field's own Changed would check the form again
+            # (about 45 checks of 45 rows for one preset).
+            with self.prevent(Input.Changed, Select.Changed, Checkbox.Changed):
+                for spec in self.specs:
+                    self._row_widgets[f"field-{spec.name}"].value = self._values[spec.name]
         self.revalidate()
 
     @property
@@ -239,7 +280,11 @@ class HyperparamsForm(VerticalScroll):
         return next((s.name for s in self.specs if s.name in self.errors), None)
 
     def focus_field(self, name: str) -> None:
-        self.query_one(f"#field-{name}").focus()
+        if self.has_rows:
+            self._row_widgets[f"field-{name}"].focus()
+        else:  # the field mounts with its row, after this call: focused once it has
+            self.show_rows()
+            self.call_after_refresh(self._row_widgets[f"field-{name}"].focus)
 
     def show_note(self, note: str | None) -> None:
         """A line before the usual hint (e.g. the run a fork starts from); None removes it."""
@@ -267,8 +312,10 @@ class HyperparamsForm(VerticalScroll):
         self.notify(f"Preset {name}: {PRESET_HELP[str(name)]}")
 
     def _show_preset(self, config: TrainConfig | None) -> None:
+        if not self.has_rows:
+            return
         name = preset_of(config) if config is not None else None
-        select = self.query_one("#preset", Select)
+        select = self._row_widgets["preset"]
         with self.prevent(Select.Changed):
             select.value = name if name is not None else Select.NULL
         self._show(
@@ -279,7 +326,7 @@ class HyperparamsForm(VerticalScroll):
     def _show(self, static_id: str, text: str) -> Static:
         """``text`` in the Static ``static_id``, updated only when it differs: every update lays out
         the whole screen again, and a check of the form would otherwise update all its rows."""
-        static = self.query_one(f"#{static_id}", Static)
+        static = self._row_widgets[static_id]
         if self._shown.get(static_id) != text:
             static.update(text)
             self._shown[static_id] = text
@@ -296,12 +343,20 @@ class HyperparamsForm(VerticalScroll):
     def revalidate(self) -> None:
         config, errors = check(self.specs, self.raw_values(), self.split_days)
         self._config, self.errors = config, errors
+        self._show_errors()
+        self.post_message(self.Changed(config.to_dict() if config else None, dict(errors)))
+
+    def _show_errors(self) -> None:
+        """Each reason on its field's row, and the summary under the rows (once there are rows)."""
+        if not self.has_rows:
+            return
+        errors = self.errors
         names = {s.name for s in self.specs}
         for spec in self.specs:
             reason = errors.get(spec.name)
             help_ = self._show(f"help-{spec.name}", f"✗ {reason}" if reason else spec.help)
             help_.set_class(reason is not None, "-error")
-            self.query_one(f"#field-{spec.name}").set_class(reason is not None, "-invalid")
+            self._row_widgets[f"field-{spec.name}"].set_class(reason is not None, "-invalid")
         stray = [f"{k}: {v}" for k, v in errors.items() if k not in names]
         summary = (
             (
@@ -313,5 +368,4 @@ class HyperparamsForm(VerticalScroll):
         )
         form_error = self._show("form-error", "\n".join([summary, *stray]).strip())
         form_error.set_class(bool(errors), "-error")
-        self._show_preset(config)
-        self.post_message(self.Changed(config.to_dict() if config else None, dict(errors)))
+        self._show_preset(self._config)
