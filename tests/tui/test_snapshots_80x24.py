@@ -10,6 +10,7 @@ from test_snapshots import after_a_run, no_blink, settled, with_a_forecast
 
 from tui.system_metrics import Sample
 from tui.widgets.backtest import BacktestPane
+from tui.widgets.runs import RunsPane
 from tui.widgets.sparklines import SystemSparklines
 
 SMALL = (80, 24)
@@ -52,11 +53,18 @@ def test_forecast_80x24(snap_compare, make_test_app, tui_data):
     assert snap_compare(make_test_app(), terminal_size=SMALL, run_before=with_a_forecast(tui_data))
 
 
-def test_runs_80x24(snap_compare, make_test_app, snapshot_store):  # noqa: F811
+def test_runs_80x24(snap_compare, make_test_app, snapshot_store, until):  # noqa: F811
     async def show(pilot):
         await pilot.press("6")
-        for _ in range(3):
-            await settled(pilot)
+        pane = pilot.app.query_one(RunsPane)
+
+        def listed() -> bool:  # the three runs in the table, its headers filled for this width
+            return pane.table.row_count == 3 and getattr(pane, "_filled_narrow", None) == pane.narrow
+
+        # A state, not a number of pauses: at -n 3 a loaded machine once took the snapshot before
+        # the table was filled again for 80 columns (the same text, other header colours).
+        await until(pilot, listed, what="the runs listed for 80 columns")
+        await settled(pilot)
 
     assert snap_compare(make_test_app(runs_db=snapshot_store), terminal_size=SMALL, run_before=show)
 
