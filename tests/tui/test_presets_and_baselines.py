@@ -128,3 +128,28 @@ async def test_a_real_runs_summary_and_epoch_line_show_the_naive_mae(make_test_a
         epoch = text(app, "#run-epoch")
         naive = app.query_one("#training-pane").history.naive_valid_mae  # from TrainingStarted
         assert math.isfinite(naive) and f"(naive {naive:,.0f}, model/naive " in epoch
+
+
+async def test_the_forms_rows_are_built_when_first_shown_with_what_was_set_before(make_test_app, tui_config):
+    """The rows are about half the app's widgets, so they are built when the pane is first shown;
+    settings given before that (a fork, a remembered form) are what the rows show, and the config
+    and its errors hold all along."""
+    app = make_test_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert not app.form.has_rows and not app.query("#field-lr")
+        app.form.set_config(tui_config.replace(lr=0.5, window_length=100000))
+        assert app.form.config is None and "window_length" in app.form.errors  # checked without rows
+        await pilot.press("2")
+        await pilot.pause()
+        assert app.query_one("#field-lr").value == "0.5"
+        assert app.query_one("#field-window_length").has_class("-invalid")
+        assert "invalid setting" in text(app, "#form-error")
+
+
+async def test_a_click_on_the_tab_builds_the_forms_rows(make_test_app):
+    app = make_test_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.click("#--content-tab-hyperparams")
+        for _ in range(3):
+            await pilot.pause()
+        assert app.form.has_rows and app.query_one("#field-lr").region.height == 1

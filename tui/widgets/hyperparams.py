@@ -258,7 +258,9 @@ class HyperparamsForm(VerticalScroll):
     def raw_values(self) -> dict[str, Any]:
         if self.has_rows:
             for spec in self.specs:
-                self._values[spec.name] = self._row_widgets[f"field-{spec.name}"].value
+                widget = self._row_widgets[f"field-{spec.name}"]
+                if widget.is_mounted:  # a Select has its value only once mounted
+                    self._values[spec.name] = widget.value
         return dict(self._values)
 
     def set_config(self, config: TrainConfig) -> None:
