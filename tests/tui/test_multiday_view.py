@@ -72,7 +72,15 @@ async def rows_become(pilot, expected) -> None:
         await pilot.pause(0.05)
         await pilot.app.workers.wait_for_complete()
     # What the view said, and its model, if the rows never came (seen once in a suite run: "—" rows).
-    said = (text(pilot.app, "#md-status"), pilot.app.query_one(MultiDayView).model, pilot.app.model.run_id)
+    table = pilot.app.query_one("#md-table", DataTable)
+    said = (
+        text(pilot.app, "#md-status"),
+        pilot.app.query_one(MultiDayView).model,
+        pilot.app.model.run_id,
+        pilot.app.query_one(MultiDayView).overrides,
+        f"focus {pilot.app.focused!r}, cursor row {table.cursor_row}",
+        rows(pilot.app)[:4],
+    )
     assert [(r["rail"], r["bus"]) for r in rows(pilot.app)] == want, said
 
 
@@ -160,14 +168,19 @@ async def test_the_forecast_is_the_engines_autoregressive_one(make_test_app, tra
         assert "Run 1's model" in text(app, "#md-status") and "28 days from" in text(app, "#md-status")
 
 
-async def test_a_days_type_is_set_on_its_row_and_cleared_with_c(make_test_app, trained, tui_data):
+async def test_a_days_type_is_set_on_its_row_and_cleared_with_c(make_test_app, trained, tui_data, until):
     app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
         view = await several_days(pilot, trained)
         await rows_become(pilot, engine_forecast(trained, tui_data, DEFAULT_DAYS))
         plain = rows(app)
-        app.query_one("#md-table", DataTable).focus()
-        await pilot.press("down", "down", "u")  # day 3 as a Sunday/holiday
+        table = app.query_one("#md-table", DataTable)
+        table.focus()
+        await pilot.press("down", "down")
+        # The key after these reaches the row they moved to (a state, not a count of pauses: this
+        # test once waited 180 s in a suite run for a day-3 override that never came).
+        await until(pilot, lambda: app.focused is table and table.cursor_row == 2, what="day 3 highlighted")
+        await pilot.press("u")  # day 3 as a Sunday/holiday
         expected = engine_forecast(trained, tui_data, DEFAULT_DAYS, {3: "U"})
         assert expected[2].day_type == "U" and not expected[2].inferred
         await rows_become(pilot, expected)
@@ -183,10 +196,12 @@ async def test_a_days_type_is_set_on_its_row_and_cleared_with_c(make_test_app, t
         assert len(rows(app)) == 2 and view.overrides_in_range() == {}
         await type_days(pilot, str(DEFAULT_DAYS))
         assert rows(app)[2]["type"] == "U*"
-        table = app.query_one("#md-table", DataTable)
         table.focus()
+        await until(pilot, lambda: app.focused is table, what="the table focused")
         assert table.cursor_row == 1  # kept within the two rows shown meanwhile
-        await pilot.press("down", "c")
+        await pilot.press("down")
+        await until(pilot, lambda: table.cursor_row == 2, what="day 3 highlighted again")
+        await pilot.press("c")
         await settled(pilot)
         assert rows(app) == plain and view.overrides == {}
 
