@@ -153,3 +153,22 @@ async def test_a_click_on_the_tab_builds_the_forms_rows(make_test_app):
         for _ in range(3):
             await pilot.pause()
         assert app.form.has_rows and app.query_one("#field-lr").region.height == 1
+
+
+async def test_settings_given_while_the_rows_mount_are_the_ones_they_show(make_test_app, tui_config):
+    """A Select takes a value only once mounted: settings given between the rows' building and their
+    mounting must still be what the selectors show and what the form holds. Seen in tmux (a real
+    terminal's order of mounting): the preset selector said "custom" beside the `best` preset's own
+    help text. Under Pilot the rows' own Changed messages set it again after mounting, so this
+    passes on the code before the fix too: it guards the outcome, tmux showed the race."""
+    app = make_test_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        wanted = apply_preset("normalized").replace(device=tui_config.device, core=tui_config.core)
+        app.form.show_rows()
+        app.form.set_config(wanted)  # the same tick: the rows are not mounted yet
+        await pilot.press("2")
+        for _ in range(3):
+            await pilot.pause()
+        assert app.query_one("#preset", Select).value == "normalized"
+        assert app.query_one("#field-normalize", Select).value == "week"
+        assert app.form.config == wanted

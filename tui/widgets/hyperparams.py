@@ -205,6 +205,7 @@ class HyperparamsForm(VerticalScroll):
                     Select(
                         [(name, name) for name in PRESETS],
                         prompt="custom",
+                        value=self._preset_name(self._config),
                         id="preset",
                         compact=True,
                         type_to_search=False,
@@ -268,9 +269,8 @@ class HyperparamsForm(VerticalScroll):
         if self.has_rows:
             # One check for the whole config: each field's own Changed would check the form again
             # (about 45 checks of 45 rows for one preset).
-            with self.prevent(Input.Changed, Select.Changed, Checkbox.Changed):
-                for spec in self.specs:
-                    self._row_widgets[f"field-{spec.name}"].value = self._values[spec.name]
+            for spec in self.specs:
+                self._put(self._row_widgets[f"field-{spec.name}"], self._values[spec.name])
         self.revalidate()
 
     @property
@@ -313,13 +313,25 @@ class HyperparamsForm(VerticalScroll):
         self.set_config(apply_preset(str(name)).replace(core=keep.core, device=keep.device))
         self.notify(f"Preset {name}: {PRESET_HELP[str(name)]}")
 
+    @staticmethod
+    def _preset_name(config: TrainConfig | None):
+        name = preset_of(config) if config is not None else None
+        return name if name is not None else Select.NULL
+
+    def _put(self, widget: Widget, value: Any) -> None:
+        """``value`` into a row's control without its Changed. A Select takes a value only once
+        mounted (it selects its initial one then), so one not yet mounted takes it right after."""
+        if widget.is_mounted:
+            with self.prevent(Input.Changed, Select.Changed, Checkbox.Changed):
+                widget.value = value
+        else:
+            widget.call_later(self._put, widget, value)
+
     def _show_preset(self, config: TrainConfig | None) -> None:
         if not self.has_rows:
             return
         name = preset_of(config) if config is not None else None
-        select = self._row_widgets["preset"]
-        with self.prevent(Select.Changed):
-            select.value = name if name is not None else Select.NULL
+        self._put(self._row_widgets["preset"], self._preset_name(config))
         self._show(
             "help-preset",
             PRESET_HELP[name] if name else "custom: the fields match no preset; pick one to start from it",
