@@ -252,7 +252,9 @@ def test_parallel_trials_never_repeat_settings_until_the_space_is_exhausted(tmp_
 def test_continue_resumes_trials_killed_mid_way_from_their_checkpoints(tmp_path, synthetic_csv):
     csv = synthetic_csv()
     db = tmp_path / "runs.db"
-    epochs = 150  # with a checkpoint every second (RIDERSHIP_CHECKPOINT_EVERY_S), one comes mid-run
+    # A checkpoint every 0.2 s (RIDERSHIP_CHECKPOINT_EVERY_S) in a trial of 1.5 s or more, so one is
+    # seen mid-run: with 150 epochs (0.6 s in a quick hour) and one a second, a CI run saw none.
+    epochs = 400
     cmd = [
         sys.executable,
         "-m",
@@ -279,7 +281,7 @@ def test_continue_resumes_trials_killed_mid_way_from_their_checkpoints(tmp_path,
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "RIDERSHIP_CHECKPOINT_EVERY_S": "1"},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "RIDERSHIP_CHECKPOINT_EVERY_S": "0.2"},
     )
 
     def checkpointed_mid_run() -> list:

@@ -177,13 +177,15 @@ def test_continue_resumes_a_killed_ray_sweeps_trials_from_their_checkpoints(tmp_
     pytest.importorskip("ray")
     pytest.importorskip("psutil")
     db, csv = tmp_path / "runs.db", synthetic_csv()
-    epochs = 150  # with a checkpoint every second (RIDERSHIP_CHECKPOINT_EVERY_S), one comes mid-run
+    # A checkpoint every 0.2 s (RIDERSHIP_CHECKPOINT_EVERY_S) in a trial of 1.5 s or more, so one is
+    # seen mid-run: with 150 epochs (0.6 s in a quick hour) and one a second, a CI run saw none.
+    epochs = 400
     cmd = _sweep("rk", db, csv, "--trials", "2", "--workers", "2", "--pruner", "none", epochs=epochs)
     cmd[cmd.index("--patience") + 1] = "100"
     proc = subprocess.Popen(
         cmd,
         cwd=ROOT,
-        env=_env(RIDERSHIP_CHECKPOINT_EVERY_S="1"),
+        env=_env(RIDERSHIP_CHECKPOINT_EVERY_S="0.2"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
