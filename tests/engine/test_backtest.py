@@ -107,3 +107,23 @@ def test_evaluate_prints_errors_per_day_type(synthetic_csv, tmp_path, capsys):
         by_type = report["by_day_type"][name]
         assert sum(e["count"] for e in by_type.values()) == report["scores"][name]["windows"]
         assert all(e["naive_mae_riders"] > 0 and e["mae_riders"] > 0 for e in by_type.values())
+
+
+def test_a_backtest_leaves_the_model_it_is_given_as_it_is():
+    """The app's forecast and backtest workers run one model at once: ``.to()`` on it (even to the
+    device it is on) empties an LSTM's weight references for a moment, and a forward pass in another
+    thread then failed ("zip() argument 2 is longer than argument 1", seen twice in suite runs)."""
+    import torch
+
+    from engine.config import TrainConfig
+    from engine.data import make_splits, sources
+    from engine.model import build_model
+    from engine.scoring import backtest_split
+
+    data = sources.synthetic()
+    config = TrainConfig(window_length=14, hidden_size=8, epochs=1)
+    model = build_model(config, torch.Generator().manual_seed(1))
+    moved = []
+    model._apply = lambda *a, **k: moved.append(a) or model  # what .to() calls on a module
+    backtest_split(model, make_splits(data, config)["valid"], data, "cpu")
+    assert moved == []
