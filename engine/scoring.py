@@ -200,28 +200,18 @@ def summarize(
     return ErrorSummary(day_type=day_type, count=len(truth), **error_fields(truth, pred, naive, gbm))
 
 
-def on_device(model, device: torch.device):
-    """``model`` if it is on ``device`` already, else a copy moved there. Never ``model.to()`` on a
-    model others may be running: an LSTM's ``.to()`` empties its weight references for a moment,
-    and a forward pass in another thread then fails in torch's check of them ("zip() argument 2 is
-    longer than argument 1": the app's forecast and backtest workers share the model in use)."""
-    first = next(model.parameters(), None)
-    here = None if first is None else first.device
-    if here is None or (here.type == device.type and device.index in (None, here.index)):
-        return model
-    import copy
-
-    return copy.deepcopy(model).to(device)
-
-
 def backtest_split(
     model, split: Split, data: RidershipData, device="cpu", gbm: np.ndarray | None = None
 ) -> SplitBacktest:
-    """``gbm``: the reference's predictions on the split's targets, in millions (or None)."""
+    """``model``: on ``device`` already, as score_split takes it. Never ``model.to()`` here: the app's
+    forecast and backtest workers run one model at once, and an LSTM's ``.to()`` (even to its own
+    device) empties its weight references for a moment, so a forward pass in another thread failed
+    ("zip() argument 2 is longer than argument 1"). ``gbm``: the reference's predictions on the
+    split's targets, in millions (or None)."""
     features = data.feature_values()
     gbm = riders(gbm)
     device = torch.device(device)
-    pred = riders(predict(on_device(model, device), split.windows.to(device)).cpu().numpy().astype(np.float64))
+    pred = riders(predict(model, split.windows.to(device)).cpu().numpy().astype(np.float64))
     truth = riders(split.targets.numpy().astype(np.float64))
     naive = riders(naive_predictions(features, split))
     kinds = data.frame["day_type"].to_numpy()[split.target_positions]

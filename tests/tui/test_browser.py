@@ -13,6 +13,7 @@ Needs Chromium from the system packages (``apt-get install chromium``); skipped 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -195,6 +196,11 @@ def test_app_paints_in_the_browser_and_keys_switch_panes(served):
             page.wait_for_function(f"() => ({SCREEN_TEXT})().includes('hidden_size')", timeout=KEY_S * 1000)
             screen = page.evaluate(SCREEN_TEXT)
             assert "hidden_size" in screen and "window_length" in screen, screen
+            # The form's rows are built on this first show: once its selector is painted, it names
+            # the preset the fields hold (a real driver's order of mounting once left it "custom").
+            page.wait_for_function(f"() => /preset\\s+(best|custom)\\b/.test(({SCREEN_TEXT})())", timeout=KEY_S * 1000)
+            screen = page.evaluate(SCREEN_TEXT)
+            assert re.search(r"preset\s+best\b", screen), screen
             page.screenshot(path="/tmp/browser.png")
         finally:
             browser.close()

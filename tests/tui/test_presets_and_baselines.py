@@ -160,7 +160,8 @@ async def test_settings_given_while_the_rows_mount_are_the_ones_they_show(make_t
     mounting must still be what the selectors show and what the form holds. Seen in tmux (a real
     terminal's order of mounting): the preset selector said "custom" beside the `best` preset's own
     help text. Under Pilot the rows' own Changed messages set it again after mounting, so this
-    passes on the code before the fix too: it guards the outcome, tmux showed the race."""
+    passes on the code before the fix too; the browser test (tests/tui/test_browser.py, a real
+    driver) is the one that failed on it, 3 runs of 3."""
     app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
         wanted = apply_preset("normalized").replace(device=tui_config.device, core=tui_config.core)

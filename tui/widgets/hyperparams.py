@@ -183,7 +183,7 @@ class HyperparamsForm(VerticalScroll):
 
     @property
     def has_rows(self) -> bool:
-        return bool(self._shown)
+        return bool(self._row_widgets)
 
     def show_rows(self) -> None:
         """Build the rows, if not yet built, from the values and errors the form holds."""
@@ -315,6 +315,7 @@ class HyperparamsForm(VerticalScroll):
 
     @staticmethod
     def _preset_name(config: TrainConfig | None):
+        """The preset ``config`` is, as the preset selector holds it (Select.NULL: none, "custom")."""
         name = preset_of(config) if config is not None else None
         return name if name is not None else Select.NULL
 
@@ -330,11 +331,13 @@ class HyperparamsForm(VerticalScroll):
     def _show_preset(self, config: TrainConfig | None) -> None:
         if not self.has_rows:
             return
-        name = preset_of(config) if config is not None else None
-        self._put(self._row_widgets["preset"], self._preset_name(config))
+        name = self._preset_name(config)
+        self._put(self._row_widgets["preset"], name)
         self._show(
             "help-preset",
-            PRESET_HELP[name] if name else "custom: the fields match no preset; pick one to start from it",
+            "custom: the fields match no preset; pick one to start from it"
+            if name is Select.NULL
+            else PRESET_HELP[name],
         )
 
     def _show(self, static_id: str, text: str) -> Static:
