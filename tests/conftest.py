@@ -28,6 +28,14 @@ def pytest_configure(config):
     torch.set_num_threads(1)
 
 
+def pytest_sessionfinish(session):
+    # The server that `ridership` commands are forked from (tests/forked_cli.py), if this process
+    # started one: ended by its pid.
+    from forked_cli import stop_server
+
+    stop_server()
+
+
 ACCEPTANCE = Path(__file__).parent / "acceptance"
 
 

@@ -127,19 +127,14 @@ def cli_env() -> dict:
     return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
 
 
-def ridership(*args, timeout: float = 300):
-    """``ridership ARGS`` in a subprocess (a subprocess.CompletedProcess, text output captured)."""
-    import subprocess
-    import sys
+def ridership(*args, timeout: float = 300, cwd=ROOT, env: dict | None = None, input: str | None = None):
+    """``ridership ARGS`` (``python -m cli`` from ``cwd``) in a process of its own, text output
+    captured: a subprocess.CompletedProcess. The process is forked from one that has imported
+    what the commands import (tests/forked_cli.py); ``env`` is its whole environment (cli_env()
+    when not given)."""
+    import forked_cli
 
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *map(str, args)],
-        cwd=ROOT,
-        env=cli_env(),
-        text=True,
-        capture_output=True,
-        timeout=timeout,
-    )
+    return forked_cli.run(list(args), cwd=cwd, env=cli_env() if env is None else env, input=input, timeout=timeout)
 
 
 def usage_error(proc, option: str) -> str:

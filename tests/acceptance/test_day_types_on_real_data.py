@@ -5,15 +5,17 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
-import sys
 from pathlib import Path
+
+import support
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def ridership(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli", *argv], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return support.ridership(*argv, env=dict(os.environ), timeout=600)
 
 
 def forecasts(*argv: str) -> list[dict]:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import pytest
+import support
 
 from engine.config import TrainConfig
 from engine.data import sources
@@ -21,9 +21,7 @@ FORGED = "x\n99  finished  2026-01-01 00:00  50/50  best  0.01  1  0.10"  # a ne
 
 
 def ridership(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
-    )
+    return support.ridership(*args, env=dict(os.environ), timeout=120)
 
 
 @pytest.fixture(scope="module")

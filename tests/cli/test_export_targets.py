@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-import sys
 import threading
 
 import pytest
@@ -18,6 +17,7 @@ from support import (
     SMALL_FIRST,
     SMALL_LAST,
     csv_rows,
+    ridership,
     small_args,
     write_csv,
 )
@@ -39,15 +39,8 @@ def store(tmp_path_factory):
 
 
 def export(db, *args, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "cli", "runs", "export", "1", "--runs-db", str(db), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        **kw,
-    )
+    kw.setdefault("env", dict(os.environ))
+    return ridership("runs", "export", "1", "--runs-db", db, *args, timeout=120, **kw)
 
 
 def test_a_symlink_planted_at_the_old_temp_name_redirects_nothing(store, tmp_path):

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import support
 from support import SMALL, SMALL_FIRST, SMALL_LAST, csv_rows, small_args, write_csv
 
 from engine.data.synthetic import synthetic_frame
@@ -20,15 +21,7 @@ HUGE = "99999999999999999999"  # beyond SQLite's 64-bit integer
 
 
 def ridership(*args, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *map(str, args)],
-        cwd=ROOT,
-        env=env,
-        text=True,
-        capture_output=True,
-        timeout=timeout,
-    )
+    return support.ridership(*args, timeout=timeout)
 
 
 def error_line(proc: subprocess.CompletedProcess) -> str:

@@ -3,10 +3,10 @@ training option's default is the value a run without it gets."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import os
 
 import pytest
+from support import ridership
 
 from engine.config import TrainConfig
 from engine.presets import DEFAULT_PRESET, apply_preset
@@ -14,9 +14,9 @@ from engine.presets import DEFAULT_PRESET, apply_preset
 
 def help_entry(command: str, option: str) -> str:
     """The help of ``option`` in ``ridership COMMAND --help``, on one line."""
-    out = subprocess.run(
-        [sys.executable, "-m", "cli", command, "--help"], capture_output=True, text=True, check=True
-    ).stdout
+    done = ridership(command, "--help", env=dict(os.environ))
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
     text = " ".join(out.split())  # argparse wraps the help under the option
     start = text.index(f"{option} ", text.index("options:"))  # the entry, not the usage line
     return text[start : text.index(" --", start + 2)]

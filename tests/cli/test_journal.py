@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from fake_portal import FakePortal, soda_rows
-from support import csv_rows, small_args, write_csv
+from support import csv_rows, ridership, small_args, write_csv
 
 from engine.data.sources import cached_csv
 from engine.data.synthetic import synthetic_frame
@@ -24,14 +23,7 @@ CUT = "2018-10-31"
 
 
 def cli(*argv) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *map(str, argv)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=os.environ.copy(),
-    )
+    return ridership(*argv, env=os.environ.copy(), timeout=300)
 
 
 def test_forecasts_are_scored_once_an_update_brings_their_days(small_config, monkeypatch):

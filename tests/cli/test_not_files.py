@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import pytest
+import support
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def ridership(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=90, check=False
-    )
+    return support.ridership(*args, env=dict(os.environ), timeout=90)
 
 
 @pytest.fixture(params=["fifo", "dev-zero"])

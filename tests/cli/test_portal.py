@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from fake_portal import FakePortal, revised, table
-from support import csv_rows, write_csv
+from support import csv_rows, ridership, write_csv
 
 from engine.data.portal import portal_csv, provenance_path
 from engine.data.sources import cached_csv, load_path
@@ -36,14 +36,7 @@ def _fast_portal(monkeypatch):
 
 
 def cli(*argv, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *map(str, argv)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=os.environ.copy(),
-    )
+    return ridership(*argv, env=os.environ.copy(), timeout=timeout)
 
 
 def snapshot() -> Path:

@@ -4,13 +4,12 @@ and the epochs' MAE in millions, opens, is migrated once and reads the same ride
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from support import SMALL
+from support import SMALL, ridership
 
 from engine.data import DataSource, RidershipData
 from engine.data.synthetic import synthetic_frame
@@ -82,12 +81,7 @@ def test_an_old_store_opens_and_reads_the_same_riders(tmp_path):
 
 def test_the_cli_reads_an_old_store_as_before(tmp_path):
     db = old_store(tmp_path / "runs.db")
-    out = subprocess.run(
-        [sys.executable, "-m", "cli", "runs", "show", "1", "--json", "--runs-db", str(db)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    out = ridership("runs", "show", "1", "--json", "--runs-db", db, env=dict(os.environ))
     assert out.returncode == 0, out.stderr
     run = json.loads(out.stdout)
     assert run["best_valid_mae_riders"] == pytest.approx(29_000)

@@ -12,8 +12,9 @@ import sys
 import time
 from pathlib import Path
 
+import forked_cli
 import pytest
-from support import SMALL, BreaksInAWorker, small_args
+from support import SMALL, BreaksInAWorker, ridership, small_args
 
 from engine.data.sources import load_path
 from engine.store.runstore import RunStore
@@ -305,14 +306,7 @@ def test_continue_resumes_trials_killed_mid_way_from_their_checkpoints(tmp_path,
         time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    done = subprocess.run(
-        [sys.executable, "-m", "cli", "sweep", "--continue", "r", "--runs-db", str(db)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=600,
-    )
+    done = ridership("sweep", "--continue", "r", "--runs-db", db, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     trial, killed_run = mid[0]
     assert f"resuming trial {trial} (run {killed_run}," in done.stdout
@@ -354,8 +348,9 @@ def test_workers_started_and_not_needed_by_the_budget_end_at_once(tmp_path, synt
         assert started["workers"] == workers_used and len(out.ran) == workers_used
         assert out.status == "finished"
         # Left: multiprocessing's resource tracker and, on Linux, the forkserver kept for the next
-        # sweep (the workers' parent); no worker.
-        helpers = {forkserver._forkserver._forkserver_pid}
+        # sweep (the workers' parent); no worker. (And the server that this test process's earlier
+        # `ridership` commands were forked from, tests/forked_cli.py.)
+        helpers = {forkserver._forkserver._forkserver_pid, forked_cli.server_pid()}
         assert [
             p
             for p in psutil.Process().children(recursive=True)

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support import SMALL, small_args, still_running
+from support import SMALL, ridership, small_args, still_running
 
 from engine.store.runstore import RunStore
 from engine.sweep import records
@@ -203,14 +203,7 @@ def test_continue_resumes_a_killed_ray_sweeps_trials_from_their_checkpoints(tmp_
         proc.wait()
     assert not _wait_gone(seen, 30)
     trial, killed_run = mid[0][0], mid[0][1]
-    done = subprocess.run(
-        [sys.executable, "-m", "cli", "sweep", "--continue", "rk", "--backend", "ray", "--runs-db", str(db)],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = ridership("sweep", "--continue", "rk", "--backend", "ray", "--runs-db", db, env=_env(), timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"resuming trial {trial} (run {killed_run}," in done.stdout
     con = sqlite3.connect(db)
@@ -485,14 +478,7 @@ def test_a_sweep_on_a_two_node_cluster_records_every_trial_usable(tmp_path, synt
             assert status == "finished" and checkpoint
             assert store.get_run(run_id).checkpoint.is_file()
     best = min(rows, key=lambda r: r[1])[1]
-    forecast = subprocess.run(
-        [sys.executable, "-m", "cli", "forecast", "--run", str(best), "--data", str(csv), "--runs-db", str(db)],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    forecast = ridership("forecast", "--run", best, "--data", csv, "--runs-db", db, env=_env(), timeout=120)
     assert forecast.returncode == 0 and "validation: model" in forecast.stdout, forecast.stderr
 
 

@@ -1,0 +1,315 @@
+"""`ridership` commands for the tests, each in its own process forked from one that has already
+imported what the commands import.
+
+A `python -m cli` process spends about 1.5 s of its 1.7 s importing torch, pandas, torchmetrics and
+the engine before it reads its arguments; the suite runs some two hundred of them. Here a server
+process (one per test process) imports those modules once and forks a child per command: the child
+takes the command's arguments, working folder, environment and standard streams, runs `cli` as
+`python -m cli` does (runpy, `__main__`), and ends the way that command ends (`engine/exit.py`),
+so the test sees a real process with its own pid, exit status, output and files.
+
+What differs from a fresh interpreter, and why it does not matter here: modules imported before
+the fork saw the server's environment at import time, and none of ours or their reads it then
+(every RIDERSHIP_* variable is read when used; tests/cli/test_forked_cli.py runs commands both ways
+and compares); the seeds of `random` and numpy's global generator are drawn anew in each child, as
+a fresh process would. Tests that signal a command, read its output while it runs or time its
+imports start `python -m cli` themselves. RIDERSHIP_TEST_EXEC=1 sends every command through a fresh
+interpreter instead (the suite passes both ways).
+
+Protocol (a Unix socket per command): the client sends one JSON line and the three descriptors of
+the child's stdin, stdout and stderr; the server forks a minder that forks the command, sends
+``pid\\n`` and later ``status\\n`` (as os.waitpid gives it). The minder exists so that the server
+never waits for anything but the next connection.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import locale
+import os
+import select
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# What `ridership` commands import before they read their arguments (from `python -X importtime`):
+# the engine's inference, training and scoring paths, the CLI, LightGBM for the reference model and
+# Optuna for sweeps. Ray is left out: only its own commands pay for it, in the child.
+PRELOAD = (
+    "torch",
+    "pandas",
+    "torchmetrics",
+    "lightgbm",
+    "optuna",
+    "cli.main",
+    "cli.runs",
+    "cli.sweep",
+    "cli.journal",
+    "engine.predictor",
+    "engine.inference",
+    "engine.session",
+    "engine.training",
+    "engine.scoring",
+    "engine.reference",
+    "engine.sweep.study",
+    "engine.sweep.local",
+)
+
+
+# --- the server ---------------------------------------------------------------------------------
+
+
+def serve(address: str) -> None:
+    import importlib
+
+    for name in PRELOAD:
+        importlib.import_module(name)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(address)
+    listener.listen(64)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # minders are reaped by the kernel
+    print("ready", flush=True)
+    while True:
+        readable, _, _ = select.select([listener, sys.stdin], [], [])
+        if sys.stdin in readable:  # the test process ended (its end of our stdin closed)
+            return
+        conn, _ = listener.accept()
+        try:
+            message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
+            while not message.endswith(b"\n"):
+                more = conn.recv(1 << 20)
+                if not more:
+                    raise OSError("the request ended early")
+                message += more
+            request = json.loads(message.decode())
+        except (OSError, ValueError):
+            conn.close()
+            continue
+        if os.fork() == 0:  # the minder
+            listener.close()
+            _mind(conn, request, fds)
+        conn.close()
+        for fd in fds:
+            os.close(fd)
+
+
+def _mind(conn: socket.socket, request: dict, fds: list[int]) -> None:
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    pid = os.fork()
+    if pid == 0:
+        conn.close()
+        _run_command(request, fds)
+    for fd in fds:
+        os.close(fd)
+    try:
+        conn.sendall(f"{pid}\n".encode())
+        _, status = os.waitpid(pid, 0)
+        conn.sendall(f"{status}\n".encode())
+    finally:
+        os._exit(0)
+
+
+def _run_command(request: dict, fds: list[int]) -> None:
+    """In the child: become `python -m cli ARGS` in the request's folder and environment."""
+    import random
+    import runpy
+    import traceback
+
+    import numpy
+
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    unbuffered = bool(request["env"].get("PYTHONUNBUFFERED"))
+    # Streams as a fresh interpreter opens them on files or pipes: stdout block-buffered unless
+    # PYTHONUNBUFFERED, stderr line-buffered, with the server's encoding.
+    encoding, errors = sys.stdout.encoding, sys.stdout.errors
+    sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding, errors)
+    stdout = io.BufferedWriter(io.FileIO(1, "w", closefd=False))
+    sys.stdout = io.TextIOWrapper(stdout, encoding, errors, write_through=unbuffered)
+    stderr = io.BufferedWriter(io.FileIO(2, "w", closefd=False))
+    sys.stderr = io.TextIOWrapper(stderr, encoding, "backslashreplace", line_buffering=True, write_through=unbuffered)
+    sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    random.seed()
+    numpy.random.seed()
+    sys.argv = ["-m", *request["args"]]
+    code = 0
+    try:
+        runpy.run_module("cli", run_name="__main__", alter_sys=True)
+    except SystemExit as exit_:  # what the interpreter does with it at the top level
+        if exit_.code is None:
+            code = 0
+        elif isinstance(exit_.code, int):
+            code = exit_.code
+        else:
+            print(exit_.code, file=sys.stderr)
+            code = 1
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    from engine.exit import exit_now
+
+    exit_now(code)
+
+
+# --- the client ---------------------------------------------------------------------------------
+
+
+class _Server:
+    """This test process's server, started at the first command and ended by ``stop``."""
+
+    process: subprocess.Popen | None = None
+    address: str | None = None
+    folder: tempfile.TemporaryDirectory | None = None
+
+    @classmethod
+    def get(cls) -> str:
+        if cls.process is None or cls.process.poll() is not None:
+            cls.folder = tempfile.TemporaryDirectory(prefix="forked-cli-")
+            cls.address = os.path.join(cls.folder.name, "socket")
+            cls.process = subprocess.Popen(
+                [sys.executable, __file__, cls.address],
+                cwd=ROOT,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                stdin=subprocess.PIPE,  # never written: its end closing tells the server to end
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            line = cls.process.stdout.readline()
+            if line.strip() != "ready":
+                cls.stop()
+                raise RuntimeError(f"the forked-cli server did not start (it printed {line!r})")
+        return cls.address
+
+    @classmethod
+    def stop(cls) -> None:
+        if cls.process is not None:
+            if cls.process.poll() is None:
+                cls.process.kill()  # by its pid; its minders and commands have ended with their tests
+            cls.process.wait()
+            cls.process.stdout.close()
+            cls.process.stdin.close()
+            cls.process = None
+        if cls.folder is not None:
+            cls.folder.cleanup()
+            cls.folder = None
+
+
+stop_server = _Server.stop
+
+
+def server_pid() -> int | None:
+    """The pid of this process's server, if it has one running (a child of this process)."""
+    return _Server.process.pid if _Server.process is not None and _Server.process.poll() is None else None
+
+
+def run(
+    args: list[str],
+    *,
+    cwd: Path | str = ROOT,
+    env: dict | None = None,
+    input: str | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess:
+    """``python -m cli ARGS`` with text output captured, as subprocess.run would give it."""
+    args = [str(a) for a in args]
+    env = dict(os.environ if env is None else env)
+    if os.environ.get("RIDERSHIP_TEST_EXEC"):
+        return subprocess.run(
+            [sys.executable, "-m", "cli", *args],
+            cwd=cwd,
+            env=env,
+            input=input,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+            stdin=None if input is not None else subprocess.DEVNULL,
+        )
+    address = _Server.get()
+    # stdout and stderr are pipes, as subprocess.run gives them (a command may write to /dev/stdout,
+    # or meet a closed reader); stdin is a file (empty without input).
+    with tempfile.TemporaryFile() as stdin:
+        if input is not None:
+            stdin.write(input.encode())
+            stdin.seek(0)
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        request = json.dumps({"args": args, "cwd": str(cwd), "env": env}).encode() + b"\n"
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            try:
+                conn.connect(address)
+                socket.send_fds(conn, [request], [stdin.fileno(), out_w, err_w])
+            finally:
+                os.close(out_w)
+                os.close(err_w)
+            output, status = _collect(conn, out_r, err_r, time.monotonic() + timeout)
+    if status is None:  # timed out: end the command, as subprocess.run does
+        raise subprocess.TimeoutExpired(["ridership", *args], timeout, _text(output[out_r]), _text(output[err_r]))
+    code = os.waitstatus_to_exitcode(status)
+    return subprocess.CompletedProcess(["ridership", *args], code, _text(output[out_r]), _text(output[err_r]))
+
+
+def _collect(conn: socket.socket, out_r: int, err_r: int, deadline: float) -> tuple[dict, int | None]:
+    """Read the command's output until both pipes close and its status arrives (None: the deadline
+    passed first, and the command was killed)."""
+    output = {out_r: b"", err_r: b""}
+    answer = b""
+    with selectors.DefaultSelector() as selector:
+        for fd in (out_r, err_r):
+            selector.register(fd, selectors.EVENT_READ)
+        selector.register(conn, selectors.EVENT_READ)
+        while True:
+            lines = answer.split(b"\n")
+            if len(lines) > 2 and not selector.get_map().keys() - {conn.fileno()}:
+                return output, int(lines[1])
+            left = deadline - time.monotonic()
+            if left <= 0:
+                if len(lines) > 1:
+                    _kill(int(lines[0]))
+                for fd in (out_r, err_r):
+                    os.close(fd)
+                return output, None
+            for key, _ in selector.select(left):
+                if key.fileobj is conn:
+                    data = conn.recv(4096)
+                    if not data:  # the minder is gone without the status
+                        selector.unregister(conn)
+                        if len(answer.split(b"\n")) <= 2:
+                            raise RuntimeError(f"lost the forked command (the server answered {answer!r})")
+                    answer += data
+                else:
+                    data = os.read(key.fd, 1 << 16)
+                    if data:
+                        output[key.fd] += data
+                    else:
+                        selector.unregister(key.fd)
+                        os.close(key.fd)
+
+
+def _text(data: bytes) -> str:
+    """As subprocess.run(text=True) decodes: the locale's encoding, universal newlines."""
+    return data.decode(locale.getpreferredencoding(False)).replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+if __name__ == "__main__":
+    sys.path[0] = str(ROOT)  # as `python -m cli` run from the repository root has it, not tests/
+    serve(sys.argv[1])
