@@ -253,9 +253,10 @@ def test_parallel_trials_never_repeat_settings_until_the_space_is_exhausted(tmp_
 def test_continue_resumes_trials_killed_mid_way_from_their_checkpoints(tmp_path, synthetic_csv):
     csv = synthetic_csv()
     db = tmp_path / "runs.db"
-    # A checkpoint every 0.2 s (RIDERSHIP_CHECKPOINT_EVERY_S) in a trial of 1.5 s or more, so one is
-    # seen mid-run: with 150 epochs (0.6 s in a quick hour) and one a second, a CI run saw none.
-    epochs = 400
+    # A checkpoint every 0.05 s (RIDERSHIP_CHECKPOINT_EVERY_S), looked for every 0.02 s, in a trial
+    # of 0.6 s or more (150 epochs in a quick hour), so one is seen mid-run: with one checkpoint a
+    # second a CI run saw none; 400 epochs instead made the continue train 2.7 times as long.
+    epochs = 150
     cmd = [
         sys.executable,
         "-m",
@@ -282,7 +283,7 @@ def test_continue_resumes_trials_killed_mid_way_from_their_checkpoints(tmp_path,
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "RIDERSHIP_CHECKPOINT_EVERY_S": "0.2"},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "RIDERSHIP_CHECKPOINT_EVERY_S": "0.05"},
     )
 
     def checkpointed_mid_run() -> list:
@@ -303,7 +304,7 @@ def test_continue_resumes_trials_killed_mid_way_from_their_checkpoints(tmp_path,
     while not (mid := checkpointed_mid_run()):
         assert proc.poll() is None, proc.stdout.read().decode()
         assert time.time() < deadline, "no trial checkpointed mid-run in time"
-        time.sleep(0.2)
+        time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     done = ridership("sweep", "--continue", "r", "--runs-db", db, timeout=600)

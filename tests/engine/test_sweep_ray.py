@@ -177,15 +177,16 @@ def test_continue_resumes_a_killed_ray_sweeps_trials_from_their_checkpoints(tmp_
     pytest.importorskip("ray")
     pytest.importorskip("psutil")
     db, csv = tmp_path / "runs.db", synthetic_csv()
-    # A checkpoint every 0.2 s (RIDERSHIP_CHECKPOINT_EVERY_S) in a trial of 1.5 s or more, so one is
-    # seen mid-run: with 150 epochs (0.6 s in a quick hour) and one a second, a CI run saw none.
-    epochs = 400
+    # A checkpoint every 0.05 s (RIDERSHIP_CHECKPOINT_EVERY_S), looked for every 0.02 s, in a trial
+    # of 0.6 s or more (150 epochs in a quick hour), so one is seen mid-run: with one checkpoint a
+    # second a CI run saw none; 400 epochs instead made the continue train 2.7 times as long.
+    epochs = 150
     cmd = _sweep("rk", db, csv, "--trials", "2", "--workers", "2", "--pruner", "none", epochs=epochs)
     cmd[cmd.index("--patience") + 1] = "100"
     proc = subprocess.Popen(
         cmd,
         cwd=ROOT,
-        env=_env(RIDERSHIP_CHECKPOINT_EVERY_S="0.2"),
+        env=_env(RIDERSHIP_CHECKPOINT_EVERY_S="0.05"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -196,7 +197,7 @@ def test_continue_resumes_a_killed_ray_sweeps_trials_from_their_checkpoints(tmp_
         while not (mid := [r for r in _trials(db, "rk") if r[2] == "running" and r[4]]):
             assert proc.poll() is None and time.monotonic() < deadline, "no trial checkpointed mid-run"
             seen.update(_descendants(proc.pid))
-            time.sleep(0.2)
+            time.sleep(0.02)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)  # the sweep and the Ray it started, killed outright
