@@ -106,7 +106,14 @@ def _mind(conn: socket.socket, request: dict, fds: list[int]) -> None:
     pid = os.fork()
     if pid == 0:
         conn.close()
-        _run_command(request, fds)
+        try:
+            _run_command(request, fds)  # ends the process itself
+        except BaseException:  # before the command started (a folder that is gone): say so, exit 1
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(1)
     for fd in fds:
         os.close(fd)
     try:
