@@ -270,39 +270,37 @@ def run(
 
 def _collect(conn: socket.socket, out_r: int, err_r: int, deadline: float) -> tuple[dict, int | None]:
     """Read the command's output until both pipes close and its status arrives (None: the deadline
-    passed first, and the command was killed)."""
+    passed first, and the command was killed). The minder answers ``pid\n`` then ``status\n``."""
     output = {out_r: b"", err_r: b""}
     answer = b""
     with selectors.DefaultSelector() as selector:
-        for fd in (out_r, err_r):
+        for fd in output:
             selector.register(fd, selectors.EVENT_READ)
         selector.register(conn, selectors.EVENT_READ)
-        while True:
-            lines = answer.split(b"\n")
-            if len(lines) > 2 and not selector.get_map().keys() - {conn.fileno()}:
-                return output, int(lines[1])
-            left = deadline - time.monotonic()
-            if left <= 0:
-                if len(lines) > 1:
-                    _kill(int(lines[0]))
-                for fd in (out_r, err_r):
-                    os.close(fd)
-                return output, None
-            for key, _ in selector.select(left):
-                if key.fileobj is conn:
-                    data = conn.recv(4096)
-                    if not data:  # the minder is gone without the status
-                        selector.unregister(conn)
-                        if len(answer.split(b"\n")) <= 2:
-                            raise RuntimeError(f"lost the forked command (the server answered {answer!r})")
-                    answer += data
-                else:
-                    data = os.read(key.fd, 1 << 16)
-                    if data:
+        try:
+            while selector.get_map().keys() - {conn.fileno()} or answer.count(b"\n") < 2:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    if b"\n" in answer:
+                        _kill(int(answer.split(b"\n")[0]))
+                    return output, None
+                for key, _ in selector.select(left):
+                    if key.fileobj is not conn:
+                        data = os.read(key.fd, 1 << 16)
                         output[key.fd] += data
+                        if not data:
+                            selector.unregister(key.fd)
+                            os.close(key.fd)
+                    elif data := conn.recv(4096):
+                        answer += data
                     else:
-                        selector.unregister(key.fd)
-                        os.close(key.fd)
+                        selector.unregister(conn)
+                        if answer.count(b"\n") < 2:  # the minder is gone without the status
+                            raise RuntimeError(f"lost the forked command (the server answered {answer!r})")
+            return output, int(answer.split(b"\n")[1])
+        finally:
+            for fd in selector.get_map().keys() - {conn.fileno()}:
+                os.close(fd)
 
 
 def _text(data: bytes) -> str:

@@ -5,17 +5,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-from pathlib import Path
 
 import support
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def ridership(*argv: str) -> subprocess.CompletedProcess:
-    return support.ridership(*argv, env=dict(os.environ), timeout=600)
+    return support.ridership(*argv, timeout=600)
 
 
 def forecasts(*argv: str) -> list[dict]:

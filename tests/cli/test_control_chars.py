@@ -4,24 +4,16 @@ store written before the check (or by hand) can neither drive the terminal nor f
 
 from __future__ import annotations
 
-import os
-import subprocess
-
 import pytest
-import support
+from support import ridership
 
 from engine.config import TrainConfig
 from engine.data import sources
 from engine.store import RunStore
 from engine.sweep import records
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TITLE = "\x1b]0;pwned\x07"  # sets the terminal's title
 FORGED = "x\n99  finished  2026-01-01 00:00  50/50  best  0.01  1  0.10"  # a newline forging a row
-
-
-def ridership(*args: str) -> subprocess.CompletedProcess:
-    return support.ridership(*args, env=dict(os.environ), timeout=120)
 
 
 @pytest.fixture(scope="module")

@@ -4,19 +4,15 @@ the same answer on every path, and a chosen type says how its inputs were formed
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-from pathlib import Path
 
 import pytest
 import support
 from support import small_args
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def ridership(*argv: str) -> subprocess.CompletedProcess:
-    return support.ridership(*argv, env=dict(os.environ), timeout=600)
+    return support.ridership(*argv, timeout=600)
 
 
 @pytest.fixture(scope="module")

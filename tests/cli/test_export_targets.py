@@ -25,8 +25,6 @@ from support import (
 from cli.main import main
 from engine.data.synthetic import synthetic_frame
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
@@ -39,7 +37,6 @@ def store(tmp_path_factory):
 
 
 def export(db, *args, **kw) -> subprocess.CompletedProcess:
-    kw.setdefault("env", dict(os.environ))
     return ridership("runs", "export", "1", "--runs-db", db, *args, timeout=120, **kw)
 
 

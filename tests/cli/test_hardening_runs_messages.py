@@ -11,17 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
-import support
-from support import SMALL, SMALL_FIRST, SMALL_LAST, csv_rows, small_args, write_csv
+from support import SMALL, SMALL_FIRST, SMALL_LAST, csv_rows, ridership, small_args, write_csv
 
 from engine.data.synthetic import synthetic_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 HUGE = "99999999999999999999"  # beyond SQLite's 64-bit integer
-
-
-def ridership(*args, timeout: float = 300) -> subprocess.CompletedProcess:
-    return support.ridership(*args, timeout=timeout)
 
 
 def error_line(proc: subprocess.CompletedProcess) -> str:

@@ -3,8 +3,6 @@ training option's default is the value a run without it gets."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from support import ridership
 
@@ -14,7 +12,7 @@ from engine.presets import DEFAULT_PRESET, apply_preset
 
 def help_entry(command: str, option: str) -> str:
     """The help of ``option`` in ``ridership COMMAND --help``, on one line."""
-    done = ridership(command, "--help", env=dict(os.environ))
+    done = ridership(command, "--help")
     assert done.returncode == 0, done.stderr
     out = done.stdout
     text = " ".join(out.split())  # argparse wraps the help under the option

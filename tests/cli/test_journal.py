@@ -5,25 +5,18 @@ and per model MAE and coverage beside the naive forecast, checked against values
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from fake_portal import FakePortal, soda_rows
-from support import csv_rows, ridership, small_args, write_csv
+from support import csv_rows, small_args, write_csv
+from support import ridership as cli
 
 from engine.data.sources import cached_csv
 from engine.data.synthetic import synthetic_frame
 from engine.journal import evaluate, naive_lag
 
-ROOT = Path(__file__).resolve().parents[2]
 CUT = "2018-10-31"
-
-
-def cli(*argv) -> subprocess.CompletedProcess:
-    return ridership(*argv, env=os.environ.copy(), timeout=300)
 
 
 def test_forecasts_are_scored_once_an_update_brings_their_days(small_config, monkeypatch):

@@ -4,20 +4,16 @@ trained on, which the run store records, when its test split runs to the end of 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-from pathlib import Path
 
 import support
 from support import csv_rows, write_csv
 
 from engine.data.synthetic import synthetic_frame
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def ridership(*argv: str) -> subprocess.CompletedProcess:
-    return support.ridership(*argv, env=dict(os.environ), timeout=600)
+    return support.ridership(*argv, timeout=600)
 
 
 def test_a_recorded_run_is_scored_on_the_days_after_the_data_it_was_trained_on(tmp_path):

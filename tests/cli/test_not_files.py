@@ -5,16 +5,9 @@ reading zeros forever. Each command runs under a timeout: a hang fails the test.
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
-import support
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def ridership(*args: str) -> subprocess.CompletedProcess:
-    return support.ridership(*args, env=dict(os.environ), timeout=90)
+from support import ridership
 
 
 @pytest.fixture(params=["fifo", "dev-zero"])

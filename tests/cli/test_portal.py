@@ -36,7 +36,7 @@ def _fast_portal(monkeypatch):
 
 
 def cli(*argv, timeout: float = 120) -> subprocess.CompletedProcess:
-    return ridership(*argv, env=os.environ.copy(), timeout=timeout)
+    return ridership(*argv, timeout=timeout)
 
 
 def snapshot() -> Path:

@@ -4,7 +4,6 @@ and the epochs' MAE in millions, opens, is migrated once and reads the same ride
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from engine.events import EpochEvent
 from engine.store import RunStore
 from engine.store.schema import MIGRATIONS, SCHEMA_VERSION
 
-ROOT = Path(__file__).resolve().parents[2]
 # A version-3 run as the program of that time wrote it: MAE in the model's unit (millions of riders).
 OLD_EPOCHS = [(1, 0.05, 0.04, 0.031, 0.031), (2, 0.03, 0.035, 0.029, 0.029)]  # epoch, loss, train, valid, best
 
@@ -81,7 +79,7 @@ def test_an_old_store_opens_and_reads_the_same_riders(tmp_path):
 
 def test_the_cli_reads_an_old_store_as_before(tmp_path):
     db = old_store(tmp_path / "runs.db")
-    out = ridership("runs", "show", "1", "--json", "--runs-db", db, env=dict(os.environ))
+    out = ridership("runs", "show", "1", "--json", "--runs-db", db)
     assert out.returncode == 0, out.stderr
     run = json.loads(out.stdout)
     assert run["best_valid_mae_riders"] == pytest.approx(29_000)
