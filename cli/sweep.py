@@ -257,9 +257,10 @@ def _start(args) -> int:
     try:
         plan, recorded = _plan(args, store)
         if args.backend == "local":
-            from engine.sweep.local import start_worker_server
+            from engine.sweep.local import may_need_workers, start_worker_server
 
-            start_worker_server()  # its imports overlap loading the data
+            if may_need_workers(store, plan):
+                start_worker_server()  # its imports overlap loading the data
         data = _data_for(args, recorded)
         store_path = store.path
     finally:

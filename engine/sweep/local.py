@@ -350,14 +350,18 @@ def run_local(
         def checked() -> None:
             """The sweep will run: forked workers' server starts importing (a worker's start waits
             for those imports, so the workers start once the study is open); spawned workers
-            start now, their own imports overlapping the study's opening."""
+            start now, their own imports overlapping the study's opening. Neither for a continue
+            whose budget is spent: the server's imports alone are seconds of CPU."""
+            if not may_need_workers(store, plan):
+                return
             if not start_worker_server():
                 start_workers()
 
         resumable: list[dict] = []
         try:
             study, done_before, interrupted = prepare(plan, store, data, resumable=resumable, checked=checked)
-            if not procs:
+            remaining = None if plan.trials is None else max(plan.trials - done_before, 0)
+            if not procs and remaining != 0:
                 start_workers()
         except BaseException:
             dismiss(0)
@@ -365,7 +369,6 @@ def run_local(
         outcome = SweepOutcome(
             plan.name, "finished", done_before=done_before, interrupted=interrupted, resumed=resumable
         )
-        remaining = None if plan.trials is None else max(plan.trials - done_before, 0)
         deadline = time.time() + plan.timeout_s if plan.timeout_s else None
         count = worker_count(workers, remaining, plan.pack or 1)  # a worker takes up to a pack at once
         dismiss(count)
@@ -547,6 +550,17 @@ def _process_context():
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(WORKER_IMPORTS)
     return ctx
+
+
+def may_need_workers(store, plan: SweepPlan) -> bool:
+    """Whether starting the workers' server ahead is worth it: not for a sweep another process is
+    running (it is refused) nor for one whose trial budget its recorded trials already spent (it
+    only reports). A wrong guess costs nothing but time: a worker's start starts the server."""
+    if records.sweep_running_elsewhere(store, plan.name) is not None:
+        return False
+    if plan.trials is None or plan.timeout_s is not None:
+        return True
+    return records.trials_done(store, plan.name) < plan.trials
 
 
 def _start_resource_tracker() -> None:

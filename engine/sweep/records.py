@@ -244,6 +244,17 @@ def sweep_running_elsewhere(store: RunStore, name: str) -> int | None:
         return _live_holder(store._conn, name)
 
 
+def trials_done(store: RunStore, name: str) -> int:
+    """How many of sweep ``name``'s trials the run store has as ended and counted against its
+    budget (finished, failed or pruned; a stopped one runs again on continue)."""
+    rows = store._read(
+        "SELECT COUNT(*) AS n FROM sweep_trials t JOIN runs r ON r.id = t.run_id "
+        "WHERE t.sweep = ? AND (t.pruned OR r.status IN ('finished', 'failed'))",
+        (name,),
+    )
+    return int(rows[0]["n"]) if rows else 0
+
+
 def _live_holder(conn, name: str) -> int | None:
     import os
 

@@ -63,21 +63,16 @@ def shown(db: Path, name: str = "s") -> dict:
 # -- data mixed or lost ------------------------------------------------------------------------------
 
 
-def test_two_stores_in_one_folder_keep_their_studies_apart(tmp_path, synthetic_csv):
-    data = synthetic_csv()
-    first = sweep(tmp_path / "a.db", data)
-    assert first.returncode == 0, first.stderr
-    second = sweep(tmp_path / "b.db", data)  # the same sweep name in another store of the folder
-    assert second.returncode == 0, second.stderr
-    assert "sweep s finished: 1 trial this time, 0 before" in second.stdout
-    assert [t["trial"] for t in shown(tmp_path / "b.db")["trials"]] == [1]
-
-
-def test_a_lost_study_file_is_rebuilt_from_the_run_store(tmp_path, synthetic_csv):
-    """Deleting the study file (or a store whose sweeps used the old shared file) continues the
-    budget and the trial numbers from the trials the run store recorded."""
-    db, data = tmp_path / "runs.db", synthetic_csv()
+def test_two_stores_in_one_folder_keep_their_studies_apart_and_a_lost_study_is_rebuilt(tmp_path, synthetic_csv):
+    """Two stores in one folder keep their own studies. Deleting the study files (or a store whose
+    sweeps used the old shared file) continues the budget and the trial numbers from the trials the
+    run store recorded."""
+    db, data = tmp_path / "a.db", synthetic_csv()
     assert sweep(db, data, trials=2).returncode == 0
+    other = sweep(tmp_path / "b.db", data)  # the same sweep name in another store of the folder
+    assert other.returncode == 0, other.stderr
+    assert "sweep s finished: 1 trial this time, 0 before" in other.stdout
+    assert [t["trial"] for t in shown(tmp_path / "b.db")["trials"]] == [1]
     # Numbers may have a gap where a repeated setting was asked and dropped (engine/sweep/asking.py).
     before = sorted(t["trial"] for t in shown(db)["trials"])
     assert len(before) == 2
@@ -92,9 +87,16 @@ def test_a_lost_study_file_is_rebuilt_from_the_run_store(tmp_path, synthetic_csv
     assert after[:2] == before and len(after) == 3 and after[2] > before[-1]  # carried on, none repeated
 
 
-def test_continuing_on_changed_or_other_data_is_refused(tmp_path, synthetic_csv):
+def test_a_continue_takes_the_recorded_settings_and_data_and_names_what_differs(tmp_path, synthetic_csv):
+    """Continuing with the recorded settings is accepted (nothing left to run here); other fixed
+    settings, other data, or the recorded file changed since, are each refused in one line."""
     db, data = tmp_path / "runs.db", synthetic_csv()
     assert sweep(db, data).returncode == 0
+    proc = ridership("sweep", "--continue", "s", "--epochs", 1, "--runs-db", db)  # the recorded value
+    assert proc.returncode == 0, proc.stderr
+    assert "its 1 trials are done" in proc.stdout
+    line = one_line_error(ridership("sweep", "--continue", "s", "--epochs", 2, "--runs-db", db))
+    assert "other fixed settings (epochs)" in line
     other = synthetic_csv(name="other.csv", edit=lambda rows: [r[:2] + [str(int(r[2]) + 1)] + r[3:] for r in rows])
     line = one_line_error(ridership("sweep", "--continue", "s", "--trials", 2, "--data", other, "--runs-db", db))
     assert "sweep 's' ran on" in line and str(other) in line and "same data" in line
@@ -225,16 +227,6 @@ def test_budgets_beyond_sqlite_integers_are_one_line(tmp_path):
 
 
 # -- continue, names ----------------------------------------------------------------------------------
-
-
-def test_continue_with_the_recorded_settings_is_accepted_and_other_ones_named(tmp_path, synthetic_csv):
-    db, data = tmp_path / "runs.db", synthetic_csv()
-    assert sweep(db, data).returncode == 0
-    proc = ridership("sweep", "--continue", "s", "--epochs", 1, "--runs-db", db)  # the recorded value
-    assert proc.returncode == 0, proc.stderr
-    assert "its 1 trials are done" in proc.stdout
-    line = one_line_error(ridership("sweep", "--continue", "s", "--epochs", 2, "--runs-db", db))
-    assert "other fixed settings (epochs)" in line
 
 
 @pytest.mark.parametrize("name", [" ", "   "])
@@ -480,19 +472,10 @@ def test_ctrl_c_while_the_workers_start_stops_the_sweep_without_a_traceback_or_a
     assert shown(db, "i")["status"] == "stopped"
 
 
-@pytest.mark.slow  # watches real worker processes
-def test_the_workers_are_forks_of_one_server_and_the_command_leaves_no_process(tmp_path, synthetic_csv):
-    """Linux: two workers forked from one forkserver (which imported the training path once, not
-    once per worker); when the command ends, neither the server nor a worker is left."""
-    psutil = pytest.importorskip("psutil")
-    if not sys.platform.startswith("linux"):
-        pytest.skip("workers are spawned, not forked, off Linux")
-    db = tmp_path / "runs.db"
-    argv = [sys.executable, "-m", "cli", "sweep", "--name", "f", "--param", "lr=0.01,0.02,0.03,0.04", "--trials", "4"]
-    argv += ["--workers", "2", "--pruner", "none", "--data", str(synthetic_csv()), "--runs-db", str(db)]
-    argv += small_args(SMALL.replace(epochs=30))
+def _servers_seen(argv: list[str], psutil) -> tuple[subprocess.CompletedProcess, dict[int, list[int]]]:
+    """Run the command, watching its children: forkserver pid -> the pids of its children (the workers)."""
     proc = subprocess.Popen(argv, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    seen: dict[int, list[int]] = {}  # forkserver pid -> the pids of its children (the workers)
+    seen: dict[int, list[int]] = {}
     try:
         while proc.poll() is None:
             try:
@@ -508,7 +491,23 @@ def test_the_workers_are_forks_of_one_server_and_the_command_leaves_no_process(t
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 0, (out, err)
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err), seen
+
+
+@pytest.mark.slow  # watches real worker processes
+def test_the_workers_are_forks_of_one_server_and_the_command_leaves_no_process(tmp_path, synthetic_csv):
+    """Linux: two workers forked from one forkserver (which imported the training path once, not
+    once per worker); when the command ends, neither the server nor a worker is left. A continue
+    with nothing left to run starts no server (its imports alone are seconds of CPU)."""
+    psutil = pytest.importorskip("psutil")
+    if not sys.platform.startswith("linux"):
+        pytest.skip("workers are spawned, not forked, off Linux")
+    db = tmp_path / "runs.db"
+    argv = [sys.executable, "-m", "cli", "sweep", "--name", "f", "--param", "lr=0.01,0.02,0.03,0.04", "--trials", "4"]
+    argv += ["--workers", "2", "--pruner", "none", "--data", str(synthetic_csv()), "--runs-db", str(db)]
+    argv += small_args(SMALL.replace(epochs=30))
+    done, seen = _servers_seen(argv, psutil)
+    assert done.returncode == 0, (done.stdout, done.stderr)
     assert len(seen) == 1, seen  # one server for the sweep
     (server, workers) = next(iter(seen.items()))
     assert len(workers) == 2, workers  # and both workers its children
@@ -516,3 +515,6 @@ def test_the_workers_are_forks_of_one_server_and_the_command_leaves_no_process(t
     # on its own after the command (about 0.7 s of teardown, measured), orphaned.
     assert [pid for pid in [server, *workers] if psutil.pid_exists(pid)] == []
     assert shown(db, "f")["status"] == "finished"
+    again, seen = _servers_seen([sys.executable, "-m", "cli", "sweep", "--continue", "f", "--runs-db", str(db)], psutil)
+    assert again.returncode == 0 and "its 4 trials are done" in again.stdout, (again.stdout, again.stderr)
+    assert seen == {}
