@@ -138,6 +138,52 @@ def loopback_only(route) -> None:
         route.abort()
 
 
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One Chromium for all the module's tests (each launch costs seconds of CPU on 2 shared cores);
+    the sync_playwright() session lives as long as it. Tests do not share state: each gets its own
+    context (``browser_context``). Per process under xdist."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, timeout=60_000)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def browser_context(chromium):
+    """A fresh context of the shared browser (own cookies, storage, cache and pages), closed at the
+    test's end: its pages close, so their app processes end before the next test. Only loopback is
+    reached, and every page catches its xterm.js Terminal (``CATCH_TERMINAL``)."""
+    context = chromium.new_context(viewport={"width": 1200, "height": 800})
+    try:
+        context.route("**/*", loopback_only)
+        context.add_init_script(CATCH_TERMINAL)
+        yield context
+    finally:
+        context.close()
+
+
+def open_page(context, url: str):
+    page = context.new_page()
+    page.goto(url, timeout=START_S * 1000, wait_until="commit")
+    return page
+
+
 def test_the_served_command_and_the_exposure_warning(capsys):
     from tui.serve import allowed_origins, app_argv, is_loopback, origin_of, public_url, warn_if_exposed
 
@@ -166,60 +212,41 @@ def test_the_served_command_and_the_exposure_warning(capsys):
 
 
 @needs_chromium
-def test_app_paints_in_the_browser_and_keys_switch_panes(served):
-    from playwright.sync_api import sync_playwright
+def test_app_paints_in_the_browser_and_keys_switch_panes(served, browser_context):
+    page = browser_context.new_page()
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.set_default_timeout(PAINT_S * 1000)
+    response = page.goto(served, timeout=START_S * 1000)
+    assert response is not None and response.ok
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], timeout=60_000)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.route("**/*", loopback_only)
-            page.add_init_script(CATCH_TERMINAL)
-            page.set_default_timeout(PAINT_S * 1000)
-            response = page.goto(served, timeout=START_S * 1000)
-            assert response is not None and response.ok
+    page.wait_for_function("() => window.__xterm !== undefined", timeout=START_S * 1000)
+    # First bytes from the app (the page's own marker), then the tab bar's text on screen.
+    page.wait_for_selector("body.-first-byte", state="attached", timeout=PAINT_S * 1000)
+    page.wait_for_function(f"() => ({SCREEN_TEXT})().includes('Dataset')", timeout=PAINT_S * 1000)
+    screen = page.evaluate(SCREEN_TEXT)
+    assert "Hyperparameters" in screen  # the second tab's label
+    assert "hidden_size" not in screen  # the Hyperparameters pane is not shown yet
 
-            page.wait_for_function("() => window.__xterm !== undefined", timeout=START_S * 1000)
-            # First bytes from the app (the page's own marker), then the tab bar's text on screen.
-            page.wait_for_selector("body.-first-byte", state="attached", timeout=PAINT_S * 1000)
-            page.wait_for_function(f"() => ({SCREEN_TEXT})().includes('Dataset')", timeout=PAINT_S * 1000)
-            screen = page.evaluate(SCREEN_TEXT)
-            assert "Hyperparameters" in screen  # the second tab's label
-            assert "hidden_size" not in screen  # the Hyperparameters pane is not shown yet
+    # The data loaded (synthetic here: the test environment hides any real data).
+    page.wait_for_function(f"() => ({SCREEN_TEXT})().includes('SYNTHETIC DATA')", timeout=PAINT_S * 1000)
 
-            # The data loaded (synthetic here: the test environment hides any real data).
-            page.wait_for_function(f"() => ({SCREEN_TEXT})().includes('SYNTHETIC DATA')", timeout=PAINT_S * 1000)
-
-            page.focus("textarea.xterm-helper-textarea")
-            page.keyboard.press("2")
-            # A field's name: the pane's hint may wrap anywhere at the page's width.
-            page.wait_for_function(f"() => ({SCREEN_TEXT})().includes('hidden_size')", timeout=KEY_S * 1000)
-            screen = page.evaluate(SCREEN_TEXT)
-            assert "hidden_size" in screen and "window_length" in screen, screen
-            # The form's rows are built on this first show: once its selector is painted, it names
-            # the preset the fields hold (a real driver's order of mounting once left it "custom").
-            page.wait_for_function(f"() => /preset\\s+(best|custom)\\b/.test(({SCREEN_TEXT})())", timeout=KEY_S * 1000)
-            screen = page.evaluate(SCREEN_TEXT)
-            assert re.search(r"preset\s+best\b", screen), screen
-            page.screenshot(path="/tmp/browser.png")
-        finally:
-            browser.close()
+    page.focus("textarea.xterm-helper-textarea")
+    page.keyboard.press("2")
+    # A field's name: the pane's hint may wrap anywhere at the page's width.
+    page.wait_for_function(f"() => ({SCREEN_TEXT})().includes('hidden_size')", timeout=KEY_S * 1000)
+    screen = page.evaluate(SCREEN_TEXT)
+    assert "hidden_size" in screen and "window_length" in screen, screen
+    # The form's rows are built on this first show: once its selector is painted, it names
+    # the preset the fields hold (a real driver's order of mounting once left it "custom").
+    page.wait_for_function(f"() => /preset\\s+(best|custom)\\b/.test(({SCREEN_TEXT})())", timeout=KEY_S * 1000)
+    screen = page.evaluate(SCREEN_TEXT)
+    assert re.search(r"preset\s+best\b", screen), screen
+    page.screenshot(path="/tmp/browser.png")
 
 
 # -- browser mode ends what it starts (issue 23, item 2) ------------------------------------------------
 # Every app process a page starts ends within seconds of the page closing (however early) and of the
 # server's Ctrl+C or SIGTERM. Processes are counted by PID: the server's children while it runs.
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
 @pytest.fixture
 def serving(tmp_path):
     from serve_support import Served
@@ -235,26 +262,6 @@ def serving(tmp_path):
     yield start
     for server in started:
         server.stop()
-
-
-@pytest.fixture
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, timeout=60_000)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def open_page(browser, url: str):
-    page = browser.new_page(viewport={"width": 1200, "height": 800})
-    page.route("**/*", loopback_only)
-    page.add_init_script(CATCH_TERMINAL)
-    page.goto(url, timeout=START_S * 1000, wait_until="commit")
-    return page
 
 
 def running_run(db):
@@ -289,18 +296,18 @@ def hold_open(page, server, seconds: float) -> None:
 
 
 @needs_chromium
-def test_pages_closed_early_leave_no_app_process(serving, chromium):
+def test_pages_closed_early_leave_no_app_process(serving, browser_context):
     server = serving()
     for seconds in (0.5, 1.5, 3.0):
         before = set(server.seen)
-        page = open_page(chromium, server.url)
+        page = open_page(browser_context, server.url)
         hold_open(page, server, seconds)
         page.close()
         server.wait_no_apps(f"the app process of a page closed after {seconds} s to end")
         assert len(server.seen - before) <= 1, "one page started more than one app process"
     assert server.seen, "no page ever started an app process"
     # One page more, left to paint, closed: its app quits (the clean path) as quickly.
-    page = open_page(chromium, server.url)
+    page = open_page(browser_context, server.url)
     page.wait_for_function(f"() => ({SCREEN_TEXT})().includes('Dataset')", timeout=PAINT_S * 1000)
     page.close()
     server.wait_no_apps("the app process of a painted page to end")
@@ -309,9 +316,9 @@ def test_pages_closed_early_leave_no_app_process(serving, chromium):
 
 @needs_chromium
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_the_servers_ctrl_c_or_sigterm_ends_every_app_process(serving, chromium, signum):
+def test_the_servers_ctrl_c_or_sigterm_ends_every_app_process(serving, browser_context, signum):
     server = serving()
-    painted = open_page(chromium, server.url)
+    painted = open_page(browser_context, server.url)
     painted.wait_for_function(f"() => ({SCREEN_TEXT})().includes('SYNTHETIC DATA')", timeout=PAINT_S * 1000)
     painted.focus("textarea.xterm-helper-textarea")
     painted.keyboard.press("t")  # a run going when the server stops
@@ -322,7 +329,7 @@ def test_the_servers_ctrl_c_or_sigterm_ends_every_app_process(serving, chromium,
         every=0.5,
         pause=pumping(painted),
     )
-    starting = open_page(chromium, server.url)  # a second page, its app still starting
+    starting = open_page(browser_context, server.url)  # a second page, its app still starting
     wait_until(lambda: len(server.app_pids()) == 2, 30, "two app processes", pause=pumping(starting))
     apps = set(server.seen)
     server.proc.send_signal(signum)  # to the server alone, as Ctrl+C in its terminal would
@@ -339,9 +346,9 @@ def test_the_servers_ctrl_c_or_sigterm_ends_every_app_process(serving, chromium,
 
 
 @needs_chromium
-def test_a_run_stopped_by_closing_its_page_is_recorded_as_a_disconnect(serving, chromium):
+def test_a_run_stopped_by_closing_its_page_is_recorded_as_a_disconnect(serving, browser_context):
     server = serving()
-    page = open_page(chromium, server.url)
+    page = open_page(browser_context, server.url)
     page.wait_for_function(f"() => ({SCREEN_TEXT})().includes('SYNTHETIC DATA')", timeout=PAINT_S * 1000)
     page.focus("textarea.xterm-helper-textarea")
     page.keyboard.press("t")
