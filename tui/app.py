@@ -78,6 +78,7 @@ from .messages import (
     pane_may_be_gone,
 )
 from .system_metrics import SystemSampler
+from .widgets import lazy
 from .widgets.backtest import BacktestPane
 from .widgets.dataset import DatasetPane
 from .widgets.device import DevicePane
@@ -87,7 +88,6 @@ from .widgets.hyperparams import HyperparamsForm
 from .widgets.multiday import MultiDayView
 from .widgets.open_file import OpenFileScreen
 from .widgets.runs import RunsPane
-from .widgets.sparklines import SystemSparklines
 from .widgets.sweeps import SweepsPane
 from .widgets.training import TrainingPane
 
@@ -211,11 +211,11 @@ class RidershipApp(App[int]):
         describe_device: Callable[[str], tuple[Any, list[str]]] | None = None,
         runs_db: str | None = None,
         sampler: SystemSampler | None = None,
-        defer_panes: bool | None = None,
     ) -> None:
         super().__init__()
-        self._defer_panes = defer_panes  # None: only when not headless (see compose)
-        self._held_keys: list[events.Key] | None = None  # keys pressed before every pane exists
+        self._unbuilt: dict[str, list[Widget]] = {}  # pane -> its widgets mounted empty (see compose)
+        self._builds = 0  # panes being built now (action_show_pane)
+        self._held_keys: list[events.Key] | None = None  # keys pressed while a pane is being built
         self._device_shown: tuple | None = None  # what the Device pane and the header show of the device
         self.link = parts.StoreLink(runs_db)
         self.model = parts.ModelInUse()
@@ -273,51 +273,43 @@ class RidershipApp(App[int]):
 
     # -- layout ---------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        # Before the first paint only the tab bar and the Dataset pane are built: the other seven
-        # panes (about 1,000 widgets, most of them the form's) would take most of a second to
-        # build and style. They are mounted right after (_build_panes); keys pressed meanwhile are
-        # held and replayed then (on_event). Headless (tests) builds all at once unless told.
-        defer = self._defer_panes if self._defer_panes is not None else not self.is_headless
+        # Only the Dataset pane (shown first) and the form are built here: the other seven panes
+        # (about 100 widgets) are mounted empty and built the first time they are shown
+        # (action_show_pane, tui/widgets/lazy.py), in tests as for users; most sessions open few.
         yield HeaderBar(id="top-bar")
         with Panes(initial="dataset", id="panes"):
             for pane, key, label in PANES:
-                content = [] if defer and pane != "dataset" else self._pane_content(pane)
-                yield TabPane(f"{key} {label}", *content, id=pane)
+                yield TabPane(f"{key} {label}", *self._pane_content(pane), id=pane)
         yield Footer(compact=True)
-        self._held_keys = [] if defer else None
 
     def _pane_content(self, pane: str) -> list[Widget]:
         if pane == "dataset":
             return [DatasetPane(id="dataset-pane")]
-        if pane == "hyperparams":
+        if pane == "hyperparams":  # the app reads its settings from the start; its rows wait (show_rows)
             return [HyperparamsForm(self._initial_config, id="form")]
-        if pane == "training":
-            return [TrainingPane(id="training-pane")]
-        if pane == "device":
-            return [DevicePane(id="device-pane")]
         if pane == "forecast":  # the next day (with a chosen day type) or several days; m switches
-            views = (ForecastPane(id="forecast-pane"), MultiDayView(id="multiday"))
+            views = [lazy.hold(ForecastPane(id="forecast-pane")), lazy.hold(MultiDayView(id="multiday"))]
+            self._unbuilt[pane] = views
             return [ContentSwitcher(*views, initial="forecast-pane", id="forecast-views")]
-        if pane == "runs":
-            return [RunsPane(id="runs-pane")]
-        if pane == "backtest":
-            return [BacktestPane(id="backtest-pane")]
-        return [SweepsPane(id="sweeps-pane")]
+        panes = {"training": TrainingPane, "device": DevicePane, "runs": RunsPane, "backtest": BacktestPane}
+        widget = lazy.hold(panes.get(pane, SweepsPane)(id=f"{pane}-pane"))
+        self._unbuilt[pane] = [widget]
+        return [widget]
 
     @property
-    def panes_built(self) -> bool:
-        """Every pane's widgets exist (from the first paint on when headless, right after it else)."""
-        return self._held_keys is None
+    def unbuilt_panes(self) -> set[str]:
+        """The panes not shown yet, mounted empty (their state kept, their widgets not built)."""
+        return set(self._unbuilt)
 
     async def on_event(self, event: events.Event) -> None:
-        """Keys pressed before every pane exists are held, and replayed once they do (in order,
-        before any key pressed later): a pane key would find no pane to show. Ctrl+Q quits at once.
+        """Keys pressed while a pane is being built are held, and replayed once it is shown (in
+        order, before any key pressed later): they are meant for it. Ctrl+Q quits at once.
         Esc and a pane's number typed quickly arrive as one escape sequence, which Textual reads as
         macOS's Option+digit character ("∞" for ESC 5) and a field would take as text: they are
         split back into the two keys the user pressed."""
         if isinstance(event, events.Key) and not event.is_forwarded and event.character in ESC_DIGITS:
             digit = ESC_DIGITS[event.character]
-            if self.panes_built and self._field_focused():
+            if self._held_keys is None and self._field_focused():
                 self.action_leave_field()  # now: an escape event reaches the field only after the digit
             else:
                 await self.on_event(events.Key("escape", "\x1b"))
@@ -333,32 +325,13 @@ class RidershipApp(App[int]):
             return
         await super().on_event(event)
 
-    async def _build_panes(self) -> None:
-        """Mount the panes compose left empty, then replay the keys held meanwhile."""
-        if self._held_keys is None:
-            return
-        for pane, _key, _label in PANES:
-            tab = self.query_one(f"#{pane}", TabPane)
-            if not tab.children:
-                await tab.mount_all(self._pane_content(pane))
-        held, self._held_keys = self._held_keys, None
-        self._panes_ready()
-        for key in held:
-            await super().on_event(key)
-
     def on_mount(self) -> None:
         self._device_timer = self.set_interval(DEVICE_REFRESH_S, self._refresh_device, pause=True)
         self._system_timer = self.set_interval(SYSTEM_SAMPLE_S, self._sample_system, pause=True)
         if not self.is_headless:
             self.set_interval(terminal_watch.CHECK_EVERY_S, self._exit_if_terminal_gone)
         self.query_one("#dataset-pane RowTable").focus()
-        if self.panes_built:
-            self._panes_ready()
-        else:
-            self.call_after_refresh(self._build_panes)
-
-    def _panes_ready(self) -> None:
-        """What starts once every pane exists: the work whose results they show."""
+        # The work whose results the panes show (they keep them, built or not).
         # SQLite may wait for another process's lock: never before the first screen, never on this thread.
         # Opening counts from now: a `t` pressed before the worker starts waits for the store too
         # (it would otherwise start a run that is never recorded).
@@ -446,7 +419,18 @@ class RidershipApp(App[int]):
     def action_show_pane(self, pane: str) -> None:
         """Show ``pane`` and focus its main widget, both before the next key is handled: the focus
         is set here (Screen.set_focus), not scheduled (Widget.focus), so in a quick burst of keys
-        each key reaches the pane shown by the keys before it."""
+        each key reaches the pane shown by the keys before it. A pane never shown is built first,
+        right after the current message; keys pressed meanwhile wait for it (on_event), and a pane
+        asked for meanwhile waits its turn (shown in the order asked)."""
+        if pane in self._unbuilt or self._builds:
+            if self._held_keys is None:
+                self._held_keys = []
+            self._builds += 1
+            self.call_next(self._build_pane, pane)
+            return
+        self._show(pane)
+
+    def _show(self, pane: str) -> None:
         if pane == "hyperparams":
             self.form.show_rows()  # built when first shown, not at start (HyperparamsForm)
         self.query_one(TabbedContent).active = pane
@@ -462,6 +446,23 @@ class RidershipApp(App[int]):
         self._system_timer.resume() if pane == "device" or self.training else self._system_timer.pause()
         if pane == "device":
             self._sample_system()
+
+    async def _build_pane(self, pane: str) -> None:
+        """Build a pane shown for the first time (drawing what it was told meanwhile), and show it
+        once laid out (the tab bar's underline measures the tabs then)."""
+        for widget in self._unbuilt.get(pane, ()):
+            await lazy.build(widget)  # at most once: a pane built already is left as it is
+        self._unbuilt.pop(pane, None)
+        self.call_after_refresh(self._pane_built, pane)
+
+    async def _pane_built(self, pane: str) -> None:
+        """Show the pane just built, then let the keys held meanwhile through (in order)."""
+        self._builds -= 1
+        self._show(pane)
+        if self._builds == 0 and self._held_keys is not None:
+            held, self._held_keys = self._held_keys, None
+            for key in held:
+                await super().on_event(key)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Number keys do not switch panes while a field or a selector has the focus: a digit
@@ -875,7 +876,7 @@ class RidershipApp(App[int]):
         """One sample of this process's CPU, memory (and GPU) for the Device pane's sparklines."""
         if self.sampler is not None:
             shown = self.active_pane == "device"  # else kept, drawn when the pane is shown
-            self.query_one(SystemSparklines).add_sample(self.sampler.sample(), draw=shown)
+            self.query_one(DevicePane).sparklines.add_sample(self.sampler.sample(), draw=shown)
 
     # -- the model in use ---------------------------------------------------------------------------
     # It changes only when the user says so: u (Runs, Sweeps), a finished run the user started here,
@@ -1440,17 +1441,18 @@ class RidershipApp(App[int]):
             "Toggle light/dark theme", "Switch between textual-light and textual-dark", self.action_toggle_theme
         )
 
+    # Each acts on its pane once shown: call_next runs after the pane's build, if it needed one.
     def _palette_sweep(self) -> None:
         self.action_show_pane("sweeps")
-        self.query_one(SweepsPane).action_start()
+        self.call_next(self.query_one(SweepsPane).action_start)
 
     def _palette_backtest(self) -> None:
         self.action_show_pane("backtest")
-        self.query_one(BacktestPane).action_backtest()
+        self.call_next(self.query_one(BacktestPane).action_backtest)
 
     def _palette_forecast(self, code: str | None) -> None:
         self.action_forecast_view("next")
-        self.query_one(ForecastPane).action_pick(code or "calendar")
+        self.call_next(self.query_one(ForecastPane).action_pick, code or "calendar")
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
@@ -1463,14 +1465,12 @@ def make_app(
     describe_device: Callable[[str], tuple[Any, list[str]]] | None = None,
     runs_db: str | None = None,
     sampler: SystemSampler | None = None,
-    defer_panes: bool | None = None,
 ) -> RidershipApp:
     """The one factory: the CLI and the tests build the app here.
 
     ``data`` skips the loading step (tests); ``describe_device`` replaces the torch query (snapshots
     need a fixed device description, and then get no live system samples unless ``sampler`` is
-    given); ``runs_db`` is the run store (default: engine.store.default_db_path); ``defer_panes``
-    builds only the Dataset pane before the first paint (default: when not headless).
+    given); ``runs_db`` is the run store (default: engine.store.default_db_path).
     """
     return RidershipApp(
         data_path=data_path,
@@ -1479,7 +1479,6 @@ def make_app(
         describe_device=describe_device,
         runs_db=runs_db,
         sampler=sampler,
-        defer_panes=defer_panes,
     )
 
 

@@ -42,11 +42,15 @@ async def test_u_uses_a_recorded_run_and_the_app_remembers_it_after_a_restart(ma
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.store is not None, what="the run store")
         # Before any key: runs with a model are listed and none is in use, so Forecast (both views)
-        # and Backtest point to u in Runs, not to training one.
+        # and Backtest point to u in Runs, not to training one: they say so when first shown
+        # (built then, tui/widgets/lazy.py, from what they were told meanwhile).
         pointed = "No model in use: pick a run in Runs (6) and press u"
-        await until(pilot, lambda: text(app, "#forecast-result").startswith(pointed), what="Forecast pointing to u")
+        await until(pilot, lambda: app.no_model_text().startswith(pointed), what="the runs listed")
+        await pilot.press("7", "5")
+        await until(pilot, lambda: app.active_pane == "forecast", what="the Forecast pane")
+        assert text(app, "#forecast-result").startswith(pointed)
         assert text(app, "#bt-status").startswith(pointed) and text(app, "#md-status").startswith(pointed)
-        await pilot.press("5", "w")
+        await pilot.press("w")
         await settle(app)
         assert text(app, "#forecast-result").startswith("No model in use: pick a run in Runs (6)")  # runs, none used
 
@@ -75,10 +79,12 @@ async def test_u_uses_a_recorded_run_and_the_app_remembers_it_after_a_restart(ma
     async with again.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: again.active is not None, what="the remembered model")
         assert again.active.run_id == 1
+        await pilot.press("5")  # Forecast, first shown now: it says what it was told meanwhile
+        await until(pilot, lambda: again.active_pane == "forecast", what="the Forecast pane")
         # The words follow the state: a model is in use, no "train one first".
         assert text(again, "#forecast-result").startswith("Run 1's model (epoch ")
         assert "is in use: w a u c pick a day type" in text(again, "#forecast-result")
-        await pilot.press("5", "w")
+        await pilot.press("w")
         await settle(again)
         await until(
             pilot, lambda: "Model of run 1" in text(again, "#forecast-result"), what="a forecast after a restart"
@@ -167,6 +173,7 @@ async def test_a_stopped_run_never_replaces_the_model_in_use(make_test_app, tmp_
         await until(pilot, lambda: any(t == "Model in use unchanged" for t, _ in notes), what="the note")
         message = next(m for t, m in notes if t == "Model in use unchanged")
         assert "Run 2 stopped" in message and "still Run 1's model" in message and "u on run 2" in message
+        await pilot.press("6")  # the Runs pane, first shown now
         await until(pilot, lambda: run_cell(app.query_one(RunsPane), 1) == "▶1", what="run 1 still marked")
     assert json.loads(state_path(db).read_text())["active_run"] == 1
 
@@ -251,6 +258,8 @@ async def test_a_session_that_ends_before_loading_keeps_the_remembered_model(
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, loading.is_set, what="the remembered model loading")
         assert app.active is None
+        await pilot.press("5")
+        await until(pilot, lambda: app.active_pane == "forecast", what="the Forecast pane")
         assert text(app, "#forecast-result").startswith("Loading run 1's model")
     release.set()
     assert json.loads(state_path(db).read_text())["active_run"] == 1

@@ -53,11 +53,13 @@ async def test_a_quick_key_burst_leaves_training_on_screen_and_training(make_tes
         await until(pilot, lambda: not app.training, what="the run to stop")
 
 
-async def test_a_burst_delivered_at_once_lands_on_the_last_pane(make_test_app, tmp_path):
+async def test_a_burst_delivered_at_once_lands_on_the_last_pane(make_test_app, tmp_path, until):
     async with make_test_app(runs_db=str(tmp_path / "runs.db")).run_test(size=SMALL) as pilot:
         app = pilot.app
         await pilot.pause()
         burst(app, "12345673")
+        # Each pane is built when first shown, the keys after it held meanwhile: a state to wait for.
+        await until(pilot, lambda: not app.unbuilt_panes - {"sweeps"}, what="the panes of the burst built")
         for _ in range(5):
             await pilot.pause()
         assert app.active_pane == "training"
@@ -155,6 +157,8 @@ async def test_a_locked_store_is_retried_until_it_opens(make_test_app, tmp_path,
             app = pilot.app
             await until(pilot, lambda: "busy" in app.store_note, what="the busy note")
             assert app.store is None
+            await pilot.press("6")  # built when first shown, with the note it was given meanwhile
+            await until(pilot, lambda: app.active_pane == "runs", what="the Runs pane")
             assert "run store busy, retrying" in str(app.query_one("#runs-status").render())
             holder.execute("ROLLBACK")
             await until(pilot, lambda: app.store is not None, what="the store to open")
@@ -259,7 +263,7 @@ def test_the_app_module_loads_no_pandas_numpy_or_torch():
 async def test_the_device_pane_samples_this_process_live(tui_data, tui_config, tmp_path, until):
     from tui.app import make_app
     from tui.system_metrics import SystemSampler
-    from tui.widgets.sparklines import SystemSparklines
+    from tui.widgets.device import DevicePane
 
     app = make_app(
         data=tui_data,
@@ -269,7 +273,7 @@ async def test_the_device_pane_samples_this_process_live(tui_data, tui_config, t
         sampler=SystemSampler(),
     )
     async with app.run_test(size=SMALL) as pilot:
-        sparks = app.query_one(SystemSparklines)
+        sparks = app.query_one(DevicePane).sparklines
         assert sparks.last is None  # nothing sampled while the pane is hidden and nothing trains
         await pilot.press("4")
         await until(pilot, lambda: len(sparks.values["rss_bytes"]) >= 2, what="two samples")
@@ -322,6 +326,8 @@ async def test_r_restores_the_default_preset_and_the_loss_chart_follows_the_form
 
     app = make_test_app(config=tui_config.replace(loss="huber"))
     async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("3")  # the Training pane, built when first shown
+        await until(pilot, lambda: app.active_pane == "training", what="the Training pane")
         chart = app.query_one("#loss-chart")
         assert chart.chart_title == "Training loss (Huber)"  # before any run: the form's loss
         await pilot.press("2", "r")

@@ -215,7 +215,8 @@ async def test_long_ranges_show_weekly_means_and_zoom_shows_single_days(make_tes
     app = make_test_app()
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.query_one(BacktestPane)
-        pane.show_result(long_result(tui_data), "fixed numbers")
+        pane.show_result(long_result(tui_data), "fixed numbers")  # drawn when the pane is first shown
+        await pilot.press("7")
         await settled(pilot)
         chart = app.query_one("#bt-chart")
         assert "7-day means" in chart.chart_title and chart.points["actual"] == 52

@@ -26,6 +26,7 @@ from engine.domain import DAY_TYPE_NAMES, DAY_TYPE_ORDER, format_riders
 from engine.formatting import SPLIT_LABELS
 
 from ..format import explain, parse_bound
+from . import lazy
 from .charts import Chart, Series
 from .inline_error import show_inline_error
 from .text import Label, Static
@@ -230,6 +231,8 @@ class BacktestPane(VerticalScroll, can_focus=True):
         self._label = ""
 
     def compose(self) -> ComposeResult:
+        if lazy.is_held(self):  # built when first shown (tui/widgets/lazy.py)
+            return
         yield Static(
             "No backtest yet: train a model (3, then t); its validation and test days show here.",
             id="bt-status",
@@ -266,10 +269,14 @@ class BacktestPane(VerticalScroll, can_focus=True):
     def clear(self, text: str) -> None:
         """No model in use: no backtest shown, ``text`` says why."""
         self.result, self.days, self._label = None, None, ""
+        self._clear_drawn()
+        self._status(text)
+
+    @lazy.drawn
+    def _clear_drawn(self) -> None:
         self.query_one("#bt-table", Static).update("")
         self.query_one("#bt-worst", Static).update("")
         self.query_one("#bt-chart", Chart).draw([])
-        self._status(text)
 
     # -- showing ------------------------------------------------------------------------------------
     def show_result(self, result: dict, label: str) -> None:
@@ -284,8 +291,12 @@ class BacktestPane(VerticalScroll, can_focus=True):
             else:
                 spans.append(f"{name}: no days")
         self._status(f"{label}\n" + " · ".join(spans) + " · dates from the run's settings")
-        self.query_one("#bt-kinds", Static).update(kinds_text(result))
+        self._kinds(kinds_text(result))
         self.redraw()
+
+    @lazy.drawn
+    def _kinds(self, text: str) -> None:
+        self.query_one("#bt-kinds", Static).update(text)
 
     @property
     def series(self) -> str:
@@ -335,6 +346,7 @@ class BacktestPane(VerticalScroll, can_focus=True):
             )
         return days.take(np.flatnonzero(keep))
 
+    @lazy.drawn
     def redraw(self) -> None:
         if self.days is None:
             return
@@ -406,6 +418,7 @@ class BacktestPane(VerticalScroll, can_focus=True):
         )
         chart.draw(lines, xticks=day_ticks(days.dates[0], int((days.dates[-1] - days.dates[0]).days)))
 
+    @lazy.drawn
     def _status(self, text: str, error: bool = False) -> None:
         widget = self.query_one("#bt-status", Static)
         widget.update(text)

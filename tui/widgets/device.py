@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
+from . import lazy
 from .sparklines import SystemSparklines
 from .text import Static
 
@@ -14,13 +15,22 @@ def gib(n: int) -> str:
 
 
 class DevicePane(Vertical, can_focus=True):
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        # Made now: the app samples the process every second during a run (SystemSparklines.add_sample,
+        # kept undrawn) whether or not this pane was ever shown.
+        self.sparklines = SystemSparklines(id="system-metrics")
+
     def compose(self) -> ComposeResult:
+        if lazy.is_held(self):  # built when first shown (tui/widgets/lazy.py)
+            return
         yield Static("Compute device", id="device-title")
         yield Static("Loading torch to look at the devices…", id="device-info")
         yield Static("", id="device-note")
         yield Static("This process, sampled every second while this pane is shown or a run trains", id="system-title")
-        yield SystemSparklines(id="system-metrics")
+        yield self.sparklines
 
+    @lazy.drawn
     def show(self, info, available: list[str], choice: str, training: bool) -> None:
         """``info`` is an engine.device.DeviceInfo (plain fields)."""
         if info.memory_used is None:
@@ -44,6 +54,7 @@ class DevicePane(Vertical, can_focus=True):
         )
         self.query_one("#device-info").set_class(False, "-error")
 
+    @lazy.drawn
     def show_error(self, text: str) -> None:
         widget = self.query_one("#device-info", Static)
         widget.update(text)

@@ -13,6 +13,7 @@ from textual.widgets import Select
 from engine.domain import DAY_TYPE_NAMES
 
 from ..format import date_ticks
+from . import lazy
 from .charts import Chart, Series
 from .text import Label, Static
 
@@ -44,6 +45,8 @@ class ForecastPane(Vertical, can_focus=True):
     _history: pd.DataFrame | None = None  # the last weeks of the data, drawn before any forecast
 
     def compose(self) -> ComposeResult:
+        if lazy.is_held(self):  # built when first shown (tui/widgets/lazy.py)
+            return
         with Horizontal(id="forecast-controls"):
             yield Label("Day type ")
             yield Select(self._options(None), value=CALENDAR, allow_blank=False, compact=True, id="day-type")
@@ -58,6 +61,7 @@ class ForecastPane(Vertical, can_focus=True):
         guess = f" ({calendar_type}, {DAY_TYPE_NAMES[calendar_type]})" if calendar_type else ""
         return [(f"calendar{guess}", CALENDAR)] + [(f"{k} {v}", k) for k, v in DAY_TYPE_NAMES.items()]
 
+    @lazy.drawn
     def set_calendar_guess(self, day_type: str) -> None:
         select = self.query_one("#day-type", Select)
         value = select.value
@@ -78,6 +82,7 @@ class ForecastPane(Vertical, can_focus=True):
     def action_forecast(self) -> None:
         self.post_message(self.Requested(self.day_type))
 
+    @lazy.drawn
     def show_message(self, text: str, error: bool = False) -> None:
         widget = self.query_one("#forecast-result", Static)
         widget.update(text)
@@ -96,11 +101,16 @@ class ForecastPane(Vertical, can_focus=True):
         """The last weeks of the data (index date; bus, rail), before any forecast."""
         self._history = history
         x = list(range(len(history)))
-        self.query_one(Chart).draw(
+        self._draw(
             [Series(x, list(history["bus"] / K), "bus", "blue"), Series(x, list(history["rail"] / K), "rail", "red")],
             xticks=date_ticks(history.index),
             xlim=(-1, len(history) + 2),
         )
+
+    @lazy.drawn
+    def _draw(self, series: list[Series], **options) -> None:
+        """The chart: the last weeks, or the last weeks and the forecast."""
+        self.query_one(Chart).draw(series, **options)
 
     def show_forecast(
         self,
@@ -122,7 +132,7 @@ class ForecastPane(Vertical, can_focus=True):
         # The forecast continues each actual line from the last day (a segment, not a lone dot at
         # the edge), in its own colour, with its interval as a vertical bar on the forecast day.
         seg = [n - 1, n]
-        self.query_one(Chart).draw(
+        self._draw(
             [
                 Series(x, list(history["bus"] / K), "bus", "blue"),
                 Series(x, list(history["rail"] / K), "rail", "red"),

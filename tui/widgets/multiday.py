@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Input
 from engine.domain import MAX_FORECAST_DAYS, format_riders
 
 from ..format import HISTORY_DAYS, date_ticks, explain
+from . import lazy
 from .charts import Chart, Series
 from .inline_error import show_inline_error
 from .text import Label, Static
@@ -104,6 +105,8 @@ class MultiDayView(Vertical):
         self._why = ""  # why there is no model in use (the app's words; "" before it said)
 
     def compose(self) -> ComposeResult:
+        if lazy.is_held(self):  # built when first shown (tui/widgets/lazy.py)
+            return
         with Horizontal(id="md-controls"):
             yield Label("Days ")
             yield Input(str(DEFAULT_DAYS), id="md-days", compact=True)
@@ -120,6 +123,7 @@ class MultiDayView(Vertical):
                 f"Last {HISTORY_DAYS // 7} weeks and the forecast, riders, thousands", id="md-chart", thousands=True
             )
 
+    @lazy.drawn
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for label, width in (("date", 10), ("day", 3), ("type", 4), ("rail", 9), ("bus", 9)):
@@ -161,6 +165,8 @@ class MultiDayView(Vertical):
         self._checked_days()
 
     def _checked_days(self) -> int | None:
+        if not lazy.is_built(self):
+            return self.days  # the field holds them until the user can type there
         error = self.query_one("#md-error", Static)
         try:
             days = parse_days(self.query_one("#md-days", Input).value)
@@ -229,6 +235,7 @@ class MultiDayView(Vertical):
             return
         self.post_message(self.Requested(self.days, self.overrides_in_range()))
 
+    @lazy.drawn
     def show_status(self, text: str, error: bool = False) -> None:
         status = self.query_one("#md-status", Static)
         status.update(text)
@@ -252,6 +259,7 @@ class MultiDayView(Vertical):
         self._fill_table()
         self._draw_chart()
 
+    @lazy.drawn
     def _show_summary(self) -> None:
         """Two lines: what was forecast, and the highlighted day's interval. Under 100 columns each
         is worded to fit one row, so an 80x24 terminal keeps its chart (the long form takes five rows)."""
@@ -316,6 +324,7 @@ class MultiDayView(Vertical):
         if self.forecasts and self.bands:
             self._show_summary()
 
+    @lazy.drawn
     def _fill_table(self) -> None:
         table = self.query_one(DataTable)
         cursor = table.cursor_row
@@ -337,6 +346,7 @@ class MultiDayView(Vertical):
         if self.dates:
             table.move_cursor(row=min(max(cursor, 0), len(self.dates) - 1), animate=False)
 
+    @lazy.drawn
     def _draw_chart(self) -> None:
         import pandas as pd
 

@@ -50,6 +50,7 @@ from ..views.runs import (  # noqa: F401 - the pane's names, importable from her
     setting,
     sort_runs,
 )
+from . import lazy
 from .charts import Chart, Series
 from .confirm import ConfirmScreen, PromptScreen
 from .text import Static
@@ -166,8 +167,11 @@ class RunsPane(VerticalScroll, can_focus=False):
         self.note = ""  # said after the status line (e.g. the store is read-only)
         self._newest: int | None = None  # the newest run at the last listing
         self.active: int | None = None  # the run whose model the app uses (marked in the run column)
+        self._cursor_id: int | None = None  # the run the last filling put the cursor on (cursor_run until built)
 
     def compose(self) -> ComposeResult:
+        if lazy.is_held(self):  # built when first shown (tui/widgets/lazy.py)
+            return
         yield Static("Opening the run store…", id="runs-status")
         table = DataTable(cursor_type="row", zebra_stripes=True, id="runs-table")
         yield table
@@ -178,6 +182,7 @@ class RunsPane(VerticalScroll, can_focus=False):
             yield Chart("Training loss", "epoch", id="runs-loss-chart")
             yield Chart("Validation MAE, thousand riders", "epoch", id="runs-mae-chart")
 
+    @lazy.drawn
     def on_mount(self) -> None:
         # On 24 lines the charts lie below the pane's end: Tab from the table reaches them and
         # scrolls them into view (the table keeps the arrow and page keys).
@@ -199,6 +204,8 @@ class RunsPane(VerticalScroll, can_focus=False):
 
     @property
     def cursor_run(self) -> RunRecord | None:
+        if not lazy.is_built(self):  # no table yet: where its filling will put the cursor
+            return next((r for r in self.runs if r.run_id == self._cursor_id), self.runs[0] if self.runs else None)
         row = self.table.cursor_row
         return self.runs[row] if self.runs and 0 <= row < len(self.runs) else None
 
@@ -283,6 +290,17 @@ class RunsPane(VerticalScroll, can_focus=False):
             self._fill_table(self.cursor_run.run_id if self.cursor_run else None)
 
     def _fill_table(self, keep: int | None) -> None:
+        # The run under the cursor stays under it, unless it was the newest and a newer one came:
+        # then the cursor goes to the newest (the top row of a newest-first list), as the first time.
+        newest = max(self.runs, key=lambda r: (r.started_at or "", r.run_id)).run_id if self.runs else None
+        if keep is None or (keep == self._newest and newest != keep):
+            keep = newest
+        self._newest = newest
+        self._cursor_id = keep
+        self._draw_table()
+
+    @lazy.drawn
+    def _draw_table(self) -> None:
         table = self.table
         table.clear(columns=True)
         self._filled_narrow = narrow = self.narrow
@@ -302,13 +320,7 @@ class RunsPane(VerticalScroll, can_focus=False):
             table.add_column(label, key=key, width=width or measured)
         for run, cells in zip(self.runs, rows):
             table.add_row(*cells, key=str(run.run_id))
-        # The run under the cursor stays under it, unless it was the newest and a newer one came:
-        # then the cursor goes to the newest (the top row of a newest-first list), as the first time.
-        newest = max(self.runs, key=lambda r: (r.started_at or "", r.run_id)).run_id if self.runs else None
-        if keep is None or (keep == self._newest and newest != keep):
-            keep = newest
-        self._newest = newest
-        row = next((i for i, r in enumerate(self.runs) if r.run_id == keep), 0)
+        row = next((i for i, r in enumerate(self.runs) if r.run_id == self._cursor_id), 0)
         if self.runs:
             table.move_cursor(row=row, animate=False)
 
@@ -341,11 +353,13 @@ class RunsPane(VerticalScroll, can_focus=False):
             )
         )
 
+    @lazy.drawn
     def _status(self, text: str, error: bool = False) -> None:
         widget = self.query_one("#runs-status", Static)
         widget.update(f"{text} · {self.note}" if self.note and not error else text)
         widget.set_class(error, "-error")
 
+    @lazy.drawn
     def _show_detail(self) -> None:
         run = self.cursor_run
         widget = self.query_one("#runs-detail", Static)
@@ -365,17 +379,22 @@ class RunsPane(VerticalScroll, can_focus=False):
 
     def _show_curves(self, curves: tuple[Curve, ...]) -> None:
         self.curves = curves
-        loss, mae, ticks = curve_series(curves)
         selected = bool(self.picked)
         whose = "picked runs" if selected else f"run {curves[0].run_id}" if curves else "no run"
-        loss_chart, mae_chart = self.query_one("#runs-loss-chart", Chart), self.query_one("#runs-mae-chart", Chart)
         losses = [r.config_dict.get("loss", "huber") for r in self.runs if r.run_id in {c.run_id for c in curves}]
-        loss_chart.set_title(f"{loss_title(losses or ['huber'])}, {whose}")
-        mae_chart.set_title(f"Valid MAE, k riders, {whose}")
+        self._draw_curves(f"{loss_title(losses or ['huber'])}, {whose}", f"Valid MAE, k riders, {whose}")
+        self.post_message(self.OverlayChanged(curves if selected else ()))
+
+    @lazy.drawn
+    def _draw_curves(self, loss_text: str, mae_text: str) -> None:
+        """The charts: ``self.curves`` under these titles."""
+        loss, mae, ticks = curve_series(self.curves)
+        loss_chart, mae_chart = self.query_one("#runs-loss-chart", Chart), self.query_one("#runs-mae-chart", Chart)
+        loss_chart.set_title(loss_text)
+        mae_chart.set_title(mae_text)
         with self.app.batch_update():
             loss_chart.draw(loss, xticks=ticks)
             mae_chart.draw(mae, xticks=ticks)
-        self.post_message(self.OverlayChanged(curves if selected else ()))
 
     # -- events and keys ----------------------------------------------------------------------
     @on(DataTable.RowHighlighted, "#runs-table")

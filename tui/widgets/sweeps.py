@@ -35,6 +35,7 @@ from engine.text import safe_text
 from ..format import epoch_ticks
 from ..views import sweeps as view
 from ..views.sweeps import NARROW, Live, Progress, Row, clock, default_name, finite, trial_row  # noqa: F401
+from . import lazy
 from .charts import Chart, Series
 from .text import Label, Static
 
@@ -158,6 +159,8 @@ class SweepsPane(Vertical):
         self.curve: tuple[int, Any] | None = None  # (trial, RunRecord) drawn instead of the setting
 
     def compose(self) -> ComposeResult:
+        if lazy.is_held(self):  # built when first shown (tui/widgets/lazy.py)
+            return
         with Horizontal(classes="sw-row"):
             yield Label("Sweep ")
             yield Input(default_name(), id="sw-name", compact=True)
@@ -192,6 +195,8 @@ class SweepsPane(Vertical):
 
     @property
     def cursor_row(self) -> Row | None:
+        if not lazy.is_built(self):  # no table yet: its filling will put the cursor on the top row
+            return self.rows[0] if self.rows else None
         row = self.table.cursor_row
         return self.rows[row] if self.rows and 0 <= row < len(self.rows) else None
 
@@ -278,7 +283,7 @@ class SweepsPane(Vertical):
         p.why = note if status == "failed" else ""
         p.live.clear()
         self._ticker.pause()
-        self.query_one("#sw-name", Input).value = default_name()  # the next g starts a new sweep
+        self._new_name()
         if note:
             self.notify(
                 note,
@@ -288,6 +293,10 @@ class SweepsPane(Vertical):
             )
         self.post_message(self.BoardRequested(p.name))
         self._refresh(note if status == "failed" else "")
+
+    @lazy.drawn
+    def _new_name(self) -> None:
+        self.query_one("#sw-name", Input).value = default_name()  # the next g starts a new sweep
 
     def shown(self) -> None:
         """The pane is shown: with no sweep followed yet, show the one recorded last (e.g. by
@@ -309,6 +318,7 @@ class SweepsPane(Vertical):
                 )
             self._refresh()
 
+    @lazy.drawn
     def show_error(self, text: str) -> None:
         widget = self.query_one("#sw-status", Static)
         widget.update(text)
@@ -342,6 +352,7 @@ class SweepsPane(Vertical):
             self.rows, self.progress.objective if self.progress else "valid", 0 < self.size.width < NARROW
         )
 
+    @lazy.drawn
     def _fill_table(self) -> None:
         table = self.table
         keep = self.cursor_row.trial if self.cursor_row and table.cursor_row > 0 else None
@@ -378,11 +389,13 @@ class SweepsPane(Vertical):
             self._filled_narrow = narrow
             self._fill_table()
 
+    @lazy.drawn
     def _show_status(self) -> None:
         widget = self.query_one("#sw-status", Static)
         widget.set_class(False, "-error")
         widget.update(view.status_text(self.progress, self.rows, IDLE_HINT))
 
+    @lazy.drawn
     def _draw_charts(self) -> None:
         objective = self.progress.objective if self.progress else "valid"
         ratio = objective.endswith("ratio")

@@ -14,6 +14,7 @@ from engine.domain import format_riders
 
 from ..format import beside_naive, duration, epoch_ticks, loss_title, run_title
 from ..messages import EpochCompleted, TrainingStarted
+from . import lazy
 from .charts import EpochChart, Series
 from .text import Static
 
@@ -62,6 +63,8 @@ class TrainingPane(VerticalScroll, can_focus=True):
         self.overlay: tuple = ()  # runs.Curve of the runs selected in the Runs pane, drawn behind
 
     def compose(self) -> ComposeResult:
+        if lazy.is_held(self):  # built when first shown (tui/widgets/lazy.py)
+            return
         yield Static(
             "No run yet. Press t to train with the Hyperparameters pane's settings; s stops a run.", id="run-status"
         )
@@ -76,20 +79,20 @@ class TrainingPane(VerticalScroll, can_focus=True):
     def starting(self, job: int, epochs: int, text: str, loss: str = "huber") -> None:
         """A run was asked for (the app's ``job``-th, trained with ``loss``): clear the last one's
         charts and show that work has begun."""
-        self.query_one("#loss-chart", EpochChart).set_title(loss_title([loss]))
+        self._loss_title(loss_title([loss]))
         self.history = RunHistory(job=job, epochs=epochs)
         self._last = None
         self.running = True
         self._status(text)
-        self.query_one(ProgressBar).update(total=epochs, progress=0)
-        self.query_one("#run-epoch", Static).update("")
+        self._progress(epochs, 0)
+        self._show_epoch()  # no epoch yet: the line is cleared
         self._result("")
         self._redraw()
 
     def show_loss(self, loss: str) -> None:
         """Before any run: the loss chart is titled with the form's loss (a run's own once it starts)."""
         if not self.running and not self.history.job:
-            self.query_one("#loss-chart", EpochChart).set_title(loss_title([loss]))
+            self._loss_title(loss_title([loss]))
             self._redraw()
 
     def started(self, msg: TrainingStarted) -> None:
@@ -109,15 +112,26 @@ class TrainingPane(VerticalScroll, can_focus=True):
         h.train_mae.append(msg.train_mae)
         h.valid_mae.append(msg.valid_mae)
         h.seconds.append(msg.seconds)
-        self.query_one(ProgressBar).update(total=msg.epochs, progress=msg.epoch)
+        self._progress(msg.epochs, msg.epoch)
         self._last = msg
         self._show_epoch()
         self._redraw()
 
+    # The drawing of each part of the pane, from its arguments or the pane's state (tui/widgets/lazy.py).
+    @lazy.drawn
+    def _loss_title(self, title: str) -> None:
+        self.query_one("#loss-chart", EpochChart).set_title(title)
+
+    @lazy.drawn
+    def _progress(self, total: int, progress: int) -> None:
+        self.query_one(ProgressBar).update(total=total, progress=progress)
+
+    @lazy.drawn
     def _show_epoch(self) -> None:
         """The last epoch's numbers; the ETA only while the run goes on."""
         msg, h = self._last, self.history
         if msg is None:
+            self.query_one("#run-epoch", Static).update("")
             return
         eta = ""
         if self.running:
@@ -140,11 +154,13 @@ class TrainingPane(VerticalScroll, can_focus=True):
         self._status(text, error)
         self._result(result)
 
+    @lazy.drawn
     def _status(self, text: str, error: bool = False) -> None:
         widget = self.query_one("#run-status", Static)
         widget.update(text)
         widget.set_class(error, "-error")
 
+    @lazy.drawn
     def _result(self, text: str) -> None:
         self.query_one("#run-result", Static).update(text)
 
@@ -158,6 +174,7 @@ class TrainingPane(VerticalScroll, can_focus=True):
         for chart in self.query(EpochChart):
             getattr(chart, f"action_{action}")(*args)
 
+    @lazy.drawn
     def _redraw(self) -> None:
         h = self.history
         loss, mae = self.query_one("#loss-chart", EpochChart), self.query_one("#mae-chart", EpochChart)
