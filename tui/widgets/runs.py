@@ -205,7 +205,7 @@ class RunsPane(VerticalScroll, can_focus=False):
     @property
     def cursor_run(self) -> RunRecord | None:
         if not lazy.is_built(self):  # no table yet: where its filling will put the cursor
-            return next((r for r in self.runs if r.run_id == self._cursor_id), self.runs[0] if self.runs else None)
+            return self.runs[self._cursor_index()] if self.runs else None
         row = self.table.cursor_row
         return self.runs[row] if self.runs and 0 <= row < len(self.runs) else None
 
@@ -299,6 +299,10 @@ class RunsPane(VerticalScroll, can_focus=False):
         self._cursor_id = keep
         self._draw_table()
 
+    def _cursor_index(self) -> int:
+        """The row the last filling put the cursor on (0 when its run is gone)."""
+        return next((i for i, r in enumerate(self.runs) if r.run_id == self._cursor_id), 0)
+
     @lazy.drawn
     def _draw_table(self) -> None:
         table = self.table
@@ -320,7 +324,7 @@ class RunsPane(VerticalScroll, can_focus=False):
             table.add_column(label, key=key, width=width or measured)
         for run, cells in zip(self.runs, rows):
             table.add_row(*cells, key=str(run.run_id))
-        row = next((i for i, r in enumerate(self.runs) if r.run_id == self._cursor_id), 0)
+        row = self._cursor_index()
         if self.runs:
             table.move_cursor(row=row, animate=False)
 
