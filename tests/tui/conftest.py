@@ -27,6 +27,47 @@ TUI_CONFIG = TrainConfig(
 )
 
 
+async def settled(min_sleep: float = 0.0, max_sleep: float = 1.0) -> None:
+    """Stands in for Textual's ``wait_for_idle`` in the app tests: waits for a state, not a time.
+
+    Pilot calls ``wait_for_idle`` twice after each key and once in ``pause()``: it sleeps in 20 ms
+    steps until the process's CPU time stops advancing, so at least 20 ms a call, and the whole
+    second of ``max_sleep`` while a run trains in a worker thread (measured: 1,152 calls took 135 s
+    of the app tests' 244 s). Here: every message queued in the app and in its screen's widgets is
+    processed, with those that processing queued, and the screen is refreshed (which runs the
+    callbacks waiting for a refresh), in rounds until nothing is left or, while a worker keeps
+    posting, for a bounded number of rounds. A test that needs more (an epoch, a finished worker)
+    waits for that state itself (``until``, ``settle``).
+    """
+    from textual._context import active_app
+    from textual.pilot import Pilot
+
+    app = active_app.get()
+    pilot = Pilot(app)
+    for _ in range(_SETTLE_ROUNDS):
+        await asyncio.sleep(0)
+        if not await pilot._wait_for_screen():
+            return  # the app raised: the test sees it as the app ends
+        screen = app.screen
+        screen._on_timer_update()
+        await asyncio.sleep(0)
+        nodes = [app, *screen.walk_children(with_self=True)]
+        if not screen._callbacks and all(node._message_queue.empty() for node in nodes):
+            return
+
+
+_SETTLE_ROUNDS = 8
+
+
+@pytest.fixture(autouse=True)
+def _settle_on_state(monkeypatch):
+    import textual.app
+    import textual.pilot
+
+    monkeypatch.setattr(textual.app, "wait_for_idle", settled)
+    monkeypatch.setattr(textual.pilot, "wait_for_idle", settled)
+
+
 @pytest.fixture(autouse=True)
 def _fixed_today(monkeypatch):
     """The data's age ("1,828 days old") is shown on screen: a fixed today keeps snapshots from ageing."""
@@ -126,10 +167,9 @@ def tui_csv(tmp_path):
 
 
 async def send_keys(app, *keys: str) -> None:
-    """Keys as the terminal driver delivers them, without the pilot's wait for an idle process.
-
-    ``pilot.press`` waits until the process stops using CPU, which never happens while a run
-    trains (each key would wait a second); tests then wait for what the key should have done.
+    """Keys as the terminal driver delivers them, with no wait after each: a burst as a user types
+    it (``pilot.press`` waits for each key's messages, see ``settled``); tests then wait for what
+    the keys should have done.
     """
     from textual import events
 

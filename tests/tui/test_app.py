@@ -140,12 +140,12 @@ async def test_80x24_shows_every_pane_with_room_for_its_charts(make_test_app):
 
 
 # -- data -----------------------------------------------------------------------------------------------
-async def test_synthetic_data_is_labelled_when_nothing_else_is_available(settle):
+async def test_synthetic_data_is_labelled_when_nothing_else_is_available(until):
     from tui.app import make_app
 
     app = make_app()  # the conftest isolation leaves no $RIDERSHIP_DATA and an empty cache
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(app)
+        await until(pilot, lambda: app.data is not None, what="the start-up data")  # loaded after the first paint
         await pilot.pause()
         assert app.data is not None and app.data.is_synthetic
         assert "SYNTHETIC DATA" in static_text(app, "#data-bar")
@@ -261,13 +261,13 @@ async def test_opening_a_good_file_replaces_the_data(make_test_app, tui_csv, set
         assert str(good) in static_text(app, "#data-bar")
 
 
-async def test_a_bad_path_at_startup_is_explained_and_falls_back_to_synthetic(tui_csv, settle):
+async def test_a_bad_path_at_startup_is_explained_and_falls_back_to_synthetic(tui_csv, until):
     from tui.app import make_app
 
     bad = tui_csv("bad.csv", header="service_date,day_type,bus,rail,total_rides")
     app = make_app(data_path=str(bad))
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(app)
+        await until(pilot, lambda: app.data is not None, what="the start-up data")
         await pilot.pause()
         assert app.data.is_synthetic
         status = static_text(app, "#data-status")
