@@ -49,8 +49,9 @@ async def settled(min_sleep: float = 0.0, max_sleep: float = 1.0) -> None:
         if not await pilot._wait_for_screen():
             return  # the app raised: the test sees it as the app ends
         screen = app.screen
-        screen._on_timer_update()
-        await asyncio.sleep(0)
+        if screen._callbacks:  # waiting for a refresh: refresh now (it would come within a frame)
+            screen._on_timer_update()
+            await asyncio.sleep(0)
         nodes = [app, *screen.walk_children(with_self=True)]
         if not screen._callbacks and all(node._message_queue.empty() for node in nodes):
             return

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from support import workers_ended
 from textual import events
 from textual.widgets import Footer
 
@@ -100,7 +101,7 @@ async def test_the_header_keeps_a_long_path_on_one_line(make_test_app, tui_csv, 
     async with make_test_app(runs_db=str(tmp_path / "runs.db")).run_test(size=SMALL) as pilot:
         app = pilot.app
         app.load_file(str(good))
-        await app.workers.wait_for_complete()
+        await workers_ended(app)
         await pilot.pause()
         bar = app.query_one(HeaderBar)
         text = bar.data_text
@@ -111,7 +112,7 @@ async def test_the_header_keeps_a_long_path_on_one_line(make_test_app, tui_csv, 
 
 async def test_the_device_shows_in_the_header(make_test_app, tmp_path):
     async with make_test_app(runs_db=str(tmp_path / "runs.db")).run_test(size=SMALL) as pilot:
-        await pilot.app.workers.wait_for_complete()
+        await workers_ended(pilot.app)
         await pilot.pause()
         assert pilot.app.query_one(HeaderBar).device_text == "cpu"
 

@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from support import SMALL, paste
+from support import SMALL, paste, workers_ended
 
 from engine.domain import format_riders as riders
 from engine.store import RunStore
@@ -31,7 +31,7 @@ def expected(trained, tui_data):
 async def settled(pilot) -> None:
     for _ in range(3):
         await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
+        await workers_ended(pilot.app)
     await pilot.pause()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from support import workers_ended
 from textual.app import App, ComposeResult
 
 from tui.widgets.charts import (
@@ -148,7 +149,7 @@ async def test_the_cursor_moves_with_the_arrow_keys_and_reads_the_values():
         assert chart._spec.ylim is not None and chart._spec.log_y  # log ticks: chosen for the height at build
         # Raw values in the readout, smoothed or not; the plain Chart's API is unchanged.
         assert chart.readout_text() == "epoch 10: valid 10,000 · naive (valid) 42,000"
-        await app.workers.wait_for_complete()
+        await workers_ended(app)
         await pilot.pause()
         text = chart.render().plain
         assert text.splitlines()[-1].startswith("epoch 10: valid 10,000")

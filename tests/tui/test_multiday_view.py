@@ -6,7 +6,7 @@ import time
 
 import pandas as pd
 import pytest
-from support import SMALL
+from support import SMALL, workers_ended
 from textual.widgets import DataTable
 
 from engine.data.calendar import infer_day_types
@@ -36,7 +36,7 @@ async def settled(pilot) -> None:
     for _ in range(200):
         await pilot.pause()
         busy = any(not w.is_finished for w in pilot.app.workers)
-        await pilot.app.workers.wait_for_complete()
+        await workers_ended(pilot.app)
         quiet = 0 if busy else quiet + 1
         if quiet >= 3:
             break
@@ -70,7 +70,7 @@ async def rows_become(pilot, expected) -> None:
     deadline = time.monotonic() + 180  # only turns a hang into a failure (a loaded machine is slow)
     while [(r["rail"], r["bus"]) for r in rows(pilot.app)] != want and time.monotonic() < deadline:
         await pilot.pause(0.05)
-        await pilot.app.workers.wait_for_complete()
+        await workers_ended(pilot.app)
     # What the view said, and its model, if the rows never came (seen once in a suite run: "—" rows).
     table = pilot.app.query_one("#md-table", DataTable)
     said = (

@@ -13,7 +13,7 @@ import time
 from dataclasses import replace
 
 import pytest
-from support import paste
+from support import paste, workers_ended
 
 from engine.domain import riders
 from engine.events import EpochEvent
@@ -97,7 +97,7 @@ async def settled(pilot) -> None:
     """The pane reads the store in thread workers, one leading to the next: let them all end."""
     for _ in range(4):
         await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
+        await workers_ended(pilot.app)
     await pilot.pause()
 
 

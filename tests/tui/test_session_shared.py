@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from support import workers_ended
 
 import engine.session
 from engine.events import EpochEvent, RunStarted
@@ -129,7 +130,7 @@ async def test_the_runs_panes_resume_goes_through_engine_session_resume_run(
         await pilot.press("6")
         for _ in range(4):
             await pilot.pause()
-            await app.workers.wait_for_complete()
+            await workers_ended(app)
         await pilot.press("r")
         assert isinstance(app.screen, PromptScreen)
         await pilot.press("ctrl+u", "3", "enter")

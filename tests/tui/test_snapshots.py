@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+from support import workers_ended
 
 from engine.session import RunResult
 from tui.format import summarise
@@ -29,7 +30,7 @@ async def settled(pilot) -> None:
     """Charts are drawn by a background thread: wait until every picture is in place."""
     for _ in range(3):
         await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
+        await workers_ended(pilot.app)
     await pilot.pause()
 
 
