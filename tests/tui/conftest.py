@@ -34,9 +34,9 @@ async def settled(min_sleep: float = 0.0, max_sleep: float = 1.0) -> None:
     steps until the process's CPU time stops advancing, so at least 20 ms a call, and the whole
     second of ``max_sleep`` while a run trains in a worker thread (measured: 1,152 calls took 135 s
     of the app tests' 244 s). Here: every message queued in the app and in its screen's widgets is
-    processed, with those that processing queued, and the screen is refreshed (which runs the
-    callbacks waiting for a refresh), in rounds until nothing is left or, while a worker keeps
-    posting, for a bounded number of rounds. A test that needs more (an epoch, a finished worker)
+    processed, with those that processing queued, and the screen refreshed when callbacks wait for
+    a refresh, in rounds until nothing is left or, while a worker keeps posting, for a bounded
+    number of rounds. A test that needs more (an epoch, a finished worker)
     waits for that state itself (``until``, ``settle``).
     """
     from textual._context import active_app

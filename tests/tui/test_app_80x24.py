@@ -110,11 +110,10 @@ async def test_the_header_keeps_a_long_path_on_one_line(make_test_app, tui_csv, 
         assert len(text) <= 80
 
 
-async def test_the_device_shows_in_the_header(make_test_app, tmp_path):
+async def test_the_device_shows_in_the_header(make_test_app, tmp_path, until):
     async with make_test_app(runs_db=str(tmp_path / "runs.db")).run_test(size=SMALL) as pilot:
-        await workers_ended(pilot.app)
-        await pilot.pause()
-        assert pilot.app.query_one(HeaderBar).device_text == "cpu"
+        bar = pilot.app.query_one(HeaderBar)  # the device is asked for once the first screen is painted
+        await until(pilot, lambda: bar.device_text == "cpu", what="the device in the header")
 
 
 # -- text from outside is shown as written ------------------------------------------------------------
