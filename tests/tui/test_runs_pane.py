@@ -21,6 +21,7 @@ from engine.store import RunStore
 from engine.store import runstore as engine_runstore
 from engine.store.export import history_csv
 from tui.views import runs as runs_view
+from tui.widgets import lazy
 from tui.widgets.charts import Chart
 from tui.widgets.confirm import ConfirmScreen, PromptScreen
 from tui.widgets.runs import RunsPane
@@ -411,6 +412,8 @@ async def test_the_running_run_is_listed_live_and_cannot_be_deleted(make_test_ap
         await until(pilot, lambda: pane.runs and pane.runs[0].status == "running", what="the running run")
         first = pane.runs[0].epochs_done
         await until(pilot, lambda: pane.runs[0].epochs_done > first, what="its epochs to go up")
+        # The pane is built on its first show: its table is filled from the runs it was told meanwhile.
+        await until(pilot, lambda: lazy.is_built(pane) and pane.table.row_count == 1, what="the table's row")
         assert column(pane, "epochs")[0].endswith("/100000")
         await keys(app, "x")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
