@@ -33,28 +33,58 @@ async def settled(min_sleep: float = 0.0, max_sleep: float = 1.0) -> None:
     Pilot calls ``wait_for_idle`` twice after each key and once in ``pause()``: it sleeps in 20 ms
     steps until the process's CPU time stops advancing, so at least 20 ms a call, and the whole
     second of ``max_sleep`` while a run trains in a worker thread (measured: 1,152 calls took 135 s
-    of the app tests' 244 s). Here: every message queued in the app and in its screen's widgets is
-    processed, with those that processing queued, and the screen refreshed when callbacks wait for
-    a refresh, in rounds until nothing is left or, while a worker keeps posting, for a bounded
-    number of rounds. A test that needs more (an epoch, a finished worker)
-    waits for that state itself (``until``, ``settle``).
+    of the app tests' 244 s). Here: every message queued in the app and in the widgets of every
+    screen on the stack (a pane under a confirmation still gets its worker's results) is processed,
+    with those that processing queued, and a screen is refreshed when callbacks wait for its
+    refresh, in rounds until nothing is left or, while a worker keeps posting, for a bounded number
+    of rounds. A test that needs more (an epoch, a finished worker) waits for that state itself
+    (``until``, ``settle``).
     """
     from textual._context import active_app
-    from textual.pilot import Pilot
 
     app = active_app.get()
-    pilot = Pilot(app)
     for _ in range(_SETTLE_ROUNDS):
         await asyncio.sleep(0)
-        if not await pilot._wait_for_screen():
+        nodes = [app, *(node for screen in app.screen_stack for node in screen.walk_children(with_self=True))]
+        if not await _processed(app, nodes):
             return  # the app raised: the test sees it as the app ends
-        screen = app.screen
-        if screen._callbacks:  # waiting for a refresh: refresh now (it would come within a frame)
+        waiting = [screen for screen in app.screen_stack if screen._callbacks]
+        for screen in waiting:  # a refresh now (it would come within a frame) runs them
             screen._on_timer_update()
+        if waiting:
             await asyncio.sleep(0)
-        nodes = [app, *screen.walk_children(with_self=True)]
-        if not screen._callbacks and all(node._message_queue.empty() for node in nodes):
+        nodes = [app, *(node for screen in app.screen_stack for node in screen.walk_children(with_self=True))]
+        if not any(screen._callbacks for screen in app.screen_stack) and all(
+            node._message_queue.empty() for node in nodes
+        ):
             return
+
+
+async def _processed(app, nodes, timeout: float = 30.0) -> bool:
+    """Every message queued in ``nodes`` now has been handled (a callback queued behind them in each
+    has run), as Pilot's ``_wait_for_screen`` does for the current screen alone. False if the app
+    raised meanwhile."""
+    left = 0
+    done = asyncio.Event()
+
+    def one_done() -> None:
+        nonlocal left
+        left -= 1
+        if left == 0:
+            done.set()
+
+    for node in nodes:
+        if node.call_later(one_done):
+            left += 1
+    if not left:
+        return True
+    waits = [asyncio.create_task(done.wait()), asyncio.create_task(app._exception_event.wait())]
+    _, pending = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    if len(pending) == len(waits):
+        raise AssertionError(f"the app did not handle its queued messages within {timeout:.0f} s")
+    return left == 0
 
 
 _SETTLE_ROUNDS = 8
