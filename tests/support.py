@@ -225,11 +225,12 @@ async def paste(pilot, text: str) -> None:
     await pilot.pause()
 
 
-async def workers_ended(app) -> None:
-    """Every worker the app has now has ended: done, failed or cancelled. A worker is cancelled when
+async def workers_ended(app, group: str | None = None) -> None:
+    """Every worker the app has now (of ``group``, or all) has ended: done, failed or cancelled. A worker is cancelled when
     a newer one of its group supersedes it (the next key a user presses, say); Textual's
     ``workers.wait_for_complete`` raises for that, a race once keys follow each other without a
     wait for an idle CPU (tests/tui/conftest.py ``settled``)."""
     import asyncio
 
-    await asyncio.gather(*(worker.wait() for worker in list(app.workers)), return_exceptions=True)
+    workers = [worker for worker in app.workers if group is None or worker.group == group]
+    await asyncio.gather(*(worker.wait() for worker in workers), return_exceptions=True)

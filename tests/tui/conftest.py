@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from contextlib import suppress
 
 import pytest
-from textual.worker import WorkerCancelled, WorkerFailed
+from support import workers_ended
 
 from engine.config import TrainConfig
 from tui.app import make_app
@@ -45,19 +44,22 @@ async def settled(min_sleep: float = 0.0, max_sleep: float = 1.0) -> None:
     app = active_app.get()
     for _ in range(_SETTLE_ROUNDS):
         await asyncio.sleep(0)
-        nodes = [app, *(node for screen in app.screen_stack for node in screen.walk_children(with_self=True))]
-        if not await _processed(app, nodes):
+        if not await _processed(app, _nodes(app)):
             return  # the app raised: the test sees it as the app ends
         waiting = [screen for screen in app.screen_stack if screen._callbacks]
         for screen in waiting:  # a refresh now (it would come within a frame) runs them
             screen._on_timer_update()
         if waiting:
             await asyncio.sleep(0)
-        nodes = [app, *(node for screen in app.screen_stack for node in screen.walk_children(with_self=True))]
         if not any(screen._callbacks for screen in app.screen_stack) and all(
-            node._message_queue.empty() for node in nodes
+            node._message_queue.empty() for node in _nodes(app)
         ):
             return
+
+
+def _nodes(app) -> list:
+    """The app and every widget of every screen on its stack."""
+    return [app, *(node for screen in app.screen_stack for node in screen.walk_children(with_self=True))]
 
 
 async def _processed(app, nodes, timeout: float = 30.0) -> bool:
@@ -158,9 +160,7 @@ async def wait_workers(app, group: str | None = None) -> None:
         while not answered():
             assert time.monotonic() < deadline, "timed out waiting for the run deferred until the store opened"
             await asyncio.sleep(0.05)
-    workers = [w for w in app.workers if group is None or w.group == group]
-    with suppress(WorkerCancelled, WorkerFailed):
-        await asyncio.gather(*(w.wait() for w in workers), return_exceptions=True)
+    await workers_ended(app, group)
 
 
 @pytest.fixture
