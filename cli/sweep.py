@@ -256,15 +256,20 @@ def _start(args) -> int:
     store = open_store(args)
     try:
         plan, recorded = _plan(args, store)
-        if args.backend == "local":
-            from engine.sweep.local import may_need_workers, start_worker_server
-
-            if may_need_workers(store, plan):
-                start_worker_server()  # its imports overlap loading the data
-        data = _data_for(args, recorded)
         store_path = store.path
+        if args.backend == "local":
+            from engine.sweep.local import may_need_workers
+
+            workers_ahead = may_need_workers(store, plan)
     finally:
         store.close()
+    if args.backend == "local" and workers_ahead:
+        from engine.sweep.local import start_worker_server
+
+        # Its imports overlap loading the data. Started with the store closed: a process that
+        # holds an SQLite file open cannot be copied (engine/sweep/forked_server.py).
+        start_worker_server()
+    data = _data_for(args, recorded)
     workers = _workers(args)
     if args.backend == "ray" and plan.pack and plan.pack > 1:
         print("note: --pack applies to the local backend; Ray trials train one at a time", file=sys.stderr)

@@ -6,9 +6,11 @@ study in an SQLite file beside the run store, and trials in worker processes.
   once. On Linux the workers are forks of one server process (multiprocessing's forkserver) that
   imported the training path once (torch, torchmetrics, Optuna's SQL storage: about 2 s in a fresh
   process): N workers cost one import, not N, and the server stays for the next sweep of the same
-  process (the app's). The server is a fresh interpreter, so nothing of this process's torch state
-  or threads is copied; each worker takes this process's environment as it is at the sweep's start
-  (as a spawned one would). Elsewhere each worker is spawned and imports for itself. Each worker
+  process (the app's). Where this process can be copied safely (the CLI: one thread, no CUDA, no
+  file open) the server is a fork of it, which imports only what it had not (engine/sweep/
+  forked_server.py); elsewhere (the app) a fresh interpreter, so nothing of this process's threads
+  is copied. Each worker takes this process's environment as it is at the sweep's start (as a
+  spawned one would). Elsewhere each worker is spawned and imports for itself. Each worker
   opens the run store and the Optuna storage itself; SQLite (WAL, busy timeout) takes
   the concurrent writes. Events and budgets travel on each worker's own pipes, and nothing shared
   has a lock that a killed worker could leave held (engine/sweep/channels.py). With ``pack`` > 1
@@ -22,7 +24,7 @@ study in an SQLite file beside the run store, and trials in worker processes.
 - ``should_stop`` (Ctrl+C, SIGTERM, the app's stop key) stops the running trials within a batch;
   they are kept as stopped runs and do not count, so a continue runs fresh ones. Finished trials
   are in both stores the moment they end.
-- A sweep killed outright (SIGKILL) leaves its workers to die with it (Linux: the forkserver ends
+- A sweep killed outright (SIGKILL) leaves its workers to die with it (Linux: the server ends
   with the sweep's process and the workers with the forkserver, PR_SET_PDEATHSIG; a worker whose
   events pipe breaks first ends at once the same way; elsewhere they notice their parent is gone
   within a batch). Continuing it marks the trials left
@@ -39,7 +41,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,7 @@ from ..errors import RidershipError
 from . import packed, records
 from .asking import ask_distinct
 from .channels import Flag, ProcessLock
+from .forked_server import fork_is_safe, servers_forked, set_name
 from .space import SearchSpace
 from .study import COUNTED, open_study, optuna_path, storage  # noqa: F401 - optuna_path: callers
 from .trial import TrialOutcome, TrialRun, train_alone
@@ -575,8 +578,9 @@ def _start_resource_tracker() -> None:
 
 def start_worker_server() -> bool:
     """Start the process the workers are forked from, if the platform has one, and return at once:
-    its imports (2 s) then overlap whatever this process does before the workers are needed (the
-    CLI loads the data meanwhile; run_local opens the study). False where workers are spawned."""
+    its imports (2 s in a fresh interpreter; none of what this process has imported where it is a
+    fork of it) then overlap whatever this process does before the workers are needed (the CLI
+    loads the data meanwhile; run_local opens the study). False where workers are spawned."""
     if _process_context().get_start_method() != "forkserver":
         return False
     from multiprocessing import forkserver
@@ -585,8 +589,8 @@ def start_worker_server() -> bool:
     # it returns (multiprocessing's own masking), which left the server, and so every worker,
     # killable by a Ctrl+C while reading its arguments (the sweep then ended unrecorded).
     _start_resource_tracker()
-    with _signals_held():  # inherited by the server, and so by every worker it forks
-        forkserver.ensure_running()
+    with _signals_held(), servers_forked() if fork_is_safe() else nullcontext():
+        forkserver.ensure_running()  # the held signals are inherited by the server and its workers
     return True
 
 
@@ -759,6 +763,7 @@ def _worker_main(
     if hasattr(signal, "pthread_sigmask"):  # blocked by _signals_held while this process started
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     _release_forkserver()
+    set_name(f"sweep-worker-{index}")
     parent = os.getppid()  # the forkserver on Linux, which ends with the sweep's process
     _die_with_parent()
     if os.getppid() != parent:

@@ -18,6 +18,8 @@ import pytest
 from support import SMALL, ridership, small_args, usage_error
 from support import cli_env as _env
 
+from engine.sweep.forked_server import SERVER_NAME
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXED = small_args(SMALL.replace(epochs=1))  # one-epoch trials: a trial takes about a second
 
@@ -454,9 +456,12 @@ def test_ctrl_c_while_the_workers_start_stops_the_sweep_without_a_traceback_or_a
     try:
         deadline = time.monotonic() + 120
 
-        def worker_started() -> bool:  # a process started for the sweep that is neither helper of multiprocessing
-            helpers = psutil.Process(proc.pid).children()  # the resource tracker and the forkserver
-            return any(helper.children() for helper in helpers if "forkserver" in " ".join(helper.cmdline()))
+        def worker_started() -> bool:  # a child of the workers' server (the resource tracker has none)
+            try:
+                helpers = psutil.Process(proc.pid).children()
+                return any(helper.children() for helper in helpers if helper.name() == SERVER_NAME)
+            except psutil.Error:  # one ended meanwhile
+                return False
 
         while not worker_started():
             assert proc.poll() is None, proc.communicate()
@@ -473,14 +478,17 @@ def test_ctrl_c_while_the_workers_start_stops_the_sweep_without_a_traceback_or_a
 
 
 def _servers_seen(argv: list[str], psutil) -> tuple[subprocess.CompletedProcess, dict[int, list[int]]]:
-    """Run the command, watching its children: forkserver pid -> the pids of its children (the workers)."""
+    """Run the command, watching its children: workers' server pid -> the pids of its children (the
+    workers). The server is a fork of the command (engine/sweep/forked_server.py): its command line
+    is the command's, under its own name; an executed forkserver (what the app starts) is not one."""
     proc = subprocess.Popen(argv, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     seen: dict[int, list[int]] = {}
     try:
         while proc.poll() is None:
             try:
-                for helper in psutil.Process(proc.pid).children():
-                    if "multiprocessing.forkserver" in " ".join(helper.cmdline()):
+                command = psutil.Process(proc.pid)
+                for helper in command.children():
+                    if helper.name() == SERVER_NAME and helper.cmdline() == command.cmdline():
                         workers = seen.setdefault(helper.pid, [])
                         workers += [w.pid for w in helper.children() if w.pid not in workers]
             except psutil.Error:  # it ended meanwhile
@@ -496,8 +504,9 @@ def _servers_seen(argv: list[str], psutil) -> tuple[subprocess.CompletedProcess,
 
 @pytest.mark.slow  # watches real worker processes
 def test_the_workers_are_forks_of_one_server_and_the_command_leaves_no_process(tmp_path, synthetic_csv):
-    """Linux: two workers forked from one forkserver (which imported the training path once, not
-    once per worker); when the command ends, neither the server nor a worker is left. A continue
+    """Linux: two workers forked from one server (the training path imported once, not once per
+    worker), itself a fork of the command (what the command imported is not imported again); when
+    the command ends, neither the server nor a worker is left. A continue
     with nothing left to run starts no server (its imports alone are seconds of CPU)."""
     psutil = pytest.importorskip("psutil")
     if not sys.platform.startswith("linux"):
