@@ -17,6 +17,8 @@ import json
 import math
 from pathlib import Path
 
+from ..errors import RidershipError
+
 LEGACY_OPTUNA_DB = "sweeps-optuna.db"  # shared by every store of a folder before; not read any more
 COUNTED = "counted"  # user attr: this trial ended on its own (complete, pruned, failed) and counts
 
@@ -34,12 +36,34 @@ def storage(store_path: str | Path, prepared: bool = False):
     import optuna
 
     url = f"sqlite:///{optuna_path(store_path)}"
-    return optuna.storages.RDBStorage(
+    study_storage = optuna.storages.RDBStorage(
         url,
         engine_kwargs={"connect_args": {"timeout": 30}},
         skip_compatibility_check=prepared,
         skip_table_creation=prepared,
     )
+    _full_disk_not_retried(study_storage.engine, optuna_path(store_path))
+    return study_storage
+
+
+class DiskFull(RidershipError):
+    """SQLite's "database or disk is full" from a study file, naming the file."""
+
+
+def _full_disk_not_retried(engine, path: Path) -> None:
+    """A full disk raised as DiskFull rather than as an SQLAlchemy error: Optuna retries a trial's
+    creation after any of those (meant for deadlocks), sleeping 0-2 s before each of four more
+    tries (about 4 s, measured), and no retry makes room. The sweep then stops at once."""
+    from sqlalchemy import event
+
+    from .local import disk_full
+
+    def handle_error(context) -> None:
+        text = str(context.original_exception)
+        if disk_full(text):
+            raise DiskFull(f"{path}: {text}") from context.original_exception
+
+    event.listen(engine, "handle_error", handle_error)
 
 
 def open_study(name: str, space, store):
