@@ -33,7 +33,6 @@ study in an SQLite file beside the run store, and trials in worker processes.
 
 from __future__ import annotations
 
-import errno
 import math
 import os
 import signal
@@ -53,7 +52,7 @@ from .asking import ask_distinct
 from .channels import Flag, ProcessLock
 from .forked_server import fork_is_safe, servers_forked, set_name
 from .space import SearchSpace
-from .study import COUNTED, open_study, optuna_path, storage  # noqa: F401 - optuna_path: callers
+from .study import COUNTED, disk_full, open_study, optuna_path, storage  # noqa: F401 - optuna_path: callers
 from .trial import TrialOutcome, TrialRun, train_alone
 
 OPTUNA_DB = "sweeps-optuna.db"  # the old shared study file (engine/sweep/study.py names each store's)
@@ -679,11 +678,6 @@ def _signals_held():
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
-
-
-def disk_full(text: str) -> bool:
-    """Whether an error's text says the disk (or SQLite's file) is full."""
-    return "disk is full" in text or os.strerror(errno.ENOSPC) in text
 
 
 def _one_line(exc: BaseException) -> str:

@@ -13,8 +13,10 @@ path: the old shared file is never read, so another store's trials can never lea
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
 from pathlib import Path
 
 from ..errors import RidershipError
@@ -46,6 +48,11 @@ def storage(store_path: str | Path, prepared: bool = False):
     return study_storage
 
 
+def disk_full(text: str) -> bool:
+    """Whether an error's text says the disk (or SQLite's file) is full."""
+    return "disk is full" in text or os.strerror(errno.ENOSPC) in text
+
+
 class DiskFull(RidershipError):
     """SQLite's "database or disk is full" from a study file, naming the file."""
 
@@ -55,8 +62,6 @@ def _full_disk_not_retried(engine, path: Path) -> None:
     creation after any of those (meant for deadlocks), sleeping 0-2 s before each of four more
     tries (about 4 s, measured), and no retry makes room. The sweep then stops at once."""
     from sqlalchemy import event
-
-    from .local import disk_full
 
     def handle_error(context) -> None:
         text = str(context.original_exception)
