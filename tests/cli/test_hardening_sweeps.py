@@ -514,7 +514,7 @@ def test_the_workers_are_forks_of_one_server_and_the_command_leaves_no_process(t
     db = tmp_path / "runs.db"
     argv = [sys.executable, "-m", "cli", "sweep", "--name", "f", "--param", "lr=0.01,0.02,0.03,0.04", "--trials", "4"]
     argv += ["--workers", "2", "--pruner", "none", "--data", str(synthetic_csv()), "--runs-db", str(db)]
-    argv += small_args(SMALL.replace(epochs=30))
+    argv += small_args(SMALL.replace(epochs=6))
     done, seen = _servers_seen(argv, psutil)
     assert done.returncode == 0, (done.stdout, done.stderr)
     assert len(seen) == 1, seen  # one server for the sweep
