@@ -2,11 +2,13 @@
 
 multiprocessing starts its forkserver as a fresh interpreter (``python -c "from
 multiprocessing.forkserver import main; main(...)"``) that then imports the training path: about
-1.9 s of CPU (torch, Optuna's SQL storage, the engine) per sweep, measured. The CLI's sweep process
-has imported all of that already, before it starts the server. Forked instead of executed, the
-server is a copy of it with those imports done, and runs the same ``main`` with the same
-descriptors: the protocol, the workers it forks, and how it ends (with the last holder of its
-"alive" pipe) are multiprocessing's own.
+1.9 s of CPU (torch, Optuna's SQL storage, the engine) per sweep, measured, on top of the interpreter
+and of what the sweep's process had imported already (pandas, Optuna). Forked instead of executed,
+the server is a copy of the sweep's process and imports only what that had not: a `ridership sweep`
+in a fresh interpreter has not imported torch by then (its server still does, the same CPU as
+before), a command forked from a process that had (the tests' commands) has it all. It runs the
+same ``main`` with the same descriptors: the protocol, the workers it forks, and how it ends (with
+the last holder of its "alive" pipe) are multiprocessing's own.
 
 Only where a fork is safe: this process's only Python thread is the main one (the CLI's; not the
 app's, whose threads could hold a lock the copy would never see released), CUDA is not set up in it
