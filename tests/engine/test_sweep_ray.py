@@ -86,6 +86,14 @@ def _trials(db: Path, name: str) -> list[tuple]:
         con.close()
 
 
+def _started(cmd: list[str]) -> subprocess.Popen:
+    """``cmd`` in its own process group (Ctrl+C and SIGKILL reach it and what it started), its
+    output read as text."""
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+
+
 def _descendants(pid: int) -> dict[int, float]:
     """pid -> create time of the processes under ``pid`` now (Ray's workers and daemons)."""
     import psutil
@@ -107,14 +115,8 @@ def test_ctrl_c_stops_a_ray_sweep_within_seconds_leaving_nothing_running(tmp_pat
     pytest.importorskip("ray")
     pytest.importorskip("psutil")
     db = tmp_path / "runs.db"
-    proc = subprocess.Popen(
-        _sweep("rs", db, synthetic_csv(), "--trials", "40", "--workers", "2", "--pruner", "none", epochs=40),
-        cwd=ROOT,
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+    proc = _started(
+        _sweep("rs", db, synthetic_csv(), "--trials", "40", "--workers", "2", "--pruner", "none", epochs=40)
     )
     seen: dict[int, float] = {}
     deadline = time.monotonic() + 240
@@ -175,14 +177,8 @@ def test_continue_resumes_a_killed_ray_sweeps_trials_from_their_checkpoints(tmp_
     assert not _wait_gone(seen, 30)
     trial, killed_run = mid[0][0], mid[0][1]
     # The continue runs to its end: the Ray it started ends with it, nothing left running.
-    cont = subprocess.Popen(
-        [sys.executable, "-m", "cli", "sweep", "--continue", "rk", "--backend", "ray", "--runs-db", str(db)],
-        cwd=ROOT,
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+    cont = _started(
+        [sys.executable, "-m", "cli", "sweep", "--continue", "rk", "--backend", "ray", "--runs-db", str(db)]
     )
     seen = {}
     while cont.poll() is None:
