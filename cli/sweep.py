@@ -257,13 +257,14 @@ def _start(args) -> int:
     try:
         plan, recorded = _plan(args, store)
         store_path = store.path
+        workers_ahead = False
         if args.backend == "local":
             from engine.sweep.local import may_need_workers
 
             workers_ahead = may_need_workers(store, plan)
     finally:
         store.close()
-    if args.backend == "local" and workers_ahead:
+    if workers_ahead:
         from engine.sweep.local import start_worker_server
 
         # Its imports overlap loading the data. Started with the store closed: a process that

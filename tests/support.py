@@ -234,3 +234,12 @@ async def workers_ended(app, group: str | None = None) -> None:
 
     workers = [worker for worker in app.workers if group is None or worker.group == group]
     await asyncio.gather(*(worker.wait() for worker in workers), return_exceptions=True)
+
+
+async def workers_done(pilot, rounds: int = 3) -> None:
+    """``rounds`` times: the app handles what is queued, then every worker it has ends; one round
+    per link of a chain of workers that start workers (a pane's store read, then its curves)."""
+    for _ in range(rounds):
+        await pilot.pause()
+        await workers_ended(pilot.app)
+    await pilot.pause()

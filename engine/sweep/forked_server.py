@@ -32,9 +32,7 @@ SERVER_NAME = "sweep-server"
 
 
 def fork_is_safe() -> bool:
-    if not sys.platform.startswith("linux") or threading.active_count() != 1:
-        return False
-    if threading.current_thread() is not threading.main_thread():
+    if not sys.platform.startswith("linux") or threading.enumerate() != [threading.main_thread()]:
         return False
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_initialized():

@@ -426,9 +426,8 @@ def run_local(
                 drain(poll_s)
                 full = next((e for e in errors if disk_full(e)), None)
                 if full is not None:  # every further trial would fail the same way: stop, say it once
-                    # Nothing more can be recorded: the workers end now, not after their trials or
-                    # Optuna's retries of a trial's creation (up to four sleeps of 0-2 s, measured
-                    # about 4 s). A trial cut short stays to be resumed from its last checkpoint.
+                    # Nothing more can be recorded: the workers end now, not after their trials. A
+                    # trial cut short stays to be resumed from its last checkpoint.
                     for proc in procs.values():
                         proc.kill()
                     raise SweepError(

@@ -37,14 +37,14 @@ def storage(store_path: str | Path, prepared: bool = False):
     included, is 0.15 s of each worker's start)."""
     import optuna
 
-    url = f"sqlite:///{optuna_path(store_path)}"
+    path = optuna_path(store_path)
     study_storage = optuna.storages.RDBStorage(
-        url,
+        f"sqlite:///{path}",
         engine_kwargs={"connect_args": {"timeout": 30}},
         skip_compatibility_check=prepared,
         skip_table_creation=prepared,
     )
-    _full_disk_not_retried(study_storage.engine, optuna_path(store_path))
+    _full_disk_not_retried(study_storage.engine, path)
     return study_storage
 
 
@@ -60,7 +60,8 @@ class DiskFull(RidershipError):
 def _full_disk_not_retried(engine, path: Path) -> None:
     """A full disk raised as DiskFull rather than as an SQLAlchemy error: Optuna retries a trial's
     creation after any of those (meant for deadlocks), sleeping 0-2 s before each of four more
-    tries (about 4 s, measured), and no retry makes room. The sweep then stops at once."""
+    tries, and no retry makes room. From the disk filling to the sweep's end: 5.5 s before, 0.15 s
+    with this (measured)."""
     from sqlalchemy import event
 
     def handle_error(context) -> None:

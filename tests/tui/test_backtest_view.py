@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from support import SMALL, paste, workers_ended
+from support import SMALL, paste, workers_done
 
 from engine.domain import format_riders as riders
 from engine.store import RunStore
@@ -26,13 +26,6 @@ def expected(trained, tui_data):
     from engine.scoring import backtest
 
     return backtest(trained.model, tui_data, trained.config)
-
-
-async def settled(pilot) -> None:
-    for _ in range(3):
-        await pilot.pause()
-        await workers_ended(pilot.app)
-    await pilot.pause()
 
 
 def text(app, selector: str) -> str:
@@ -58,7 +51,7 @@ async def backtested(pilot, trained) -> BacktestPane:
     """The app's model in use is ``trained``: the app backtests it; the Backtest pane shows it."""
     pilot.app.use_model(trained)
     await pilot.press("7")
-    await settled(pilot)
+    await workers_done(pilot)
     return pilot.app.query_one(BacktestPane)
 
 
@@ -101,7 +94,7 @@ async def test_zoom_narrows_the_chart_and_the_errors_and_z_shows_everything(make
         september = [d for d in expected["test"].dates if d.startswith("2018-09")]
         pane.query_one("#bt-from").value = "2018-09"
         pane.query_one("#bt-to").value = "2018-09"
-        await settled(pilot)
+        await workers_done(pilot)
         lines = table_lines(app)
         assert f"{september[0]}..{september[-1]} (zoomed)" in lines[0]
         assert not any(line.startswith("valid") for line in lines)
@@ -113,7 +106,7 @@ async def test_zoom_narrows_the_chart_and_the_errors_and_z_shows_everything(make
         )
         pane.focus()
         await pilot.press("z")
-        await settled(pilot)
+        await workers_done(pilot)
         assert "(zoomed)" not in table_lines(app)[0]
         assert pane.query_one("#bt-from").value == ""
         assert app.query_one("#bt-chart").points["actual"] == len(expected["valid"])
@@ -134,12 +127,12 @@ async def test_a_bad_zoom_range_is_explained_inline(make_test_app, trained, star
         pane = await backtested(pilot, trained)
         before = app.query_one("#bt-chart").points
         pane.zoom(start, end)
-        await settled(pilot)
+        await workers_done(pilot)
         error = app.query_one("#bt-range-error")
         assert error.display and message in text(app, "#bt-range-error")
         assert app.query_one("#bt-chart").points == before  # the last good picture stays
         pane.zoom("", "")
-        await settled(pilot)
+        await workers_done(pilot)
         assert not error.display
 
 
@@ -151,7 +144,7 @@ async def test_v_switches_between_rail_and_bus(make_test_app, trained):
         assert chart.chart_title.startswith("Rail riders")
         pane.focus()
         await pilot.press("v")
-        await settled(pilot)
+        await workers_done(pilot)
         assert pane.series == "bus" and chart.chart_title.startswith("Bus riders")
         assert "Largest bus errors:" in text(app, "#bt-worst")
 
@@ -217,11 +210,11 @@ async def test_long_ranges_show_weekly_means_and_zoom_shows_single_days(make_tes
         pane = app.query_one(BacktestPane)
         pane.show_result(long_result(tui_data), "fixed numbers")  # drawn when the pane is first shown
         await pilot.press("7")
-        await settled(pilot)
+        await workers_done(pilot)
         chart = app.query_one("#bt-chart")
         assert "7-day means" in chart.chart_title and chart.points["actual"] == 52
         pane.zoom("2018-03", "2018-03")
-        await settled(pilot)
+        await workers_done(pilot)
         assert "7-day means" not in chart.chart_title and chart.points["actual"] == 31
 
 
@@ -254,12 +247,12 @@ async def test_split_dates_set_in_the_form_reach_the_run_and_its_backtest(make_t
         assert "valid 2016-11-01..2017-01-31" in text(app, "#data-info")  # the Dataset pane follows
         await pilot.press("escape", "t")
         await settle(app, "train")
-        await settled(pilot)
+        await workers_done(pilot)
         config = app.active.config
         assert (config.train_end, config.valid_start, config.test_end) == ("2016-10", "2016-11", "2017-04")
         splits = make_splits(tui_data, config)
         await pilot.press("7")
-        await settled(pilot)
+        await workers_done(pilot)
         status = text(app, "#bt-status")
         for name in ("valid", "test"):
             dates = splits[name].target_dates
@@ -310,9 +303,9 @@ async def drawn_at_final_size(pilot) -> None:
     zoomed snapshot differ between machines). Drawing again once the layout is final makes the
     picture a function of the fixed numbers and the terminal size alone.
     """
-    await settled(pilot)
+    await workers_done(pilot)
     pilot.app.query_one(BacktestPane).redraw()
-    await settled(pilot)
+    await workers_done(pilot)
 
 
 LABEL = "Backtest of Run 1 (epoch 12's weights) on synthetic data (demo series, not the CTA's)"
@@ -332,9 +325,9 @@ def test_snapshot_backtest_pane_zoomed_to_a_month_of_bus(snap_compare, make_test
         await pilot.press("7")
         pane = pilot.app.query_one(BacktestPane)
         pane.show_result(fixed_result(tui_data), LABEL)
-        await settled(pilot)
+        await workers_done(pilot)
         pane.zoom("2017-05", "2017-05")
-        await settled(pilot)
+        await workers_done(pilot)
         await pilot.press("v")
         await drawn_at_final_size(pilot)
 

@@ -13,7 +13,7 @@ import time
 from dataclasses import replace
 
 import pytest
-from support import paste, workers_ended
+from support import paste, workers_done
 
 from engine.domain import riders
 from engine.events import EpochEvent
@@ -94,14 +94,6 @@ def three_runs(store, tui_data, tui_config, fixed_clock):
     return a, b, d
 
 
-async def settled(pilot) -> None:
-    """The pane reads the store in thread workers, one leading to the next: let them all end."""
-    for _ in range(4):
-        await pilot.pause()
-        await workers_ended(pilot.app)
-    await pilot.pause()
-
-
 def column(pane: RunsPane, key: str) -> list[str]:
     table = pane.table
     return [str(table.get_cell(row.key, key)) for row in table.ordered_rows]
@@ -117,7 +109,7 @@ def overlays(seen: list) -> list[RunsPane.OverlayChanged]:
 
 async def show_runs(pilot) -> RunsPane:
     await pilot.press("6")
-    await settled(pilot)
+    await workers_done(pilot, rounds=4)
     return pilot.app.query_one(RunsPane)
 
 
@@ -177,7 +169,7 @@ async def test_selected_runs_are_overlaid_and_the_diff_narrows_to_them(make_test
         assert overlays(seen)[-1].curves == ()
         # Select runs 2 and 1 (rows 2 and 3): they differ only in lr.
         await pilot.press("down", "space", "down", "space")
-        await settled(pilot)
+        await workers_done(pilot, rounds=4)
         assert pane.selected == [second, first]
         assert list(pane.diff) == ["lr"]
         assert [k for k in headers(pane) if k.startswith("cfg:")] == ["cfg:lr"]
@@ -197,10 +189,10 @@ async def test_selected_runs_are_overlaid_and_the_diff_narrows_to_them(make_test
         assert str(marks[str(third)]).strip() == ""
         # Unselecting one leaves the other; Esc clears the selection.
         await pilot.press("space")
-        await settled(pilot)
+        await workers_done(pilot, rounds=4)
         assert [c.run_id for c in overlays(seen)[-1].curves] == [second]
         await pilot.press("escape")
-        await settled(pilot)
+        await workers_done(pilot, rounds=4)
         assert pane.selected == [] and overlays(seen)[-1].curves == ()
 
 
@@ -217,11 +209,11 @@ async def test_delete_asks_first_and_removes_the_run_and_its_checkpoint(make_tes
         assert isinstance(app.screen, ConfirmScreen)
         assert f"Delete run {third} (under the cursor)?" in str(app.screen.query_one(".dialog-title").render())
         await pilot.press("enter")  # the focus starts on Cancel: Enter out of habit deletes nothing
-        await settled(pilot)
+        await workers_done(pilot, rounds=4)
         assert not isinstance(app.screen, ConfirmScreen)
         assert [r.run_id for r in store.list_runs()] == [third, second, first] and checkpoint.exists()
         await pilot.press("x", "y")
-        await settled(pilot)
+        await workers_done(pilot, rounds=4)
         assert [r.run_id for r in store.list_runs()] == [second, first]
         assert not checkpoint.exists()
         assert column(pane, "run") == [str(second), str(first)]
@@ -229,10 +221,10 @@ async def test_delete_asks_first_and_removes_the_run_and_its_checkpoint(make_tes
         await pilot.press("space", "down", "space", "x")
         assert "the 2 picked runs" in str(app.screen.query_one(".dialog-title").render())
         await pilot.press("n")
-        await settled(pilot)
+        await workers_done(pilot, rounds=4)
         assert len(store.list_runs()) == 2
         await pilot.press("x", "y")
-        await settled(pilot)
+        await workers_done(pilot, rounds=4)
         assert store.list_runs() == [] and pane.runs == []
         assert "No runs recorded yet" in str(pane.query_one("#runs-status").render())
 
@@ -246,7 +238,7 @@ async def test_export_writes_csv_and_json_next_to_the_database(make_test_app, st
         assert isinstance(app.screen, PromptScreen)
         assert app.screen.query_one("#export-path").value == str(store.home / f"run-{third}")
         await pilot.press("enter")
-        await settled(pilot)
+        await workers_done(pilot, rounds=4)
         csv_path, json_path = store.home / f"run-{third}.csv", store.home / f"run-{third}.json"
         assert csv_path.read_text() == history_csv(store.get_run(third))
         record_ = json.loads(json_path.read_text())
@@ -255,7 +247,7 @@ async def test_export_writes_csv_and_json_next_to_the_database(make_test_app, st
         assert any(str(csv_path) in m and str(json_path) in m for m in note)
         # A typed name ending in .csv writes that one file; a relative one goes beside the database.
         await pilot.press("e", "ctrl+u", *"out/best.csv", "enter")
-        await settled(pilot)
+        await workers_done(pilot, rounds=4)
         assert (store.home / "out" / "best.csv").read_text() == history_csv(store.get_run(third))
         assert not (store.home / "out" / "best.json").exists()
 
@@ -269,7 +261,7 @@ async def test_export_to_a_path_that_cannot_be_written_says_why(make_test_app, s
         await pilot.press("e", "ctrl+u")
         await paste(pilot, f"{blocker}/x.csv")
         await pilot.press("enter")
-        await settled(pilot)
+        await workers_done(pilot, rounds=4)
         errors = [n for n in app._notifications if n.severity == "error"]
         assert errors and str(blocker) in errors[-1].message and "Errno" not in errors[-1].message
 
@@ -336,7 +328,7 @@ async def until_run_ends(pilot, settle, since: int) -> None:
     await wait_for(pilot, lambda: app.job > since, what="the run to start")
     await settle(app, "train")
     await wait_for(pilot, lambda: not app.training, what="the run to end")
-    await settled(pilot)
+    await workers_done(pilot, rounds=4)
 
 
 async def train_in_app(pilot, settle) -> None:
@@ -443,11 +435,11 @@ async def test_picked_runs_are_overlaid_on_the_training_charts(make_test_app, st
     async with app.run_test(size=(120, 40)) as pilot:
         await show_runs(pilot)
         await pilot.press("space", "down", "space")
-        await settled(pilot)
+        await workers_done(pilot, rounds=4)
         training = app.query_one(TrainingPane)
         assert [c.run_id for c in training.overlay] == [third, second]
         await pilot.press("3")
-        await settled(pilot)
+        await workers_done(pilot, rounds=4)
         assert app.query_one("#loss-chart", Chart).points == {f"run {third}": 8, f"run {second}": 12}
         # A live run is drawn over them.
         await train_in_app(pilot, settle)
@@ -464,7 +456,7 @@ async def test_fork_prefills_the_form_and_records_the_child(make_test_app, tui_c
         app.form.set_config(tui_config)  # the form moves on; the fork brings the run's settings back
         await show_runs(pilot)
         await pilot.press("f")
-        await settled(pilot)
+        await workers_done(pilot, rounds=4)
         assert app.query_one("TabbedContent").active == "hyperparams"
         assert app.form.config == parent_config
         assert app.query_one("#field-hidden_size").value == "12"
@@ -539,7 +531,7 @@ def pick_two(then: tuple[str, ...] = ()):
     async def run(pilot):
         await show_runs(pilot)
         await pilot.press("space", "down", "space", *then)
-        await settled(pilot)
+        await workers_done(pilot, rounds=4)
 
     return run
 
@@ -586,7 +578,7 @@ async def test_runs_on_different_data_are_never_ranked_together(make_test_app, s
         await pilot.press("space")  # run 2 (synthetic, lr 0.02) ...
         pane.table.move_cursor(row=2)
         await pilot.press("space")  # ... and run 1 (the file, lr 0.05)
-        await settled(pilot)
+        await workers_done(pilot, rounds=4)
         assert sorted(pane.selected) == sorted([demo_good, real])
         assert str(pane.query_one("#runs-status").render()).endswith(
             "2 picked · the data and 1 setting differ between them"

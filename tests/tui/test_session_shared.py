@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from support import workers_ended
+from support import workers_done
 
 import engine.session
 from engine.events import EpochEvent, RunStarted
@@ -128,9 +128,7 @@ async def test_the_runs_panes_resume_goes_through_engine_session_resume_run(
             weights_epoch=1,
         )
         await pilot.press("6")
-        for _ in range(4):
-            await pilot.pause()
-            await workers_ended(app)
+        await workers_done(pilot, rounds=4)
         await pilot.press("r")
         assert isinstance(app.screen, PromptScreen)
         await pilot.press("ctrl+u", "3", "enter")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from support import workers_ended
+from support import workers_done
 
 from engine.session import RunResult
 from tui.format import summarise
@@ -26,18 +26,10 @@ def no_blink(app) -> None:
         widget.cursor_blink = False
 
 
-async def settled(pilot) -> None:
-    """Charts are drawn by a background thread: wait until every picture is in place."""
-    for _ in range(3):
-        await pilot.pause()
-        await workers_ended(pilot.app)
-    await pilot.pause()
-
-
 def press(*keys):
     async def run(pilot):
         await pilot.press(*keys)
-        await settled(pilot)
+        await workers_done(pilot)
 
     return run
 
@@ -58,7 +50,7 @@ def test_hyperparameters_pane_with_inline_errors(snap_compare, make_test_app):
             pilot.app.form.focus_field(name)
             await pilot.press("end", "ctrl+u", *text)
         await pilot.press("escape")
-        await settled(pilot)
+        await workers_done(pilot)
 
     assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=edit)
 
@@ -123,7 +115,7 @@ def after_a_run(*keys: str, theme: str | None = None):
         fake_run(pilot.app.query_one(TrainingPane), pilot.app)
         if keys:
             await pilot.press(*keys)
-        await settled(pilot)
+        await workers_done(pilot)
 
     return run
 
@@ -143,7 +135,7 @@ def with_a_forecast(tui_data):
             402_315.0,
             512_884.0,
         )
-        await settled(pilot)
+        await workers_done(pilot)
 
     return show
 
