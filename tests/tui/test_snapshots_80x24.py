@@ -4,9 +4,10 @@ RunResult, fixed runs and a fixed backtest; fixed system samples for the Device 
 
 from __future__ import annotations
 
+from support import workers_done
 from test_backtest_view import LABEL, fixed_result
 from test_runs_pane import decay, fixed_clock, record, snapshot_store  # noqa: F401 - fixtures
-from test_snapshots import after_a_run, no_blink, settled, with_a_forecast
+from test_snapshots import after_a_run, no_blink, with_a_forecast
 
 from tui.system_metrics import Sample
 from tui.widgets.backtest import BacktestPane
@@ -20,7 +21,7 @@ def test_hyperparameters_80x24(snap_compare, make_test_app):
     async def show(pilot):
         no_blink(pilot.app)
         await pilot.press("2")
-        await settled(pilot)
+        await workers_done(pilot)
 
     assert snap_compare(make_test_app(), terminal_size=SMALL, run_before=show)
 
@@ -44,7 +45,7 @@ def test_device_80x24(snap_compare, make_test_app):
             values.clear()
         for i in range(30):
             sparks.add_sample(Sample(time=float(i), cpu_percent=20.0 + (i % 7) * 10, rss_bytes=(400 + i) * 2**20))
-        await settled(pilot)
+        await workers_done(pilot)
 
     assert snap_compare(make_test_app(), terminal_size=SMALL, run_before=show)
 
@@ -64,7 +65,7 @@ def test_runs_80x24(snap_compare, make_test_app, snapshot_store, until):  # noqa
         # A state, not a number of pauses: at -n 3 a loaded machine once took the snapshot before
         # the table was filled again for 80 columns (the same text, other header colours).
         await until(pilot, listed, what="the runs listed for 80 columns")
-        await settled(pilot)
+        await workers_done(pilot)
 
     assert snap_compare(make_test_app(runs_db=snapshot_store), terminal_size=SMALL, run_before=show)
 
@@ -73,6 +74,6 @@ def test_backtest_80x24(snap_compare, make_test_app, tui_data):
     async def show(pilot):
         await pilot.press("7")
         pilot.app.query_one(BacktestPane).show_result(fixed_result(tui_data), LABEL)
-        await settled(pilot)
+        await workers_done(pilot)
 
     assert snap_compare(make_test_app(), terminal_size=SMALL, run_before=show)

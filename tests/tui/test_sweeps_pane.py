@@ -178,7 +178,8 @@ def test_clock():
 
 def _recorded_sweep_snapshot(snap_compare, make_test_app, tui_data, tui_config, tmp_path, until, size) -> bool:
     """The pane showing a recorded two-trial sweep (fixed numbers; the fixed clock of the run store)."""
-    from test_snapshots import no_blink, settled
+    from support import workers_done
+    from test_snapshots import no_blink
 
     db = tmp_path / "runs.db"
     with RunStore.open(db) as store:
@@ -192,7 +193,7 @@ def _recorded_sweep_snapshot(snap_compare, make_test_app, tui_data, tui_config, 
         # the store opens and the board is read in workers: on a loaded machine that took > 10 s
         await until(pilot, lambda: len(pane.rows) == 2, timeout=120, what="the recorded sweep's rows")
         pane.query_one("#sw-name", Input).value = "made-2"  # the default name holds today's time
-        await settled(pilot)
+        await workers_done(pilot)
 
     return snap_compare(make_test_app(runs_db=str(db)), terminal_size=size, run_before=show)
 
@@ -238,7 +239,8 @@ def record_sweep_of_12(store, data, config) -> None:
 def test_snapshot_sweeps_pane_12_trials_80x24(
     snap_compare, make_test_app, tui_data, tui_config, tmp_path, until, fixed_clock
 ):
-    from test_snapshots import no_blink, settled
+    from support import workers_done
+    from test_snapshots import no_blink
 
     db = tmp_path / "runs.db"
     with RunStore.open(db) as store:
@@ -251,6 +253,6 @@ def test_snapshot_sweeps_pane_12_trials_80x24(
         pane = app.query_one(SweepsPane)
         await until(pilot, lambda: len(pane.rows) == 12, timeout=120, what="the twelve trials")
         pane.query_one("#sw-name", Input).value = "made-12"
-        await settled(pilot)
+        await workers_done(pilot)
 
     assert snap_compare(make_test_app(runs_db=str(db)), terminal_size=SMALL, run_before=show)
