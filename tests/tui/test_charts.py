@@ -236,3 +236,32 @@ def test_a_title_wider_than_the_plot_is_shortened_not_dropped():
     first = build_chart(spec, 38, 12, "clear").plain.splitlines()[0].strip()
     assert first.startswith("valid, k riders by") and first.endswith("…"), first
     assert build_chart(spec, 60, 12, "clear").plain.splitlines()[0].strip() == spec.title
+
+
+class HiddenChart(App):
+    def compose(self) -> ComposeResult:
+        chart = Chart("Plain", id="plain")
+        chart.display = False  # as a pane's chart before the pane is first shown
+        yield chart
+
+
+async def test_a_chart_first_shown_after_a_hidden_pass_is_built_at_once(monkeypatch):
+    """A build asked for while the chart is hidden (no room) draws nothing, so it must not hold back
+    the build its showing asks for: the rebuild interval is made an hour here, and the picture must
+    still come (it came REBUILD_EVERY_S late on every pane's first showing)."""
+    import asyncio
+
+    import tui.widgets.charts as charts
+
+    monkeypatch.setattr(charts, "REBUILD_EVERY_S", 3600.0)
+    app = HiddenChart()
+    async with app.run_test(size=(80, 40)) as pilot:
+        chart = app.query_one("#plain", Chart)
+        chart.draw([Series([1, 2, 3], [1, 3, 2], "a", "red")])  # hidden: a pass that builds nothing
+        await pilot.pause()
+        await workers_ended(app)
+        assert chart.render() == ""
+        chart.display = True
+        await pilot.pause()
+        await asyncio.wait_for(workers_ended(app), timeout=60)  # an hour's wait would fail here
+        assert "Plain" in chart.render().plain

@@ -346,11 +346,11 @@ class Chart(Widget):
                 wait = self._built_at + REBUILD_EVERY_S - loop.time()
                 if wait > 0:
                     await asyncio.sleep(wait)
-                self._built_at = loop.time()
                 self._stale = False
                 width, height = self._picture_size()
                 if width < 10 or height < 5:  # hidden (another pane) or too small: build on resize
-                    return
+                    return  # nothing built, so the next build (the resize) need not wait
+                self._built_at = loop.time()
                 variables = self.app.theme_variables
                 colors = (Color.parse(variables.get("surface")).rgb, Color.parse(variables.get("foreground")).rgb)
                 self._picture = await loop.run_in_executor(
