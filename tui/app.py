@@ -1170,6 +1170,11 @@ class RidershipApp(App[int]):
             return self.no_model_text()
         return "The data is still loading." if self.data is None else ""
 
+    def _model_changed_since(self, msg: ForecastMade | DaysForecastMade | BacktestMade) -> bool:
+        """Whether the model ``msg``'s worker used is no longer the one in use (deleted, or another
+        chosen, while it ran): its result would show a model the panes no longer name."""
+        return msg.run is not self.model.run
+
     @on(ForecastPane.Requested)
     @pane_may_be_gone
     def _forecast_requested(self, msg: ForecastPane.Requested) -> None:
@@ -1189,6 +1194,8 @@ class RidershipApp(App[int]):
     @on(ForecastMade)
     @pane_may_be_gone
     def _forecast_made(self, msg: ForecastMade) -> None:
+        if self._model_changed_since(msg):
+            return  # the panes already say what is in use now
         pane = self.query_one(ForecastPane)
         if msg.error is not None:
             pane.show_message(f"Could not forecast: {explain(msg.error)}", error=True)
@@ -1246,6 +1253,8 @@ class RidershipApp(App[int]):
     @on(DaysForecastMade)
     @pane_may_be_gone
     def _days_forecast_made(self, msg: DaysForecastMade) -> None:
+        if self._model_changed_since(msg):
+            return  # the panes already say what is in use now
         view = self.query_one(MultiDayView)
         if msg.error is not None:
             view.show_error(msg.error)
@@ -1274,6 +1283,8 @@ class RidershipApp(App[int]):
     @on(BacktestMade)
     @pane_may_be_gone
     def _backtest_made(self, msg: BacktestMade) -> None:
+        if self._model_changed_since(msg):
+            return  # the panes already say what is in use now
         pane = self.query_one(BacktestPane)
         if msg.error is not None:
             pane.show_error(msg.error)
