@@ -12,9 +12,11 @@ What differs from a fresh interpreter, and why it does not matter here: modules 
 the fork saw the server's environment at import time, and none of ours or their reads it then
 (every RIDERSHIP_* variable is read when used; tests/cli/test_forked_cli.py runs commands both ways
 and compares); the seeds of `random` and numpy's global generator are drawn anew in each child, as
-a fresh process would. Tests that signal a command, read its output while it runs or time its
-imports start `python -m cli` themselves. RIDERSHIP_TEST_EXEC=1 sends every command through a fresh
-interpreter instead (the suite passes both ways).
+a fresh process would. ``run`` gives a command's result as subprocess.run does; ``popen`` a
+command to watch, signal or read while it runs, as subprocess.Popen does (``start_new_session``
+included). Tests that time a command's imports, or run it in another namespace (``unshare``,
+``nsenter``), start `python -m cli` themselves. RIDERSHIP_TEST_EXEC=1 sends every command through a
+fresh interpreter instead (the suite passes both ways).
 
 Protocol (a Unix socket per command): the client sends one JSON line and the three descriptors of
 the child's stdin, stdout and stderr; the server forks a minder that forks the command, sends
@@ -135,8 +137,11 @@ def _run_command(request: dict, fds: list[int]) -> None:
 
     import numpy
 
+    if request.get("session"):  # start_new_session: Ctrl+C or killpg reach it and what it starts
+        os.setsid()
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
+    for fd in set(fds) - {0, 1, 2}:  # stdout and stderr may be one pipe
         os.close(fd)
     os.chdir(request["cwd"])
     os.environ.clear()
@@ -269,6 +274,108 @@ def run(
         raise subprocess.TimeoutExpired(["ridership", *args], timeout, _text(output[out_r]), _text(output[err_r]))
     code = os.waitstatus_to_exitcode(status)
     return subprocess.CompletedProcess(["ridership", *args], code, _text(output[out_r]), _text(output[err_r]))
+
+
+class Popen(subprocess.Popen):
+    """``python -m cli ARGS`` forked by this process's server, watched as subprocess.Popen watches a
+    child of its own: the same pipes, text mode, ``communicate``, ``send_signal``, ``wait`` and
+    return code; ``start_new_session`` makes it a session (and process group) leader. Only the
+    start and the wait differ: the command's parent is the server's minder, which reports its pid
+    and later its exit status on a socket. For tests that signal a command or read it while it
+    runs; ``popen`` gives a fresh interpreter instead under RIDERSHIP_TEST_EXEC."""
+
+    def __init__(self, args: list, **kwargs) -> None:
+        self._answer = b""
+        self._conn: socket.socket | None = None
+        super().__init__(["ridership", *(str(a) for a in args)], **kwargs)
+
+    def _execute_child(
+        self,
+        args,
+        executable,
+        preexec_fn,
+        close_fds,
+        pass_fds,
+        cwd,
+        env,
+        startupinfo,
+        creationflags,
+        shell,
+        p2cread,
+        p2cwrite,
+        c2pread,
+        c2pwrite,
+        errread,
+        errwrite,
+        restore_signals,
+        gid,
+        gids,
+        uid,
+        umask,
+        start_new_session,
+        *_,  # process_group (Python 3.11+)
+    ) -> None:
+        if preexec_fn is not None or pass_fds or shell or executable is not None:
+            raise ValueError("a forked command takes no preexec_fn, pass_fds, shell or executable")
+        fds = [p2cread, c2pwrite, errwrite]
+        fds = [fd if fd != -1 else target for target, fd in enumerate(fds)]  # -1: this process's own
+        request = {
+            "args": list(args[1:]),
+            "cwd": str(cwd if cwd is not None else os.getcwd()),
+            "env": dict(os.environ if env is None else env),
+            "session": bool(start_new_session),
+        }
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            conn.connect(_Server.get())
+            socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], fds)
+        except BaseException:
+            conn.close()
+            raise
+        finally:
+            self._close_pipe_fds(p2cread, p2cwrite, c2pread, c2pwrite, errread, errwrite)
+        self._conn = conn
+        while b"\n" not in self._answer:
+            self._receive(None)
+        self.pid = int(self._answer.split(b"\n")[0])
+        self._child_created = True
+
+    def _receive(self, timeout: float | None) -> None:
+        """Read what the minder says within ``timeout`` (None: until it says something)."""
+        if not select.select([self._conn], [], [], timeout)[0]:
+            return
+        data = self._conn.recv(4096)
+        if not data:
+            self._conn.close()
+            self._conn = None
+            if self._answer.count(b"\n") < 2:
+                raise RuntimeError(f"lost the forked command (the server answered {self._answer!r})")
+        self._answer += data
+        if self._answer.count(b"\n") >= 2 and self.returncode is None:
+            self.returncode = os.waitstatus_to_exitcode(int(self._answer.split(b"\n")[1]))
+
+    def _internal_poll(self, _deadstate=None, **_) -> int | None:
+        if self.returncode is None and self._conn is not None:
+            self._receive(0)
+        return self.returncode
+
+    def _wait(self, timeout: float | None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.returncode is None:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise subprocess.TimeoutExpired(self.args, timeout)
+            self._receive(left)
+        return self.returncode
+
+
+def popen(args: list, **kwargs) -> subprocess.Popen:
+    """``python -m cli ARGS`` as subprocess.Popen starts it (``cwd`` the repository's root unless
+    given): forked by the server (Popen above), or a fresh interpreter under RIDERSHIP_TEST_EXEC."""
+    kwargs.setdefault("cwd", ROOT)
+    if os.environ.get("RIDERSHIP_TEST_EXEC"):
+        return subprocess.Popen([sys.executable, "-m", "cli", *(str(a) for a in args)], **kwargs)
+    return Popen(args, **kwargs)
 
 
 def _collect(conn: socket.socket, out_r: int, err_r: int, deadline: float) -> tuple[dict, int | None]:

@@ -8,17 +8,13 @@ The real data is loaded once per worker process; each check trains only what it 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from support import BEST, shared_folder
+from support import BEST, ridership, shared_folder
 
 from engine.data.sources import load_path
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
@@ -49,20 +45,10 @@ def best_run(tmp_path_factory, real_csv) -> BestRun:
     it meanwhile waits for it (tests/support.py's shared_folder)."""
     with shared_folder(tmp_path_factory, "best-seed-1") as (folder, fresh):
         if fresh:
-            done = subprocess.run(
-                [sys.executable, "-m", "cli", "train", "--data", str(real_csv), "--preset", "best", "--seed", "1"]
-                + [
-                    "--device",
-                    "cpu",
-                    "--json",
-                    "--save",
-                    str(folder / "best.pt"),
-                    "--runs-db",
-                    str(folder / "runs.db"),
-                ],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
+            done = ridership(  # forked from the tests' command server (tests/forked_cli.py)
+                "train",
+                *("--data", real_csv, "--preset", "best", "--seed", "1", "--device", "cpu", "--json"),
+                *("--save", folder / "best.pt", "--runs-db", folder / "runs.db"),
                 timeout=1800,
             )
             assert done.returncode == 0, done.stderr

@@ -11,10 +11,10 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+import forked_cli
 import pytest
 import torch
 from support import SMALL_FIRST, SMALL_LAST, csv_rows, small_args, write_csv
@@ -187,10 +187,9 @@ def _env() -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_during_train_stops_and_records_the_run(csv_file, capsys, signum):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cli", "train", "--data", str(csv_file), *small_args(), "--epochs", "100000"],
+    proc = forked_cli.popen(
+        ["train", "--data", str(csv_file), *small_args(), "--epochs", "100000"],
         env=_env(),
-        cwd=ROOT,
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -226,10 +225,9 @@ def test_a_signal_during_train_stops_and_records_the_run(csv_file, capsys, signu
 
 @pytest.mark.slow
 def test_a_reader_that_leaves_early_gets_no_traceback(csv_file):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cli", "data", "--data", str(csv_file)],
+    proc = forked_cli.popen(
+        ["data", "--data", str(csv_file)],
         env=_env(),
-        cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

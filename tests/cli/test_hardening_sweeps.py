@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import forked_cli
 import pytest
 from support import SMALL, ridership, small_args, usage_error
 from support import cli_env as _env
@@ -112,9 +113,6 @@ def test_two_sweeps_started_at_once_under_one_name_run_it_once(tmp_path, synthet
     db, data = tmp_path / "runs.db", synthetic_csv()
     assert ridership("runs", "list", "--runs-db", db).returncode == 0  # the store exists: only the sweep races
     argv = [
-        sys.executable,
-        "-m",
-        "cli",
         "sweep",
         "--name",
         "s",
@@ -133,8 +131,7 @@ def test_two_sweeps_started_at_once_under_one_name_run_it_once(tmp_path, synthet
         *FIXED,
     ]
     procs = [
-        subprocess.Popen(argv, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for _ in range(3)
+        forked_cli.popen(argv, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)
     ]
     results = [(p, *p.communicate(timeout=300)) for p in procs]
     ran = [out for p, out, err in results if p.returncode == 0 and "1 trial this time" in out]
@@ -288,8 +285,8 @@ def _hang_up_when_training(proc: subprocess.Popen, db: Path) -> None:
 def _hung_up(argv: list, db) -> tuple[subprocess.Popen, str, str]:
     """Run the command in its own session, hang it up once it trains, and return what it printed
     (its process group is killed if it outlives the test)."""
-    proc = subprocess.Popen(
-        argv, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    proc = forked_cli.popen(
+        argv, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
     )
     try:
         _hang_up_when_training(proc, db)
@@ -304,9 +301,6 @@ def _hung_up(argv: list, db) -> tuple[subprocess.Popen, str, str]:
 def test_a_hang_up_stops_a_sweep_like_ctrl_c(tmp_path, synthetic_csv):
     db = tmp_path / "runs.db"
     argv = [
-        sys.executable,
-        "-m",
-        "cli",
         "sweep",
         "--name",
         "h",
@@ -335,9 +329,6 @@ def test_a_hang_up_stops_a_sweep_like_ctrl_c(tmp_path, synthetic_csv):
 def test_a_hang_up_stops_training_like_ctrl_c(tmp_path, synthetic_csv):
     db = tmp_path / "runs.db"
     argv = [
-        sys.executable,
-        "-m",
-        "cli",
         "train",
         "--data",
         str(synthetic_csv()),
@@ -448,10 +439,10 @@ def test_ctrl_c_while_the_workers_start_stops_the_sweep_without_a_traceback_or_a
     psutil = pytest.importorskip("psutil")
     db = tmp_path / "runs.db"
     csv = synthetic_csv(first="2001-01-01", last="2021-11-30")  # twenty years: its pickle outgrows a pipe
-    argv = [sys.executable, "-m", "cli", "sweep", "--name", "i", "--param", "hidden_size=4,8", "--trials", "2"]
+    argv = ["sweep", "--name", "i", "--param", "hidden_size=4,8", "--trials", "2"]
     argv += ["--workers", "2", "--pruner", "none", "--data", str(csv), "--runs-db", str(db), *FIXED]
-    proc = subprocess.Popen(
-        argv, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    proc = forked_cli.popen(
+        argv, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
     )
     try:
         deadline = time.monotonic() + 120
@@ -481,7 +472,7 @@ def _servers_seen(argv: list[str], psutil) -> tuple[subprocess.CompletedProcess,
     """Run the command, watching its children: workers' server pid -> the pids of its children (the
     workers). The server is a fork of the command (engine/sweep/forked_server.py): its command line
     is the command's, under its own name; an executed forkserver (what the app starts) is not one."""
-    proc = subprocess.Popen(argv, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = forked_cli.popen(argv, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     seen: dict[int, list[int]] = {}
     try:
         while proc.poll() is None:
@@ -512,7 +503,7 @@ def test_the_workers_are_forks_of_one_server_and_the_command_leaves_no_process(t
     if not sys.platform.startswith("linux"):
         pytest.skip("workers are spawned, not forked, off Linux")
     db = tmp_path / "runs.db"
-    argv = [sys.executable, "-m", "cli", "sweep", "--name", "f", "--param", "lr=0.01,0.02,0.03,0.04", "--trials", "4"]
+    argv = ["sweep", "--name", "f", "--param", "lr=0.01,0.02,0.03,0.04", "--trials", "4"]
     argv += ["--workers", "2", "--pruner", "none", "--data", str(synthetic_csv()), "--runs-db", str(db)]
     argv += small_args(SMALL.replace(epochs=6))
     done, seen = _servers_seen(argv, psutil)
@@ -524,6 +515,6 @@ def test_the_workers_are_forks_of_one_server_and_the_command_leaves_no_process(t
     # on its own after the command (about 0.7 s of teardown, measured), orphaned.
     assert [pid for pid in [server, *workers] if psutil.pid_exists(pid)] == []
     assert shown(db, "f")["status"] == "finished"
-    again, seen = _servers_seen([sys.executable, "-m", "cli", "sweep", "--continue", "f", "--runs-db", str(db)], psutil)
+    again, seen = _servers_seen(["sweep", "--continue", "f", "--runs-db", str(db)], psutil)
     assert again.returncode == 0 and "its 4 trials are done" in again.stdout, (again.stdout, again.stderr)
     assert seen == {}

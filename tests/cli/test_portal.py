@@ -8,10 +8,10 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+import forked_cli
 import pandas as pd
 import pytest
 from fake_portal import FakePortal, revised, table
@@ -20,7 +20,6 @@ from support import csv_rows, ridership, write_csv
 from engine.data.portal import portal_csv, provenance_path
 from engine.data.sources import cached_csv, load_path
 
-ROOT = Path(__file__).resolve().parents[2]
 YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
 SNAPSHOT_LAST = "2021-11-30"
 TOKEN = "s3cr3t-app-token-4242"
@@ -231,9 +230,8 @@ def test_sigkill_mid_update_leaves_the_data_as_it_was():
     os.environ["RIDERSHIP_PORTAL_PAGE_ROWS"] = "500"  # restored by the autouse fixture's monkeypatch
     with FakePortal(longer) as portal:
         portal.hold_at = 1000  # the third page waits: pages 1 and 2 have been served
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "cli", "data", "--update", "--portal", portal.url],
-            cwd=ROOT,
+        proc = forked_cli.popen(
+            ["data", "--update", "--portal", portal.url],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=os.environ.copy(),

@@ -12,10 +12,10 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+import forked_cli
 import pytest
 
 from cli.main import main
@@ -198,8 +198,8 @@ def test_killed_training_leaves_a_readable_store_and_an_interrupted_run(capsys, 
         "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
         "RIDERSHIP_CHECKPOINT_EVERY_S": "1e9",
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cli", "train", "--data", str(csv_path), *TINY, "--epochs", "100000", "--quiet"],
+    proc = forked_cli.popen(
+        ["train", "--data", str(csv_path), *TINY, "--epochs", "100000", "--quiet"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

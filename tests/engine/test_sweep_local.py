@@ -8,7 +8,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -161,9 +160,6 @@ def test_a_sweep_killed_with_sigkill_and_continued_loses_no_trial_and_repeats_no
     csv = synthetic_csv()
     db = tmp_path / "runs.db"
     cmd = [
-        sys.executable,
-        "-m",
-        "cli",
         "sweep",
         "--name",
         "k",
@@ -183,8 +179,8 @@ def test_a_sweep_killed_with_sigkill_and_continued_loses_no_trial_and_repeats_no
         str(db),
         *small_args(SMALL.replace(epochs=4)),
     ]
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = forked_cli.popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)}
     )
     # The whole sweep is paused (SIGSTOP) before each look at the store, so that what is counted is
     # what the kill leaves: trials of 4 tiny epochs end in a fraction of a second, and a look that
@@ -258,9 +254,6 @@ def test_continue_resumes_trials_killed_mid_way_from_their_checkpoints(tmp_path,
     # second a CI run saw none; 400 epochs instead made the continue train 2.7 times as long.
     epochs = 150
     cmd = [
-        sys.executable,
-        "-m",
-        "cli",
         "sweep",
         "--name",
         "r",
@@ -278,9 +271,8 @@ def test_continue_resumes_trials_killed_mid_way_from_their_checkpoints(tmp_path,
         str(db),
         *small_args(SMALL.replace(epochs=epochs, patience=100)),
     ]
-    proc = subprocess.Popen(
+    proc = forked_cli.popen(
         cmd,
-        cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONPATH": str(ROOT), "RIDERSHIP_CHECKPOINT_EVERY_S": "0.05"},

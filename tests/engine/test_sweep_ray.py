@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import forked_cli
 import pytest
 from support import SMALL, ridership, small_args, still_running
 
@@ -51,10 +52,8 @@ def _env(**extra) -> dict:
 
 
 def _sweep(name: str, db: Path, csv: Path, *more: str, epochs: int = 3) -> list[str]:
+    """The arguments of `ridership sweep --backend ray` for a small sweep."""
     return [
-        sys.executable,
-        "-m",
-        "cli",
         "sweep",
         "--name",
         name,
@@ -86,12 +85,11 @@ def _trials(db: Path, name: str) -> list[tuple]:
         con.close()
 
 
-def _started(cmd: list[str]) -> subprocess.Popen:
-    """``cmd`` in its own process group (Ctrl+C and SIGKILL reach it and what it started), its
-    output read as text."""
-    return subprocess.Popen(
-        cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
-    )
+def _started(args: list[str], **kwargs) -> subprocess.Popen:
+    """`ridership ARGS` in its own process group (Ctrl+C and SIGKILL reach it and what it started),
+    its output read as text (forked from the tests' command server: tests/forked_cli.py)."""
+    kwargs = {"env": _env(), "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True, **kwargs}
+    return forked_cli.popen(args, start_new_session=True, **kwargs)
 
 
 def _descendants(pid: int) -> dict[int, float]:
@@ -155,13 +153,8 @@ def test_continue_resumes_a_killed_ray_sweeps_trials_from_their_checkpoints(tmp_
     epochs = 150
     cmd = _sweep("rk", db, csv, "--trials", "2", "--workers", "2", "--pruner", "none", epochs=epochs)
     cmd[cmd.index("--patience") + 1] = "100"
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        env=_env(RIDERSHIP_CHECKPOINT_EVERY_S="0.05"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    proc = _started(
+        cmd, env=_env(RIDERSHIP_CHECKPOINT_EVERY_S="0.05"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     seen: dict[int, float] = {}
     deadline = time.monotonic() + 300
@@ -177,9 +170,7 @@ def test_continue_resumes_a_killed_ray_sweeps_trials_from_their_checkpoints(tmp_
     assert not _wait_gone(seen, 30)
     trial, killed_run = mid[0][0], mid[0][1]
     # The continue runs to its end: the Ray it started ends with it, nothing left running.
-    cont = _started(
-        [sys.executable, "-m", "cli", "sweep", "--continue", "rk", "--backend", "ray", "--runs-db", str(db)]
-    )
+    cont = _started(["sweep", "--continue", "rk", "--backend", "ray", "--runs-db", str(db)])
     seen = {}
     while cont.poll() is None:
         seen.update(_descendants(cont.pid))
@@ -210,12 +201,9 @@ def test_an_address_that_refuses_is_one_line_within_seconds_and_the_sweep_is_not
     pytest.importorskip("ray")
     db = tmp_path / "runs.db"
     started = time.monotonic()
-    done = subprocess.run(
-        _sweep("rc", db, synthetic_csv(), "--trials", "2", "--address", f"127.0.0.1:{_free_port()}"),
-        cwd=ROOT,
+    done = ridership(
+        *_sweep("rc", db, synthetic_csv(), "--trials", "2", "--address", f"127.0.0.1:{_free_port()}"),
         env=_env(),
-        capture_output=True,
-        text=True,
         timeout=120,
     )
     assert done.returncode == 2, done.stderr
@@ -230,9 +218,8 @@ def test_a_silent_address_obeys_sigterm(tmp_path, synthetic_csv):
     pytest.importorskip("ray")
     db = tmp_path / "runs.db"
     # 192.0.2.1 (TEST-NET-1) never answers: without a stop the connect would wait its timeout.
-    proc = subprocess.Popen(
+    proc = forked_cli.popen(
         _sweep("rt", db, synthetic_csv(), "--trials", "2", "--address", "192.0.2.1:6379"),
-        cwd=ROOT,
         env=_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -273,14 +260,7 @@ def records_status(db: Path, name: str) -> str | None:
     ],
 )
 def test_bad_ray_options_are_one_line_exit_2(tmp_path, synthetic_csv, option, value, expected):
-    done = subprocess.run(
-        _sweep("rb", tmp_path / "runs.db", synthetic_csv(), "--trials", "2", option, value),
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = ridership(*_sweep("rb", tmp_path / "runs.db", synthetic_csv(), "--trials", "2", option, value), env=_env())
     err = done.stderr.strip().splitlines()
     # argparse's usage lines (as for every option's bad value), then the one line that says what is wrong
     assert done.returncode == 2 and "error:" in err[-1] and expected in err[-1], done.stderr
@@ -435,7 +415,8 @@ def test_a_sweep_on_a_two_node_cluster_records_every_trial_usable(tmp_path, synt
         done = subprocess.run(
             _inside(
                 holder,
-                _sweep(
+                [sys.executable, "-m", "cli"]  # a fresh interpreter: it runs in the cluster's network namespace
+                + _sweep(
                     "rn",
                     db,
                     csv,
