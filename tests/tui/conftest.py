@@ -147,6 +147,18 @@ def _no_animations(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _quick_chart_rebuilds(monkeypatch):
+    """Charts rebuild at most every 0.05 s here, not every 0.25 s (tui/widgets/charts.py): the
+    tests wait for the last build (a snapshot, the points drawn), and a chart drawn twice in a row
+    made them wait out the interval idle (tests/tui on two workers 107 s -> 99 s, the same CPU).
+    The app keeps 0.25 s: more frequent builds slowed training with the charts on screen by about
+    15% (bench/bench_ui.py, epochs in its window)."""
+    import tui.widgets.charts
+
+    monkeypatch.setattr(tui.widgets.charts, "REBUILD_EVERY_S", 0.05)
+
+
+@pytest.fixture(autouse=True)
 def _fixed_today(monkeypatch):
     """The data's age ("1,828 days old") is shown on screen: a fixed today keeps snapshots from ageing."""
     monkeypatch.setenv("RIDERSHIP_TODAY", "2026-12-02")
