@@ -260,10 +260,13 @@ def test_the_app_module_loads_no_pandas_numpy_or_torch():
     assert out.stdout.strip() == ""
 
 
-async def test_the_device_pane_samples_this_process_live(tui_data, tui_config, tmp_path, until):
+async def test_the_device_pane_samples_this_process_live(tui_data, tui_config, tmp_path, until, monkeypatch):
+    import tui.app
     from tui.app import make_app
     from tui.system_metrics import SystemSampler
     from tui.widgets.device import DevicePane
+
+    monkeypatch.setattr(tui.app, "SYSTEM_SAMPLE_S", 0.1)  # a sample every 0.1 s, not every second
 
     app = make_app(
         data=tui_data,
@@ -280,9 +283,9 @@ async def test_the_device_pane_samples_this_process_live(tui_data, tui_config, t
         assert sparks.last.rss_bytes > 0
         assert "RSS" in sparks.text()
         await pilot.press("1")
-        await pilot.pause(1.3)
+        await pilot.pause(0.3)  # a sample in flight when the pane was hidden lands
         count = len(sparks.values["rss_bytes"])
-        await pilot.pause(1.3)
+        await pilot.pause(0.5)  # five sampling intervals
         assert len(sparks.values["rss_bytes"]) == count  # paused while hidden
 
 
