@@ -139,7 +139,7 @@ def _settle_on_state(monkeypatch):
 def _no_animations(monkeypatch):
     """The apps built here animate nothing (Textual's own ``TEXTUAL_ANIMATIONS=none``): Pilot waits
     after every key until animations end, and a pane key's tab underline glides for about 0.3 s of
-    idle CPU (measured: 8 pane keys 4.0 s -> 1.9 s). What a test checks is the end state, which is
+    idle CPU (measured: 8 pane keys 3.7 s -> 1.9 s). What a test checks is the end state, which is
     the same. The apps the tests start as processes (tmux, pty, browser) keep the animations."""
     import textual.constants
 
